@@ -1,0 +1,55 @@
+/* gcvm collector: what an embedder (a language runtime) provides to the collector.
+ *
+ * The collector is precise: it learns where pointers are only from the embedder. Each
+ * object kind (0..255) that holds pointers registers a trace function that visits the
+ * address of every field that may hold a heap pointer. A visited field may hold NULL or
+ * any pointer outside the heap (a static object, a tagged immediate with the low bits
+ * set): the collector ignores values that are not the address of a heap object's
+ * payload, so the embedder need not filter. The collector may rewrite a visited field
+ * (objects in the nursery move). */
+#ifndef GCVM_GC_EMBEDDER_H
+#define GCVM_GC_EMBEDDER_H
+
+#include "gc.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef void (*gc_visit_fn)(void **field, void *visit_ctx);
+
+/* Calls visit(&field, visit_ctx) for every pointer field of obj. Must not allocate. */
+typedef void (*gc_trace_fn)(void *obj, gc_visit_fn visit, void *visit_ctx);
+
+/* Calls visit(&root, visit_ctx) for every root the embedder keeps outside the heap. */
+typedef void (*gc_root_trace_fn)(gc_visit_fn visit, void *visit_ctx, void *user);
+
+/* Registers the trace function for objects of `kind` allocated with gc_alloc(). A kind
+ * whose objects are all allocated pointer-free needs none. Returns 0, or -1 if kind is
+ * out of range. */
+int gc_register_kind(struct gc_heap *heap, unsigned kind, gc_trace_fn trace);
+
+/* Adds or removes one root: the address of a variable holding a heap pointer (or
+ * anything else, see above). Add returns 0, or -1 when out of memory; remove returns 0,
+ * or -1 if the address was not registered. */
+int gc_root_add(struct gc_heap *heap, void **root);
+int gc_root_remove(struct gc_heap *heap, void **root);
+
+/* Sets the callback that visits the embedder's own roots at every collection (a
+ * Scheme's stack of values, say). One per heap; NULL removes it. */
+void gc_set_root_tracer(struct gc_heap *heap, gc_root_trace_fn fn, void *user);
+
+/* Calls fn on every object currently in the heap, garbage that was not yet collected
+ * included. For tests and heap dumps; must not allocate. */
+typedef void (*gc_object_fn)(void *obj, void *arg);
+void gc_for_each_object(struct gc_heap *heap, gc_object_fn fn, void *arg);
+
+/* Runs the heap verifier now: every object reachable from the roots has a valid header
+ * and a registered kind, and lies in an allocated part of the heap. Returns 0, or
+ * prints what is wrong to stderr and returns -1. */
+int gc_verify(struct gc_heap *heap);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

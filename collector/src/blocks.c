@@ -1,0 +1,354 @@
+/* The heap region and its blocks: free runs, the nursery's blocks, and old-generation
+ * cells (size classes) and large objects. */
+#include <pthread.h>
+#include <string.h>
+
+#include "gc_internal.h"
+
+/* Cell sizes, header included: 16-byte steps to 128, then four steps per doubling, so a
+ * promoted object wastes at most a quarter of its cell. */
+const uint32_t gc_size_class_bytes[SIZE_CLASS_COUNT] = {
+    16,   32,   48,   64,   80,   96,   112,  128,  160,  192,  224,
+    256,  320,  384,  448,  512,  640,  768,  896,  1024, 1280, 1536,
+    1792, 2048, 2560, 3072, 3584, 4096, 5120, 6144, 7168, 8192,
+};
+
+static uint8_t class_by_granule[SMALL_MAX / GC_GRANULE + 1];
+static pthread_once_t class_table_once = PTHREAD_ONCE_INIT;
+
+static void build_class_table(void)
+{
+    unsigned cls = 0;
+    for (size_t g = 0; g <= SMALL_MAX / GC_GRANULE; g++) {
+        while (gc_size_class_bytes[cls] < g * GC_GRANULE)
+            cls++;
+        class_by_granule[g] = (uint8_t)cls;
+    }
+}
+
+unsigned size_class_of(size_t total)
+{
+    pthread_once(&class_table_once, build_class_table);
+    return class_by_granule[total / GC_GRANULE];
+}
+
+/* ---- Runs of free blocks ---- */
+
+static bool run_is_free(const struct gc_heap *h, size_t first, size_t count)
+{
+    for (size_t i = first; i < first + count; i++)
+        if (h->blocks[i].kind != BLOCK_FREE)
+            return false;
+    return true;
+}
+
+long blocks_take_run(struct gc_heap *h, size_t count)
+{
+    if (count == 0 || count > h->free_blocks)
+        return -1;
+    for (size_t pass = 0; pass < 2; pass++) {
+        size_t from = pass == 0 ? h->free_search_from : 0;
+        for (size_t i = from; i + count <= h->nblocks; i++) {
+            if (h->blocks[i].kind != BLOCK_FREE)
+                continue;
+            if (!run_is_free(h, i, count))
+                continue;
+            h->free_blocks -= count;
+            if (count == 1)
+                h->free_search_from = i + 1;
+            return (long)i;
+        }
+    }
+    return -1;
+}
+
+/* Invariant: a free block's units in the dirty map are clear, so a block starts its
+ * old life with no stale marks. */
+void dirty_clear_block(struct gc_heap *h, size_t bi)
+{
+    size_t units = BLOCK_BYTES >> h->dirty_shift;
+    memset(h->dirty + bi * units, 0, units);
+}
+
+void dirty_clear_in_use(struct gc_heap *h)
+{
+    for (size_t bi = 0; bi < h->nblocks; bi++)
+        if (h->blocks[bi].kind != BLOCK_FREE)
+            dirty_clear_block(h, bi);
+}
+
+void blocks_release_run(struct gc_heap *h, size_t first, size_t count)
+{
+    for (size_t i = first; i < first + count; i++) {
+        dirty_clear_block(h, i);
+        struct block *b = &h->blocks[i];
+        if (block_is_old(b->kind))
+            h->old_blocks--;
+        memset(b, 0, sizeof *b);
+    }
+    h->free_blocks += count;
+    if (first < h->free_search_from)
+        h->free_search_from = first;
+}
+
+/* ---- Old generation ---- */
+
+static void *take_cell(struct gc_heap *h, size_t bi)
+{
+    struct block *b = &h->blocks[bi];
+    size_t cell = gc_size_class_bytes[b->size_class];
+    char *at;
+    if (b->free_list) {
+        at = b->free_list;
+        b->free_list = *(void **)(at + GC_HEADER_BYTES);
+    } else if (b->fill + cell <= block_start(h, bi) + BLOCK_BYTES) {
+        at = b->fill;
+        b->fill += cell;
+    } else {
+        return NULL;
+    }
+    b->live_cells++;
+    return at;
+}
+
+static bool block_has_room(const struct gc_heap *h, size_t bi)
+{
+    const struct block *b = &h->blocks[bi];
+    return b->free_list ||
+           b->fill + gc_size_class_bytes[b->size_class] <= block_start(h, bi) + BLOCK_BYTES;
+}
+
+/* Cells come from the class's current block; when it is full, from the next block of
+ * the class with room (left by the last sweep), else from a fresh block. */
+void *old_alloc_small(struct gc_heap *h, size_t total)
+{
+    unsigned cls = size_class_of(total);
+    int32_t cur = h->small_current[cls];
+    if (cur >= 0) {
+        void *cell = take_cell(h, (size_t)cur);
+        if (cell)
+            return cell;
+        for (size_t i = (size_t)cur + 1; i < h->nblocks; i++) {
+            if (h->blocks[i].kind == BLOCK_SMALL && h->blocks[i].size_class == cls &&
+                block_has_room(h, i)) {
+                h->small_current[cls] = (int32_t)i;
+                if (h->barrier->make_writable)
+                    h->barrier->make_writable(h, i, 1);
+                return take_cell(h, i);
+            }
+        }
+    }
+    long bi = blocks_take_run(h, 1);
+    if (bi < 0)
+        return NULL;
+    struct block *b = &h->blocks[bi];
+    memset(b, 0, sizeof *b);
+    b->kind = BLOCK_SMALL;
+    b->size_class = (uint8_t)cls;
+    b->fill = block_start(h, (size_t)bi);
+    h->old_blocks++;
+    h->small_current[cls] = (int32_t)bi;
+    if (h->barrier->make_writable)
+        h->barrier->make_writable(h, (size_t)bi, 1);
+    return take_cell(h, (size_t)bi);
+}
+
+void *old_alloc_large(struct gc_heap *h, size_t total)
+{
+    size_t count = (total + BLOCK_BYTES - 1) >> BLOCK_SHIFT;
+    long first = blocks_take_run(h, count);
+    if (first < 0)
+        return NULL;
+    for (size_t k = 0; k < count; k++) {
+        struct block *b = &h->blocks[(size_t)first + k];
+        memset(b, 0, sizeof *b);
+        b->kind = k == 0 ? BLOCK_LARGE : BLOCK_LARGE_TAIL;
+        b->run = k == 0 ? (uint32_t)count : (uint32_t)k;
+    }
+    h->old_blocks += count;
+    if (h->barrier->make_writable)
+        h->barrier->make_writable(h, (size_t)first, count);
+    return block_start(h, (size_t)first);
+}
+
+/* ---- Nursery ---- */
+
+/* End of the objects in a nursery or pinned block: the block being bumped into keeps
+ * its end in the allocation cursor. */
+static const char *block_fill(const struct gc_heap *h, size_t bi)
+{
+    if (h->blocks[bi].kind == BLOCK_NURSERY && h->nursery_count > 0 &&
+        h->nursery[h->nursery_current] == bi)
+        return h->fast.alloc_cursor;
+    return h->blocks[bi].fill;
+}
+
+static void nursery_enter_block(struct gc_heap *h, size_t slot)
+{
+    size_t bi = h->nursery[slot];
+    h->nursery_current = slot;
+    h->fast.alloc_cursor = h->blocks[bi].fill;
+    h->fast.alloc_limit = block_start(h, bi) + BLOCK_BYTES;
+    if (h->stress_interval) /* every allocation takes the slow path, which counts */
+        h->fast.alloc_limit = h->fast.alloc_cursor;
+}
+
+void nursery_retire_current(struct gc_heap *h)
+{
+    if (h->nursery_count == 0)
+        return;
+    h->blocks[h->nursery[h->nursery_current]].fill = h->fast.alloc_cursor;
+}
+
+bool nursery_refill(struct gc_heap *h)
+{
+    nursery_retire_current(h);
+    if (h->nursery_count > 0 && h->nursery_current + 1 < h->nursery_count) {
+        nursery_enter_block(h, h->nursery_current + 1);
+        return true;
+    }
+    if (h->nursery_count >= h->nursery_target_blocks)
+        return false;
+    long bi = blocks_take_run(h, 1);
+    if (bi < 0)
+        return false;
+    struct block *b = &h->blocks[bi];
+    memset(b, 0, sizeof *b);
+    b->kind = BLOCK_NURSERY;
+    b->fill = block_start(h, (size_t)bi);
+    memset(b->fill, 0, BLOCK_BYTES); /* a reused block holds old data */
+    h->nursery[h->nursery_count++] = (uint32_t)bi;
+    nursery_enter_block(h, h->nursery_count - 1);
+    return true;
+}
+
+size_t nursery_bytes_in_use(const struct gc_heap *h)
+{
+    size_t used = 0;
+    for (size_t k = 0; k < h->nursery_count; k++) {
+        size_t bi = h->nursery[k];
+        used += (size_t)(block_fill(h, bi) - block_start(h, bi));
+    }
+    return used;
+}
+
+/* After a collection every object left the nursery (or its block was pinned and left
+ * the nursery list): clear what was used, so allocation hands out zeroed memory. */
+void nursery_reset(struct gc_heap *h)
+{
+    size_t kept = 0;
+    for (size_t k = 0; k < h->nursery_count; k++) {
+        size_t bi = h->nursery[k];
+        struct block *b = &h->blocks[bi];
+        if (b->kind != BLOCK_NURSERY)
+            continue; /* pinned during the collection: now old */
+        char *start = block_start(h, bi);
+        memset(start, 0, (size_t)(b->fill - start));
+        b->fill = start;
+        h->nursery[kept++] = (uint32_t)bi;
+    }
+    h->nursery_count = kept;
+    h->fast.alloc_cursor = h->fast.alloc_limit = NULL;
+    if (kept > 0)
+        nursery_enter_block(h, 0);
+}
+
+/* ---- Finding objects ---- */
+
+
+/* Size of the object at `at` in a nursery or pinned block, also when it was evacuated. */
+static size_t walked_object_size(const char *at)
+{
+    gc_header hdr = *(const gc_header *)at;
+    if (!(hdr & GC_HDR_LIVE))
+        hdr = *header_of((const void *)(uintptr_t)hdr);
+    return header_size(hdr);
+}
+
+void *object_containing(struct gc_heap *h, const void *p)
+{
+    if (!in_region(h, p))
+        return NULL;
+    size_t bi = block_index(h, p);
+    const struct block *b = &h->blocks[bi];
+    char *start = block_start(h, bi);
+    const char *q = p;
+    switch (b->kind) {
+    case BLOCK_NURSERY:
+    case BLOCK_PINNED: {
+        const char *fill = block_fill(h, bi);
+        for (char *at = start; at < fill;) {
+            size_t size = walked_object_size(at);
+            if (size == 0)
+                return NULL; /* not an object boundary: corrupt or unused */
+            if (q < at + size)
+                return at + GC_HEADER_BYTES;
+            at += size;
+        }
+        return NULL;
+    }
+    case BLOCK_SMALL: {
+        size_t cell = gc_size_class_bytes[b->size_class];
+        char *at = start + (size_t)(q - start) / cell * cell;
+        if (at >= b->fill || *(gc_header *)at == 0)
+            return NULL;
+        return at + GC_HEADER_BYTES;
+    }
+    case BLOCK_LARGE:
+    case BLOCK_LARGE_TAIL: {
+        size_t head = b->kind == BLOCK_LARGE ? bi : bi - b->run;
+        char *at = block_start(h, head);
+        if (q >= at + header_size(*(gc_header *)at))
+            return NULL;
+        return at + GC_HEADER_BYTES;
+    }
+    default:
+        return NULL;
+    }
+}
+
+void block_for_each_object(struct gc_heap *h, size_t bi, gc_object_fn fn, void *arg)
+{
+    const struct block *b = &h->blocks[bi];
+    char *start = block_start(h, bi);
+    switch (b->kind) {
+    case BLOCK_SMALL: {
+        size_t cell = gc_size_class_bytes[b->size_class];
+        for (char *at = start; at + cell <= b->fill; at += cell)
+            if (*(gc_header *)at != 0)
+                fn(at + GC_HEADER_BYTES, arg);
+        break;
+    }
+    case BLOCK_LARGE:
+        fn(start + GC_HEADER_BYTES, arg);
+        break;
+    case BLOCK_PINNED:
+    case BLOCK_NURSERY: {
+        const char *fill = block_fill(h, bi);
+        for (char *at = start; at < fill;) {
+            size_t size = walked_object_size(at);
+            if ((*(gc_header *)at & GC_HDR_LIVE) && !(*(gc_header *)at & HDR_FILLER))
+                fn(at + GC_HEADER_BYTES, arg);
+            at += size;
+        }
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+void for_each_old_run(struct gc_heap *h, void (*fn)(struct gc_heap *, size_t, size_t))
+{
+    size_t i = 0;
+    while (i < h->nblocks) {
+        if (!block_is_old(h->blocks[i].kind)) {
+            i++;
+            continue;
+        }
+        size_t first = i;
+        while (i < h->nblocks && block_is_old(h->blocks[i].kind))
+            i++;
+        fn(h, first, i - first);
+    }
+}

@@ -1,0 +1,236 @@
+/* Internal structure of a heap. Read docs/collector.md first: it explains the layout,
+ * the invariants and why they were chosen. */
+#ifndef GCVM_GC_INTERNAL_H
+#define GCVM_GC_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "gcvm/gc-embedder.h"
+
+#define BLOCK_SHIFT 15u
+#define BLOCK_BYTES ((size_t)1 << BLOCK_SHIFT) /* 32 KiB */
+#define PAGE_SHIFT 12u
+#define PAGE_BYTES ((size_t)1 << PAGE_SHIFT)
+#define SMALL_MAX GC_NURSERY_MAX_OBJECT /* largest size-class cell, header included */
+#define SIZE_CLASS_COUNT 32u
+#define KIND_COUNT 256u
+
+/* Object header, one word before the payload.
+ *   bit 0 LIVE: set in every allocated object. Clear with a nonzero word: the object was
+ *         evacuated and the word is the address of its copy's payload. Zero: a free cell.
+ *   bit 1 POINTERFREE: never traced.   bit 2 FILLER: dead object kept in a pinned block.
+ *   bits 8..15 kind, bits 16..63 total size in bytes (header included). */
+#define HDR_FILLER 4u
+typedef uint64_t gc_header;
+
+static inline gc_header *header_of(const void *obj) { return (gc_header *)obj - 1; }
+static inline size_t header_size(gc_header h) { return (size_t)(h >> 16); }
+static inline unsigned header_kind(gc_header h) { return (unsigned)(h >> 8) & 0xffu; }
+static inline gc_header make_header(size_t total, unsigned kind, uint64_t flags)
+{
+    return ((uint64_t)total << 16) | ((uint64_t)(kind & 0xffu) << 8) | flags | GC_HDR_LIVE;
+}
+
+enum block_kind {
+    BLOCK_FREE = 0,
+    BLOCK_NURSERY,    /* bump allocation since the last collection: young */
+    BLOCK_SMALL,      /* old: cells of one size class */
+    BLOCK_LARGE,      /* old: first block of a multi-block object */
+    BLOCK_LARGE_TAIL, /* old: a later block of it; `run` counts back to the head */
+    BLOCK_PINNED,     /* old: a former nursery block kept in place, objects walkable */
+};
+
+struct block {
+    uint8_t kind;         /* enum block_kind */
+    uint8_t size_class;   /* BLOCK_SMALL */
+    bool fresh;           /* BLOCK_LARGE allocated by the mutator since the last
+                             collection: scanned whole at the next minor one */
+    bool write_protected; /* mprotect barrier: protected since the last re-arm */
+    uint32_t run;         /* LARGE: blocks in the object; LARGE_TAIL: offset to head */
+    uint32_t live_cells;  /* SMALL: allocated cells */
+    void *free_list;      /* SMALL: free cells (their header word is 0, next in word 1) */
+    char *fill;           /* NURSERY/PINNED: end of the allocated objects */
+};
+
+struct gc_barrier_ops;
+
+struct ptr_stack {
+    void **items;
+    size_t count, capacity;
+};
+
+struct pause_log {
+    double *ms;
+    size_t count, capacity;
+};
+
+struct gc_heap {
+    struct gc_heap_fast fast; /* must stay first: the inline paths cast to it */
+
+    /* The reserved region: nblocks blocks of BLOCK_BYTES from base. */
+    char *base, *end;
+    size_t nblocks;
+    struct block *blocks;
+    size_t free_blocks;
+    size_t free_search_from; /* next block index to look at for a free one */
+
+    /* Nursery: the blocks bump allocation uses, and which one it is in. */
+    uint32_t *nursery;
+    size_t nursery_count, nursery_capacity, nursery_current;
+    size_t nursery_target_blocks;
+
+    /* Old generation. */
+    int32_t small_current[SIZE_CLASS_COUNT]; /* block index cells come from, or -1 */
+    size_t old_blocks;
+    size_t major_threshold_blocks, min_major_threshold_blocks;
+    struct ptr_stack fresh_large; /* payloads of mutator-allocated large objects */
+
+    /* Marking (major collections): one bit per granule of the region. */
+    uint64_t *mark_bits;
+
+    /* Remembered set: one byte per unit (card or page) of the region, written by the
+     * barrier; dirty_shift is log2 of the unit. */
+    uint8_t *dirty;
+    unsigned dirty_shift;
+    bool all_dirty; /* the barrier lost track: scan every old object at the next minor */
+
+    /* The barrier. */
+    enum gc_barrier_kind barrier_kind;
+    const struct gc_barrier_ops *barrier;
+    void *barrier_state;
+    char barrier_reason[256];
+
+    /* Embedder. */
+    gc_trace_fn trace[KIND_COUNT];
+    void ***roots;
+    size_t root_count, root_capacity;
+    gc_root_trace_fn root_tracer;
+    void *root_tracer_user;
+    gc_oom_fn on_oom;
+    void *on_oom_arg;
+
+    /* Conservative scanning of the creating thread's stack. */
+    bool conservative_stack;
+    char *stack_top;
+
+    /* Debug aids. */
+    unsigned stress_interval, stress_countdown;
+    unsigned stress_collections;
+    bool verify;
+    bool collecting;
+    bool marking; /* inside a major collection */
+
+    /* Work list shared by evacuation and marking; blocks pinned in this collection. */
+    struct ptr_stack grey;
+    struct ptr_stack pinned_now;
+
+    /* Statistics. */
+    struct gc_stats stats;
+    struct pause_log pauses;
+    uint64_t barrier_ns;
+    uint64_t allocated_in_retired_blocks; /* nursery bytes of blocks already left */
+};
+
+/* ---- Region and blocks (blocks.c) ---- */
+static inline size_t block_index(const struct gc_heap *h, const void *p)
+{
+    return (size_t)((const char *)p - h->base) >> BLOCK_SHIFT;
+}
+static inline char *block_start(const struct gc_heap *h, size_t i)
+{
+    return h->base + (i << BLOCK_SHIFT);
+}
+static inline bool in_region(const struct gc_heap *h, const void *p)
+{
+    return (const char *)p >= h->base && (const char *)p < h->end;
+}
+static inline bool block_is_old(uint8_t kind)
+{
+    return kind == BLOCK_SMALL || kind == BLOCK_LARGE || kind == BLOCK_LARGE_TAIL ||
+           kind == BLOCK_PINNED;
+}
+
+extern const uint32_t gc_size_class_bytes[SIZE_CLASS_COUNT];
+unsigned size_class_of(size_t total);
+
+long blocks_take_run(struct gc_heap *h, size_t count); /* index of `count` free blocks */
+void blocks_release_run(struct gc_heap *h, size_t first, size_t count);
+void dirty_clear_block(struct gc_heap *h, size_t bi);
+void dirty_clear_in_use(struct gc_heap *h); /* every block that is not free */
+void *old_alloc_small(struct gc_heap *h, size_t total);  /* NULL if no block is free */
+void *old_alloc_large(struct gc_heap *h, size_t total);  /* NULL if no run is free */
+bool nursery_refill(struct gc_heap *h);                  /* next block to bump into */
+void nursery_reset(struct gc_heap *h);                   /* after a collection */
+void nursery_retire_current(struct gc_heap *h);
+size_t nursery_bytes_in_use(const struct gc_heap *h);
+
+/* Finds the object whose memory contains p, or NULL (free cell, free block, outside). */
+void *object_containing(struct gc_heap *h, const void *p);
+
+/* Calls fn on every object in old block i (for LARGE, the object; TAIL: nothing). */
+void block_for_each_object(struct gc_heap *h, size_t i, gc_object_fn fn, void *arg);
+
+/* ---- Collections (minor.c, major.c) ---- */
+void minor_collect(struct gc_heap *h);
+void major_collect(struct gc_heap *h);
+void collect_for_allocation(struct gc_heap *h, bool force_major);
+void trace_roots(struct gc_heap *h, gc_visit_fn visit, void *ctx);
+void trace_object(struct gc_heap *h, void *obj, gc_visit_fn visit, void *ctx);
+void pin_block(struct gc_heap *h, size_t i);
+void visit_for_minor(void **field, void *heap);
+void visit_for_major(void **field, void *heap);
+void drain_grey(struct gc_heap *h, gc_visit_fn visit);
+void finish_evacuation(struct gc_heap *h);
+void make_allocation_blocks_writable(struct gc_heap *h);
+bool gc_is_marked(const struct gc_heap *h, const void *obj);
+void gc_set_marked(struct gc_heap *h, const void *obj);
+void conservative_scan_stack(struct gc_heap *h, void (*found)(struct gc_heap *, void *));
+
+/* ---- Verifier (verify.c) ---- */
+void verify_remembered_set(struct gc_heap *h);
+
+/* ---- Work stack (heap.c) ---- */
+void ptr_stack_push(struct ptr_stack *s, void *p);
+static inline void *ptr_stack_pop(struct ptr_stack *s) { return s->items[--s->count]; }
+
+/* ---- Utilities (heap.c) ---- */
+uint64_t gc_now_ns(void);
+void gc_fatal(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+void gc_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- Barrier backends (barrier_*.c) ----
+ * A backend fills h->dirty for old blocks between collections. Protocol, per collection:
+ *   harvest()  at the start: every unit of an old block written since the last re-arm
+ *              is marked in h->dirty (a backend may mark more, never fewer; or set
+ *              h->all_dirty);
+ *   the collection may write to old blocks (after make_writable() for those blocks);
+ *   rearm()    at the end: clears h->dirty and starts tracking every old block afresh.
+ * Nursery and free blocks need no tracking: after a collection no young object exists,
+ * so only writes into old blocks made after rearm() can create old-to-young pointers. */
+struct gc_barrier_ops {
+    enum gc_barrier_kind kind;
+    unsigned dirty_shift;
+    int (*available)(char *why, size_t why_len);
+    int (*attach)(struct gc_heap *h, char *err, size_t err_len);
+    void (*detach)(struct gc_heap *h);
+    void (*harvest)(struct gc_heap *h);
+    void (*rearm)(struct gc_heap *h);
+    void (*make_writable)(struct gc_heap *h, size_t first_block, size_t count); /* or NULL */
+    /* Faults taken and nanoseconds spent handling them, for a trapping barrier; or NULL. */
+    void (*trap_counts)(const struct gc_heap *h, uint64_t *traps, uint64_t *ns);
+};
+
+extern const struct gc_barrier_ops gc_barrier_none_ops, gc_barrier_card_ops,
+    gc_barrier_mprotect_ops, gc_barrier_uffd_ops, gc_barrier_soft_dirty_ops;
+const struct gc_barrier_ops *barrier_ops_for(enum gc_barrier_kind kind);
+
+/* Chooses a barrier for `auto` by calibration; writes the reason. */
+enum gc_barrier_kind barrier_auto_choose(char *reason, size_t reason_len);
+
+/* Calls fn(first_block, count) for each maximal run of old blocks. */
+void for_each_old_run(struct gc_heap *h, void (*fn)(struct gc_heap *, size_t, size_t));
+
+#endif

@@ -1,0 +1,602 @@
+/* A heap's life: configuration, creation, the allocation slow path, the collection
+ * driver, embedder registration, statistics. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include "gc_internal.h"
+
+/* ---- Utilities ---- */
+
+uint64_t gc_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void gc_fatal(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("gcvm-gc: fatal: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    abort();
+}
+
+void gc_warn(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("gcvm-gc: warning: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+void ptr_stack_push(struct ptr_stack *s, void *p)
+{
+    if (s->count == s->capacity) {
+        size_t cap = s->capacity ? s->capacity * 2 : 1024;
+        void **items = realloc(s->items, cap * sizeof *items);
+        if (!items)
+            gc_fatal("out of memory for the collector's work list (%zu entries)", cap);
+        s->items = items;
+        s->capacity = cap;
+    }
+    s->items[s->count++] = p;
+}
+
+static void set_error(char *err, size_t err_len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void set_error(char *err, size_t err_len, const char *fmt, ...)
+{
+    if (!err || err_len == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, err_len, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- Barrier names ---- */
+
+static const char *const barrier_names[GC_BARRIER_KIND_COUNT] = {
+    [GC_BARRIER_DEFAULT] = "default", [GC_BARRIER_NONE] = "none",
+    [GC_BARRIER_CARD] = "card",       [GC_BARRIER_MPROTECT] = "mprotect",
+    [GC_BARRIER_UFFD] = "uffd",       [GC_BARRIER_SOFT_DIRTY] = "soft-dirty",
+    [GC_BARRIER_AUTO] = "auto",
+};
+
+const char *gc_barrier_name(enum gc_barrier_kind kind)
+{
+    return (unsigned)kind < GC_BARRIER_KIND_COUNT ? barrier_names[kind] : NULL;
+}
+
+int gc_barrier_parse(const char *name, enum gc_barrier_kind *out)
+{
+    for (unsigned k = GC_BARRIER_NONE; k < GC_BARRIER_KIND_COUNT; k++) {
+        if (strcmp(name, barrier_names[k]) == 0) {
+            *out = (enum gc_barrier_kind)k;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+const struct gc_barrier_ops *barrier_ops_for(enum gc_barrier_kind kind)
+{
+    switch (kind) {
+    case GC_BARRIER_NONE: return &gc_barrier_none_ops;
+    case GC_BARRIER_CARD: return &gc_barrier_card_ops;
+    case GC_BARRIER_MPROTECT: return &gc_barrier_mprotect_ops;
+    case GC_BARRIER_UFFD: return &gc_barrier_uffd_ops;
+    case GC_BARRIER_SOFT_DIRTY: return &gc_barrier_soft_dirty_ops;
+    default: return NULL;
+    }
+}
+
+int gc_barrier_available(enum gc_barrier_kind kind, char *why, size_t why_len)
+{
+    if (kind == GC_BARRIER_AUTO || kind == GC_BARRIER_DEFAULT)
+        return 1;
+    const struct gc_barrier_ops *ops = barrier_ops_for(kind);
+    if (!ops) {
+        set_error(why, why_len, "not a barrier kind");
+        return 0;
+    }
+    char scratch[256];
+    return ops->available(why ? why : scratch, why ? why_len : sizeof scratch);
+}
+
+/* ---- Configuration ---- */
+
+void gc_config_init(struct gc_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->heap_max_bytes = (size_t)1 << 30;
+    cfg->nursery_bytes = (size_t)4 << 20;
+    cfg->barrier = GC_BARRIER_DEFAULT;
+}
+
+/* Reads a positive integer environment variable; 0 when unset. Exits with a clear
+ * message when set to something else: a debug aid silently ignored would be worse. */
+static unsigned env_unsigned(const char *name)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        return 0;
+    char *end;
+    errno = 0;
+    unsigned long n = strtoul(v, &end, 10);
+    if (errno || *end || n > 1000000000ul) {
+        fprintf(stderr, "gcvm-gc: %s=%s is not a number from 0 to 1000000000\n", name, v);
+        exit(2);
+    }
+    return (unsigned)n;
+}
+
+static int resolve_barrier(const struct gc_config *cfg, enum gc_barrier_kind *kind,
+                           char *reason, size_t reason_len, char *err, size_t err_len)
+{
+    *kind = cfg->barrier;
+    reason[0] = 0;
+    if (*kind == GC_BARRIER_DEFAULT) {
+        const char *env = getenv("GCVM_BARRIER");
+        if (env && *env) {
+            if (gc_barrier_parse(env, kind) != 0) {
+                set_error(err, err_len,
+                          "GCVM_BARRIER=%s is not a barrier; use one of none, card, "
+                          "mprotect, uffd, soft-dirty, auto",
+                          env);
+                return -1;
+            }
+            snprintf(reason, reason_len, "chosen by GCVM_BARRIER");
+        } else {
+            *kind = GC_BARRIER_AUTO;
+        }
+    }
+    if ((unsigned)*kind >= GC_BARRIER_KIND_COUNT) {
+        set_error(err, err_len, "barrier kind %d is not valid", (int)*kind);
+        return -1;
+    }
+    if (*kind == GC_BARRIER_AUTO)
+        *kind = barrier_auto_choose(reason, reason_len);
+    char why[256];
+    if (!gc_barrier_available(*kind, why, sizeof why)) {
+        set_error(err, err_len, "barrier %s is not available on this machine: %s",
+                  gc_barrier_name(*kind), why);
+        return -1;
+    }
+    if (!reason[0])
+        snprintf(reason, reason_len, "chosen by the heap's configuration");
+    return 0;
+}
+
+static char *find_stack_top(void)
+{
+    pthread_attr_t attr;
+    void *addr;
+    size_t size;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0)
+        return NULL;
+    int rc = pthread_attr_getstack(&attr, &addr, &size);
+    pthread_attr_destroy(&attr);
+    return rc == 0 ? (char *)addr + size : NULL;
+}
+
+/* Reserves `bytes` of address space aligned to BLOCK_BYTES. Pages are touched lazily. */
+static char *reserve_region(size_t bytes)
+{
+    size_t span = bytes + BLOCK_BYTES;
+    char *raw = mmap(NULL, span, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (raw == MAP_FAILED)
+        return NULL;
+    char *aligned = (char *)(((uintptr_t)raw + BLOCK_BYTES - 1) & ~(uintptr_t)(BLOCK_BYTES - 1));
+    if (aligned > raw)
+        munmap(raw, (size_t)(aligned - raw));
+    size_t tail = (size_t)(raw + span - (aligned + bytes));
+    if (tail)
+        munmap(aligned + bytes, tail);
+    return aligned;
+}
+
+struct gc_heap *gc_heap_create(const struct gc_config *cfg_in, char *err, size_t err_len)
+{
+    struct gc_config cfg;
+    if (cfg_in)
+        cfg = *cfg_in;
+    else
+        gc_config_init(&cfg);
+    if (cfg.heap_max_bytes == 0)
+        cfg.heap_max_bytes = (size_t)1 << 30;
+    if (cfg.nursery_bytes == 0)
+        cfg.nursery_bytes = (size_t)4 << 20;
+    size_t nursery_blocks = (cfg.nursery_bytes + BLOCK_BYTES - 1) >> BLOCK_SHIFT;
+    size_t nblocks = cfg.heap_max_bytes >> BLOCK_SHIFT;
+    if (nblocks < 2 * nursery_blocks + 4) {
+        set_error(err, err_len,
+                  "heap of %zu bytes is too small for a nursery of %zu bytes; give the "
+                  "heap at least %zu bytes",
+                  cfg.heap_max_bytes, cfg.nursery_bytes,
+                  (2 * nursery_blocks + 4) << BLOCK_SHIFT);
+        return NULL;
+    }
+    if (nblocks > ((size_t)1 << 31)) {
+        set_error(err, err_len, "heap of %zu bytes is larger than this collector supports",
+                  cfg.heap_max_bytes);
+        return NULL;
+    }
+
+    enum gc_barrier_kind kind;
+    char reason[256];
+    if (resolve_barrier(&cfg, &kind, reason, sizeof reason, err, err_len) != 0)
+        return NULL;
+
+    struct gc_heap *h = calloc(1, sizeof *h);
+    if (!h) {
+        set_error(err, err_len, "out of memory for the heap descriptor");
+        return NULL;
+    }
+    h->barrier_kind = kind;
+    h->barrier = barrier_ops_for(kind);
+    snprintf(h->barrier_reason, sizeof h->barrier_reason, "%s", reason);
+    h->nblocks = nblocks;
+    h->base = reserve_region(nblocks << BLOCK_SHIFT);
+    if (!h->base) {
+        set_error(err, err_len, "cannot reserve %zu bytes of address space for the heap: %s",
+                  nblocks << BLOCK_SHIFT, strerror(errno));
+        free(h);
+        return NULL;
+    }
+    h->end = h->base + (nblocks << BLOCK_SHIFT);
+    h->free_blocks = nblocks;
+    h->blocks = calloc(nblocks, sizeof *h->blocks);
+    h->mark_bits = calloc((nblocks << BLOCK_SHIFT) / GC_GRANULE / 64, sizeof(uint64_t));
+    h->dirty_shift = h->barrier->dirty_shift;
+    h->dirty = calloc((nblocks << BLOCK_SHIFT) >> h->dirty_shift, 1);
+    h->nursery_target_blocks = nursery_blocks;
+    h->nursery = calloc(nursery_blocks, sizeof *h->nursery);
+    if (!h->blocks || !h->mark_bits || !h->dirty || !h->nursery) {
+        set_error(err, err_len, "out of memory for the heap's side tables");
+        gc_heap_destroy(h);
+        return NULL;
+    }
+    for (unsigned c = 0; c < SIZE_CLASS_COUNT; c++)
+        h->small_current[c] = -1;
+    size_t threshold = cfg.major_threshold_bytes ? cfg.major_threshold_bytes
+                                                 : 4 * cfg.nursery_bytes;
+    h->major_threshold_blocks = h->min_major_threshold_blocks = threshold >> BLOCK_SHIFT;
+    h->on_oom = cfg.on_oom;
+    h->on_oom_arg = cfg.on_oom_arg;
+    h->conservative_stack = cfg.conservative_stack != 0;
+    if (h->conservative_stack && !(h->stack_top = find_stack_top())) {
+        set_error(err, err_len, "cannot find the calling thread's stack for conservative "
+                                "scanning");
+        gc_heap_destroy(h);
+        return NULL;
+    }
+    h->stress_interval = cfg.stress_interval ? cfg.stress_interval
+                                             : env_unsigned("GCVM_GC_STRESS");
+    h->stress_countdown = h->stress_interval;
+    h->verify = cfg.verify || env_unsigned("GCVM_GC_VERIFY");
+    h->stats.dirty_unit_bytes = kind == GC_BARRIER_NONE ? 0 : (uint64_t)1 << h->dirty_shift;
+
+    if (h->barrier->attach(h, err, err_len) != 0) {
+        h->barrier = NULL; /* nothing to detach */
+        gc_heap_destroy(h);
+        return NULL;
+    }
+    if (kind == GC_BARRIER_CARD)
+        h->fast.card_table_biased = h->dirty - ((uintptr_t)h->base >> GC_CARD_SHIFT);
+    nursery_refill(h);
+    return h;
+}
+
+void gc_heap_destroy(struct gc_heap *h)
+{
+    if (!h)
+        return;
+    if (h->barrier)
+        h->barrier->detach(h);
+    if (h->base)
+        munmap(h->base, h->nblocks << BLOCK_SHIFT);
+    free(h->blocks);
+    free(h->mark_bits);
+    free(h->dirty);
+    free(h->nursery);
+    free(h->roots);
+    free(h->grey.items);
+    free(h->pinned_now.items);
+    free(h->fresh_large.items);
+    free(h->pauses.ms);
+    free(h);
+}
+
+enum gc_barrier_kind gc_heap_barrier(const struct gc_heap *h) { return h->barrier_kind; }
+const char *gc_heap_barrier_reason(const struct gc_heap *h) { return h->barrier_reason; }
+
+/* ---- Embedder registration ---- */
+
+int gc_register_kind(struct gc_heap *h, unsigned kind, gc_trace_fn trace)
+{
+    if (kind >= KIND_COUNT)
+        return -1;
+    h->trace[kind] = trace;
+    return 0;
+}
+
+int gc_root_add(struct gc_heap *h, void **root)
+{
+    if (h->root_count == h->root_capacity) {
+        size_t cap = h->root_capacity ? h->root_capacity * 2 : 64;
+        void ***roots = realloc(h->roots, cap * sizeof *roots);
+        if (!roots)
+            return -1;
+        h->roots = roots;
+        h->root_capacity = cap;
+    }
+    h->roots[h->root_count++] = root;
+    return 0;
+}
+
+int gc_root_remove(struct gc_heap *h, void **root)
+{
+    for (size_t i = h->root_count; i-- > 0;) {
+        if (h->roots[i] == root) {
+            h->roots[i] = h->roots[--h->root_count];
+            return 0;
+        }
+    }
+    return -1;
+}
+
+void gc_set_root_tracer(struct gc_heap *h, gc_root_trace_fn fn, void *user)
+{
+    h->root_tracer = fn;
+    h->root_tracer_user = user;
+}
+
+void trace_roots(struct gc_heap *h, gc_visit_fn visit, void *ctx)
+{
+    for (size_t i = 0; i < h->root_count; i++)
+        visit(h->roots[i], ctx);
+    if (h->root_tracer)
+        h->root_tracer(visit, ctx, h->root_tracer_user);
+}
+
+void trace_object(struct gc_heap *h, void *obj, gc_visit_fn visit, void *ctx)
+{
+    gc_header hdr = *header_of(obj);
+    if (hdr & (GC_HDR_POINTERFREE | HDR_FILLER))
+        return;
+    gc_trace_fn trace = h->trace[header_kind(hdr)];
+    if (!trace)
+        gc_fatal("object %p of kind %u holds pointers but the kind has no trace function "
+                 "(gc_register_kind)",
+                 obj, header_kind(hdr));
+    trace(obj, visit, ctx);
+}
+
+size_t gc_object_size(const void *obj) { return header_size(*header_of(obj)) - GC_HEADER_BYTES; }
+unsigned gc_object_kind(const void *obj) { return header_kind(*header_of(obj)); }
+
+void gc_for_each_object(struct gc_heap *h, gc_object_fn fn, void *arg)
+{
+    nursery_retire_current(h);
+    for (size_t i = 0; i < h->nblocks; i++)
+        if (h->blocks[i].kind != BLOCK_FREE)
+            block_for_each_object(h, i, fn, arg);
+}
+
+/* ---- Collection driver ---- */
+
+static void record_pause(struct gc_heap *h, double ms)
+{
+    struct pause_log *p = &h->pauses;
+    if (p->count == p->capacity) {
+        size_t cap = p->capacity ? p->capacity * 2 : 256;
+        double *ms_new = realloc(p->ms, cap * sizeof *ms_new);
+        if (!ms_new)
+            return; /* statistics only: lose the sample, keep the heap */
+        p->ms = ms_new;
+        p->capacity = cap;
+    }
+    p->ms[p->count++] = ms;
+    h->stats.pause_total_ms += ms;
+    if (ms > h->stats.pause_max_ms)
+        h->stats.pause_max_ms = ms;
+}
+
+static void timed_barrier_step(struct gc_heap *h, void (*step)(struct gc_heap *))
+{
+    uint64_t t0 = gc_now_ns();
+    step(h);
+    h->barrier_ns += gc_now_ns() - t0;
+}
+
+static void collect(struct gc_heap *h, bool major)
+{
+    if (h->collecting)
+        gc_fatal("collection requested while collecting (an embedder callback allocated?)");
+    h->collecting = true;
+    uint64_t t0 = gc_now_ns();
+    nursery_retire_current(h);
+    h->stats.bytes_allocated += nursery_bytes_in_use(h);
+    major = major || h->barrier_kind == GC_BARRIER_NONE ||
+            h->old_blocks >= h->major_threshold_blocks;
+    if (major) {
+        major_collect(h);
+        h->stats.major_collections++;
+    } else {
+        timed_barrier_step(h, h->barrier->harvest);
+        if (h->verify)
+            verify_remembered_set(h);
+        minor_collect(h);
+        h->stats.minor_collections++;
+    }
+    timed_barrier_step(h, h->barrier->rearm);
+    h->all_dirty = false;
+    nursery_reset(h);
+    if (h->verify && gc_verify(h) != 0)
+        gc_fatal("heap verification failed after a %s collection", major ? "major" : "minor");
+    size_t in_use = (h->nblocks - h->free_blocks) << BLOCK_SHIFT;
+    if (in_use > h->stats.peak_heap_bytes)
+        h->stats.peak_heap_bytes = in_use;
+    record_pause(h, (double)(gc_now_ns() - t0) / 1e6);
+    h->collecting = false;
+}
+
+void gc_collect(struct gc_heap *h, enum gc_collection_kind kind)
+{
+    collect(h, kind == GC_COLLECT_MAJOR);
+}
+
+void collect_for_allocation(struct gc_heap *h, bool force_major) { collect(h, force_major); }
+
+/* ---- Allocation slow path ---- */
+
+static void *bump_in_current_block(struct gc_heap *h, size_t total)
+{
+    if (h->nursery_count == 0)
+        return NULL;
+    char *end = block_start(h, h->nursery[h->nursery_current]) + BLOCK_BYTES;
+    if ((size_t)(end - h->fast.alloc_cursor) < total)
+        return NULL;
+    char *at = h->fast.alloc_cursor;
+    h->fast.alloc_cursor += total;
+    if (h->stress_interval)
+        h->fast.alloc_limit = h->fast.alloc_cursor;
+    return at;
+}
+
+static char *alloc_small_young(struct gc_heap *h, size_t total)
+{
+    char *at = bump_in_current_block(h, total);
+    if (!at && nursery_refill(h))
+        at = bump_in_current_block(h, total);
+    return at;
+}
+
+static char *alloc_large_old(struct gc_heap *h, size_t total)
+{
+    if (h->old_blocks + (total >> BLOCK_SHIFT) >= h->major_threshold_blocks &&
+        h->barrier_kind != GC_BARRIER_NONE)
+        collect(h, true);
+    char *at = old_alloc_large(h, total);
+    if (!at)
+        return NULL;
+    memset(at, 0, total);
+    size_t bi = block_index(h, at);
+    h->blocks[bi].fresh = true;
+    ptr_stack_push(&h->fresh_large, at + GC_HEADER_BYTES);
+    h->stats.bytes_allocated += total;
+    return at;
+}
+
+/* Stress mode: every Nth allocation collects; every eighth of those is a major one. */
+static void stress_tick(struct gc_heap *h)
+{
+    if (--h->stress_countdown > 0)
+        return;
+    h->stress_countdown = h->stress_interval;
+    h->stress_collections++;
+    collect(h, h->stress_collections % 8 == 0);
+}
+
+void *gc_alloc_slow(struct gc_heap *h, unsigned kind, size_t bytes, int pointerfree)
+{
+    if (h->collecting)
+        gc_fatal("allocation during a collection (from a trace or root callback?)");
+    if (bytes > h->nblocks << BLOCK_SHIFT)
+        return NULL; /* larger than the whole heap: no collection can help */
+    size_t total = (bytes + GC_HEADER_BYTES + GC_GRANULE - 1) & ~(size_t)(GC_GRANULE - 1);
+    if (h->stress_interval)
+        stress_tick(h);
+    bool large = total > SMALL_MAX;
+    for (int attempt = 0;; attempt++) {
+        char *at = large ? alloc_large_old(h, total) : alloc_small_young(h, total);
+        if (at) {
+            *(gc_header *)at =
+                make_header(total, kind, pointerfree ? GC_HDR_POINTERFREE : 0);
+            return at + GC_HEADER_BYTES;
+        }
+        if (attempt == 0 && !large) {
+            collect(h, false);
+        } else if (attempt <= 1) {
+            collect(h, true);
+        } else if (!h->on_oom || !h->on_oom(h, total, h->on_oom_arg) || attempt > 8) {
+            return NULL;
+        } else {
+            collect(h, true);
+        }
+    }
+}
+
+/* ---- Statistics ---- */
+
+static int compare_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double percentile(const double *sorted, size_t n, double q)
+{
+    if (n == 0)
+        return 0;
+    size_t i = (size_t)(q * (double)(n - 1) + 0.5);
+    return sorted[i < n ? i : n - 1];
+}
+
+void gc_get_stats(const struct gc_heap *h, struct gc_stats *out)
+{
+    *out = h->stats;
+    out->heap_bytes = (h->nblocks - h->free_blocks) << BLOCK_SHIFT;
+    if (out->heap_bytes > out->peak_heap_bytes)
+        out->peak_heap_bytes = out->heap_bytes;
+    out->bytes_allocated += nursery_bytes_in_use(h);
+    out->barrier_ms = (double)h->barrier_ns / 1e6;
+    if (h->barrier->trap_counts) {
+        uint64_t traps, ns;
+        h->barrier->trap_counts(h, &traps, &ns);
+        out->barrier_traps = traps;
+        out->barrier_ms += (double)ns / 1e6;
+    }
+    size_t n = h->pauses.count;
+    double *sorted = n ? malloc(n * sizeof *sorted) : NULL;
+    if (sorted) {
+        memcpy(sorted, h->pauses.ms, n * sizeof *sorted);
+        qsort(sorted, n, sizeof *sorted, compare_double);
+        out->pause_p50_ms = percentile(sorted, n, 0.50);
+        out->pause_p95_ms = percentile(sorted, n, 0.95);
+        free(sorted);
+    }
+}
+
+void gc_print_stats(const struct gc_heap *h, void *file)
+{
+    FILE *f = file;
+    struct gc_stats s;
+    gc_get_stats(h, &s);
+    fprintf(f, "gc: barrier %s (%s)\n", gc_barrier_name(h->barrier_kind), h->barrier_reason);
+    fprintf(f, "gc: %llu minor, %llu major collections; pauses p50 %.3f ms, p95 %.3f ms, "
+               "max %.3f ms, total %.1f ms\n",
+            (unsigned long long)s.minor_collections, (unsigned long long)s.major_collections,
+            s.pause_p50_ms, s.pause_p95_ms, s.pause_max_ms, s.pause_total_ms);
+    fprintf(f, "gc: allocated %.1f MiB, promoted %.1f MiB, heap %.1f MiB (peak %.1f MiB)\n",
+            (double)s.bytes_allocated / 1048576.0, (double)s.bytes_promoted / 1048576.0,
+            (double)s.heap_bytes / 1048576.0, (double)s.peak_heap_bytes / 1048576.0);
+    fprintf(f, "gc: barrier: %llu traps, %llu dirty %s found, %.1f ms; %llu pinned blocks\n",
+            (unsigned long long)s.barrier_traps, (unsigned long long)s.dirty_units,
+            s.dirty_unit_bytes == 512 ? "cards" : "pages", s.barrier_ms,
+            (unsigned long long)s.pinned_blocks);
+}

@@ -1,0 +1,121 @@
+/* The heap verifier (GCVM_GC_VERIFY=1, or gc_config.verify): checks the two things a
+ * generational collector most easily gets wrong, around every collection. */
+#include <stdlib.h>
+
+#include "gc_internal.h"
+
+/* ---- Every old-to-young pointer is covered by the remembered set ----
+ * Run after the barrier's harvest() and before the minor collection uses it. */
+
+struct remset_check {
+    struct gc_heap *h;
+    void *holder;
+    size_t missing;
+};
+
+static void check_field_remembered(void **field, void *arg)
+{
+    struct remset_check *c = arg;
+    struct gc_heap *h = c->h;
+    void *v = *field;
+    if (((uintptr_t)v & 7u) || !in_region(h, v) ||
+        h->blocks[block_index(h, v)].kind != BLOCK_NURSERY)
+        return;
+    size_t unit = (size_t)((char *)field - h->base) >> h->dirty_shift;
+    const struct block *holder_block = &h->blocks[block_index(h, c->holder)];
+    bool fresh = holder_block->fresh ||
+                 (holder_block->kind == BLOCK_LARGE_TAIL &&
+                  h->blocks[block_index(h, c->holder) - holder_block->run].fresh);
+    if (h->dirty[unit] || h->all_dirty || fresh)
+        return;
+    if (c->missing++ < 10)
+        fprintf(stderr,
+                "gcvm-gc: verify: old object %p (kind %u) field %p holds young %p, but the "
+                "%s barrier did not record its %s\n",
+                c->holder, gc_object_kind(c->holder), (void *)field, v,
+                gc_barrier_name(h->barrier_kind), h->dirty_shift == GC_CARD_SHIFT ? "card" : "page");
+}
+
+static void check_object_remembered(void *obj, void *arg)
+{
+    struct remset_check *c = arg;
+    c->holder = obj;
+    trace_object(c->h, obj, check_field_remembered, c);
+}
+
+void verify_remembered_set(struct gc_heap *h)
+{
+    struct remset_check c = {.h = h};
+    for (size_t bi = 0; bi < h->nblocks; bi++)
+        if (block_is_old(h->blocks[bi].kind))
+            block_for_each_object(h, bi, check_object_remembered, &c);
+    if (c.missing)
+        gc_fatal("verify: %zu old-to-young pointers missing from the remembered set",
+                 c.missing);
+}
+
+/* ---- Every reachable object is a valid object ---- */
+
+struct reach_check {
+    struct gc_heap *h;
+    uint64_t *seen;
+    struct ptr_stack todo;
+    size_t errors;
+};
+
+static void report(struct reach_check *c, const char *what, void **field, void *v)
+{
+    if (c->errors++ < 10)
+        fprintf(stderr, "gcvm-gc: verify: field %p holds %p: %s\n", (void *)field, v, what);
+}
+
+static void check_reachable_field(void **field, void *arg)
+{
+    struct reach_check *c = arg;
+    struct gc_heap *h = c->h;
+    void *v = *field;
+    if (((uintptr_t)v & 7u) || !in_region(h, v))
+        return; /* not a heap pointer: ignored by the collector too */
+    void *obj = object_containing(h, v);
+    if (obj != v) {
+        report(c, obj ? "an interior pointer" : "not an allocated object", field, v);
+        return;
+    }
+    gc_header hdr = *header_of(obj);
+    if (!(hdr & GC_HDR_LIVE) || (hdr & HDR_FILLER)) {
+        report(c, "a moved or dead object", field, v);
+        return;
+    }
+    size_t size = header_size(hdr);
+    if (size < GC_GRANULE || size > (size_t)(h->end - h->base)) {
+        report(c, "an object with a corrupt size", field, v);
+        return;
+    }
+    if (!(hdr & GC_HDR_POINTERFREE) && !h->trace[header_kind(hdr)]) {
+        report(c, "a pointerful object of a kind with no trace function", field, v);
+        return;
+    }
+    size_t bit = (size_t)((char *)obj - h->base) / GC_GRANULE;
+    if (c->seen[bit / 64] & ((uint64_t)1 << (bit % 64)))
+        return;
+    c->seen[bit / 64] |= (uint64_t)1 << (bit % 64);
+    if (!(hdr & GC_HDR_POINTERFREE))
+        ptr_stack_push(&c->todo, obj);
+}
+
+int gc_verify(struct gc_heap *h)
+{
+    nursery_retire_current(h);
+    struct reach_check c = {.h = h};
+    c.seen = calloc((size_t)(h->end - h->base) / GC_GRANULE / 64, sizeof(uint64_t));
+    if (!c.seen) {
+        fprintf(stderr, "gcvm-gc: verify: out of memory\n");
+        return -1;
+    }
+    trace_roots(h, check_reachable_field, &c);
+    while (c.todo.count)
+        trace_object(h, ptr_stack_pop(&c.todo), check_reachable_field, &c);
+    free(c.todo.items);
+    free(c.seen);
+    return c.errors ? -1 : 0;
+}

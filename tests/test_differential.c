@@ -1,0 +1,403 @@
+/* Differential test of the collector against a shadow model of the object graph.
+ *
+ * A random mutator allocates nodes (pointerful, some large) and blobs (pointer-free,
+ * some large), stores pointers into old and young objects, and changes its roots (both
+ * registered root variables and an embedder "stack" visited by a root tracer). The same
+ * graph is kept in plain malloc'd memory as ids. After every collection each object
+ * reachable in the model must be in the heap with the same id, contents and edges; after
+ * every explicit major collection the heap must hold exactly the reachable objects, no
+ * more (what a full non-generational trace keeps). The heap verifier also runs at every
+ * collection, so a barrier that misses an old-to-young store fails here.
+ *
+ * usage: test_differential BARRIER [SEED [STEPS [STRESS_INTERVAL [noverify]]]]
+ * noverify leaves the collector's own verifier off, so that the model alone judges.
+ * Exits 77 (skipped) when the barrier is not available on this machine. */
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gcvm/gc-embedder.h"
+#include "test_util.h"
+
+enum { KIND_NODE = 1, KIND_BLOB = 2 };
+enum { ROOTS = 24, LARGE_NODE_SLOTS = 1500, LARGE_BLOB_BYTES = 20000 };
+
+struct node {
+    uint64_t id;
+    uint64_t checksum;
+    uint64_t nslots;
+    void *slots[];
+};
+
+struct blob {
+    uint64_t id;
+    uint64_t len;
+    uint8_t bytes[];
+};
+
+struct model_obj {
+    int kind;
+    uint32_t nslots;
+    int64_t *slots; /* ids, -1 for NULL */
+    uint32_t len;   /* blob bytes */
+    uint32_t seen_epoch;
+};
+
+static struct gc_heap *heap;
+static struct model_obj *model;
+static size_t model_count, model_cap;
+
+static void *roots[ROOTS];
+static int64_t root_ids[ROOTS];
+static void *tmp_root; /* holds a new object while it is being linked in */
+
+/* The embedder's own root area, visited by the root tracer; it grows and shrinks. */
+static void **stack_slots;
+static int64_t *stack_ids;
+static size_t stack_depth, stack_cap;
+
+static uint64_t rng_state;
+static uint64_t rnd(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+static uint64_t below(uint64_t n) { return n ? rnd() % n : 0; }
+
+static uint64_t mix(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    return x;
+}
+
+static void trace_node(void *obj, gc_visit_fn visit, void *ctx)
+{
+    struct node *n = obj;
+    for (uint64_t i = 0; i < n->nslots; i++)
+        visit(&n->slots[i], ctx);
+}
+
+static void trace_stack(gc_visit_fn visit, void *ctx, void *user)
+{
+    (void)user;
+    for (size_t i = 0; i < stack_depth; i++)
+        visit(&stack_slots[i], ctx);
+}
+
+static int64_t model_new(int kind, uint32_t nslots, uint32_t len)
+{
+    if (model_count == model_cap) {
+        model_cap = model_cap ? model_cap * 2 : 4096;
+        model = realloc(model, model_cap * sizeof *model);
+        CHECK(model != NULL);
+    }
+    struct model_obj *m = &model[model_count];
+    memset(m, 0, sizeof *m);
+    m->kind = kind;
+    m->nslots = nslots;
+    m->len = len;
+    if (nslots) {
+        m->slots = malloc(nslots * sizeof *m->slots);
+        CHECK(m->slots != NULL);
+        for (uint32_t i = 0; i < nslots; i++)
+            m->slots[i] = -1;
+    }
+    return (int64_t)model_count++;
+}
+
+/* Allocates a new object, fills it, and leaves it in tmp_root; returns its id. */
+static int64_t allocate_object(void)
+{
+    uint64_t r = below(1000);
+    if (r < 200) { /* blob, 1 in 100 of them large */
+        uint32_t len = r < 2 ? LARGE_BLOB_BYTES : (uint32_t)below(200);
+        int64_t id = model_new(KIND_BLOB, 0, len);
+        struct blob *b = gc_alloc_pointerfree(heap, KIND_BLOB, sizeof *b + len);
+        CHECK(b != NULL);
+        b->id = (uint64_t)id;
+        b->len = len;
+        for (uint32_t i = 0; i < len; i++)
+            b->bytes[i] = (uint8_t)mix((uint64_t)id * 131 + i);
+        tmp_root = b;
+        return id;
+    }
+    uint32_t nslots = r < 210 ? LARGE_NODE_SLOTS : (uint32_t)below(7);
+    int64_t id = model_new(KIND_NODE, nslots, 0);
+    struct node *n = gc_alloc(heap, KIND_NODE, sizeof *n + nslots * sizeof(void *));
+    CHECK(n != NULL);
+    n->id = (uint64_t)id;
+    n->checksum = mix((uint64_t)id);
+    n->nslots = nslots;
+    for (uint32_t i = 0; i < nslots; i++)
+        CHECK(n->slots[i] == NULL); /* allocation hands out zeroed memory */
+    tmp_root = n;
+    return id;
+}
+
+/* A random reachable object: from a random root, a few random edges. */
+static void *walk(int64_t *id_out)
+{
+    size_t start = below(ROOTS + stack_depth);
+    void *p = start < ROOTS ? roots[start] : stack_slots[start - ROOTS];
+    int64_t id = start < ROOTS ? root_ids[start] : stack_ids[start - ROOTS];
+    if (!p)
+        return NULL;
+    for (uint64_t steps = below(6); steps > 0; steps--) {
+        struct model_obj *m = &model[id];
+        if (m->kind != KIND_NODE || m->nslots == 0)
+            break;
+        uint32_t s = (uint32_t)below(m->nslots);
+        if (m->slots[s] < 0)
+            break;
+        p = ((struct node *)p)->slots[s];
+        id = m->slots[s];
+    }
+    *id_out = id;
+    return p;
+}
+
+static void store(struct node *holder, int64_t holder_id, uint32_t slot, void *value,
+                  int64_t value_id)
+{
+    holder->slots[slot] = value;
+    gc_write_barrier(heap, &holder->slots[slot]);
+    model[holder_id].slots[slot] = value ? value_id : -1;
+}
+
+static void step(void)
+{
+    uint64_t op = below(100);
+    if (op < 45) { /* allocate, and link the new object somewhere */
+        int64_t id = allocate_object();
+        uint64_t where = below(10);
+        int64_t holder_id;
+        void *holder;
+        if (where < 2) {
+            size_t r = below(ROOTS);
+            roots[r] = tmp_root;
+            root_ids[r] = id;
+        } else if (where < 3) {
+            if (stack_depth == stack_cap) {
+                stack_cap = stack_cap ? stack_cap * 2 : 64;
+                stack_slots = realloc(stack_slots, stack_cap * sizeof *stack_slots);
+                stack_ids = realloc(stack_ids, stack_cap * sizeof *stack_ids);
+                CHECK(stack_slots && stack_ids);
+            }
+            stack_slots[stack_depth] = tmp_root;
+            stack_ids[stack_depth++] = id;
+        } else if ((holder = walk(&holder_id)) && model[holder_id].kind == KIND_NODE &&
+                   model[holder_id].nslots > 0) {
+            store(holder, holder_id, (uint32_t)below(model[holder_id].nslots), tmp_root, id);
+        }
+        tmp_root = NULL;
+    } else if (op < 85) { /* store an existing object (or NULL) into a node */
+        int64_t holder_id, value_id = -1;
+        struct node *holder = walk(&holder_id);
+        if (!holder || model[holder_id].kind != KIND_NODE || model[holder_id].nslots == 0)
+            return;
+        void *value = below(8) ? walk(&value_id) : NULL;
+        store(holder, holder_id, (uint32_t)below(model[holder_id].nslots), value, value_id);
+    } else if (op < 93) { /* a root moves to another object, or is dropped */
+        size_t r = below(ROOTS);
+        int64_t id = -1;
+        void *p = below(3) ? walk(&id) : NULL;
+        roots[r] = p;
+        root_ids[r] = p ? id : -1;
+    } else if (op < 97) { /* the embedder's stack shrinks */
+        if (stack_depth)
+            stack_depth -= below(stack_depth + 1) / 2 + 1;
+    } else { /* build a deep chain: deep structures stress the work lists */
+        size_t r = below(ROOTS);
+        roots[r] = NULL;
+        root_ids[r] = -1;
+        for (int i = 0; i < 300; i++) {
+            int64_t id = model_new(KIND_NODE, 1, 0);
+            struct node *n = gc_alloc(heap, KIND_NODE, sizeof *n + sizeof(void *));
+            CHECK(n != NULL);
+            n->id = (uint64_t)id;
+            n->checksum = mix((uint64_t)id);
+            n->nslots = 1;
+            store(n, id, 0, roots[r], root_ids[r]);
+            roots[r] = n;
+            root_ids[r] = id;
+        }
+    }
+}
+
+/* ---- Checking the heap against the model ---- */
+
+static uint32_t epoch;
+struct pair {
+    void *p;
+    int64_t id;
+};
+static struct pair *todo;
+static size_t todo_count, todo_cap;
+static size_t reachable;
+
+static void push_pair(void *p, int64_t id)
+{
+    if (id < 0) {
+        CHECK_MSG(p == NULL, "model says NULL, heap holds %p", p);
+        return;
+    }
+    CHECK_MSG(p != NULL, "object %" PRId64 " is missing (NULL in the heap)", id);
+    if (todo_count == todo_cap) {
+        todo_cap = todo_cap ? todo_cap * 2 : 4096;
+        todo = realloc(todo, todo_cap * sizeof *todo);
+        CHECK(todo != NULL);
+    }
+    todo[todo_count++] = (struct pair){p, id};
+}
+
+static void check_object(void *p, int64_t id)
+{
+    struct model_obj *m = &model[id];
+    CHECK_MSG(gc_object_kind(p) == (unsigned)m->kind, "object %" PRId64 " has kind %u", id,
+              gc_object_kind(p));
+    if (m->kind == KIND_BLOB) {
+        struct blob *b = p;
+        CHECK_MSG(b->id == (uint64_t)id, "blob %" PRId64 " found as id %" PRIu64, id, b->id);
+        CHECK(b->len == m->len);
+        for (uint32_t i = 0; i < m->len; i++)
+            CHECK_MSG(b->bytes[i] == (uint8_t)mix((uint64_t)id * 131 + i),
+                      "blob %" PRId64 " byte %u corrupt", id, i);
+        return;
+    }
+    struct node *n = p;
+    CHECK_MSG(n->id == (uint64_t)id, "node %" PRId64 " found as id %" PRIu64, id, n->id);
+    CHECK_MSG(n->checksum == mix((uint64_t)id), "node %" PRId64 " checksum corrupt", id);
+    CHECK(n->nslots == m->nslots);
+    for (uint32_t i = 0; i < m->nslots; i++)
+        push_pair(n->slots[i], m->slots[i]);
+}
+
+/* Walks the model and the heap together; returns the number of reachable objects. */
+static size_t check_reachable(void)
+{
+    epoch++;
+    reachable = 0;
+    todo_count = 0;
+    for (size_t r = 0; r < ROOTS; r++)
+        push_pair(roots[r], root_ids[r]);
+    for (size_t i = 0; i < stack_depth; i++)
+        push_pair(stack_slots[i], stack_ids[i]);
+    while (todo_count) {
+        struct pair pr = todo[--todo_count];
+        if (model[pr.id].seen_epoch == epoch)
+            continue;
+        model[pr.id].seen_epoch = epoch;
+        reachable++;
+        check_object(pr.p, pr.id);
+    }
+    return reachable;
+}
+
+struct census {
+    size_t objects;
+    size_t unreachable;
+};
+
+static void count_heap_object(void *obj, void *arg)
+{
+    struct census *c = arg;
+    uint64_t id = *(uint64_t *)obj; /* both kinds start with their id */
+    CHECK_MSG(id < model_count, "heap object %p has unknown id %" PRIu64, obj, id);
+    c->objects++;
+    if (model[id].seen_epoch != epoch)
+        c->unreachable++;
+}
+
+/* After a major collection the heap holds exactly the reachable objects. */
+static void check_exact_after_major(void)
+{
+    gc_collect(heap, GC_COLLECT_MAJOR);
+    size_t live = check_reachable();
+    struct census c = {0};
+    gc_for_each_object(heap, count_heap_object, &c);
+    CHECK_MSG(c.unreachable == 0 && c.objects == live,
+              "after a major collection the heap holds %zu objects, %zu of them unreachable; "
+              "a full trace keeps %zu",
+              c.objects, c.unreachable, live);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s BARRIER [SEED [STEPS [STRESS_INTERVAL [noverify]]]]\n",
+                argv[0]);
+        return 2;
+    }
+    enum gc_barrier_kind kind;
+    CHECK_MSG(gc_barrier_parse(argv[1], &kind) == 0, "unknown barrier %s", argv[1]);
+    uint64_t seed = argc > 2 ? strtoull(argv[2], NULL, 0) : 1;
+    long steps = argc > 3 ? strtol(argv[3], NULL, 0) : 60000;
+    unsigned stress = argc > 4 ? (unsigned)strtoul(argv[4], NULL, 0) : 97;
+    skip_unless_available(kind);
+
+    struct gc_config cfg;
+    gc_config_init(&cfg);
+    cfg.barrier = kind;
+    cfg.heap_max_bytes = (size_t)256 << 20;
+    cfg.nursery_bytes = (size_t)256 << 10;
+    cfg.major_threshold_bytes = (size_t)4 << 20;
+    cfg.stress_interval = stress;
+    cfg.verify = !(argc > 5 && strcmp(argv[5], "noverify") == 0);
+    char err[256];
+    heap = gc_heap_create(&cfg, err, sizeof err);
+    CHECK_MSG(heap != NULL, "gc_heap_create: %s", err);
+    gc_register_kind(heap, KIND_NODE, trace_node);
+    for (size_t r = 0; r < ROOTS; r++) {
+        root_ids[r] = -1;
+        CHECK(gc_root_add(heap, &roots[r]) == 0);
+    }
+    CHECK(gc_root_add(heap, &tmp_root) == 0);
+    gc_set_root_tracer(heap, trace_stack, NULL);
+
+    rng_state = seed * 0x9E3779B97F4A7C15ull + 1;
+    struct gc_stats before, after;
+    gc_get_stats(heap, &before);
+    size_t checks = 0, majors_checked = 0;
+    for (long i = 0; i < steps; i++) {
+        step();
+        gc_get_stats(heap, &after);
+        if (after.minor_collections + after.major_collections !=
+            before.minor_collections + before.major_collections) {
+            check_reachable();
+            checks++;
+        }
+        before = after;
+        if (i % 5000 == 4999) {
+            check_exact_after_major();
+            majors_checked++;
+            gc_get_stats(heap, &before);
+        }
+    }
+    check_exact_after_major();
+    gc_get_stats(heap, &after);
+    printf("%s seed %" PRIu64 ": %ld steps, %zu objects made, %zu reachable at the end; "
+           "%" PRIu64 " minor + %" PRIu64 " major collections, %zu checked against the "
+           "model, %zu exact; %" PRIu64 " dirty units, %" PRIu64 " traps, %" PRIu64
+           " pinned blocks\n",
+           argv[1], seed, steps, model_count, reachable, after.minor_collections,
+           after.major_collections, checks, majors_checked + 1, after.dirty_units,
+           after.barrier_traps, after.pinned_blocks);
+    CHECK(after.minor_collections + after.major_collections > 10);
+    if (kind != GC_BARRIER_NONE)
+        CHECK_MSG(after.minor_collections > 0, "a generational barrier ran no minor collection");
+    gc_heap_destroy(heap);
+    for (size_t i = 0; i < model_count; i++)
+        free(model[i].slots);
+    free(model);
+    free(todo);
+    free(stack_slots);
+    free(stack_ids);
+    puts("PASS");
+    return 0;
+}

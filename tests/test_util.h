@@ -1,0 +1,36 @@
+/* Small helpers shared by the collector's tests: checks that stop the test with the
+ * location and a message, and the ctest convention for a skipped test (exit 77). */
+#ifndef GCVM_TEST_UTIL_H
+#define GCVM_TEST_UTIL_H
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "gcvm/gc.h"
+
+#define TEST_SKIP_CODE 77
+
+#define CHECK_MSG(cond, ...)                                                             \
+    do {                                                                                 \
+        if (!(cond)) {                                                                   \
+            fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond);     \
+            fprintf(stderr, __VA_ARGS__);                                                \
+            fputc('\n', stderr);                                                         \
+            exit(1);                                                                     \
+        }                                                                                \
+    } while (0)
+
+#define CHECK(cond) CHECK_MSG(cond, "%s", "")
+
+/* Exits with the skip code, and the reason, when the barrier is not available here. */
+static inline void skip_unless_available(enum gc_barrier_kind kind)
+{
+    char why[256];
+    if (!gc_barrier_available(kind, why, sizeof why)) {
+        printf("SKIP: barrier %s is not available on this machine: %s\n",
+               gc_barrier_name(kind), why);
+        exit(TEST_SKIP_CODE);
+    }
+}
+
+#endif
