@@ -1,0 +1,79 @@
+/* Configuration and environment: clear errors for bad settings, names that round-trip,
+ * barriers this machine lacks refused with their reason, auto saying what it chose. */
+#include <string.h>
+
+#include "gcvm/gc-embedder.h"
+#include "test_util.h"
+
+static struct gc_heap *create(enum gc_barrier_kind kind, size_t heap, size_t nursery,
+                              char *err, size_t err_len)
+{
+    struct gc_config cfg;
+    gc_config_init(&cfg);
+    cfg.barrier = kind;
+    cfg.heap_max_bytes = heap;
+    cfg.nursery_bytes = nursery;
+    return gc_heap_create(&cfg, err, err_len);
+}
+
+int main(void)
+{
+    char err[256];
+    for (int k = GC_BARRIER_NONE; k < GC_BARRIER_KIND_COUNT; k++) {
+        enum gc_barrier_kind parsed;
+        CHECK(gc_barrier_parse(gc_barrier_name((enum gc_barrier_kind)k), &parsed) == 0);
+        CHECK(parsed == (enum gc_barrier_kind)k);
+    }
+    enum gc_barrier_kind parsed;
+    CHECK(gc_barrier_parse("cards", &parsed) == -1);
+    CHECK(gc_barrier_name((enum gc_barrier_kind)99) == NULL);
+
+    CHECK(create(GC_BARRIER_CARD, (size_t)1 << 20, (size_t)4 << 20, err, sizeof err) == NULL);
+    CHECK_MSG(strstr(err, "too small") != NULL, "%s", err);
+
+    for (int k = GC_BARRIER_NONE; k < GC_BARRIER_AUTO; k++) {
+        char why[256];
+        struct gc_heap *h = create((enum gc_barrier_kind)k, 0, 0, err, sizeof err);
+        if (gc_barrier_available((enum gc_barrier_kind)k, why, sizeof why)) {
+            CHECK_MSG(h != NULL, "%s", err);
+            CHECK(gc_heap_barrier(h) == (enum gc_barrier_kind)k);
+            gc_heap_destroy(h);
+        } else {
+            CHECK(h == NULL);
+            CHECK_MSG(strstr(err, "not available") && strstr(err, why), "%s", err);
+            printf("%s: refused as expected: %s\n", gc_barrier_name((enum gc_barrier_kind)k),
+                   err);
+        }
+    }
+
+    setenv("GCVM_BARRIER", "bogus", 1);
+    CHECK(create(GC_BARRIER_DEFAULT, 0, 0, err, sizeof err) == NULL);
+    CHECK_MSG(strstr(err, "GCVM_BARRIER=bogus") != NULL, "%s", err);
+    setenv("GCVM_BARRIER", "card", 1);
+    struct gc_heap *h = create(GC_BARRIER_DEFAULT, 0, 0, err, sizeof err);
+    CHECK(h && gc_heap_barrier(h) == GC_BARRIER_CARD);
+    gc_heap_destroy(h);
+    unsetenv("GCVM_BARRIER");
+
+    h = create(GC_BARRIER_AUTO, 0, 0, err, sizeof err);
+    CHECK_MSG(h != NULL, "%s", err);
+    const char *why = gc_heap_barrier_reason(h);
+    CHECK_MSG(strncmp(why, "auto:", 5) == 0 && strstr(why, gc_barrier_name(gc_heap_barrier(h))),
+              "%s", why);
+    printf("auto: %s -> %s\n", why, gc_barrier_name(gc_heap_barrier(h)));
+    CHECK(gc_heap_barrier(h) != GC_BARRIER_NONE && gc_heap_barrier(h) != GC_BARRIER_AUTO);
+
+    /* Statistics move as they should. */
+    struct gc_stats s;
+    for (int i = 0; i < 200000; i++)
+        CHECK(gc_alloc_pointerfree(h, 3, 40) != NULL);
+    gc_collect(h, GC_COLLECT_MAJOR);
+    gc_get_stats(h, &s);
+    CHECK(s.bytes_allocated >= 200000ull * 48);
+    CHECK(s.minor_collections >= 1 && s.major_collections >= 1);
+    CHECK(s.pause_max_ms >= s.pause_p95_ms && s.pause_p95_ms >= s.pause_p50_ms);
+    CHECK(s.pause_p50_ms > 0);
+    gc_heap_destroy(h);
+    puts("PASS");
+    return 0;
+}
