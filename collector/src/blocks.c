@@ -13,8 +13,7 @@ const uint32_t gc_size_class_bytes[SIZE_CLASS_COUNT] = {
     1792, 2048, 2560, 3072, 3584, 4096, 5120, 6144, 7168, 8192,
 };
 
-static uint8_t class_by_granule[SMALL_MAX / GC_GRANULE + 1];
-static pthread_once_t class_table_once = PTHREAD_ONCE_INIT;
+uint8_t gc_class_by_granule[SMALL_MAX / GC_GRANULE + 1];
 
 static void build_class_table(void)
 {
@@ -22,14 +21,14 @@ static void build_class_table(void)
     for (size_t g = 0; g <= SMALL_MAX / GC_GRANULE; g++) {
         while (gc_size_class_bytes[cls] < g * GC_GRANULE)
             cls++;
-        class_by_granule[g] = (uint8_t)cls;
+        gc_class_by_granule[g] = (uint8_t)cls;
     }
 }
 
-unsigned size_class_of(size_t total)
+void size_classes_init(void)
 {
-    pthread_once(&class_table_once, build_class_table);
-    return class_by_granule[total / GC_GRANULE];
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, build_class_table);
 }
 
 /* ---- Runs of free blocks ---- */
@@ -81,6 +80,8 @@ void blocks_release_run(struct gc_heap *h, size_t first, size_t count)
 {
     for (size_t i = first; i < first + count; i++) {
         dirty_clear_block(h, i);
+        memset(block_bitmap(h->alloc_bits, i), 0, BITMAP_WORDS_PER_BLOCK * sizeof(uint64_t));
+        memset(block_bitmap(h->mark_bits, i), 0, BITMAP_WORDS_PER_BLOCK * sizeof(uint64_t));
         struct block *b = &h->blocks[i];
         if (block_is_old(b->kind))
             h->old_blocks--;
@@ -93,50 +94,49 @@ void blocks_release_run(struct gc_heap *h, size_t first, size_t count)
 
 /* ---- Old generation ---- */
 
+/* The next free cell of SMALL block bi at or after its cursor, now allocated; or NULL. */
 static void *take_cell(struct gc_heap *h, size_t bi)
 {
     struct block *b = &h->blocks[bi];
     size_t cell = gc_size_class_bytes[b->size_class];
-    char *at;
-    if (b->free_list) {
-        at = b->free_list;
-        b->free_list = *(void **)(at + GC_HEADER_BYTES);
-    } else if (b->fill + cell <= block_start(h, bi) + BLOCK_BYTES) {
-        at = b->fill;
-        b->fill += cell;
-    } else {
-        return NULL;
+    size_t cells = cells_per_block(b->size_class);
+    char *start = block_start(h, bi);
+    while (b->cursor < cells) {
+        char *at = start + (size_t)b->cursor++ * cell;
+        size_t bit = object_bit(h, at);
+        if (!bit_is_set(h->alloc_bits, bit)) {
+            bit_set(h->alloc_bits, bit);
+            return at;
+        }
     }
-    b->live_cells++;
-    return at;
+    return NULL;
 }
 
-static bool block_has_room(const struct gc_heap *h, size_t bi)
+/* The next SMALL block of the class after `after` whose cursor has not reached its end. */
+static long next_block_of_class(const struct gc_heap *h, unsigned cls, size_t after)
 {
-    const struct block *b = &h->blocks[bi];
-    return b->free_list ||
-           b->fill + gc_size_class_bytes[b->size_class] <= block_start(h, bi) + BLOCK_BYTES;
+    for (size_t i = after + 1; i < h->nblocks; i++) {
+        const struct block *b = &h->blocks[i];
+        if (b->kind == BLOCK_SMALL && b->size_class == cls && b->cursor < cells_per_block(cls))
+            return (long)i;
+    }
+    return -1;
 }
 
 /* Cells come from the class's current block; when it is full, from the next block of
- * the class with room (left by the last sweep), else from a fresh block. */
+ * the class with free cells (left by the last major collection), else a fresh block. */
 void *old_alloc_small(struct gc_heap *h, size_t total)
 {
     unsigned cls = size_class_of(total);
-    int32_t cur = h->small_current[cls];
-    if (cur >= 0) {
-        void *cell = take_cell(h, (size_t)cur);
+    for (long bi = h->small_current[cls]; bi >= 0; bi = next_block_of_class(h, cls, (size_t)bi)) {
+        if (bi != h->small_current[cls]) {
+            h->small_current[cls] = (int32_t)bi;
+            if (h->barrier->make_writable)
+                h->barrier->make_writable(h, (size_t)bi, 1);
+        }
+        void *cell = take_cell(h, (size_t)bi);
         if (cell)
             return cell;
-        for (size_t i = (size_t)cur + 1; i < h->nblocks; i++) {
-            if (h->blocks[i].kind == BLOCK_SMALL && h->blocks[i].size_class == cls &&
-                block_has_room(h, i)) {
-                h->small_current[cls] = (int32_t)i;
-                if (h->barrier->make_writable)
-                    h->barrier->make_writable(h, i, 1);
-                return take_cell(h, i);
-            }
-        }
     }
     long bi = blocks_take_run(h, 1);
     if (bi < 0)
@@ -145,7 +145,6 @@ void *old_alloc_small(struct gc_heap *h, size_t total)
     memset(b, 0, sizeof *b);
     b->kind = BLOCK_SMALL;
     b->size_class = (uint8_t)cls;
-    b->fill = block_start(h, (size_t)bi);
     h->old_blocks++;
     h->small_current[cls] = (int32_t)bi;
     if (h->barrier->make_writable)
@@ -289,8 +288,9 @@ void *object_containing(struct gc_heap *h, const void *p)
     }
     case BLOCK_SMALL: {
         size_t cell = gc_size_class_bytes[b->size_class];
-        char *at = start + (size_t)(q - start) / cell * cell;
-        if (at >= b->fill || *(gc_header *)at == 0)
+        size_t k = (size_t)(q - start) / cell;
+        char *at = start + k * cell;
+        if (k >= cells_per_block(b->size_class) || !cell_allocated(h, at))
             return NULL;
         return at + GC_HEADER_BYTES;
     }
@@ -314,9 +314,10 @@ void block_for_each_object(struct gc_heap *h, size_t bi, gc_object_fn fn, void *
     switch (b->kind) {
     case BLOCK_SMALL: {
         size_t cell = gc_size_class_bytes[b->size_class];
-        for (char *at = start; at + cell <= b->fill; at += cell)
-            if (*(gc_header *)at != 0)
-                fn(at + GC_HEADER_BYTES, arg);
+        size_t cells = cells_per_block(b->size_class);
+        for (size_t k = 0; k < cells; k++)
+            if (cell_allocated(h, start + k * cell))
+                fn(start + k * cell + GC_HEADER_BYTES, arg);
         break;
     }
     case BLOCK_LARGE:

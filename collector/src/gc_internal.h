@@ -50,8 +50,7 @@ struct block {
                              collection: scanned whole at the next minor one */
     bool write_protected; /* mprotect barrier: protected since the last re-arm */
     uint32_t run;         /* LARGE: blocks in the object; LARGE_TAIL: offset to head */
-    uint32_t live_cells;  /* SMALL: allocated cells */
-    void *free_list;      /* SMALL: free cells (their header word is 0, next in word 1) */
+    uint32_t cursor;      /* SMALL: next cell to try when allocating */
     char *fill;           /* NURSERY/PINNED: end of the allocated objects */
 };
 
@@ -88,7 +87,12 @@ struct gc_heap {
     size_t major_threshold_blocks, min_major_threshold_blocks;
     struct ptr_stack fresh_large; /* payloads of mutator-allocated large objects */
 
-    /* Marking (major collections): one bit per granule of the region. */
+    /* One bit per granule of the region, for the granule an object's header is in.
+     * alloc_bits: which cells of SMALL blocks hold objects (a cell is free iff its bit is
+     * clear). mark_bits: set by a major collection for every object it reaches; at its
+     * end the two are swapped, so marking *is* sweeping (docs/collector.md). Both are
+     * clear for every free block. */
+    uint64_t *alloc_bits;
     uint64_t *mark_bits;
 
     /* Remembered set: one byte per unit (card or page) of the region, written by the
@@ -120,8 +124,10 @@ struct gc_heap {
     unsigned stress_interval, stress_countdown;
     unsigned stress_collections;
     bool verify;
+    bool trace_log; /* GCVM_GC_TRACE: one line per collection on stderr */
     bool collecting;
     bool marking; /* inside a major collection */
+    bool major_due; /* the old generation crossed its threshold at the last minor one */
 
     /* Work list shared by evacuation and marking; blocks pinned in this collection. */
     struct ptr_stack grey;
@@ -131,7 +137,7 @@ struct gc_heap {
     struct gc_stats stats;
     struct pause_log pauses;
     uint64_t barrier_ns;
-    uint64_t allocated_in_retired_blocks; /* nursery bytes of blocks already left */
+    uint64_t phase_ns[3]; /* last collection: roots+evacuation/marking, sweep, barrier */
 };
 
 /* ---- Region and blocks (blocks.c) ---- */
@@ -154,7 +160,37 @@ static inline bool block_is_old(uint8_t kind)
 }
 
 extern const uint32_t gc_size_class_bytes[SIZE_CLASS_COUNT];
-unsigned size_class_of(size_t total);
+extern uint8_t gc_class_by_granule[SMALL_MAX / GC_GRANULE + 1];
+void size_classes_init(void); /* once per process, before any heap exists */
+static inline unsigned size_class_of(size_t total)
+{
+    return gc_class_by_granule[total / GC_GRANULE];
+}
+
+static inline size_t cells_per_block(unsigned size_class)
+{
+    return BLOCK_BYTES / gc_size_class_bytes[size_class];
+}
+
+static inline size_t object_bit(const struct gc_heap *h, const void *cell)
+{
+    return (size_t)((const char *)cell - h->base) / GC_GRANULE;
+}
+static inline bool bit_is_set(const uint64_t *bits, size_t i)
+{
+    return (bits[i / 64] >> (i % 64)) & 1u;
+}
+static inline void bit_set(uint64_t *bits, size_t i) { bits[i / 64] |= (uint64_t)1 << (i % 64); }
+#define BITMAP_WORDS_PER_BLOCK (BLOCK_BYTES / GC_GRANULE / 64)
+static inline uint64_t *block_bitmap(uint64_t *bits, size_t bi)
+{
+    return bits + bi * BITMAP_WORDS_PER_BLOCK;
+}
+/* Whether a cell of a SMALL block holds an object. */
+static inline bool cell_allocated(const struct gc_heap *h, const char *cell)
+{
+    return bit_is_set(h->alloc_bits, object_bit(h, cell));
+}
 
 long blocks_take_run(struct gc_heap *h, size_t count); /* index of `count` free blocks */
 void blocks_release_run(struct gc_heap *h, size_t first, size_t count);
@@ -185,15 +221,27 @@ void visit_for_major(void **field, void *heap);
 void drain_grey(struct gc_heap *h, gc_visit_fn visit);
 void finish_evacuation(struct gc_heap *h);
 void make_allocation_blocks_writable(struct gc_heap *h);
-bool gc_is_marked(const struct gc_heap *h, const void *obj);
-void gc_set_marked(struct gc_heap *h, const void *obj);
+static inline bool is_marked(const struct gc_heap *h, const void *obj)
+{
+    return bit_is_set(h->mark_bits, object_bit(h, header_of(obj)));
+}
+static inline void set_marked(struct gc_heap *h, const void *obj)
+{
+    bit_set(h->mark_bits, object_bit(h, header_of(obj)));
+}
 void conservative_scan_stack(struct gc_heap *h, void (*found)(struct gc_heap *, void *));
 
 /* ---- Verifier (verify.c) ---- */
 void verify_remembered_set(struct gc_heap *h);
 
 /* ---- Work stack (heap.c) ---- */
-void ptr_stack_push(struct ptr_stack *s, void *p);
+void ptr_stack_grow(struct ptr_stack *s);
+static inline void ptr_stack_push(struct ptr_stack *s, void *p)
+{
+    if (s->count == s->capacity)
+        ptr_stack_grow(s);
+    s->items[s->count++] = p;
+}
 static inline void *ptr_stack_pop(struct ptr_stack *s) { return s->items[--s->count]; }
 
 /* ---- Utilities (heap.c) ---- */

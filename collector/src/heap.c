@@ -41,17 +41,14 @@ void gc_warn(const char *fmt, ...)
     va_end(ap);
 }
 
-void ptr_stack_push(struct ptr_stack *s, void *p)
+void ptr_stack_grow(struct ptr_stack *s)
 {
-    if (s->count == s->capacity) {
-        size_t cap = s->capacity ? s->capacity * 2 : 1024;
-        void **items = realloc(s->items, cap * sizeof *items);
-        if (!items)
-            gc_fatal("out of memory for the collector's work list (%zu entries)", cap);
-        s->items = items;
-        s->capacity = cap;
-    }
-    s->items[s->count++] = p;
+    size_t cap = s->capacity ? s->capacity * 2 : 1024;
+    void **items = realloc(s->items, cap * sizeof *items);
+    if (!items)
+        gc_fatal("out of memory for the collector's work list (%zu entries)", cap);
+    s->items = items;
+    s->capacity = cap;
 }
 
 static void set_error(char *err, size_t err_len, const char *fmt, ...)
@@ -122,7 +119,7 @@ void gc_config_init(struct gc_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->heap_max_bytes = (size_t)1 << 30;
-    cfg->nursery_bytes = (size_t)4 << 20;
+    cfg->nursery_bytes = (size_t)2 << 20;
     cfg->barrier = GC_BARRIER_DEFAULT;
 }
 
@@ -219,7 +216,7 @@ struct gc_heap *gc_heap_create(const struct gc_config *cfg_in, char *err, size_t
     if (cfg.heap_max_bytes == 0)
         cfg.heap_max_bytes = (size_t)1 << 30;
     if (cfg.nursery_bytes == 0)
-        cfg.nursery_bytes = (size_t)4 << 20;
+        cfg.nursery_bytes = (size_t)2 << 20;
     size_t nursery_blocks = (cfg.nursery_bytes + BLOCK_BYTES - 1) >> BLOCK_SHIFT;
     size_t nblocks = cfg.heap_max_bytes >> BLOCK_SHIFT;
     if (nblocks < 2 * nursery_blocks + 4) {
@@ -260,12 +257,14 @@ struct gc_heap *gc_heap_create(const struct gc_config *cfg_in, char *err, size_t
     h->end = h->base + (nblocks << BLOCK_SHIFT);
     h->free_blocks = nblocks;
     h->blocks = calloc(nblocks, sizeof *h->blocks);
-    h->mark_bits = calloc((nblocks << BLOCK_SHIFT) / GC_GRANULE / 64, sizeof(uint64_t));
+    size_classes_init();
+    h->alloc_bits = calloc(nblocks * BITMAP_WORDS_PER_BLOCK, sizeof(uint64_t));
+    h->mark_bits = calloc(nblocks * BITMAP_WORDS_PER_BLOCK, sizeof(uint64_t));
     h->dirty_shift = h->barrier->dirty_shift;
     h->dirty = calloc((nblocks << BLOCK_SHIFT) >> h->dirty_shift, 1);
     h->nursery_target_blocks = nursery_blocks;
     h->nursery = calloc(nursery_blocks, sizeof *h->nursery);
-    if (!h->blocks || !h->mark_bits || !h->dirty || !h->nursery) {
+    if (!h->blocks || !h->alloc_bits || !h->mark_bits || !h->dirty || !h->nursery) {
         set_error(err, err_len, "out of memory for the heap's side tables");
         gc_heap_destroy(h);
         return NULL;
@@ -288,6 +287,7 @@ struct gc_heap *gc_heap_create(const struct gc_config *cfg_in, char *err, size_t
                                              : env_unsigned("GCVM_GC_STRESS");
     h->stress_countdown = h->stress_interval;
     h->verify = cfg.verify || env_unsigned("GCVM_GC_VERIFY");
+    h->trace_log = env_unsigned("GCVM_GC_TRACE") != 0;
     h->stats.dirty_unit_bytes = kind == GC_BARRIER_NONE ? 0 : (uint64_t)1 << h->dirty_shift;
 
     if (h->barrier->attach(h, err, err_len) != 0) {
@@ -310,6 +310,7 @@ void gc_heap_destroy(struct gc_heap *h)
     if (h->base)
         munmap(h->base, h->nblocks << BLOCK_SHIFT);
     free(h->blocks);
+    free(h->alloc_bits);
     free(h->mark_bits);
     free(h->dirty);
     free(h->nursery);
@@ -420,7 +421,23 @@ static void timed_barrier_step(struct gc_heap *h, void (*step)(struct gc_heap *)
 {
     uint64_t t0 = gc_now_ns();
     step(h);
-    h->barrier_ns += gc_now_ns() - t0;
+    uint64_t ns = gc_now_ns() - t0;
+    h->barrier_ns += ns;
+    h->phase_ns[2] += ns;
+}
+
+static void log_collection(struct gc_heap *h, bool major, uint64_t promoted_before, double ms)
+{
+    fprintf(stderr,
+            "gcvm-gc: %s #%llu: %.3f ms (trace %.3f, sweep %.3f, barrier %.3f); promoted "
+            "%.1f KiB; old %.1f MiB, heap %.1f MiB\n",
+            major ? "major" : "minor",
+            (unsigned long long)(h->stats.minor_collections + h->stats.major_collections), ms,
+            (double)h->phase_ns[0] / 1e6, (double)h->phase_ns[1] / 1e6,
+            (double)h->phase_ns[2] / 1e6,
+            (double)(h->stats.bytes_promoted - promoted_before) / 1024.0,
+            (double)(h->old_blocks << BLOCK_SHIFT) / 1048576.0,
+            (double)((h->nblocks - h->free_blocks) << BLOCK_SHIFT) / 1048576.0);
 }
 
 static void collect(struct gc_heap *h, bool major)
@@ -429,10 +446,11 @@ static void collect(struct gc_heap *h, bool major)
         gc_fatal("collection requested while collecting (an embedder callback allocated?)");
     h->collecting = true;
     uint64_t t0 = gc_now_ns();
+    uint64_t promoted_before = h->stats.bytes_promoted;
+    memset(h->phase_ns, 0, sizeof h->phase_ns);
     nursery_retire_current(h);
     h->stats.bytes_allocated += nursery_bytes_in_use(h);
-    major = major || h->barrier_kind == GC_BARRIER_NONE ||
-            h->old_blocks >= h->major_threshold_blocks;
+    major = major || h->barrier_kind == GC_BARRIER_NONE || h->major_due;
     if (major) {
         major_collect(h);
         h->stats.major_collections++;
@@ -440,8 +458,13 @@ static void collect(struct gc_heap *h, bool major)
         timed_barrier_step(h, h->barrier->harvest);
         if (h->verify)
             verify_remembered_set(h);
+        uint64_t t_trace = gc_now_ns();
         minor_collect(h);
+        h->phase_ns[0] = gc_now_ns() - t_trace;
         h->stats.minor_collections++;
+        /* Not now: at the next nursery block boundary, when the major collection has
+         * almost nothing young to evacuate (docs/collector.md, "Pauses"). */
+        h->major_due = h->old_blocks >= h->major_threshold_blocks;
     }
     timed_barrier_step(h, h->barrier->rearm);
     h->all_dirty = false;
@@ -451,7 +474,10 @@ static void collect(struct gc_heap *h, bool major)
     size_t in_use = (h->nblocks - h->free_blocks) << BLOCK_SHIFT;
     if (in_use > h->stats.peak_heap_bytes)
         h->stats.peak_heap_bytes = in_use;
-    record_pause(h, (double)(gc_now_ns() - t0) / 1e6);
+    double ms = (double)(gc_now_ns() - t0) / 1e6;
+    record_pause(h, ms);
+    if (h->trace_log)
+        log_collection(h, major, promoted_before, ms);
     h->collecting = false;
 }
 
@@ -481,7 +507,11 @@ static void *bump_in_current_block(struct gc_heap *h, size_t total)
 static char *alloc_small_young(struct gc_heap *h, size_t total)
 {
     char *at = bump_in_current_block(h, total);
-    if (!at && nursery_refill(h))
+    if (at)
+        return at;
+    if (h->major_due)
+        collect(h, true);
+    if (nursery_refill(h))
         at = bump_in_current_block(h, total);
     return at;
 }

@@ -1,8 +1,6 @@
 /* Major collection: trace everything reachable from the roots, promoting young objects
- * on the way and marking old ones, then sweep the old generation.
- *
- * Invariant kept here: mark bits are all clear outside a major collection (a swept
- * block clears its own; a block is freed only when none of its bits is set). */
+ * on the way and marking old ones, then free the blocks with nothing marked and make
+ * the marks the new allocation bits. */
 #include <string.h>
 
 #include "gc_internal.h"
@@ -14,82 +12,52 @@ static void mark_conservative_referent(struct gc_heap *h, void *obj)
     visit_for_major(&field, h);
 }
 
-static void clear_block_marks(struct gc_heap *h, size_t bi)
+static size_t marked_in_block(const struct gc_heap *h, size_t bi)
 {
-    size_t words_per_block = BLOCK_BYTES / GC_GRANULE / 64;
-    memset(h->mark_bits + bi * words_per_block, 0, words_per_block * sizeof(uint64_t));
+    const uint64_t *words = block_bitmap(h->mark_bits, bi);
+    size_t n = 0;
+    for (size_t w = 0; w < BITMAP_WORDS_PER_BLOCK; w++)
+        n += (size_t)__builtin_popcountll(words[w]);
+    return n;
 }
 
-static void free_cell(char *at, void **free_list)
-{
-    *(gc_header *)at = 0;
-    *(void **)(at + GC_HEADER_BYTES) = *free_list;
-    *free_list = at;
-}
-
-static void sweep_small(struct gc_heap *h, size_t bi)
+/* Dead objects in a pinned block stay where they are, as fillers: their fields may
+ * point at freed memory, so they must never be traced again. */
+static void fill_dead_pinned(struct gc_heap *h, size_t bi)
 {
     struct block *b = &h->blocks[bi];
-    size_t cell = gc_size_class_bytes[b->size_class];
-    void *free_list = NULL;
-    uint32_t live = 0;
-    /* Walk down so that the free list hands out cells in address order. */
-    char *start = block_start(h, bi);
-    size_t cells = (size_t)(b->fill - start) / cell;
-    for (size_t k = cells; k-- > 0;) {
-        char *at = start + k * cell;
-        if (*(gc_header *)at != 0 && gc_is_marked(h, at + GC_HEADER_BYTES))
-            live++;
-        else
-            free_cell(at, &free_list);
-    }
-    if (live == 0) {
-        blocks_release_run(h, bi, 1);
-        return;
-    }
-    b->free_list = free_list;
-    b->live_cells = live;
-    clear_block_marks(h, bi);
-}
-
-static void sweep_pinned(struct gc_heap *h, size_t bi)
-{
-    struct block *b = &h->blocks[bi];
-    bool any_live = false;
     for (char *at = block_start(h, bi); at < b->fill;) {
         gc_header hdr = *(gc_header *)at;
         size_t size = header_size(hdr);
-        if (!(hdr & HDR_FILLER)) {
-            if (gc_is_marked(h, at + GC_HEADER_BYTES))
-                any_live = true;
-            else /* dead: its fields may point at freed memory, so it is never traced */
-                *(gc_header *)at = make_header(size, 0, GC_HDR_POINTERFREE | HDR_FILLER);
-        }
+        if (!(hdr & HDR_FILLER) && !is_marked(h, at + GC_HEADER_BYTES))
+            *(gc_header *)at = make_header(size, 0, GC_HDR_POINTERFREE | HDR_FILLER);
         at += size;
     }
-    if (!any_live) {
-        blocks_release_run(h, bi, 1);
-        return;
-    }
-    clear_block_marks(h, bi);
 }
 
+/* After marking, the mark bits say which objects live. A block none of whose objects
+ * is marked is freed; a SMALL block keeps its marks as its allocation bits (the swap
+ * in major_collect), so its dead cells are free without being touched. */
 static void sweep(struct gc_heap *h)
 {
     for (size_t bi = 0; bi < h->nblocks; bi++) {
         struct block *b = &h->blocks[bi];
         switch (b->kind) {
         case BLOCK_SMALL:
-            sweep_small(h, bi);
+            if (marked_in_block(h, bi) == 0)
+                blocks_release_run(h, bi, 1);
+            else
+                b->cursor = 0;
             break;
         case BLOCK_PINNED:
-            sweep_pinned(h, bi);
+            if (marked_in_block(h, bi) == 0)
+                blocks_release_run(h, bi, 1);
+            else
+                fill_dead_pinned(h, bi);
             break;
         case BLOCK_LARGE: {
             size_t run = b->run;
-            if (gc_is_marked(h, block_start(h, bi) + GC_HEADER_BYTES))
-                clear_block_marks(h, bi);
-            else
+            if (!is_marked(h, block_start(h, bi) + GC_HEADER_BYTES))
                 blocks_release_run(h, bi, run);
             bi += run - 1;
             break;
@@ -98,15 +66,18 @@ static void sweep(struct gc_heap *h)
             break;
         }
     }
-    /* Allocation restarts from the lowest block of each class that has room. */
     for (unsigned c = 0; c < SIZE_CLASS_COUNT; c++)
         h->small_current[c] = -1;
-    for (size_t bi = h->nblocks; bi-- > 0;) {
-        struct block *b = &h->blocks[bi];
-        if (b->kind == BLOCK_SMALL && (b->free_list || b->fill + gc_size_class_bytes[b->size_class] <=
-                                                           block_start(h, bi) + BLOCK_BYTES))
-            h->small_current[b->size_class] = (int32_t)bi;
-    }
+    for (size_t bi = h->nblocks; bi-- > 0;)
+        if (h->blocks[bi].kind == BLOCK_SMALL)
+            h->small_current[h->blocks[bi].size_class] = (int32_t)bi;
+}
+
+/* Since the last swap, an old block's mark bits hold its allocation bits of before. */
+static void clear_old_marks(struct gc_heap *h, size_t first, size_t count)
+{
+    memset(block_bitmap(h->mark_bits, first), 0,
+           count * BITMAP_WORDS_PER_BLOCK * sizeof(uint64_t));
 }
 
 static void make_old_run_writable(struct gc_heap *h, size_t first, size_t count)
@@ -128,9 +99,12 @@ static void update_major_threshold(struct gc_heap *h)
 
 void major_collect(struct gc_heap *h)
 {
+    uint64_t t0 = gc_now_ns();
     h->marking = true;
+    h->major_due = false;
     if (h->barrier->make_writable)
-        for_each_old_run(h, make_old_run_writable); /* the sweep writes free cells */
+        for_each_old_run(h, make_old_run_writable); /* promotion fills free cells */
+    for_each_old_run(h, clear_old_marks);
     if (h->conservative_stack)
         conservative_scan_stack(h, mark_conservative_referent);
     trace_roots(h, visit_for_major, h);
@@ -139,7 +113,13 @@ void major_collect(struct gc_heap *h)
     for (size_t i = 0; i < h->fresh_large.count; i++)
         h->blocks[block_index(h, h->fresh_large.items[i])].fresh = false;
     h->fresh_large.count = 0;
+    uint64_t t1 = gc_now_ns();
+    h->phase_ns[0] = t1 - t0;
     sweep(h);
+    uint64_t *marks = h->mark_bits;
+    h->mark_bits = h->alloc_bits;
+    h->alloc_bits = marks;
+    h->phase_ns[1] = gc_now_ns() - t1;
     h->marking = false;
     update_major_threshold(h);
 }

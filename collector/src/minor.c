@@ -10,21 +10,6 @@
 
 #include "gc_internal.h"
 
-static inline bool is_mark_set(const struct gc_heap *h, const void *obj)
-{
-    size_t bit = (size_t)((const char *)header_of(obj) - h->base) / GC_GRANULE;
-    return (h->mark_bits[bit / 64] >> (bit % 64)) & 1u;
-}
-
-static inline void set_mark(struct gc_heap *h, const void *obj)
-{
-    size_t bit = (size_t)((const char *)header_of(obj) - h->base) / GC_GRANULE;
-    h->mark_bits[bit / 64] |= (uint64_t)1 << (bit % 64);
-}
-
-bool gc_is_marked(const struct gc_heap *h, const void *obj) { return is_mark_set(h, obj); }
-void gc_set_marked(struct gc_heap *h, const void *obj) { set_mark(h, obj); }
-
 /* A nursery block that cannot be evacuated (conservatively referenced, or the old
  * generation is full) becomes an old block in place. In a minor collection all of its
  * objects become old at once, so all are scanned for young pointers; in a major one
@@ -90,7 +75,7 @@ static void *promote(struct gc_heap *h, void *obj)
     *header_of(obj) = (gc_header)(uintptr_t)copy;
     h->stats.bytes_promoted += total;
     if (h->marking)
-        set_mark(h, copy);
+        set_marked(h, copy);
     if (!(hdr & GC_HDR_POINTERFREE))
         ptr_stack_push(&h->grey, copy);
     return copy;
@@ -138,9 +123,9 @@ void visit_for_major(void **field, void *ctx)
         if (moved != v)
             return; /* promote() marked and queued the copy */
     }
-    if (h->blocks[block_index(h, v)].kind == BLOCK_FREE || is_mark_set(h, v))
+    if (h->blocks[block_index(h, v)].kind == BLOCK_FREE || is_marked(h, v))
         return;
-    set_mark(h, v);
+    set_marked(h, v);
     if (!(*header_of(v) & (GC_HDR_POINTERFREE | HDR_FILLER)))
         ptr_stack_push(&h->grey, v);
 }
@@ -198,13 +183,14 @@ static void scan_dirty_block(struct gc_heap *h, size_t bi, size_t first_unit,
     }
     /* BLOCK_SMALL: the cells overlapping each dirty unit. */
     size_t cell = gc_size_class_bytes[b->size_class];
+    char *cells_end = start + cells_per_block(b->size_class) * cell;
     for (size_t k = 0; k < units_per_block; k++) {
         if (!h->dirty[first_unit + k])
             continue;
         char *lo = start + k * unit, *hi = lo + unit;
-        for (char *at = start + (size_t)(lo - start) / cell * cell; at < hi && at < b->fill;
+        for (char *at = start + (size_t)(lo - start) / cell * cell; at < hi && at < cells_end;
              at += cell)
-            if (*(gc_header *)at != 0)
+            if (cell_allocated(h, at))
                 scan_dirty_object(h, at + GC_HEADER_BYTES, &last);
     }
 }

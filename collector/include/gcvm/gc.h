@@ -50,7 +50,7 @@ typedef int (*gc_oom_fn)(struct gc_heap *heap, size_t request_bytes, void *arg);
 
 struct gc_config {
     size_t heap_max_bytes;        /* hard limit on the whole heap; 0: 1 GiB */
-    size_t nursery_bytes;         /* 0: 4 MiB */
+    size_t nursery_bytes;         /* 0: 2 MiB */
     size_t major_threshold_bytes; /* first major collection when the old generation
                                      reaches this; 0: 4 x nursery */
     enum gc_barrier_kind barrier;

@@ -1,0 +1,60 @@
+/* The workloads on a gcvm heap. Compiled twice: as bench_gcvm_card_run() with the
+ * card-marking store barrier, and as bench_gcvm_page_run() with
+ * GCVM_GC_PAGE_BARRIER_ONLY, where a store is a plain store (the page barriers). */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "gcvm/gc-embedder.h"
+
+static struct gc_heap *wl_heap;
+
+static void *must_have(void *p)
+{
+    if (!p) {
+        fputs("bench: the gcvm heap ran out of memory; give it more with --heap-mb\n", stderr);
+        exit(1);
+    }
+    return p;
+}
+
+#define WL_NEW(bytes) must_have(gc_alloc(wl_heap, 1, (bytes)))
+#define WL_NEW_DATA(bytes) must_have(gc_alloc_pointerfree(wl_heap, 2, (bytes)))
+#define WL_STORE(obj, field, value)                                                        \
+    do {                                                                                   \
+        (obj)->field = (value);                                                            \
+        gc_write_barrier(wl_heap, &(obj)->field);                                          \
+    } while (0)
+#define WL_RELEASE_TREE(node) ((void)(node))
+#define WL_RELEASE_DATA(p) ((void)(p))
+#include "workloads_impl.h"
+
+static void trace_node(void *obj, gc_visit_fn visit, void *ctx)
+{
+    struct wl_node *n = obj;
+    visit((void **)&n->left, ctx);
+    visit((void **)&n->right, ctx);
+}
+
+static void trace_wl_stack(gc_visit_fn visit, void *ctx, void *user)
+{
+    (void)user;
+    for (size_t i = 0; i < wl_sp; i++)
+        visit(&wl_stack[i], ctx);
+}
+
+#ifdef GCVM_GC_PAGE_BARRIER_ONLY
+#define BENCH_ENTRY bench_gcvm_page_run
+#else
+#define BENCH_ENTRY bench_gcvm_card_run
+#endif
+
+/* Runs GCBench (depth 0) or binary-trees (depth > 0) on heap h; 0 when correct. */
+int BENCH_ENTRY(struct gc_heap *h, int depth)
+{
+    wl_heap = h;
+    gc_register_kind(h, 1, trace_node);
+    gc_set_root_tracer(h, trace_wl_stack, NULL);
+    int rc = depth == 0 ? gcbench_run() : binarytrees_run(depth);
+    gc_set_root_tracer(h, NULL, NULL);
+    return rc;
+}

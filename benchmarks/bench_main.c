@@ -1,0 +1,245 @@
+/* gcvm-bench: GCBench and binary-trees under every write barrier of the gcvm collector,
+ * under the Boehm collector (full and incremental) and under malloc/free (jemalloc).
+ *
+ *   gcvm-bench [--heap-mb=N] [--nursery-kb=N] [--depth=N] [Google Benchmark flags]
+ *
+ * Each run reports, beside its time: max_pause_ms, collections, peak_rss_mb, and for
+ * gcvm heaps minor/major counts and barrier figures. Run one configuration per process
+ * (--benchmark_filter) when peak RSS matters: it is the process's high-water mark.
+ * benchmarks/run_table.sh does that and prints the comparison table. */
+#include <gc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "gbench_shim.h"
+#include "gcvm/gc-embedder.h"
+
+int bench_gcvm_card_run(struct gc_heap *h, int depth);
+int bench_gcvm_page_run(struct gc_heap *h, int depth);
+int bench_boehm_run(int depth);
+int bench_malloc_run(int depth);
+
+static size_t heap_bytes = (size_t)64 << 20;
+static size_t nursery_bytes; /* 0: the collector's default */
+static int binarytrees_depth = 16;
+
+enum workload { GCBENCH, BINARYTREES };
+static const char *const workload_names[] = {"GCBench", "BinaryTrees"};
+
+struct config {
+    enum workload workload;
+    const char *name;
+    enum gc_barrier_kind barrier; /* gcvm rows */
+    int boehm;                    /* 1 full, 2 incremental */
+};
+
+static int depth_of(enum workload w) { return w == GCBENCH ? 0 : binarytrees_depth; }
+
+static double peak_rss_mb(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_maxrss / 1024.0;
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void run_gcvm(gbench_state *st, const struct config *c)
+{
+    char err[256];
+    if (!gc_barrier_available(c->barrier, err, sizeof err)) {
+        gbench_fail(st, err);
+        while (gbench_keep_running(st)) {
+        }
+        return;
+    }
+    struct gc_config cfg;
+    gc_config_init(&cfg);
+    cfg.barrier = c->barrier;
+    cfg.heap_max_bytes = heap_bytes;
+    if (nursery_bytes)
+        cfg.nursery_bytes = nursery_bytes;
+    struct gc_heap *h = NULL;
+    int rc = 0;
+    while (gbench_keep_running(st)) {
+        gbench_pause_timing(st);
+        h = gc_heap_create(&cfg, err, sizeof err);
+        gbench_resume_timing(st);
+        if (!h)
+            break;
+        rc = c->barrier == GC_BARRIER_CARD ? bench_gcvm_card_run(h, depth_of(c->workload))
+                                           : bench_gcvm_page_run(h, depth_of(c->workload));
+    }
+    if (!h) {
+        gbench_fail(st, err);
+        return;
+    }
+    struct gc_stats s;
+    gc_get_stats(h, &s);
+    gc_heap_destroy(h);
+    if (rc != 0) {
+        gbench_fail(st, "wrong result");
+        return;
+    }
+    gbench_counter(st, "max_pause_ms", s.pause_max_ms);
+    gbench_counter(st, "p95_pause_ms", s.pause_p95_ms);
+    gbench_counter(st, "gc_ms", s.pause_total_ms);
+    gbench_counter(st, "collections", (double)(s.minor_collections + s.major_collections));
+    gbench_counter(st, "minor", (double)s.minor_collections);
+    gbench_counter(st, "major", (double)s.major_collections);
+    gbench_counter(st, "dirty_units", (double)s.dirty_units);
+    gbench_counter(st, "barrier_traps", (double)s.barrier_traps);
+    gbench_counter(st, "barrier_ms", s.barrier_ms);
+    gbench_counter(st, "peak_rss_mb", peak_rss_mb());
+}
+
+/* Boehm's pause: from stopping the world to starting it again, the part of a
+ * collection the program cannot run through (incremental marking steps and lazy
+ * sweeping done inside allocation calls are not counted: Boehm reports no event). */
+static double boehm_stop_ms, boehm_max_pause_ms, boehm_total_pause_ms;
+static void on_boehm_event(GC_EventType e)
+{
+    if (e == GC_EVENT_PRE_STOP_WORLD) {
+        boehm_stop_ms = now_ms();
+    } else if (e == GC_EVENT_POST_START_WORLD) {
+        double pause = now_ms() - boehm_stop_ms;
+        boehm_total_pause_ms += pause;
+        if (pause > boehm_max_pause_ms)
+            boehm_max_pause_ms = pause;
+    }
+}
+
+static void run_boehm(gbench_state *st, const struct config *c)
+{
+    static int initialised_as;
+    if (initialised_as && initialised_as != c->boehm) {
+        gbench_fail(st, "Boehm full and incremental runs need separate processes "
+                        "(use --benchmark_filter)");
+        while (gbench_keep_running(st)) {
+        }
+        return;
+    }
+    if (!initialised_as) {
+        if (c->boehm == 2)
+            GC_enable_incremental();
+        GC_INIT();
+        GC_set_max_heap_size(heap_bytes);
+        GC_expand_hp(heap_bytes); /* the same heap size as the gcvm runs */
+        GC_set_on_collection_event(on_boehm_event);
+        initialised_as = c->boehm;
+    }
+    boehm_max_pause_ms = boehm_total_pause_ms = 0;
+    GC_word gc_before = GC_get_gc_no();
+    int rc = 0;
+    while (gbench_keep_running(st))
+        rc = bench_boehm_run(depth_of(c->workload));
+    if (rc != 0) {
+        gbench_fail(st, "wrong result");
+        return;
+    }
+    gbench_counter(st, "max_pause_ms", boehm_max_pause_ms);
+    gbench_counter(st, "gc_ms", boehm_total_pause_ms);
+    gbench_counter(st, "collections", (double)(GC_get_gc_no() - gc_before));
+    gbench_counter(st, "incremental", GC_is_incremental_mode());
+    gbench_counter(st, "peak_rss_mb", peak_rss_mb());
+}
+
+static void run_malloc(gbench_state *st, const struct config *c)
+{
+    int rc = 0;
+    while (gbench_keep_running(st))
+        rc = bench_malloc_run(depth_of(c->workload));
+    if (rc != 0) {
+        gbench_fail(st, "wrong result");
+        return;
+    }
+    gbench_counter(st, "max_pause_ms", 0);
+    gbench_counter(st, "collections", 0);
+    gbench_counter(st, "peak_rss_mb", peak_rss_mb());
+}
+
+static void run_config(gbench_state *st, void *arg)
+{
+    const struct config *c = arg;
+    if (c->boehm)
+        run_boehm(st, c);
+    else if (c->barrier != GC_BARRIER_DEFAULT)
+        run_gcvm(st, c);
+    else
+        run_malloc(st, c);
+}
+
+static struct config configs[2][8];
+
+static void register_all(void)
+{
+    static const struct config templates[] = {
+        {0, "gcvm-none", GC_BARRIER_NONE, 0},
+        {0, "gcvm-card", GC_BARRIER_CARD, 0},
+        {0, "gcvm-mprotect", GC_BARRIER_MPROTECT, 0},
+        {0, "gcvm-uffd", GC_BARRIER_UFFD, 0},
+        {0, "gcvm-soft-dirty", GC_BARRIER_SOFT_DIRTY, 0},
+        {0, "boehm-full", GC_BARRIER_DEFAULT, 1},
+        {0, "boehm-incremental", GC_BARRIER_DEFAULT, 2},
+        {0, "malloc-jemalloc", GC_BARRIER_DEFAULT, 0},
+    };
+    static char names[2][8][64];
+    for (int w = 0; w < 2; w++) {
+        for (int i = 0; i < 8; i++) {
+            configs[w][i] = templates[i];
+            configs[w][i].workload = (enum workload)w;
+            snprintf(names[w][i], sizeof names[w][i], "%s/%s", workload_names[w],
+                     templates[i].name);
+            gbench_register(names[w][i], run_config, &configs[w][i]);
+        }
+    }
+}
+
+/* Takes this program's own flags out of argv; exits with a message on a bad value. */
+static void parse_own_flags(int *argc, char **argv)
+{
+    int out = 1;
+    for (int i = 1; i < *argc; i++) {
+        char *end;
+        if (strncmp(argv[i], "--heap-mb=", 10) == 0) {
+            long mb = strtol(argv[i] + 10, &end, 10);
+            if (*end || mb < 8 || mb > 65536) {
+                fprintf(stderr, "gcvm-bench: --heap-mb takes a number from 8 to 65536\n");
+                exit(2);
+            }
+            heap_bytes = (size_t)mb << 20;
+        } else if (strncmp(argv[i], "--nursery-kb=", 13) == 0) {
+            long kb = strtol(argv[i] + 13, &end, 10);
+            if (*end || kb < 64 || kb > 1048576) {
+                fprintf(stderr, "gcvm-bench: --nursery-kb takes a number from 64 to 1048576\n");
+                exit(2);
+            }
+            nursery_bytes = (size_t)kb << 10;
+        } else if (strncmp(argv[i], "--depth=", 8) == 0) {
+            long d = strtol(argv[i] + 8, &end, 10);
+            if (*end || d < 4 || d > 22) {
+                fprintf(stderr, "gcvm-bench: --depth takes a number from 4 to 22\n");
+                exit(2);
+            }
+            binarytrees_depth = (int)d;
+        } else {
+            argv[out++] = argv[i];
+        }
+    }
+    *argc = out;
+}
+
+int main(int argc, char **argv)
+{
+    parse_own_flags(&argc, argv);
+    register_all();
+    return gbench_main(argc, argv);
+}

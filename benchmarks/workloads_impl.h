@@ -1,0 +1,153 @@
+/* The classic GC benchmark programs, written once and compiled once per allocator so
+ * that each allocator's inline fast path stays inline. Before including this file a
+ * translation unit defines:
+ *   WL_NEW(bytes)          a zeroed object that may hold pointers
+ *   WL_NEW_DATA(bytes)     a zeroed object that holds none
+ *   WL_STORE(obj, f, v)    obj->f = v, with whatever write barrier the allocator needs
+ *   WL_RELEASE_TREE(node)  give back a dead tree (explicit-free allocators), or nothing
+ *   WL_RELEASE_DATA(p)     give back a dead WL_NEW_DATA object, or nothing
+ * Objects that must survive an allocation are kept on wl_stack, which a precise
+ * collector registers as a root area; a conservative one finds it in static data.
+ *
+ * GCBench follows the program of Ellis, Kovac and Boehm: a long-lived tree and array,
+ * then temporary trees of growing depth built top-down (parents first, so stores go
+ * into older objects) and bottom-up. binary-trees follows the Computer Language
+ * Benchmarks Game program. Both check their results. */
+#include <stddef.h>
+#include <stdint.h>
+
+struct wl_node {
+    struct wl_node *left, *right;
+    intptr_t i, j;
+};
+
+enum {
+    GCBENCH_STRETCH_DEPTH = 18,
+    GCBENCH_LONG_LIVED_DEPTH = 16,
+    GCBENCH_ARRAY_SIZE = 500000,
+    GCBENCH_MIN_DEPTH = 4,
+    GCBENCH_MAX_DEPTH = 16,
+    WL_STACK_SIZE = 4096,
+};
+
+static void *wl_stack[WL_STACK_SIZE];
+static size_t wl_sp;
+
+static inline void wl_push(void *p) { wl_stack[wl_sp++] = p; }
+static inline void *wl_pop(void) { return wl_stack[--wl_sp]; }
+#define WL_TOP(k) ((struct wl_node *)wl_stack[wl_sp - 1 - (k)])
+
+static struct wl_node *wl_new_node(void) { return WL_NEW(sizeof(struct wl_node)); }
+
+static long wl_tree_size(int depth) { return (1L << (depth + 1)) - 1; }
+
+/* Gives the node on top of wl_stack two children, then their children, to depth. */
+static void gcbench_populate(int depth)
+{
+    if (depth <= 0)
+        return;
+    depth--;
+    struct wl_node *child = wl_new_node();
+    WL_STORE(WL_TOP(0), left, child);
+    child = wl_new_node();
+    WL_STORE(WL_TOP(0), right, child);
+    wl_push(WL_TOP(0)->left);
+    gcbench_populate(depth);
+    wl_pop();
+    wl_push(WL_TOP(0)->right);
+    gcbench_populate(depth);
+    wl_pop();
+}
+
+/* Builds a tree bottom-up: children first, so all stores go into the newest object. */
+static struct wl_node *gcbench_make_tree(int depth)
+{
+    if (depth <= 0)
+        return wl_new_node();
+    wl_push(gcbench_make_tree(depth - 1));
+    wl_push(gcbench_make_tree(depth - 1));
+    struct wl_node *n = wl_new_node();
+    WL_STORE(n, left, WL_TOP(1));
+    WL_STORE(n, right, WL_TOP(0));
+    wl_sp -= 2;
+    return n;
+}
+
+static long wl_count(const struct wl_node *n)
+{
+    long c = 0;
+    while (n) { /* iterate on the right spine, recurse on the left */
+        c += 1 + wl_count(n->left);
+        n = n->right;
+    }
+    return c;
+}
+
+/* Runs GCBench; returns 0 if every check held, else a nonzero code. */
+static int gcbench_run(void)
+{
+    wl_sp = 0;
+    struct wl_node *stretch = gcbench_make_tree(GCBENCH_STRETCH_DEPTH);
+    if (wl_count(stretch) != wl_tree_size(GCBENCH_STRETCH_DEPTH))
+        return 1;
+    WL_RELEASE_TREE(stretch);
+
+    wl_push(wl_new_node()); /* the long-lived tree, wl_stack[0] */
+    gcbench_populate(GCBENCH_LONG_LIVED_DEPTH);
+    double *array = WL_NEW_DATA(sizeof(double) * GCBENCH_ARRAY_SIZE);
+    for (int i = 1; i < GCBENCH_ARRAY_SIZE / 2; i++)
+        array[i] = 1.0 / i;
+    wl_push(array); /* wl_stack[1] */
+
+    for (int depth = GCBENCH_MIN_DEPTH; depth <= GCBENCH_MAX_DEPTH; depth += 2) {
+        long iterations = 2 * wl_tree_size(GCBENCH_STRETCH_DEPTH) / wl_tree_size(depth);
+        for (long k = 0; k < iterations; k++) {
+            wl_push(wl_new_node());
+            gcbench_populate(depth);
+            struct wl_node *t = wl_pop();
+            if (k == 0 && wl_count(t) != wl_tree_size(depth))
+                return 2;
+            WL_RELEASE_TREE(t);
+        }
+        for (long k = 0; k < iterations; k++) {
+            struct wl_node *t = gcbench_make_tree(depth);
+            if (k == 0 && wl_count(t) != wl_tree_size(depth))
+                return 3;
+            WL_RELEASE_TREE(t);
+        }
+    }
+    array = wl_stack[1];
+    if (wl_count(wl_stack[0]) != wl_tree_size(GCBENCH_LONG_LIVED_DEPTH) ||
+        array[1000] != 1.0 / 1000)
+        return 4;
+    WL_RELEASE_TREE((struct wl_node *)wl_stack[0]);
+    WL_RELEASE_DATA(array);
+    wl_sp = 0;
+    return 0;
+}
+
+/* binary-trees to max_depth; returns 0 if every tree had the right size. */
+static int binarytrees_run(int max_depth)
+{
+    wl_sp = 0;
+    struct wl_node *stretch = gcbench_make_tree(max_depth + 1);
+    if (wl_count(stretch) != wl_tree_size(max_depth + 1))
+        return 1;
+    WL_RELEASE_TREE(stretch);
+    wl_push(gcbench_make_tree(max_depth)); /* long-lived */
+    for (int depth = 4; depth <= max_depth; depth += 2) {
+        long iterations = 1L << (max_depth - depth + 4);
+        long check = 0;
+        for (long k = 0; k < iterations; k++) {
+            struct wl_node *t = gcbench_make_tree(depth);
+            check += wl_count(t);
+            WL_RELEASE_TREE(t);
+        }
+        if (check != iterations * wl_tree_size(depth))
+            return 2;
+    }
+    int ok = wl_count(wl_stack[0]) == wl_tree_size(max_depth);
+    WL_RELEASE_TREE((struct wl_node *)wl_stack[0]);
+    wl_sp = 0;
+    return ok ? 0 : 3;
+}
