@@ -8,4 +8,7 @@
 #define WL_RELEASE_DATA(p) ((void)(p))
 #include "workloads_impl.h"
 
-int bench_boehm_run(int depth) { return depth == 0 ? gcbench_run() : binarytrees_run(depth); }
+int bench_boehm_run(int depth)
+{
+    return depth == 0 ? gcbench_run() : binarytrees_run(depth);
+}

@@ -19,10 +19,10 @@ static void *must_have(void *p)
 
 #define WL_NEW(bytes) must_have(gc_alloc(wl_heap, 1, (bytes)))
 #define WL_NEW_DATA(bytes) must_have(gc_alloc_pointerfree(wl_heap, 2, (bytes)))
-#define WL_STORE(obj, field, value)                                                        \
-    do {                                                                                   \
-        (obj)->field = (value);                                                            \
-        gc_write_barrier(wl_heap, &(obj)->field);                                          \
+#define WL_STORE(obj, field, value)                                                                \
+    do {                                                                                           \
+        (obj)->field = (value);                                                                    \
+        gc_write_barrier(wl_heap, &(obj)->field);                                                  \
     } while (0)
 #define WL_RELEASE_TREE(node) ((void)(node))
 #define WL_RELEASE_DATA(p) ((void)(p))

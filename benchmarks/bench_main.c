@@ -36,7 +36,10 @@ struct config {
     int boehm;                    /* 1 full, 2 incremental */
 };
 
-static int depth_of(enum workload w) { return w == GCBENCH ? 0 : binarytrees_depth; }
+static int depth_of(enum workload w)
+{
+    return w == GCBENCH ? 0 : binarytrees_depth;
+}
 
 static double peak_rss_mb(void)
 {

@@ -22,4 +22,7 @@ static void wl_free_tree(struct wl_node *n)
     }
 }
 
-int bench_malloc_run(int depth) { return depth == 0 ? gcbench_run() : binarytrees_run(depth); }
+int bench_malloc_run(int depth)
+{
+    return depth == 0 ? gcbench_run() : binarytrees_run(depth);
+}

@@ -3,28 +3,42 @@
 
 #include <benchmark/benchmark.h>
 
-static benchmark::State &state_of(gbench_state *s) { return *reinterpret_cast<benchmark::State *>(s); }
+static benchmark::State &state_of(gbench_state *s)
+{
+    return *reinterpret_cast<benchmark::State *>(s);
+}
 
 extern "C" void gbench_register(const char *name, gbench_fn fn, void *arg)
 {
-    benchmark::RegisterBenchmark(name, [fn, arg](benchmark::State &st) {
-        fn(reinterpret_cast<gbench_state *>(&st), arg);
-    })
+    benchmark::RegisterBenchmark(
+        name, [fn, arg](benchmark::State &st) { fn(reinterpret_cast<gbench_state *>(&st), arg); })
         ->Unit(benchmark::kMillisecond)
         ->Iterations(1)
         ->UseRealTime();
 }
 
-extern "C" bool gbench_keep_running(gbench_state *s) { return state_of(s).KeepRunning(); }
-extern "C" void gbench_pause_timing(gbench_state *s) { state_of(s).PauseTiming(); }
-extern "C" void gbench_resume_timing(gbench_state *s) { state_of(s).ResumeTiming(); }
+extern "C" bool gbench_keep_running(gbench_state *s)
+{
+    return state_of(s).KeepRunning();
+}
+extern "C" void gbench_pause_timing(gbench_state *s)
+{
+    state_of(s).PauseTiming();
+}
+extern "C" void gbench_resume_timing(gbench_state *s)
+{
+    state_of(s).ResumeTiming();
+}
 
 extern "C" void gbench_counter(gbench_state *s, const char *name, double value)
 {
     state_of(s).counters[name] = benchmark::Counter(value);
 }
 
-extern "C" void gbench_fail(gbench_state *s, const char *message) { state_of(s).SkipWithError(message); }
+extern "C" void gbench_fail(gbench_state *s, const char *message)
+{
+    state_of(s).SkipWithError(message);
+}
 
 extern "C" int gbench_main(int argc, char **argv)
 {

@@ -33,13 +33,25 @@ enum {
 static void *wl_stack[WL_STACK_SIZE];
 static size_t wl_sp;
 
-static inline void wl_push(void *p) { wl_stack[wl_sp++] = p; }
-static inline void *wl_pop(void) { return wl_stack[--wl_sp]; }
+static inline void wl_push(void *p)
+{
+    wl_stack[wl_sp++] = p;
+}
+static inline void *wl_pop(void)
+{
+    return wl_stack[--wl_sp];
+}
 #define WL_TOP(k) ((struct wl_node *)wl_stack[wl_sp - 1 - (k)])
 
-static struct wl_node *wl_new_node(void) { return WL_NEW(sizeof(struct wl_node)); }
+static struct wl_node *wl_new_node(void)
+{
+    return WL_NEW(sizeof(struct wl_node));
+}
 
-static long wl_tree_size(int depth) { return (1L << (depth + 1)) - 1; }
+static long wl_tree_size(int depth)
+{
+    return (1L << (depth + 1)) - 1;
+}
 
 /* Gives the node on top of wl_stack two children, then their children, to depth. */
 static void gcbench_populate(int depth)

@@ -5,8 +5,8 @@
 #include "gcvm/gc-embedder.h"
 #include "test_util.h"
 
-static struct gc_heap *create(enum gc_barrier_kind kind, size_t heap, size_t nursery,
-                              char *err, size_t err_len)
+static struct gc_heap *create(enum gc_barrier_kind kind, size_t heap, size_t nursery, char *err,
+                              size_t err_len)
 {
     struct gc_config cfg;
     gc_config_init(&cfg);
@@ -41,8 +41,7 @@ int main(void)
         } else {
             CHECK(h == NULL);
             CHECK_MSG(strstr(err, "not available") && strstr(err, why), "%s", err);
-            printf("%s: refused as expected: %s\n", gc_barrier_name((enum gc_barrier_kind)k),
-                   err);
+            printf("%s: refused as expected: %s\n", gc_barrier_name((enum gc_barrier_kind)k), err);
         }
     }
 

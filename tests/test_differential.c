@@ -58,6 +58,14 @@ static void **stack_slots;
 static int64_t *stack_ids;
 static size_t stack_depth, stack_cap;
 
+/* realloc that stops the test instead of returning NULL. */
+static void *grow(void *p, size_t bytes)
+{
+    void *q = realloc(p, bytes);
+    CHECK_MSG(q != NULL, "out of memory (%zu bytes)", bytes);
+    return q;
+}
+
 static uint64_t rng_state;
 static uint64_t rnd(void)
 {
@@ -66,7 +74,10 @@ static uint64_t rnd(void)
     rng_state ^= rng_state << 17;
     return rng_state;
 }
-static uint64_t below(uint64_t n) { return n ? rnd() % n : 0; }
+static uint64_t below(uint64_t n)
+{
+    return n ? rnd() % n : 0;
+}
 
 static uint64_t mix(uint64_t x)
 {
@@ -94,8 +105,7 @@ static int64_t model_new(int kind, uint32_t nslots, uint32_t len)
 {
     if (model_count == model_cap) {
         model_cap = model_cap ? model_cap * 2 : 4096;
-        model = realloc(model, model_cap * sizeof *model);
-        CHECK(model != NULL);
+        model = grow(model, model_cap * sizeof *model);
     }
     struct model_obj *m = &model[model_count];
     memset(m, 0, sizeof *m);
@@ -185,9 +195,8 @@ static void step(void)
         } else if (where < 3) {
             if (stack_depth == stack_cap) {
                 stack_cap = stack_cap ? stack_cap * 2 : 64;
-                stack_slots = realloc(stack_slots, stack_cap * sizeof *stack_slots);
-                stack_ids = realloc(stack_ids, stack_cap * sizeof *stack_ids);
-                CHECK(stack_slots && stack_ids);
+                stack_slots = grow(stack_slots, stack_cap * sizeof *stack_slots);
+                stack_ids = grow(stack_ids, stack_cap * sizeof *stack_ids);
             }
             stack_slots[stack_depth] = tmp_root;
             stack_ids[stack_depth++] = id;
@@ -250,8 +259,7 @@ static void push_pair(void *p, int64_t id)
     CHECK_MSG(p != NULL, "object %" PRId64 " is missing (NULL in the heap)", id);
     if (todo_count == todo_cap) {
         todo_cap = todo_cap ? todo_cap * 2 : 4096;
-        todo = realloc(todo, todo_cap * sizeof *todo);
-        CHECK(todo != NULL);
+        todo = grow(todo, todo_cap * sizeof *todo);
     }
     todo[todo_count++] = (struct pair){p, id};
 }
@@ -330,8 +338,7 @@ static void check_exact_after_major(void)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: %s BARRIER [SEED [STEPS [STRESS_INTERVAL [noverify]]]]\n",
-                argv[0]);
+        fprintf(stderr, "usage: %s BARRIER [SEED [STEPS [STRESS_INTERVAL [noverify]]]]\n", argv[0]);
         return 2;
     }
     enum gc_barrier_kind kind;

@@ -41,8 +41,7 @@ int main(void)
     skip_unless_available(GC_BARRIER_MPROTECT);
     long limit = read_max_map_count();
     if (limit < 0 || limit > 300000) {
-        printf("SKIP: vm.max_map_count is %ld; the test needs at most 300000 to reach it\n",
-               limit);
+        printf("SKIP: vm.max_map_count is %ld; the test needs at most 300000 to reach it\n", limit);
         return TEST_SKIP_CODE;
     }
     /* Pages written: one in two, enough to need more mappings than allowed. */
@@ -93,8 +92,7 @@ int main(void)
             struct small *y = b->slots[s];
             if (!y)
                 continue;
-            CHECK_MSG(y->value == i * SLOTS_PER_OBJECT + s, "young object lost at %zu/%zu", i,
-                      s);
+            CHECK_MSG(y->value == i * SLOTS_PER_OBJECT + s, "young object lost at %zu/%zu", i, s);
             found++;
         }
     }

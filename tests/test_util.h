@@ -10,14 +10,14 @@
 
 #define TEST_SKIP_CODE 77
 
-#define CHECK_MSG(cond, ...)                                                             \
-    do {                                                                                 \
-        if (!(cond)) {                                                                   \
-            fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond);     \
-            fprintf(stderr, __VA_ARGS__);                                                \
-            fputc('\n', stderr);                                                         \
-            exit(1);                                                                     \
-        }                                                                                \
+#define CHECK_MSG(cond, ...)                                                                       \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond);               \
+            fprintf(stderr, __VA_ARGS__);                                                          \
+            fputc('\n', stderr);                                                                   \
+            exit(1);                                                                               \
+        }                                                                                          \
     } while (0)
 
 #define CHECK(cond) CHECK_MSG(cond, "%s", "")
@@ -27,8 +27,8 @@ static inline void skip_unless_available(enum gc_barrier_kind kind)
 {
     char why[256];
     if (!gc_barrier_available(kind, why, sizeof why)) {
-        printf("SKIP: barrier %s is not available on this machine: %s\n",
-               gc_barrier_name(kind), why);
+        printf("SKIP: barrier %s is not available on this machine: %s\n", gc_barrier_name(kind),
+               why);
         exit(TEST_SKIP_CODE);
     }
 }

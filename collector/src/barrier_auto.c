@@ -75,8 +75,8 @@ static enum gc_barrier_kind chosen = GC_BARRIER_CARD;
 
 static void choose_once(void)
 {
-    static const enum gc_barrier_kind candidates[] = {
-        GC_BARRIER_CARD, GC_BARRIER_MPROTECT, GC_BARRIER_UFFD, GC_BARRIER_SOFT_DIRTY};
+    static const enum gc_barrier_kind candidates[] = {GC_BARRIER_CARD, GC_BARRIER_MPROTECT,
+                                                      GC_BARRIER_UFFD, GC_BARRIER_SOFT_DIRTY};
     double best = -1;
     size_t used = (size_t)snprintf(chosen_reason, sizeof chosen_reason, "auto:");
     for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++) {

@@ -18,7 +18,10 @@ static int attach_nothing(struct gc_heap *h, char *err, size_t err_len)
     return 0;
 }
 
-static void do_nothing(struct gc_heap *h) { (void)h; }
+static void do_nothing(struct gc_heap *h)
+{
+    (void)h;
+}
 
 const struct gc_barrier_ops gc_barrier_none_ops = {
     .kind = GC_BARRIER_NONE,

@@ -32,7 +32,10 @@ static struct sigaction previous_action;
 static int installed_heaps;
 static atomic_bool warned_map_count;
 
-static void write_stderr(const char *msg) { (void)!write(2, msg, strlen(msg)); }
+static void write_stderr(const char *msg)
+{
+    (void)!write(2, msg, strlen(msg));
+}
 
 /* Hands a fault that is not ours to whatever handled SIGSEGV before us. */
 static void chain_to_previous(int sig, siginfo_t *info, void *uctx)
@@ -124,8 +127,7 @@ static int mprotect_attach(struct gc_heap *h, char *err, size_t err_len)
 {
     struct tracked_heap *t = slot_of(NULL);
     if (!t) {
-        snprintf(err, err_len, "more than %d heaps use the mprotect barrier at once",
-                 MAX_HEAPS);
+        snprintf(err, err_len, "more than %d heaps use the mprotect barrier at once", MAX_HEAPS);
         return -1;
     }
     if (installed_heaps++ == 0) {
@@ -136,8 +138,7 @@ static int mprotect_attach(struct gc_heap *h, char *err, size_t err_len)
         sigemptyset(&sa.sa_mask);
         if (sigaction(SIGSEGV, &sa, &previous_action) != 0) {
             installed_heaps--;
-            snprintf(err, err_len, "cannot install the SIGSEGV handler: %s",
-                     strerror(errno));
+            snprintf(err, err_len, "cannot install the SIGSEGV handler: %s", strerror(errno));
             return -1;
         }
     }
@@ -200,8 +201,7 @@ static void mprotect_make_writable(struct gc_heap *h, size_t first, size_t count
         any |= h->blocks[bi].write_protected;
         h->blocks[bi].write_protected = false;
     }
-    if (any && mprotect(block_start(h, first), count << BLOCK_SHIFT,
-                        PROT_READ | PROT_WRITE) != 0)
+    if (any && mprotect(block_start(h, first), count << BLOCK_SHIFT, PROT_READ | PROT_WRITE) != 0)
         gc_fatal("mprotect barrier: cannot unprotect %zu blocks: %s", count, strerror(errno));
 }
 

@@ -42,8 +42,7 @@ static void probe_once(void)
 {
     int clear_refs = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
     int pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-    char *page = mmap(NULL, PAGE_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                      -1, 0);
+    char *page = mmap(NULL, PAGE_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     uint64_t entry = 0;
     if (clear_refs < 0 || pagemap < 0 || page == MAP_FAILED) {
         snprintf(availability_reason, sizeof availability_reason,
@@ -90,8 +89,7 @@ static int soft_dirty_attach(struct gc_heap *h, char *err, size_t err_len)
     s->clear_refs = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
     s->pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
     if (s->clear_refs < 0 || s->pagemap < 0) {
-        snprintf(err, err_len, "cannot open /proc/self/clear_refs or pagemap: %s",
-                 strerror(errno));
+        snprintf(err, err_len, "cannot open /proc/self/clear_refs or pagemap: %s", strerror(errno));
         if (s->clear_refs >= 0)
             close(s->clear_refs);
         if (s->pagemap >= 0)
@@ -135,7 +133,10 @@ static void harvest_run(struct gc_heap *h, size_t first, size_t count)
     }
 }
 
-static void soft_dirty_harvest(struct gc_heap *h) { for_each_old_run(h, harvest_run); }
+static void soft_dirty_harvest(struct gc_heap *h)
+{
+    for_each_old_run(h, harvest_run);
+}
 
 static void soft_dirty_rearm(struct gc_heap *h)
 {

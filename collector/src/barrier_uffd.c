@@ -42,8 +42,9 @@ static int open_uffd(char *why, size_t why_len)
     struct uffdio_api api = {.api = UFFD_API,
                              .features = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED};
     if (ioctl(fd, UFFDIO_API, &api) != 0) {
-        snprintf(why, why_len, "the kernel lacks asynchronous userfaultfd write-protect "
-                               "(UFFD_FEATURE_WP_ASYNC, Linux 6.7 or later)");
+        snprintf(why, why_len,
+                 "the kernel lacks asynchronous userfaultfd write-protect "
+                 "(UFFD_FEATURE_WP_ASYNC, Linux 6.7 or later)");
         close(fd);
         return -1;
     }
@@ -64,9 +65,8 @@ static int register_wp(int uffd, void *addr, size_t len, char *why, size_t why_l
 
 /* One PAGEMAP_SCAN over [start, end). With wp, written pages are write-protected again;
  * with a visitor, each written range is passed to it. Returns 0 or -errno. */
-static int scan_written(int pagemap, char *start, char *end, bool wp,
-                        struct page_region *vec, size_t vec_len,
-                        void (*written)(void *ctx, char *lo, char *hi), void *ctx)
+static int scan_written(int pagemap, char *start, char *end, bool wp, struct page_region *vec,
+                        size_t vec_len, void (*written)(void *ctx, char *lo, char *hi), void *ctx)
 {
     char *from = start;
     while (from < end) {
@@ -108,8 +108,7 @@ static void probe_once(void)
     if (uffd < 0)
         return;
     int pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-    char *page = mmap(NULL, PAGE_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                      -1, 0);
+    char *page = mmap(NULL, PAGE_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     struct page_region vec[4];
     size_t written = 0;
     if (pagemap < 0 || page == MAP_FAILED) {
@@ -118,14 +117,14 @@ static void probe_once(void)
         page[0] = 1;
         int rc = scan_written(pagemap, page, page + PAGE_BYTES, true, vec, 4, NULL, NULL);
         if (rc == -ENOTTY || rc == -EINVAL) {
-            snprintf(why, why_len, "the kernel lacks the PAGEMAP_SCAN ioctl (Linux 6.7 or "
-                                   "later)");
+            snprintf(why, why_len,
+                     "the kernel lacks the PAGEMAP_SCAN ioctl (Linux 6.7 or "
+                     "later)");
         } else if (rc != 0) {
             snprintf(why, why_len, "PAGEMAP_SCAN failed: %s", strerror(-rc));
         } else {
             page[0] = 2;
-            scan_written(pagemap, page, page + PAGE_BYTES, true, vec, 4, count_written,
-                         &written);
+            scan_written(pagemap, page, page + PAGE_BYTES, true, vec, 4, count_written, &written);
             if (written == 1)
                 availability = 1;
             else
@@ -207,7 +206,10 @@ static void harvest_run(struct gc_heap *h, size_t first, size_t count)
     }
 }
 
-static void uffd_harvest(struct gc_heap *h) { for_each_old_run(h, harvest_run); }
+static void uffd_harvest(struct gc_heap *h)
+{
+    for_each_old_run(h, harvest_run);
+}
 
 static void rearm_run(struct gc_heap *h, size_t first, size_t count)
 {

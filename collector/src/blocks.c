@@ -8,9 +8,8 @@
 /* Cell sizes, header included: 16-byte steps to 128, then four steps per doubling, so a
  * promoted object wastes at most a quarter of its cell. */
 const uint32_t gc_size_class_bytes[SIZE_CLASS_COUNT] = {
-    16,   32,   48,   64,   80,   96,   112,  128,  160,  192,  224,
-    256,  320,  384,  448,  512,  640,  768,  896,  1024, 1280, 1536,
-    1792, 2048, 2560, 3072, 3584, 4096, 5120, 6144, 7168, 8192,
+    16,  32,  48,  64,   80,   96,   112,  128,  160,  192,  224,  256,  320,  384,  448,  512,
+    640, 768, 896, 1024, 1280, 1536, 1792, 2048, 2560, 3072, 3584, 4096, 5120, 6144, 7168, 8192,
 };
 
 uint8_t gc_class_by_granule[SMALL_MAX / GC_GRANULE + 1];
@@ -254,7 +253,6 @@ void nursery_reset(struct gc_heap *h)
 
 /* ---- Finding objects ---- */
 
-
 /* Size of the object at `at` in a nursery or pinned block, also when it was evacuated. */
 static size_t walked_object_size(const char *at)
 {
@@ -302,8 +300,7 @@ void *object_containing(struct gc_heap *h, const void *p)
             return NULL;
         return at + GC_HEADER_BYTES;
     }
-    default:
-        return NULL;
+    default: return NULL;
     }
 }
 
@@ -320,9 +317,7 @@ void block_for_each_object(struct gc_heap *h, size_t bi, gc_object_fn fn, void *
                 fn(start + k * cell + GC_HEADER_BYTES, arg);
         break;
     }
-    case BLOCK_LARGE:
-        fn(start + GC_HEADER_BYTES, arg);
-        break;
+    case BLOCK_LARGE: fn(start + GC_HEADER_BYTES, arg); break;
     case BLOCK_PINNED:
     case BLOCK_NURSERY: {
         const char *fill = block_fill(h, bi);
@@ -334,8 +329,7 @@ void block_for_each_object(struct gc_heap *h, size_t bi, gc_object_fn fn, void *
         }
         break;
     }
-    default:
-        break;
+    default: break;
     }
 }
 

@@ -26,9 +26,18 @@
 #define HDR_FILLER 4u
 typedef uint64_t gc_header;
 
-static inline gc_header *header_of(const void *obj) { return (gc_header *)obj - 1; }
-static inline size_t header_size(gc_header h) { return (size_t)(h >> 16); }
-static inline unsigned header_kind(gc_header h) { return (unsigned)(h >> 8) & 0xffu; }
+static inline gc_header *header_of(const void *obj)
+{
+    return (gc_header *)obj - 1;
+}
+static inline size_t header_size(gc_header h)
+{
+    return (size_t)(h >> 16);
+}
+static inline unsigned header_kind(gc_header h)
+{
+    return (unsigned)(h >> 8) & 0xffu;
+}
 static inline gc_header make_header(size_t total, unsigned kind, uint64_t flags)
 {
     return ((uint64_t)total << 16) | ((uint64_t)(kind & 0xffu) << 8) | flags | GC_HDR_LIVE;
@@ -126,7 +135,7 @@ struct gc_heap {
     bool verify;
     bool trace_log; /* GCVM_GC_TRACE: one line per collection on stderr */
     bool collecting;
-    bool marking; /* inside a major collection */
+    bool marking;   /* inside a major collection */
     bool major_due; /* the old generation crossed its threshold at the last minor one */
 
     /* Work list shared by evacuation and marking; blocks pinned in this collection. */
@@ -180,7 +189,10 @@ static inline bool bit_is_set(const uint64_t *bits, size_t i)
 {
     return (bits[i / 64] >> (i % 64)) & 1u;
 }
-static inline void bit_set(uint64_t *bits, size_t i) { bits[i / 64] |= (uint64_t)1 << (i % 64); }
+static inline void bit_set(uint64_t *bits, size_t i)
+{
+    bits[i / 64] |= (uint64_t)1 << (i % 64);
+}
 #define BITMAP_WORDS_PER_BLOCK (BLOCK_BYTES / GC_GRANULE / 64)
 static inline uint64_t *block_bitmap(uint64_t *bits, size_t bi)
 {
@@ -195,11 +207,11 @@ static inline bool cell_allocated(const struct gc_heap *h, const char *cell)
 long blocks_take_run(struct gc_heap *h, size_t count); /* index of `count` free blocks */
 void blocks_release_run(struct gc_heap *h, size_t first, size_t count);
 void dirty_clear_block(struct gc_heap *h, size_t bi);
-void dirty_clear_in_use(struct gc_heap *h); /* every block that is not free */
-void *old_alloc_small(struct gc_heap *h, size_t total);  /* NULL if no block is free */
-void *old_alloc_large(struct gc_heap *h, size_t total);  /* NULL if no run is free */
-bool nursery_refill(struct gc_heap *h);                  /* next block to bump into */
-void nursery_reset(struct gc_heap *h);                   /* after a collection */
+void dirty_clear_in_use(struct gc_heap *h);             /* every block that is not free */
+void *old_alloc_small(struct gc_heap *h, size_t total); /* NULL if no block is free */
+void *old_alloc_large(struct gc_heap *h, size_t total); /* NULL if no run is free */
+bool nursery_refill(struct gc_heap *h);                 /* next block to bump into */
+void nursery_reset(struct gc_heap *h);                  /* after a collection */
 void nursery_retire_current(struct gc_heap *h);
 size_t nursery_bytes_in_use(const struct gc_heap *h);
 
@@ -242,7 +254,10 @@ static inline void ptr_stack_push(struct ptr_stack *s, void *p)
         ptr_stack_grow(s);
     s->items[s->count++] = p;
 }
-static inline void *ptr_stack_pop(struct ptr_stack *s) { return s->items[--s->count]; }
+static inline void *ptr_stack_pop(struct ptr_stack *s)
+{
+    return s->items[--s->count];
+}
 
 /* ---- Utilities (heap.c) ---- */
 uint64_t gc_now_ns(void);

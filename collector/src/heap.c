@@ -140,8 +140,8 @@ static unsigned env_unsigned(const char *name)
     return (unsigned)n;
 }
 
-static int resolve_barrier(const struct gc_config *cfg, enum gc_barrier_kind *kind,
-                           char *reason, size_t reason_len, char *err, size_t err_len)
+static int resolve_barrier(const struct gc_config *cfg, enum gc_barrier_kind *kind, char *reason,
+                           size_t reason_len, char *err, size_t err_len)
 {
     *kind = cfg->barrier;
     reason[0] = 0;
@@ -223,8 +223,7 @@ struct gc_heap *gc_heap_create(const struct gc_config *cfg_in, char *err, size_t
         set_error(err, err_len,
                   "heap of %zu bytes is too small for a nursery of %zu bytes; give the "
                   "heap at least %zu bytes",
-                  cfg.heap_max_bytes, cfg.nursery_bytes,
-                  (2 * nursery_blocks + 4) << BLOCK_SHIFT);
+                  cfg.heap_max_bytes, cfg.nursery_bytes, (2 * nursery_blocks + 4) << BLOCK_SHIFT);
         return NULL;
     }
     if (nblocks > ((size_t)1 << 31)) {
@@ -271,20 +270,20 @@ struct gc_heap *gc_heap_create(const struct gc_config *cfg_in, char *err, size_t
     }
     for (unsigned c = 0; c < SIZE_CLASS_COUNT; c++)
         h->small_current[c] = -1;
-    size_t threshold = cfg.major_threshold_bytes ? cfg.major_threshold_bytes
-                                                 : 4 * cfg.nursery_bytes;
+    size_t threshold =
+        cfg.major_threshold_bytes ? cfg.major_threshold_bytes : 4 * cfg.nursery_bytes;
     h->major_threshold_blocks = h->min_major_threshold_blocks = threshold >> BLOCK_SHIFT;
     h->on_oom = cfg.on_oom;
     h->on_oom_arg = cfg.on_oom_arg;
     h->conservative_stack = cfg.conservative_stack != 0;
     if (h->conservative_stack && !(h->stack_top = find_stack_top())) {
-        set_error(err, err_len, "cannot find the calling thread's stack for conservative "
-                                "scanning");
+        set_error(err, err_len,
+                  "cannot find the calling thread's stack for conservative "
+                  "scanning");
         gc_heap_destroy(h);
         return NULL;
     }
-    h->stress_interval = cfg.stress_interval ? cfg.stress_interval
-                                             : env_unsigned("GCVM_GC_STRESS");
+    h->stress_interval = cfg.stress_interval ? cfg.stress_interval : env_unsigned("GCVM_GC_STRESS");
     h->stress_countdown = h->stress_interval;
     h->verify = cfg.verify || env_unsigned("GCVM_GC_VERIFY");
     h->trace_log = env_unsigned("GCVM_GC_TRACE") != 0;
@@ -322,8 +321,14 @@ void gc_heap_destroy(struct gc_heap *h)
     free(h);
 }
 
-enum gc_barrier_kind gc_heap_barrier(const struct gc_heap *h) { return h->barrier_kind; }
-const char *gc_heap_barrier_reason(const struct gc_heap *h) { return h->barrier_reason; }
+enum gc_barrier_kind gc_heap_barrier(const struct gc_heap *h)
+{
+    return h->barrier_kind;
+}
+const char *gc_heap_barrier_reason(const struct gc_heap *h)
+{
+    return h->barrier_reason;
+}
 
 /* ---- Embedder registration ---- */
 
@@ -387,8 +392,14 @@ void trace_object(struct gc_heap *h, void *obj, gc_visit_fn visit, void *ctx)
     trace(obj, visit, ctx);
 }
 
-size_t gc_object_size(const void *obj) { return header_size(*header_of(obj)) - GC_HEADER_BYTES; }
-unsigned gc_object_kind(const void *obj) { return header_kind(*header_of(obj)); }
+size_t gc_object_size(const void *obj)
+{
+    return header_size(*header_of(obj)) - GC_HEADER_BYTES;
+}
+unsigned gc_object_kind(const void *obj)
+{
+    return header_kind(*header_of(obj));
+}
 
 void gc_for_each_object(struct gc_heap *h, gc_object_fn fn, void *arg)
 {
@@ -432,8 +443,9 @@ static void log_collection(struct gc_heap *h, bool major, uint64_t promoted_befo
             "gcvm-gc: %s #%llu: %.3f ms (trace %.3f, sweep %.3f, barrier %.3f); promoted "
             "%.1f KiB; old %.1f MiB, heap %.1f MiB\n",
             major ? "major" : "minor",
-            (unsigned long long)(h->stats.minor_collections + h->stats.major_collections), ms,
-            (double)h->phase_ns[0] / 1e6, (double)h->phase_ns[1] / 1e6,
+            (unsigned long long)h->stats.minor_collections +
+                (unsigned long long)h->stats.major_collections,
+            ms, (double)h->phase_ns[0] / 1e6, (double)h->phase_ns[1] / 1e6,
             (double)h->phase_ns[2] / 1e6,
             (double)(h->stats.bytes_promoted - promoted_before) / 1024.0,
             (double)(h->old_blocks << BLOCK_SHIFT) / 1048576.0,
@@ -486,7 +498,10 @@ void gc_collect(struct gc_heap *h, enum gc_collection_kind kind)
     collect(h, kind == GC_COLLECT_MAJOR);
 }
 
-void collect_for_allocation(struct gc_heap *h, bool force_major) { collect(h, force_major); }
+void collect_for_allocation(struct gc_heap *h, bool force_major)
+{
+    collect(h, force_major);
+}
 
 /* ---- Allocation slow path ---- */
 
@@ -555,19 +570,14 @@ void *gc_alloc_slow(struct gc_heap *h, unsigned kind, size_t bytes, int pointerf
     for (int attempt = 0;; attempt++) {
         char *at = large ? alloc_large_old(h, total) : alloc_small_young(h, total);
         if (at) {
-            *(gc_header *)at =
-                make_header(total, kind, pointerfree ? GC_HDR_POINTERFREE : 0);
+            *(gc_header *)at = make_header(total, kind, pointerfree ? GC_HDR_POINTERFREE : 0);
             return at + GC_HEADER_BYTES;
         }
-        if (attempt == 0 && !large) {
-            collect(h, false);
-        } else if (attempt <= 1) {
-            collect(h, true);
-        } else if (!h->on_oom || !h->on_oom(h, total, h->on_oom_arg) || attempt > 8) {
+        /* First a minor collection (for a young object), then a major one; after that
+         * only the embedder can help, a bounded number of times. */
+        if (attempt >= 2 && (attempt > 10 || !h->on_oom || !h->on_oom(h, total, h->on_oom_arg)))
             return NULL;
-        } else {
-            collect(h, true);
-        }
+        collect(h, !(attempt == 0 && !large));
     }
 }
 
@@ -618,8 +628,9 @@ void gc_print_stats(const struct gc_heap *h, void *file)
     struct gc_stats s;
     gc_get_stats(h, &s);
     fprintf(f, "gc: barrier %s (%s)\n", gc_barrier_name(h->barrier_kind), h->barrier_reason);
-    fprintf(f, "gc: %llu minor, %llu major collections; pauses p50 %.3f ms, p95 %.3f ms, "
-               "max %.3f ms, total %.1f ms\n",
+    fprintf(f,
+            "gc: %llu minor, %llu major collections; pauses p50 %.3f ms, p95 %.3f ms, "
+            "max %.3f ms, total %.1f ms\n",
             (unsigned long long)s.minor_collections, (unsigned long long)s.major_collections,
             s.pause_p50_ms, s.pause_p95_ms, s.pause_max_ms, s.pause_total_ms);
     fprintf(f, "gc: allocated %.1f MiB, promoted %.1f MiB, heap %.1f MiB (peak %.1f MiB)\n",

@@ -62,8 +62,7 @@ static void sweep(struct gc_heap *h)
             bi += run - 1;
             break;
         }
-        default:
-            break;
+        default: break;
         }
     }
     for (unsigned c = 0; c < SIZE_CLASS_COUNT; c++)
@@ -76,8 +75,7 @@ static void sweep(struct gc_heap *h)
 /* Since the last swap, an old block's mark bits hold its allocation bits of before. */
 static void clear_old_marks(struct gc_heap *h, size_t first, size_t count)
 {
-    memset(block_bitmap(h->mark_bits, first), 0,
-           count * BITMAP_WORDS_PER_BLOCK * sizeof(uint64_t));
+    memset(block_bitmap(h->mark_bits, first), 0, count * BITMAP_WORDS_PER_BLOCK * sizeof(uint64_t));
 }
 
 static void make_old_run_writable(struct gc_heap *h, size_t first, size_t count)

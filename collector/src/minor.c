@@ -86,8 +86,7 @@ static void *promote(struct gc_heap *h, void *obj)
 static inline bool needs_promotion(const struct gc_heap *h, const void *v)
 {
     uint8_t kind = h->blocks[block_index(h, v)].kind;
-    return kind == BLOCK_NURSERY ||
-           (kind == BLOCK_PINNED && !(*header_of(v) & GC_HDR_LIVE));
+    return kind == BLOCK_NURSERY || (kind == BLOCK_PINNED && !(*header_of(v) & GC_HDR_LIVE));
 }
 
 static inline bool may_be_object(const struct gc_heap *h, const void *v)
@@ -258,4 +257,7 @@ void minor_collect(struct gc_heap *h)
     fill_evacuated_remains(h);
 }
 
-void finish_evacuation(struct gc_heap *h) { fill_evacuated_remains(h); }
+void finish_evacuation(struct gc_heap *h)
+{
+    fill_evacuated_remains(h);
+}

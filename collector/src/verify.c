@@ -23,9 +23,9 @@ static void check_field_remembered(void **field, void *arg)
         return;
     size_t unit = (size_t)((char *)field - h->base) >> h->dirty_shift;
     const struct block *holder_block = &h->blocks[block_index(h, c->holder)];
-    bool fresh = holder_block->fresh ||
-                 (holder_block->kind == BLOCK_LARGE_TAIL &&
-                  h->blocks[block_index(h, c->holder) - holder_block->run].fresh);
+    bool fresh =
+        holder_block->fresh || (holder_block->kind == BLOCK_LARGE_TAIL &&
+                                h->blocks[block_index(h, c->holder) - holder_block->run].fresh);
     if (h->dirty[unit] || h->all_dirty || fresh)
         return;
     if (c->missing++ < 10)
@@ -33,7 +33,8 @@ static void check_field_remembered(void **field, void *arg)
                 "gcvm-gc: verify: old object %p (kind %u) field %p holds young %p, but the "
                 "%s barrier did not record its %s\n",
                 c->holder, gc_object_kind(c->holder), (void *)field, v,
-                gc_barrier_name(h->barrier_kind), h->dirty_shift == GC_CARD_SHIFT ? "card" : "page");
+                gc_barrier_name(h->barrier_kind),
+                h->dirty_shift == GC_CARD_SHIFT ? "card" : "page");
 }
 
 static void check_object_remembered(void *obj, void *arg)
@@ -50,8 +51,7 @@ void verify_remembered_set(struct gc_heap *h)
         if (block_is_old(h->blocks[bi].kind))
             block_for_each_object(h, bi, check_object_remembered, &c);
     if (c.missing)
-        gc_fatal("verify: %zu old-to-young pointers missing from the remembered set",
-                 c.missing);
+        gc_fatal("verify: %zu old-to-young pointers missing from the remembered set", c.missing);
 }
 
 /* ---- Every reachable object is a valid object ---- */

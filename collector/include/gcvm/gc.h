@@ -54,7 +54,7 @@ struct gc_config {
     size_t major_threshold_bytes; /* first major collection when the old generation
                                      reaches this; 0: 4 x nursery */
     enum gc_barrier_kind barrier;
-    int conservative_stack; /* also scan the creating thread's stack and registers */
+    int conservative_stack;   /* also scan the creating thread's stack and registers */
     unsigned stress_interval; /* collect every Nth allocation; 0: GCVM_GC_STRESS or off */
     int verify;               /* run the heap verifier around collections;
                                  0: GCVM_GC_VERIFY or off */
@@ -90,11 +90,11 @@ struct gc_stats {
     uint64_t bytes_promoted;  /* copied from the nursery to the old generation */
     uint64_t heap_bytes;      /* blocks in use now (nursery + old) */
     uint64_t peak_heap_bytes;
-    uint64_t barrier_traps;      /* write faults taken (mprotect) */
-    uint64_t dirty_units;        /* dirty cards or pages found, summed over minors */
-    uint64_t dirty_unit_bytes;   /* 512 for cards, 4096 for pages, 0 for none */
-    double barrier_ms;           /* harvest + re-arm + fault handling */
-    uint64_t pinned_blocks;      /* nursery blocks kept in place, summed */
+    uint64_t barrier_traps;    /* write faults taken (mprotect) */
+    uint64_t dirty_units;      /* dirty cards or pages found, summed over minors */
+    uint64_t dirty_unit_bytes; /* 512 for cards, 4096 for pages, 0 for none */
+    double barrier_ms;         /* harvest + re-arm + fault handling */
+    uint64_t pinned_blocks;    /* nursery blocks kept in place, summed */
 };
 
 /* Fills *out with the heap's statistics so far. */
@@ -128,9 +128,8 @@ static inline void *gc_alloc_inline(struct gc_heap *heap, unsigned kind, size_t 
     struct gc_heap_fast *fast = (struct gc_heap_fast *)heap;
     size_t total = (bytes + GC_HEADER_BYTES + GC_GRANULE - 1) & ~(size_t)(GC_GRANULE - 1);
     char *at = fast->alloc_cursor;
-    if (__builtin_expect(total <= GC_NURSERY_MAX_OBJECT &&
-                             (size_t)(fast->alloc_limit - at) >= total,
-                         1)) {
+    if (__builtin_expect(
+            total <= GC_NURSERY_MAX_OBJECT && (size_t)(fast->alloc_limit - at) >= total, 1)) {
         fast->alloc_cursor = at + total;
         *(uint64_t *)at = ((uint64_t)total << 16) | ((uint64_t)(kind & 0xffu) << 8) |
                           (pointerfree ? GC_HDR_POINTERFREE : 0) | GC_HDR_LIVE;
