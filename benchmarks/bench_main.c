@@ -57,8 +57,9 @@ static double now_ms(void)
 
 static void run_gcvm(gbench_state *st, const struct config *c)
 {
-    char err[256];
-    if (!gc_barrier_available(c->barrier, err, sizeof err)) {
+    char err[256], why[200];
+    if (!gc_barrier_available(c->barrier, why, sizeof why)) {
+        snprintf(err, sizeof err, "skipped: %s", why);
         gbench_fail(st, err);
         while (gbench_keep_running(st)) {
         }

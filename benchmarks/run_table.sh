@@ -59,7 +59,7 @@ jq -s '
       "| configuration | time (ms) | time vs boehm-full | max pause (ms) | pause vs boehm-full | GC time (ms) | collections | peak RSS (MiB) |",
       "|---|---:|---:|---:|---:|---:|---:|---:|",
       ( $order[] as $c | $rows[] | select(.config == $c)
-        | if .error then "| \(.config) | skipped: \(.error) | | | | | | |"
+        | if .error then "| \(.config) | \(.error) | | | | | | |"
           else "| \(.config) | \(r(.time_ms)) | \(ratio(.time_ms; $base.time_ms)) | \(r(.max_pause_ms)) | \(ratio(.max_pause_ms; $base.max_pause_ms)) | \(r(.gc_ms)) | \(r(.collections)) | \(r(.peak_rss_mb)) |"
           end )
   ' "$out/results.json"
