@@ -1,0 +1,158 @@
+/* The engine's public API: choosing and opening the backend, entering and leaving guest
+ * mode, and what the engine tells about itself. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include "engine.h"
+#include "kvm_vm.h"
+
+#define HOST_STACK_BYTES ((size_t)512 * 1024)
+
+static struct kvm_machine machine;
+static int init_result = 1; /* 1: not tried yet */
+static char last_error[256];
+static char *host_stack;
+static pthread_mutex_t owner_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool owned;
+static pthread_t owner;
+static double guest_ns_per_insn, host_ns_per_insn;
+
+const char *gcvm_last_error(void)
+{
+    return last_error;
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* A loop of 4 integer instructions an iteration, the same in both modes. */
+static __attribute__((noinline)) void spin(long iterations)
+{
+    __asm__ volatile("1: add $1, %%rax; sub $1, %%rax; dec %0; jnz 1b"
+                     : "+r"(iterations)
+                     :
+                     : "rax", "cc");
+}
+
+/* Nanoseconds for 4 x iterations instructions. Integer only: it also runs in guest
+ * mode, where an emulated ring 0 may execute no SSE instruction (docs/engine.md). */
+static uint64_t spin_ns(long iterations)
+{
+    spin(16); /* its page is mapped before timing */
+    uint64_t t0 = now_ns();
+    spin(iterations);
+    return now_ns() - t0;
+}
+
+/* Decides whether guest ring 0 runs on hardware: an emulator is thousands of times
+ * slower per instruction; hardware virtualization is within a small factor. The
+ * arithmetic is done in host mode. */
+enum { HOST_SPINS = 2000000, GUEST_SPINS = 3000 };
+static void calibrate(void)
+{
+    host_ns_per_insn = (double)spin_ns(HOST_SPINS) / (4.0 * HOST_SPINS);
+    if (gcvm_enter() != 0)
+        return;
+    uint64_t guest_ns = spin_ns(GUEST_SPINS);
+    gcvm_exit();
+    guest_ns_per_insn = (double)guest_ns / (4.0 * GUEST_SPINS);
+    /* Extended state is saved around the program's fault handler only where guest code
+     * can use it: an instruction emulator runs no SSE at all. */
+    if (guest_ns_per_insn < 20 * host_ns_per_insn)
+        gcvm_guest_state_save = machine.xsave ? STATE_SAVE_XSAVE : STATE_SAVE_FXSAVE;
+}
+
+int gcvm_init(void)
+{
+    if (init_result != 1)
+        return init_result;
+    const char *backend = getenv("GCVM_BACKEND");
+    const char *trace = getenv("GCVM_TRACE");
+    gcvm_trace_exits = trace && *trace && strcmp(trace, "0") != 0;
+    if (backend && *backend && strcmp(backend, "auto") != 0 && strcmp(backend, "kvm") != 0) {
+        snprintf(last_error, sizeof last_error,
+                 "GCVM_BACKEND=%s is not a backend; use auto or kvm%s", backend,
+                 strcmp(backend, "kmod") == 0 ? " (the kmod backend is not built yet)" : "");
+        return init_result = -EINVAL;
+    }
+    int rc = kvm_create_machine(&machine, last_error, sizeof last_error);
+    if (rc != 0)
+        return init_result = rc;
+    host_stack = mmap(NULL, HOST_STACK_BYTES, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (host_stack == MAP_FAILED) {
+        snprintf(last_error, sizeof last_error, "out of memory for the engine's stack");
+        return init_result = -ENOMEM;
+    }
+    gcvm_vcpu_fd = machine.vcpu_fd;
+    gcvm_run = machine.run;
+    init_result = 0;
+    calibrate();
+    return 0;
+}
+
+int gcvm_enter(void)
+{
+    if (init_result != 0) {
+        snprintf(last_error, sizeof last_error, "gcvm_enter() before a successful gcvm_init()");
+        return -EINVAL;
+    }
+    if (gcvm_in_guest())
+        return 0;
+    /* One vCPU: one thread in guest mode at a time. */
+    pthread_mutex_lock(&owner_lock);
+    bool busy = owned && !pthread_equal(owner, pthread_self());
+    if (!busy) {
+        owned = true;
+        owner = pthread_self();
+    }
+    pthread_mutex_unlock(&owner_lock);
+    if (busy) {
+        snprintf(last_error, sizeof last_error,
+                 "another thread is in guest mode (one at a time for now)");
+        return -EBUSY;
+    }
+    struct saved_context ctx;
+    gcvm_arch_enter(&ctx, run_loop, host_stack + HOST_STACK_BYTES);
+    return 0; /* in guest mode now */
+}
+
+int gcvm_exit(void)
+{
+    if (!gcvm_in_guest())
+        return -EINVAL;
+    gcvm_arch_exit();
+    pthread_mutex_lock(&owner_lock);
+    owned = false;
+    pthread_mutex_unlock(&owner_lock);
+    return 0;
+}
+
+int gcvm_get_info(struct gcvm_info *out)
+{
+    if (init_result != 0)
+        return -EINVAL;
+    memset(out, 0, sizeof *out);
+    snprintf(out->backend, sizeof out->backend, "kvm");
+    out->guest_ns_per_insn = guest_ns_per_insn;
+    out->host_ns_per_insn = host_ns_per_insn;
+    out->hardware = gcvm_guest_state_save != STATE_SAVE_NONE;
+    out->guest_phys_bits = machine.phys_bits;
+    out->exits = gcvm_counters.exits;
+    out->syscall_exits = gcvm_counters.syscall_exits;
+    out->populate_exits = gcvm_counters.populate_exits;
+    out->other_exits = gcvm_counters.other_exits;
+    out->protection_faults = gcvm_shared.protection_faults;
+    out->memslots = aspace_memslots();
+    return 0;
+}

@@ -1,0 +1,106 @@
+/* Internal interface of the engine, shared by its host side (kvm_vm.c, address_space.c,
+ * run_loop.c) and its guest side (guest_runtime.c, guest_arch.S). docs/engine.md explains
+ * the design. */
+#ifndef GCVM_ENGINE_H
+#define GCVM_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gcvm/gcvm.h"
+
+/* I/O ports the guest writes to reach the host (an `out` from ring 0 exits to KVM). */
+#define PORT_SYSCALL 0xe0   /* the guest's SYSCALL entry: forward the system call */
+#define PORT_EXIT 0xe1      /* gcvm_exit(): continue in host mode */
+#define PORT_HYPERCALL 0xe2 /* RDI points at a struct hypercall */
+
+/* x86-64 page-table entry bits. */
+#define PTE_P (1ull << 0)
+#define PTE_RW (1ull << 1)
+#define PTE_A (1ull << 5)
+#define PTE_D (1ull << 6)
+#define PTE_PROTECTED (1ull << 9)      /* software: gcvm_protect() lowered the access */
+#define PTE_HOST_WRITABLE (1ull << 10) /* software: the host mapping allows writes */
+#define PTE_ADDR 0x000ffffffffff000ull
+#define PAGE 4096ull
+
+/* Selectors of the guest's GDT. */
+#define SEL_CODE 0x08
+#define SEL_DATA 0x10
+#define SEL_TSS 0x18
+
+enum hypercall_op { HC_POPULATE = 1, HC_CRASH = 2 };
+
+/* Saved by the exception stubs, lowest address first. */
+struct fault_frame {
+    uint64_t r15, r14, r13, r12, r11, r10, r9, r8, rbp, rdi, rsi, rdx, rcx, rbx, rax;
+    uint64_t vector, error;
+    uint64_t rip, cs, rflags, rsp, ss; /* pushed by the CPU */
+};
+
+struct hypercall {
+    uint64_t op;
+    uint64_t addr, len, write;
+    struct fault_frame *frame; /* the page fault being served, or NULL */
+    uint64_t cr2;
+    int64_t result;
+};
+
+/* Everything the guest side reads: it lives in the pre-mapped guest data section. */
+struct guest_shared {
+    char *pool_hva; /* page-table pool: host address and guest-physical address */
+    uint64_t pool_gpa;
+    uint64_t pml4_gpa;
+    gcvm_fault_fn handler;
+    void *handler_arg;
+    uint64_t protection_faults;
+};
+
+extern struct guest_shared gcvm_shared;
+extern void *gcvm_guest_ist1_slot; /* the TSS's IST1 field (unaligned), moved by the #PF stub */
+/* How the #PF stub saves the interrupted code's extended state around the C handler. */
+enum { STATE_SAVE_NONE = 0, STATE_SAVE_FXSAVE = 1, STATE_SAVE_XSAVE = 2 };
+extern uint8_t gcvm_guest_state_save;
+#define IST_SLICE 32768 /* stack one nested #PF may use */
+
+/* Guest-side entry points written in assembly (guest_arch.S). */
+void gcvm_guest_syscall_entry(void);
+void gcvm_guest_flush_and_return(void);
+void gcvm_guest_page_fault_entry(void);
+extern char gcvm_guest_exception_entries[]; /* 32 entries of 16 bytes */
+void gcvm_arch_exit(void);
+
+/* Host-side context switch (guest_arch.S). */
+struct saved_context {
+    uint64_t rbx, rbp, r12, r13, r14, r15, rsp, rip;
+};
+/* Saves the callee-saved registers and return point in ctx, switches to stack_top and
+ * calls loop(ctx); returns 0 when the guest later continues from that point. */
+int gcvm_arch_enter(struct saved_context *ctx, void (*loop)(struct saved_context *),
+                    void *stack_top);
+/* Loads ctx's registers (rax = 0) and jumps to ctx->rip. Does not return. */
+__attribute__((noreturn)) void gcvm_arch_resume(const struct saved_context *ctx);
+
+/* ---- Address space (address_space.c) ---- */
+int aspace_init(int vm_fd, unsigned phys_bits, char *err, size_t err_len);
+/* Maps [addr, addr+len) now, whatever the page's use: for the engine's own pages. */
+int aspace_map_eager(uint64_t addr, uint64_t len, bool writable);
+/* Maps the pages of [addr, addr+len) that the host maps with enough access; -EFAULT
+ * for an unmapped page, -EACCES for a write to a read-only one. */
+int aspace_populate(uint64_t addr, uint64_t len, bool write);
+/* Forgets the mappings of [addr, addr+len) after the host's mapping changed. */
+void aspace_invalidate(uint64_t addr, uint64_t len);
+uint64_t aspace_memslots(void);
+
+/* ---- Run loop (run_loop.c) ---- */
+struct engine_counters {
+    uint64_t exits, syscall_exits, populate_exits, other_exits;
+};
+extern struct engine_counters gcvm_counters;
+void run_loop(struct saved_context *ctx);
+extern int gcvm_vcpu_fd;
+extern struct kvm_run *gcvm_run;
+extern bool gcvm_trace_exits;
+
+#endif

@@ -1,0 +1,178 @@
+/* Context switches between host and guest mode, and the guest's entry stubs.
+ * docs/engine.md ("Entering and leaving", "System calls", "Faults"). */
+
+#define PORT_SYSCALL 0xe0
+#define PORT_EXIT 0xe1
+#define IST_SLICE 32768
+
+        .text
+/* int gcvm_arch_enter(struct saved_context *ctx, void (*loop)(ctx), void *stack_top) */
+        .globl gcvm_arch_enter
+        .type gcvm_arch_enter, @function
+gcvm_arch_enter:
+        mov %rbx, 0(%rdi)
+        mov %rbp, 8(%rdi)
+        mov %r12, 16(%rdi)
+        mov %r13, 24(%rdi)
+        mov %r14, 32(%rdi)
+        mov %r15, 40(%rdi)
+        lea 8(%rsp), %rax          /* the stack as the caller sees it after we return */
+        mov %rax, 48(%rdi)
+        mov (%rsp), %rax           /* where we return to */
+        mov %rax, 56(%rdi)
+        mov %rdx, %rsp             /* the host's loop runs on its own stack */
+        and $-16, %rsp
+        call *%rsi                 /* never returns: the guest continues at ctx->rip */
+        ud2
+        .size gcvm_arch_enter, .-gcvm_arch_enter
+
+/* void gcvm_arch_resume(const struct saved_context *ctx): in host mode, continue where
+ * the guest left off, with rax = 0. */
+        .globl gcvm_arch_resume
+        .type gcvm_arch_resume, @function
+gcvm_arch_resume:
+        mov 0(%rdi), %rbx
+        mov 8(%rdi), %rbp
+        mov 16(%rdi), %r12
+        mov 24(%rdi), %r13
+        mov 32(%rdi), %r14
+        mov 40(%rdi), %r15
+        mov 48(%rdi), %rsp
+        xor %eax, %eax
+        jmp *56(%rdi)
+        .size gcvm_arch_resume, .-gcvm_arch_resume
+
+/* void gcvm_arch_exit(void): in guest mode, ask the host to continue in host mode at our
+ * `ret`, with our stack and callee-saved registers. */
+        .globl gcvm_arch_exit
+        .type gcvm_arch_exit, @function
+gcvm_arch_exit:
+        xor %eax, %eax
+        outb %al, $PORT_EXIT
+        ret
+        .size gcvm_arch_exit, .-gcvm_arch_exit
+
+        .section gcvm_guest_text, "ax", @progbits
+
+/* SYSCALL lands here (MSR_LSTAR) in ring 0, on the caller's stack, which must not be
+ * touched (the red zone). The host runs the call, puts the result in rax, and resumes
+ * at rcx with rflags = r11, as the kernel's SYSRET would. */
+        .globl gcvm_guest_syscall_entry
+gcvm_guest_syscall_entry:
+        outb %al, $PORT_SYSCALL
+        ud2
+
+/* The host resumes here instead of at rcx when the system call changed the address
+ * space: flush the TLB, then return. r11 is the kernel's to clobber. */
+        .globl gcvm_guest_flush_and_return
+gcvm_guest_flush_and_return:
+        mov %cr3, %r11
+        mov %r11, %cr3
+        jmp *%rcx
+
+.macro SAVE_GPRS
+        push %rax
+        push %rbx
+        push %rcx
+        push %rdx
+        push %rsi
+        push %rdi
+        push %rbp
+        push %r8
+        push %r9
+        push %r10
+        push %r11
+        push %r12
+        push %r13
+        push %r14
+        push %r15
+.endm
+
+.macro RESTORE_GPRS
+        pop %r15
+        pop %r14
+        pop %r13
+        pop %r12
+        pop %r11
+        pop %r10
+        pop %r9
+        pop %r8
+        pop %rbp
+        pop %rdi
+        pop %rsi
+        pop %rdx
+        pop %rcx
+        pop %rbx
+        pop %rax
+.endm
+
+/* #PF, on IST1. The C handler may run arbitrary code (the program's fault handler), so
+ * all registers and the extended state are saved, and IST1 is moved down by a slice
+ * while it runs so that a nested fault gets its own stack. */
+        .globl gcvm_guest_page_fault_entry
+gcvm_guest_page_fault_entry:
+        pushq $14
+        SAVE_GPRS
+        mov %rsp, %rbx                      /* rbx: the struct fault_frame */
+        mov gcvm_guest_ist1_slot(%rip), %rax
+        subq $IST_SLICE, (%rax)
+        sub $4160, %rsp
+        and $-64, %rsp
+        mov $8, %ecx                        /* zero the XSAVE header (bytes 512..575) */
+1:      movq $0, 504(%rsp,%rcx,8)
+        loop 1b
+        movzbl gcvm_guest_state_save(%rip), %eax
+        cmp $2, %eax
+        je 2f
+        cmp $1, %eax
+        jne 3f                              /* emulated ring 0: there is no such state */
+        fxsave64 (%rsp)
+        jmp 3f
+2:      mov $-1, %eax
+        mov $-1, %edx
+        xsave64 (%rsp)
+3:      mov %rbx, %rdi
+        call gcvm_guest_page_fault
+        movzbl gcvm_guest_state_save(%rip), %eax
+        cmp $2, %eax
+        je 4f
+        cmp $1, %eax
+        jne 5f
+        fxrstor64 (%rsp)
+        jmp 5f
+4:      mov $-1, %eax
+        mov $-1, %edx
+        xrstor64 (%rsp)
+5:      mov %rbx, %rsp
+        mov gcvm_guest_ist1_slot(%rip), %rax
+        addq $IST_SLICE, (%rax)
+        RESTORE_GPRS
+        add $16, %rsp                       /* vector and error code */
+        iretq
+
+/* Every other exception, on IST2: report and end the process. Entries are 16 bytes
+ * apart; the CPU pushes an error code for vectors 8, 10-14, 17, 21, 29 and 30. */
+        .balign 16
+        .globl gcvm_guest_exception_entries
+gcvm_guest_exception_entries:
+        vector = 0
+        .rept 32
+        .balign 16
+        .if (vector == 8) || (vector >= 10 && vector <= 14) || (vector == 17) || (vector == 21) || (vector == 29) || (vector == 30)
+        pushq $vector
+        .else
+        pushq $0
+        pushq $vector
+        .endif
+        jmp exception_common
+        vector = vector + 1
+        .endr
+
+exception_common:
+        SAVE_GPRS
+        mov %rsp, %rdi
+        and $-16, %rsp
+        call gcvm_guest_crash
+        ud2
+
+        .section .note.GNU-stack, "", @progbits

@@ -1,0 +1,178 @@
+/* Code that runs in guest ring 0. The page-fault path must be mapped before any fault
+ * can be taken, so it lives in the sections gcvm_guest_text and gcvm_guest_data, which
+ * the engine maps eagerly; it calls nothing outside them. */
+#include <errno.h>
+#include <sys/mman.h>
+
+#include "engine.h"
+
+#define GUEST_TEXT __attribute__((section("gcvm_guest_text"), noinline))
+#define GUEST_DATA __attribute__((section("gcvm_guest_data")))
+
+struct guest_shared gcvm_shared GUEST_DATA;
+void *gcvm_guest_ist1_slot GUEST_DATA;
+uint8_t gcvm_guest_state_save GUEST_DATA;
+
+static inline __attribute__((always_inline)) void hypercall(struct hypercall *hc)
+{
+    __asm__ volatile("outb %%al, %w1" : : "a"(0), "Nd"(PORT_HYPERCALL), "D"(hc) : "memory");
+}
+
+static inline __attribute__((always_inline)) uint64_t *table_at(uint64_t entry)
+{
+    return (uint64_t *)(gcvm_shared.pool_hva + ((entry & PTE_ADDR) - gcvm_shared.pool_gpa));
+}
+
+/* The page-table entry for va, or NULL if a table on the way is missing. */
+static inline __attribute__((always_inline)) uint64_t *pte_of(uint64_t va)
+{
+    uint64_t *table = table_at(gcvm_shared.pml4_gpa);
+    for (int level = 3; level > 0; level--) {
+        uint64_t entry = table[(va >> (12 + 9 * level)) & 511];
+        if (!(entry & PTE_P))
+            return 0;
+        table = table_at(entry);
+    }
+    return &table[(va >> 12) & 511];
+}
+
+static inline __attribute__((always_inline)) uint64_t read_cr2(void)
+{
+    uint64_t v;
+    __asm__ volatile("mov %%cr2, %0" : "=r"(v));
+    return v;
+}
+
+GUEST_TEXT __attribute__((noreturn)) void gcvm_guest_crash(struct fault_frame *f)
+{
+    struct hypercall hc = {.op = HC_CRASH, .frame = f, .cr2 = read_cr2()};
+    for (;;)
+        hypercall(&hc); /* the host ends the process */
+}
+
+/* Called by the #PF stub on its own stack. Returns to retry the access. */
+GUEST_TEXT void gcvm_guest_page_fault(struct fault_frame *f)
+{
+    uint64_t va = read_cr2();
+    int is_write = (f->error & 2) != 0;
+    uint64_t *pte = pte_of(va);
+    if (pte && (*pte & PTE_PROTECTED)) {
+        gcvm_shared.protection_faults++;
+        gcvm_fault_fn fn = gcvm_shared.handler;
+        if (fn && fn((void *)va, is_write, gcvm_shared.handler_arg))
+            return;
+        gcvm_guest_crash(f);
+    }
+    if (!(f->error & 1)) { /* not present: first touch in guest mode */
+        struct hypercall hc = {.op = HC_POPULATE,
+                               .addr = va & ~(PAGE - 1),
+                               .len = PAGE,
+                               .write = (uint64_t)is_write,
+                               .frame = f};
+        hypercall(&hc);
+        if (hc.result == 0)
+            return;
+    }
+    gcvm_guest_crash(f);
+}
+
+/* ---- Guest-mode services of the public API ---- */
+
+static int in_guest(void)
+{
+    uint16_t cs;
+    __asm__ volatile("mov %%cs, %0" : "=r"(cs));
+    return (cs & 3) == 0;
+}
+
+int gcvm_in_guest(void)
+{
+    return in_guest();
+}
+
+static void flush_tlb(uint64_t addr, uint64_t pages)
+{
+    if (pages > 64) {
+        uint64_t cr3;
+        __asm__ volatile("mov %%cr3, %0; mov %0, %%cr3" : "=r"(cr3) : : "memory");
+        return;
+    }
+    for (uint64_t i = 0; i < pages; i++)
+        __asm__ volatile("invlpg (%0)" : : "r"(addr + i * PAGE) : "memory");
+}
+
+static int harvest(void *addr, size_t len, uint64_t *bitmap, unsigned flags, uint64_t bit)
+{
+    uint64_t a = (uint64_t)addr;
+    if (!in_guest())
+        return -EPERM;
+    if ((a | len) & (PAGE - 1) || !bitmap)
+        return -EINVAL;
+    uint64_t pages = len / PAGE;
+    int found = 0;
+    bool cleared = false;
+    for (uint64_t i = 0; i < pages; i++) {
+        if (i % 64 == 0)
+            bitmap[i / 64] = 0;
+        uint64_t *pte = pte_of(a + i * PAGE);
+        if (!pte || !(*pte & bit))
+            continue;
+        bitmap[i / 64] |= 1ull << (i % 64);
+        found++;
+        if (flags & GCVM_CLEAR) {
+            __atomic_fetch_and(pte, ~bit, __ATOMIC_RELAXED);
+            cleared = true;
+        }
+    }
+    if (cleared)
+        flush_tlb(a, pages);
+    return found;
+}
+
+int gcvm_dirty_harvest(void *addr, size_t len, uint64_t *bitmap, unsigned flags)
+{
+    return harvest(addr, len, bitmap, flags, PTE_D);
+}
+
+int gcvm_accessed_harvest(void *addr, size_t len, uint64_t *bitmap, unsigned flags)
+{
+    return harvest(addr, len, bitmap, flags, PTE_A);
+}
+
+int gcvm_protect(void *addr, size_t len, int prot)
+{
+    uint64_t a = (uint64_t)addr;
+    if (!in_guest())
+        return -EPERM;
+    if ((a | len) & (PAGE - 1) ||
+        (prot != PROT_NONE && prot != PROT_READ && prot != (PROT_READ | PROT_WRITE)))
+        return -EINVAL;
+    /* Every page needs an entry to carry the protection: map the untouched ones. */
+    struct hypercall hc = {.op = HC_POPULATE, .addr = a, .len = len, .write = 0};
+    hypercall(&hc);
+    if (hc.result != 0)
+        return (int)hc.result;
+    uint64_t pages = len / PAGE;
+    for (uint64_t i = 0; i < pages; i++) {
+        uint64_t *pte = pte_of(a + i * PAGE);
+        uint64_t e = *pte | PTE_P;
+        if (prot == (PROT_READ | PROT_WRITE)) {
+            e &= ~PTE_PROTECTED;
+            if (e & PTE_HOST_WRITABLE)
+                e |= PTE_RW;
+        } else {
+            e = (e & ~PTE_RW) | PTE_PROTECTED;
+            if (prot == PROT_NONE)
+                e &= ~PTE_P;
+        }
+        *pte = e;
+    }
+    flush_tlb(a, pages);
+    return 0;
+}
+
+void gcvm_set_fault_handler(gcvm_fault_fn fn, void *arg)
+{
+    gcvm_shared.handler = fn;
+    gcvm_shared.handler_arg = arg;
+}

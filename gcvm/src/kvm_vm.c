@@ -1,0 +1,282 @@
+/* Creating the virtual machine and the vCPU that runs a thread in guest ring 0: CPUID,
+ * 64-bit mode, GDT, IDT and TSS (with separate stacks for faults), the SYSCALL MSRs and
+ * the extended-state registers. Each step is a small function, in the order of
+ * kvm_create_machine(). */
+#define _GNU_SOURCE
+#include <asm/prctl.h>
+#include <cpuid.h>
+#include <errno.h>
+#include <stddef.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "kvm_vm.h"
+
+#define MSR_STAR 0xc0000081
+#define MSR_LSTAR 0xc0000082
+#define MSR_CSTAR 0xc0000083
+#define MSR_SFMASK 0xc0000084
+#define EFER_SCE (1u << 0)
+#define EFER_LME (1u << 8)
+#define EFER_LMA (1u << 10)
+#define CR0_PE (1u << 0)
+#define CR0_MP (1u << 1)
+#define CR0_ET (1u << 4)
+#define CR0_NE (1u << 5)
+#define CR0_WP (1u << 16)
+#define CR0_PG (1u << 31)
+#define CR4_PAE (1u << 5)
+#define CR4_OSFXSR (1u << 9)
+#define CR4_OSXMMEXCPT (1u << 10)
+#define CR4_FSGSBASE (1u << 16)
+#define CR4_OSXSAVE (1u << 18)
+#define IST_STACK_BYTES ((size_t)256 * 1024)
+
+/* The tables the CPU reads, and the fault stacks: one block, mapped into the guest. */
+struct idt_entry {
+    uint16_t offset0, selector;
+    uint8_t ist, type;
+    uint16_t offset1;
+    uint32_t offset2, zero;
+} __attribute__((packed));
+
+struct tss64 {
+    uint32_t reserved0;
+    uint64_t rsp[3];
+    uint64_t reserved1;
+    uint64_t ist[7];
+    uint64_t reserved2;
+    uint16_t reserved3, iomap_base;
+} __attribute__((packed));
+
+struct cpu_tables {
+    uint64_t gdt[8];
+    struct idt_entry idt[256];
+    struct tss64 tss;
+    char ist1[IST_STACK_BYTES] __attribute__((aligned(16)));
+    char ist2[IST_STACK_BYTES] __attribute__((aligned(16)));
+};
+
+static struct cpu_tables *tables;
+
+static void set_gate(int vector, void *handler, int ist)
+{
+    uint64_t a = (uint64_t)handler;
+    tables->idt[vector] = (struct idt_entry){.offset0 = (uint16_t)a,
+                                             .selector = SEL_CODE,
+                                             .ist = (uint8_t)ist,
+                                             .type = 0x8e,
+                                             .offset1 = (uint16_t)(a >> 16),
+                                             .offset2 = (uint32_t)(a >> 32)};
+}
+
+static void build_tables(void)
+{
+    tables->gdt[1] = 0x00af9b000000ffffull; /* 64-bit code, DPL 0 */
+    tables->gdt[2] = 0x00cf93000000ffffull; /* data */
+    uint64_t base = (uint64_t)&tables->tss, limit = sizeof tables->tss - 1;
+    tables->gdt[3] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ull << 40) |
+                     (((limit >> 16) & 0xf) << 48) | (((base >> 24) & 0xff) << 56);
+    tables->gdt[4] = base >> 32;
+    tables->tss.ist[0] = (uint64_t)tables->ist1 + IST_STACK_BYTES;
+    tables->tss.ist[1] = (uint64_t)tables->ist2 + IST_STACK_BYTES;
+    tables->tss.iomap_base = sizeof tables->tss;
+    for (int v = 0; v < 32; v++)
+        set_gate(v, gcvm_guest_exception_entries + (size_t)16 * (size_t)v, 2);
+    set_gate(14, (void *)gcvm_guest_page_fault_entry, 1);
+    gcvm_guest_ist1_slot = (char *)&tables->tss + offsetof(struct tss64, ist);
+}
+
+static int set_cpuid(int kvm_fd, int vcpu_fd, unsigned *phys_bits, bool *xsave)
+{
+    enum { MAX_ENTRIES = 256 };
+    struct kvm_cpuid2 *cpuid =
+        calloc(1, sizeof *cpuid + MAX_ENTRIES * sizeof(struct kvm_cpuid_entry2));
+    if (!cpuid)
+        return -ENOMEM;
+    cpuid->nent = MAX_ENTRIES;
+    int rc = 0;
+    if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid) != 0) {
+        rc = -errno;
+        goto out;
+    }
+    *phys_bits = 36;
+    *xsave = false;
+    for (unsigned i = 0; i < cpuid->nent; i++) {
+        const struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
+        if (e->function == 0x80000008)
+            *phys_bits = e->eax & 0xff;
+        if (e->function == 1)
+            *xsave = (e->ecx >> 26) & 1;
+    }
+    if (ioctl(vcpu_fd, KVM_SET_CPUID2, cpuid) != 0)
+        rc = -errno;
+out:
+    free(cpuid);
+    return rc;
+}
+
+static int set_special_registers(int vcpu_fd, bool xsave)
+{
+    struct kvm_sregs s;
+    if (ioctl(vcpu_fd, KVM_GET_SREGS, &s) != 0)
+        return -errno;
+    s.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
+    s.cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT | (xsave ? CR4_OSXSAVE : 0);
+    s.cr3 = gcvm_shared.pml4_gpa;
+    s.efer = EFER_SCE | EFER_LME | EFER_LMA;
+    struct kvm_segment code = {.base = 0,
+                               .limit = 0xffffffff,
+                               .selector = SEL_CODE,
+                               .type = 11,
+                               .present = 1,
+                               .s = 1,
+                               .l = 1,
+                               .g = 1};
+    struct kvm_segment data = {.base = 0,
+                               .limit = 0xffffffff,
+                               .selector = SEL_DATA,
+                               .type = 3,
+                               .present = 1,
+                               .s = 1,
+                               .db = 1,
+                               .g = 1};
+    struct kvm_segment tss = {.base = (uint64_t)&tables->tss,
+                              .limit = sizeof tables->tss - 1,
+                              .selector = SEL_TSS,
+                              .type = 11,
+                              .present = 1};
+    s.cs = code;
+    s.ds = s.es = s.ss = s.fs = s.gs = data;
+    s.tr = tss;
+    s.gdt.base = (uint64_t)tables->gdt;
+    s.gdt.limit = sizeof tables->gdt - 1;
+    s.idt.base = (uint64_t)tables->idt;
+    s.idt.limit = sizeof tables->idt - 1;
+    if (ioctl(vcpu_fd, KVM_SET_SREGS, &s) != 0)
+        return -errno;
+    return 0;
+}
+
+static int set_msrs(int vcpu_fd)
+{
+    const struct kvm_msr_entry entries[] = {
+        {.index = MSR_STAR, .data = (uint64_t)SEL_CODE << 32},
+        {.index = MSR_LSTAR, .data = (uint64_t)gcvm_guest_syscall_entry},
+        {.index = MSR_CSTAR, .data = (uint64_t)gcvm_guest_syscall_entry},
+        {.index = MSR_SFMASK, .data = 0}};
+    enum { COUNT = sizeof entries / sizeof entries[0] };
+    struct kvm_msrs *msrs = calloc(1, sizeof *msrs + sizeof entries);
+    if (!msrs)
+        return -ENOMEM;
+    msrs->nmsrs = COUNT;
+    memcpy(msrs->entries, entries, sizeof entries);
+    int rc = ioctl(vcpu_fd, KVM_SET_MSRS, msrs);
+    free(msrs);
+    return rc == COUNT ? 0 : -EINVAL;
+}
+
+static int set_xcr0(int vcpu_fd)
+{
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    struct kvm_xcrs xcrs = {.nr_xcrs = 1};
+    xcrs.xcrs[0].xcr = 0;
+    xcrs.xcrs[0].value = ((uint64_t)hi << 32) | lo; /* the same state as the host uses */
+    if (ioctl(vcpu_fd, KVM_SET_XCRS, &xcrs) == 0)
+        return 0;
+    xcrs.xcrs[0].value = 7; /* x87, SSE, AVX */
+    return ioctl(vcpu_fd, KVM_SET_XCRS, &xcrs) == 0 ? 0 : -errno;
+}
+
+/* Maps what the guest needs before it can take its first fault: the tables and fault
+ * stacks, and the guest runtime's code and data sections. */
+extern char __start_gcvm_guest_text[], __stop_gcvm_guest_text[];
+extern char __start_gcvm_guest_data[], __stop_gcvm_guest_data[];
+
+static int map_guest_runtime(void)
+{
+    int rc = aspace_map_eager((uint64_t)tables, sizeof *tables, true);
+    uintptr_t text = (uintptr_t)__start_gcvm_guest_text,
+              text_end = (uintptr_t)__stop_gcvm_guest_text;
+    uintptr_t data = (uintptr_t)__start_gcvm_guest_data,
+              data_end = (uintptr_t)__stop_gcvm_guest_data;
+    if (rc == 0)
+        rc = aspace_map_eager(text, text_end - text, false);
+    if (rc == 0)
+        rc = aspace_map_eager(data, data_end - data, true);
+    return rc;
+}
+
+int kvm_create_machine(struct kvm_machine *m, char *err, size_t err_len)
+{
+    m->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (m->kvm_fd < 0) {
+        int e = errno;
+        snprintf(err, err_len, "cannot open /dev/kvm: %s%s", strerror(e),
+                 e == ENOENT   ? " (KVM is not available on this machine)"
+                 : e == EACCES ? " (add this user to the kvm group)"
+                               : "");
+        return e == EACCES ? -EACCES : -ENODEV;
+    }
+    if (ioctl(m->kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
+        snprintf(err, err_len, "/dev/kvm speaks an unknown API version");
+        return -ENODEV;
+    }
+    m->vm_fd = ioctl(m->kvm_fd, KVM_CREATE_VM, 0);
+    if (m->vm_fd < 0) {
+        snprintf(err, err_len, "KVM_CREATE_VM failed: %s", strerror(errno));
+        return -ENODEV;
+    }
+    m->vcpu_fd = ioctl(m->vm_fd, KVM_CREATE_VCPU, 0);
+    if (m->vcpu_fd < 0) {
+        snprintf(err, err_len, "KVM_CREATE_VCPU failed: %s", strerror(errno));
+        return -ENODEV;
+    }
+    int size = ioctl(m->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+    m->run = size > 0 ? mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, m->vcpu_fd, 0)
+                      : MAP_FAILED;
+    if (m->run == MAP_FAILED) {
+        snprintf(err, err_len, "cannot map the vCPU's run structure: %s", strerror(errno));
+        return -ENODEV;
+    }
+    bool xsave = false;
+    int rc = set_cpuid(m->kvm_fd, m->vcpu_fd, &m->phys_bits, &xsave);
+    if (rc != 0) {
+        snprintf(err, err_len, "KVM refused CPUID: %s", strerror(-rc));
+        return -ENODEV;
+    }
+    unsigned a, b, c, d;
+    bool host_xsave = __get_cpuid(1, &a, &b, &c, &d) && ((c >> 27) & 1); /* OSXSAVE */
+    xsave = xsave && host_xsave;
+    m->xsave = xsave;
+    tables = mmap(NULL, sizeof *tables, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (tables == MAP_FAILED) {
+        snprintf(err, err_len, "out of memory for the guest's CPU tables");
+        return -ENOMEM;
+    }
+    build_tables();
+    rc = aspace_init(m->vm_fd, m->phys_bits, err, err_len);
+    if (rc != 0)
+        return -ENODEV;
+    rc = map_guest_runtime();
+    if (rc == 0)
+        rc = set_special_registers(m->vcpu_fd, xsave);
+    if (rc == 0)
+        rc = set_msrs(m->vcpu_fd);
+    if (rc == 0 && xsave)
+        rc = set_xcr0(m->vcpu_fd);
+    if (rc != 0) {
+        snprintf(err, err_len, "KVM refused the vCPU's set-up: %s", strerror(-rc));
+        return -ENODEV;
+    }
+    return 0;
+}

@@ -1,0 +1,337 @@
+/* The engine's contract, exercised in guest mode.
+ *
+ * On the development machines guest ring 0 is emulated instruction by instruction and
+ * the emulator executes no SSE or XSAVE instruction, so this file is compiled with
+ * -mgeneral-regs-only and linked with -z now, and calls only libc functions that are
+ * plain system-call wrappers while in guest mode (docs/engine.md). A check that fails
+ * in guest mode leaves guest mode before it reports.
+ *
+ * usage: test_engine NAME   (NAME: one of the tests below; exits 77 without /dev/kvm) */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "gcvm/gcvm.h"
+
+static int failed_line;
+static const char *failed_what;
+
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            failed_line = __LINE__;                                                                \
+            failed_what = #cond;                                                                   \
+            if (gcvm_in_guest())                                                                   \
+                gcvm_exit();                                                                       \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, failed_line, failed_what);      \
+            exit(1);                                                                               \
+        }                                                                                          \
+    } while (0)
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+static uint64_t rnd(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+/* ---- Enter and leave, system calls ---- */
+
+static void test_enter_exit(void)
+{
+    pid_t host_pid = getpid();
+    for (int i = 0; i < 20; i++) {
+        CHECK(gcvm_in_guest() == 0);
+        CHECK(gcvm_enter() == 0);
+        CHECK(gcvm_in_guest() == 1);
+        CHECK(gcvm_enter() == 0); /* already there */
+        CHECK(getpid() == host_pid);
+        CHECK(gcvm_exit() == 0);
+    }
+    CHECK(gcvm_exit() == -EINVAL);
+}
+
+static void test_files_and_pipes(void)
+{
+    char path[] = "/tmp/gcvm-engine-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    int p[2];
+    CHECK(gcvm_enter() == 0);
+    CHECK(pipe(p) == 0);
+    CHECK(write(p[1], "ring0", 5) == 5);
+    char buf[8] = {0};
+    CHECK(read(p[0], buf, sizeof buf) == 5);
+    CHECK(buf[0] == 'r' && buf[4] == '0');
+    CHECK(write(fd, "written in guest mode\n", 22) == 22);
+    CHECK(close(fd) == 0);
+    CHECK(close(p[0]) == 0 && close(p[1]) == 0);
+    /* errno comes back as in host mode */
+    errno = 0;
+    CHECK(close(-1) == -1);
+    CHECK(errno == EBADF);
+    CHECK(open("/nonexistent/gcvm", O_RDONLY) == -1);
+    CHECK(errno == ENOENT);
+    CHECK(gcvm_exit() == 0);
+    CHECK(errno == ENOENT);
+    FILE *f = fopen(path, "r");
+    CHECK(f != NULL);
+    char line[64];
+    CHECK(fgets(line, sizeof line, f) && strcmp(line, "written in guest mode\n") == 0);
+    fclose(f);
+    unlink(path);
+}
+
+/* ---- Memory ---- */
+
+static void test_memory(void)
+{
+    const size_t big = (size_t)64 << 20;
+    CHECK(gcvm_enter() == 0);
+    char *m = malloc(big); /* mmap'd by glibc: a new host mapping in guest mode */
+    CHECK(m != NULL);
+    for (size_t off = 0; off < big; off += big / 128)
+        m[off] = (char)(off >> 20);
+    for (size_t off = 0; off < big; off += big / 128)
+        CHECK(m[off] == (char)(off >> 20));
+    free(m);
+    /* A fresh region, unmapped, and mapped again at (likely) the same address. */
+    for (int round = 0; round < 3; round++) {
+        char *r = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        CHECK(r != MAP_FAILED);
+        CHECK(r[4096] == 0); /* fresh memory, not the last round's */
+        r[4096] = (char)(round + 1);
+        CHECK(r[4096] == round + 1);
+        CHECK(munmap(r, 1 << 20) == 0);
+    }
+    CHECK(gcvm_exit() == 0);
+}
+
+/* ---- Dirty and accessed bits ---- */
+
+enum { HARVEST_PAGES = 64 };
+#define PAGE_BYTES ((size_t)4096)
+
+static void test_harvest(void)
+{
+    char *region = mmap(NULL, HARVEST_PAGES * PAGE_BYTES, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(region != MAP_FAILED);
+    uint64_t bits[1], accessed[1];
+    CHECK(gcvm_dirty_harvest(region, HARVEST_PAGES * PAGE_BYTES, bits, GCVM_CLEAR) == -EPERM);
+    CHECK(gcvm_enter() == 0);
+    CHECK(gcvm_dirty_harvest(region + 1, 4096, bits, 0) == -EINVAL);
+    for (int i = 0; i < HARVEST_PAGES; i++)
+        region[i * PAGE_BYTES] = 1; /* every page mapped in the guest */
+    CHECK(gcvm_dirty_harvest(region, HARVEST_PAGES * PAGE_BYTES, bits, GCVM_CLEAR) ==
+          HARVEST_PAGES);
+    CHECK(gcvm_accessed_harvest(region, HARVEST_PAGES * PAGE_BYTES, accessed, GCVM_CLEAR) ==
+          HARVEST_PAGES);
+    for (int round = 0; round < 3; round++) {
+        uint64_t written = rnd(), read_only = rnd() & ~written;
+        int expect_dirty = 0, expect_accessed = 0;
+        volatile char sink = 0;
+        for (int i = 0; i < HARVEST_PAGES; i++) {
+            if (written >> i & 1) {
+                region[i * PAGE_BYTES + 7] = (char)round;
+                expect_dirty++;
+            } else if (read_only >> i & 1) {
+                sink = (char)(sink + region[i * PAGE_BYTES + 9]);
+            }
+            expect_accessed += (int)(((written | read_only) >> i) & 1);
+        }
+        (void)sink;
+        CHECK(gcvm_dirty_harvest(region, HARVEST_PAGES * PAGE_BYTES, bits, GCVM_CLEAR) ==
+              expect_dirty);
+        CHECK(bits[0] == written);
+        CHECK(gcvm_accessed_harvest(region, HARVEST_PAGES * PAGE_BYTES, accessed, GCVM_CLEAR) ==
+              expect_accessed);
+        CHECK(accessed[0] == (written | read_only));
+        /* right after a clearing harvest, nothing */
+        CHECK(gcvm_dirty_harvest(region, HARVEST_PAGES * PAGE_BYTES, bits, 0) == 0);
+        CHECK(bits[0] == 0);
+    }
+    CHECK(gcvm_exit() == 0);
+    munmap(region, HARVEST_PAGES * PAGE_BYTES);
+}
+
+/* ---- Protection ---- */
+
+/* Written by the fault handler, which runs in the middle of a store: volatile, as for a
+ * signal handler. */
+static char *protected_region;
+static volatile uint64_t pages_faulted;
+static volatile int fault_count;
+
+static int on_fault(void *addr, int is_write, void *arg)
+{
+    (void)arg;
+    uint64_t page = (uint64_t)((char *)addr - protected_region) / 4096;
+    if (!is_write || page >= 64)
+        return 0;
+    pages_faulted |= 1ull << page;
+    fault_count++;
+    return gcvm_protect(protected_region + page * PAGE_BYTES, 4096, PROT_READ | PROT_WRITE) == 0;
+}
+
+static void test_protect(void)
+{
+    protected_region =
+        mmap(NULL, 64 * PAGE_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(protected_region != MAP_FAILED);
+    gcvm_set_fault_handler(on_fault, NULL);
+    CHECK(gcvm_enter() == 0);
+    CHECK(gcvm_protect(protected_region, 4096, PROT_EXEC) == -EINVAL);
+    for (int round = 0; round < 2; round++) {
+        CHECK(gcvm_protect(protected_region, 64 * PAGE_BYTES, PROT_READ) == 0);
+        pages_faulted = 0;
+        fault_count = 0;
+        uint64_t subset = rnd();
+        int expect = 0;
+        for (int i = 0; i < 64; i++) {
+            if (subset >> i & 1) {
+                protected_region[i * PAGE_BYTES] = (char)(i + round); /* faults once */
+                protected_region[i * PAGE_BYTES + 1] = 1;             /* no second fault */
+                expect++;
+            } else {
+                CHECK(protected_region[i * PAGE_BYTES + 2] == 0); /* reads do not fault */
+            }
+        }
+        CHECK(pages_faulted == subset);
+        CHECK(fault_count == expect);
+        for (int i = 0; i < 64; i++)
+            if (subset >> i & 1)
+                CHECK(protected_region[i * PAGE_BYTES] == (char)(i + round));
+    }
+    CHECK(gcvm_exit() == 0);
+    struct gcvm_info info;
+    CHECK(gcvm_get_info(&info) == 0);
+    CHECK(info.protection_faults >= 2);
+    gcvm_set_fault_handler(NULL, NULL);
+}
+
+/* ---- Process-level behaviour: each in a child, which opens its own VM ---- */
+
+static int run_child(void (*body)(void), char *out, size_t out_len)
+{
+    int p[2];
+    CHECK(pipe(p) == 0);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        dup2(p[1], 2);
+        close(p[0]);
+        if (gcvm_init() != 0)
+            _exit(99);
+        body();
+        _exit(98);
+    }
+    close(p[1]);
+    size_t n = 0;
+    ssize_t k;
+    while (n + 1 < out_len && (k = read(p[0], out + n, out_len - 1 - n)) > 0)
+        n += (size_t)k;
+    out[n] = 0;
+    close(p[0]);
+    int status;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    return status;
+}
+
+static void exit_from_guest(void)
+{
+    gcvm_enter();
+    exit(42);
+}
+
+static volatile int *volatile bad_pointer = (volatile int *)16;
+
+static void null_write_in_guest(void)
+{
+    gcvm_enter();
+    *bad_pointer = 1;
+}
+
+static void fork_in_guest(void)
+{
+    gcvm_enter();
+    pid_t pid = fork();
+    int e = errno;
+    gcvm_exit();
+    _exit(pid == -1 && e == ENOSYS ? 0 : 1);
+}
+
+static void test_process(void)
+{
+    char out[8192];
+    int status = run_child(exit_from_guest, out, sizeof out);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 42);
+
+    status = run_child(null_write_in_guest, out, sizeof out);
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+    CHECK(strstr(out, "page fault") != NULL);
+    CHECK(strstr(out, "address 0x10") != NULL);
+    CHECK(strstr(out, "backtrace") != NULL && strstr(out, "null_write_in_guest") != NULL);
+
+    status = run_child(fork_in_guest, out, sizeof out);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK(strstr(out, "cannot be created in guest mode") != NULL);
+}
+
+/* In info_report.c, compiled with floating point: it runs in host mode only. */
+int check_and_print_info(void);
+
+static void test_info(void)
+{
+    CHECK(check_and_print_info() == 0);
+}
+
+static const struct {
+    const char *name;
+    void (*run)(void);
+} tests[] = {
+    {"enter-exit", test_enter_exit},
+    {"files-pipes-errno", test_files_and_pipes},
+    {"memory", test_memory},
+    {"harvest", test_harvest},
+    {"protect", test_protect},
+    {"process", test_process},
+    {"info", test_info},
+};
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s TEST\n", argv[0]);
+        return 2;
+    }
+    if (strcmp(argv[1], "process") != 0) { /* that one opens a VM per child */
+        int rc = gcvm_init();
+        if (rc == -ENODEV || rc == -EACCES) {
+            printf("SKIP: %s\n", gcvm_last_error());
+            return 77;
+        }
+        CHECK(rc == 0);
+    } else if (access("/dev/kvm", R_OK | W_OK) != 0) {
+        printf("SKIP: /dev/kvm is not usable here\n");
+        return 77;
+    }
+    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
+        if (strcmp(argv[1], tests[i].name) == 0) {
+            tests[i].run();
+            puts("PASS");
+            return 0;
+        }
+    }
+    fprintf(stderr, "unknown test %s\n", argv[1]);
+    return 2;
+}
