@@ -61,13 +61,9 @@ static size_t list_length(void)
 
 int main(int argc, char **argv)
 {
-    enum gc_barrier_kind kind = GC_BARRIER_CARD;
-    if (argc > 1)
-        CHECK(gc_barrier_parse(argv[1], &kind) == 0);
-    skip_unless_available(kind);
     struct gc_config cfg;
     gc_config_init(&cfg);
-    cfg.barrier = kind;
+    cfg.barrier = barrier_from_args(argc, argv);
     cfg.heap_max_bytes = (size_t)8 << 20;
     cfg.nursery_bytes = (size_t)512 << 10;
     cfg.on_oom = on_oom;

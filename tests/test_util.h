@@ -33,4 +33,15 @@ static inline void skip_unless_available(enum gc_barrier_kind kind)
     }
 }
 
+/* The barrier named by argv[1] (default: card), skipping the test when this machine
+ * lacks it. */
+static inline enum gc_barrier_kind barrier_from_args(int argc, char **argv)
+{
+    enum gc_barrier_kind kind = GC_BARRIER_CARD;
+    if (argc > 1)
+        CHECK_MSG(gc_barrier_parse(argv[1], &kind) == 0, "unknown barrier %s", argv[1]);
+    skip_unless_available(kind);
+    return kind;
+}
+
 #endif

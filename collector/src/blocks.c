@@ -91,6 +91,17 @@ void blocks_release_run(struct gc_heap *h, size_t first, size_t count)
         h->free_search_from = first;
 }
 
+/* One free block, now of the given kind with fresh metadata; or -1. */
+static long take_block(struct gc_heap *h, enum block_kind kind)
+{
+    long bi = blocks_take_run(h, 1);
+    if (bi >= 0) {
+        memset(&h->blocks[bi], 0, sizeof h->blocks[bi]);
+        h->blocks[bi].kind = (uint8_t)kind;
+    }
+    return bi;
+}
+
 /* ---- Old generation ---- */
 
 /* The next free cell of SMALL block bi at or after its cursor, now allocated; or NULL. */
@@ -137,12 +148,10 @@ void *old_alloc_small(struct gc_heap *h, size_t total)
         if (cell)
             return cell;
     }
-    long bi = blocks_take_run(h, 1);
+    long bi = take_block(h, BLOCK_SMALL);
     if (bi < 0)
         return NULL;
     struct block *b = &h->blocks[bi];
-    memset(b, 0, sizeof *b);
-    b->kind = BLOCK_SMALL;
     b->size_class = (uint8_t)cls;
     h->old_blocks++;
     h->small_current[cls] = (int32_t)bi;
@@ -207,12 +216,10 @@ bool nursery_refill(struct gc_heap *h)
     }
     if (h->nursery_count >= h->nursery_target_blocks)
         return false;
-    long bi = blocks_take_run(h, 1);
+    long bi = take_block(h, BLOCK_NURSERY);
     if (bi < 0)
         return false;
     struct block *b = &h->blocks[bi];
-    memset(b, 0, sizeof *b);
-    b->kind = BLOCK_NURSERY;
     b->fill = block_start(h, (size_t)bi);
     memset(b->fill, 0, BLOCK_BYTES); /* a reused block holds old data */
     h->nursery[h->nursery_count++] = (uint32_t)bi;
