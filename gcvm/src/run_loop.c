@@ -265,21 +265,25 @@ static void serve_hypercall(uint64_t rdi)
 
 /* ---- System calls ---- */
 
+/* Whether a successful call changes the host's mappings, and in which range. brk and
+ * shmdt do not say which range they unmapped: for them only the cached copy of
+ * /proc/self/maps is dropped (lo == hi). Entries left behind still map an address to the
+ * same memory; only an access to memory the host no longer maps then fails in KVM
+ * rather than with SIGSEGV. */
 static bool changes_address_space(long nr, const struct kvm_regs *r, uint64_t *lo, uint64_t *hi)
 {
+    *lo = *hi = 0;
     switch (nr) {
     case SYS_munmap:
-    case SYS_mprotect: *lo = r->rdi, *hi = r->rdi + r->rsi; return true;
+    case SYS_mprotect:
+    case SYS_mremap: *lo = r->rdi, *hi = r->rdi + r->rsi; return true;
     case SYS_mmap:
         if (!(r->r10 & MAP_FIXED))
             return false;
         *lo = r->rdi, *hi = r->rdi + r->rsi;
         return true;
-    case SYS_mremap: *lo = r->rdi, *hi = r->rdi + r->rsi; return true;
     case SYS_brk:
-    case SYS_shmdt:
-        *lo = 0, *hi = UINT64_MAX; /* rare: forget the cached map */
-        return true;
+    case SYS_shmdt: return true;
     default: return false;
     }
 }
@@ -290,7 +294,7 @@ static void serve_syscall(struct kvm_regs *r)
 {
     long nr = (long)r->rax, ret;
     gcvm_counters.syscall_exits++;
-    uint64_t lo = 0, hi = 0;
+    uint64_t lo, hi;
     bool remap = changes_address_space(nr, r, &lo, &hi);
     if (nr == SYS_clone || nr == SYS_clone3 || nr == SYS_fork || nr == SYS_vfork) {
         if (!warned_clone) {
@@ -316,11 +320,8 @@ static void serve_syscall(struct kvm_regs *r)
     r->rax = (uint64_t)ret;
     r->rflags = r->r11; /* as SYSRET would */
     r->rip = r->rcx;
-    if (remap && ret >= 0 && !(nr == SYS_mmap && (unsigned long)ret > -4096ul)) {
-        if (nr == SYS_brk)
-            aspace_invalidate(0, 0);
-        else
-            aspace_invalidate(lo & ~(PAGE - 1), hi - (lo & ~(PAGE - 1)));
+    if (remap && ret >= 0) { /* an error is negative; an address from mmap is not */
+        aspace_invalidate(lo, hi - lo);
         r->rip = (uint64_t)gcvm_guest_flush_and_return;
     }
 }

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/shm.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -113,6 +114,19 @@ static void test_memory(void)
         CHECK(r[4096] == round + 1);
         CHECK(munmap(r, 1 << 20) == 0);
     }
+    /* System V shared memory: shmdt does not say which range it unmapped. */
+    int id = shmget(IPC_PRIVATE, 1 << 16, IPC_CREAT | 0600);
+    CHECK(id >= 0);
+    char *shm = shmat(id, NULL, 0);
+    CHECK(shm != (void *)-1);
+    shm[100] = 7;
+    CHECK(shm[100] == 7);
+    CHECK(shmdt(shm) == 0);
+    CHECK(shmctl(id, IPC_RMID, NULL) == 0);
+    char *grown = sbrk(1 << 16); /* brk grows and shrinks: neither says what it maps */
+    CHECK(grown != (void *)-1);
+    grown[10] = 1;
+    CHECK(sbrk(-(1 << 16)) != (void *)-1);
     CHECK(gcvm_exit() == 0);
 }
 
