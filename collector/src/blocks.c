@@ -260,15 +260,6 @@ void nursery_reset(struct gc_heap *h)
 
 /* ---- Finding objects ---- */
 
-/* Size of the object at `at` in a nursery or pinned block, also when it was evacuated. */
-static size_t walked_object_size(const char *at)
-{
-    gc_header hdr = *(const gc_header *)at;
-    if (!(hdr & GC_HDR_LIVE))
-        hdr = *header_of((const void *)(uintptr_t)hdr);
-    return header_size(hdr);
-}
-
 void *object_containing(struct gc_heap *h, const void *p)
 {
     if (!in_region(h, p))

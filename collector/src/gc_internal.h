@@ -215,6 +215,16 @@ void nursery_reset(struct gc_heap *h);                  /* after a collection */
 void nursery_retire_current(struct gc_heap *h);
 size_t nursery_bytes_in_use(const struct gc_heap *h);
 
+/* Size of the object at `at` in a nursery or pinned block, also when it was evacuated
+ * (its header is then the address of the copy, which has the size). */
+static inline size_t walked_object_size(const char *at)
+{
+    gc_header hdr = *(const gc_header *)at;
+    if (!(hdr & GC_HDR_LIVE))
+        hdr = *header_of((const void *)(uintptr_t)hdr);
+    return header_size(hdr);
+}
+
 /* Finds the object whose memory contains p, or NULL (free cell, free block, outside). */
 void *object_containing(struct gc_heap *h, const void *p);
 
@@ -224,15 +234,13 @@ void block_for_each_object(struct gc_heap *h, size_t i, gc_object_fn fn, void *a
 /* ---- Collections (minor.c, major.c) ---- */
 void minor_collect(struct gc_heap *h);
 void major_collect(struct gc_heap *h);
-void collect_for_allocation(struct gc_heap *h, bool force_major);
 void trace_roots(struct gc_heap *h, gc_visit_fn visit, void *ctx);
 void trace_object(struct gc_heap *h, void *obj, gc_visit_fn visit, void *ctx);
 void pin_block(struct gc_heap *h, size_t i);
 void visit_for_minor(void **field, void *heap);
 void visit_for_major(void **field, void *heap);
 void drain_grey(struct gc_heap *h, gc_visit_fn visit);
-void finish_evacuation(struct gc_heap *h);
-void make_allocation_blocks_writable(struct gc_heap *h);
+void fill_evacuated_remains(struct gc_heap *h);
 static inline bool is_marked(const struct gc_heap *h, const void *obj)
 {
     return bit_is_set(h->mark_bits, object_bit(h, header_of(obj)));

@@ -115,11 +115,14 @@ int gc_barrier_available(enum gc_barrier_kind kind, char *why, size_t why_len)
 
 /* ---- Configuration ---- */
 
+#define DEFAULT_HEAP_BYTES ((size_t)1 << 30)
+#define DEFAULT_NURSERY_BYTES ((size_t)2 << 20)
+
 void gc_config_init(struct gc_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
-    cfg->heap_max_bytes = (size_t)1 << 30;
-    cfg->nursery_bytes = (size_t)2 << 20;
+    cfg->heap_max_bytes = DEFAULT_HEAP_BYTES;
+    cfg->nursery_bytes = DEFAULT_NURSERY_BYTES;
     cfg->barrier = GC_BARRIER_DEFAULT;
 }
 
@@ -214,9 +217,9 @@ struct gc_heap *gc_heap_create(const struct gc_config *cfg_in, char *err, size_t
     else
         gc_config_init(&cfg);
     if (cfg.heap_max_bytes == 0)
-        cfg.heap_max_bytes = (size_t)1 << 30;
+        cfg.heap_max_bytes = DEFAULT_HEAP_BYTES;
     if (cfg.nursery_bytes == 0)
-        cfg.nursery_bytes = (size_t)2 << 20;
+        cfg.nursery_bytes = DEFAULT_NURSERY_BYTES;
     size_t nursery_blocks = (cfg.nursery_bytes + BLOCK_BYTES - 1) >> BLOCK_SHIFT;
     size_t nblocks = cfg.heap_max_bytes >> BLOCK_SHIFT;
     if (nblocks < 2 * nursery_blocks + 4) {
@@ -475,7 +478,8 @@ static void collect(struct gc_heap *h, bool major)
         h->phase_ns[0] = gc_now_ns() - t_trace;
         h->stats.minor_collections++;
         /* Not now: at the next nursery block boundary, when the major collection has
-         * almost nothing young to evacuate (docs/collector.md, "Pauses"). */
+         * almost nothing young to evacuate (docs/collector.md, "Major collections and
+         * the pause"). */
         h->major_due = h->old_blocks >= h->major_threshold_blocks;
     }
     timed_barrier_step(h, h->barrier->rearm);
@@ -496,11 +500,6 @@ static void collect(struct gc_heap *h, bool major)
 void gc_collect(struct gc_heap *h, enum gc_collection_kind kind)
 {
     collect(h, kind == GC_COLLECT_MAJOR);
-}
-
-void collect_for_allocation(struct gc_heap *h, bool force_major)
-{
-    collect(h, force_major);
 }
 
 /* ---- Allocation slow path ---- */

@@ -107,7 +107,7 @@ void major_collect(struct gc_heap *h)
         conservative_scan_stack(h, mark_conservative_referent);
     trace_roots(h, visit_for_major, h);
     drain_grey(h, visit_for_major);
-    finish_evacuation(h);
+    fill_evacuated_remains(h);
     for (size_t i = 0; i < h->fresh_large.count; i++)
         h->blocks[block_index(h, h->fresh_large.items[i])].fresh = false;
     h->fresh_large.count = 0;

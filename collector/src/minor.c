@@ -1,7 +1,7 @@
 /* Minor collection: evacuate every young object reachable from the roots and from the
  * remembered set into the old generation (promotion on first survival).
  *
- * Invariant kept here (docs/collector.md, "after a collection"): when a collection ends,
+ * Invariant A (docs/collector.md, "Nursery"): when a collection ends,
  * no young object exists, so no old-to-young pointer exists. Every old-to-young pointer
  * the next minor collection must find was therefore stored by the mutator after the
  * barrier's rearm(), into an old block the barrier tracks, or into a large object
@@ -25,33 +25,25 @@ void pin_block(struct gc_heap *h, size_t bi)
     ptr_stack_push(&h->pinned_now, (void *)(uintptr_t)bi);
     if (h->marking)
         return;
-    for (char *at = block_start(h, bi); at < b->fill;) {
+    for (char *at = block_start(h, bi); at < b->fill; at += walked_object_size(at)) {
         gc_header hdr = *(gc_header *)at;
-        if (!(hdr & GC_HDR_LIVE)) { /* already evacuated: skip its remains */
-            at += header_size(*header_of((void *)(uintptr_t)hdr));
-            continue;
-        }
-        if (!(hdr & GC_HDR_POINTERFREE))
+        if ((hdr & GC_HDR_LIVE) && !(hdr & GC_HDR_POINTERFREE)) /* not evacuated already */
             ptr_stack_push(&h->grey, at + GC_HEADER_BYTES);
-        at += header_size(hdr);
     }
 }
 
 /* Evacuated objects left their old copy's header as a forwarding address; in a block
  * pinned after that happened the remains stay in place, so they become fillers. */
-static void fill_evacuated_remains(struct gc_heap *h)
+void fill_evacuated_remains(struct gc_heap *h)
 {
     while (h->pinned_now.count) {
         size_t bi = (size_t)(uintptr_t)ptr_stack_pop(&h->pinned_now);
         const struct block *b = &h->blocks[bi];
         for (char *at = block_start(h, bi); at < b->fill;) {
-            gc_header hdr = *(gc_header *)at;
-            if (!(hdr & GC_HDR_LIVE)) {
-                size_t size = header_size(*header_of((void *)(uintptr_t)hdr));
+            size_t size = walked_object_size(at);
+            if (!(*(gc_header *)at & GC_HDR_LIVE))
                 *(gc_header *)at = make_header(size, 0, GC_HDR_POINTERFREE | HDR_FILLER);
-                hdr = *(gc_header *)at;
-            }
-            at += header_size(hdr);
+            at += size;
         }
     }
 }
@@ -237,7 +229,8 @@ static void pin_if_young(struct gc_heap *h, void *obj)
     pin_block(h, block_index(h, obj));
 }
 
-void make_allocation_blocks_writable(struct gc_heap *h)
+/* The blocks promotion will write to first were protected at the last re-arm. */
+static void make_allocation_blocks_writable(struct gc_heap *h)
 {
     if (!h->barrier->make_writable)
         return;
@@ -254,10 +247,5 @@ void minor_collect(struct gc_heap *h)
     trace_roots(h, visit_for_minor, h);
     scan_remembered_set(h);
     drain_grey(h, visit_for_minor);
-    fill_evacuated_remains(h);
-}
-
-void finish_evacuation(struct gc_heap *h)
-{
     fill_evacuated_remains(h);
 }
