@@ -207,36 +207,35 @@ static void register_all(void)
     }
 }
 
+/* If arg is "<flag>=N", parses N (from min to max, or exits with a message) into *out. */
+static bool number_flag(const char *arg, const char *flag, long min, long max, long *out)
+{
+    size_t n = strlen(flag);
+    if (strncmp(arg, flag, n) != 0 || arg[n] != '=')
+        return false;
+    char *end;
+    *out = strtol(arg + n + 1, &end, 10);
+    if (*end || end == arg + n + 1 || *out < min || *out > max) {
+        fprintf(stderr, "gcvm-bench: %s takes a number from %ld to %ld\n", flag, min, max);
+        exit(2);
+    }
+    return true;
+}
+
 /* Takes this program's own flags out of argv; exits with a message on a bad value. */
 static void parse_own_flags(int *argc, char **argv)
 {
     int out = 1;
     for (int i = 1; i < *argc; i++) {
-        char *end;
-        if (strncmp(argv[i], "--heap-mb=", 10) == 0) {
-            long mb = strtol(argv[i] + 10, &end, 10);
-            if (*end || mb < 8 || mb > 65536) {
-                fprintf(stderr, "gcvm-bench: --heap-mb takes a number from 8 to 65536\n");
-                exit(2);
-            }
-            heap_bytes = (size_t)mb << 20;
-        } else if (strncmp(argv[i], "--nursery-kb=", 13) == 0) {
-            long kb = strtol(argv[i] + 13, &end, 10);
-            if (*end || kb < 64 || kb > 1048576) {
-                fprintf(stderr, "gcvm-bench: --nursery-kb takes a number from 64 to 1048576\n");
-                exit(2);
-            }
-            nursery_bytes = (size_t)kb << 10;
-        } else if (strncmp(argv[i], "--depth=", 8) == 0) {
-            long d = strtol(argv[i] + 8, &end, 10);
-            if (*end || d < 4 || d > 22) {
-                fprintf(stderr, "gcvm-bench: --depth takes a number from 4 to 22\n");
-                exit(2);
-            }
-            binarytrees_depth = (int)d;
-        } else {
+        long v;
+        if (number_flag(argv[i], "--heap-mb", 8, 65536, &v))
+            heap_bytes = (size_t)v << 20;
+        else if (number_flag(argv[i], "--nursery-kb", 64, 1048576, &v))
+            nursery_bytes = (size_t)v << 10;
+        else if (number_flag(argv[i], "--depth", 4, 22, &v))
+            binarytrees_depth = (int)v;
+        else
             argv[out++] = argv[i];
-        }
     }
     *argc = out;
 }
