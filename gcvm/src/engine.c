@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "engine.h"
 #include "kvm_vm.h"
@@ -22,6 +23,7 @@ static pthread_mutex_t owner_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool owned;
 static pthread_t owner;
 static double guest_ns_per_insn, host_ns_per_insn;
+static pid_t owner_pid; /* the process whose VM this is; a forked child has none */
 
 const char *gcvm_last_error(void)
 {
@@ -94,6 +96,7 @@ int gcvm_init(void)
         snprintf(last_error, sizeof last_error, "out of memory for the engine's stack");
         return init_result = -ENOMEM;
     }
+    owner_pid = getpid();
     gcvm_vcpu_fd = machine.vcpu_fd;
     gcvm_run = machine.run;
     init_result = 0;
@@ -109,6 +112,12 @@ int gcvm_enter(void)
     }
     if (gcvm_in_guest())
         return 0;
+    if (getpid() != owner_pid) {
+        snprintf(last_error, sizeof last_error,
+                 "the engine belongs to process %d; a forked child cannot enter guest mode",
+                 (int)owner_pid);
+        return -EPERM;
+    }
     /* One vCPU: one thread in guest mode at a time. */
     pthread_mutex_lock(&owner_lock);
     bool busy = owned && !pthread_equal(owner, pthread_self());
@@ -138,6 +147,12 @@ int gcvm_exit(void)
     return 0;
 }
 
+void engine_forget_after_fork(void)
+{
+    signals_forget_thread();
+    owned = false;
+}
+
 int gcvm_get_info(struct gcvm_info *out)
 {
     if (init_result != 0)
@@ -152,6 +167,7 @@ int gcvm_get_info(struct gcvm_info *out)
     out->syscall_exits = gcvm_counters.syscall_exits;
     out->populate_exits = gcvm_counters.populate_exits;
     out->other_exits = gcvm_counters.other_exits;
+    out->signals_delivered = gcvm_counters.signals_delivered;
     out->protection_faults = gcvm_shared.protection_faults;
     out->memslots = aspace_memslots();
     return 0;

@@ -14,6 +14,7 @@
 #define PORT_SYSCALL 0xe0   /* the guest's SYSCALL entry: forward the system call */
 #define PORT_EXIT 0xe1      /* gcvm_exit(): continue in host mode */
 #define PORT_HYPERCALL 0xe2 /* RDI points at a struct hypercall */
+#define PORT_SIGNAL 0xe3    /* the #PF stub's return, when a signal waits: RSP = its frame */
 
 /* x86-64 page-table entry bits. */
 #define PTE_P (1ull << 0)
@@ -24,6 +25,12 @@
 #define PTE_HOST_WRITABLE (1ull << 10) /* software: the host mapping allows writes */
 #define PTE_ADDR 0x000ffffffffff000ull
 #define PAGE 4096ull
+
+/* The guest's flags outside exception handlers: interrupts "enabled". No interrupt is
+ * ever injected; IF tells the host whether the guest is inside its fault handler, where
+ * no signal frame may be built (signals.c). */
+#define RFLAGS_IF (1ull << 9)
+#define RFLAGS_GUEST (RFLAGS_IF | 2)
 
 /* Selectors of the guest's GDT. */
 #define SEL_CODE 0x08
@@ -62,6 +69,8 @@ extern void *gcvm_guest_ist1_slot; /* the TSS's IST1 field (unaligned), moved by
 /* How the #PF stub saves the interrupted code's extended state around the C handler. */
 enum { STATE_SAVE_NONE = 0, STATE_SAVE_FXSAVE = 1, STATE_SAVE_XSAVE = 2 };
 extern uint8_t gcvm_guest_state_save;
+/* Set by the host while a signal waits for the guest to leave its fault handler. */
+extern uint32_t gcvm_guest_signal_pending;
 #define IST_SLICE 32768 /* stack one nested #PF may use */
 
 /* Guest-side entry points written in assembly (guest_arch.S). */
@@ -95,12 +104,59 @@ uint64_t aspace_memslots(void);
 
 /* ---- Run loop (run_loop.c) ---- */
 struct engine_counters {
-    uint64_t exits, syscall_exits, populate_exits, other_exits;
+    uint64_t exits, syscall_exits, populate_exits, other_exits, signals_delivered;
 };
 extern struct engine_counters gcvm_counters;
 void run_loop(struct saved_context *ctx);
 extern int gcvm_vcpu_fd;
 extern struct kvm_run *gcvm_run;
 extern bool gcvm_trace_exits;
+
+
+/* Called in a child created by fork from guest mode: the engine stays unusable there. */
+void engine_forget_after_fork(void);
+
+/* ---- Signals in guest mode (signals.c) ---- */
+struct kvm_regs;
+/* The kernel's struct sigaction, as rt_sigaction reads and writes it. */
+struct kernel_sigaction {
+    void *handler;
+    unsigned long flags;
+    void *restorer;
+    uint64_t mask;
+};
+#ifndef SA_RESTORER
+#define SA_RESTORER 0x04000000
+#endif
+/* From now on the thread's signals with a handler are queued for the guest. */
+void signals_wrap(void);
+/* The program's own handlers again; what was queued is sent again, for host mode. */
+void signals_unwrap(void);
+/* Drops the queue without sending it (a forked child). */
+void signals_forget_thread(void);
+/* rt_sigaction made in guest mode. Returns 0 or -errno. */
+long signals_sigaction(int sig, const struct kernel_sigaction *act, struct kernel_sigaction *old,
+                       size_t mask_size);
+/* Builds a handler frame on the guest's stack for each queued signal the mask allows;
+ * inside the fault handler, asks the guest to come back when it leaves it. */
+void signals_deliver_pending(int vcpu_fd);
+/* The fault handler's return, made by the host (PORT_SIGNAL): *r becomes the
+ * interrupted context saved in the frame at r->rsp. */
+void signals_return_from_fault(struct kvm_regs *r);
+/* rt_sigreturn made in guest mode: *r becomes the registers saved in the frame. */
+void signals_sigreturn(int vcpu_fd, struct kvm_regs *r);
+
+/* ---- Threads and processes created in guest mode (processes.c) ---- */
+/* What a child needs to continue as the guest would; offsets are used by guest_arch.S. */
+struct clone_child {
+    uint64_t rbx, rbp, r12, r13, r14, r15, rdi, rsi, rdx, r8, r9, r10;
+    uint64_t rip, rsp, flags;
+    uint32_t started;
+};
+/* If r asks for a clone, fork or vfork, makes it (the child in host mode), puts the
+ * result in *result and returns true. */
+bool processes_serve(const struct kvm_regs *r, long *result);
+long gcvm_arch_clone(long nr, long a1, long a2, long a3, long a4, long a5, struct clone_child *c);
+void gcvm_clone_child_start(const struct clone_child *c);
 
 #endif

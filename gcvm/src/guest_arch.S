@@ -3,6 +3,7 @@
 
 #define PORT_SYSCALL 0xe0
 #define PORT_EXIT 0xe1
+#define PORT_SIGNAL 0xe3
 #define IST_SLICE 32768
 
         .text
@@ -51,6 +52,55 @@ gcvm_arch_exit:
         outb %al, $PORT_EXIT
         ret
         .size gcvm_arch_exit, .-gcvm_arch_exit
+
+/* long gcvm_arch_clone(long nr, long a1, long a2, long a3, long a4, long a5,
+ *                      struct clone_child *c): makes the system call nr (a clone) from
+ * host mode. The parent returns its result. The child, on the stack c->rsp, calls
+ * gcvm_clone_child_start(c), then continues at c->rip with the guest's registers from c
+ * and rax = 0, as the guest would after the kernel's clone; it sets c->started once it
+ * no longer needs c. Offsets: struct clone_child in engine.h. */
+        .globl gcvm_arch_clone
+        .type gcvm_arch_clone, @function
+gcvm_arch_clone:
+        push %r12
+        mov 16(%rsp), %r12           /* c: the child inherits it in r12 */
+        mov %rdi, %rax
+        mov %rsi, %rdi
+        mov %rdx, %rsi
+        mov %rcx, %rdx
+        mov %r8, %r10
+        mov %r9, %r8
+        syscall
+        test %rax, %rax
+        jz 1f
+        pop %r12
+        ret
+1:      mov 13*8(%r12), %rsp         /* c->rsp */
+        sub $256, %rsp               /* clear of the red zone */
+        and $-16, %rsp
+        mov %r12, %rdi
+        call gcvm_clone_child_start
+        mov 13*8(%r12), %rsp
+        mov 12*8(%r12), %rax         /* c->rip, returned to below the stack pointer */
+        mov %rax, -8(%rsp)
+        mov 0*8(%r12), %rbx
+        mov 1*8(%r12), %rbp
+        mov 3*8(%r12), %r13
+        mov 4*8(%r12), %r14
+        mov 5*8(%r12), %r15
+        mov 6*8(%r12), %rdi
+        mov 7*8(%r12), %rsi
+        mov 8*8(%r12), %rdx
+        mov 9*8(%r12), %r8
+        mov 10*8(%r12), %r9
+        mov 11*8(%r12), %r10
+        mov 2*8(%r12), %r11          /* c->r12 */
+        movl $1, 15*8(%r12)          /* c->started: c may vanish from here on */
+        mov %r11, %r12
+        xor %eax, %eax
+        sub $8, %rsp
+        ret
+        .size gcvm_arch_clone, .-gcvm_arch_clone
 
         .section gcvm_guest_text, "ax", @progbits
 
@@ -146,9 +196,15 @@ gcvm_guest_page_fault_entry:
 5:      mov %rbx, %rsp
         mov gcvm_guest_ist1_slot(%rip), %rax
         addq $IST_SLICE, (%rax)
+        cmpl $0, gcvm_guest_signal_pending(%rip)
+        jne 6f
         RESTORE_GPRS
         add $16, %rsp                       /* vector and error code */
         iretq
+/* A signal arrived while the handler ran: the host returns from the fault in our place
+ * (rsp points at the struct fault_frame) and then delivers it. */
+6:      outb %al, $PORT_SIGNAL
+        ud2
 
 /* Every other exception, on IST2: report and end the process. Entries are 16 bytes
  * apart; the CPU pushes an error code for vectors 8, 10-14, 17, 21, 29 and 30. */

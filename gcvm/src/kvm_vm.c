@@ -24,6 +24,8 @@
 #define MSR_LSTAR 0xc0000082
 #define MSR_CSTAR 0xc0000083
 #define MSR_SFMASK 0xc0000084
+/* SYSCALL clears TF, DF, IF and AC, as Linux has it: the entry stub runs with IF clear. */
+#define SYSCALL_CLEARS_FLAGS ((1u << 8) | (1u << 10) | (1u << 9) | (1u << 18))
 #define EFER_SCE (1u << 0)
 #define EFER_LME (1u << 8)
 #define EFER_LMA (1u << 10)
@@ -172,7 +174,7 @@ static int set_msrs(int vcpu_fd)
         {.index = MSR_STAR, .data = (uint64_t)SEL_CODE << 32},
         {.index = MSR_LSTAR, .data = (uint64_t)gcvm_guest_syscall_entry},
         {.index = MSR_CSTAR, .data = (uint64_t)gcvm_guest_syscall_entry},
-        {.index = MSR_SFMASK, .data = 0}};
+        {.index = MSR_SFMASK, .data = SYSCALL_CLEARS_FLAGS}};
     enum { COUNT = sizeof entries / sizeof entries[0] };
     struct kvm_msrs *msrs = calloc(1, sizeof *msrs + sizeof entries);
     if (!msrs)

@@ -288,21 +288,21 @@ static bool changes_address_space(long nr, const struct kvm_regs *r, uint64_t *l
     }
 }
 
-static bool warned_clone;
-
 static void serve_syscall(struct kvm_regs *r)
 {
     long nr = (long)r->rax, ret;
     gcvm_counters.syscall_exits++;
     uint64_t lo, hi;
     bool remap = changes_address_space(nr, r, &lo, &hi);
-    if (nr == SYS_clone || nr == SYS_clone3 || nr == SYS_fork || nr == SYS_vfork) {
-        if (!warned_clone) {
-            warned_clone = true;
-            fprintf(stderr, "gcvm: threads and processes cannot be created in guest mode; "
-                            "call gcvm_exit() first (the call fails with ENOSYS)\n");
-        }
-        ret = -ENOSYS;
+    if (nr == SYS_rt_sigreturn) {
+        signals_sigreturn(gcvm_vcpu_fd, r); /* every register comes from the frame */
+        return;
+    }
+    if (processes_serve(r, &ret)) {
+        /* done: the child, if any, runs in host mode */
+    } else if (nr == SYS_rt_sigaction) {
+        ret = signals_sigaction((int)r->rdi, (const struct kernel_sigaction *)r->rsi,
+                                (struct kernel_sigaction *)r->rdx, (size_t)r->r10);
     } else if (nr == SYS_arch_prctl && (r->rdi == ARCH_SET_FS || r->rdi == ARCH_GET_FS)) {
         struct kvm_sregs s;
         ioctl(gcvm_vcpu_fd, KVM_GET_SREGS, &s);
@@ -339,7 +339,7 @@ static void enter_registers(const struct saved_context *ctx)
                          .rsp = ctx->rsp,
                          .rip = ctx->rip,
                          .rax = 0,
-                         .rflags = 2};
+                         .rflags = RFLAGS_GUEST};
     if (ioctl(gcvm_vcpu_fd, KVM_SET_REGS, &r) != 0)
         crash("KVM refused the entering thread's registers", NULL, 0);
     struct kvm_sregs s;
@@ -360,6 +360,7 @@ static void enter_registers(const struct saved_context *ctx)
 
 static void __attribute__((noreturn)) leave_to_host(void)
 {
+    signals_unwrap();
     struct kvm_regs r;
     ioctl(gcvm_vcpu_fd, KVM_GET_REGS, &r);
     /* The guest may have changed rounding or exception masks; an emulated ring 0 runs no
@@ -398,12 +399,14 @@ void run_loop(struct saved_context *ctx)
     }
     int guest_errno = errno;
     enter_registers(ctx);
+    signals_wrap();
     for (;;) {
+        signals_deliver_pending(gcvm_vcpu_fd);
         errno = guest_errno;
         int rc = ioctl(gcvm_vcpu_fd, KVM_RUN, 0);
         if (rc != 0) {
             if (errno == EINTR || errno == EAGAIN)
-                continue; /* a signal ran its handler in host mode; go on */
+                continue; /* a signal was queued for the guest: deliver it */
             crash("KVM_RUN failed", NULL, 0);
         }
         guest_errno = errno;
@@ -430,6 +433,11 @@ void run_loop(struct saved_context *ctx)
         case PORT_HYPERCALL:
             ioctl(gcvm_vcpu_fd, KVM_GET_REGS, &r);
             serve_hypercall(r.rdi);
+            break;
+        case PORT_SIGNAL:
+            ioctl(gcvm_vcpu_fd, KVM_GET_REGS, &r);
+            signals_return_from_fault(&r);
+            ioctl(gcvm_vcpu_fd, KVM_SET_REGS, &r);
             break;
         case PORT_EXIT: errno = guest_errno; leave_to_host();
         default: gcvm_counters.other_exits++; crash_with_registers("write to an unknown I/O port");

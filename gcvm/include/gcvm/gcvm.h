@@ -66,6 +66,7 @@ struct gcvm_info {
     uint64_t populate_exits;  /* first touches of a page in guest mode */
     uint64_t other_exits;
     uint64_t protection_faults; /* faults on gcvm_protect()ed pages */
+    uint64_t signals_delivered; /* handlers run in guest mode */
     uint64_t memslots;
 };
 
