@@ -255,6 +255,11 @@ void aspace_invalidate(uint64_t addr, uint64_t len)
     map_count = 0; /* the next lookup reads /proc/self/maps again */
 }
 
+uint64_t *aspace_pte(uint64_t va)
+{
+    return pte_if_present(va);
+}
+
 uint64_t aspace_memslots(void)
 {
     return slot_count;

@@ -19,6 +19,7 @@ static struct kvm_machine machine;
 static int init_result = 1; /* 1: not tried yet */
 static char last_error[256];
 static char *host_stack;
+char *gcvm_loop_stack_top;
 static pthread_mutex_t owner_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool owned;
 static pthread_t owner;
@@ -74,6 +75,11 @@ static void calibrate(void)
         gcvm_guest_state_save = machine.xsave ? STATE_SAVE_XSAVE : STATE_SAVE_FXSAVE;
 }
 
+bool engine_hardware(void)
+{
+    return gcvm_guest_state_save != STATE_SAVE_NONE;
+}
+
 int gcvm_init(void)
 {
     if (init_result != 1)
@@ -96,11 +102,15 @@ int gcvm_init(void)
         snprintf(last_error, sizeof last_error, "out of memory for the engine's stack");
         return init_result = -ENOMEM;
     }
+    gcvm_loop_stack_top = host_stack + HOST_STACK_BYTES;
     owner_pid = getpid();
     gcvm_vcpu_fd = machine.vcpu_fd;
     gcvm_run = machine.run;
     init_result = 0;
     calibrate();
+    /* An emulated ring 0 runs no vector instruction: those run natively, one by one. */
+    if (!engine_hardware() && (rc = native_step_init(last_error, sizeof last_error)) != 0)
+        return init_result = rc;
     return 0;
 }
 
@@ -132,7 +142,7 @@ int gcvm_enter(void)
         return -EBUSY;
     }
     struct saved_context ctx;
-    gcvm_arch_enter(&ctx, run_loop, host_stack + HOST_STACK_BYTES);
+    gcvm_arch_enter(&ctx, run_loop, gcvm_loop_stack_top);
     return 0; /* in guest mode now */
 }
 
@@ -161,7 +171,8 @@ int gcvm_get_info(struct gcvm_info *out)
     snprintf(out->backend, sizeof out->backend, "kvm");
     out->guest_ns_per_insn = guest_ns_per_insn;
     out->host_ns_per_insn = host_ns_per_insn;
-    out->hardware = gcvm_guest_state_save != STATE_SAVE_NONE;
+    out->hardware = engine_hardware();
+    out->native_steps = gcvm_counters.native_steps;
     out->guest_phys_bits = machine.phys_bits;
     out->exits = gcvm_counters.exits;
     out->syscall_exits = gcvm_counters.syscall_exits;

@@ -10,6 +10,8 @@
 
 #include "gcvm/gcvm.h"
 
+struct kvm_regs;
+
 /* I/O ports the guest writes to reach the host (an `out` from ring 0 exits to KVM). */
 #define PORT_SYSCALL 0xe0   /* the guest's SYSCALL entry: forward the system call */
 #define PORT_EXIT 0xe1      /* gcvm_exit(): continue in host mode */
@@ -100,24 +102,31 @@ int aspace_map_eager(uint64_t addr, uint64_t len, bool writable);
 int aspace_populate(uint64_t addr, uint64_t len, bool write);
 /* Forgets the mappings of [addr, addr+len) after the host's mapping changed. */
 void aspace_invalidate(uint64_t addr, uint64_t len);
+/* The guest's page-table entry for va, or NULL if its tables do not exist yet. */
+uint64_t *aspace_pte(uint64_t va);
 uint64_t aspace_memslots(void);
 
 /* ---- Run loop (run_loop.c) ---- */
 struct engine_counters {
-    uint64_t exits, syscall_exits, populate_exits, other_exits, signals_delivered;
+    uint64_t exits, syscall_exits, populate_exits, other_exits, signals_delivered, native_steps;
 };
 extern struct engine_counters gcvm_counters;
 void run_loop(struct saved_context *ctx);
+/* Continues the run loop on a fresh stack after a native step, with the guest's
+ * registers r. Does not return. */
+__attribute__((noreturn)) void run_loop_after_step(const struct kvm_regs *r, char *stack_top);
 extern int gcvm_vcpu_fd;
 extern struct kvm_run *gcvm_run;
 extern bool gcvm_trace_exits;
+extern char *gcvm_loop_stack_top; /* the host stack the run loop starts on */
 
 
 /* Called in a child created by fork from guest mode: the engine stays unusable there. */
 void engine_forget_after_fork(void);
+/* Whether guest ring 0 runs on VT-x/AMD-V (decided by gcvm_init's calibration). */
+bool engine_hardware(void);
 
 /* ---- Signals in guest mode (signals.c) ---- */
-struct kvm_regs;
 /* The kernel's struct sigaction, as rt_sigaction reads and writes it. */
 struct kernel_sigaction {
     void *handler;
@@ -127,6 +136,27 @@ struct kernel_sigaction {
 };
 #ifndef SA_RESTORER
 #define SA_RESTORER 0x04000000
+/* ---- Instructions an emulated ring 0 cannot run (native_step.c, guest_operand.c) ---- */
+/* Prepares native stepping (emulated ring 0 only). 0, or -errno with a reason. */
+int native_step_init(char *err, size_t err_len);
+bool native_step_enabled(void);
+bool native_step_in_progress(void);
+bool native_step_is_handler(const void *handler);
+/* The guest's vector registers while stepping is enabled (kernel signal-frame format). */
+void native_step_save_xstate(int vcpu_fd, void *dst, size_t len);
+void native_step_load_xstate(int vcpu_fd, const void *src, size_t len);
+/* Runs the guest's current instruction in host mode; returns only if it raised a page
+ * fault in guest mode instead (the guest then retries). loop_stack: where the run loop
+ * starts again afterwards. */
+void native_step(int vcpu_fd, char *loop_stack);
+/* After a native step, or on entry: the vCPU's vector registers become the buffer's. */
+void native_step_buffer_to_vcpu(int vcpu_fd);
+/* Before a native step: false if the instruction must fault in guest mode first (done,
+ * the registers now enter the guest's #PF handler). */
+bool guest_operand_prepare(int vcpu_fd, struct kvm_regs *r);
+/* After it: the accessed and dirty bits of what it touched. */
+void guest_operand_commit(void);
+
 #endif
 /* From now on the thread's signals with a handler are queued for the guest. */
 void signals_wrap(void);
@@ -158,5 +188,26 @@ struct clone_child {
 bool processes_serve(const struct kvm_regs *r, long *result);
 long gcvm_arch_clone(long nr, long a1, long a2, long a3, long a4, long a5, struct clone_child *c);
 void gcvm_clone_child_start(const struct clone_child *c);
+
+/* ---- Instructions an emulated ring 0 cannot run (native_step.c, guest_operand.c) ---- */
+/* Prepares native stepping (emulated ring 0 only). 0, or -errno with a reason. */
+int native_step_init(char *err, size_t err_len);
+bool native_step_enabled(void);
+bool native_step_in_progress(void);
+bool native_step_is_handler(const void *handler);
+/* The guest's vector registers while stepping is enabled (kernel signal-frame format). */
+void native_step_save_xstate(int vcpu_fd, void *dst, size_t len);
+void native_step_load_xstate(int vcpu_fd, const void *src, size_t len);
+/* Runs the guest's current instruction in host mode; returns only if it raised a page
+ * fault in guest mode instead (the guest then retries). loop_stack: where the run loop
+ * starts again afterwards. */
+void native_step(int vcpu_fd, char *loop_stack);
+/* After a native step, or on entry: the vCPU's vector registers become the buffer's. */
+void native_step_buffer_to_vcpu(int vcpu_fd);
+/* Before a native step: false if the instruction must fault in guest mode first (done,
+ * the registers now enter the guest's #PF handler). */
+bool guest_operand_prepare(int vcpu_fd, struct kvm_regs *r);
+/* After it: the accessed and dirty bits of what it touched. */
+void guest_operand_commit(void);
 
 #endif

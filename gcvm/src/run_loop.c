@@ -390,16 +390,10 @@ static void trace_exit(const struct kvm_run *run)
         fprintf(stderr, "gcvm: exit reason %u\n", run->exit_reason);
 }
 
-void run_loop(struct saved_context *ctx)
+/* Runs the vCPU and serves its exits until the guest leaves guest mode. */
+static void __attribute__((noreturn)) serve_guest(void)
 {
-    static bool vdso_known;
-    if (!vdso_known) {
-        find_vdso_functions();
-        vdso_known = true;
-    }
     int guest_errno = errno;
-    enter_registers(ctx);
-    signals_wrap();
     for (;;) {
         signals_deliver_pending(gcvm_vcpu_fd);
         errno = guest_errno;
@@ -414,6 +408,11 @@ void run_loop(struct saved_context *ctx)
         struct kvm_run *run = gcvm_run;
         if (gcvm_trace_exits)
             trace_exit(run);
+        if (run->exit_reason == KVM_EXIT_INTERNAL_ERROR &&
+            run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION && native_step_enabled()) {
+            native_step(gcvm_vcpu_fd, gcvm_loop_stack_top); /* returns if it faulted */
+            continue;
+        }
         if (run->exit_reason != KVM_EXIT_IO || run->io.direction != KVM_EXIT_IO_OUT) {
             gcvm_counters.other_exits++;
             if (run->exit_reason == KVM_EXIT_INTERNAL_ERROR)
@@ -443,4 +442,37 @@ void run_loop(struct saved_context *ctx)
         default: gcvm_counters.other_exits++; crash_with_registers("write to an unknown I/O port");
         }
     }
+}
+
+void run_loop(struct saved_context *ctx)
+{
+    static bool vdso_known;
+    if (!vdso_known) {
+        find_vdso_functions();
+        vdso_known = true;
+    }
+    enter_registers(ctx);
+    if (native_step_enabled())
+        native_step_buffer_to_vcpu(gcvm_vcpu_fd);
+    signals_wrap();
+    serve_guest();
+}
+
+static struct kvm_regs registers_after_step;
+
+static void continue_after_step(struct saved_context *unused)
+{
+    (void)unused;
+    if (ioctl(gcvm_vcpu_fd, KVM_SET_REGS, &registers_after_step) != 0)
+        crash("KVM refused the registers after a native step", NULL, 0);
+    native_step_buffer_to_vcpu(gcvm_vcpu_fd);
+    serve_guest();
+}
+
+void run_loop_after_step(const struct kvm_regs *r, char *stack_top)
+{
+    registers_after_step = *r;
+    struct saved_context unused;
+    gcvm_arch_enter(&unused, continue_after_step, stack_top);
+    __builtin_unreachable();
 }

@@ -31,7 +31,7 @@ static struct kernel_sigaction user_actions[NSIG_KERNEL + 1];
 static bool wrapped[NSIG_KERNEL + 1];
 
 /* Set while the thread's run loop may receive signals for the guest. */
-static __thread bool collecting;
+static __thread volatile bool collecting;
 
 /* Signals received for the guest and not yet delivered, oldest first. */
 #define QUEUE_CAPACITY 64
@@ -66,8 +66,19 @@ static bool is_handler(const void *handler)
     return handler != (void *)SIG_DFL && handler != (void *)SIG_IGN;
 }
 
+static bool is_synchronous_fault(int sig, const siginfo_t *info)
+{
+    return (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE) &&
+           info->si_code > 0;
+}
+
 static void trampoline(int sig, siginfo_t *info, void *context)
 {
+    if (native_step_in_progress() && is_synchronous_fault(sig, info)) {
+        fprintf(stderr, "gcvm: fatal: signal %d (%s) at address %p from an instruction run "
+                        "natively for the emulated ring 0\n", sig, strsignal(sig), info->si_addr);
+        abort();
+    }
     if (collecting) {
         if (queue_length < QUEUE_CAPACITY) {
             queue[queue_length++] = *info;
@@ -105,7 +116,8 @@ void signals_wrap(void)
         struct kernel_sigaction old;
         if (sig == SIGKILL || sig == SIGSTOP || raw_rt_sigaction(sig, NULL, &old) != 0)
             continue;
-        if (is_handler(old.handler) && old.handler != (void *)trampoline)
+        if (is_handler(old.handler) && old.handler != (void *)trampoline &&
+            !native_step_is_handler(old.handler))
             install_wrapped(sig, &old);
     }
 }
@@ -228,7 +240,11 @@ static void deliver(int vcpu_fd, const siginfo_t *info, uint64_t mask)
     stack_t ss;
     uint64_t sp = frame_stack_top(r.rsp, &act, &ss);
     static struct kvm_xsave xsave;
-    bool have_xsave = ioctl(vcpu_fd, KVM_GET_XSAVE, &xsave) == 0;
+    bool have_xsave = true;
+    if (native_step_enabled()) /* the vector registers are kept by the engine */
+        native_step_save_xstate(vcpu_fd, &xsave, sizeof xsave);
+    else
+        have_xsave = ioctl(vcpu_fd, KVM_GET_XSAVE, &xsave) == 0;
     uint64_t fp = 0;
     if (have_xsave) {
         sp = (sp - sizeof xsave) & ~63ull;
@@ -318,7 +334,10 @@ void signals_sigreturn(int vcpu_fd, struct kvm_regs *r)
     if (fp) {
         static struct kvm_xsave xsave;
         memcpy(&xsave, fp, sizeof xsave);
-        ioctl(vcpu_fd, KVM_SET_XSAVE, &xsave);
+        if (native_step_enabled())
+            native_step_load_xstate(vcpu_fd, &xsave, sizeof xsave);
+        else
+            ioctl(vcpu_fd, KVM_SET_XSAVE, &xsave);
     }
     load_registers(&uc->uc_mcontext, r);
     set_mask(mask & ~(sig_bit(SIGKILL) | sig_bit(SIGSTOP)));

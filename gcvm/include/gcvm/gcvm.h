@@ -67,6 +67,8 @@ struct gcvm_info {
     uint64_t other_exits;
     uint64_t protection_faults; /* faults on gcvm_protect()ed pages */
     uint64_t signals_delivered; /* handlers run in guest mode */
+    uint64_t native_steps;      /* instructions an emulated ring 0 could not run, run
+                                   natively one at a time (docs/engine.md) */
     uint64_t memslots;
 };
 

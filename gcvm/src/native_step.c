@@ -1,0 +1,202 @@
+/* Instructions an emulated ring 0 cannot execute, run natively one at a time.
+ *
+ * On the development machines guest ring 0 is run by KVM's instruction emulator, which
+ * executes no SSE, AVX or XSAVE instruction (docs/engine.md). glibc uses them everywhere
+ * (memcpy, strlen, printf). When the emulator gives up on an instruction, the engine runs
+ * that one instruction in host mode with the guest's registers and the trap flag set,
+ * catches the single-step trap, and continues in guest mode with the registers the
+ * instruction left. The vector registers live in a buffer of the engine's meanwhile: the
+ * emulated guest never touches them, so between steps nothing else can.
+ *
+ * The step goes through the kernel twice: rt_sigreturn loads every register (vector ones
+ * included, from an XSAVE area in the kernel's signal-frame format), and the debug trap
+ * comes back as SIGTRAP, whose handler reads them all out again. A memory operand of the
+ * instruction is reflected in the guest's page tables afterwards (accessed and dirty
+ * bits), and a page protected with gcvm_protect() is faulted in guest mode first
+ * (guest_operand.c). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/kvm.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "engine.h"
+
+#define XSTATE_BYTES 4096
+#define RFLAGS_TF (1ull << 8)
+#define USER_CS 0x33
+
+/* The vector state, in the kernel's signal-frame format (FXSAVE area with the XSAVE
+ * magic words, then the XSAVE header and components). */
+static _Alignas(64) uint8_t xstate[XSTATE_BYTES];
+static size_t xstate_bytes; /* 0: stepping is not set up */
+
+/* Read by the SIGTRAP handler: volatile, as for any flag a signal handler reads. */
+static __thread volatile bool capturing, stepping;
+static char *loop_stack_top;
+static uint64_t mask_before_step; /* the thread's signal mask; SIGTRAP open for the step */
+
+static size_t frame_xstate_bytes(const struct _libc_fpstate *fp)
+{
+    /* struct _fpx_sw_bytes lives in the FXSAVE area's software-reserved bytes (464..511):
+     * magic1, extended_size (XSAVE area + the trailing magic2). */
+    const uint32_t *sw = (const uint32_t *)((const char *)fp + 464);
+    if (sw[0] != 0x46505853u) /* FP_XSTATE_MAGIC1: a plain FXSAVE area */
+        return 512;
+    return sw[1];
+}
+
+static void on_step_trap(int sig, siginfo_t *info, void *context)
+{
+    (void)info;
+    ucontext_t *uc = context;
+    const struct _libc_fpstate *fp = uc->uc_mcontext.fpregs;
+    size_t n = fp ? frame_xstate_bytes(fp) : 0;
+    if (capturing) { /* the first trap only records the format */
+        if (n <= sizeof xstate) {
+            memcpy(xstate, fp, n);
+            xstate_bytes = n;
+        }
+        return;
+    }
+    if (!stepping) { /* not ours: what the kernel would have done */
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
+    stepping = false;
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &mask_before_step, NULL, sizeof(uint64_t));
+    memcpy(xstate, fp, n);
+    const greg_t *g = uc->uc_mcontext.gregs;
+    struct kvm_regs r = {.r8 = (uint64_t)g[REG_R8],   .r9 = (uint64_t)g[REG_R9],
+                         .r10 = (uint64_t)g[REG_R10], .r11 = (uint64_t)g[REG_R11],
+                         .r12 = (uint64_t)g[REG_R12], .r13 = (uint64_t)g[REG_R13],
+                         .r14 = (uint64_t)g[REG_R14], .r15 = (uint64_t)g[REG_R15],
+                         .rdi = (uint64_t)g[REG_RDI], .rsi = (uint64_t)g[REG_RSI],
+                         .rbp = (uint64_t)g[REG_RBP], .rbx = (uint64_t)g[REG_RBX],
+                         .rdx = (uint64_t)g[REG_RDX], .rax = (uint64_t)g[REG_RAX],
+                         .rcx = (uint64_t)g[REG_RCX], .rsp = (uint64_t)g[REG_RSP],
+                         .rip = (uint64_t)g[REG_RIP]};
+    r.rflags = ((uint64_t)g[REG_EFL] & 0x0cd5) | RFLAGS_GUEST;
+    /* This handler's frame sits below the guest's stack pointer and is abandoned: the
+     * run loop starts afresh on its own stack (SA_NODEFER left the mask alone). */
+    guest_operand_commit();
+    run_loop_after_step(&r, loop_stack_top);
+}
+
+int native_step_init(char *err, size_t err_len)
+{
+    struct sigaction sa = {.sa_sigaction = on_step_trap, .sa_flags = SA_SIGINFO | SA_NODEFER};
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGTRAP, &sa, NULL) != 0) {
+        snprintf(err, err_len, "cannot install the SIGTRAP handler: %s", strerror(errno));
+        return -errno;
+    }
+    capturing = true;
+    raise(SIGTRAP);
+    capturing = false;
+    if (xstate_bytes == 0) {
+        snprintf(err, err_len, "the kernel's signal frame has no usable vector state");
+        return -ENOTSUP;
+    }
+    return 0;
+}
+
+bool native_step_enabled(void)
+{
+    return xstate_bytes != 0;
+}
+
+bool native_step_is_handler(const void *handler)
+{
+    return handler == (const void *)on_step_trap;
+}
+
+bool native_step_in_progress(void)
+{
+    return stepping;
+}
+
+/* KVM's instruction emulator does run the plain SSE moves (movups, movdqu, movq, ...),
+ * on the vCPU's own vector registers: those and the buffer must agree. Both are in the
+ * standard XSAVE layout; the buffer keeps the kernel's software bytes (464..511) and the
+ * trailing magic word. */
+static _Alignas(64) struct kvm_xsave vcpu_xstate;
+
+static void buffer_from_vcpu(int vcpu_fd)
+{
+    if (ioctl(vcpu_fd, KVM_GET_XSAVE, &vcpu_xstate) != 0)
+        return;
+    size_t n = xstate_bytes - 4 < sizeof vcpu_xstate ? xstate_bytes - 4 : sizeof vcpu_xstate;
+    memcpy(xstate, &vcpu_xstate, 464);
+    memcpy(xstate + 512, (const uint8_t *)&vcpu_xstate + 512, n - 512);
+}
+
+void native_step_buffer_to_vcpu(int vcpu_fd)
+{
+    size_t n = xstate_bytes - 4 < sizeof vcpu_xstate ? xstate_bytes - 4 : sizeof vcpu_xstate;
+    memcpy(&vcpu_xstate, xstate, n);
+    ioctl(vcpu_fd, KVM_SET_XSAVE, &vcpu_xstate);
+}
+
+void native_step_save_xstate(int vcpu_fd, void *dst, size_t len)
+{
+    buffer_from_vcpu(vcpu_fd);
+    memcpy(dst, xstate, len < sizeof xstate ? len : sizeof xstate);
+}
+
+void native_step_load_xstate(int vcpu_fd, const void *src, size_t len)
+{
+    memcpy(xstate, src, len < xstate_bytes ? len : xstate_bytes);
+    native_step_buffer_to_vcpu(vcpu_fd);
+}
+
+void native_step(int vcpu_fd, char *loop_stack)
+{
+    struct kvm_regs r;
+    ioctl(vcpu_fd, KVM_GET_REGS, &r);
+    buffer_from_vcpu(vcpu_fd);
+    if (!guest_operand_prepare(vcpu_fd, &r))
+        return; /* a fault was raised in guest mode instead: the guest retries */
+    gcvm_counters.native_steps++;
+    loop_stack_top = loop_stack;
+    /* The frame rt_sigreturn reads: [rsp - 8] would be the return address, [rsp] the
+     * ucontext. It is built on the run loop's stack, which is abandoned. */
+    static _Alignas(64) struct {
+        uint64_t return_address;
+        ucontext_t uc;
+    } frame;
+    memset(&frame, 0, sizeof frame);
+    frame.uc.uc_flags = 1; /* UC_FP_XSTATE */
+    syscall(SYS_sigaltstack, NULL, &frame.uc.uc_stack);
+    /* A trap while SIGTRAP is blocked would kill the process (the thread library blocks
+     * every signal around clone, say): open it for the step, close it afterwards. */
+    syscall(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &mask_before_step, sizeof(uint64_t));
+    uint64_t step_mask = mask_before_step & ~(1ull << (SIGTRAP - 1));
+    memcpy(&frame.uc.uc_sigmask, &step_mask, sizeof step_mask);
+    greg_t *g = frame.uc.uc_mcontext.gregs;
+    g[REG_R8] = (greg_t)r.r8, g[REG_R9] = (greg_t)r.r9, g[REG_R10] = (greg_t)r.r10;
+    g[REG_R11] = (greg_t)r.r11, g[REG_R12] = (greg_t)r.r12, g[REG_R13] = (greg_t)r.r13;
+    g[REG_R14] = (greg_t)r.r14, g[REG_R15] = (greg_t)r.r15, g[REG_RDI] = (greg_t)r.rdi;
+    g[REG_RSI] = (greg_t)r.rsi, g[REG_RBP] = (greg_t)r.rbp, g[REG_RBX] = (greg_t)r.rbx;
+    g[REG_RDX] = (greg_t)r.rdx, g[REG_RAX] = (greg_t)r.rax, g[REG_RCX] = (greg_t)r.rcx;
+    g[REG_RSP] = (greg_t)r.rsp, g[REG_RIP] = (greg_t)r.rip;
+    g[REG_EFL] = (greg_t)((r.rflags & 0x0cd5) | RFLAGS_TF | RFLAGS_IF | 2);
+    g[REG_CSGSFS] = USER_CS;
+    frame.uc.uc_mcontext.fpregs = (struct _libc_fpstate *)xstate;
+    stepping = true;
+    __asm__ volatile("mov %0, %%rsp\n\t"
+                     "mov $15, %%eax\n\t" /* rt_sigreturn */
+                     "syscall\n\t"
+                     "ud2"
+                     :
+                     : "r"(&frame.uc)
+                     : "memory");
+    __builtin_unreachable();
+}
