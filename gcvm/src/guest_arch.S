@@ -6,6 +6,10 @@
 #define PORT_SIGNAL 0xe3
 #define IST_SLICE 32768
 
+/* The C symbols used here stay inside the library (no PLT or GOT in guest mode). */
+        .hidden gcvm_guest_ist1_slot, gcvm_guest_state_save, gcvm_guest_signal_pending
+        .hidden gcvm_guest_page_fault, gcvm_guest_crash, gcvm_clone_child_start
+
         .text
 /* int gcvm_arch_enter(struct saved_context *ctx, void (*loop)(ctx), void *stack_top) */
         .globl gcvm_arch_enter

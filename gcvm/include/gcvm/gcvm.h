@@ -16,26 +16,30 @@
 extern "C" {
 #endif
 
+/* The engine is built with hidden visibility (its guest-mode code must not go through a
+ * GOT or PLT); the API is exported from any shared object that links it. */
+#define GCVM_API __attribute__((visibility("default")))
+
 /* Opens the backend chosen by GCVM_BACKEND (auto, kvm; default auto) and measures it.
  * Returns 0; -ENODEV when no backend is usable (no /dev/kvm, or KVM refused), -EACCES
  * when /dev/kvm exists but cannot be opened, -EINVAL for a bad GCVM_BACKEND. Calling it
  * again returns the first call's result. gcvm_last_error() says why in one line. */
-int gcvm_init(void);
+GCVM_API int gcvm_init(void);
 
 /* One line describing the last failure of gcvm_init() or gcvm_enter(). */
-const char *gcvm_last_error(void);
+GCVM_API const char *gcvm_last_error(void);
 
 /* Returns 0 when the calling thread now runs in guest ring 0, with the same stack,
  * registers, FS base (TLS, errno) and floating-point control state; or -errno, still
  * in host mode: -EINVAL before gcvm_init(), -EBUSY when another thread is in guest
  * mode (one guest thread at a time for now). Entering while in guest mode returns 0. */
-int gcvm_enter(void);
+GCVM_API int gcvm_enter(void);
 
 /* Returns to host mode (0), or -EINVAL when not in guest mode. */
-int gcvm_exit(void);
+GCVM_API int gcvm_exit(void);
 
 /* 1 in guest mode, else 0. */
-int gcvm_in_guest(void);
+GCVM_API int gcvm_in_guest(void);
 
 /* Page-granular (4 KiB) views of the caller's own page tables, in guest mode only.
  * addr and len page-aligned. Bit i of bitmap = page i of [addr, addr+len). Returns the
@@ -43,17 +47,17 @@ int gcvm_in_guest(void);
  * GCVM_CLEAR also clears the bits it reports, with the TLB flush that makes that sound.
  * A page not touched in guest mode since it was mapped reports 0. */
 #define GCVM_CLEAR 1u
-int gcvm_dirty_harvest(void *addr, size_t len, uint64_t *bitmap, unsigned flags);
-int gcvm_accessed_harvest(void *addr, size_t len, uint64_t *bitmap, unsigned flags);
+GCVM_API int gcvm_dirty_harvest(void *addr, size_t len, uint64_t *bitmap, unsigned flags);
+GCVM_API int gcvm_accessed_harvest(void *addr, size_t len, uint64_t *bitmap, unsigned flags);
 
 /* In-guest page protection, no system call, guest mode only: prot is PROT_NONE,
  * PROT_READ or PROT_READ|PROT_WRITE (never more than the host mapping allows). A fault
  * on a protected page calls the handler in guest ring 0; a nonzero return retries the
  * access (the handler is expected to have lifted the protection), zero ends the
  * process with a report. Returns 0 or -errno. */
-int gcvm_protect(void *addr, size_t len, int prot);
+GCVM_API int gcvm_protect(void *addr, size_t len, int prot);
 typedef int (*gcvm_fault_fn)(void *addr, int is_write, void *arg);
-void gcvm_set_fault_handler(gcvm_fault_fn fn, void *arg);
+GCVM_API void gcvm_set_fault_handler(gcvm_fault_fn fn, void *arg);
 
 struct gcvm_info {
     char backend[16];         /* "kvm" */
@@ -73,7 +77,7 @@ struct gcvm_info {
 };
 
 /* Fills *out; -EINVAL before a successful gcvm_init(). */
-int gcvm_get_info(struct gcvm_info *out);
+GCVM_API int gcvm_get_info(struct gcvm_info *out);
 
 #ifdef __cplusplus
 }
