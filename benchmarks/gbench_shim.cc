@@ -17,6 +17,20 @@ extern "C" void gbench_register(const char *name, gbench_fn fn, void *arg)
         ->UseRealTime();
 }
 
+extern "C" void gbench_register_manual(const char *name, gbench_fn fn, void *arg, long iterations)
+{
+    benchmark::RegisterBenchmark(
+        name, [fn, arg](benchmark::State &st) { fn(reinterpret_cast<gbench_state *>(&st), arg); })
+        ->Unit(benchmark::kNanosecond)
+        ->Iterations(iterations)
+        ->UseManualTime();
+}
+
+extern "C" void gbench_set_iteration_time(gbench_state *s, double seconds)
+{
+    state_of(s).SetIterationTime(seconds);
+}
+
 extern "C" bool gbench_keep_running(gbench_state *s)
 {
     return state_of(s).KeepRunning();

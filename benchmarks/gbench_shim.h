@@ -15,6 +15,13 @@ typedef void (*gbench_fn)(gbench_state *state, void *arg);
 /* Registers a benchmark run once per repetition (one iteration, times in ms). */
 void gbench_register(const char *name, gbench_fn fn, void *arg);
 
+/* Registers a microbenchmark timed by the function itself (gbench_set_iteration_time),
+ * run for a fixed number of iterations, times in ns. */
+void gbench_register_manual(const char *name, gbench_fn fn, void *arg, long iterations);
+
+/* The time one iteration took, in seconds, measured by the benchmark itself. */
+void gbench_set_iteration_time(gbench_state *state, double seconds);
+
 /* True while the timed loop should run another iteration. */
 bool gbench_keep_running(gbench_state *state);
 

@@ -148,12 +148,19 @@ int gcvm_protect(void *addr, size_t len, int prot)
     if ((a | len) & (PAGE - 1) ||
         (prot != PROT_NONE && prot != PROT_READ && prot != (PROT_READ | PROT_WRITE)))
         return -EINVAL;
-    /* Every page needs an entry to carry the protection: map the untouched ones. */
-    struct hypercall hc = {.op = HC_POPULATE, .addr = a, .len = len, .write = 0};
-    hypercall(&hc);
-    if (hc.result != 0)
-        return (int)hc.result;
+    /* Every page needs an entry to carry the protection: the host maps the untouched
+     * ones (one exit, only when there are some). */
     uint64_t pages = len / PAGE;
+    for (uint64_t i = 0; i < pages; i++) {
+        uint64_t *pte = pte_of(a + i * PAGE);
+        if (!pte || !(*pte & (PTE_P | PTE_PROTECTED))) {
+            struct hypercall hc = {.op = HC_POPULATE, .addr = a, .len = len, .write = 0};
+            hypercall(&hc);
+            if (hc.result != 0)
+                return (int)hc.result;
+            break;
+        }
+    }
     for (uint64_t i = 0; i < pages; i++) {
         uint64_t *pte = pte_of(a + i * PAGE);
         uint64_t e = *pte | PTE_P;
