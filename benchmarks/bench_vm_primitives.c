@@ -297,9 +297,8 @@ int main(int argc, char **argv)
     /* An emulated ring 0 is thousands of times slower: fewer gcvm iterations there. */
     if (gcvm_iterations < 0) {
         struct gcvm_info info = {0};
-        gcvm_iterations = gcvm_init() == 0 && gcvm_get_info(&info) == 0 && !info.hardware
-                              ? 3
-                              : iterations;
+        gcvm_iterations =
+            gcvm_init() == 0 && gcvm_get_info(&info) == 0 && !info.hardware ? 3 : iterations;
     }
     static struct row rows[3 * 4];
     static char names[3 * 4][64];

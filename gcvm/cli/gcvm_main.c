@@ -165,8 +165,9 @@ static int run(int argc, char **argv)
     }
     int dynamic = dynamically_linked(path);
     if (dynamic != 1) {
-        fprintf(stderr, "gcvm run: %s is %s; gcvm run needs a dynamically linked 64-bit "
-                        "program (link it with libgcvm and call gcvm_enter() instead)\n",
+        fprintf(stderr,
+                "gcvm run: %s is %s; gcvm run needs a dynamically linked 64-bit "
+                "program (link it with libgcvm and call gcvm_enter() instead)\n",
                 path, dynamic == 0 ? "statically linked" : "not a 64-bit ELF program");
         return 127;
     }

@@ -68,7 +68,10 @@ void probe_pagemap_scan(char *out, size_t len)
     arg.vec = (uint64_t)vec;
     arg.vec_len = 1;
     int rc = ioctl(fd, PAGEMAP_SCAN, &arg);
-    snprintf(out, len, "%s", rc >= 0 ? "yes" : errno == ENOTTY || errno == EINVAL ? "no (Linux 6.7 or later)" : strerror(errno));
+    snprintf(out, len, "%s",
+             rc >= 0                              ? "yes"
+             : errno == ENOTTY || errno == EINVAL ? "no (Linux 6.7 or later)"
+                                                  : strerror(errno));
     close(fd);
 }
 
@@ -86,7 +89,8 @@ void probe_soft_dirty(char *out, size_t len)
         ok = ok && pread(pagemap, &entry, sizeof entry, (off_t)((uintptr_t)p / 4096 * 8)) ==
                        (ssize_t)sizeof entry;
     }
-    snprintf(out, len, "%s", ok && (entry >> 55 & 1) ? "yes" : "no (kernel without CONFIG_MEM_SOFT_DIRTY)");
+    snprintf(out, len, "%s",
+             ok && (entry >> 55 & 1) ? "yes" : "no (kernel without CONFIG_MEM_SOFT_DIRTY)");
     if (p != MAP_FAILED)
         munmap(p, 4096);
     if (clear >= 0)

@@ -120,7 +120,6 @@ extern struct kvm_run *gcvm_run;
 extern bool gcvm_trace_exits;
 extern char *gcvm_loop_stack_top; /* the host stack the run loop starts on */
 
-
 /* Called in a child created by fork from guest mode: the engine stays unusable there. */
 void engine_forget_after_fork(void);
 /* Whether guest ring 0 runs on VT-x/AMD-V (decided by gcvm_init's calibration). */

@@ -24,7 +24,7 @@ struct operand {
 };
 
 struct decoded {
-    unsigned map;     /* 0: x87 (D8-DF); 1: 0F; 2: 0F38; 3: 0F3A */
+    unsigned map; /* 0: x87 (D8-DF); 1: 0F; 2: 0F38; 3: 0F3A */
     uint8_t opcode, modrm;
     uint8_t simd_prefix; /* 0, 0x66, 0xF3 or 0xF2 */
     unsigned vector_bytes;
@@ -196,8 +196,8 @@ static bool decode(const uint8_t *p, const struct kvm_regs *r, const struct kvm_
 static struct operand pending;
 
 /* Enters the guest's #PF handler as the CPU would: frame on the IST1 stack, CR2 set. */
-static void raise_guest_page_fault(int vcpu_fd, struct kvm_regs *r, uint64_t address,
-                                   bool present, bool write)
+static void raise_guest_page_fault(int vcpu_fd, struct kvm_regs *r, uint64_t address, bool present,
+                                   bool write)
 {
     uint64_t ist;
     memcpy(&ist, gcvm_guest_ist1_slot, sizeof ist);

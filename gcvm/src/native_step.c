@@ -74,14 +74,22 @@ static void on_step_trap(int sig, siginfo_t *info, void *context)
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, &mask_before_step, NULL, sizeof(uint64_t));
     memcpy(xstate, fp, n);
     const greg_t *g = uc->uc_mcontext.gregs;
-    struct kvm_regs r = {.r8 = (uint64_t)g[REG_R8],   .r9 = (uint64_t)g[REG_R9],
-                         .r10 = (uint64_t)g[REG_R10], .r11 = (uint64_t)g[REG_R11],
-                         .r12 = (uint64_t)g[REG_R12], .r13 = (uint64_t)g[REG_R13],
-                         .r14 = (uint64_t)g[REG_R14], .r15 = (uint64_t)g[REG_R15],
-                         .rdi = (uint64_t)g[REG_RDI], .rsi = (uint64_t)g[REG_RSI],
-                         .rbp = (uint64_t)g[REG_RBP], .rbx = (uint64_t)g[REG_RBX],
-                         .rdx = (uint64_t)g[REG_RDX], .rax = (uint64_t)g[REG_RAX],
-                         .rcx = (uint64_t)g[REG_RCX], .rsp = (uint64_t)g[REG_RSP],
+    struct kvm_regs r = {.r8 = (uint64_t)g[REG_R8],
+                         .r9 = (uint64_t)g[REG_R9],
+                         .r10 = (uint64_t)g[REG_R10],
+                         .r11 = (uint64_t)g[REG_R11],
+                         .r12 = (uint64_t)g[REG_R12],
+                         .r13 = (uint64_t)g[REG_R13],
+                         .r14 = (uint64_t)g[REG_R14],
+                         .r15 = (uint64_t)g[REG_R15],
+                         .rdi = (uint64_t)g[REG_RDI],
+                         .rsi = (uint64_t)g[REG_RSI],
+                         .rbp = (uint64_t)g[REG_RBP],
+                         .rbx = (uint64_t)g[REG_RBX],
+                         .rdx = (uint64_t)g[REG_RDX],
+                         .rax = (uint64_t)g[REG_RAX],
+                         .rcx = (uint64_t)g[REG_RCX],
+                         .rsp = (uint64_t)g[REG_RSP],
                          .rip = (uint64_t)g[REG_RIP]};
     r.rflags = ((uint64_t)g[REG_EFL] & 0x0cd5) | RFLAGS_GUEST;
     /* This handler's frame sits below the guest's stack pointer and is abandoned: the

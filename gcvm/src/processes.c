@@ -36,10 +36,20 @@ bool processes_serve(const struct kvm_regs *r, long *result)
     long nr = (long)r->rax;
     if (!is_clone_call(nr))
         return false;
-    struct clone_child c = {.rbx = r->rbx, .rbp = r->rbp, .r12 = r->r12, .r13 = r->r13,
-                            .r14 = r->r14, .r15 = r->r15, .rdi = r->rdi, .rsi = r->rsi,
-                            .rdx = r->rdx, .r8 = r->r8, .r9 = r->r9, .r10 = r->r10,
-                            .rip = r->rcx, .rsp = r->rsp};
+    struct clone_child c = {.rbx = r->rbx,
+                            .rbp = r->rbp,
+                            .r12 = r->r12,
+                            .r13 = r->r13,
+                            .r14 = r->r14,
+                            .r15 = r->r15,
+                            .rdi = r->rdi,
+                            .rsi = r->rsi,
+                            .rdx = r->rdx,
+                            .r8 = r->r8,
+                            .r9 = r->r9,
+                            .r10 = r->r10,
+                            .rip = r->rcx,
+                            .rsp = r->rsp};
     switch (nr) {
     case SYS_clone:
         c.flags = r->rdi;

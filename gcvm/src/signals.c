@@ -68,15 +68,16 @@ static bool is_handler(const void *handler)
 
 static bool is_synchronous_fault(int sig, const siginfo_t *info)
 {
-    return (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE) &&
-           info->si_code > 0;
+    return (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE) && info->si_code > 0;
 }
 
 static void trampoline(int sig, siginfo_t *info, void *context)
 {
     if (native_step_in_progress() && is_synchronous_fault(sig, info)) {
-        fprintf(stderr, "gcvm: fatal: signal %d (%s) at address %p from an instruction run "
-                        "natively for the emulated ring 0\n", sig, strsignal(sig), info->si_addr);
+        fprintf(stderr,
+                "gcvm: fatal: signal %d (%s) at address %p from an instruction run "
+                "natively for the emulated ring 0\n",
+                sig, strsignal(sig), info->si_addr);
         abort();
     }
     if (collecting) {
@@ -145,8 +146,8 @@ void signals_forget_thread(void)
     queue_length = 0;
 }
 
-long signals_sigaction(int sig, const struct kernel_sigaction *act,
-                       struct kernel_sigaction *old, size_t mask_size)
+long signals_sigaction(int sig, const struct kernel_sigaction *act, struct kernel_sigaction *old,
+                       size_t mask_size)
 {
     if (mask_size != sizeof(uint64_t) || sig < 1 || sig > NSIG_KERNEL || sig == SIGKILL ||
         sig == SIGSTOP)
@@ -231,8 +232,10 @@ static void deliver(int vcpu_fd, const siginfo_t *info, uint64_t mask)
     int sig = info->si_signo;
     struct kernel_sigaction act = user_actions[sig];
     if (!act.restorer || !(act.flags & SA_RESTORER)) {
-        fprintf(stderr, "gcvm: the handler of signal %d has no restorer (SA_RESTORER); "
-                        "install it with the C library's sigaction()\n", sig);
+        fprintf(stderr,
+                "gcvm: the handler of signal %d has no restorer (SA_RESTORER); "
+                "install it with the C library's sigaction()\n",
+                sig);
         abort();
     }
     struct kvm_regs r;
@@ -279,11 +282,24 @@ static void deliver(int vcpu_fd, const siginfo_t *info, uint64_t mask)
 void signals_return_from_fault(struct kvm_regs *r)
 {
     const struct fault_frame *f = (const struct fault_frame *)r->rsp;
-    *r = (struct kvm_regs){.rax = f->rax, .rbx = f->rbx, .rcx = f->rcx, .rdx = f->rdx,
-                           .rsi = f->rsi, .rdi = f->rdi, .rsp = f->rsp, .rbp = f->rbp,
-                           .r8 = f->r8, .r9 = f->r9, .r10 = f->r10, .r11 = f->r11,
-                           .r12 = f->r12, .r13 = f->r13, .r14 = f->r14, .r15 = f->r15,
-                           .rip = f->rip, .rflags = f->rflags};
+    *r = (struct kvm_regs){.rax = f->rax,
+                           .rbx = f->rbx,
+                           .rcx = f->rcx,
+                           .rdx = f->rdx,
+                           .rsi = f->rsi,
+                           .rdi = f->rdi,
+                           .rsp = f->rsp,
+                           .rbp = f->rbp,
+                           .r8 = f->r8,
+                           .r9 = f->r9,
+                           .r10 = f->r10,
+                           .r11 = f->r11,
+                           .r12 = f->r12,
+                           .r13 = f->r13,
+                           .r14 = f->r14,
+                           .r15 = f->r15,
+                           .rip = f->rip,
+                           .rflags = f->rflags};
 }
 
 void signals_deliver_pending(int vcpu_fd)

@@ -119,8 +119,8 @@ static void test_stdio(void)
     int fd = mkstemp(path);
     CHECK(fd >= 0);
     close(fd);
-    char *pages = mmap(NULL, 4 * PAGE_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                       -1, 0);
+    char *pages =
+        mmap(NULL, 4 * PAGE_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     CHECK(pages != MAP_FAILED);
     static char formatted[64];
     uint64_t dirty[1] = {0};
@@ -531,16 +531,11 @@ static const struct {
     const char *name;
     void (*run)(void);
 } tests[] = {
-    {"enter-exit", test_enter_exit},
-    {"files-pipes-errno", test_files_and_pipes},
-    {"memory", test_memory},
-    {"stdio", test_stdio},
-    {"harvest", test_harvest},
-    {"protect", test_protect},
-    {"process", test_process},
-    {"threads", test_threads},
-    {"signals", test_signals},
-    {"info", test_info},
+    {"enter-exit", test_enter_exit}, {"files-pipes-errno", test_files_and_pipes},
+    {"memory", test_memory},         {"stdio", test_stdio},
+    {"harvest", test_harvest},       {"protect", test_protect},
+    {"process", test_process},       {"threads", test_threads},
+    {"signals", test_signals},       {"info", test_info},
 };
 
 int main(int argc, char **argv)
