@@ -135,27 +135,6 @@ struct kernel_sigaction {
 };
 #ifndef SA_RESTORER
 #define SA_RESTORER 0x04000000
-/* ---- Instructions an emulated ring 0 cannot run (native_step.c, guest_operand.c) ---- */
-/* Prepares native stepping (emulated ring 0 only). 0, or -errno with a reason. */
-int native_step_init(char *err, size_t err_len);
-bool native_step_enabled(void);
-bool native_step_in_progress(void);
-bool native_step_is_handler(const void *handler);
-/* The guest's vector registers while stepping is enabled (kernel signal-frame format). */
-void native_step_save_xstate(int vcpu_fd, void *dst, size_t len);
-void native_step_load_xstate(int vcpu_fd, const void *src, size_t len);
-/* Runs the guest's current instruction in host mode; returns only if it raised a page
- * fault in guest mode instead (the guest then retries). loop_stack: where the run loop
- * starts again afterwards. */
-void native_step(int vcpu_fd, char *loop_stack);
-/* After a native step, or on entry: the vCPU's vector registers become the buffer's. */
-void native_step_buffer_to_vcpu(int vcpu_fd);
-/* Before a native step: false if the instruction must fault in guest mode first (done,
- * the registers now enter the guest's #PF handler). */
-bool guest_operand_prepare(int vcpu_fd, struct kvm_regs *r);
-/* After it: the accessed and dirty bits of what it touched. */
-void guest_operand_commit(void);
-
 #endif
 /* From now on the thread's signals with a handler are queued for the guest. */
 void signals_wrap(void);
