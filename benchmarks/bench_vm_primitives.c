@@ -63,29 +63,9 @@ static void on_segv(int sig, siginfo_t *info, void *uc)
     mprotect(page, PAGE_BYTES, PROT_READ | PROT_WRITE);
 }
 
-static uint64_t mprotect_batch(enum primitive p)
+static void mprotect_read_only(char *addr, long pages)
 {
-    uint64_t t0 = 0;
-    switch (p) {
-    case TRAP:
-        mprotect(region, (size_t)batch * PAGE_BYTES, PROT_READ);
-        t0 = now_ns();
-        touch_all();
-        break;
-    case PROT1:
-        t0 = now_ns();
-        for (long i = 0; i < batch; i++) {
-            mprotect(region + i * PAGE_BYTES, PAGE_BYTES, PROT_READ);
-            ((volatile char *)region)[i * PAGE_BYTES] = 1;
-        }
-        break;
-    default:
-        t0 = now_ns();
-        mprotect(region, (size_t)batch * PAGE_BYTES, PROT_READ);
-        touch_all();
-        break;
-    }
-    return now_ns() - t0;
+    mprotect(addr, (size_t)pages * PAGE_BYTES, PROT_READ);
 }
 
 /* ---- userfaultfd write-protect, asynchronous ---- */
@@ -132,37 +112,6 @@ static long uffd_harvest(void)
     return pages;
 }
 
-static uint64_t uffd_batch(enum primitive p)
-{
-    uint64_t t0 = 0;
-    switch (p) {
-    case TRAP:
-        uffd_protect(region, batch);
-        t0 = now_ns();
-        touch_all();
-        break;
-    case PROT1:
-        t0 = now_ns();
-        for (long i = 0; i < batch; i++) {
-            uffd_protect(region + i * PAGE_BYTES, 1);
-            ((volatile char *)region)[i * PAGE_BYTES] = 1;
-        }
-        break;
-    case PROTN:
-        t0 = now_ns();
-        uffd_protect(region, batch);
-        touch_all();
-        break;
-    default:
-        uffd_protect(region, batch);
-        touch_all();
-        t0 = now_ns();
-        faults += uffd_harvest() == batch ? 0 : 1000000; /* a wrong count shows */
-        break;
-    }
-    return now_ns() - t0;
-}
-
 /* ---- gcvm, in guest mode ---- */
 
 static int on_guest_fault(void *addr, int is_write, void *arg)
@@ -173,34 +122,51 @@ static int on_guest_fault(void *addr, int is_write, void *arg)
     return gcvm_protect(page, PAGE_BYTES, PROT_READ | PROT_WRITE) == 0;
 }
 
-static uint64_t gcvm_batch(enum primitive p)
+static void gcvm_read_only(char *addr, long pages)
+{
+    gcvm_protect(addr, (size_t)pages * PAGE_BYTES, PROT_READ);
+}
+
+static long gcvm_harvest(void)
+{
+    static uint64_t bits[4096 / 64];
+    return gcvm_dirty_harvest(region, (size_t)batch * PAGE_BYTES, bits, GCVM_CLEAR);
+}
+
+/* ---- One batch, the same for every mechanism ---- */
+
+struct mechanism_ops {
+    void (*protect)(char *addr, long pages); /* write-protect pages */
+    long (*harvest)(void); /* pages of the region written since the last call, or NULL */
+};
+
+/* Nanoseconds for one batch of primitive p. The pages' writes fault (or are recorded)
+ * and the fault handler lifts the protection. */
+static uint64_t time_batch(const struct mechanism_ops *m, enum primitive p)
 {
     uint64_t t0 = 0;
-    static uint64_t bits[64];
     switch (p) {
     case TRAP:
-        gcvm_protect(region, (size_t)batch * PAGE_BYTES, PROT_READ);
+        m->protect(region, batch);
         t0 = now_ns();
         touch_all();
         break;
     case PROT1:
         t0 = now_ns();
         for (long i = 0; i < batch; i++) {
-            gcvm_protect(region + i * PAGE_BYTES, PAGE_BYTES, PROT_READ);
+            m->protect(region + i * PAGE_BYTES, 1);
             ((volatile char *)region)[i * PAGE_BYTES] = 1;
         }
         break;
     case PROTN:
         t0 = now_ns();
-        gcvm_protect(region, (size_t)batch * PAGE_BYTES, PROT_READ);
+        m->protect(region, batch);
         touch_all();
         break;
-    default:
+    case HARVEST:
         touch_all();
         t0 = now_ns();
-        faults += gcvm_dirty_harvest(region, (size_t)batch * PAGE_BYTES, bits, GCVM_CLEAR) == batch
-                      ? 0
-                      : 1000000;
+        faults += m->harvest() == batch ? 0 : 1000000; /* a wrong count shows */
         break;
     }
     return now_ns() - t0;
@@ -210,6 +176,10 @@ static uint64_t gcvm_batch(enum primitive p)
 
 enum mechanism { GCVM, MPROTECT, UFFD };
 static const char *const mechanism_names[] = {"gcvm", "mprotect", "uffd"};
+static const struct mechanism_ops mechanisms[] = {
+    [GCVM] = {gcvm_read_only, gcvm_harvest},
+    [MPROTECT] = {mprotect_read_only, NULL}, /* no dirty state to read */
+    [UFFD] = {uffd_protect, uffd_harvest}};
 
 struct row {
     enum mechanism m;
@@ -242,14 +212,11 @@ static void run_row(gbench_state *st, void *arg)
     faults = 0;
     long iterations = 0;
     while (gbench_keep_running(st)) {
-        uint64_t ns;
-        if (row->m == GCVM) {
+        if (row->m == GCVM)
             gcvm_enter();
-            ns = gcvm_batch(row->p);
+        uint64_t ns = time_batch(&mechanisms[row->m], row->p);
+        if (row->m == GCVM)
             gcvm_exit();
-        } else {
-            ns = row->m == MPROTECT ? mprotect_batch(row->p) : uffd_batch(row->p);
-        }
         gbench_set_iteration_time(st, (double)ns * 1e-9 / (double)batch);
         iterations++;
     }
@@ -305,8 +272,8 @@ int main(int argc, char **argv)
     int n = 0;
     for (int m = 0; m < 3; m++) {
         for (int p = 0; p < 4; p++) {
-            if (m == MPROTECT && p == HARVEST)
-                continue; /* mprotect has no dirty state to read */
+            if (p == HARVEST && !mechanisms[m].harvest)
+                continue;
             rows[n] = (struct row){(enum mechanism)m, (enum primitive)p};
             snprintf(names[n], sizeof names[n], "%s/%s", mechanism_names[m], primitive_names[p]);
             gbench_register_manual(names[n], run_row, &rows[n],
