@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/ucontext.h>
 
 #include "gcvm/gcvm.h"
 
@@ -33,6 +34,8 @@ struct kvm_regs;
  * no signal frame may be built (signals.c). */
 #define RFLAGS_IF (1ull << 9)
 #define RFLAGS_GUEST (RFLAGS_IF | 2)
+/* The flags a program may set and a signal frame restores: arithmetic flags and DF. */
+#define RFLAGS_USER 0x0cd5ull
 
 /* Selectors of the guest's GDT. */
 #define SEL_CODE 0x08
@@ -151,6 +154,10 @@ void signals_deliver_pending(int vcpu_fd);
 /* The fault handler's return, made by the host (PORT_SIGNAL): *r becomes the
  * interrupted context saved in the frame at r->rsp. */
 void signals_return_from_fault(struct kvm_regs *r);
+/* The general registers and flags of r into a signal frame's mcontext, and back (the
+ * flags: only RFLAGS_USER from the frame, on top of RFLAGS_GUEST). */
+void registers_to_mcontext(const struct kvm_regs *r, mcontext_t *mc);
+void registers_from_mcontext(const mcontext_t *mc, struct kvm_regs *r);
 /* rt_sigreturn made in guest mode: *r becomes the registers saved in the frame. */
 void signals_sigreturn(int vcpu_fd, struct kvm_regs *r);
 

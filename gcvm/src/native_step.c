@@ -73,25 +73,8 @@ static void on_step_trap(int sig, siginfo_t *info, void *context)
     stepping = false;
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, &mask_before_step, NULL, sizeof(uint64_t));
     memcpy(xstate, fp, n);
-    const greg_t *g = uc->uc_mcontext.gregs;
-    struct kvm_regs r = {.r8 = (uint64_t)g[REG_R8],
-                         .r9 = (uint64_t)g[REG_R9],
-                         .r10 = (uint64_t)g[REG_R10],
-                         .r11 = (uint64_t)g[REG_R11],
-                         .r12 = (uint64_t)g[REG_R12],
-                         .r13 = (uint64_t)g[REG_R13],
-                         .r14 = (uint64_t)g[REG_R14],
-                         .r15 = (uint64_t)g[REG_R15],
-                         .rdi = (uint64_t)g[REG_RDI],
-                         .rsi = (uint64_t)g[REG_RSI],
-                         .rbp = (uint64_t)g[REG_RBP],
-                         .rbx = (uint64_t)g[REG_RBX],
-                         .rdx = (uint64_t)g[REG_RDX],
-                         .rax = (uint64_t)g[REG_RAX],
-                         .rcx = (uint64_t)g[REG_RCX],
-                         .rsp = (uint64_t)g[REG_RSP],
-                         .rip = (uint64_t)g[REG_RIP]};
-    r.rflags = ((uint64_t)g[REG_EFL] & 0x0cd5) | RFLAGS_GUEST;
+    struct kvm_regs r = {0};
+    registers_from_mcontext(&uc->uc_mcontext, &r);
     /* This handler's frame sits below the guest's stack pointer and is abandoned: the
      * run loop starts afresh on its own stack (SA_NODEFER left the mask alone). */
     guest_operand_commit();
@@ -188,14 +171,9 @@ void native_step(int vcpu_fd, char *loop_stack)
     syscall(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &mask_before_step, sizeof(uint64_t));
     uint64_t step_mask = mask_before_step & ~(1ull << (SIGTRAP - 1));
     memcpy(&frame.uc.uc_sigmask, &step_mask, sizeof step_mask);
+    registers_to_mcontext(&r, &frame.uc.uc_mcontext);
     greg_t *g = frame.uc.uc_mcontext.gregs;
-    g[REG_R8] = (greg_t)r.r8, g[REG_R9] = (greg_t)r.r9, g[REG_R10] = (greg_t)r.r10;
-    g[REG_R11] = (greg_t)r.r11, g[REG_R12] = (greg_t)r.r12, g[REG_R13] = (greg_t)r.r13;
-    g[REG_R14] = (greg_t)r.r14, g[REG_R15] = (greg_t)r.r15, g[REG_RDI] = (greg_t)r.rdi;
-    g[REG_RSI] = (greg_t)r.rsi, g[REG_RBP] = (greg_t)r.rbp, g[REG_RBX] = (greg_t)r.rbx;
-    g[REG_RDX] = (greg_t)r.rdx, g[REG_RAX] = (greg_t)r.rax, g[REG_RCX] = (greg_t)r.rcx;
-    g[REG_RSP] = (greg_t)r.rsp, g[REG_RIP] = (greg_t)r.rip;
-    g[REG_EFL] = (greg_t)((r.rflags & 0x0cd5) | RFLAGS_TF | RFLAGS_IF | 2);
+    g[REG_EFL] = (greg_t)((r.rflags & RFLAGS_USER) | RFLAGS_TF | RFLAGS_IF | 2);
     g[REG_CSGSFS] = USER_CS;
     frame.uc.uc_mcontext.fpregs = (struct _libc_fpstate *)xstate;
     stepping = true;

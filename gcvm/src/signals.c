@@ -183,7 +183,7 @@ struct signal_frame {
     siginfo_t info;
 };
 
-static void save_registers(const struct kvm_regs *r, mcontext_t *mc)
+void registers_to_mcontext(const struct kvm_regs *r, mcontext_t *mc)
 {
     greg_t *g = mc->gregs;
     g[REG_R8] = (greg_t)r->r8, g[REG_R9] = (greg_t)r->r9, g[REG_R10] = (greg_t)r->r10;
@@ -194,7 +194,7 @@ static void save_registers(const struct kvm_regs *r, mcontext_t *mc)
     g[REG_RSP] = (greg_t)r->rsp, g[REG_RIP] = (greg_t)r->rip, g[REG_EFL] = (greg_t)r->rflags;
 }
 
-static void load_registers(const mcontext_t *mc, struct kvm_regs *r)
+void registers_from_mcontext(const mcontext_t *mc, struct kvm_regs *r)
 {
     const greg_t *g = mc->gregs;
     r->r8 = (uint64_t)g[REG_R8], r->r9 = (uint64_t)g[REG_R9], r->r10 = (uint64_t)g[REG_R10];
@@ -203,9 +203,7 @@ static void load_registers(const mcontext_t *mc, struct kvm_regs *r)
     r->rsi = (uint64_t)g[REG_RSI], r->rbp = (uint64_t)g[REG_RBP], r->rbx = (uint64_t)g[REG_RBX];
     r->rdx = (uint64_t)g[REG_RDX], r->rax = (uint64_t)g[REG_RAX], r->rcx = (uint64_t)g[REG_RCX];
     r->rsp = (uint64_t)g[REG_RSP], r->rip = (uint64_t)g[REG_RIP];
-    /* Only the arithmetic flags and DF are the program's to restore. */
-    const uint64_t user_flags = 0x0cd5;
-    r->rflags = ((uint64_t)g[REG_EFL] & user_flags) | RFLAGS_GUEST;
+    r->rflags = ((uint64_t)g[REG_EFL] & RFLAGS_USER) | RFLAGS_GUEST;
 }
 
 /* Where the frame goes: below the red zone, or on the alternate stack if the handler
@@ -260,7 +258,7 @@ static void deliver(int vcpu_fd, const siginfo_t *info, uint64_t mask)
     frame->return_address = act.restorer;
     frame->info = *info;
     frame->uc.uc_stack = ss;
-    save_registers(&r, &frame->uc.uc_mcontext);
+    registers_to_mcontext(&r, &frame->uc.uc_mcontext);
     frame->uc.uc_mcontext.fpregs = (struct _libc_fpstate *)fp;
     memcpy(&frame->uc.uc_sigmask, &mask, sizeof mask);
     set_mask(mask | act.mask | ((act.flags & SA_NODEFER) ? 0 : sig_bit(sig)));
@@ -355,6 +353,6 @@ void signals_sigreturn(int vcpu_fd, struct kvm_regs *r)
         else
             ioctl(vcpu_fd, KVM_SET_XSAVE, &xsave);
     }
-    load_registers(&uc->uc_mcontext, r);
+    registers_from_mcontext(&uc->uc_mcontext, r);
     set_mask(mask & ~(sig_bit(SIGKILL) | sig_bit(SIGSTOP)));
 }
