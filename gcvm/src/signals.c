@@ -61,6 +61,12 @@ static void set_mask(uint64_t mask)
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, sizeof mask);
 }
 
+/* Makes info pending again for this thread, as the kernel queued it. */
+static void send_to_self(const siginfo_t *info)
+{
+    syscall(SYS_rt_tgsigqueueinfo, getpid(), gettid(), info->si_signo, info);
+}
+
 static bool is_handler(const void *handler)
 {
     return handler != (void *)SIG_DFL && handler != (void *)SIG_IGN;
@@ -137,7 +143,7 @@ void signals_unwrap(void)
     int pending = queue_length;
     queue_length = 0;
     for (int i = 0; i < pending; i++)
-        syscall(SYS_rt_tgsigqueueinfo, getpid(), gettid(), queue[i].si_signo, &queue[i]);
+        send_to_self(&queue[i]);
 }
 
 void signals_forget_thread(void)
@@ -327,13 +333,13 @@ void signals_deliver_pending(int vcpu_fd)
         queue_length--;
         if (!wrapped[sig]) { /* no longer handled: what the kernel would do now */
             set_mask(frame_mask);
-            syscall(SYS_rt_tgsigqueueinfo, getpid(), gettid(), sig, &info);
-            syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, NULL, sizeof mask);
+            send_to_self(&info);
+            set_mask(all);
             continue;
         }
         deliver(vcpu_fd, &info, frame_mask);
         frame_mask = current_mask();
-        syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, NULL, sizeof mask);
+        set_mask(all);
         i = 0; /* a nested frame for each further signal the new mask allows */
     }
     set_mask(frame_mask);
