@@ -9,8 +9,12 @@
  * more (what a full non-generational trace keeps). The heap verifier also runs at every
  * collection, so a barrier that misses an old-to-young store fails here.
  *
- * usage: test_differential BARRIER [SEED [STEPS [STRESS_INTERVAL [noverify]]]]
- * noverify leaves the collector's own verifier off, so that the model alone judges.
+ * usage: test_differential BARRIER [SEED [STEPS [STRESS_INTERVAL [OPTION...]]]]
+ * options: noverify leaves the collector's own verifier off, so that the model alone
+ * judges; heap-mb=N sets the heap's size (default 256; the gcvm barriers' runs use a
+ * small one, because an emulated ring 0 pays for every block the collector walks).
+ * With a gcvm barrier the mutator must be in guest mode from gc_heap_create() to
+ * gc_heap_destroy(), and in host mode again afterwards.
  * Exits 77 (skipped) when the barrier is not available on this machine. */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -19,6 +23,7 @@
 #include <string.h>
 
 #include "gcvm/gc-embedder.h"
+#include "gcvm/gcvm.h"
 #include "test_util.h"
 
 enum { KIND_NODE = 1, KIND_BLOB = 2 };
@@ -338,7 +343,9 @@ static void check_exact_after_major(void)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: %s BARRIER [SEED [STEPS [STRESS_INTERVAL [noverify]]]]\n", argv[0]);
+        fprintf(stderr,
+                "usage: %s BARRIER [SEED [STEPS [STRESS_INTERVAL [noverify] [heap-mb=N]]]]\n",
+                argv[0]);
         return 2;
     }
     enum gc_barrier_kind kind;
@@ -355,10 +362,23 @@ int main(int argc, char **argv)
     cfg.nursery_bytes = (size_t)256 << 10;
     cfg.major_threshold_bytes = (size_t)4 << 20;
     cfg.stress_interval = stress;
-    cfg.verify = !(argc > 5 && strcmp(argv[5], "noverify") == 0);
+    cfg.verify = 1;
+    for (int a = 5; a < argc; a++) {
+        unsigned mb;
+        if (strcmp(argv[a], "noverify") == 0)
+            cfg.verify = 0;
+        else if (sscanf(argv[a], "heap-mb=%u", &mb) == 1 && mb >= 4)
+            cfg.heap_max_bytes = (size_t)mb << 20;
+        else
+            CHECK_MSG(0, "unknown option %s", argv[a]);
+    }
+    bool guest_barrier = kind == GC_BARRIER_GCVM_DIRTY || kind == GC_BARRIER_GCVM_PROTECT;
     char err[256];
     heap = gc_heap_create(&cfg, err, sizeof err);
     CHECK_MSG(heap != NULL, "gc_heap_create: %s", err);
+    if (guest_barrier)
+        CHECK_MSG(gcvm_in_guest(), "the %s barrier did not put the mutator in guest mode",
+                  argv[1]);
     gc_register_kind(heap, KIND_NODE, trace_node);
     for (size_t r = 0; r < ROOTS; r++) {
         root_ids[r] = -1;
@@ -399,6 +419,7 @@ int main(int argc, char **argv)
     if (kind != GC_BARRIER_NONE)
         CHECK_MSG(after.minor_collections > 0, "a generational barrier ran no minor collection");
     gc_heap_destroy(heap);
+    CHECK_MSG(!gcvm_in_guest(), "destroying the heap did not take the thread back to host mode");
     for (size_t i = 0; i < model_count; i++)
         free(model[i].slots);
     free(model);

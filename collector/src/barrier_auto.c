@@ -1,11 +1,14 @@
 /* The auto barrier: runs one short, fixed workload under each barrier this machine
- * offers and keeps the fastest. The workload is what a generational collector's
+ * offers and keeps the fastest. The gcvm barriers are candidates only where guest ring 0
+ * runs on VT-x or AMD-V: an emulated ring 0 is thousands of times slower, and a
+ * calibration run there would take minutes to say so. The workload is what a generational collector's
  * barrier is for: a long-lived structure that receives pointers to new objects while
  * garbage is allocated around it. The choice is made once per process. */
 #include <pthread.h>
 #include <string.h>
 
 #include "gc_internal.h"
+#include "guest_mode.h"
 
 enum { CALIBRATION_KIND = 0, OLD_NODES = 16384, ROUNDS = 60000 };
 
@@ -70,20 +73,29 @@ static double run_workload(enum gc_barrier_kind kind)
     return ms;
 }
 
-static char chosen_reason[256];
+static char chosen_reason[512];
 static enum gc_barrier_kind chosen = GC_BARRIER_CARD;
 
 static void choose_once(void)
 {
-    static const enum gc_barrier_kind candidates[] = {GC_BARRIER_CARD, GC_BARRIER_MPROTECT,
-                                                      GC_BARRIER_UFFD, GC_BARRIER_SOFT_DIRTY};
+    static const enum gc_barrier_kind candidates[] = {
+        GC_BARRIER_CARD,       GC_BARRIER_MPROTECT,   GC_BARRIER_UFFD,
+        GC_BARRIER_SOFT_DIRTY, GC_BARRIER_GCVM_DIRTY, GC_BARRIER_GCVM_PROTECT};
     double best = -1;
     size_t used = (size_t)snprintf(chosen_reason, sizeof chosen_reason, "auto:");
     for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++) {
         enum gc_barrier_kind kind = candidates[i];
-        double ms = gc_barrier_available(kind, NULL, 0) ? run_workload(kind) : -1;
+        bool available = gc_barrier_available(kind, NULL, 0);
+        bool emulated = available &&
+                        (kind == GC_BARRIER_GCVM_DIRTY || kind == GC_BARRIER_GCVM_PROTECT) &&
+                        !guest_mode_is_hardware();
+        double ms = available && !emulated ? run_workload(kind) : -1;
         if (used < sizeof chosen_reason) {
-            if (ms < 0)
+            if (emulated)
+                used += (size_t)snprintf(chosen_reason + used, sizeof chosen_reason - used,
+                                         " %s skipped (ring 0 is emulated here);",
+                                         gc_barrier_name(kind));
+            else if (ms < 0)
                 used += (size_t)snprintf(chosen_reason + used, sizeof chosen_reason - used,
                                          " %s unavailable;", gc_barrier_name(kind));
             else

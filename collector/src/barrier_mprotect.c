@@ -168,20 +168,12 @@ static void mprotect_harvest(struct gc_heap *h)
 
 static void protect_run(struct gc_heap *h, size_t first, size_t count)
 {
-    size_t units = BLOCK_BYTES >> PAGE_SHIFT;
-    bool needed = h->all_dirty;
-    for (size_t bi = first; bi < first + count && !needed; bi++) {
-        const uint8_t *d = h->dirty + bi * units;
-        needed = !h->blocks[bi].write_protected;
-        for (size_t k = 0; k < units && !needed; k++)
-            needed = d[k] != 0;
-    }
-    if (needed && mprotect(block_start(h, first), count << BLOCK_SHIFT, PROT_READ) != 0)
+    if (protected_run_needs_rearm(h, first, count) &&
+        mprotect(block_start(h, first), count << BLOCK_SHIFT, PROT_READ) != 0)
         gc_fatal("mprotect barrier: cannot write-protect %zu old blocks: %s "
                  "(raise vm.max_map_count or use another barrier)",
                  count, strerror(errno));
-    for (size_t bi = first; bi < first + count; bi++)
-        h->blocks[bi].write_protected = true;
+    protected_run_mark_protected(h, first, count);
 }
 
 static void mprotect_rearm(struct gc_heap *h)
@@ -196,12 +188,8 @@ static void mprotect_rearm(struct gc_heap *h)
 
 static void mprotect_make_writable(struct gc_heap *h, size_t first, size_t count)
 {
-    bool any = false;
-    for (size_t bi = first; bi < first + count; bi++) {
-        any |= h->blocks[bi].write_protected;
-        h->blocks[bi].write_protected = false;
-    }
-    if (any && mprotect(block_start(h, first), count << BLOCK_SHIFT, PROT_READ | PROT_WRITE) != 0)
+    if (protected_run_mark_writable(h, first, count) &&
+        mprotect(block_start(h, first), count << BLOCK_SHIFT, PROT_READ | PROT_WRITE) != 0)
         gc_fatal("mprotect barrier: cannot unprotect %zu blocks: %s", count, strerror(errno));
 }
 

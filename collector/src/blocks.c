@@ -345,3 +345,35 @@ void for_each_old_run(struct gc_heap *h, void (*fn)(struct gc_heap *, size_t, si
         fn(h, first, i - first);
     }
 }
+
+bool protected_run_needs_rearm(const struct gc_heap *h, size_t first, size_t count)
+{
+    if (h->all_dirty)
+        return true;
+    size_t units = BLOCK_BYTES >> h->dirty_shift;
+    for (size_t bi = first; bi < first + count; bi++) {
+        if (!h->blocks[bi].write_protected)
+            return true;
+        const uint8_t *d = h->dirty + bi * units;
+        for (size_t k = 0; k < units; k++)
+            if (d[k])
+                return true;
+    }
+    return false;
+}
+
+bool protected_run_mark_writable(struct gc_heap *h, size_t first, size_t count)
+{
+    bool any = false;
+    for (size_t bi = first; bi < first + count; bi++) {
+        any |= h->blocks[bi].write_protected;
+        h->blocks[bi].write_protected = false;
+    }
+    return any;
+}
+
+void protected_run_mark_protected(struct gc_heap *h, size_t first, size_t count)
+{
+    for (size_t bi = first; bi < first + count; bi++)
+        h->blocks[bi].write_protected = true;
+}

@@ -114,7 +114,7 @@ struct gc_heap {
     enum gc_barrier_kind barrier_kind;
     const struct gc_barrier_ops *barrier;
     void *barrier_state;
-    char barrier_reason[256];
+    char barrier_reason[512];
 
     /* Embedder. */
     gc_trace_fn trace[KIND_COUNT];
@@ -295,11 +295,21 @@ struct gc_barrier_ops {
 };
 
 extern const struct gc_barrier_ops gc_barrier_none_ops, gc_barrier_card_ops,
-    gc_barrier_mprotect_ops, gc_barrier_uffd_ops, gc_barrier_soft_dirty_ops;
+    gc_barrier_mprotect_ops, gc_barrier_uffd_ops, gc_barrier_soft_dirty_ops,
+    gc_barrier_gcvm_dirty_ops, gc_barrier_gcvm_protect_ops;
 const struct gc_barrier_ops *barrier_ops_for(enum gc_barrier_kind kind);
 
 /* Chooses a barrier for `auto` by calibration; writes the reason. */
 enum gc_barrier_kind barrier_auto_choose(char *reason, size_t reason_len);
+
+/* For the barriers that write-protect old pages (mprotect, gcvm-protect), which keep
+ * block.write_protected: whether a run must be protected again at rearm() (a block of it
+ * is not protected yet, or one of its pages was unprotected by a fault since, or the
+ * barrier lost track); marking a run writable (returns whether any block of it was
+ * protected, so that the backend knows whether to lift anything) or protected. */
+bool protected_run_needs_rearm(const struct gc_heap *h, size_t first, size_t count);
+bool protected_run_mark_writable(struct gc_heap *h, size_t first, size_t count);
+void protected_run_mark_protected(struct gc_heap *h, size_t first, size_t count);
 
 /* Calls fn(first_block, count) for each maximal run of old blocks. */
 void for_each_old_run(struct gc_heap *h, void (*fn)(struct gc_heap *, size_t, size_t));

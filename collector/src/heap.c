@@ -69,12 +69,23 @@ static const char *const barrier_names[GC_BARRIER_KIND_COUNT] = {
     [GC_BARRIER_DEFAULT] = "default", [GC_BARRIER_NONE] = "none",
     [GC_BARRIER_CARD] = "card",       [GC_BARRIER_MPROTECT] = "mprotect",
     [GC_BARRIER_UFFD] = "uffd",       [GC_BARRIER_SOFT_DIRTY] = "soft-dirty",
+    [GC_BARRIER_GCVM_DIRTY] = "gcvm-dirty", [GC_BARRIER_GCVM_PROTECT] = "gcvm-protect",
     [GC_BARRIER_AUTO] = "auto",
 };
 
 const char *gc_barrier_name(enum gc_barrier_kind kind)
 {
     return (unsigned)kind < GC_BARRIER_KIND_COUNT ? barrier_names[kind] : NULL;
+}
+
+const char *gc_barrier_names(char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = 0;
+    for (unsigned k = GC_BARRIER_NONE; k < GC_BARRIER_KIND_COUNT && used < len; k++)
+        used += (size_t)snprintf(buf + used, len - used, "%s%s", k == GC_BARRIER_NONE ? "" : ", ",
+                                 barrier_names[k]);
+    return buf;
 }
 
 int gc_barrier_parse(const char *name, enum gc_barrier_kind *out)
@@ -96,6 +107,8 @@ const struct gc_barrier_ops *barrier_ops_for(enum gc_barrier_kind kind)
     case GC_BARRIER_MPROTECT: return &gc_barrier_mprotect_ops;
     case GC_BARRIER_UFFD: return &gc_barrier_uffd_ops;
     case GC_BARRIER_SOFT_DIRTY: return &gc_barrier_soft_dirty_ops;
+    case GC_BARRIER_GCVM_DIRTY: return &gc_barrier_gcvm_dirty_ops;
+    case GC_BARRIER_GCVM_PROTECT: return &gc_barrier_gcvm_protect_ops;
     default: return NULL;
     }
 }
@@ -152,10 +165,9 @@ static int resolve_barrier(const struct gc_config *cfg, enum gc_barrier_kind *ki
         const char *env = getenv("GCVM_BARRIER");
         if (env && *env) {
             if (gc_barrier_parse(env, kind) != 0) {
-                set_error(err, err_len,
-                          "GCVM_BARRIER=%s is not a barrier; use one of none, card, "
-                          "mprotect, uffd, soft-dirty, auto",
-                          env);
+                char names[160];
+                set_error(err, err_len, "GCVM_BARRIER=%s is not a barrier; use one of %s", env,
+                          gc_barrier_names(names, sizeof names));
                 return -1;
             }
             snprintf(reason, reason_len, "chosen by GCVM_BARRIER");
@@ -236,7 +248,7 @@ struct gc_heap *gc_heap_create(const struct gc_config *cfg_in, char *err, size_t
     }
 
     enum gc_barrier_kind kind;
-    char reason[256];
+    char reason[512];
     if (resolve_barrier(&cfg, &kind, reason, sizeof reason, err, err_len) != 0)
         return NULL;
 

@@ -119,3 +119,23 @@ int gc_verify(struct gc_heap *h)
     free(c.seen);
     return c.errors ? -1 : 0;
 }
+
+/* ---- The barrier's record, for tests that compare barriers on one trace ---- */
+
+size_t gc_debug_written_pages(struct gc_heap *h, size_t *pages, size_t max)
+{
+    if (h->collecting)
+        gc_fatal("gc_debug_written_pages() called during a collection");
+    h->barrier->harvest(h);
+    size_t found = 0, units_per_page = PAGE_BYTES >> h->dirty_shift;
+    for (size_t page = 0; page < h->nblocks << (BLOCK_SHIFT - PAGE_SHIFT); page++) {
+        if (!block_is_old(h->blocks[page >> (BLOCK_SHIFT - PAGE_SHIFT)].kind))
+            continue;
+        bool written = h->all_dirty;
+        for (size_t k = 0; k < units_per_page && !written; k++)
+            written = h->dirty[page * units_per_page + k] != 0;
+        if (written && found++ < max)
+            pages[found - 1] = page;
+    }
+    return found;
+}

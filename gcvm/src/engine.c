@@ -22,6 +22,7 @@ static char *host_stack;
 char *gcvm_loop_stack_top;
 static pthread_mutex_t owner_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool owned;
+static uint64_t entries; /* gcvm_info.entries */
 static pthread_t owner;
 static double guest_ns_per_insn, host_ns_per_insn;
 static pid_t owner_pid; /* the process whose VM this is; a forked child has none */
@@ -141,6 +142,7 @@ int gcvm_enter(void)
                  "another thread is in guest mode (one at a time for now)");
         return -EBUSY;
     }
+    entries++;
     struct saved_context ctx;
     gcvm_arch_enter(&ctx, run_loop, gcvm_loop_stack_top);
     return 0; /* in guest mode now */
@@ -181,5 +183,6 @@ int gcvm_get_info(struct gcvm_info *out)
     out->signals_delivered = gcvm_counters.signals_delivered;
     out->protection_faults = gcvm_shared.protection_faults;
     out->memslots = aspace_memslots();
+    out->entries = entries;
     return 0;
 }

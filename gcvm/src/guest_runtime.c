@@ -184,3 +184,9 @@ void gcvm_set_fault_handler(gcvm_fault_fn fn, void *arg)
     gcvm_shared.handler = fn;
     gcvm_shared.handler_arg = arg;
 }
+
+void gcvm_get_fault_handler(gcvm_fault_fn *fn, void **arg)
+{
+    *fn = gcvm_shared.handler;
+    *arg = gcvm_shared.handler_arg;
+}

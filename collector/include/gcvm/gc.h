@@ -28,6 +28,8 @@ enum gc_barrier_kind {
     GC_BARRIER_MPROTECT,    /* old pages read-only, SIGSEGV records the page */
     GC_BARRIER_UFFD,        /* userfaultfd async write-protect + PAGEMAP_SCAN */
     GC_BARRIER_SOFT_DIRTY,  /* /proc/self/clear_refs + pagemap soft-dirty bit */
+    GC_BARRIER_GCVM_DIRTY,  /* mutator in guest ring 0; page-table dirty bits */
+    GC_BARRIER_GCVM_PROTECT, /* mutator in guest ring 0; in-guest page protection */
     GC_BARRIER_AUTO,        /* calibrate the available ones, take the cheapest */
     GC_BARRIER_KIND_COUNT
 };
@@ -35,12 +37,21 @@ enum gc_barrier_kind {
 /* Name as accepted by GCVM_BARRIER ("none", "card", ...); NULL for an invalid kind. */
 const char *gc_barrier_name(enum gc_barrier_kind kind);
 
+/* Writes every valid name, comma-separated, to buf (truncated to len); returns buf. */
+const char *gc_barrier_names(char *buf, size_t len);
+
 /* Parses a barrier name; returns 0 and sets *out, or -1 for an unknown name. */
 int gc_barrier_parse(const char *name, enum gc_barrier_kind *out);
 
 /* Whether this machine supports the barrier. Returns 1 if it does; 0 if not, with the
  * reason written to why (if why is not NULL). GC_BARRIER_AUTO and NONE are always
- * available. */
+ * available. The gcvm barriers are available where the gcvm engine is (gcvm_init()
+ * succeeds), also where its ring 0 is emulated; auto never picks them there.
+ *
+ * A heap with a gcvm barrier puts the thread that creates it in guest mode (unless it is
+ * there already) for the heap's life: that thread is the mutator, and its writes must
+ * go through the guest's page tables. The last such heap destroyed takes the thread
+ * back to host mode if creating the first put it in guest mode. */
 int gc_barrier_available(enum gc_barrier_kind kind, char *why, size_t why_len);
 
 /* Called when an allocation cannot be satisfied even after a major collection. The
@@ -102,6 +113,14 @@ void gc_get_stats(const struct gc_heap *heap, struct gc_stats *out);
 
 /* Writes a human-readable summary of gc_get_stats() to the stream (a FILE *). */
 void gc_print_stats(const struct gc_heap *heap, void *file);
+
+/* For tests that compare barriers on one mutation trace: reads the barrier's record of
+ * the old generation's writes since the last collection, as a minor collection would
+ * (without collecting), and writes to pages, in increasing order, the index within the
+ * heap's region of each old page found written (for the card barrier: each page holding
+ * a dirty card). Returns how many were found, which may exceed max (then only max are
+ * written). A later collection sees the same writes. */
+size_t gc_debug_written_pages(struct gc_heap *heap, size_t *pages, size_t max);
 
 /* ---- Allocation and stores: inline fast paths ------------------------------------ */
 

@@ -59,6 +59,10 @@ GCVM_API int gcvm_protect(void *addr, size_t len, int prot);
 typedef int (*gcvm_fault_fn)(void *addr, int is_write, void *arg);
 GCVM_API void gcvm_set_fault_handler(gcvm_fault_fn fn, void *arg);
 
+/* The handler and argument installed now (NULL, NULL when none), so that a library that
+ * installs its own can hand on the faults that are not its. */
+GCVM_API void gcvm_get_fault_handler(gcvm_fault_fn *fn, void **arg);
+
 struct gcvm_info {
     char backend[16];         /* "kvm" */
     int hardware;             /* 1: guest ring 0 runs on VT-x/AMD-V; 0: emulated */
@@ -74,6 +78,9 @@ struct gcvm_info {
     uint64_t native_steps;      /* instructions an emulated ring 0 could not run, run
                                    natively one at a time (docs/engine.md) */
     uint64_t memslots;
+    uint64_t entries; /* times a thread went from host to guest mode; a change between
+                         two reads in guest mode means it ran in host mode in between,
+                         where its writes set no dirty bit and take no protection fault */
 };
 
 /* Fills *out; -EINVAL before a successful gcvm_init(). */
