@@ -1,7 +1,12 @@
 /* gcvm-bench: GCBench and binary-trees under every write barrier of the gcvm collector,
  * under the Boehm collector (full and incremental) and under malloc/free (jemalloc).
  *
- *   gcvm-bench [--heap-mb=N] [--nursery-kb=N] [--depth=N] [Google Benchmark flags]
+ *   gcvm-bench [--heap-mb=N] [--nursery-kb=N] [--depth=N] [--gcbench-shrink=N]
+ *              [--emulated] [Google Benchmark flags]
+ *
+ * The gcvm-dirty and gcvm-protect rows run the workload in guest mode. Where the engine's
+ * ring 0 is emulated they are skipped unless --emulated is given (then give them a
+ * small workload: --gcbench-shrink=8 --depth=8); their "hardware" counter says which.
  *
  * Each run reports, beside its time: max_pause_ms, collections, peak_rss_mb, and for
  * gcvm heaps minor/major counts and barrier figures. Run one configuration per process
@@ -16,6 +21,7 @@
 
 #include "gbench_shim.h"
 #include "gcvm/gc-embedder.h"
+#include "gcvm/gcvm.h"
 
 int bench_gcvm_card_run(struct gc_heap *h, int depth);
 int bench_gcvm_page_run(struct gc_heap *h, int depth);
@@ -25,6 +31,8 @@ int bench_malloc_run(int depth);
 static size_t heap_bytes = (size_t)64 << 20;
 static size_t nursery_bytes; /* 0: the collector's default */
 static int binarytrees_depth = 16;
+static bool allow_emulated; /* --emulated */
+int wl_gcbench_shrink;      /* --gcbench-shrink (workloads_impl.h) */
 
 enum workload { GCBENCH, BINARYTREES };
 static const char *const workload_names[] = {"GCBench", "BinaryTrees"};
@@ -55,14 +63,31 @@ static double now_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
+static void skip(gbench_state *st, const char *why)
+{
+    char err[512];
+    snprintf(err, sizeof err, "skipped: %s", why);
+    gbench_fail(st, err);
+    while (gbench_keep_running(st)) {
+    }
+}
+
+static bool in_guest_mode(enum gc_barrier_kind kind)
+{
+    return kind == GC_BARRIER_GCVM_DIRTY || kind == GC_BARRIER_GCVM_PROTECT;
+}
+
 static void run_gcvm(gbench_state *st, const struct config *c)
 {
-    char err[256], why[200];
+    char err[512], why[400];
     if (!gc_barrier_available(c->barrier, why, sizeof why)) {
-        snprintf(err, sizeof err, "skipped: %s", why);
-        gbench_fail(st, err);
-        while (gbench_keep_running(st)) {
-        }
+        skip(st, why);
+        return;
+    }
+    struct gcvm_info info = {0};
+    if (in_guest_mode(c->barrier) && gcvm_get_info(&info) == 0 && !info.hardware &&
+        !allow_emulated) {
+        skip(st, "ring 0 is emulated here (--emulated times the emulator)");
         return;
     }
     struct gc_config cfg;
@@ -103,6 +128,8 @@ static void run_gcvm(gbench_state *st, const struct config *c)
     gbench_counter(st, "barrier_traps", (double)s.barrier_traps);
     gbench_counter(st, "barrier_ms", s.barrier_ms);
     gbench_counter(st, "peak_rss_mb", peak_rss_mb());
+    if (in_guest_mode(c->barrier))
+        gbench_counter(st, "hardware", info.hardware);
 }
 
 /* Boehm's pause: from stopping the world to starting it again, the part of a
@@ -181,23 +208,26 @@ static void run_config(gbench_state *st, void *arg)
         run_malloc(st, c);
 }
 
-static struct config configs[2][8];
+static const struct config templates[] = {
+    {0, "gcvm-none", GC_BARRIER_NONE, 0},
+    {0, "gcvm-card", GC_BARRIER_CARD, 0},
+    {0, "gcvm-mprotect", GC_BARRIER_MPROTECT, 0},
+    {0, "gcvm-uffd", GC_BARRIER_UFFD, 0},
+    {0, "gcvm-soft-dirty", GC_BARRIER_SOFT_DIRTY, 0},
+    {0, "gcvm-dirty", GC_BARRIER_GCVM_DIRTY, 0},
+    {0, "gcvm-protect", GC_BARRIER_GCVM_PROTECT, 0},
+    {0, "boehm-full", GC_BARRIER_DEFAULT, 1},
+    {0, "boehm-incremental", GC_BARRIER_DEFAULT, 2},
+    {0, "malloc-jemalloc", GC_BARRIER_DEFAULT, 0},
+};
+#define CONFIG_COUNT (sizeof templates / sizeof templates[0])
+static struct config configs[2][CONFIG_COUNT];
 
 static void register_all(void)
 {
-    static const struct config templates[] = {
-        {0, "gcvm-none", GC_BARRIER_NONE, 0},
-        {0, "gcvm-card", GC_BARRIER_CARD, 0},
-        {0, "gcvm-mprotect", GC_BARRIER_MPROTECT, 0},
-        {0, "gcvm-uffd", GC_BARRIER_UFFD, 0},
-        {0, "gcvm-soft-dirty", GC_BARRIER_SOFT_DIRTY, 0},
-        {0, "boehm-full", GC_BARRIER_DEFAULT, 1},
-        {0, "boehm-incremental", GC_BARRIER_DEFAULT, 2},
-        {0, "malloc-jemalloc", GC_BARRIER_DEFAULT, 0},
-    };
-    static char names[2][8][64];
+    static char names[2][CONFIG_COUNT][64];
     for (int w = 0; w < 2; w++) {
-        for (int i = 0; i < 8; i++) {
+        for (size_t i = 0; i < CONFIG_COUNT; i++) {
             configs[w][i] = templates[i];
             configs[w][i].workload = (enum workload)w;
             snprintf(names[w][i], sizeof names[w][i], "%s/%s", workload_names[w],
@@ -234,6 +264,10 @@ static void parse_own_flags(int *argc, char **argv)
             nursery_bytes = (size_t)v << 10;
         else if (number_flag(argv[i], "--depth", 4, 22, &v))
             binarytrees_depth = (int)v;
+        else if (number_flag(argv[i], "--gcbench-shrink", 0, 10, &v))
+            wl_gcbench_shrink = (int)v;
+        else if (strcmp(argv[i], "--emulated") == 0)
+            allow_emulated = true;
         else
             argv[out++] = argv[i];
     }

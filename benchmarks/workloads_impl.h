@@ -21,14 +21,16 @@ struct wl_node {
     intptr_t i, j;
 };
 
-enum {
-    GCBENCH_STRETCH_DEPTH = 18,
-    GCBENCH_LONG_LIVED_DEPTH = 16,
-    GCBENCH_ARRAY_SIZE = 500000,
-    GCBENCH_MIN_DEPTH = 4,
-    GCBENCH_MAX_DEPTH = 16,
-    WL_STACK_SIZE = 4096,
-};
+/* GCBench's sizes; wl_gcbench_shrink (bench_main.c, default 0) takes that many levels off
+ * every tree and halves the array as often, for machines where the full program would
+ * take too long (an emulated ring 0). */
+extern int wl_gcbench_shrink;
+#define GCBENCH_STRETCH_DEPTH (18 - wl_gcbench_shrink)
+#define GCBENCH_LONG_LIVED_DEPTH (16 - wl_gcbench_shrink)
+#define GCBENCH_ARRAY_SIZE (500000 >> wl_gcbench_shrink)
+#define GCBENCH_MIN_DEPTH 4
+#define GCBENCH_MAX_DEPTH (16 - wl_gcbench_shrink)
+enum { WL_STACK_SIZE = 4096 };
 
 static void *wl_stack[WL_STACK_SIZE];
 static size_t wl_sp;
@@ -130,7 +132,7 @@ static int gcbench_run(void)
     }
     array = wl_stack[1];
     if (wl_count(wl_stack[0]) != wl_tree_size(GCBENCH_LONG_LIVED_DEPTH) ||
-        array[1000] != 1.0 / 1000)
+        array[GCBENCH_ARRAY_SIZE / 4] != 1.0 / (GCBENCH_ARRAY_SIZE / 4))
         return 4;
     WL_RELEASE_TREE((struct wl_node *)wl_stack[0]);
     WL_RELEASE_DATA(array);

@@ -1,0 +1,171 @@
+/* How a heap with a gcvm barrier treats the thread's mode.
+ *
+ *   test_guest_mode enter BARRIER    creating the heap puts the thread in guest mode, and
+ *                                    destroying it takes the thread back; a thread that
+ *                                    was in guest mode already stays there
+ *   test_guest_mode leave BARRIER    a store made in host mode between two collections
+ *                                    (the mutator left guest mode) is not lost
+ *   test_guest_mode unusable         with no usable engine both barriers are unavailable
+ *                                    and gc_heap_create says why in one line
+ *   test_guest_mode auto             auto never picks a gcvm barrier on an emulated ring 0,
+ *                                    and calibrates them on hardware
+ * Exits 77 when the barrier is not available on this machine. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gcvm/gc-embedder.h"
+#include "gcvm/gcvm.h"
+#include "test_util.h"
+
+enum { KIND_NODE = 1 };
+
+struct node {
+    uint64_t value;
+    struct node *next;
+};
+
+static void trace_node(void *obj, gc_visit_fn visit, void *ctx)
+{
+    visit((void **)&((struct node *)obj)->next, ctx);
+}
+
+static struct gc_heap *new_heap(enum gc_barrier_kind kind, char *err, size_t err_len)
+{
+    struct gc_config cfg;
+    gc_config_init(&cfg);
+    cfg.barrier = kind;
+    cfg.heap_max_bytes = (size_t)8 << 20;
+    cfg.nursery_bytes = (size_t)256 << 10;
+    cfg.verify = 1;
+    struct gc_heap *h = gc_heap_create(&cfg, err, err_len);
+    if (h)
+        CHECK(gc_register_kind(h, KIND_NODE, trace_node) == 0);
+    return h;
+}
+
+static void test_enter(enum gc_barrier_kind kind)
+{
+    char err[512];
+    CHECK(!gcvm_in_guest());
+    struct gc_heap *a = new_heap(kind, err, sizeof err);
+    CHECK_MSG(a != NULL, "%s", err);
+    CHECK_MSG(gcvm_in_guest(), "gc_heap_create did not enter guest mode");
+    struct gc_heap *b = new_heap(kind, err, sizeof err);
+    CHECK_MSG(b != NULL, "%s", err);
+    gc_heap_destroy(a);
+    CHECK_MSG(gcvm_in_guest(), "destroying one of two heaps left guest mode");
+    gc_heap_destroy(b);
+    CHECK_MSG(!gcvm_in_guest(), "destroying the last heap did not leave guest mode");
+
+    /* Entered by the program: the collector leaves the mode alone. */
+    CHECK(gcvm_enter() == 0);
+    a = new_heap(kind, err, sizeof err);
+    CHECK_MSG(a != NULL, "%s", err);
+    gc_heap_destroy(a);
+    CHECK_MSG(gcvm_in_guest(), "the collector left a guest mode it had not entered");
+    CHECK(gcvm_exit() == 0);
+    puts("PASS");
+}
+
+static void test_leave(enum gc_barrier_kind kind)
+{
+    char err[512];
+    struct gc_heap *h = new_heap(kind, err, sizeof err);
+    CHECK_MSG(h != NULL, "%s", err);
+    static struct node *root;
+    CHECK(gc_root_add(h, (void **)&root) == 0);
+    root = gc_alloc(h, KIND_NODE, sizeof *root);
+    root->value = 1;
+    gc_collect(h, GC_COLLECT_MINOR); /* root is old, its page tracked */
+    for (int round = 0; round < 2; round++) {
+        /* The mutator leaves guest mode, stores a young pointer into the old object,
+         * and collects from host mode (round 0) or after entering again (round 1). */
+        struct node *young = gc_alloc(h, KIND_NODE, sizeof *young);
+        young->value = 42 + (uint64_t)round;
+        CHECK(gcvm_exit() == 0);
+        root->next = young;
+        gc_write_barrier(h, &root->next);
+        if (round == 1)
+            CHECK(gcvm_enter() == 0);
+        gc_collect(h, GC_COLLECT_MINOR);
+        CHECK_MSG(gcvm_in_guest(), "the collection did not put the mutator back in guest mode");
+        CHECK_MSG(root->next != young && root->next->value == 42 + (uint64_t)round,
+                  "the store made in host mode was lost (round %d)", round);
+        /* Tracking works again afterwards: this store is seen through guest mode. */
+        young = gc_alloc(h, KIND_NODE, sizeof *young);
+        young->value = 7;
+        root->next->next = young;
+        gc_write_barrier(h, &root->next->next);
+        gc_collect(h, GC_COLLECT_MINOR);
+        CHECK(root->next->next->value == 7);
+    }
+    gc_heap_destroy(h);
+    CHECK(!gcvm_in_guest());
+    puts("PASS");
+}
+
+static void test_unusable(void)
+{
+    /* Before the engine is first used: it reads GCVM_BACKEND once. */
+    setenv("GCVM_BACKEND", "no-such-backend", 1);
+    const enum gc_barrier_kind kinds[] = {GC_BARRIER_GCVM_DIRTY, GC_BARRIER_GCVM_PROTECT};
+    for (size_t i = 0; i < 2; i++) {
+        char why[512], err[512];
+        CHECK(!gc_barrier_available(kinds[i], why, sizeof why));
+        CHECK_MSG(strstr(why, "GCVM_BACKEND") != NULL, "reason: %s", why);
+        CHECK(new_heap(kinds[i], err, sizeof err) == NULL);
+        CHECK_MSG(strstr(err, "not available") && strstr(err, "GCVM_BACKEND") &&
+                      !strchr(err, '\n'),
+                  "error: %s", err);
+        printf("%s: %s\n", gc_barrier_name(kinds[i]), err);
+    }
+    CHECK(!gcvm_in_guest());
+    puts("PASS");
+}
+
+static void test_auto(void)
+{
+    char err[512];
+    skip_unless_available(GC_BARRIER_GCVM_DIRTY);
+    struct gcvm_info info;
+    CHECK(gcvm_init() == 0 && gcvm_get_info(&info) == 0);
+    struct gc_heap *h = new_heap(GC_BARRIER_AUTO, err, sizeof err);
+    CHECK_MSG(h != NULL, "%s", err);
+    enum gc_barrier_kind chosen = gc_heap_barrier(h);
+    const char *reason = gc_heap_barrier_reason(h);
+    printf("ring 0 %s; auto chose %s: %s\n", info.hardware ? "on hardware" : "emulated",
+           gc_barrier_name(chosen), reason);
+    if (!info.hardware) {
+        CHECK(chosen != GC_BARRIER_GCVM_DIRTY && chosen != GC_BARRIER_GCVM_PROTECT);
+        CHECK(strstr(reason, "gcvm-dirty skipped (ring 0 is emulated here)") &&
+              strstr(reason, "gcvm-protect skipped (ring 0 is emulated here)"));
+    } else {
+        CHECK(strstr(reason, "gcvm-dirty") && !strstr(reason, "gcvm-dirty skipped") &&
+              strstr(reason, "gcvm-protect") && !strstr(reason, "gcvm-protect skipped"));
+    }
+    gc_heap_destroy(h);
+    CHECK(!gcvm_in_guest());
+    puts("PASS");
+}
+
+int main(int argc, char **argv)
+{
+    const char *what = argc > 1 ? argv[1] : "";
+    if (strcmp(what, "unusable") == 0) {
+        test_unusable();
+    } else if (strcmp(what, "auto") == 0) {
+        test_auto();
+    } else if (strcmp(what, "enter") == 0 || strcmp(what, "leave") == 0) {
+        enum gc_barrier_kind kind = barrier_from_args(argc - 1, argv + 1);
+        if (strcmp(what, "enter") == 0)
+            test_enter(kind);
+        else
+            test_leave(kind);
+    } else {
+        fprintf(stderr, "usage: %s enter|leave BARRIER | unusable | auto\n", argv[0]);
+        return 2;
+    }
+    return 0;
+}
