@@ -145,9 +145,9 @@ int main(int argc, char **argv)
     replay(kind, &trace, &by_pages);
     CHECK_MSG(!gcvm_in_guest(), "the thread is still in guest mode after the heap went");
     for (size_t r = 0; r < ROUNDS; r++) {
-        bool same = by_card.count[r] == by_pages.count[r] &&
-                    memcmp(by_card.index[r], by_pages.index[r],
-                           by_card.count[r] * sizeof(size_t)) == 0;
+        bool same =
+            by_card.count[r] == by_pages.count[r] &&
+            memcmp(by_card.index[r], by_pages.index[r], by_card.count[r] * sizeof(size_t)) == 0;
         if (!same) {
             fprintf(stderr, "round %zu: the pages differ\n", r);
             print_pages("card", by_card.index[r], by_card.count[r]);
@@ -156,8 +156,8 @@ int main(int argc, char **argv)
         CHECK_MSG(same, "%s found other pages than the card barrier's", argv[1]);
         /* The trace must tell pages apart: some written, most not. */
         CHECK(by_card.count[r] > 10 && by_card.count[r] < STORES + 1);
-        printf("round %zu: %zu pages written, the same under card and %s\n", r,
-               by_card.count[r], argv[1]);
+        printf("round %zu: %zu pages written, the same under card and %s\n", r, by_card.count[r],
+               argv[1]);
     }
     puts("PASS");
     return 0;

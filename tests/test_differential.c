@@ -377,8 +377,7 @@ int main(int argc, char **argv)
     heap = gc_heap_create(&cfg, err, sizeof err);
     CHECK_MSG(heap != NULL, "gc_heap_create: %s", err);
     if (guest_barrier)
-        CHECK_MSG(gcvm_in_guest(), "the %s barrier did not put the mutator in guest mode",
-                  argv[1]);
+        CHECK_MSG(gcvm_in_guest(), "the %s barrier did not put the mutator in guest mode", argv[1]);
     gc_register_kind(heap, KIND_NODE, trace_node);
     for (size_t r = 0; r < ROOTS; r++) {
         root_ids[r] = -1;

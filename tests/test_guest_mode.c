@@ -116,8 +116,7 @@ static void test_unusable(void)
         CHECK(!gc_barrier_available(kinds[i], why, sizeof why));
         CHECK_MSG(strstr(why, "GCVM_BACKEND") != NULL, "reason: %s", why);
         CHECK(new_heap(kinds[i], err, sizeof err) == NULL);
-        CHECK_MSG(strstr(err, "not available") && strstr(err, "GCVM_BACKEND") &&
-                      !strchr(err, '\n'),
+        CHECK_MSG(strstr(err, "not available") && strstr(err, "GCVM_BACKEND") && !strchr(err, '\n'),
                   "error: %s", err);
         printf("%s: %s\n", gc_barrier_name(kinds[i]), err);
     }

@@ -1,8 +1,8 @@
 /* The auto barrier: runs one short, fixed workload under each barrier this machine
  * offers and keeps the fastest. The gcvm barriers are candidates only where guest ring 0
  * runs on VT-x or AMD-V: an emulated ring 0 is thousands of times slower, and a
- * calibration run there would take minutes to say so. The workload is what a generational collector's
- * barrier is for: a long-lived structure that receives pointers to new objects while
+ * calibration run there would take minutes to say so. The workload is what a generational
+ * collector's barrier is for: a long-lived structure that receives pointers to new objects while
  * garbage is allocated around it. The choice is made once per process. */
 #include <pthread.h>
 #include <string.h>

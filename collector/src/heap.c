@@ -66,10 +66,14 @@ static void set_error(char *err, size_t err_len, const char *fmt, ...)
 /* ---- Barrier names ---- */
 
 static const char *const barrier_names[GC_BARRIER_KIND_COUNT] = {
-    [GC_BARRIER_DEFAULT] = "default", [GC_BARRIER_NONE] = "none",
-    [GC_BARRIER_CARD] = "card",       [GC_BARRIER_MPROTECT] = "mprotect",
-    [GC_BARRIER_UFFD] = "uffd",       [GC_BARRIER_SOFT_DIRTY] = "soft-dirty",
-    [GC_BARRIER_GCVM_DIRTY] = "gcvm-dirty", [GC_BARRIER_GCVM_PROTECT] = "gcvm-protect",
+    [GC_BARRIER_DEFAULT] = "default",
+    [GC_BARRIER_NONE] = "none",
+    [GC_BARRIER_CARD] = "card",
+    [GC_BARRIER_MPROTECT] = "mprotect",
+    [GC_BARRIER_UFFD] = "uffd",
+    [GC_BARRIER_SOFT_DIRTY] = "soft-dirty",
+    [GC_BARRIER_GCVM_DIRTY] = "gcvm-dirty",
+    [GC_BARRIER_GCVM_PROTECT] = "gcvm-protect",
     [GC_BARRIER_AUTO] = "auto",
 };
 

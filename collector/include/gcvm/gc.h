@@ -22,15 +22,15 @@ struct gc_heap;
 
 /* How old-to-young pointers are found between collections. */
 enum gc_barrier_kind {
-    GC_BARRIER_DEFAULT = 0, /* GCVM_BARRIER from the environment, else auto */
-    GC_BARRIER_NONE,        /* no barrier: every collection is a full one */
-    GC_BARRIER_CARD,        /* software card marking in gc_write_barrier() */
-    GC_BARRIER_MPROTECT,    /* old pages read-only, SIGSEGV records the page */
-    GC_BARRIER_UFFD,        /* userfaultfd async write-protect + PAGEMAP_SCAN */
-    GC_BARRIER_SOFT_DIRTY,  /* /proc/self/clear_refs + pagemap soft-dirty bit */
-    GC_BARRIER_GCVM_DIRTY,  /* mutator in guest ring 0; page-table dirty bits */
+    GC_BARRIER_DEFAULT = 0,  /* GCVM_BARRIER from the environment, else auto */
+    GC_BARRIER_NONE,         /* no barrier: every collection is a full one */
+    GC_BARRIER_CARD,         /* software card marking in gc_write_barrier() */
+    GC_BARRIER_MPROTECT,     /* old pages read-only, SIGSEGV records the page */
+    GC_BARRIER_UFFD,         /* userfaultfd async write-protect + PAGEMAP_SCAN */
+    GC_BARRIER_SOFT_DIRTY,   /* /proc/self/clear_refs + pagemap soft-dirty bit */
+    GC_BARRIER_GCVM_DIRTY,   /* mutator in guest ring 0; page-table dirty bits */
     GC_BARRIER_GCVM_PROTECT, /* mutator in guest ring 0; in-guest page protection */
-    GC_BARRIER_AUTO,        /* calibrate the available ones, take the cheapest */
+    GC_BARRIER_AUTO,         /* calibrate the available ones, take the cheapest */
     GC_BARRIER_KIND_COUNT
 };
 
