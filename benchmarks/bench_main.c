@@ -72,11 +72,6 @@ static void skip(gbench_state *st, const char *why)
     }
 }
 
-static bool in_guest_mode(enum gc_barrier_kind kind)
-{
-    return kind == GC_BARRIER_GCVM_DIRTY || kind == GC_BARRIER_GCVM_PROTECT;
-}
-
 static void run_gcvm(gbench_state *st, const struct config *c)
 {
     char err[512], why[400];
@@ -85,7 +80,7 @@ static void run_gcvm(gbench_state *st, const struct config *c)
         return;
     }
     struct gcvm_info info = {0};
-    if (in_guest_mode(c->barrier) && gcvm_get_info(&info) == 0 && !info.hardware &&
+    if (gc_barrier_uses_guest_mode(c->barrier) && gcvm_get_info(&info) == 0 && !info.hardware &&
         !allow_emulated) {
         skip(st, "ring 0 is emulated here (--emulated times the emulator)");
         return;
@@ -128,7 +123,7 @@ static void run_gcvm(gbench_state *st, const struct config *c)
     gbench_counter(st, "barrier_traps", (double)s.barrier_traps);
     gbench_counter(st, "barrier_ms", s.barrier_ms);
     gbench_counter(st, "peak_rss_mb", peak_rss_mb());
-    if (in_guest_mode(c->barrier))
+    if (gc_barrier_uses_guest_mode(c->barrier))
         gbench_counter(st, "hardware", info.hardware);
 }
 

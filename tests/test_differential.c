@@ -372,7 +372,7 @@ int main(int argc, char **argv)
         else
             CHECK_MSG(0, "unknown option %s", argv[a]);
     }
-    bool guest_barrier = kind == GC_BARRIER_GCVM_DIRTY || kind == GC_BARRIER_GCVM_PROTECT;
+    bool guest_barrier = gc_barrier_uses_guest_mode(kind);
     char err[256];
     heap = gc_heap_create(&cfg, err, sizeof err);
     CHECK_MSG(heap != NULL, "gc_heap_create: %s", err);

@@ -1,9 +1,10 @@
 /* The auto barrier: runs one short, fixed workload under each barrier this machine
  * offers and keeps the fastest. The gcvm barriers are candidates only where guest ring 0
  * runs on VT-x or AMD-V: an emulated ring 0 is thousands of times slower, and a
- * calibration run there would take minutes to say so. The workload is what a generational
- * collector's barrier is for: a long-lived structure that receives pointers to new objects while
- * garbage is allocated around it. The choice is made once per process. */
+ * calibration run there would take minutes to say so. The workload is what a
+ * generational collector's barrier is for: a long-lived structure that receives pointers
+ * to new objects while garbage is allocated around it. The choice is made once per
+ * process. */
 #include <pthread.h>
 #include <string.h>
 
@@ -86,9 +87,7 @@ static void choose_once(void)
     for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++) {
         enum gc_barrier_kind kind = candidates[i];
         bool available = gc_barrier_available(kind, NULL, 0);
-        bool emulated = available &&
-                        (kind == GC_BARRIER_GCVM_DIRTY || kind == GC_BARRIER_GCVM_PROTECT) &&
-                        !guest_mode_is_hardware();
+        bool emulated = available && gc_barrier_uses_guest_mode(kind) && !guest_mode_is_hardware();
         double ms = available && !emulated ? run_workload(kind) : -1;
         if (used < sizeof chosen_reason) {
             if (emulated)

@@ -122,9 +122,8 @@ static int gcvm_protect_attach(struct gc_heap *h, char *err, size_t err_len)
 
 static void unprotect_run(struct gc_heap *h, size_t first, size_t count)
 {
-    for (size_t bi = first; bi < first + count; bi++)
-        if (protected_run_mark_writable(h, bi, 1))
-            gcvm_protect(block_start(h, bi), BLOCK_BYTES, PROT_READ | PROT_WRITE);
+    if (protected_run_mark_writable(h, first, count))
+        gcvm_protect(block_start(h, first), count << BLOCK_SHIFT, PROT_READ | PROT_WRITE);
 }
 
 static void gcvm_protect_detach(struct gc_heap *h)

@@ -85,13 +85,15 @@ void guest_mode_detach(struct guest_tracking *t)
 bool guest_mode_kept(struct guest_tracking *t, const char *barrier)
 {
     bool in_guest = gcvm_in_guest();
-    bool kept = in_guest && current_entries() == t->entries;
+    uint64_t entries = current_entries();
+    bool kept = in_guest && entries == t->entries;
     if (!in_guest) {
         int rc = gcvm_enter();
         if (rc != 0)
             gc_fatal("%s barrier: the mutator left guest mode and cannot enter it again: "
                      "%s (%s)",
                      barrier, gcvm_last_error(), strerror(-rc));
+        entries = current_entries();
     }
     if (!kept && !t->warned) {
         t->warned = true;
@@ -101,6 +103,6 @@ bool guest_mode_kept(struct guest_tracking *t, const char *barrier)
                 "thread back in guest mode (this warning is given once per heap)",
                 barrier);
     }
-    t->entries = current_entries();
+    t->entries = entries;
     return kept;
 }

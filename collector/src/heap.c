@@ -82,6 +82,11 @@ const char *gc_barrier_name(enum gc_barrier_kind kind)
     return (unsigned)kind < GC_BARRIER_KIND_COUNT ? barrier_names[kind] : NULL;
 }
 
+int gc_barrier_uses_guest_mode(enum gc_barrier_kind kind)
+{
+    return kind == GC_BARRIER_GCVM_DIRTY || kind == GC_BARRIER_GCVM_PROTECT;
+}
+
 const char *gc_barrier_names(char *buf, size_t len)
 {
     size_t used = 0;

@@ -37,6 +37,10 @@ enum gc_barrier_kind {
 /* Name as accepted by GCVM_BARRIER ("none", "card", ...); NULL for an invalid kind. */
 const char *gc_barrier_name(enum gc_barrier_kind kind);
 
+/* 1 for the barriers that run the heap's thread in guest mode (gcvm-dirty, gcvm-protect),
+ * else 0. */
+int gc_barrier_uses_guest_mode(enum gc_barrier_kind kind);
+
 /* Writes every valid name, comma-separated, to buf (truncated to len); returns buf. */
 const char *gc_barrier_names(char *buf, size_t len);
 
