@@ -145,8 +145,11 @@ struct gc_heap_fast {
 
 void *gc_alloc_slow(struct gc_heap *heap, unsigned kind, size_t bytes, int pointerfree);
 
-static inline void *gc_alloc_inline(struct gc_heap *heap, unsigned kind, size_t bytes,
-                                    int pointerfree)
+/* Allocates a zeroed object from the nursery's current block if it fits there, and
+ * returns NULL otherwise. It never collects, so the caller's unregistered pointers stay
+ * valid; the object is young until the next allocation that may collect. */
+static inline void *gc_alloc_nocollect(struct gc_heap *heap, unsigned kind, size_t bytes,
+                                       int pointerfree)
 {
     struct gc_heap_fast *fast = (struct gc_heap_fast *)heap;
     size_t total = (bytes + GC_HEADER_BYTES + GC_GRANULE - 1) & ~(size_t)(GC_GRANULE - 1);
@@ -158,7 +161,14 @@ static inline void *gc_alloc_inline(struct gc_heap *heap, unsigned kind, size_t 
                           (pointerfree ? GC_HDR_POINTERFREE : 0) | GC_HDR_LIVE;
         return at + GC_HEADER_BYTES;
     }
-    return gc_alloc_slow(heap, kind, bytes, pointerfree);
+    return NULL;
+}
+
+static inline void *gc_alloc_inline(struct gc_heap *heap, unsigned kind, size_t bytes,
+                                    int pointerfree)
+{
+    void *p = gc_alloc_nocollect(heap, kind, bytes, pointerfree);
+    return __builtin_expect(p != NULL, 1) ? p : gc_alloc_slow(heap, kind, bytes, pointerfree);
 }
 
 /* Allocates a zeroed object of the given kind (0..255) whose payload of `bytes` bytes

@@ -1,0 +1,405 @@
+/* gcvm-scheme: the command line, the script runner and the REPL.
+ *
+ * The interpreter runs on a thread of its own whose stack is large (--stack), so that
+ * deep non-tail recursion is limited by a documented size and reported as an error
+ * before it could overflow. That thread creates the heap, so it is the heap's mutator
+ * (and, with --vm or a gcvm barrier, the thread in guest mode). */
+#define GC_THREADS
+#define GC_NO_THREAD_REDIRECTS
+#include <ctype.h>
+#include <errno.h>
+#include <gc/gc.h>
+#include <gcvm/gcvm.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <editline/readline.h>
+
+#include "scheme.h"
+
+void compiler_init(void);
+
+struct options {
+    struct memory_options mem;
+    size_t stack_bytes;
+    int stats;
+    const char *file;
+    int script_argc;
+    char **script_argv;
+};
+
+static const char usage[] =
+    "usage: gcvm-scheme [OPTION]... [FILE [ARG]...]\n"
+    "Runs the Scheme program FILE (its input is stdin), or a REPL without FILE.\n"
+    "\n"
+    "  --gc=gcvm|boehm       the collector: gcvm's generational one (default) or Boehm GC\n"
+    "  --boehm-incremental   with --gc=boehm: Boehm's incremental mode\n"
+    "  --barrier=NAME        gcvm's write barrier: none, card, mprotect, uffd, soft-dirty,\n"
+    "                        gcvm-dirty, gcvm-protect, auto (default: GCVM_BARRIER, else auto)\n"
+    "  --heap=SIZE           heap limit, e.g. 256M or 1G (default 1G)\n"
+    "  --nursery=SIZE        gcvm's nursery size (default 2M)\n"
+    "  --stack=SIZE          the interpreter's stack, which bounds recursion depth (default 512M)\n"
+    "  --vm                  run the interpreter in guest mode through the gcvm engine\n"
+    "  --stats               print collector statistics to stderr at exit\n"
+    "  --help                this text\n";
+
+_Noreturn static void bad_usage(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "gcvm-scheme: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, " (try --help)\n");
+    exit(2);
+}
+
+static size_t parse_size(const char *opt, const char *s)
+{
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(s, &end, 10);
+    if (end == s || errno || s[0] == '-')
+        bad_usage("bad size '%s': expected a number with an optional K, M or G suffix", s);
+    unsigned shift = 0;
+    switch (toupper((unsigned char)*end)) {
+    case 'K': shift = 10; end++; break;
+    case 'M': shift = 20; end++; break;
+    case 'G': shift = 30; end++; break;
+    case 0: break;
+    default: bad_usage("bad size '%s': expected a number with an optional K, M or G suffix", s);
+    }
+    if ((*end == 'B' || *end == 'b') && end[1] == 0)
+        end++;
+    if (*end || n > (1ull << 40) >> shift)
+        bad_usage("bad size '%s': expected a number with an optional K, M or G suffix", s);
+    (void)opt;
+    return (size_t)(n << shift);
+}
+
+static void parse_options(int argc, char **argv, struct options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->stack_bytes = (size_t)512 << 20;
+    int i;
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--") == 0) {
+            i++;
+            break;
+        }
+        if (a[0] != '-' || a[1] == 0)
+            break;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(usage, stdout);
+            exit(0);
+        } else if (strncmp(a, "--gc=", 5) == 0) {
+            if (strcmp(a + 5, "gcvm") == 0)
+                o->mem.gc = USE_GCVM;
+            else if (strcmp(a + 5, "boehm") == 0)
+                o->mem.gc = USE_BOEHM;
+            else
+                bad_usage("unknown collector '%s' (use --gc=gcvm or --gc=boehm)", a + 5);
+        } else if (strcmp(a, "--boehm-incremental") == 0) {
+            o->mem.boehm_incremental = 1;
+        } else if (strncmp(a, "--barrier=", 10) == 0) {
+            o->mem.barrier = a + 10;
+        } else if (strncmp(a, "--heap=", 7) == 0) {
+            o->mem.heap_bytes = parse_size(a, a + 7);
+        } else if (strncmp(a, "--nursery=", 10) == 0) {
+            o->mem.nursery_bytes = parse_size(a, a + 10);
+        } else if (strncmp(a, "--stack=", 8) == 0) {
+            o->stack_bytes = parse_size(a, a + 8);
+            if (o->stack_bytes < ((size_t)1 << 20))
+                bad_usage("--stack=%s is too small (at least 1M)", a + 8);
+        } else if (strcmp(a, "--vm") == 0) {
+            o->mem.vm = 1;
+        } else if (strcmp(a, "--stats") == 0) {
+            o->stats = 1;
+        } else {
+            bad_usage("unknown option '%s'", a);
+        }
+    }
+    if (o->mem.boehm_incremental && o->mem.gc != USE_BOEHM)
+        bad_usage("%s needs --gc=boehm", "--boehm-incremental");
+    if (o->mem.barrier && o->mem.gc == USE_BOEHM)
+        bad_usage("%s: Boehm GC has no barrier choice (use --boehm-incremental)", "--barrier");
+    if (o->mem.vm && o->mem.gc == USE_BOEHM)
+        bad_usage("%s works with --gc=gcvm only", "--vm");
+    if (i < argc) {
+        o->file = argv[i];
+        o->script_argc = argc - i;
+        o->script_argv = argv + i;
+    }
+}
+
+/* ---- Running a file ---- */
+
+struct program {
+    const char *text;
+    size_t len;
+    int file;
+};
+
+static void run_program(void *arg)
+{
+    struct program *p = arg;
+    struct reader r;
+    reader_init(&r, p->text, p->len, p->file);
+    value form;
+    while (read_datum(&r, &form))
+        eval_toplevel(form);
+}
+
+static char *slurp(FILE *f, size_t *len)
+{
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    size_t got;
+    while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n == cap) {
+            char *nb = realloc(buf, cap *= 2);
+            if (!nb)
+                free(buf);
+            buf = nb;
+        }
+    }
+    *len = n;
+    return buf;
+}
+
+static int run_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "gcvm-scheme: cannot open %s: %s\n", path, strerror(errno));
+        return 2;
+    }
+    struct program p;
+    char *text = slurp(f, &p.len);
+    fclose(f);
+    if (!text) {
+        fprintf(stderr, "gcvm-scheme: out of memory reading %s\n", path);
+        return 2;
+    }
+    p.text = text;
+    p.file = source_file_index(path);
+    int rc = run_protected(run_program, &p);
+    free(text);
+    flush_standard_ports();
+    if (rc == 2)
+        return scm_exit_requested();
+    return rc == 0 ? 0 : 1;
+}
+
+/* ---- The REPL ---- */
+
+struct repl_chunk {
+    const char *text;
+    size_t len;
+    int file;
+    int incomplete;
+};
+
+/* Reads every datum of the chunk onto the value stack (as one list). */
+static void repl_read_all(void *arg)
+{
+    struct repl_chunk *c = arg;
+    struct reader r;
+    reader_init(&r, c->text, c->len, c->file);
+    size_t base = vsp;
+    value form;
+    c->incomplete = 0;
+    int got;
+    do {
+        got = 0;
+        got = read_datum(&r, &form);
+        c->incomplete = r.incomplete;
+        if (got)
+            vs_push(form);
+    } while (got);
+    value l = list_from_stack(base, vsp - base, NIL);
+    vsp = base;
+    runtime_roots[ROOT_SCRATCH] = l;
+}
+
+static void repl_eval_print(void *arg)
+{
+    (void)arg;
+    value form = CAR(runtime_roots[ROOT_SCRATCH]);
+    value v = eval_toplevel(form);
+    if (v == UNSPEC || SYMBOL_P(v))
+        return; /* statements and definitions print nothing */
+    vs_push(v);
+    value out = runtime_roots[ROOT_CUR_OUT];
+    if (IS(v, T_VALUES)) {
+        for (size_t i = 0; i < VLEN(vs[vsp - 1]); i++) {
+            write_value(out, VREF(vs[vsp - 1], i), 0);
+            port_puts(out, "\n");
+        }
+    } else {
+        write_value(out, v, 0);
+        port_puts(out, "\n");
+    }
+    vsp--;
+}
+
+static int repl(void)
+{
+    int interactive = isatty(0);
+    char *buf = NULL;
+    size_t len = 0;
+    int file = source_file_index("repl");
+    if (interactive)
+        printf("gcvm-scheme (%s); ,q or (exit) to leave\n", memory_describe());
+    for (;;) {
+        char *line;
+        if (interactive) {
+            line = readline(len ? "... " : "> ");
+            if (line && *line)
+                add_history(line);
+        } else {
+            size_t cap = 0;
+            line = NULL;
+            if (getline(&line, &cap, stdin) < 0) {
+                free(line);
+                line = NULL;
+            } else {
+                line[strcspn(line, "\n")] = 0;
+            }
+        }
+        if (!line)
+            break;
+        if (len == 0 && strcmp(line, ",q") == 0) {
+            free(line);
+            break;
+        }
+        size_t add = strlen(line);
+        char *nb = realloc(buf, len + add + 2);
+        if (!nb) {
+            free(line);
+            fprintf(stderr, "gcvm-scheme: out of memory\n");
+            break;
+        }
+        buf = nb;
+        memcpy(buf + len, line, add);
+        len += add;
+        buf[len++] = '\n';
+        buf[len] = 0;
+        free(line);
+        struct repl_chunk c = {buf, len, file, 0};
+        scm_error_output_suppressed = 1;
+        int rc = run_protected(repl_read_all, &c);
+        scm_error_output_suppressed = 0;
+        if (rc == 1 && c.incomplete)
+            continue; /* a datum goes on over the next line */
+        if (rc == 1) {
+            run_protected(repl_read_all, &c); /* again, to print the read error */
+            len = 0;
+            continue;
+        }
+        len = 0;
+        while (PAIR_P(runtime_roots[ROOT_SCRATCH])) {
+            int erc = run_protected(repl_eval_print, NULL);
+            flush_standard_ports();
+            if (erc == 2) {
+                free(buf);
+                return scm_exit_requested();
+            }
+            if (erc == 1)
+                break;
+            runtime_roots[ROOT_SCRATCH] = CDR(runtime_roots[ROOT_SCRATCH]);
+        }
+        runtime_roots[ROOT_SCRATCH] = NIL;
+    }
+    free(buf);
+    if (interactive)
+        printf("\n");
+    return 0;
+}
+
+/* ---- The interpreter thread ---- */
+
+struct run {
+    struct options *opt;
+    int exit_code;
+};
+
+static void init_command_line(struct options *o)
+{
+    size_t base = vsp;
+    if (o->script_argc == 0) {
+        vs_push(make_string("gcvm-scheme", 11));
+    } else {
+        for (int i = 0; i < o->script_argc; i++)
+            vs_push(make_string(o->script_argv[i], strlen(o->script_argv[i])));
+    }
+    runtime_roots[ROOT_COMMAND_LINE] = list_from_stack(base, vsp - base, NIL);
+    vsp = base;
+}
+
+static void *interpreter_main(void *arg)
+{
+    struct run *run = arg;
+    struct options *o = run->opt;
+    if (o->mem.gc == USE_BOEHM) {
+        struct GC_stack_base sb;
+        GC_get_stack_base(&sb);
+        GC_register_my_thread(&sb);
+    }
+    eval_init(o->stack_bytes);
+    char err[512];
+    if (memory_init(&o->mem, err, sizeof err) != 0) {
+        fprintf(stderr, "gcvm-scheme: %s\n", err);
+        run->exit_code = 2;
+        return NULL;
+    }
+    prims_numbers_init();
+    prims_lists_init();
+    prims_strings_init();
+    prims_vectors_init();
+    prims_io_init();
+    prims_control_init();
+    prims_system_init();
+    compiler_init();
+    init_command_line(o);
+    run->exit_code = o->file ? run_file(o->file) : repl();
+    flush_standard_ports();
+    if (o->stats) {
+        fprintf(stderr, "gcvm-scheme: collector %s\n", memory_describe());
+        memory_print_stats(stderr);
+    }
+    memory_finish();
+    if (o->mem.vm && gcvm_in_guest())
+        gcvm_exit();
+    if (o->mem.gc == USE_BOEHM)
+        GC_unregister_my_thread();
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    struct options o;
+    parse_options(argc, argv, &o);
+    if (o.mem.gc == USE_BOEHM) {
+        if (o.mem.boehm_incremental)
+            GC_enable_incremental();
+        GC_INIT();
+        GC_allow_register_threads();
+    }
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    if (pthread_attr_setstacksize(&attr, o.stack_bytes) != 0) {
+        fprintf(stderr, "gcvm-scheme: --stack: cannot use a stack of %zu bytes\n", o.stack_bytes);
+        return 2;
+    }
+    struct run run = {&o, 0};
+    pthread_t t;
+    int rc = pthread_create(&t, &attr, interpreter_main, &run);
+    if (rc != 0) {
+        fprintf(stderr, "gcvm-scheme: cannot start the interpreter thread: %s\n", strerror(rc));
+        return 2;
+    }
+    pthread_join(t, NULL);
+    return run.exit_code;
+}

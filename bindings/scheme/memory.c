@@ -1,0 +1,310 @@
+/* The interpreter's memory: its heap (the gcvm collector, or Boehm's with --gc=boehm),
+ * the value stack, the runtime's roots and the memory outside the heap that code and
+ * symbols live in.
+ *
+ * With the gcvm collector every root is precise: the root tracer visits the value stack,
+ * the runtime roots, every symbol's top-level binding and every constant in compiled
+ * code. Objects move when they survive the nursery, so C code never keeps a value in a
+ * local variable across an allocation; it keeps it on the value stack. */
+#include <errno.h>
+#include <gc/gc.h>
+#include <gc/gc_mark.h>
+#include <gcvm/gc-embedder.h>
+#include <gcvm/gcvm.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include "scheme.h"
+
+struct gc_heap *scm_heap;
+int scm_use_boehm;
+value *vs;
+size_t vsp, vs_size;
+value runtime_roots[ROOT_COUNT];
+
+static struct gc_heap_fast boehm_stand_in; /* card table NULL: barrier does nothing */
+static value **constants;
+static size_t nconstants, constants_cap;
+static value oom_error;
+static double boehm_stop_ms, boehm_max_pause_ms, boehm_total_pause_ms;
+static uint64_t boehm_collections;
+static GC_push_other_roots_proc boehm_previous_push;
+
+#define VALUE_STACK_ENTRIES ((size_t)64 << 20) /* 512 MiB reserved, touched as used */
+
+static double now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+#define VALUE_STACK_RESERVE ((size_t)1 << 16) /* entries kept for handling the overflow */
+
+void vs_overflow(void)
+{
+    if (vs_size == VALUE_STACK_ENTRIES) {
+        fprintf(stderr, "gcvm-scheme: the value stack overflowed while handling its overflow\n");
+        exit(70);
+    }
+    vs_size = VALUE_STACK_ENTRIES; /* the reserve, for the handlers */
+    scm_error("recursion too deep: the value stack is full", NIL);
+}
+
+void vs_overflow_reset(void)
+{
+    if (vsp + 2 * VALUE_STACK_RESERVE < VALUE_STACK_ENTRIES)
+        vs_size = VALUE_STACK_ENTRIES - VALUE_STACK_RESERVE;
+}
+
+void *perm_alloc(size_t bytes)
+{
+    void *p = scm_use_boehm ? GC_MALLOC_UNCOLLECTABLE(bytes) : calloc(1, bytes);
+    if (!p) {
+        fprintf(stderr, "gcvm-scheme: out of memory outside the heap (%zu bytes)\n", bytes);
+        exit(70);
+    }
+    return p;
+}
+
+void register_constant(value *where)
+{
+    if (scm_use_boehm)
+        return; /* code lives in uncollectable memory, which Boehm scans */
+    if (nconstants == constants_cap) {
+        constants_cap = constants_cap ? constants_cap * 2 : 256;
+        constants = realloc(constants, constants_cap * sizeof *constants);
+        if (!constants) {
+            fprintf(stderr, "gcvm-scheme: out of memory registering a constant\n");
+            exit(70);
+        }
+    }
+    constants[nconstants++] = where;
+}
+
+/* ---- Tracing for the gcvm collector ---- */
+
+static void trace_pair(void *obj, gc_visit_fn visit, void *ctx)
+{
+    value *w = obj;
+    visit((void **)&w[1], ctx);
+    visit((void **)&w[2], ctx);
+}
+
+static void trace_closure(void *obj, gc_visit_fn visit, void *ctx)
+{
+    visit((void **)&OBJ((value)obj)[2], ctx);
+}
+
+/* Every word after the type word; words that are not heap pointers are ignored. */
+static void trace_words(void *obj, gc_visit_fn visit, void *ctx)
+{
+    value *w = obj;
+    size_t n = gc_object_size(obj) / sizeof(value);
+    for (size_t i = 1; i < n; i++)
+        visit((void **)&w[i], ctx);
+}
+
+struct visit_closure {
+    gc_visit_fn visit;
+    void *ctx;
+};
+
+static void visit_symbol_slot(value *slot, void *ctx)
+{
+    struct visit_closure *vc = ctx;
+    vc->visit((void **)slot, vc->ctx);
+}
+
+static void trace_roots(gc_visit_fn visit, void *ctx, void *user)
+{
+    (void)user;
+    for (size_t i = 0; i < vsp; i++)
+        visit((void **)&vs[i], ctx);
+    for (int i = 0; i < ROOT_COUNT; i++)
+        visit((void **)&runtime_roots[i], ctx);
+    for (size_t i = 0; i < nconstants; i++)
+        visit((void **)constants[i], ctx);
+    struct visit_closure vc = {visit, ctx};
+    symbols_visit(visit_symbol_slot, &vc);
+}
+
+/* ---- Boehm ---- */
+
+static void on_boehm_event(GC_EventType e)
+{
+    if (e == GC_EVENT_PRE_STOP_WORLD) {
+        boehm_stop_ms = now_ms();
+    } else if (e == GC_EVENT_POST_START_WORLD) {
+        double pause = now_ms() - boehm_stop_ms;
+        boehm_total_pause_ms += pause;
+        if (pause > boehm_max_pause_ms)
+            boehm_max_pause_ms = pause;
+    } else if (e == GC_EVENT_END) {
+        boehm_collections++;
+    }
+}
+
+static void push_value_stack(void)
+{
+    if (boehm_previous_push)
+        boehm_previous_push();
+    if (vsp)
+        GC_push_all_eager(vs, vs + vsp);
+}
+
+static int boehm_init(const struct memory_options *opt, char *err, size_t errlen)
+{
+    scm_use_boehm = 1;
+    scm_heap = (struct gc_heap *)&boehm_stand_in;
+    if (opt->heap_bytes)
+        GC_set_max_heap_size(opt->heap_bytes);
+    GC_set_on_collection_event(on_boehm_event);
+    boehm_previous_push = GC_get_push_other_roots();
+    GC_set_push_other_roots(push_value_stack);
+    (void)err;
+    (void)errlen;
+    return 0;
+}
+
+/* ---- The gcvm collector ---- */
+
+static int gcvm_heap_init(const struct memory_options *opt, char *err, size_t errlen)
+{
+    struct gc_config cfg;
+    gc_config_init(&cfg);
+    if (opt->barrier && gc_barrier_parse(opt->barrier, &cfg.barrier) != 0) {
+        char names[256];
+        snprintf(err, errlen, "unknown barrier '%s' (valid: %s)", opt->barrier,
+                 gc_barrier_names(names, sizeof names));
+        return -1;
+    }
+    if (opt->vm && !gcvm_in_guest()) {
+        if (gcvm_init() != 0 || gcvm_enter() != 0) {
+            snprintf(err, errlen, "--vm: the gcvm engine cannot run this thread in guest mode: %s",
+                     gcvm_last_error());
+            return -1;
+        }
+    }
+    cfg.heap_max_bytes = opt->heap_bytes;
+    cfg.nursery_bytes = opt->nursery_bytes;
+    char why[256];
+    scm_heap = gc_heap_create(&cfg, why, sizeof why);
+    if (!scm_heap) {
+        snprintf(err, errlen, "cannot create the heap: %s", why);
+        return -1;
+    }
+    for (unsigned t = 1; t < T_TYPE_COUNT; t++) {
+        gc_trace_fn fn = t == T_PAIR ? trace_pair : t == T_CLOSURE ? trace_closure : trace_words;
+        gc_register_kind(scm_heap, t, fn);
+    }
+    gc_set_root_tracer(scm_heap, trace_roots, NULL);
+    return 0;
+}
+
+int memory_init(const struct memory_options *opt, char *err, size_t errlen)
+{
+    void *m = mmap(NULL, VALUE_STACK_ENTRIES * sizeof(value), PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (m == MAP_FAILED) {
+        snprintf(err, errlen, "cannot reserve the value stack: %s", strerror(errno));
+        return -1;
+    }
+    vs = m;
+    vsp = 0;
+    vs_size = VALUE_STACK_ENTRIES - VALUE_STACK_RESERVE;
+    int rc = opt->gc == USE_BOEHM ? boehm_init(opt, err, errlen)
+                                  : gcvm_heap_init(opt, err, errlen);
+    if (rc != 0)
+        return rc;
+    for (int i = 0; i < ROOT_COUNT; i++)
+        runtime_roots[i] = NIL;
+    /* The out-of-memory condition is made now: when it is needed there is no room. */
+    static const char msg[] = "out of memory: the heap is full (use --heap=SIZE for a larger one)";
+    value *s = perm_alloc(sizeof(value) + sizeof msg);
+    s[0] = MAKE_HDR(T_STRING, sizeof msg - 1);
+    memcpy(&s[1], msg, sizeof msg);
+    value *e = perm_alloc(5 * sizeof(value));
+    e[0] = MAKE_HDR(T_ERROR, 0);
+    e[1] = intern_c("out-of-memory");
+    e[2] = (value)s;
+    e[3] = NIL;
+    e[4] = MAKE_FIX(0);
+    oom_error = (value)e;
+    return 0;
+}
+
+void memory_finish(void)
+{
+    if (!scm_use_boehm && scm_heap) {
+        gc_heap_destroy(scm_heap);
+        scm_heap = NULL;
+    }
+}
+
+value alloc_object_slow(unsigned type, size_t len_field, size_t words, int pointerfree)
+{
+    size_t bytes = (words + 1) * sizeof(value);
+    void *p;
+    if (scm_use_boehm)
+        p = pointerfree ? GC_MALLOC_ATOMIC(bytes) : GC_MALLOC(bytes);
+    else
+        p = pointerfree ? gc_alloc_pointerfree(scm_heap, type, bytes)
+                        : gc_alloc(scm_heap, type, bytes);
+    if (!p) {
+        ERR_LOCATION(oom_error) = MAKE_FIX((intptr_t)(current_location & FIX_MAX));
+        scm_raise(oom_error);
+    }
+    if (scm_use_boehm && pointerfree)
+        memset(p, 0, bytes); /* GC_MALLOC_ATOMIC does not clear */
+    ((value *)p)[0] = MAKE_HDR(type, len_field);
+    return (value)p;
+}
+
+value alloc_bytes(unsigned type, size_t len_field, size_t nbytes)
+{
+    return alloc_object_slow(type, len_field, (nbytes + sizeof(value) - 1) / sizeof(value), 1);
+}
+
+void memory_print_stats(FILE *out)
+{
+    if (scm_use_boehm) {
+        fprintf(out,
+                "gc: Boehm GC%s, %llu collections, pause total %.2f ms, max %.2f ms, heap %zu KiB\n",
+                GC_is_incremental_mode() ? " (incremental)" : "",
+                (unsigned long long)boehm_collections, boehm_total_pause_ms,
+                boehm_max_pause_ms, GC_get_heap_size() / 1024);
+        return;
+    }
+    gc_print_stats(scm_heap, out);
+}
+
+double memory_gc_ms(void)
+{
+    if (scm_use_boehm)
+        return boehm_total_pause_ms;
+    struct gc_stats s;
+    gc_get_stats(scm_heap, &s);
+    return s.pause_total_ms;
+}
+
+double memory_max_pause_ms(void)
+{
+    if (scm_use_boehm)
+        return boehm_max_pause_ms;
+    struct gc_stats s;
+    gc_get_stats(scm_heap, &s);
+    return s.pause_max_ms;
+}
+
+const char *memory_describe(void)
+{
+    static char buf[160];
+    if (scm_use_boehm)
+        snprintf(buf, sizeof buf, "boehm%s", GC_is_incremental_mode() ? "-incremental" : "");
+    else
+        snprintf(buf, sizeof buf, "gcvm/%s", gc_barrier_name(gc_heap_barrier(scm_heap)));
+    return buf;
+}

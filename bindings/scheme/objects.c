@@ -1,0 +1,140 @@
+/* Constructors for the common objects, and the argument checks primitives share. */
+#include <string.h>
+
+#include "scheme.h"
+
+value cons(value a, value d)
+{
+    if (__builtin_expect(!scm_use_boehm, 1)) {
+        value *p = gc_alloc_nocollect(scm_heap, T_PAIR, 3 * sizeof(value), 0);
+        if (__builtin_expect(p != NULL, 1)) {
+            /* A fresh small object is in the nursery: no barrier needed yet. */
+            p[0] = MAKE_HDR(T_PAIR, 0);
+            p[1] = a;
+            p[2] = d;
+            return (value)p;
+        }
+    }
+    vs_push(a);
+    vs_push(d);
+    value p = alloc_object_slow(T_PAIR, 0, 2, 0);
+    CDR(p) = vs[--vsp];
+    CAR(p) = vs[--vsp];
+    return p;
+}
+
+value make_flonum(double d)
+{
+    value f = alloc_bytes(T_FLONUM, 0, sizeof d);
+    memcpy(&OBJ(f)[1], &d, sizeof d);
+    return f;
+}
+
+value make_string(const char *bytes, size_t len)
+{
+    value s = alloc_bytes(T_STRING, len, len + 1);
+    memcpy(STRING_BYTES(s), bytes, len);
+    return s;
+}
+
+value make_string_filled(size_t len, int c)
+{
+    value s = alloc_bytes(T_STRING, len, len + 1);
+    memset(STRING_BYTES(s), c, len);
+    return s;
+}
+
+value make_vector(size_t len, value fill)
+{
+    vs_push(fill);
+    value v = alloc_object(T_VECTOR, len, len);
+    fill = vs[--vsp];
+    if (fill != UNASSIGNED)
+        for (size_t i = 0; i < len; i++)
+            SET(v, VREF(v, i), fill);
+    return v;
+}
+
+value list_from_stack(size_t base, size_t n, value tail)
+{
+    vs_push(tail);
+    for (size_t i = n; i-- > 0;)
+        vs[vsp - 1] = cons(vs[base + i], vs[vsp - 1]);
+    return vs[--vsp];
+}
+
+long list_length(value l)
+{
+    long n = 0;
+    value slow = l;
+    while (PAIR_P(l)) {
+        l = CDR(l);
+        n++;
+        if (!PAIR_P(l))
+            break;
+        l = CDR(l);
+        n++;
+        slow = CDR(slow);
+        if (l == slow)
+            return -1;
+    }
+    return l == NIL ? n : -1;
+}
+
+value make_error(const char *kind, const char *msg, value irritants)
+{
+    vs_push(irritants);
+    vs_push(make_string(msg, strlen(msg)));
+    value e = alloc_object(T_ERROR, 0, 4);
+    ERR_MESSAGE(e) = vs[vsp - 1];
+    ERR_IRRITANTS(e) = vs[vsp - 2];
+    ERR_KIND(e) = intern_c(kind);
+    ERR_LOCATION(e) = MAKE_FIX((intptr_t)(current_location & FIX_MAX));
+    vsp -= 2;
+    return e;
+}
+
+void define_global(const char *name, value v)
+{
+    SYM(intern_c(name))->global = v;
+}
+
+value define_primitive(const char *name, prim_fn fn, int min, int max)
+{
+    struct primitive *p = perm_alloc(sizeof *p);
+    p->hdr = MAKE_HDR(T_PRIMITIVE, 0);
+    p->fn = fn;
+    p->name = name;
+    p->min_args = (int16_t)min;
+    p->max_args = (int16_t)max;
+    define_global(name, (value)p);
+    return (value)p;
+}
+
+intptr_t arg_fixnum(const char *who, value v)
+{
+    if (!FIXNUM_P(v))
+        type_error(who, "an exact integer", v);
+    return FIX(v);
+}
+
+size_t arg_index(const char *who, value v, size_t limit)
+{
+    if (!FIXNUM_P(v) || FIX(v) < 0)
+        type_error(who, "a non-negative exact integer index", v);
+    if ((size_t)FIX(v) >= limit) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "%s: index out of range (length %zu)", who, limit);
+        scm_error1(msg, v);
+    }
+    return (size_t)FIX(v);
+}
+
+double arg_number_double(const char *who, value v)
+{
+    if (FIXNUM_P(v))
+        return (double)FIX(v);
+    if (FLONUM_P(v))
+        return flonum_value(v);
+    type_error(who, "a number", v);
+}

@@ -1,0 +1,17 @@
+/* Ports: what the I/O primitives and the printer share (ports.c). */
+#ifndef GCVM_SCHEME_PORTS_H
+#define GCVM_SCHEME_PORTS_H
+
+#include <stdlib.h>
+
+#include "scheme.h"
+
+enum port_flag { PORT_INPUT = 1, PORT_OUTPUT = 2, PORT_STRING = 4, PORT_CLOSED = 8 };
+
+unsigned port_flags(value p);
+void port_close(value p);
+/* A string output port's text so far, as a new string. */
+value port_output_string(value p);
+value port_name(value p);
+
+#endif

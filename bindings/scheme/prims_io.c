@@ -1,0 +1,462 @@
+/* Input and output: the current ports, string and file ports, read/write/display. */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ports.h"
+
+void write_char_to(value port, uint32_t c);
+
+static value current(int root, int argc, value *argv, int argi, const char *who, unsigned need)
+{
+    value p = argc > argi ? argv[argi] : runtime_roots[root];
+    if (!IS(p, T_PORT) || !(port_flags(p) & need))
+        type_error(who, need == PORT_INPUT ? "an input port" : "an output port", p);
+    if (port_flags(p) & PORT_CLOSED)
+        scm_error1(need == PORT_INPUT ? "cannot read from a closed port"
+                                      : "cannot write to a closed port",
+                   p);
+    return p;
+}
+
+#define OUT(i, who) current(ROOT_CUR_OUT, argc, argv, i, who, PORT_OUTPUT)
+#define IN(i, who) current(ROOT_CUR_IN, argc, argv, i, who, PORT_INPUT)
+
+static value p_write(int argc, value *argv)
+{
+    write_value(OUT(1, "write"), argv[0], 0);
+    return UNSPEC;
+}
+
+static value p_display(int argc, value *argv)
+{
+    write_value(OUT(1, "display"), argv[0], 1);
+    return UNSPEC;
+}
+
+static value p_newline(int argc, value *argv)
+{
+    port_write(OUT(0, "newline"), "\n", 1);
+    return UNSPEC;
+}
+
+static value p_write_char(int argc, value *argv)
+{
+    if (!CHAR_P(argv[0]))
+        type_error("write-char", "a character", argv[0]);
+    write_char_to(OUT(1, "write-char"), CHAR_CODE(argv[0]));
+    return UNSPEC;
+}
+
+static value p_write_string(int argc, value *argv)
+{
+    if (!STRING_P(argv[0]))
+        type_error("write-string", "a string", argv[0]);
+    value port = OUT(1, "write-string");
+    size_t s = 0, e = STRING_LEN(argv[0]);
+    if (argc > 2)
+        s = arg_index("write-string", argv[2], e + 1);
+    if (argc > 3) {
+        e = arg_index("write-string", argv[3], e + 1);
+        if (e < s)
+            scm_error1("write-string: end before start", argv[3]);
+    }
+    port_write(port, STRING_BYTES(argv[0]) + s, e - s);
+    return UNSPEC;
+}
+
+static value p_write_u8(int argc, value *argv)
+{
+    if (!FIXNUM_P(argv[0]) || FIX(argv[0]) < 0 || FIX(argv[0]) > 255)
+        type_error("write-u8", "a byte", argv[0]);
+    char b = (char)FIX(argv[0]);
+    port_write(OUT(1, "write-u8"), &b, 1);
+    return UNSPEC;
+}
+
+static value p_flush_output_port(int argc, value *argv)
+{
+    port_flush(OUT(0, "flush-output-port"));
+    return UNSPEC;
+}
+
+static value p_read_char(int argc, value *argv)
+{
+    int c = port_getc(IN(0, "read-char"));
+    return c < 0 ? EOF_V : MAKE_CHAR(c);
+}
+
+static value p_peek_char(int argc, value *argv)
+{
+    int c = port_peekc(IN(0, "peek-char"));
+    return c < 0 ? EOF_V : MAKE_CHAR(c);
+}
+
+static value p_char_ready_p(int argc, value *argv)
+{
+    IN(0, "char-ready?");
+    return TRUE_V;
+}
+
+static value p_read_line(int argc, value *argv)
+{
+    value port = IN(0, "read-line");
+    vs_push(port);
+    value out = make_string_output_port();
+    vs_push(out);
+    int c, any = 0;
+    while ((c = port_getc(vs[vsp - 2])) >= 0 && c != '\n') {
+        char b = (char)c;
+        port_write(vs[vsp - 1], &b, 1);
+        any = 1;
+    }
+    value r = (c < 0 && !any) ? EOF_V : port_output_string(vs[vsp - 1]);
+    vsp -= 2;
+    return r;
+}
+
+static value p_read_string(int argc, value *argv)
+{
+    intptr_t k = arg_fixnum("read-string", argv[0]);
+    value port = IN(1, "read-string");
+    vs_push(port);
+    value out = make_string_output_port();
+    vs_push(out);
+    intptr_t n = 0;
+    int c = 0;
+    while (n < k && (c = port_getc(vs[vsp - 2])) >= 0) {
+        char b = (char)c;
+        port_write(vs[vsp - 1], &b, 1);
+        n++;
+    }
+    value r = (n == 0 && k > 0) ? EOF_V : port_output_string(vs[vsp - 1]);
+    vsp -= 2;
+    return r;
+}
+
+/* A file port that `read` is used on is read to its end once and becomes a string
+ * port, so that the reader can work on text. */
+static void slurp_into_string(size_t slot)
+{
+    value p = vs[slot];
+    if (port_flags(p) & PORT_STRING)
+        return;
+    FILE *f = (FILE *)OBJ(p)[1];
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    int c;
+    while (buf && (c = getc(f)) != EOF) {
+        if (n == cap) {
+            char *nb = realloc(buf, cap *= 2);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+        }
+        buf[n++] = (char)c;
+    }
+    if (!buf)
+        scm_error("read: out of memory reading the input", NIL);
+    value s = alloc_bytes(T_STRING, n, n + 1);
+    memcpy(STRING_BYTES(s), buf, n);
+    free(buf);
+    p = vs[slot];
+    HDR(p) = MAKE_HDR(T_PORT, port_flags(p) | PORT_STRING);
+    SET(p, OBJ(p)[2], s);
+    OBJ(p)[3] = MAKE_FIX(0);
+}
+
+static value p_read(int argc, value *argv)
+{
+    value port = IN(0, "read");
+    vs_push(port);
+    size_t slot = vsp - 1;
+    slurp_into_string(slot);
+    port = vs[slot];
+    value s = OBJ(port)[2];
+    size_t pos = (size_t)FIX(OBJ(port)[3]);
+    size_t len = STRING_LEN(s) - pos;
+    /* The reader needs text that does not move while it allocates. */
+    static char *text;
+    free(text);
+    text = malloc(len + 1);
+    if (!text)
+        scm_error("read: out of memory", NIL);
+    memcpy(text, STRING_BYTES(s) + pos, len);
+    struct reader r;
+    reader_init(&r, text, len, source_file_index("input"));
+    value datum;
+    int got = read_datum(&r, &datum);
+    port = vs[slot];
+    OBJ(port)[3] = MAKE_FIX((intptr_t)(pos + r.pos));
+    vsp--;
+    return got ? datum : EOF_V;
+}
+
+static value p_eof_object(int argc, value *argv)
+{
+    (void)argc;
+    (void)argv;
+    return EOF_V;
+}
+
+static value p_eof_object_p(int argc, value *argv)
+{
+    (void)argc;
+    return BOOL(argv[0] == EOF_V);
+}
+
+static value p_open_input_string(int argc, value *argv)
+{
+    (void)argc;
+    if (!STRING_P(argv[0]))
+        type_error("open-input-string", "a string", argv[0]);
+    return make_string_input_port(argv[0]);
+}
+
+static value p_open_output_string(int argc, value *argv)
+{
+    (void)argc;
+    (void)argv;
+    return make_string_output_port();
+}
+
+static value p_get_output_string(int argc, value *argv)
+{
+    (void)argc;
+    if (!IS(argv[0], T_PORT) || (port_flags(argv[0]) & (PORT_STRING | PORT_OUTPUT)) !=
+                                    (PORT_STRING | PORT_OUTPUT))
+        type_error("get-output-string", "a string output port", argv[0]);
+    return port_output_string(argv[0]);
+}
+
+_Noreturn static void file_error(const char *who, value name)
+{
+    char msg[200];
+    snprintf(msg, sizeof msg, "%s: cannot open the file: %s", who, strerror(errno));
+    vs_push(name);
+    value irritants = cons(vs[vsp - 1], NIL);
+    vsp--;
+    scm_raise(make_error("file", msg, irritants));
+}
+
+static value open_file(const char *who, value name, int input)
+{
+    if (!STRING_P(name))
+        type_error(who, "a file name string", name);
+    FILE *f = fopen(STRING_BYTES(name), input ? "r" : "w");
+    if (!f)
+        file_error(who, name);
+    return make_file_port(f, input, STRING_BYTES(name));
+}
+
+static value p_open_input_file(int argc, value *argv)
+{
+    (void)argc;
+    return open_file("open-input-file", argv[0], 1);
+}
+
+static value p_open_output_file(int argc, value *argv)
+{
+    (void)argc;
+    return open_file("open-output-file", argv[0], 0);
+}
+
+static value p_close_port(int argc, value *argv)
+{
+    (void)argc;
+    if (!IS(argv[0], T_PORT))
+        type_error("close-port", "a port", argv[0]);
+    port_close(argv[0]);
+    return UNSPEC;
+}
+
+static value call_with_port(value port, value proc)
+{
+    vs_push(port);
+    value r = apply1(proc, port);
+    vs_push(r);
+    port_close(vs[vsp - 2]);
+    r = vs[--vsp];
+    vsp--;
+    return r;
+}
+
+static value p_call_with_output_file(int argc, value *argv)
+{
+    (void)argc;
+    return call_with_port(open_file("call-with-output-file", argv[0], 0), argv[1]);
+}
+
+static value p_call_with_input_file(int argc, value *argv)
+{
+    (void)argc;
+    return call_with_port(open_file("call-with-input-file", argv[0], 1), argv[1]);
+}
+
+static value p_call_with_port(int argc, value *argv)
+{
+    (void)argc;
+    if (!IS(argv[0], T_PORT))
+        type_error("call-with-port", "a port", argv[0]);
+    return call_with_port(argv[0], argv[1]);
+}
+
+/* with-output-to-file / with-input-from-file: the current port is the file's while the
+ * thunk runs. */
+static value with_file(const char *who, value name, value thunk, int input)
+{
+    size_t slot = (size_t)vsp;
+    vs_push(thunk);
+    value port = open_file(who, name, input);
+    int root = input ? ROOT_CUR_IN : ROOT_CUR_OUT;
+    vs_push(runtime_roots[root]);
+    vs_push(port);
+    runtime_roots[root] = port;
+    value r = apply0(vs[slot]);
+    runtime_roots[root] = vs[slot + 1];
+    vs_push(r);
+    port_close(vs[slot + 2]);
+    r = vs[slot + 3];
+    vsp = slot;
+    return r;
+}
+
+static value p_with_output_to_file(int argc, value *argv)
+{
+    (void)argc;
+    return with_file("with-output-to-file", argv[0], argv[1], 0);
+}
+
+static value p_with_input_from_file(int argc, value *argv)
+{
+    (void)argc;
+    return with_file("with-input-from-file", argv[0], argv[1], 1);
+}
+
+static value p_file_exists_p(int argc, value *argv)
+{
+    (void)argc;
+    if (!STRING_P(argv[0]))
+        type_error("file-exists?", "a file name string", argv[0]);
+    return BOOL(access(STRING_BYTES(argv[0]), F_OK) == 0);
+}
+
+static value p_delete_file(int argc, value *argv)
+{
+    (void)argc;
+    if (!STRING_P(argv[0]))
+        type_error("delete-file", "a file name string", argv[0]);
+    if (unlink(STRING_BYTES(argv[0])) != 0)
+        file_error("delete-file", argv[0]);
+    return UNSPEC;
+}
+
+static value p_current_input_port(int argc, value *argv)
+{
+    (void)argc;
+    (void)argv;
+    return runtime_roots[ROOT_CUR_IN];
+}
+
+static value p_current_output_port(int argc, value *argv)
+{
+    (void)argc;
+    (void)argv;
+    return runtime_roots[ROOT_CUR_OUT];
+}
+
+static value p_current_error_port(int argc, value *argv)
+{
+    (void)argc;
+    (void)argv;
+    return runtime_roots[ROOT_CUR_ERR];
+}
+
+static value port_pred(value v, unsigned need, unsigned want)
+{
+    return BOOL(IS(v, T_PORT) && (port_flags(v) & need) == want);
+}
+
+static value p_port_p(int argc, value *argv)
+{
+    (void)argc;
+    return BOOL(IS(argv[0], T_PORT));
+}
+
+static value p_input_port_p(int argc, value *argv)
+{
+    (void)argc;
+    return port_pred(argv[0], PORT_INPUT, PORT_INPUT);
+}
+
+static value p_output_port_p(int argc, value *argv)
+{
+    (void)argc;
+    return port_pred(argv[0], PORT_OUTPUT, PORT_OUTPUT);
+}
+
+static value p_input_port_open_p(int argc, value *argv)
+{
+    (void)argc;
+    return port_pred(argv[0], PORT_INPUT | PORT_CLOSED, PORT_INPUT);
+}
+
+static value p_output_port_open_p(int argc, value *argv)
+{
+    (void)argc;
+    return port_pred(argv[0], PORT_OUTPUT | PORT_CLOSED, PORT_OUTPUT);
+}
+
+void prims_io_init(void)
+{
+    runtime_roots[ROOT_STDIN] = make_file_port(stdin, 1, "stdin");
+    runtime_roots[ROOT_STDOUT] = make_file_port(stdout, 0, "stdout");
+    runtime_roots[ROOT_STDERR] = make_file_port(stderr, 0, "stderr");
+    runtime_roots[ROOT_CUR_IN] = runtime_roots[ROOT_STDIN];
+    runtime_roots[ROOT_CUR_OUT] = runtime_roots[ROOT_STDOUT];
+    runtime_roots[ROOT_CUR_ERR] = runtime_roots[ROOT_STDERR];
+    define_primitive("write", p_write, 1, 2);
+    define_primitive("write-shared", p_write, 1, 2);
+    define_primitive("write-simple", p_write, 1, 2);
+    define_primitive("display", p_display, 1, 2);
+    define_primitive("newline", p_newline, 0, 1);
+    define_primitive("write-char", p_write_char, 1, 2);
+    define_primitive("write-string", p_write_string, 1, 4);
+    define_primitive("write-u8", p_write_u8, 1, 2);
+    define_primitive("flush-output-port", p_flush_output_port, 0, 1);
+    define_primitive("read-char", p_read_char, 0, 1);
+    define_primitive("peek-char", p_peek_char, 0, 1);
+    define_primitive("char-ready?", p_char_ready_p, 0, 1);
+    define_primitive("read-line", p_read_line, 0, 1);
+    define_primitive("read-string", p_read_string, 1, 2);
+    define_primitive("read", p_read, 0, 1);
+    define_primitive("eof-object", p_eof_object, 0, 0);
+    define_primitive("eof-object?", p_eof_object_p, 1, 1);
+    define_primitive("open-input-string", p_open_input_string, 1, 1);
+    define_primitive("open-output-string", p_open_output_string, 0, 0);
+    define_primitive("get-output-string", p_get_output_string, 1, 1);
+    define_primitive("open-input-file", p_open_input_file, 1, 1);
+    define_primitive("open-output-file", p_open_output_file, 1, 1);
+    define_primitive("close-port", p_close_port, 1, 1);
+    define_primitive("close-input-port", p_close_port, 1, 1);
+    define_primitive("close-output-port", p_close_port, 1, 1);
+    define_primitive("call-with-output-file", p_call_with_output_file, 2, 2);
+    define_primitive("call-with-input-file", p_call_with_input_file, 2, 2);
+    define_primitive("call-with-port", p_call_with_port, 2, 2);
+    define_primitive("with-output-to-file", p_with_output_to_file, 2, 2);
+    define_primitive("with-input-from-file", p_with_input_from_file, 2, 2);
+    define_primitive("file-exists?", p_file_exists_p, 1, 1);
+    define_primitive("delete-file", p_delete_file, 1, 1);
+    define_primitive("current-input-port", p_current_input_port, 0, 0);
+    define_primitive("current-output-port", p_current_output_port, 0, 0);
+    define_primitive("current-error-port", p_current_error_port, 0, 0);
+    define_primitive("port?", p_port_p, 1, 1);
+    define_primitive("textual-port?", p_port_p, 1, 1);
+    define_primitive("input-port?", p_input_port_p, 1, 1);
+    define_primitive("output-port?", p_output_port_p, 1, 1);
+    define_primitive("input-port-open?", p_input_port_open_p, 1, 1);
+    define_primitive("output-port-open?", p_output_port_open_p, 1, 1);
+}

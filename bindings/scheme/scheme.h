@@ -1,0 +1,323 @@
+/* gcvm-scheme: values, object layouts and the interfaces between the interpreter's parts.
+ *
+ * A value is one machine word:
+ *   ...xxx1  a fixnum (63-bit signed integer)
+ *   ...x010  an immediate: #f #t () unspecified eof default (payload in the upper bits)
+ *   ...x110  a character (code point in the upper bits)
+ *   ...x000  a pointer to an object (0 is the "unassigned" marker of a variable)
+ * Every object starts with a word holding its type in the low 8 bits; the rest of that
+ * word holds a length (vectors, strings, ...) or a source location (pairs made by the
+ * reader). Objects live in the collector's heap (or Boehm's with --gc=boehm), except
+ * symbols and primitives, which live for the whole run outside it. The collector ignores
+ * every word that is not the address of a heap object, so a generic trace visits every
+ * word after the type word. */
+#ifndef GCVM_SCHEME_H
+#define GCVM_SCHEME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef uintptr_t value;
+
+/* ---- Immediates ---- */
+#define FIXNUM_P(v) (((v) & 1u) != 0)
+#define MAKE_FIX(n) ((value)(((uintptr_t)(intptr_t)(n) << 1) | 1u))
+#define FIX(v) ((intptr_t)(v) >> 1)
+#define FIX_MAX (INTPTR_MAX >> 1)
+#define FIX_MIN (INTPTR_MIN >> 1)
+#define IMMEDIATE(n) ((value)(((uintptr_t)(n) << 3) | 2u))
+#define UNASSIGNED ((value)0)
+#define FALSE_V IMMEDIATE(0)
+#define TRUE_V IMMEDIATE(1)
+#define NIL IMMEDIATE(2)
+#define UNSPEC IMMEDIATE(3)
+#define EOF_V IMMEDIATE(4)
+#define DEFAULT_V IMMEDIATE(5) /* an optional argument that was not given */
+#define BOOL(c) ((c) ? TRUE_V : FALSE_V)
+#define CHAR_P(v) (((v) & 7u) == 6u)
+#define MAKE_CHAR(c) ((value)(((uintptr_t)(c) << 3) | 6u))
+#define CHAR_CODE(v) ((uint32_t)((v) >> 3))
+#define POINTER_P(v) (((v) & 7u) == 0 && (v) != 0)
+
+/* ---- Objects ---- */
+enum obj_type {
+    T_PAIR = 1,
+    T_FLONUM,
+    T_STRING,
+    T_SYMBOL, /* outside the heap */
+    T_VECTOR,
+    T_BYTEVECTOR,
+    T_CLOSURE,
+    T_PRIMITIVE, /* outside the heap */
+    T_FRAME,     /* a closure's variables */
+    T_RECORD,
+    T_RECORD_TYPE,
+    T_RECORD_PROC, /* constructor, predicate, accessor or modifier of a record type */
+    T_VALUES,      /* zero or several return values */
+    T_ERROR,       /* an error object made by error or by the runtime */
+    T_PORT,
+    T_CONTINUATION, /* escape-only */
+    T_PROMISE,
+    T_PARAMETER,
+    T_EOF_OBJECT_UNUSED,
+    T_TYPE_COUNT
+};
+
+#define OBJ(v) ((value *)(v))
+#define HDR(v) (OBJ(v)[0])
+#define TYPE_OF_HDR(h) ((unsigned)((h) & 0xffu))
+#define OBJ_TYPE(v) TYPE_OF_HDR(HDR(v))
+#define IS(v, t) (POINTER_P(v) && OBJ_TYPE(v) == (t))
+#define MAKE_HDR(type, len) ((value)(type) | ((value)(len) << 8))
+#define HDR_LEN(v) ((size_t)(HDR(v) >> 8))
+
+/* Pair: [hdr | car | cdr]; the reader puts the datum's location in hdr's upper bits:
+ * file index (16 bits), line (24), column (16). */
+#define CAR(p) (OBJ(p)[1])
+#define CDR(p) (OBJ(p)[2])
+#define PAIR_P(v) IS(v, T_PAIR)
+#define LOC_MAKE(file, line, col)                                                          \
+    (((uint64_t)(file) << 40) | ((uint64_t)(line) << 16) | (uint64_t)(col))
+#define PAIR_LOC(p) ((uint64_t)(HDR(p) >> 8))
+
+/* Flonum: [hdr | double], pointer-free. */
+#define FLONUM_P(v) IS(v, T_FLONUM)
+static inline double flonum_value(value v)
+{
+    double d;
+    __builtin_memcpy(&d, &OBJ(v)[1], sizeof d);
+    return d;
+}
+/* String: [hdr(len) | bytes... NUL], pointer-free; one byte per character (Latin-1). */
+#define STRING_P(v) IS(v, T_STRING)
+#define STRING_LEN(v) HDR_LEN(v)
+#define STRING_BYTES(v) ((char *)&OBJ(v)[1])
+/* Vector: [hdr(len) | items...]; records, frames and value lists share the layout. */
+#define VECTOR_P(v) IS(v, T_VECTOR)
+#define VLEN(v) HDR_LEN(v)
+#define VREF(v, i) (OBJ(v)[1 + (i)])
+#define BYTEVECTOR_P(v) IS(v, T_BYTEVECTOR)
+#define BV_BYTES(v) ((uint8_t *)&OBJ(v)[1])
+/* Frame: [hdr(nslots) | parent frame | slots...]. */
+#define FRAME_PARENT(f) (OBJ(f)[1])
+#define FRAME_SLOT(f, i) (OBJ(f)[2 + (i)])
+/* Closure: [hdr | struct node * (the lambda, outside the heap) | frame]. */
+#define CLOSURE_P(v) IS(v, T_CLOSURE)
+#define CLOSURE_LAMBDA(c) ((struct node *)OBJ(c)[1])
+#define CLOSURE_ENV(c) (OBJ(c)[2])
+/* Record: [hdr(nfields) | record type | fields...]. Record type: [hdr | name | field
+ * names (a vector) | uid fixnum]. */
+#define RECORD_TYPE_OF(r) (OBJ(r)[1])
+#define RECORD_FIELD(r, i) (OBJ(r)[2 + (i)])
+/* Record procedure: [hdr(kind) | record type | field index or index vector]. */
+enum record_proc_kind { RP_CONSTRUCTOR, RP_PREDICATE, RP_ACCESSOR, RP_MODIFIER };
+/* Error object: [hdr | kind symbol | message string | irritants list | location fixnum]. */
+#define ERR_KIND(e) (OBJ(e)[1])
+#define ERR_MESSAGE(e) (OBJ(e)[2])
+#define ERR_IRRITANTS(e) (OBJ(e)[3])
+#define ERR_LOCATION(e) (OBJ(e)[4])
+/* Promise: [hdr | done (#t/#f) | value or thunk]. Parameter: [hdr | value | converter]. */
+/* Continuation: [hdr | catch-frame index | catch-frame serial]. */
+
+struct symbol {
+    value hdr;
+    value global; /* the top-level binding, UNASSIGNED if none */
+    struct symbol *next_in_bucket;
+    uint32_t hash;
+    uint32_t len;
+    char name[];
+};
+#define SYMBOL_P(v) IS(v, T_SYMBOL)
+#define SYM(v) ((struct symbol *)(v))
+
+typedef value (*prim_fn)(int argc, value *argv);
+struct primitive {
+    value hdr;
+    prim_fn fn;
+    const char *name;
+    int16_t min_args, max_args; /* max -1: any number */
+    int special;                /* PRIM_APPLY: applied by the evaluator (tail call) */
+};
+#define PRIM_APPLY 1
+#define PRIM(v) ((struct primitive *)(v))
+
+/* ---- Memory (memory.c) ---- */
+enum gc_choice { USE_GCVM, USE_BOEHM };
+struct memory_options {
+    enum gc_choice gc;
+    int boehm_incremental;
+    const char *barrier; /* NULL: the collector's default (GCVM_BARRIER, else auto) */
+    size_t heap_bytes;   /* 0: default */
+    size_t nursery_bytes;
+    int vm;
+};
+/* Creates the heap for the calling thread; on failure writes a one-line reason. */
+int memory_init(const struct memory_options *opt, char *err, size_t errlen);
+void memory_finish(void);
+/* Allocates an object of `words` words after the type word, zeroed, with its type word
+ * set. Raises a Scheme out-of-memory error when the heap is full. */
+value alloc_object_slow(unsigned type, size_t len_field, size_t words, int pointerfree);
+value alloc_bytes(unsigned type, size_t len_field, size_t nbytes); /* pointer-free */
+/* Memory outside the heap that lives for the whole run (symbols, code). */
+void *perm_alloc(size_t bytes);
+extern struct gc_heap *scm_heap;
+#include <gcvm/gc.h>
+/* Stores v into a field of a heap object, then tells the write barrier. With --gc=boehm
+ * scm_heap is a stand-in whose card table is NULL, so the barrier does nothing. */
+#define SET(objv, field, v)                                                                \
+    do {                                                                                   \
+        value *f_ = &(field);                                                              \
+        *f_ = (v);                                                                         \
+        gc_write_barrier(scm_heap, f_);                                                    \
+    } while (0)
+extern int scm_use_boehm;
+static inline value alloc_object(unsigned type, size_t len_field, size_t words)
+{
+    if (__builtin_expect(!scm_use_boehm, 1)) {
+        value *p = gc_alloc(scm_heap, type, (words + 1) * sizeof(value));
+        if (__builtin_expect(p != NULL, 1)) {
+            p[0] = MAKE_HDR(type, len_field);
+            return (value)p;
+        }
+    }
+    return alloc_object_slow(type, len_field, words, 0);
+}
+/* Registers the address of a word outside the heap (in code) that holds a value. */
+void register_constant(value *where);
+/* Collector statistics and the statistics line for --stats. */
+void memory_print_stats(FILE *out);
+double memory_gc_ms(void);
+double memory_max_pause_ms(void);
+const char *memory_describe(void);
+
+/* The value stack: every value the C code holds across an allocation lives here. */
+extern value *vs;
+extern size_t vsp, vs_size;
+static inline void vs_push(value v)
+{
+    extern void vs_overflow(void);
+    if (__builtin_expect(vsp >= vs_size, 0))
+        vs_overflow();
+    vs[vsp++] = v;
+}
+
+/* Roots kept by the runtime: the handler stack, the dynamic-wind list, ports. */
+enum runtime_root {
+    ROOT_HANDLERS,
+    ROOT_WINDS,
+    ROOT_STDIN,
+    ROOT_STDOUT,
+    ROOT_STDERR,
+    ROOT_CUR_IN,
+    ROOT_CUR_OUT,
+    ROOT_CUR_ERR,
+    ROOT_COMMAND_LINE,
+    ROOT_SCRATCH,
+    ROOT_COUNT
+};
+extern value runtime_roots[ROOT_COUNT];
+
+/* ---- Symbols (symbols.c) ---- */
+value intern(const char *name, size_t len);
+value intern_c(const char *name);
+void symbols_visit(void (*fn)(value *slot, void *ctx), void *ctx);
+
+/* ---- Constructors and helpers (objects.c) ---- */
+value cons(value a, value d);
+value make_flonum(double d);
+value make_string(const char *bytes, size_t len);
+value make_string_filled(size_t len, int c);
+value make_vector(size_t len, value fill);
+value list_from_stack(size_t base, size_t n, value tail); /* vs[base..base+n) */
+long list_length(value l); /* -1 if improper or circular */
+value make_error(const char *kind, const char *msg, value irritants);
+void define_global(const char *name, value v);
+value define_primitive(const char *name, prim_fn fn, int min, int max);
+
+/* ---- Reader (reader.c) ---- */
+struct reader {
+    const char *text;
+    size_t len, pos;
+    int line, col;
+    int file;      /* index into the table of source names */
+    int incomplete; /* set when the text ended inside a datum */
+};
+void reader_init(struct reader *r, const char *text, size_t len, int file);
+/* Reads one datum into *out; returns 1, 0 at the end of the text, or raises a read error
+ * (with r->incomplete set when the text ended in the middle of a datum). */
+int read_datum(struct reader *r, value *out);
+int source_file_index(const char *name);
+const char *source_file_name(int index);
+/* "file:line:col" for a location word, into buf. */
+const char *format_location(uint64_t loc, char *buf, size_t len);
+
+/* ---- Printer (printer.c) ---- */
+struct outbuf; /* where text goes: a port */
+void write_value(value port, value v, int display);
+
+/* ---- Compiler and evaluator (compiler.c, eval.c) ---- */
+struct node;
+struct node *compile_toplevel(value form);
+value eval(struct node *n, value env);
+value eval_toplevel(value form);
+/* Applies the procedure at vs[vsp-argc-1] to the argc values above it, pops them all and
+ * returns the result. */
+value apply_on_stack(int argc);
+value apply1(value f, value a);
+value apply0(value f);
+/* Raises obj (the R7RS raise); raise_continuable returns the handler's value. */
+_Noreturn void scm_raise(value obj);
+value scm_raise_continuable(value obj);
+/* Raises an error object made from msg and irritants (a list). */
+_Noreturn void scm_error(const char *msg, value irritants);
+_Noreturn void scm_error1(const char *msg, value irritant);
+_Noreturn void type_error(const char *who, const char *expected, value got);
+_Noreturn void arity_error(value proc, int argc);
+void eval_init(size_t stack_bytes);
+/* Runs fn(arg) with a top-level catch: returns 0; 1 after printing the uncaught
+ * condition to stderr (the message, irritants and source location) unless
+ * scm_error_output_suppressed; 2 when the program called exit (scm_exit_requested()
+ * gives the code). */
+int run_protected(void (*fn)(void *), void *arg);
+extern int scm_error_output_suppressed;
+int scm_exit_requested(void);
+/* (exit code): runs the pending dynamic-wind after thunks, then leaves through the
+ * outermost run_protected. */
+_Noreturn void scm_exit(int code);
+extern uint64_t current_location; /* of the call being made, for error reports */
+void print_condition(FILE *out, value c);
+void stack_check_reset(void);
+
+/* ---- Ports (ports.c) ---- */
+value make_file_port(FILE *f, int input, const char *name);
+value make_string_input_port(value str);
+value make_string_output_port(void);
+int port_getc(value port);
+int port_peekc(value port);
+void port_write(value port, const char *bytes, size_t n);
+void port_puts(value port, const char *s);
+void port_flush(value port);
+void flush_standard_ports(void);
+
+/* ---- Primitive sets ---- */
+void prims_numbers_init(void);
+void prims_lists_init(void);
+void prims_strings_init(void);
+void prims_vectors_init(void);
+void prims_io_init(void);
+void prims_control_init(void);
+void prims_system_init(void);
+
+/* Argument checking helpers for primitives. */
+intptr_t arg_fixnum(const char *who, value v);
+size_t arg_index(const char *who, value v, size_t limit);
+double arg_number_double(const char *who, value v);
+bool values_eqv(value a, value b);
+bool values_equal(value a, value b);
+value number_to_string(value n, int radix);
+value string_to_number(const char *s, size_t len, int radix);
+bool number_p(value v);
+
+#endif
