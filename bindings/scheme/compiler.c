@@ -18,7 +18,7 @@ static struct {
     value quote, quasiquote, unquote, unquote_splicing, lambda, define, if_, set, let,
         let_star, letrec, letrec_star, begin, cond, case_, and_, or_, when, unless, do_,
         else_, arrow, define_record_type, define_values, let_values, let_star_values,
-        guard, delay, delay_force, make_promise_kw, import, define_syntax, let_syntax,
+        guard, delay, delay_force, do_loop, make_promise_kw, import, define_syntax, let_syntax,
         letrec_syntax, syntax_rules, case_lambda, parameterize, dot3, underscore;
 } kw;
 static value prim_cons, prim_list_to_vector, prim_append2, prim_raise, prim_make_rtd,
@@ -601,7 +601,7 @@ static struct node *compile_do(value x, struct scope *sc)
     long n = checked_length(x, specs, "do: bad variables");
     struct scope loop_scope = {0};
     loop_scope.parent = sc;
-    scope_add(&loop_scope, kw.do_); /* the loop procedure: a name no program can use */
+    scope_add(&loop_scope, kw.do_loop); /* the loop procedure, hidden */
     struct scope params = {0};
     params.parent = &loop_scope;
     struct node **inits = alloc_kids((size_t)n);
@@ -1082,6 +1082,7 @@ void compiler_init(void)
     init_keyword(&kw.unless, "unless");
     init_keyword(&kw.do_, "do");
     init_keyword(&kw.else_, "else");
+    kw.do_loop = make_uninterned_symbol("do-loop");
     init_keyword(&kw.arrow, "=>");
     init_keyword(&kw.define_record_type, "define-record-type");
     init_keyword(&kw.define_values, "define-values");

@@ -8,6 +8,7 @@
 #define GC_NO_THREAD_REDIRECTS
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <gc/gc.h>
 #include <gcvm/gcvm.h>
 #include <pthread.h>
@@ -150,18 +151,32 @@ static void run_program(void *arg)
         eval_toplevel(form);
 }
 
-static char *slurp(FILE *f, size_t *len)
+/* Reads the whole file with read(2) into a buffer the program has written first: in
+ * guest mode a forwarded read into a page the guest never touched does not complete
+ * (docs/scheme.md), and stdio's own buffers would be such pages. */
+static char *slurp(int fd, size_t *len)
 {
     size_t cap = 1 << 16, n = 0;
     char *buf = malloc(cap);
-    size_t got;
-    while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
-        n += got;
+    if (!buf)
+        return NULL;
+    memset(buf, 0, cap);
+    for (;;) {
+        ssize_t got = read(fd, buf + n, cap - n);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            break;
+        n += (size_t)got;
         if (n == cap) {
-            char *nb = realloc(buf, cap *= 2);
-            if (!nb)
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) {
                 free(buf);
+                return NULL;
+            }
+            memset(nb + cap, 0, cap);
             buf = nb;
+            cap *= 2;
         }
     }
     *len = n;
@@ -170,14 +185,14 @@ static char *slurp(FILE *f, size_t *len)
 
 static int run_file(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) {
         fprintf(stderr, "gcvm-scheme: cannot open %s: %s\n", path, strerror(errno));
         return 2;
     }
     struct program p;
-    char *text = slurp(f, &p.len);
-    fclose(f);
+    char *text = slurp(fd, &p.len);
+    close(fd);
     if (!text) {
         fprintf(stderr, "gcvm-scheme: out of memory reading %s\n", path);
         return 2;
@@ -348,12 +363,10 @@ static void *interpreter_main(void *arg)
         GC_register_my_thread(&sb);
     }
     eval_init(o->stack_bytes);
-    char err[512];
-    if (memory_init(&o->mem, err, sizeof err) != 0) {
-        fprintf(stderr, "gcvm-scheme: %s\n", err);
-        run->exit_code = 2;
-        return NULL;
-    }
+    /* Everything that lives outside the heap is made before the heap exists: with --vm
+     * or a gcvm barrier, creating the heap enters guest mode, where (on an emulated
+     * ring 0) every instruction is slow. */
+    scm_use_boehm = o->mem.gc == USE_BOEHM;
     prims_numbers_init();
     prims_lists_init();
     prims_strings_init();
@@ -362,6 +375,13 @@ static void *interpreter_main(void *arg)
     prims_control_init();
     prims_system_init();
     compiler_init();
+    char err[512];
+    if (memory_init(&o->mem, err, sizeof err) != 0) {
+        fprintf(stderr, "gcvm-scheme: %s\n", err);
+        run->exit_code = 2;
+        return NULL;
+    }
+    ports_init();
     init_command_line(o);
     run->exit_code = o->file ? run_file(o->file) : repl();
     flush_standard_ports();

@@ -206,6 +206,8 @@ static int gcvm_heap_init(const struct memory_options *opt, char *err, size_t er
 
 int memory_init(const struct memory_options *opt, char *err, size_t errlen)
 {
+    for (int i = 0; i < ROOT_COUNT; i++)
+        runtime_roots[i] = NIL;
     void *m = mmap(NULL, VALUE_STACK_ENTRIES * sizeof(value), PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (m == MAP_FAILED) {
@@ -219,8 +221,6 @@ int memory_init(const struct memory_options *opt, char *err, size_t errlen)
                                   : gcvm_heap_init(opt, err, errlen);
     if (rc != 0)
         return rc;
-    for (int i = 0; i < ROOT_COUNT; i++)
-        runtime_roots[i] = NIL;
     /* The out-of-memory condition is made now: when it is needed there is no room. */
     static const char msg[] = "out of memory: the heap is full (use --heap=SIZE for a larger one)";
     value *s = perm_alloc(sizeof(value) + sizeof msg);

@@ -410,7 +410,7 @@ static value p_output_port_open_p(int argc, value *argv)
     return port_pred(argv[0], PORT_OUTPUT | PORT_CLOSED, PORT_OUTPUT);
 }
 
-void prims_io_init(void)
+void ports_init(void)
 {
     runtime_roots[ROOT_STDIN] = make_file_port(stdin, 1, "stdin");
     runtime_roots[ROOT_STDOUT] = make_file_port(stdout, 0, "stdout");
@@ -418,6 +418,10 @@ void prims_io_init(void)
     runtime_roots[ROOT_CUR_IN] = runtime_roots[ROOT_STDIN];
     runtime_roots[ROOT_CUR_OUT] = runtime_roots[ROOT_STDOUT];
     runtime_roots[ROOT_CUR_ERR] = runtime_roots[ROOT_STDERR];
+}
+
+void prims_io_init(void)
+{
     define_primitive("write", p_write, 1, 2);
     define_primitive("write-shared", p_write, 1, 2);
     define_primitive("write-simple", p_write, 1, 2);

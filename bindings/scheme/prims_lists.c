@@ -215,6 +215,28 @@ static value p_append(int argc, value *argv)
     return r;
 }
 
+static value p_append_destructive(int argc, value *argv)
+{
+    value result = NIL, last = NIL;
+    for (int i = 0; i < argc; i++) {
+        value l = argv[i];
+        if (l == NIL)
+            continue;
+        if (last == NIL)
+            result = l;
+        else
+            SET(last, CDR(last), l);
+        if (i + 1 < argc) {
+            if (checked_list("append!", l) == 0)
+                continue;
+            while (PAIR_P(CDR(l)))
+                l = CDR(l);
+            last = l;
+        }
+    }
+    return result;
+}
+
 static value p_reverse(int argc, value *argv)
 {
     (void)argc;
@@ -437,7 +459,7 @@ void prims_lists_init(void)
     define_primitive("length", p_length, 1, 1);
     define_primitive("make-list", p_make_list, 1, 2);
     define_primitive("append", p_append, 0, -1);
-    define_primitive("append!", p_append, 0, -1);
+    define_primitive("append!", p_append_destructive, 0, -1);
     define_primitive("reverse", p_reverse, 1, 1);
     define_primitive("list-tail", p_list_tail, 2, 2);
     define_primitive("list-ref", p_list_ref, 2, 2);

@@ -153,7 +153,8 @@ struct memory_options {
     size_t nursery_bytes;
     int vm;
 };
-/* Creates the heap for the calling thread; on failure writes a one-line reason. */
+/* Creates the heap for the calling thread; on failure writes a one-line reason.
+ * scm_use_boehm must already say which collector (perm_alloc depends on it). */
 int memory_init(const struct memory_options *opt, char *err, size_t errlen);
 void memory_finish(void);
 /* Allocates an object of `words` words after the type word, zeroed, with its type word
@@ -222,6 +223,8 @@ extern value runtime_roots[ROOT_COUNT];
 /* ---- Symbols (symbols.c) ---- */
 value intern(const char *name, size_t len);
 value intern_c(const char *name);
+/* A symbol no program can name (for the compiler's hidden variables). */
+value make_uninterned_symbol(const char *name);
 void symbols_visit(void (*fn)(value *slot, void *ctx), void *ctx);
 
 /* ---- Constructors and helpers (objects.c) ---- */
@@ -307,6 +310,7 @@ void prims_lists_init(void);
 void prims_strings_init(void);
 void prims_vectors_init(void);
 void prims_io_init(void);
+void ports_init(void); /* the standard ports: once the heap exists */
 void prims_control_init(void);
 void prims_system_init(void);
 

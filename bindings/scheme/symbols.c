@@ -58,6 +58,18 @@ value intern(const char *name, size_t len)
     return (value)s;
 }
 
+value make_uninterned_symbol(const char *name)
+{
+    size_t len = strlen(name);
+    struct symbol *s = perm_alloc(sizeof *s + len + 1);
+    s->hdr = MAKE_HDR(T_SYMBOL, 0);
+    s->global = UNASSIGNED;
+    s->hash = hash_name(name, len);
+    s->len = (uint32_t)len;
+    memcpy(s->name, name, len);
+    return (value)s;
+}
+
 value intern_c(const char *name)
 {
     return intern(name, strlen(name));
