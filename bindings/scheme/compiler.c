@@ -876,7 +876,23 @@ static struct node *compile_import(value x)
 
 /* ---- The dispatcher ---- */
 
+/* The location of the innermost form being compiled that has one: variable references
+ * (symbols carry no location) report it. */
+static uint64_t enclosing_loc;
+
+static struct node *compile_pair_at(value x, struct scope *sc);
+
 static struct node *compile_pair(value x, struct scope *sc)
+{
+    uint64_t saved = enclosing_loc;
+    if (loc_of(x))
+        enclosing_loc = loc_of(x);
+    struct node *n = compile_pair_at(x, sc);
+    enclosing_loc = saved;
+    return n;
+}
+
+static struct node *compile_pair_at(value x, struct scope *sc)
 {
     value head = CAR(x);
     uint64_t loc = loc_of(x);
@@ -992,7 +1008,7 @@ static struct node *compile(value x, struct scope *sc)
 {
     stack_check();
     if (SYMBOL_P(x))
-        return ref_node(x, sc, 0);
+        return ref_node(x, sc, enclosing_loc);
     if (PAIR_P(x))
         return compile_pair(x, sc);
     if (x == NIL)

@@ -1,0 +1,10 @@
+;; The deep-recursion error can be caught, and the program goes on with a full stack.
+(import (scheme base) (scheme write))
+(define (depth n) (+ 1 (depth (+ n 1))))
+(display (guard (e ((error-object? e) 'caught)) (depth 0)))
+(newline)
+(display (guard (e ((error-object? e) 'caught-again)) (depth 0)))
+(newline)
+(define (sum-list l) (if (null? l) 0 (+ (car l) (sum-list (cdr l)))))
+(display (sum-list (make-list 10000 1)))
+(newline)

@@ -1,0 +1,4 @@
+;; expect-rc: 3
+(display "before exit")
+(exit 3)
+(display "never")

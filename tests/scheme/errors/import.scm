@@ -1,0 +1,2 @@
+;; expect: unknown library
+(import (scheme base) (srfi 1))

@@ -1,0 +1,2 @@
+;; expect: error: not a procedure 5
+(5 3)

@@ -1,0 +1,2 @@
+;; expect: error: uncaught exception: oops
+(raise (quote oops))

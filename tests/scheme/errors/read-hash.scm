@@ -1,0 +1,2 @@
+;; expect: read error: unknown # syntax
+(display #q)

@@ -1,0 +1,2 @@
+;; expect: read error: the text ends inside a string
+(display "never closed)

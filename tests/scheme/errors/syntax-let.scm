@@ -1,0 +1,2 @@
+;; expect: syntax error: let: each binding is (name expression)
+(let ((1 2)) 3)
