@@ -24,6 +24,10 @@ static struct {
 static value prim_cons, prim_list_to_vector, prim_append2, prim_raise, prim_make_rtd,
     prim_rec_ctor, prim_rec_pred, prim_rec_acc, prim_rec_mod, prim_list;
 
+/* The location of the innermost form being compiled that has one: variable references
+ * and errors in forms without one (symbols carry no location) report it. */
+static uint64_t enclosing_loc;
+
 static struct node *compile(value x, struct scope *sc);
 static struct node *compile_body(value body, struct scope *sc, value whole);
 
@@ -36,8 +40,10 @@ static uint64_t loc_of(value x)
 
 _Noreturn static void syntax_error(value form, const char *msg)
 {
-    if (PAIR_LOC(form) || !PAIR_P(form))
-        current_location = PAIR_P(form) ? PAIR_LOC(form) : current_location;
+    if (PAIR_P(form) && PAIR_LOC(form))
+        current_location = PAIR_LOC(form);
+    else if (enclosing_loc)
+        current_location = enclosing_loc;
     char full[200];
     snprintf(full, sizeof full, "syntax error: %s", msg);
     vs_push(form);
@@ -875,10 +881,6 @@ static struct node *compile_import(value x)
 }
 
 /* ---- The dispatcher ---- */
-
-/* The location of the innermost form being compiled that has one: variable references
- * (symbols carry no location) report it. */
-static uint64_t enclosing_loc;
 
 static struct node *compile_pair_at(value x, struct scope *sc);
 

@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <editline/readline.h>
@@ -26,6 +27,7 @@ struct options {
     struct memory_options mem;
     size_t stack_bytes;
     int stats;
+    int bench_stats;
     const char *file;
     int script_argc;
     char **script_argv;
@@ -44,6 +46,7 @@ static const char usage[] =
     "  --stack=SIZE          the interpreter's stack, which bounds recursion depth (default 512M)\n"
     "  --vm                  run the interpreter in guest mode through the gcvm engine\n"
     "  --stats               print collector statistics to stderr at exit\n"
+    "  --bench-stats         print one line to stderr at exit: run time, GC time, max pause\n"
     "  --help                this text\n";
 
 _Noreturn static void bad_usage(const char *fmt, const char *arg)
@@ -116,6 +119,8 @@ static void parse_options(int argc, char **argv, struct options *o)
             o->mem.vm = 1;
         } else if (strcmp(a, "--stats") == 0) {
             o->stats = 1;
+        } else if (strcmp(a, "--bench-stats") == 0) {
+            o->bench_stats = 1;
         } else {
             bad_usage("unknown option '%s'", a);
         }
@@ -383,8 +388,15 @@ static void *interpreter_main(void *arg)
     }
     ports_init();
     init_command_line(o);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     run->exit_code = o->file ? run_file(o->file) : repl();
+    clock_gettime(CLOCK_MONOTONIC, &t1);
     flush_standard_ports();
+    if (o->bench_stats)
+        fprintf(stderr, "gcvm-scheme-stats run_ms=%.3f gc_ms=%.3f max_pause_ms=%.3f collections=%llu\n",
+                (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6,
+                memory_gc_ms(), memory_max_pause_ms(), (unsigned long long)memory_collections());
     if (o->stats) {
         fprintf(stderr, "gcvm-scheme: collector %s\n", memory_describe());
         memory_print_stats(stderr);

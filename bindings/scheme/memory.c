@@ -59,14 +59,21 @@ void vs_overflow_reset(void)
         vs_size = VALUE_STACK_ENTRIES - VALUE_STACK_RESERVE;
 }
 
+/* Every block perm_alloc made, chained through a header word: the memory is meant to
+ * live until exit, and the chain keeps it reachable for leak checkers. */
+static void *perm_blocks;
+
 void *perm_alloc(size_t bytes)
 {
-    void *p = scm_use_boehm ? GC_MALLOC_UNCOLLECTABLE(bytes) : calloc(1, bytes);
+    size_t header = 16; /* keeps the 16-byte alignment of malloc */
+    void **p = scm_use_boehm ? GC_MALLOC_UNCOLLECTABLE(header + bytes) : calloc(1, header + bytes);
     if (!p) {
         fprintf(stderr, "gcvm-scheme: out of memory outside the heap (%zu bytes)\n", bytes);
         exit(70);
     }
-    return p;
+    p[0] = perm_blocks;
+    perm_blocks = p;
+    return (char *)p + header;
 }
 
 void register_constant(value *where)
@@ -297,6 +304,15 @@ double memory_max_pause_ms(void)
     struct gc_stats s;
     gc_get_stats(scm_heap, &s);
     return s.pause_max_ms;
+}
+
+uint64_t memory_collections(void)
+{
+    if (scm_use_boehm)
+        return boehm_collections;
+    struct gc_stats s;
+    gc_get_stats(scm_heap, &s);
+    return s.minor_collections + s.major_collections;
 }
 
 const char *memory_describe(void)

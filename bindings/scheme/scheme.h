@@ -191,6 +191,7 @@ void register_constant(value *where);
 void memory_print_stats(FILE *out);
 double memory_gc_ms(void);
 double memory_max_pause_ms(void);
+uint64_t memory_collections(void);
 const char *memory_describe(void);
 
 /* The value stack: every value the C code holds across an allocation lives here. */
