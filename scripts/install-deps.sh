@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages gcvm needs, only those missing. Usage: install-deps.sh
 set -euo pipefail
-packages=(cmake make gcc g++ pkg-config libgc-dev libjemalloc-dev libbenchmark-dev libunwind-dev jq)
+packages=(cmake make gcc g++ pkg-config libgc-dev libjemalloc-dev libbenchmark-dev libunwind-dev jq
+  libedit-dev guile-3.0 gnuplot-nox clang libclang-rt-14-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The main job: installs what is missing, builds, and prints the comparison of every
-# write barrier with Boehm GC and jemalloc on GCBench and binary-trees.
-# Usage: run-benchmarks.sh [--heap-mb=N] [--nursery-kb=N] [--depth=N]  (GCVM_BENCH_REPS=3)
+# The main job: installs what is missing, builds, and prints the barrier comparison on
+# the Scheme benchmark programs: gcvm-scheme under every write barrier available here,
+# on Boehm GC (full and incremental), and Guile 3.0 (interpreted and compiled), with a
+# plot. Usage: run-benchmarks.sh [--reps=N] [--programs="trees deriv ..."]
+# (The C workloads, GCBench and binary-trees: benchmarks/run_table.sh build.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh build
-exec benchmarks/run_table.sh build "$@"
+exec benchmarks/run_scheme_table.sh build "$@"

@@ -189,6 +189,12 @@ static int gcvm_heap_init(const struct memory_options *opt, char *err, size_t er
         return -1;
     }
     if (opt->vm && !gcvm_in_guest()) {
+        char why[256];
+        /* The engine's own test of this build and machine, as for the gcvm barriers. */
+        if (!gc_barrier_available(GC_BARRIER_GCVM_DIRTY, why, sizeof why)) {
+            snprintf(err, errlen, "--vm is not available on this machine: %s", why);
+            return -1;
+        }
         if (gcvm_init() != 0 || gcvm_enter() != 0) {
             snprintf(err, errlen, "--vm: the gcvm engine cannot run this thread in guest mode: %s",
                      gcvm_last_error());

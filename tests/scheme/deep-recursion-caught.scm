@@ -6,5 +6,5 @@
 (display (guard (e ((error-object? e) 'caught-again)) (depth 0)))
 (newline)
 (define (sum-list l) (if (null? l) 0 (+ (car l) (sum-list (cdr l)))))
-(display (sum-list (make-list 10000 1)))
+(display (sum-list (make-list 1000 1)))
 (newline)
