@@ -15,14 +15,14 @@ struct scope {
 };
 
 static struct {
-    value quote, quasiquote, unquote, unquote_splicing, lambda, define, if_, set, let,
-        let_star, letrec, letrec_star, begin, cond, case_, and_, or_, when, unless, do_,
-        else_, arrow, define_record_type, define_values, let_values, let_star_values,
-        guard, delay, delay_force, do_loop, make_promise_kw, import, define_syntax, let_syntax,
-        letrec_syntax, syntax_rules, case_lambda, parameterize, dot3, underscore;
+    value quote, quasiquote, unquote, unquote_splicing, lambda, define, if_, set, let, let_star,
+        letrec, letrec_star, begin, cond, case_, and_, or_, when, unless, do_, else_, arrow,
+        define_record_type, define_values, let_values, let_star_values, guard, delay, delay_force,
+        do_loop, make_promise_kw, import, define_syntax, let_syntax, letrec_syntax, syntax_rules,
+        case_lambda, parameterize, dot3, underscore;
 } kw;
-static value prim_cons, prim_list_to_vector, prim_append2, prim_raise, prim_make_rtd,
-    prim_rec_ctor, prim_rec_pred, prim_rec_acc, prim_rec_mod, prim_list;
+static value prim_cons, prim_list_to_vector, prim_append2, prim_raise, prim_make_rtd, prim_rec_ctor,
+    prim_rec_pred, prim_rec_acc, prim_rec_mod, prim_list;
 
 /* The location of the innermost form being compiled that has one: variable references
  * and errors in forms without one (symbols carry no location) report it. */
@@ -38,7 +38,7 @@ static uint64_t loc_of(value x)
     return PAIR_P(x) ? PAIR_LOC(x) : 0;
 }
 
-_Noreturn static void syntax_error(value form, const char *msg)
+__attribute__((noreturn)) static void syntax_error(value form, const char *msg)
 {
     if (PAIR_P(form) && PAIR_LOC(form))
         current_location = PAIR_LOC(form);
@@ -429,10 +429,12 @@ static struct node *compile_let_values(value x, struct scope *sc, bool star)
         syntax_error(x, "let-values needs bindings and a body");
     value bindings = CAR(CDR(x)), body = CDR(CDR(x));
     long n = checked_length(x, bindings, "let-values: bad bindings");
+    if (n > 65535)
+        syntax_error(x, "too many bindings");
     long per_frame = star ? 1 : (n ? n : 1);
     long frames = star ? (n ? n : 1) : 1;
     struct scope *scopes = perm_alloc((size_t)frames * sizeof(struct scope));
-    struct node *outer = NULL, *prev = NULL;
+    struct node **nodes = alloc_kids((size_t)frames);
     struct scope *parent = sc;
     value b = bindings;
     for (long f = 0; f < frames; f++) {
@@ -451,18 +453,18 @@ static struct node *compile_let_values(value x, struct scope *sc, bool star)
             parse_formals(x, CAR(bind), &scopes[f], &nreq, &rest);
             node->flags[i] = nreq << 1 | rest;
         }
-        if (prev)
-            prev->a = node;
-        else
-            outer = node;
-        prev = node;
+        nodes[f] = node;
         parent = &scopes[f];
     }
-    prev->a = compile_body(body, parent, x);
-    struct node *walk = outer;
-    for (long f = 0; f < frames; f++, walk = walk->a)
-        walk->index = scopes[f].n;
-    return outer;
+    /* Each frame's body is the next frame; the last one's is the body. Frame sizes are
+     * known once the body's definitions are in the innermost scope. */
+    struct node *inner = compile_body(body, parent, x);
+    for (long f = frames; f-- > 0;) {
+        nodes[f]->a = inner;
+        nodes[f]->index = scopes[f].n;
+        inner = nodes[f];
+    }
+    return inner;
 }
 
 static struct node *compile_define_values(value x, struct scope *sc)
@@ -664,9 +666,9 @@ static bool has_unquote(value x, int depth)
         value h = CAR(x);
         if ((h == kw.unquote || h == kw.unquote_splicing) && depth == 1)
             return true;
-        int d = h == kw.quasiquote ? depth + 1
+        int d = h == kw.quasiquote                              ? depth + 1
                 : (h == kw.unquote || h == kw.unquote_splicing) ? depth - 1
-                                                                 : depth;
+                                                                : depth;
         if (h == kw.quasiquote || h == kw.unquote || h == kw.unquote_splicing)
             return has_unquote(CDR(x), d);
         for (; PAIR_P(x); x = CDR(x)) {
@@ -758,9 +760,8 @@ static struct node *compile_record_type(value x, struct scope *sc)
             syntax_error(x, "define-record-type: each field is (name [accessor [modifier]])");
     }
     items[count++] = assign_node(
-        tname, sc,
-        call_node(prim_make_rtd, loc, 2, const_node(tname, loc), const_node(names, loc)), loc,
-        true);
+        tname, sc, call_node(prim_make_rtd, loc, 2, const_node(tname, loc), const_node(names, loc)),
+        loc, true);
     if (PAIR_P(ctor) || SYMBOL_P(ctor)) {
         value cname = PAIR_P(ctor) ? CAR(ctor) : ctor;
         value cfields = PAIR_P(ctor) ? CDR(ctor) : TRUE_V; /* #t: all fields, in order */
@@ -772,10 +773,10 @@ static struct node *compile_record_type(value x, struct scope *sc)
                                      loc, true);
     }
     if (SYMBOL_P(pred))
-        items[count++] = assign_node(pred, sc,
-                                     call_node(prim_rec_pred, loc, 2, ref_node(tname, sc, loc),
-                                               const_node(pred, loc)),
-                                     loc, true);
+        items[count++] = assign_node(
+            pred, sc,
+            call_node(prim_rec_pred, loc, 2, ref_node(tname, sc, loc), const_node(pred, loc)), loc,
+            true);
     long index = 0;
     for (value f = fields; PAIR_P(f); f = CDR(f), index++) {
         value spec = CAR(f);
@@ -785,20 +786,20 @@ static struct node *compile_record_type(value x, struct scope *sc)
             value acc = CAR(CDR(spec));
             if (!SYMBOL_P(acc))
                 syntax_error(x, "define-record-type: an accessor must be a symbol");
-            items[count++] = assign_node(
-                acc, sc,
-                call_node(prim_rec_acc, loc, 3, ref_node(tname, sc, loc),
-                          const_node(MAKE_FIX(index), loc), const_node(acc, loc)),
-                loc, true);
+            items[count++] =
+                assign_node(acc, sc,
+                            call_node(prim_rec_acc, loc, 3, ref_node(tname, sc, loc),
+                                      const_node(MAKE_FIX(index), loc), const_node(acc, loc)),
+                            loc, true);
             if (PAIR_P(CDR(CDR(spec)))) {
                 value mod = CAR(CDR(CDR(spec)));
                 if (!SYMBOL_P(mod))
                     syntax_error(x, "define-record-type: a modifier must be a symbol");
-                items[count++] = assign_node(
-                    mod, sc,
-                    call_node(prim_rec_mod, loc, 3, ref_node(tname, sc, loc),
-                              const_node(MAKE_FIX(index), loc), const_node(mod, loc)),
-                    loc, true);
+                items[count++] =
+                    assign_node(mod, sc,
+                                call_node(prim_rec_mod, loc, 3, ref_node(tname, sc, loc),
+                                          const_node(MAKE_FIX(index), loc), const_node(mod, loc)),
+                                loc, true);
             }
         }
     }
@@ -851,8 +852,8 @@ static struct node *compile_guard(value x, struct scope *sc)
 /* ---- import ---- */
 
 static const char *const known_libraries[] = {
-    "base", "cxr", "char", "inexact", "read", "write", "time", "file", "process-context",
-    "complex", "lazy", "case-lambda", "eval", "repl", "load", NULL};
+    "base",    "cxr",  "char",        "inexact", "read", "write", "time", "file", "process-context",
+    "complex", "lazy", "case-lambda", "eval",    "repl", "load",  NULL};
 
 static struct node *compile_import(value x)
 {

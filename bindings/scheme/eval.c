@@ -39,7 +39,7 @@ void stack_check_reset(void)
         stack_active_limit = stack_soft_limit;
 }
 
-_Noreturn static void stack_overflow(void)
+__attribute__((noreturn)) static void stack_overflow(void)
 {
     if (stack_active_limit == stack_hard_limit) {
         fprintf(stderr, "gcvm-scheme: stack overflow while handling a stack overflow\n");
@@ -119,7 +119,7 @@ static void unwind_to(value target)
     }
 }
 
-_Noreturn static void escape_to(size_t ci, value payload)
+__attribute__((noreturn)) static void escape_to(size_t ci, value payload)
 {
     vs_push(payload);
     HANDLERS = vs[catches[ci].base];
@@ -552,8 +552,7 @@ static void bind_values(value v, int nreq, int rest, value frame, int first_slot
     int n = IS(v, T_VALUES) ? (int)VLEN(v) : 1;
     if (n < nreq || (!rest && n > nreq)) {
         char msg[160];
-        snprintf(msg, sizeof msg, "expected %d%s values, got %d", nreq, rest ? " or more" : "",
-                 n);
+        snprintf(msg, sizeof msg, "expected %d%s values, got %d", nreq, rest ? " or more" : "", n);
         scm_error(msg, NIL);
     }
     size_t base = vsp;
@@ -584,7 +583,7 @@ static value new_frame(size_t size, value parent)
 
 /* ---- The evaluator ---- */
 
-_Noreturn static void unbound(struct node *n)
+__attribute__((noreturn)) static void unbound(struct node *n)
 {
     current_location = n->loc ? n->loc : current_location;
     scm_error1(n->op == N_GLOBAL || n->op == N_SET_GLOBAL ? "unbound variable"
@@ -604,22 +603,12 @@ static inline value eval_leaf(struct node *x, value env)
 {
     value v;
     switch (x->op) {
-    case N_CONST:
-        return x->k;
-    case N_LOCAL0:
-        v = FRAME_SLOT(env, x->index);
-        break;
-    case N_LOCAL1:
-        v = FRAME_SLOT(FRAME_PARENT(env), x->index);
-        break;
-    case N_LOCAL:
-        v = FRAME_SLOT(local_frame(env, x->depth), x->index);
-        break;
-    case N_GLOBAL:
-        v = SYM(x->k)->global;
-        break;
-    default:
-        return eval(x, env);
+    case N_CONST: return x->k;
+    case N_LOCAL0: v = FRAME_SLOT(env, x->index); break;
+    case N_LOCAL1: v = FRAME_SLOT(FRAME_PARENT(env), x->index); break;
+    case N_LOCAL: v = FRAME_SLOT(local_frame(env, x->depth), x->index); break;
+    case N_GLOBAL: v = SYM(x->k)->global; break;
+    default: return eval(x, env);
     }
     if (__builtin_expect(v == UNASSIGNED, 0))
         unbound(x);
@@ -639,12 +628,8 @@ value eval(struct node *n, value env)
         case N_LOCAL0:
         case N_LOCAL1:
         case N_LOCAL:
-        case N_GLOBAL:
-            result = eval_leaf(n, ENV);
-            goto done;
-        case N_UNSPEC:
-            result = UNSPEC;
-            goto done;
+        case N_GLOBAL: result = eval_leaf(n, ENV); goto done;
+        case N_UNSPEC: result = UNSPEC; goto done;
         case N_SET_LOCAL: {
             value v = eval_leaf(n->a, ENV);
             value f = local_frame(ENV, n->depth);
@@ -661,9 +646,7 @@ value eval(struct node *n, value env)
             result = n->op == N_DEFINE_GLOBAL ? n->k : UNSPEC;
             goto done;
         }
-        case N_IF:
-            n = eval_leaf(n->a, ENV) != FALSE_V ? n->b : n->c;
-            continue;
+        case N_IF: n = eval_leaf(n->a, ENV) != FALSE_V ? n->b : n->c; continue;
         case N_SEQ: {
             int last = n->nkids - 1;
             for (int i = 0; i < last; i++)
@@ -685,9 +668,7 @@ value eval(struct node *n, value env)
             n = n->kids[last];
             continue;
         }
-        case N_LAMBDA:
-            result = make_closure(n, ENV);
-            goto done;
+        case N_LAMBDA: result = make_closure(n, ENV); goto done;
         case N_CALL: {
             size_t fbase = vsp;
             vs_push(eval_leaf(n->a, ENV));
@@ -865,9 +846,7 @@ value eval(struct node *n, value env)
             result = p;
             goto done;
         }
-        default:
-            fprintf(stderr, "gcvm-scheme: internal error: bad node %d\n", n->op);
-            abort();
+        default: fprintf(stderr, "gcvm-scheme: internal error: bad node %d\n", n->op); abort();
         }
     }
 done:

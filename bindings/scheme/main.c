@@ -49,7 +49,7 @@ static const char usage[] =
     "  --bench-stats         print one line to stderr at exit: run time, GC time, max pause\n"
     "  --help                this text\n";
 
-_Noreturn static void bad_usage(const char *fmt, const char *arg)
+__attribute__((noreturn)) static void bad_usage(const char *fmt, const char *arg)
 {
     fprintf(stderr, "gcvm-scheme: ");
     fprintf(stderr, fmt, arg);
@@ -66,9 +66,18 @@ static size_t parse_size(const char *opt, const char *s)
         bad_usage("bad size '%s': expected a number with an optional K, M or G suffix", s);
     unsigned shift = 0;
     switch (toupper((unsigned char)*end)) {
-    case 'K': shift = 10; end++; break;
-    case 'M': shift = 20; end++; break;
-    case 'G': shift = 30; end++; break;
+    case 'K':
+        shift = 10;
+        end++;
+        break;
+    case 'M':
+        shift = 20;
+        end++;
+        break;
+    case 'G':
+        shift = 30;
+        end++;
+        break;
     case 0: break;
     default: bad_usage("bad size '%s': expected a number with an optional K, M or G suffix", s);
     }
@@ -394,7 +403,8 @@ static void *interpreter_main(void *arg)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     flush_standard_ports();
     if (o->bench_stats)
-        fprintf(stderr, "gcvm-scheme-stats run_ms=%.3f gc_ms=%.3f max_pause_ms=%.3f collections=%llu\n",
+        fprintf(stderr,
+                "gcvm-scheme-stats run_ms=%.3f gc_ms=%.3f max_pause_ms=%.3f collections=%llu\n",
                 (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6,
                 memory_gc_ms(), memory_max_pause_ms(), (unsigned long long)memory_collections());
     if (o->stats) {

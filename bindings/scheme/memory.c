@@ -230,8 +230,7 @@ int memory_init(const struct memory_options *opt, char *err, size_t errlen)
     vs = m;
     vsp = 0;
     vs_size = VALUE_STACK_ENTRIES - VALUE_STACK_RESERVE;
-    int rc = opt->gc == USE_BOEHM ? boehm_init(opt, err, errlen)
-                                  : gcvm_heap_init(opt, err, errlen);
+    int rc = opt->gc == USE_BOEHM ? boehm_init(opt, err, errlen) : gcvm_heap_init(opt, err, errlen);
     if (rc != 0)
         return rc;
     /* The out-of-memory condition is made now: when it is needed there is no room. */
@@ -284,11 +283,11 @@ value alloc_bytes(unsigned type, size_t len_field, size_t nbytes)
 void memory_print_stats(FILE *out)
 {
     if (scm_use_boehm) {
-        fprintf(out,
-                "gc: Boehm GC%s, %llu collections, pause total %.2f ms, max %.2f ms, heap %zu KiB\n",
-                GC_is_incremental_mode() ? " (incremental)" : "",
-                (unsigned long long)boehm_collections, boehm_total_pause_ms,
-                boehm_max_pause_ms, GC_get_heap_size() / 1024);
+        fprintf(
+            out,
+            "gc: Boehm GC%s, %llu collections, pause total %.2f ms, max %.2f ms, heap %zu KiB\n",
+            GC_is_incremental_mode() ? " (incremental)" : "", (unsigned long long)boehm_collections,
+            boehm_total_pause_ms, boehm_max_pause_ms, GC_get_heap_size() / 1024);
         return;
     }
     gc_print_stats(scm_heap, out);

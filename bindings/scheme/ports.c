@@ -50,8 +50,8 @@ void port_close(value p)
     unsigned fl = port_flags(p);
     if (fl & PORT_CLOSED)
         return;
-    if (!(fl & PORT_STRING) && PORT_FILE(p) && PORT_FILE(p) != stdin &&
-        PORT_FILE(p) != stdout && PORT_FILE(p) != stderr)
+    if (!(fl & PORT_STRING) && PORT_FILE(p) && PORT_FILE(p) != stdin && PORT_FILE(p) != stdout &&
+        PORT_FILE(p) != stderr)
         fclose(PORT_FILE(p));
     else if (!(fl & PORT_STRING) && PORT_FILE(p))
         fflush(PORT_FILE(p));

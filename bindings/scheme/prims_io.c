@@ -144,21 +144,21 @@ static void slurp_into_string(size_t slot)
     FILE *f = (FILE *)OBJ(p)[1];
     size_t cap = 4096, n = 0;
     char *buf = malloc(cap);
+    if (!buf)
+        scm_error("read: out of memory reading the input", NIL);
     int c;
-    while (buf && (c = getc(f)) != EOF) {
+    while ((c = getc(f)) != EOF) {
         if (n == cap) {
-            char *nb = realloc(buf, cap *= 2);
+            char *nb = realloc(buf, cap * 2);
             if (!nb) {
                 free(buf);
-                buf = NULL;
-                break;
+                scm_error("read: out of memory reading the input", NIL);
             }
             buf = nb;
+            cap *= 2;
         }
         buf[n++] = (char)c;
     }
-    if (!buf)
-        scm_error("read: out of memory reading the input", NIL);
     value s = alloc_bytes(T_STRING, n, n + 1);
     memcpy(STRING_BYTES(s), buf, n);
     free(buf);
@@ -226,13 +226,13 @@ static value p_open_output_string(int argc, value *argv)
 static value p_get_output_string(int argc, value *argv)
 {
     (void)argc;
-    if (!IS(argv[0], T_PORT) || (port_flags(argv[0]) & (PORT_STRING | PORT_OUTPUT)) !=
-                                    (PORT_STRING | PORT_OUTPUT))
+    if (!IS(argv[0], T_PORT) ||
+        (port_flags(argv[0]) & (PORT_STRING | PORT_OUTPUT)) != (PORT_STRING | PORT_OUTPUT))
         type_error("get-output-string", "a string output port", argv[0]);
     return port_output_string(argv[0]);
 }
 
-_Noreturn static void file_error(const char *who, value name)
+__attribute__((noreturn)) static void file_error(const char *who, value name)
 {
     char msg[200];
     snprintf(msg, sizeof msg, "%s: cannot open the file: %s", who, strerror(errno));

@@ -20,11 +20,13 @@ static void check_number(const char *who, value v)
         type_error(who, "a number", v);
 }
 
-_Noreturn static void overflow(const char *who, value a, value b)
+__attribute__((noreturn)) static void overflow(const char *who, value a, value b)
 {
     char msg[160];
-    snprintf(msg, sizeof msg, "%s: integer overflow (exact integers are limited to 63 bits; "
-                              "there are no bignums)", who);
+    snprintf(msg, sizeof msg,
+             "%s: integer overflow (exact integers are limited to 63 bits; "
+             "there are no bignums)",
+             who);
     scm_error(msg, cons(a, cons(b, NIL)));
 }
 
@@ -142,18 +144,18 @@ static int compare(const char *who, value a, value b)
     return (x > y) - (x < y);
 }
 
-#define COMPARISON(fname, who, test)                                                       \
-    static value fname(int argc, value *argv)                                              \
-    {                                                                                      \
-        bool ok = true;                                                                    \
-        for (int i = 0; i + 1 < argc; i++) {                                               \
-            int c = compare(who, argv[i], argv[i + 1]);                                    \
-            if (c == 2 || !(test))                                                         \
-                ok = false;                                                                \
-        }                                                                                  \
-        if (argc == 1)                                                                     \
-            check_number(who, argv[0]);                                                    \
-        return BOOL(ok);                                                                   \
+#define COMPARISON(fname, who, test)                                                               \
+    static value fname(int argc, value *argv)                                                      \
+    {                                                                                              \
+        bool ok = true;                                                                            \
+        for (int i = 0; i + 1 < argc; i++) {                                                       \
+            int c = compare(who, argv[i], argv[i + 1]);                                            \
+            if (c == 2 || !(test))                                                                 \
+                ok = false;                                                                        \
+        }                                                                                          \
+        if (argc == 1)                                                                             \
+            check_number(who, argv[0]);                                                            \
+        return BOOL(ok);                                                                           \
     }
 COMPARISON(p_num_eq, "=", c == 0)
 COMPARISON(p_lt, "<", c < 0)
@@ -169,8 +171,8 @@ static value p_number_p(int argc, value *argv)
 
 static bool integer_valued(value v)
 {
-    return FIXNUM_P(v) || (FLONUM_P(v) && isfinite(flonum_value(v)) &&
-                           flonum_value(v) == floor(flonum_value(v)));
+    return FIXNUM_P(v) ||
+           (FLONUM_P(v) && isfinite(flonum_value(v)) && flonum_value(v) == floor(flonum_value(v)));
 }
 
 static value p_integer_p(int argc, value *argv)
@@ -530,12 +532,12 @@ static value p_expt(int argc, value *argv)
     return make_flonum(pow(d(b), d(e)));
 }
 
-#define FLOAT_FN(pname, who, expr)                                                         \
-    static value pname(int argc, value *argv)                                              \
-    {                                                                                      \
-        (void)argc;                                                                        \
-        double x = arg_number_double(who, argv[0]);                                        \
-        return make_flonum(expr);                                                          \
+#define FLOAT_FN(pname, who, expr)                                                                 \
+    static value pname(int argc, value *argv)                                                      \
+    {                                                                                              \
+        (void)argc;                                                                                \
+        double x = arg_number_double(who, argv[0]);                                                \
+        return make_flonum(expr);                                                                  \
     }
 FLOAT_FN(p_exp, "exp", exp(x))
 FLOAT_FN(p_sin, "sin", sin(x))
@@ -663,7 +665,7 @@ value string_to_number(const char *s, size_t len, int radix)
             return FALSE_V;
         bool all_digits = true;
         for (char *c = q; *c; c++) {
-            int v = isdigit((unsigned char)*c) ? *c - '0'
+            int v = isdigit((unsigned char)*c)   ? *c - '0'
                     : isalpha((unsigned char)*c) ? tolower((unsigned char)*c) - 'a' + 10
                                                  : 99;
             if (v >= radix)

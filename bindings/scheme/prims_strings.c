@@ -23,8 +23,7 @@ static int byte_of(const char *who, value c)
     uint32_t code = arg_char(who, c);
     if (code > 0xff) {
         char msg[160];
-        snprintf(msg, sizeof msg, "%s: characters above U+00FF cannot be stored in a string",
-                 who);
+        snprintf(msg, sizeof msg, "%s: characters above U+00FF cannot be stored in a string", who);
         scm_error1(msg, c);
     }
     return (int)code;
@@ -56,22 +55,22 @@ static value p_integer_to_char(int argc, value *argv)
     return MAKE_CHAR(n);
 }
 
-#define CHAR_COMPARE(pname, who, ci, op)                                                   \
-    static value pname(int argc, value *argv)                                              \
-    {                                                                                      \
-        bool ok = true;                                                                    \
-        for (int i = 0; i < argc; i++)                                                     \
-            arg_char(who, argv[i]);                                                        \
-        for (int i = 0; i + 1 < argc; i++) {                                               \
-            uint32_t a = CHAR_CODE(argv[i]), b = CHAR_CODE(argv[i + 1]);                   \
-            if (ci) {                                                                      \
-                a = fold(a);                                                               \
-                b = fold(b);                                                               \
-            }                                                                              \
-            if (!(a op b))                                                                 \
-                ok = false;                                                                \
-        }                                                                                  \
-        return BOOL(ok);                                                                   \
+#define CHAR_COMPARE(pname, who, ci, op)                                                           \
+    static value pname(int argc, value *argv)                                                      \
+    {                                                                                              \
+        bool ok = true;                                                                            \
+        for (int i = 0; i < argc; i++)                                                             \
+            arg_char(who, argv[i]);                                                                \
+        for (int i = 0; i + 1 < argc; i++) {                                                       \
+            uint32_t a = CHAR_CODE(argv[i]), b = CHAR_CODE(argv[i + 1]);                           \
+            if (ci) {                                                                              \
+                a = fold(a);                                                                       \
+                b = fold(b);                                                                       \
+            }                                                                                      \
+            if (!(a op b))                                                                         \
+                ok = false;                                                                        \
+        }                                                                                          \
+        return BOOL(ok);                                                                           \
     }
 CHAR_COMPARE(p_char_eq, "char=?", 0, ==)
 CHAR_COMPARE(p_char_lt, "char<?", 0, <)
@@ -82,12 +81,12 @@ CHAR_COMPARE(p_char_ci_eq, "char-ci=?", 1, ==)
 CHAR_COMPARE(p_char_ci_lt, "char-ci<?", 1, <)
 CHAR_COMPARE(p_char_ci_gt, "char-ci>?", 1, >)
 
-#define CHAR_CLASS(pname, who, test)                                                       \
-    static value pname(int argc, value *argv)                                              \
-    {                                                                                      \
-        (void)argc;                                                                        \
-        uint32_t c = arg_char(who, argv[0]);                                               \
-        return BOOL(c < 128 && test((int)c));                                              \
+#define CHAR_CLASS(pname, who, test)                                                               \
+    static value pname(int argc, value *argv)                                                      \
+    {                                                                                              \
+        (void)argc;                                                                                \
+        uint32_t c = arg_char(who, argv[0]);                                                       \
+        return BOOL(c < 128 && test((int)c));                                                      \
     }
 CHAR_CLASS(p_char_alphabetic, "char-alphabetic?", isalpha)
 CHAR_CLASS(p_char_numeric, "char-numeric?", isdigit)
@@ -166,8 +165,8 @@ static value p_string_set(int argc, value *argv)
 }
 
 /* Optional [start [end]] arguments at argv[first], checked against len. */
-static void range_args(const char *who, int argc, value *argv, int first, size_t len,
-                       size_t *start, size_t *end)
+static void range_args(const char *who, int argc, value *argv, int first, size_t len, size_t *start,
+                       size_t *end)
 {
     *start = 0;
     *end = len;
@@ -277,16 +276,16 @@ static int string_compare(const char *who, value a, value b, bool ci)
     return (la > lb) - (la < lb);
 }
 
-#define STRING_COMPARE(pname, who, ci, test)                                               \
-    static value pname(int argc, value *argv)                                              \
-    {                                                                                      \
-        bool ok = true;                                                                    \
-        for (int i = 0; i + 1 < argc; i++) {                                               \
-            int c = string_compare(who, argv[i], argv[i + 1], ci);                         \
-            if (!(test))                                                                   \
-                ok = false;                                                                \
-        }                                                                                  \
-        return BOOL(ok);                                                                   \
+#define STRING_COMPARE(pname, who, ci, test)                                                       \
+    static value pname(int argc, value *argv)                                                      \
+    {                                                                                              \
+        bool ok = true;                                                                            \
+        for (int i = 0; i + 1 < argc; i++) {                                                       \
+            int c = string_compare(who, argv[i], argv[i + 1], ci);                                 \
+            if (!(test))                                                                           \
+                ok = false;                                                                        \
+        }                                                                                          \
+        return BOOL(ok);                                                                           \
     }
 STRING_COMPARE(p_string_eq, "string=?", false, c == 0)
 STRING_COMPARE(p_string_lt, "string<?", false, c < 0)

@@ -6,7 +6,7 @@
 #include "scheme.h"
 
 extern char **environ;
-_Noreturn void scm_exit(int code);
+__attribute__((noreturn)) void scm_exit(int code);
 
 static value p_command_line(int argc, value *argv)
 {

@@ -9,8 +9,8 @@ static void check_vector(const char *who, value v)
         type_error(who, "a vector", v);
 }
 
-static void range_args(const char *who, int argc, value *argv, int first, size_t len,
-                       size_t *start, size_t *end)
+static void range_args(const char *who, int argc, value *argv, int first, size_t len, size_t *start,
+                       size_t *end)
 {
     *start = 0;
     *end = len;
@@ -159,8 +159,7 @@ static value p_vector_to_string(int argc, value *argv)
     range_args("vector->string", argc, argv, 1, VLEN(argv[0]), &s, &e);
     for (size_t i = s; i < e; i++)
         if (!CHAR_P(VREF(argv[0], i)) || CHAR_CODE(VREF(argv[0], i)) > 0xff)
-            type_error("vector->string", "a vector of characters up to U+00FF",
-                       VREF(argv[0], i));
+            type_error("vector->string", "a vector of characters up to U+00FF", VREF(argv[0], i));
     value str = make_string_filled(e - s, 0);
     for (size_t i = s; i < e; i++)
         STRING_BYTES(str)[i - s] = (char)CHAR_CODE(VREF(argv[0], i));

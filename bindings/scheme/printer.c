@@ -147,9 +147,7 @@ static void print(size_t vslot, size_t pslot, int display)
         else
             write_string_literal(vslot, pslot);
         return;
-    case T_SYMBOL:
-        port_write(vs[pslot], SYM(v)->name, SYM(v)->len);
-        return;
+    case T_SYMBOL: port_write(vs[pslot], SYM(v)->name, SYM(v)->len); return;
     case T_PAIR: {
         if (circular_list(v)) {
             port_puts(vs[pslot], "#<circular list>");
@@ -213,9 +211,7 @@ static void print(size_t vslot, size_t pslot, int display)
         return;
     case T_RECORD_PROC:
     case T_CONTINUATION:
-    case T_PARAMETER:
-        port_puts(vs[pslot], "#<procedure>");
-        return;
+    case T_PARAMETER: port_puts(vs[pslot], "#<procedure>"); return;
     case T_RECORD: {
         value name = OBJ(RECORD_TYPE_OF(v))[1];
         port_puts(vs[pslot], "#<");
@@ -250,18 +246,10 @@ static void print(size_t vslot, size_t pslot, int display)
         port_puts(vs[pslot], ">");
         return;
     }
-    case T_PORT:
-        port_puts(vs[pslot], "#<port>");
-        return;
-    case T_PROMISE:
-        port_puts(vs[pslot], "#<promise>");
-        return;
-    case T_FRAME:
-        port_puts(vs[pslot], "#<frame>");
-        return;
-    default:
-        snprintf(buf, sizeof buf, "#<object type %u>", OBJ_TYPE(v));
-        port_puts(vs[pslot], buf);
+    case T_PORT: port_puts(vs[pslot], "#<port>"); return;
+    case T_PROMISE: port_puts(vs[pslot], "#<promise>"); return;
+    case T_FRAME: port_puts(vs[pslot], "#<frame>"); return;
+    default: snprintf(buf, sizeof buf, "#<object type %u>", OBJ_TYPE(v)); port_puts(vs[pslot], buf);
     }
 }
 

@@ -63,7 +63,7 @@ static uint64_t here(const struct reader *r)
     return LOC_MAKE(r->file, line, col);
 }
 
-_Noreturn static void read_error(struct reader *r, uint64_t at, const char *msg)
+__attribute__((noreturn)) static void read_error(struct reader *r, uint64_t at, const char *msg)
 {
     (void)r;
     current_location = at;
@@ -72,7 +72,7 @@ _Noreturn static void read_error(struct reader *r, uint64_t at, const char *msg)
     scm_raise(make_error("read", full, NIL));
 }
 
-_Noreturn static void unexpected_end(struct reader *r, uint64_t at, const char *what)
+__attribute__((noreturn)) static void unexpected_end(struct reader *r, uint64_t at, const char *what)
 {
     r->incomplete = 1;
     char msg[120];
@@ -177,7 +177,8 @@ static value read_list(struct reader *r, int close, uint64_t at)
                 read_error(r, here(r), "mismatched closing bracket");
             break;
         }
-        if (c == '.' && r->pos + 1 <= r->len && delimiter(r->pos + 1 < r->len ? (unsigned char)r->text[r->pos + 1] : -1)) {
+        if (c == '.' && r->pos + 1 <= r->len &&
+            delimiter(r->pos + 1 < r->len ? (unsigned char)r->text[r->pos + 1] : -1)) {
             uint64_t dot = here(r);
             next(r);
             if (vsp == base)
@@ -232,7 +233,8 @@ static value read_string(struct reader *r, uint64_t at)
             case '\\': c = '\\'; break;
             case '"': c = '"'; break;
             case '|': c = '|'; break;
-            case 'x': case 'X': {
+            case 'x':
+            case 'X': {
                 unsigned code = 0;
                 int d, digits = 0;
                 while ((d = next(r)) != ';') {
@@ -249,9 +251,7 @@ static value read_string(struct reader *r, uint64_t at)
                 c = (int)code;
                 break;
             }
-            case -1:
-                free(buf);
-                unexpected_end(r, at, "a string");
+            case -1: free(buf); unexpected_end(r, at, "a string");
             default:
                 if (e == '\n' || e == ' ' || e == '\t') { /* line continuation */
                     while (e != '\n' && (e == ' ' || e == '\t'))
@@ -297,9 +297,9 @@ static value read_string(struct reader *r, uint64_t at)
 static const struct {
     const char *name;
     int code;
-} char_names[] = {{"space", ' '},  {"newline", '\n'}, {"tab", '\t'},     {"nul", 0},
-                  {"null", 0},     {"alarm", 7},      {"backspace", 8},  {"delete", 127},
-                  {"escape", 27},  {"return", '\r'},  {"linefeed", '\n'}, {"altmode", 27}};
+} char_names[] = {{"space", ' '}, {"newline", '\n'}, {"tab", '\t'},      {"nul", 0},
+                  {"null", 0},    {"alarm", 7},      {"backspace", 8},   {"delete", 127},
+                  {"escape", 27}, {"return", '\r'},  {"linefeed", '\n'}, {"altmode", 27}};
 
 static value read_char(struct reader *r, uint64_t at)
 {
@@ -467,9 +467,7 @@ static int read_inner(struct reader *r, value *out)
         *out = read_list(r, c == '(' ? ')' : ']', at);
         return 1;
     case ')':
-    case ']':
-        next(r);
-        read_error(r, at, "unexpected closing parenthesis");
+    case ']': next(r); read_error(r, at, "unexpected closing parenthesis");
     case '\'':
         next(r);
         *out = read_quoted(r, "quote", at);

@@ -22,7 +22,7 @@
 typedef uintptr_t value;
 
 /* ---- Immediates ---- */
-#define FIXNUM_P(v) (((v) & 1u) != 0)
+#define FIXNUM_P(v) (((v)&1u) != 0)
 #define MAKE_FIX(n) ((value)(((uintptr_t)(intptr_t)(n) << 1) | 1u))
 #define FIX(v) ((intptr_t)(v) >> 1)
 #define FIX_MAX (INTPTR_MAX >> 1)
@@ -36,10 +36,14 @@ typedef uintptr_t value;
 #define EOF_V IMMEDIATE(4)
 #define DEFAULT_V IMMEDIATE(5) /* an optional argument that was not given */
 #define BOOL(c) ((c) ? TRUE_V : FALSE_V)
-#define CHAR_P(v) (((v) & 7u) == 6u)
+#define CHAR_P(v) (((v)&7u) == 6u)
 #define MAKE_CHAR(c) ((value)(((uintptr_t)(c) << 3) | 6u))
 #define CHAR_CODE(v) ((uint32_t)((v) >> 3))
-#define POINTER_P(v) (((v) & 7u) == 0 && (v) != 0)
+static inline bool pointer_p(value v)
+{
+    return (v & 7u) == 0 && v != 0;
+}
+#define POINTER_P(v) pointer_p(v)
 
 /* ---- Objects ---- */
 enum obj_type {
@@ -67,9 +71,13 @@ enum obj_type {
 
 #define OBJ(v) ((value *)(v))
 #define HDR(v) (OBJ(v)[0])
-#define TYPE_OF_HDR(h) ((unsigned)((h) & 0xffu))
+#define TYPE_OF_HDR(h) ((unsigned)((h)&0xffu))
 #define OBJ_TYPE(v) TYPE_OF_HDR(HDR(v))
-#define IS(v, t) (POINTER_P(v) && OBJ_TYPE(v) == (t))
+static inline bool is_type(value v, unsigned type)
+{
+    return pointer_p(v) && OBJ_TYPE(v) == type;
+}
+#define IS(v, t) is_type((v), (t))
 #define MAKE_HDR(type, len) ((value)(type) | ((value)(len) << 8))
 #define HDR_LEN(v) ((size_t)(HDR(v) >> 8))
 
@@ -78,7 +86,7 @@ enum obj_type {
 #define CAR(p) (OBJ(p)[1])
 #define CDR(p) (OBJ(p)[2])
 #define PAIR_P(v) IS(v, T_PAIR)
-#define LOC_MAKE(file, line, col)                                                          \
+#define LOC_MAKE(file, line, col)                                                                  \
     (((uint64_t)(file) << 40) | ((uint64_t)(line) << 16) | (uint64_t)(col))
 #define PAIR_LOC(p) ((uint64_t)(HDR(p) >> 8))
 
@@ -167,11 +175,11 @@ extern struct gc_heap *scm_heap;
 #include <gcvm/gc.h>
 /* Stores v into a field of a heap object, then tells the write barrier. With --gc=boehm
  * scm_heap is a stand-in whose card table is NULL, so the barrier does nothing. */
-#define SET(objv, field, v)                                                                \
-    do {                                                                                   \
-        value *f_ = &(field);                                                              \
-        *f_ = (v);                                                                         \
-        gc_write_barrier(scm_heap, f_);                                                    \
+#define SET(objv, field, v)                                                                        \
+    do {                                                                                           \
+        value *f_ = &(field);                                                                      \
+        *f_ = (v);                                                                                 \
+        gc_write_barrier(scm_heap, f_);                                                            \
     } while (0)
 extern int scm_use_boehm;
 static inline value alloc_object(unsigned type, size_t len_field, size_t words)
@@ -235,7 +243,7 @@ value make_string(const char *bytes, size_t len);
 value make_string_filled(size_t len, int c);
 value make_vector(size_t len, value fill);
 value list_from_stack(size_t base, size_t n, value tail); /* vs[base..base+n) */
-long list_length(value l); /* -1 if improper or circular */
+long list_length(value l);                                /* -1 if improper or circular */
 value make_error(const char *kind, const char *msg, value irritants);
 void define_global(const char *name, value v);
 value define_primitive(const char *name, prim_fn fn, int min, int max);
@@ -245,7 +253,7 @@ struct reader {
     const char *text;
     size_t len, pos;
     int line, col;
-    int file;      /* index into the table of source names */
+    int file;       /* index into the table of source names */
     int incomplete; /* set when the text ended inside a datum */
 };
 void reader_init(struct reader *r, const char *text, size_t len, int file);
@@ -272,13 +280,13 @@ value apply_on_stack(int argc);
 value apply1(value f, value a);
 value apply0(value f);
 /* Raises obj (the R7RS raise); raise_continuable returns the handler's value. */
-_Noreturn void scm_raise(value obj);
+__attribute__((noreturn)) void scm_raise(value obj);
 value scm_raise_continuable(value obj);
 /* Raises an error object made from msg and irritants (a list). */
-_Noreturn void scm_error(const char *msg, value irritants);
-_Noreturn void scm_error1(const char *msg, value irritant);
-_Noreturn void type_error(const char *who, const char *expected, value got);
-_Noreturn void arity_error(value proc, int argc);
+__attribute__((noreturn)) void scm_error(const char *msg, value irritants);
+__attribute__((noreturn)) void scm_error1(const char *msg, value irritant);
+__attribute__((noreturn)) void type_error(const char *who, const char *expected, value got);
+__attribute__((noreturn)) void arity_error(value proc, int argc);
 void eval_init(size_t stack_bytes);
 /* Runs fn(arg) with a top-level catch: returns 0; 1 after printing the uncaught
  * condition to stderr (the message, irritants and source location) unless
@@ -289,7 +297,7 @@ extern int scm_error_output_suppressed;
 int scm_exit_requested(void);
 /* (exit code): runs the pending dynamic-wind after thunks, then leaves through the
  * outermost run_protected. */
-_Noreturn void scm_exit(int code);
+__attribute__((noreturn)) void scm_exit(int code);
 extern uint64_t current_location; /* of the call being made, for error reports */
 void print_condition(FILE *out, value c);
 void stack_check_reset(void);
