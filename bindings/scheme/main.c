@@ -227,26 +227,18 @@ struct repl_chunk {
     const char *text;
     size_t len;
     int file;
-    int incomplete;
+    struct reader reader; /* here, so that its incomplete flag survives a read error */
 };
 
 /* Reads every datum of the chunk onto the value stack (as one list). */
 static void repl_read_all(void *arg)
 {
     struct repl_chunk *c = arg;
-    struct reader r;
-    reader_init(&r, c->text, c->len, c->file);
+    reader_init(&c->reader, c->text, c->len, c->file);
     size_t base = vsp;
     value form;
-    c->incomplete = 0;
-    int got;
-    do {
-        got = 0;
-        got = read_datum(&r, &form);
-        c->incomplete = r.incomplete;
-        if (got)
-            vs_push(form);
-    } while (got);
+    while (read_datum(&c->reader, &form))
+        vs_push(form);
     value l = list_from_stack(base, vsp - base, NIL);
     vsp = base;
     runtime_roots[ROOT_SCRATCH] = l;
@@ -316,11 +308,11 @@ static int repl(void)
         buf[len++] = '\n';
         buf[len] = 0;
         free(line);
-        struct repl_chunk c = {buf, len, file, 0};
+        struct repl_chunk c = {.text = buf, .len = len, .file = file};
         scm_error_output_suppressed = 1;
         int rc = run_protected(repl_read_all, &c);
         scm_error_output_suppressed = 0;
-        if (rc == 1 && c.incomplete)
+        if (rc == 1 && c.reader.incomplete)
             continue; /* a datum goes on over the next line */
         if (rc == 1) {
             run_protected(repl_read_all, &c); /* again, to print the read error */
@@ -344,6 +336,10 @@ static int repl(void)
     free(buf);
     if (interactive)
         printf("\n");
+    if (len > 0) {
+        fprintf(stderr, "gcvm-scheme: the input ended inside a datum (it was not evaluated)\n");
+        return 1;
+    }
     return 0;
 }
 
