@@ -812,7 +812,7 @@ value eval(struct node *n, value env)
             } else {
                 /* Top level: bind into a scratch frame, then define each symbol. */
                 vs_push(v);
-                value f = new_frame((size_t)(n->nreq + n->rest), NIL);
+                value f = new_frame((size_t)n->nreq + (size_t)n->rest, NIL);
                 bind_values(vs[vsp - 1], n->nreq, n->rest, f, 0);
                 value formals = n->k;
                 int i = 0;

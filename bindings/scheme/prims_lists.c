@@ -116,9 +116,10 @@ static value cxr_walk(int idx, value v)
         return cxr_walk(i, argv[0]);                                                               \
     }
 CXR(0)
-CXR(1) CXR(2) CXR(3) CXR(4) CXR(5) CXR(6) CXR(7) CXR(8) CXR(9) CXR(10) CXR(11) CXR(12) CXR(13)
-    CXR(14) CXR(15) CXR(16) CXR(17) CXR(18) CXR(19) CXR(20) CXR(21) CXR(22) CXR(23) CXR(24) CXR(25)
-        CXR(26) CXR(27) static const prim_fn cxr_fns[] = {
+CXR(1)
+CXR(2) CXR(3) CXR(4) CXR(5) CXR(6) CXR(7) CXR(8) CXR(9) CXR(10) CXR(11) CXR(12) CXR(13) CXR(14)
+    CXR(15) CXR(16) CXR(17) CXR(18) CXR(19) CXR(20) CXR(21) CXR(22) CXR(23) CXR(24) CXR(25) CXR(26)
+        CXR(27) static const prim_fn cxr_fns[] = {
             p_cxr0,  p_cxr1,  p_cxr2,  p_cxr3,  p_cxr4,  p_cxr5,  p_cxr6,
             p_cxr7,  p_cxr8,  p_cxr9,  p_cxr10, p_cxr11, p_cxr12, p_cxr13,
             p_cxr14, p_cxr15, p_cxr16, p_cxr17, p_cxr18, p_cxr19, p_cxr20,
@@ -167,11 +168,8 @@ static value p_make_list(int argc, value *argv)
     if (n < 0)
         type_error("make-list", "a non-negative length", argv[0]);
     vs_push(NIL);
-    value fill = argc > 1 ? argv[1] : UNSPEC;
-    for (intptr_t i = 0; i < n; i++) {
-        fill = argc > 1 ? argv[1] : UNSPEC;
-        vs[vsp - 1] = cons(fill, vs[vsp - 1]);
-    }
+    for (intptr_t i = 0; i < n; i++) /* argv is on the value stack: re-read each time */
+        vs[vsp - 1] = cons(argc > 1 ? argv[1] : UNSPEC, vs[vsp - 1]);
     return vs[--vsp];
 }
 

@@ -619,8 +619,9 @@ value number_to_string(value n, int radix)
             if (strtod(buf, NULL) == x)
                 break;
         }
-        if (!strpbrk(buf, ".en"))
-            strcat(buf, ".0");
+        size_t used = strlen(buf);
+        if (!strpbrk(buf, ".en") && used + 3 <= sizeof buf)
+            memcpy(buf + used, ".0", 3);
     }
     return make_string(buf, strlen(buf));
 }
@@ -645,7 +646,7 @@ value string_to_number(const char *s, size_t len, int radix)
         else if (c == 'd')
             radix = 10;
         else if (c == 'e' || c == 'i')
-            exactness = c;
+            exactness = c == 'e' ? 'e' : 'i';
         else
             return FALSE_V;
         p += 2;

@@ -72,7 +72,8 @@ __attribute__((noreturn)) static void read_error(struct reader *r, uint64_t at, 
     scm_raise(make_error("read", full, NIL));
 }
 
-__attribute__((noreturn)) static void unexpected_end(struct reader *r, uint64_t at, const char *what)
+__attribute__((noreturn)) static void unexpected_end(struct reader *r, uint64_t at,
+                                                     const char *what)
 {
     r->incomplete = 1;
     char msg[120];
