@@ -985,9 +985,8 @@ static struct node *compile_pair_at(value x, struct scope *sc)
             }
             if (head == kw.import)
                 return compile_import(x);
-            if (head == kw.define_syntax || head == kw.let_syntax || head == kw.letrec_syntax ||
-                head == kw.syntax_rules)
-                syntax_error(x, "macros (define-syntax, syntax-rules) are not supported");
+            if (head == kw.let_syntax || head == kw.letrec_syntax || head == kw.syntax_rules)
+                syntax_error(x, "let-syntax and letrec-syntax are not supported (use define-syntax)");
             if (head == kw.case_lambda || head == kw.parameterize)
                 syntax_error(x, "case-lambda and parameterize are not supported");
         }
@@ -1070,6 +1069,7 @@ static struct node *compile_in_body(value x, struct scope *sc)
 
 struct node *compile_toplevel(value form)
 {
+    form = expand_macros(form); /* allocates; compiling does not */
     return compile_top(form);
 }
 
@@ -1080,6 +1080,7 @@ static void init_keyword(value *slot, const char *name)
 
 void compiler_init(void)
 {
+    macros_init();
     init_keyword(&kw.quote, "quote");
     init_keyword(&kw.quasiquote, "quasiquote");
     init_keyword(&kw.unquote, "unquote");

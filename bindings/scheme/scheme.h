@@ -132,6 +132,7 @@ enum record_proc_kind { RP_CONSTRUCTOR, RP_PREDICATE, RP_ACCESSOR, RP_MODIFIER }
 struct symbol {
     value hdr;
     value global; /* the top-level binding, UNASSIGNED if none */
+    value macro;  /* (syntax-rules ...) when the name is a macro, else UNASSIGNED */
     struct symbol *next_in_bucket;
     uint32_t hash;
     uint32_t len;
@@ -271,7 +272,10 @@ void write_value(value port, value v, int display);
 
 /* ---- Compiler and evaluator (compiler.c, eval.c) ---- */
 struct node;
+/* Expands the form's macros (macros.c), then compiles it. */
 struct node *compile_toplevel(value form);
+value expand_macros(value form);
+void macros_init(void);
 value eval(struct node *n, value env);
 value eval_toplevel(value form);
 /* Applies the procedure at vs[vsp-argc-1] to the argc values above it, pops them all and

@@ -49,6 +49,7 @@ value intern(const char *name, size_t len)
     struct symbol *s = perm_alloc(sizeof *s + len + 1);
     s->hdr = MAKE_HDR(T_SYMBOL, 0);
     s->global = UNASSIGNED;
+    s->macro = UNASSIGNED;
     s->hash = h;
     s->len = (uint32_t)len;
     memcpy(s->name, name, len);
@@ -64,6 +65,7 @@ value make_uninterned_symbol(const char *name)
     struct symbol *s = perm_alloc(sizeof *s + len + 1);
     s->hdr = MAKE_HDR(T_SYMBOL, 0);
     s->global = UNASSIGNED;
+    s->macro = UNASSIGNED;
     s->hash = hash_name(name, len);
     s->len = (uint32_t)len;
     memcpy(s->name, name, len);
@@ -79,6 +81,10 @@ void symbols_visit(void (*fn)(value *slot, void *ctx), void *ctx)
 {
     for (size_t i = 0; i < nbuckets; i++)
         for (struct symbol *s = buckets[i]; s; s = s->next_in_bucket)
+        {
             if (POINTER_P(s->global))
                 fn(&s->global, ctx);
+            if (POINTER_P(s->macro))
+                fn(&s->macro, ctx);
+        }
 }

@@ -1,2 +1,2 @@
-;; expect: macros (define-syntax, syntax-rules) are not supported
-(define-syntax swap! (syntax-rules () ((_ a b) (let ((t a)) (set! a b) (set! b t)))))
+;; expect: let-syntax and letrec-syntax are not supported
+(let-syntax ((foo (syntax-rules () ((_ x) x)))) (foo 1))
