@@ -986,7 +986,8 @@ static struct node *compile_pair_at(value x, struct scope *sc)
             if (head == kw.import)
                 return compile_import(x);
             if (head == kw.let_syntax || head == kw.letrec_syntax || head == kw.syntax_rules)
-                syntax_error(x, "let-syntax and letrec-syntax are not supported (use define-syntax)");
+                syntax_error(x,
+                             "let-syntax and letrec-syntax are not supported (use define-syntax)");
             if (head == kw.case_lambda || head == kw.parameterize)
                 syntax_error(x, "case-lambda and parameterize are not supported");
         }
@@ -1018,50 +1019,28 @@ static struct node *compile(value x, struct scope *sc)
     return const_node(x, 0);
 }
 
-/* At top level: definitions become global definitions; (begin ...) splices. */
-static struct node *compile_top(value x)
-{
-    if (PAIR_P(x) && SYMBOL_P(CAR(x))) {
-        value head = CAR(x);
-        if (head == kw.define)
-            return compile_define(x, NULL);
-        if (head == kw.define_values)
-            return compile_define_values(x, NULL);
-        if (head == kw.define_record_type)
-            return compile_record_type(x, NULL);
-        if (head == kw.begin) {
-            long count = checked_length(x, CDR(x), "improper begin");
-            struct node **items = alloc_kids((size_t)count);
-            value f = CDR(x);
-            for (long i = 0; i < count; i++, f = CDR(f))
-                items[i] = compile_top(CAR(f));
-            return seq_node(items, (int)count, loc_of(x));
-        }
-    }
-    return compile(x, NULL);
-}
-
-/* Inside a body, definitions assign the slots scan_definitions made. */
+/* A form where definitions are allowed: at top level (sc NULL) a definition makes a
+ * global; in a body it assigns the slot scan_definitions made. (begin ...) splices. */
 static struct node *compile_in_body(value x, struct scope *sc)
 {
-    if (PAIR_P(x) && SYMBOL_P(CAR(x))) {
-        int d, i;
+    int d, i;
+    if (PAIR_P(x) && SYMBOL_P(CAR(x)) && !lookup(sc, CAR(x), &d, &i)) {
         value head = CAR(x);
-        if (!lookup(sc, head, &d, &i)) {
-            if (head == kw.define)
-                return compile_define(x, sc);
-            if (head == kw.define_values)
-                return compile_define_values(x, sc);
-            if (head == kw.define_record_type)
-                return compile_record_type(x, sc);
-            if (head == kw.begin) {
-                long count = checked_length(x, CDR(x), "improper begin");
-                struct node **items = alloc_kids((size_t)count);
-                value f = CDR(x);
-                for (long j = 0; j < count; j++, f = CDR(f))
-                    items[j] = compile_in_body(CAR(f), sc);
-                return seq_node(items, (int)count, loc_of(x));
-            }
+        if (head == kw.define)
+            return compile_define(x, sc);
+        if (head == kw.define_values)
+            return compile_define_values(x, sc);
+        if (head == kw.define_record_type)
+            return compile_record_type(x, sc);
+        if (head == kw.begin) {
+            long count = checked_length(x, CDR(x), "improper begin");
+            if (count > 65535)
+                syntax_error(x, "too many expressions in one begin");
+            struct node **items = alloc_kids((size_t)count);
+            value f = CDR(x);
+            for (long j = 0; j < count; j++, f = CDR(f))
+                items[j] = compile_in_body(CAR(f), sc);
+            return seq_node(items, (int)count, loc_of(x));
         }
     }
     return compile(x, sc);
@@ -1070,7 +1049,7 @@ static struct node *compile_in_body(value x, struct scope *sc)
 struct node *compile_toplevel(value form)
 {
     form = expand_macros(form); /* allocates; compiling does not */
-    return compile_top(form);
+    return compile_in_body(form, NULL);
 }
 
 static void init_keyword(value *slot, const char *name)

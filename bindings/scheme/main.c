@@ -21,8 +21,6 @@
 
 #include "scheme.h"
 
-void compiler_init(void);
-
 struct options {
     struct memory_options mem;
     size_t stack_bytes;
@@ -377,14 +375,7 @@ static void *interpreter_main(void *arg)
      * or a gcvm barrier, creating the heap enters guest mode, where (on an emulated
      * ring 0) every instruction is slow. */
     scm_use_boehm = o->mem.gc == USE_BOEHM;
-    prims_numbers_init();
-    prims_lists_init();
-    prims_strings_init();
-    prims_vectors_init();
-    prims_io_init();
-    prims_control_init();
-    prims_system_init();
-    compiler_init();
+    define_builtins();
     char err[512];
     if (memory_init(&o->mem, err, sizeof err) != 0) {
         fprintf(stderr, "gcvm-scheme: %s\n", err);

@@ -138,3 +138,34 @@ double arg_number_double(const char *who, value v)
         return flonum_value(v);
     type_error(who, "a number", v);
 }
+
+void range_args(const char *who, int argc, const value *argv, int first, size_t len, size_t *start,
+                size_t *end)
+{
+    *start = 0;
+    *end = len;
+    if (argc > first) {
+        intptr_t s = arg_fixnum(who, argv[first]);
+        if (s < 0 || (size_t)s > len)
+            scm_error1("start index out of range", argv[first]);
+        *start = (size_t)s;
+    }
+    if (argc > first + 1) {
+        intptr_t e = arg_fixnum(who, argv[first + 1]);
+        if (e < (intptr_t)*start || (size_t)e > len)
+            scm_error1("end index out of range", argv[first + 1]);
+        *end = (size_t)e;
+    }
+}
+
+void define_builtins(void)
+{
+    prims_numbers_init();
+    prims_lists_init();
+    prims_strings_init();
+    prims_vectors_init();
+    prims_io_init();
+    prims_control_init();
+    prims_system_init();
+    compiler_init();
+}

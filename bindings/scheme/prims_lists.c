@@ -117,8 +117,9 @@ static value cxr_walk(int idx, value v)
     }
 CXR(0)
 CXR(1)
-CXR(2) CXR(3) CXR(4) CXR(5) CXR(6) CXR(7) CXR(8) CXR(9) CXR(10) CXR(11) CXR(12) CXR(13) CXR(14)
-    CXR(15) CXR(16) CXR(17) CXR(18) CXR(19) CXR(20) CXR(21) CXR(22) CXR(23) CXR(24) CXR(25) CXR(26)
+CXR(2)
+CXR(3) CXR(4) CXR(5) CXR(6) CXR(7) CXR(8) CXR(9) CXR(10) CXR(11) CXR(12) CXR(13) CXR(14) CXR(15)
+    CXR(16) CXR(17) CXR(18) CXR(19) CXR(20) CXR(21) CXR(22) CXR(23) CXR(24) CXR(25) CXR(26)
         CXR(27) static const prim_fn cxr_fns[] = {
             p_cxr0,  p_cxr1,  p_cxr2,  p_cxr3,  p_cxr4,  p_cxr5,  p_cxr6,
             p_cxr7,  p_cxr8,  p_cxr9,  p_cxr10, p_cxr11, p_cxr12, p_cxr13,

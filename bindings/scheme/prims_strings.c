@@ -164,26 +164,6 @@ static value p_string_set(int argc, value *argv)
     return UNSPEC;
 }
 
-/* Optional [start [end]] arguments at argv[first], checked against len. */
-static void range_args(const char *who, int argc, value *argv, int first, size_t len, size_t *start,
-                       size_t *end)
-{
-    *start = 0;
-    *end = len;
-    if (argc > first) {
-        intptr_t s = arg_fixnum(who, argv[first]);
-        if (s < 0 || (size_t)s > len)
-            scm_error1("start index out of range", argv[first]);
-        *start = (size_t)s;
-    }
-    if (argc > first + 1) {
-        intptr_t e = arg_fixnum(who, argv[first + 1]);
-        if (e < (intptr_t)*start || (size_t)e > len)
-            scm_error1("end index out of range", argv[first + 1]);
-        *end = (size_t)e;
-    }
-}
-
 static value p_substring(int argc, value *argv)
 {
     check_string("substring", argv[0]);

@@ -327,7 +327,15 @@ void ports_init(void); /* the standard ports: once the heap exists */
 void prims_control_init(void);
 void prims_system_init(void);
 
+/* Every primitive and the compiler's keywords; needs no heap (main.c calls it before
+ * creating one). */
+void define_builtins(void);
+void compiler_init(void);
+
 /* Argument checking helpers for primitives. */
+/* The optional [start [end]] arguments at argv[first], checked against len. */
+void range_args(const char *who, int argc, const value *argv, int first, size_t len, size_t *start,
+                size_t *end);
 intptr_t arg_fixnum(const char *who, value v);
 size_t arg_index(const char *who, value v, size_t limit);
 double arg_number_double(const char *who, value v);

@@ -80,8 +80,7 @@ value intern_c(const char *name)
 void symbols_visit(void (*fn)(value *slot, void *ctx), void *ctx)
 {
     for (size_t i = 0; i < nbuckets; i++)
-        for (struct symbol *s = buckets[i]; s; s = s->next_in_bucket)
-        {
+        for (struct symbol *s = buckets[i]; s; s = s->next_in_bucket) {
             if (POINTER_P(s->global))
                 fn(&s->global, ctx);
             if (POINTER_P(s->macro))

@@ -7,8 +7,6 @@
 
 #include "ports.h"
 
-void compiler_init(void);
-
 static const char *input;
 static size_t input_len;
 
@@ -33,14 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!ready) {
         eval_init((size_t)4 << 20); /* below the main thread's 8 MiB */
         scm_use_boehm = 0;
-        prims_numbers_init();
-        prims_lists_init();
-        prims_strings_init();
-        prims_vectors_init();
-        prims_io_init();
-        prims_control_init();
-        prims_system_init();
-        compiler_init();
+        define_builtins();
         struct memory_options opt = {.gc = USE_GCVM, .barrier = "card", .heap_bytes = 64u << 20};
         char err[256];
         if (memory_init(&opt, err, sizeof err) != 0) {
