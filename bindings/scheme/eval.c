@@ -139,7 +139,7 @@ static value raise_impl(value obj, int continuable)
         while (ci-- > 0)
             if (catches[ci].kind == CATCH_TOPLEVEL)
                 escape_to(ci, obj);
-        print_condition(stderr, obj);
+        print_condition(obj);
         exit(70);
     }
     value h = CAR(hs);
@@ -209,7 +209,7 @@ void arity_error(value proc, int argc)
     scm_error(msg, NIL);
 }
 
-void print_condition(FILE *out, value c)
+void print_condition(value c)
 {
     flush_standard_ports();
     char where[300] = "";
@@ -241,7 +241,6 @@ void print_condition(FILE *out, value c)
     port_puts(port, "\n");
     port_flush(port);
     vsp--;
-    (void)out;
 }
 
 static int exit_code = -1;
@@ -280,7 +279,7 @@ int run_protected(void (*fn)(void *), void *arg)
         return 2;
     if (!scm_error_output_suppressed) {
         vs_push(caught);
-        print_condition(stderr, vs[vsp - 1]);
+        print_condition(vs[vsp - 1]);
         vsp--;
     }
     return 1;

@@ -55,7 +55,7 @@ __attribute__((noreturn)) static void bad_usage(const char *fmt, const char *arg
     exit(2);
 }
 
-static size_t parse_size(const char *opt, const char *s)
+static size_t parse_size(const char *s)
 {
     char *end;
     errno = 0;
@@ -83,7 +83,6 @@ static size_t parse_size(const char *opt, const char *s)
         end++;
     if (*end || n > (1ull << 40) >> shift)
         bad_usage("bad size '%s': expected a number with an optional K, M or G suffix", s);
-    (void)opt;
     return (size_t)(n << shift);
 }
 
@@ -115,11 +114,11 @@ static void parse_options(int argc, char **argv, struct options *o)
         } else if (strncmp(a, "--barrier=", 10) == 0) {
             o->mem.barrier = a + 10;
         } else if (strncmp(a, "--heap=", 7) == 0) {
-            o->mem.heap_bytes = parse_size(a, a + 7);
+            o->mem.heap_bytes = parse_size(a + 7);
         } else if (strncmp(a, "--nursery=", 10) == 0) {
-            o->mem.nursery_bytes = parse_size(a, a + 10);
+            o->mem.nursery_bytes = parse_size(a + 10);
         } else if (strncmp(a, "--stack=", 8) == 0) {
-            o->stack_bytes = parse_size(a, a + 8);
+            o->stack_bytes = parse_size(a + 8);
             if (o->stack_bytes < ((size_t)1 << 20))
                 bad_usage("--stack=%s is too small (at least 1M)", a + 8);
         } else if (strcmp(a, "--vm") == 0) {

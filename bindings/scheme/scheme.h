@@ -65,7 +65,6 @@ enum obj_type {
     T_CONTINUATION, /* escape-only */
     T_PROMISE,
     T_PARAMETER,
-    T_EOF_OBJECT_UNUSED,
     T_TYPE_COUNT
 };
 
@@ -267,7 +266,6 @@ const char *source_file_name(int index);
 const char *format_location(uint64_t loc, char *buf, size_t len);
 
 /* ---- Printer (printer.c) ---- */
-struct outbuf; /* where text goes: a port */
 void write_value(value port, value v, int display);
 
 /* ---- Compiler and evaluator (compiler.c, eval.c) ---- */
@@ -303,7 +301,8 @@ int scm_exit_requested(void);
  * outermost run_protected. */
 __attribute__((noreturn)) void scm_exit(int code);
 extern uint64_t current_location; /* of the call being made, for error reports */
-void print_condition(FILE *out, value c);
+/* Writes an uncaught condition to the standard error port: location, message, irritants. */
+void print_condition(value c);
 void stack_check_reset(void);
 
 /* ---- Ports (ports.c) ---- */
