@@ -109,22 +109,21 @@ static value cxr_walk(int idx, value v)
     return x;
 }
 
+// clang-format off (it cannot lay out a list of macro-made functions)
 #define CXR(i)                                                                                     \
     static value p_cxr##i(int argc, value *argv)                                                   \
     {                                                                                              \
         (void)argc;                                                                                \
         return cxr_walk(i, argv[0]);                                                               \
     }
-CXR(0)
-CXR(1)
-CXR(2)
-CXR(3) CXR(4) CXR(5) CXR(6) CXR(7) CXR(8) CXR(9) CXR(10) CXR(11) CXR(12) CXR(13) CXR(14) CXR(15)
-    CXR(16) CXR(17) CXR(18) CXR(19) CXR(20) CXR(21) CXR(22) CXR(23) CXR(24) CXR(25) CXR(26)
-        CXR(27) static const prim_fn cxr_fns[] = {
-            p_cxr0,  p_cxr1,  p_cxr2,  p_cxr3,  p_cxr4,  p_cxr5,  p_cxr6,
-            p_cxr7,  p_cxr8,  p_cxr9,  p_cxr10, p_cxr11, p_cxr12, p_cxr13,
-            p_cxr14, p_cxr15, p_cxr16, p_cxr17, p_cxr18, p_cxr19, p_cxr20,
-            p_cxr21, p_cxr22, p_cxr23, p_cxr24, p_cxr25, p_cxr26, p_cxr27};
+CXR(0) CXR(1) CXR(2) CXR(3) CXR(4) CXR(5) CXR(6) CXR(7) CXR(8) CXR(9) CXR(10) CXR(11) CXR(12)
+CXR(13) CXR(14) CXR(15) CXR(16) CXR(17) CXR(18) CXR(19) CXR(20) CXR(21) CXR(22) CXR(23)
+CXR(24) CXR(25) CXR(26) CXR(27)
+static const prim_fn cxr_fns[] = {
+    p_cxr0,  p_cxr1,  p_cxr2,  p_cxr3,  p_cxr4,  p_cxr5,  p_cxr6,  p_cxr7,  p_cxr8,  p_cxr9,
+    p_cxr10, p_cxr11, p_cxr12, p_cxr13, p_cxr14, p_cxr15, p_cxr16, p_cxr17, p_cxr18, p_cxr19,
+    p_cxr20, p_cxr21, p_cxr22, p_cxr23, p_cxr24, p_cxr25, p_cxr26, p_cxr27};
+// clang-format on
 
 static value p_null_p(int argc, value *argv)
 {
