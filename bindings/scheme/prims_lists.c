@@ -109,7 +109,8 @@ static value cxr_walk(int idx, value v)
     return x;
 }
 
-// clang-format off (it cannot lay out a list of macro-made functions)
+/* clang-format cannot lay out a list of macro-made functions the same way twice. */
+// clang-format off
 #define CXR(i)                                                                                     \
     static value p_cxr##i(int argc, value *argv)                                                   \
     {                                                                                              \
