@@ -36,6 +36,8 @@ enum node_op {
     N_LET_VALUES,    /* kids: expressions in the outer frame, bound in order to the new
                         frame's slots by formals (flags: nreq<<1|rest); a: body */
     N_DELAY,         /* lam: the promise's thunk (a: its N_LAMBDA); index 1: delay-force */
+    N_CASE_LAMBDA,   /* kids: N_LAMBDA nodes, tried in order by argument count */
+    N_PARAMETERIZE,  /* kids: parameter, value, parameter, value...; a: body */
     N_UNSPEC
 };
 

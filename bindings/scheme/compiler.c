@@ -988,8 +988,42 @@ static struct node *compile_pair_at(value x, struct scope *sc)
             if (head == kw.let_syntax || head == kw.letrec_syntax || head == kw.syntax_rules)
                 syntax_error(x,
                              "let-syntax and letrec-syntax are not supported (use define-syntax)");
-            if (head == kw.case_lambda || head == kw.parameterize)
-                syntax_error(x, "case-lambda and parameterize are not supported");
+            if (head == kw.case_lambda) {
+                long n = list_length(x) - 1;
+                if (n > 65535)
+                    syntax_error(x, "too many case-lambda clauses");
+                struct node *node = new_node(N_CASE_LAMBDA, loc);
+                node->nkids = (uint16_t)n;
+                node->kids = alloc_kids((size_t)n);
+                value c = CDR(x);
+                for (long i = 0; i < n; i++, c = CDR(c)) {
+                    if (!PAIR_P(CAR(c)))
+                        syntax_error(x, "case-lambda: each clause is (formals body...)");
+                    node->kids[i] =
+                        lambda_node(compile_lambda(CAR(CAR(c)), CDR(CAR(c)), sc, FALSE_V, x), loc);
+                }
+                return node;
+            }
+            if (head == kw.parameterize) {
+                if (!PAIR_P(CDR(x)))
+                    syntax_error(x, "parameterize needs bindings and a body");
+                value bindings = CAR(CDR(x));
+                long n = checked_length(x, bindings, "parameterize: bad bindings");
+                if (n > 30000)
+                    syntax_error(x, "too many parameterize bindings");
+                struct node *node = new_node(N_PARAMETERIZE, loc);
+                node->nkids = (uint16_t)(2 * n);
+                node->kids = alloc_kids((size_t)(2 * n));
+                value b = bindings;
+                for (long i = 0; i < n; i++, b = CDR(b)) {
+                    if (list_length(CAR(b)) != 2)
+                        syntax_error(x, "parameterize: each binding is (parameter value)");
+                    node->kids[2 * i] = compile(CAR(CAR(b)), sc);
+                    node->kids[2 * i + 1] = compile(CAR(CDR(CAR(b))), sc);
+                }
+                node->a = compile_seq(CDR(CDR(x)), sc, x);
+                return node;
+            }
         }
     }
     long n = list_length(x) - 1;

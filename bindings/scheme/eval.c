@@ -110,12 +110,23 @@ static void catch_leave(size_t ci)
 }
 
 /* Runs the after thunks of the dynamic-winds entered since `target` was the wind list. */
+/* A parameterize's wind entry has, in place of an after thunk, the values to put back:
+ * [parameter, value, parameter, value...]. */
+static void restore_parameters(value saved)
+{
+    for (size_t i = 0; i + 1 < VLEN(saved); i += 2)
+        SET(VREF(saved, i), OBJ(VREF(saved, i))[1], VREF(saved, i + 1));
+}
+
 static void unwind_to(value target)
 {
     while (WINDS != target && PAIR_P(WINDS)) {
         value entry = CAR(WINDS);
         WINDS = CDR(WINDS);
-        apply0(CDR(entry));
+        if (IS(CDR(entry), T_VALUES))
+            restore_parameters(CDR(entry));
+        else
+            apply0(CDR(entry));
     }
 }
 
@@ -344,6 +355,22 @@ static value make_values_from_stack(size_t base, int n)
 
 static value apply_record_proc(value proc, int argc, value *argv);
 
+/* Replaces the case-lambda at vs[fbase] by its first clause that takes argc arguments. */
+static void select_case_lambda(size_t fbase, int argc)
+{
+    value cl = vs[fbase];
+    for (size_t i = 0; i < VLEN(cl); i++) {
+        struct lambda *lam = CLOSURE_LAMBDA(VREF(cl, i))->lam;
+        if (argc == lam->nreq || (lam->rest && argc > lam->nreq)) {
+            vs[fbase] = VREF(cl, i);
+            return;
+        }
+    }
+    char msg[120];
+    snprintf(msg, sizeof msg, "case-lambda: no clause takes %d arguments", argc);
+    scm_error(msg, NIL);
+}
+
 /* Applies what is not a closure or an ordinary primitive. */
 static value apply_other(size_t fbase, int argc)
 {
@@ -413,6 +440,10 @@ value apply_on_stack(int argc)
             value r = call_primitive(f, argc, &vs[fbase + 1]);
             vsp = fbase;
             return r;
+        }
+        if (IS(f, T_CASE_LAMBDA)) {
+            select_case_lambda(fbase, argc);
+            continue;
         }
         value r = apply_other(fbase, argc);
         vsp = fbase;
@@ -692,6 +723,10 @@ value eval(struct node *n, value env)
                     result = call_primitive(f, argc, &vs[fbase + 1]);
                     goto done;
                 }
+                if (IS(f, T_CASE_LAMBDA)) {
+                    select_case_lambda(fbase, argc);
+                    continue;
+                }
                 result = apply_other(fbase, argc);
                 goto done;
             }
@@ -843,6 +878,47 @@ value eval(struct node *n, value env)
             OBJ(p)[1] = FALSE_V;
             SET(p, OBJ(p)[2], vs[--vsp]);
             result = p;
+            goto done;
+        }
+        case N_CASE_LAMBDA: {
+            value cl = alloc_object(T_CASE_LAMBDA, n->nkids, n->nkids);
+            vs_push(cl);
+            for (int i = 0; i < n->nkids; i++) {
+                value c = make_closure(n->kids[i], ENV);
+                SET(vs[vsp - 1], VREF(vs[vsp - 1], i), c);
+            }
+            result = vs[--vsp];
+            goto done;
+        }
+        case N_PARAMETERIZE: {
+            size_t pbase = vsp;
+            int count = n->nkids / 2;
+            for (int i = 0; i < n->nkids; i++)
+                vs_push(eval_leaf(n->kids[i], ENV));
+            for (int i = 0; i < count; i++) {
+                value p = vs[pbase + 2 * (size_t)i];
+                if (!IS(p, T_PARAMETER))
+                    type_error("parameterize", "a parameter", p);
+                if (OBJ(p)[2] != FALSE_V) {
+                    value v = apply1(OBJ(p)[2], vs[pbase + 2 * (size_t)i + 1]);
+                    vs[pbase + 2 * (size_t)i + 1] = v;
+                }
+            }
+            /* Swap in the new values; the old ones go into the wind entry. */
+            value saved = alloc_object(T_VALUES, (size_t)n->nkids, (size_t)n->nkids);
+            for (int i = 0; i < count; i++) {
+                value p = vs[pbase + 2 * (size_t)i];
+                SET(saved, VREF(saved, 2 * i), p);
+                SET(saved, VREF(saved, 2 * i + 1), OBJ(p)[1]);
+                SET(p, OBJ(p)[1], vs[pbase + 2 * (size_t)i + 1]);
+            }
+            vs_push(saved);
+            value entry = cons(UNSPEC, saved);
+            WINDS = cons(entry, WINDS);
+            value v = eval(n->a, ENV);
+            WINDS = CDR(WINDS);
+            restore_parameters(vs[vsp - 1]);
+            result = v;
             goto done;
         }
         default: fprintf(stderr, "gcvm-scheme: internal error: bad node %d\n", n->op); abort();

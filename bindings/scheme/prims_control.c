@@ -13,7 +13,7 @@ static bool procedure_p(value v)
         return false;
     unsigned t = OBJ_TYPE(v);
     return t == T_CLOSURE || t == T_PRIMITIVE || t == T_RECORD_PROC || t == T_CONTINUATION ||
-           t == T_PARAMETER;
+           t == T_PARAMETER || t == T_CASE_LAMBDA;
 }
 
 static void check_procedure(const char *who, value v)

@@ -210,6 +210,7 @@ static void print(size_t vslot, size_t pslot, int display)
         port_puts(vs[pslot], buf);
         return;
     case T_RECORD_PROC:
+    case T_CASE_LAMBDA:
     case T_CONTINUATION:
     case T_PARAMETER: port_puts(vs[pslot], "#<procedure>"); return;
     case T_RECORD: {

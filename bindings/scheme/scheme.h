@@ -65,6 +65,7 @@ enum obj_type {
     T_CONTINUATION, /* escape-only */
     T_PROMISE,
     T_PARAMETER,
+    T_CASE_LAMBDA, /* [hdr(n) | closure...]: the first whose arity fits is applied */
     T_TYPE_COUNT
 };
 

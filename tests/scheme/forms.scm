@@ -106,6 +106,18 @@
 (check 'delay-force (force (let loop ((i 0)) (if (= i 10000) (delay i) (delay-force (loop (+ i 1))))))
        10000)
 (check 'make-promise (force (make-promise 3)) 3)
+;; case-lambda
+(define area (case-lambda ((r) (* 3 r r)) ((w h) (* w h)) ((a b . rest) (list a b rest))))
+(check 'case-lambda (list (area 2) (area 3 4) (area 1 2 3 4)) '(12 12 (1 2 (3 4))))
+(check 'case-lambda-no-clause (guard (e ((error-object? e) (error-object-message e))) (area))
+       "case-lambda: no clause takes 0 arguments")
+;; parameters: the converter applies to parameterize's values; the old value comes back on
+;; a normal exit, an escape and an exception
+(define prm (make-parameter 10 (lambda (x) (* x 2))))
+(check 'parameter (prm) 20)
+(check 'parameterize (parameterize ((prm 3)) (prm)) 6)
+(check 'parameterize-escape (list (call/cc (lambda (k) (parameterize ((prm 100)) (k (prm))))) (prm)) '(200 20))
+(check 'parameterize-raise (guard (e (#t (prm))) (parameterize ((prm 7)) (raise 'x))) 20)
 ;; eval
 (check 'eval (eval '(* 6 7) (interaction-environment)) 42)
 (display (if (= failures 0) "forms: all passed" "forms: FAILED")) (newline)
