@@ -159,7 +159,15 @@ static void scan_dirty_block(struct gc_heap *h, size_t bi, size_t first_unit,
     if (b->kind == BLOCK_PINNED) {
         for (char *at = start; at < b->fill;) {
             gc_header hdr = *(gc_header *)at;
-            size_t size = header_size(hdr);
+            size_t size = walked_object_size(at);
+            /* A block pinned earlier in this collection (while the roots were traced) still
+             * holds the remains of the objects evacuated from it before: skip them. Its
+             * live objects are queued already (pin_block). Its units can be dirty: the card
+             * barrier marks stores into young objects too. */
+            if (!(hdr & GC_HDR_LIVE)) {
+                at += size;
+                continue;
+            }
             size_t u0 = (size_t)(at - h->base) >> h->dirty_shift;
             size_t u1 = (size_t)(at + size - 1 - h->base) >> h->dirty_shift;
             for (size_t u = u0; u <= u1; u++) {
