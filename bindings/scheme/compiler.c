@@ -170,7 +170,7 @@ static struct node *seq_node(struct node **items, int count, uint64_t loc)
     struct node *n = new_node(N_SEQ, loc);
     n->nkids = (uint16_t)count;
     n->kids = alloc_kids((size_t)count);
-    memcpy(n->kids, items, (size_t)count * sizeof *items);
+    memcpy(n->kids, items, (size_t)count * sizeof(struct node *));
     return n;
 }
 

@@ -19,7 +19,7 @@ static uint32_t hash_name(const char *s, size_t n)
 static void grow(void)
 {
     size_t n = nbuckets ? nbuckets * 2 : 1024;
-    struct symbol **b = calloc(n, sizeof *b);
+    struct symbol **b = calloc(n, sizeof(struct symbol *));
     if (!b) {
         fprintf(stderr, "gcvm-scheme: out of memory interning a symbol\n");
         exit(70);
