@@ -318,10 +318,24 @@ static struct node *compile_define(value x, struct scope *sc)
 
 /* ---- let family ---- */
 
+/* A loop: the procedure lam, called with the inits (evaluated in the outer frame), from a
+ * frame of its own that binds it (named let, do). */
+static struct node *named_let_node(struct lambda *lam, struct node **inits, long n, uint64_t loc)
+{
+    struct node *node = new_node(N_NAMED_LET, loc);
+    node->lam = lam;
+    node->a = lambda_node(lam, loc);
+    node->kids = inits;
+    node->nkids = (uint16_t)n;
+    return node;
+}
+
 static struct node *compile_named_let(value x, struct scope *sc)
 {
     value name = CAR(CDR(x)), bindings = CAR(CDR(CDR(x))), body = CDR(CDR(CDR(x)));
     long n = checked_length(x, bindings, "named let: bad bindings");
+    if (n > 65535)
+        syntax_error(x, "too many loop variables");
     struct scope loop_scope = {0};
     loop_scope.parent = sc;
     scope_add(&loop_scope, name);
@@ -343,12 +357,7 @@ static struct node *compile_named_let(value x, struct scope *sc)
     lam->nreq = (int)n;
     lam->body = compile_body(body, &params, x);
     lam->frame_size = params.n;
-    struct node *node = new_node(N_NAMED_LET, loc_of(x));
-    node->lam = lam;
-    node->a = lambda_node(lam, loc_of(x));
-    node->kids = inits;
-    node->nkids = (uint16_t)n;
-    return node;
+    return named_let_node(lam, inits, n, loc_of(x));
 }
 
 /* let, let*, letrec, letrec*: one new frame. For let the inits see the outer scope; for
@@ -607,6 +616,8 @@ static struct node *compile_do(value x, struct scope *sc)
         syntax_error(x, "do needs variables and a (test result...) clause");
     value specs = CAR(CDR(x)), exit = CAR(CDR(CDR(x))), commands = CDR(CDR(CDR(x)));
     long n = checked_length(x, specs, "do: bad variables");
+    if (n > 65535)
+        syntax_error(x, "too many loop variables");
     struct scope loop_scope = {0};
     loop_scope.parent = sc;
     scope_add(&loop_scope, kw.do_loop); /* the loop procedure, hidden */
@@ -650,12 +661,7 @@ static struct node *compile_do(value x, struct scope *sc)
     lam->nreq = (int)n;
     lam->body = iff;
     lam->frame_size = params.n;
-    struct node *node = new_node(N_NAMED_LET, loc_of(x));
-    node->lam = lam;
-    node->a = lambda_node(lam, loc_of(x));
-    node->kids = inits;
-    node->nkids = (uint16_t)n;
-    return node;
+    return named_let_node(lam, inits, n, loc_of(x));
 }
 
 /* ---- Quasiquote ---- */
