@@ -742,6 +742,16 @@ static struct node *compile_qq(value x, int depth, struct scope *sc, value whole
 
 /* ---- Records ---- */
 
+/* Defines `name` as the accessor or modifier (made by maker) of field `index` of the
+ * record type bound to tname. */
+static struct node *field_procedure(value maker, value name, value tname, long index,
+                                    struct scope *sc, uint64_t loc)
+{
+    struct node *make = call_node(maker, loc, 3, ref_node(tname, sc, loc),
+                                  const_node(MAKE_FIX(index), loc), const_node(name, loc));
+    return assign_node(name, sc, make, loc, true);
+}
+
 static struct node *compile_record_type(value x, struct scope *sc)
 {
     if (list_length(x) < 4)
@@ -792,20 +802,12 @@ static struct node *compile_record_type(value x, struct scope *sc)
             value acc = CAR(CDR(spec));
             if (!SYMBOL_P(acc))
                 syntax_error(x, "define-record-type: an accessor must be a symbol");
-            items[count++] =
-                assign_node(acc, sc,
-                            call_node(prim_rec_acc, loc, 3, ref_node(tname, sc, loc),
-                                      const_node(MAKE_FIX(index), loc), const_node(acc, loc)),
-                            loc, true);
+            items[count++] = field_procedure(prim_rec_acc, acc, tname, index, sc, loc);
             if (PAIR_P(CDR(CDR(spec)))) {
                 value mod = CAR(CDR(CDR(spec)));
                 if (!SYMBOL_P(mod))
                     syntax_error(x, "define-record-type: a modifier must be a symbol");
-                items[count++] =
-                    assign_node(mod, sc,
-                                call_node(prim_rec_mod, loc, 3, ref_node(tname, sc, loc),
-                                          const_node(MAKE_FIX(index), loc), const_node(mod, loc)),
-                                loc, true);
+                items[count++] = field_procedure(prim_rec_mod, mod, tname, index, sc, loc);
             }
         }
     }

@@ -274,17 +274,14 @@ int scm_exit_requested(void)
 
 int run_protected(void (*fn)(void *), void *arg)
 {
-    size_t saved_vsp = vsp;
     size_t ci = catch_push(CATCH_TOPLEVEL);
     HANDLERS = NIL;
     if (setjmp(catches[ci].jb) == 0) {
         fn(arg);
         catch_leave(ci);
-        vsp = saved_vsp;
         return 0;
     }
     catch_leave(ci);
-    vsp = saved_vsp;
     stack_check_reset();
     if (exit_code >= 0)
         return 2;
@@ -315,8 +312,9 @@ static value make_frame(size_t fbase, int argc)
     value frame = alloc_object(T_FRAME, size, size + 1);
     value *args = &vs[fbase + 1];
     FRAME_PARENT(frame) = CLOSURE_ENV(vs[fbase]);
-    if (size + 2 <= GC_NURSERY_MAX_OBJECT / sizeof(value) - 2 && !scm_use_boehm) {
-        /* A small fresh object is in the nursery: plain stores. */
+    if (size + 2 <= GC_NURSERY_MAX_OBJECT / sizeof(value) - 2) {
+        /* A small fresh object is in the nursery (with Boehm the barrier does nothing
+         * anyway): plain stores. */
         for (int i = 0; i < argc; i++)
             FRAME_SLOT(frame, i) = args[i];
     } else {
@@ -538,18 +536,15 @@ value call_with_escape_continuation(value f)
  * with the raised condition (the handler clauses then run in the caller). */
 static __attribute__((noinline)) int guard_body(struct node *body, size_t env_slot, value *out)
 {
-    size_t saved_vsp = vsp;
     size_t ci = catch_push(CATCH_GUARD);
     HANDLERS = cons(MAKE_FIX(ci), HANDLERS);
     if (setjmp(catches[ci].jb) == 0) {
         value v = eval(body, vs[env_slot]);
         catch_leave(ci);
-        vsp = saved_vsp;
         *out = v;
         return 1;
     }
     catch_leave(ci);
-    vsp = saved_vsp;
     stack_check_reset();
     *out = caught;
     return 0;
