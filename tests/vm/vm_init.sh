@@ -1,0 +1,43 @@
+#!/bin/busybox sh
+# /init of the emulated VT-x machine: loads KVM's modules and gcvm.ko, runs each test of
+# /gcvm/tests.list and reports it on the serial console between markers that
+# tests/vm/run_vm_tests.sh reads:
+#   @@GCVM BEGIN name
+#   @@GCVM END name rc=N ms=T kernel-errors=K
+# then @@GCVM DONE and powers the machine off.
+/bin/busybox --install -s /bin
+mkdir -p /proc /sys /dev /tmp
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev 2>/dev/null
+mount -t tmpfs tmp /tmp
+export PATH=/bin:/sbin LD_BIND_NOW=1
+ms() { read -r up _ < /proc/uptime; echo "${up%.*}${up#*.}0"; }
+
+echo "@@GCVM BOOTED kernel=$(uname -r) cpu-vmx=$(grep -c -w vmx /proc/cpuinfo)"
+for m in irqbypass kvm kvm-intel; do
+  insmod /modules/$m.ko || echo "@@GCVM NOTE insmod $m.ko failed"
+done
+[ -f /modules/gcvm.ko ] && { insmod /modules/gcvm.ko || echo "@@GCVM NOTE insmod gcvm.ko failed"; }
+echo "@@GCVM NOTE /dev/kvm: $(ls -l /dev/kvm 2>&1) /dev/gcvm: $(ls -l /dev/gcvm 2>&1)"
+
+# Kernel errors (oops, BUG, warnings, leaks) printed during a test are counted against it.
+kernel_errors() { dmesg | grep -c -E 'Oops|BUG:|WARNING:|general protection|unreferenced object'; }
+before=$(kernel_errors)
+while read -r name backend limit command; do
+  case $name in ''|'#'*) continue ;; esac
+  echo "@@GCVM BEGIN $name"
+  start=$(ms)
+  (cd /tmp && GCVM_BACKEND=$backend timeout -s KILL "$limit" sh -c "$command" 2>&1)
+  rc=$?
+  after=$(kernel_errors)
+  echo "@@GCVM END $name rc=$rc ms=$(( $(ms) - start )) kernel-errors=$((after - before))"
+  [ "$after" = "$before" ] || dmesg | tail -40
+  before=$after
+done < /gcvm/tests.list
+[ -f /modules/gcvm.ko ] && { rmmod gcvm && echo "@@GCVM NOTE gcvm.ko unloaded" || echo "@@GCVM NOTE rmmod gcvm failed"; }
+echo "@@GCVM DONE kernel-errors=$(kernel_errors)"
+# The console's buffered output drains at the emulated UART's pace; a power-off drops it.
+sleep 5
+echo o > /proc/sysrq-trigger
+poweroff -f
