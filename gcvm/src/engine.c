@@ -18,6 +18,7 @@
 static struct kvm_machine machine;
 static int init_result = 1; /* 1: not tried yet */
 static char last_error[256];
+static char backend_name[8] = "kvm";
 static char *host_stack;
 char *gcvm_loop_stack_top;
 static pthread_mutex_t owner_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -88,15 +89,22 @@ int gcvm_init(void)
     const char *backend = getenv("GCVM_BACKEND");
     const char *trace = getenv("GCVM_TRACE");
     gcvm_trace_exits = trace && *trace && strcmp(trace, "0") != 0;
-    if (backend && *backend && strcmp(backend, "auto") != 0 && strcmp(backend, "kvm") != 0) {
+    if (!backend || !*backend)
+        backend = "auto";
+    if (strcmp(backend, "auto") != 0 && strcmp(backend, "kvm") != 0 &&
+        strcmp(backend, "kmod") != 0) {
         snprintf(last_error, sizeof last_error,
-                 "GCVM_BACKEND=%s is not a backend; use auto or kvm%s", backend,
-                 strcmp(backend, "kmod") == 0 ? " (the kmod backend is not built yet)" : "");
+                 "GCVM_BACKEND=%s is not a backend; use auto, kvm or kmod", backend);
         return init_result = -EINVAL;
     }
-    int rc = kvm_create_machine(&machine, last_error, sizeof last_error);
+    /* auto prefers the module where /dev/gcvm exists and can make a VM now. */
+    bool kmod = strcmp(backend, "kmod") == 0 ||
+                (strcmp(backend, "auto") == 0 && kvm_device_usable(KMOD_DEVICE));
+    int rc = kvm_create_machine(&machine, kmod ? KMOD_DEVICE : KVM_DEVICE, last_error,
+                                sizeof last_error);
     if (rc != 0)
         return init_result = rc;
+    snprintf(backend_name, sizeof backend_name, "%s", kmod ? "kmod" : "kvm");
     host_stack = mmap(NULL, HOST_STACK_BYTES, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (host_stack == MAP_FAILED) {
@@ -170,7 +178,7 @@ int gcvm_get_info(struct gcvm_info *out)
     if (init_result != 0)
         return -EINVAL;
     memset(out, 0, sizeof *out);
-    snprintf(out->backend, sizeof out->backend, "kvm");
+    snprintf(out->backend, sizeof out->backend, "%s", backend_name);
     out->guest_ns_per_insn = guest_ns_per_insn;
     out->host_ns_per_insn = host_ns_per_insn;
     out->hardware = engine_hardware();

@@ -218,25 +218,40 @@ static int map_guest_runtime(void)
     return rc;
 }
 
-int kvm_create_machine(struct kvm_machine *m, char *err, size_t err_len)
+bool kvm_device_usable(const char *device)
 {
-    m->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    int fd = open(device, O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    int vm = ioctl(fd, KVM_CREATE_VM, 0);
+    if (vm >= 0)
+        close(vm);
+    close(fd);
+    return vm >= 0;
+}
+
+int kvm_create_machine(struct kvm_machine *m, const char *device, char *err, size_t err_len)
+{
+    bool kmod = strcmp(device, KMOD_DEVICE) == 0;
+    m->kvm_fd = open(device, O_RDWR | O_CLOEXEC);
     if (m->kvm_fd < 0) {
         int e = errno;
-        snprintf(err, err_len, "cannot open /dev/kvm: %s%s", strerror(e),
-                 e == ENOENT   ? " (KVM is not available on this machine)"
-                 : e == EACCES ? " (add this user to the kvm group)"
-                               : "");
+        snprintf(err, err_len, "cannot open %s: %s%s", device, strerror(e),
+                 e != ENOENT   ? (e == EACCES ? " (ask for access to it, or run as root)" : "")
+                 : kmod        ? " (load the module: insmod gcvm.ko, see docs/kmod.md)"
+                               : " (KVM is not available on this machine)");
         return e == EACCES ? -EACCES : -ENODEV;
     }
     if (ioctl(m->kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
-        snprintf(err, err_len, "/dev/kvm speaks an unknown API version");
+        snprintf(err, err_len, "%s speaks an unknown API version", device);
         return -ENODEV;
     }
     m->vm_fd = ioctl(m->kvm_fd, KVM_CREATE_VM, 0);
     if (m->vm_fd < 0) {
-        snprintf(err, err_len, "KVM_CREATE_VM failed: %s", strerror(errno));
-        return -ENODEV;
+        int e = errno;
+        snprintf(err, err_len, "KVM_CREATE_VM on %s failed: %s%s", device, strerror(e),
+                 kmod && e == EBUSY ? " (another hypervisor holds VT-x: a running KVM VM?)" : "");
+        return e == EBUSY ? -EBUSY : -ENODEV;
     }
     m->vcpu_fd = ioctl(m->vm_fd, KVM_CREATE_VCPU, 0);
     if (m->vcpu_fd < 0) {

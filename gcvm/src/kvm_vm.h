@@ -12,8 +12,15 @@ struct kvm_machine {
     bool xsave;         /* CR4.OSXSAVE is set in the guest */
 };
 
-/* Opens /dev/kvm and sets up a VM and one vCPU in 64-bit ring 0 with the guest runtime
- * mapped. Returns 0, or -ENODEV/-EACCES/-ENOMEM with a one-line reason in err. */
-int kvm_create_machine(struct kvm_machine *m, char *err, size_t err_len);
+#define KVM_DEVICE "/dev/kvm"
+#define KMOD_DEVICE "/dev/gcvm" /* kmod/: the same ioctls, served by VT-x directly */
+
+/* Opens device (KVM_DEVICE or KMOD_DEVICE) and sets up a VM and one vCPU in 64-bit ring 0
+ * with the guest runtime mapped. Returns 0, or -ENODEV/-EACCES/-ENOMEM/-EBUSY with a
+ * one-line reason in err. */
+int kvm_create_machine(struct kvm_machine *m, const char *device, char *err, size_t err_len);
+
+/* Whether device opens and makes a VM now (the VM is closed again). */
+bool kvm_device_usable(const char *device);
 
 #endif

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Builds the boot disk of the emulated VT-x machine (docs/vm-tests.md): Debian's stock
-# kernel, and an initramfs holding busybox, KVM's modules, gcvm.ko when it was built, the
+# kernel, and an initramfs holding busybox, KVM's modules, gcvm.ko (built here), the
 # programs the tests run with their shared libraries, and an /init that runs every test of
 # tests/vm/tests.list and reports each on the serial console.
 #
-# usage: build_vm_image.sh BUILD_DIR OUT_DIR [KMOD_KO]
+# usage: build_vm_image.sh BUILD_DIR OUT_DIR
 #   The kernel is the one Debian's linux-headers-amd64 points at (the module is built
 #   against it); GCVM_VM_KERNEL=6.1.0-NN-amd64 picks another. Its package is downloaded
 #   once into OUT_DIR/cache.
@@ -12,10 +12,9 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 die() { echo "build_vm_image: $*" >&2; exit 1; }
-[ $# -ge 2 ] || die "usage: build_vm_image.sh BUILD_DIR OUT_DIR [KMOD_KO]"
+[ $# -ge 2 ] || die "usage: build_vm_image.sh BUILD_DIR OUT_DIR"
 build=$(cd "$1" && pwd) || die "no build directory $1"
 out=$2
-kmod_ko=${3:-}
 mkdir -p "$out/cache"
 out=$(cd "$out" && pwd)
 
@@ -62,7 +61,13 @@ for m in virt/lib/irqbypass.ko arch/x86/kvm/kvm.ko arch/x86/kvm/kvm-intel.ko; do
     *) cp "$src" "$tree/modules/" ;;
   esac
 done
-[ -z "$kmod_ko" ] || cp "$kmod_ko" "$tree/modules/gcvm.ko"
+# gcvm.ko, built against the headers of the machine's kernel.
+kdir=/usr/src/linux-headers-$kernel
+[ -d "$kdir" ] || die "no $kdir: apt-get install linux-headers-$kernel"
+rm -rf "$out/kmod-build" && cp -r "$root/kmod" "$out/kmod-build"
+make -C "$out/kmod-build" KDIR="$kdir" > "$out/kmod-build.log" 2>&1 ||
+  die "gcvm.ko did not build: see $out/kmod-build.log"
+cp "$out/kmod-build/gcvm.ko" "$tree/modules/gcvm.ko"
 
 # The programs the tests run, at fixed places, with every shared library they load.
 programs=(

@@ -19,6 +19,7 @@ for m in irqbypass kvm kvm-intel; do
   insmod /modules/$m.ko || echo "@@GCVM NOTE insmod $m.ko failed"
 done
 [ -f /modules/gcvm.ko ] && { insmod /modules/gcvm.ko || echo "@@GCVM NOTE insmod gcvm.ko failed"; }
+dmesg | grep 'gcvm:' | sed 's/^/@@GCVM NOTE kernel: /'
 echo "@@GCVM NOTE /dev/kvm: $(ls -l /dev/kvm 2>&1) /dev/gcvm: $(ls -l /dev/gcvm 2>&1)"
 
 # Kernel errors (oops, BUG, warnings, leaks) printed during a test are counted against it.
@@ -36,6 +37,7 @@ while read -r name backend limit command; do
   before=$after
 done < /gcvm/tests.list
 [ -f /modules/gcvm.ko ] && { rmmod gcvm && echo "@@GCVM NOTE gcvm.ko unloaded" || echo "@@GCVM NOTE rmmod gcvm failed"; }
+dmesg | grep -E 'Oops|BUG:|WARNING:|general protection|unreferenced object' | sed 's/^/@@GCVM NOTE kernel error: /'
 echo "@@GCVM DONE kernel-errors=$(kernel_errors)"
 # The console's buffered output drains at the emulated UART's pace; a power-off drops it.
 sleep 5

@@ -20,9 +20,11 @@ extern "C" {
  * GOT or PLT); the API is exported from any shared object that links it. */
 #define GCVM_API __attribute__((visibility("default")))
 
-/* Opens the backend chosen by GCVM_BACKEND (auto, kvm; default auto) and measures it.
- * Returns 0; -ENODEV when no backend is usable (no /dev/kvm, or KVM refused), -EACCES
- * when /dev/kvm exists but cannot be opened, -EINVAL for a bad GCVM_BACKEND. Calling it
+/* Opens the backend chosen by GCVM_BACKEND and measures it: kvm (/dev/kvm), kmod
+ * (/dev/gcvm, the kernel module of kmod/), or auto (the default: kmod where /dev/gcvm
+ * exists and can make a VM, else kvm). Returns 0; -ENODEV when the backend is not usable
+ * (no device, or it refused), -EACCES when the device cannot be opened, -EBUSY when
+ * another hypervisor holds VT-x (kmod), -EINVAL for a bad GCVM_BACKEND. Calling it
  * again returns the first call's result. gcvm_last_error() says why in one line. */
 GCVM_API int gcvm_init(void);
 
@@ -64,7 +66,7 @@ GCVM_API void gcvm_set_fault_handler(gcvm_fault_fn fn, void *arg);
 GCVM_API void gcvm_get_fault_handler(gcvm_fault_fn *fn, void **arg);
 
 struct gcvm_info {
-    char backend[16];         /* "kvm" */
+    char backend[16];         /* "kvm" or "kmod" */
     int hardware;             /* 1: guest ring 0 runs on VT-x/AMD-V; 0: emulated */
     double guest_ns_per_insn; /* measured by a short calibration loop */
     double host_ns_per_insn;

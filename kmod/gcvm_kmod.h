@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR MIT) */
+/* The kernel module's state: one VM per file opened by KVM_CREATE_VM on /dev/gcvm, one
+ * vCPU per VM. The module speaks the subset of KVM's ioctl ABI that the engine uses
+ * (docs/kmod.md), so gcvm/src's run loop serves both backends. */
+#ifndef GCVM_KMOD_H
+#define GCVM_KMOD_H
+
+#include <linux/kvm.h>
+#include <linux/mmu_notifier.h>
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+
+#define GCVM_MAX_SLOTS 32768
+#define GCVM_XSAVE_MAX 4096
+
+/* Guest general-purpose registers, in the order vmx_entry.S saves them. */
+enum gcvm_reg {
+	R_RAX, R_RCX, R_RDX, R_RBX, R_RBP, R_RSI, R_RDI, R_R8, R_R9, R_R10, R_R11,
+	R_R12, R_R13, R_R14, R_R15, R_CR2, R_COUNT
+};
+
+struct gcvm_slot {
+	u64 gpa, size, hva; /* size 0: unused */
+};
+
+struct gcvm_vm {
+	struct mm_struct *mm;           /* the creating process's; every ioctl must come from it */
+	struct mmu_notifier notifier;
+	struct mutex lock;              /* slots (with ept_lock), vCPU creation */
+	struct gcvm_slot *slots;        /* indexed by slot id */
+	u32 slot_capacity;
+	u32 slot_count;                 /* highest used id + 1 */
+	spinlock_t ept_lock;            /* EPT tables and the invalidation counters */
+	u64 *ept_root;                  /* PML4 of the EPT, kernel virtual */
+	unsigned long invalidate_seq;   /* bumped by every invalidation */
+	int invalidate_active;          /* invalidations in progress */
+	struct gcvm_vcpu *vcpu;
+};
+
+struct gcvm_vcpu {
+	struct gcvm_vm *vm;
+	struct kvm_run *run;            /* the page user space maps */
+	void *vmcs;
+	int cpu;                        /* where the VMCS was last loaded, -1: nowhere */
+	bool launched;
+	bool sregs_dirty;               /* kvm_sregs must be written to the VMCS */
+	bool flush_ept;                 /* an invalidation happened: INVEPT before entry */
+	int in_guest_cpu;               /* CPU running the guest now, -1 when not */
+	u16 vpid;
+	u64 regs[R_COUNT];
+	u64 rip, rsp, rflags;
+	struct kvm_sregs sregs;
+	u64 star, lstar, cstar, sfmask;
+	void *xsave;                    /* the guest's extended state, XSAVE format */
+	unsigned int xsave_bytes;
+};
+
+/* vmx.c: VT-x itself. */
+int gcvm_vmx_check_cpu(void);
+int gcvm_vmx_get(void);
+void gcvm_vmx_put(void);
+int gcvm_vmcs_create(struct gcvm_vcpu *v);
+void gcvm_vmcs_destroy(struct gcvm_vcpu *v);
+int gcvm_vcpu_run(struct gcvm_vcpu *v);
+u64 gcvm_host_xcr0(void);
+
+/* ept.c: the guest-physical to host-physical tables, kept in step with the process. */
+int gcvm_ept_init(struct gcvm_vm *vm);
+void gcvm_ept_destroy(struct gcvm_vm *vm);
+int gcvm_ept_fault(struct gcvm_vm *vm, u64 gpa, bool write);
+void gcvm_ept_zap_gpa(struct gcvm_vm *vm, u64 gpa, u64 size);
+u64 gcvm_ept_pointer(struct gcvm_vm *vm);
+struct gcvm_slot *gcvm_slot_by_gpa(struct gcvm_vm *vm, u64 gpa);
+
+/* vmx_entry.S: enters the guest; returns 0 after a VM exit, 1 if VMLAUNCH/VMRESUME failed. */
+int gcvm_vmx_enter(u64 *regs, int launched);
+extern char gcvm_vmx_exit[]; /* where a VM exit lands (HOST_RIP) */
+
+extern const struct mmu_notifier_ops gcvm_mmu_notifier_ops;
+
+#endif
