@@ -114,7 +114,8 @@ static void zap_locked(struct gcvm_vm *vm, u64 gpa, u64 size)
 			continue;
 		}
 		if (table[(at >> 12) & 511] & EPT_PRESENT) {
-			put_page(pfn_to_page((table[(at >> 12) & 511] & EPT_ADDR_MASK) >> PAGE_SHIFT));
+			put_page(pfn_to_page((table[(at >> 12) & 511] & EPT_ADDR_MASK) >>
+					     PAGE_SHIFT));
 			table[(at >> 12) & 511] = 0;
 		}
 		at += PAGE_SIZE;
@@ -170,8 +171,9 @@ int gcvm_ept_fault(struct gcvm_vm *vm, u64 gpa, bool write)
 	mmap_read_lock(vm->mm);
 	vma = vma_lookup(vm->mm, hva);
 	writable = vma && (vma->vm_flags & VM_WRITE);
-	n = vma && (writable || !write) ?
-		get_user_pages(hva, 1, writable ? FOLL_WRITE : 0, &page, NULL) : -EFAULT;
+	n = vma && (writable || !write)
+		? get_user_pages(hva, 1, writable ? FOLL_WRITE : 0, &page, NULL)
+		: -EFAULT;
 	mmap_read_unlock(vm->mm);
 	if (n != 1)
 		return -EFAULT;
@@ -188,8 +190,9 @@ int gcvm_ept_fault(struct gcvm_vm *vm, u64 gpa, bool write)
 	} else {
 		leaf = leaf_of(vm, gpa, spare, &spare_count);
 		if (leaf && !(*leaf & EPT_PRESENT)) {
-			*leaf = ((u64)page_to_pfn(page) << PAGE_SHIFT) | VMX_EPT_READABLE_MASK | VMX_EPT_EXECUTABLE_MASK |
-				(writable ? VMX_EPT_WRITABLE_MASK : 0) | EPT_LEAF_WB;
+			*leaf = ((u64)page_to_pfn(page) << PAGE_SHIFT) | VMX_EPT_READABLE_MASK |
+				VMX_EPT_EXECUTABLE_MASK | (writable ? VMX_EPT_WRITABLE_MASK : 0) |
+				EPT_LEAF_WB;
 			page = NULL; /* the leaf holds the reference now */
 		}
 	}

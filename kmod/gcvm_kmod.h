@@ -16,8 +16,23 @@
 
 /* Guest general-purpose registers, in the order vmx_entry.S saves them. */
 enum gcvm_reg {
-	R_RAX, R_RCX, R_RDX, R_RBX, R_RBP, R_RSI, R_RDI, R_R8, R_R9, R_R10, R_R11,
-	R_R12, R_R13, R_R14, R_R15, R_CR2, R_COUNT
+	R_RAX,
+	R_RCX,
+	R_RDX,
+	R_RBX,
+	R_RBP,
+	R_RSI,
+	R_RDI,
+	R_R8,
+	R_R9,
+	R_R10,
+	R_R11,
+	R_R12,
+	R_R13,
+	R_R14,
+	R_R15,
+	R_CR2,
+	R_COUNT
 };
 
 struct gcvm_slot {
@@ -25,34 +40,34 @@ struct gcvm_slot {
 };
 
 struct gcvm_vm {
-	struct mm_struct *mm;           /* the creating process's; every ioctl must come from it */
+	struct mm_struct *mm; /* the creating process's; every ioctl must come from it */
 	struct mmu_notifier notifier;
-	struct mutex lock;              /* slots (with ept_lock), vCPU creation */
-	struct gcvm_slot *slots;        /* indexed by slot id */
+	struct mutex lock; /* slots (with ept_lock), vCPU creation */
+	struct gcvm_slot *slots; /* indexed by slot id */
 	u32 slot_capacity;
-	u32 slot_count;                 /* highest used id + 1 */
-	spinlock_t ept_lock;            /* EPT tables and the invalidation counters */
-	u64 *ept_root;                  /* PML4 of the EPT, kernel virtual */
-	unsigned long invalidate_seq;   /* bumped by every invalidation */
-	int invalidate_active;          /* invalidations in progress */
+	u32 slot_count; /* highest used id + 1 */
+	spinlock_t ept_lock; /* EPT tables and the invalidation counters */
+	u64 *ept_root; /* PML4 of the EPT, kernel virtual */
+	unsigned long invalidate_seq; /* bumped by every invalidation */
+	int invalidate_active; /* invalidations in progress */
 	struct gcvm_vcpu *vcpu;
 };
 
 struct gcvm_vcpu {
 	struct gcvm_vm *vm;
-	struct kvm_run *run;            /* the page user space maps */
+	struct kvm_run *run; /* the page user space maps */
 	void *vmcs;
-	int cpu;                        /* where the VMCS was last loaded, -1: nowhere */
+	int cpu; /* where the VMCS was last loaded, -1: nowhere */
 	bool launched;
-	bool sregs_dirty;               /* kvm_sregs must be written to the VMCS */
-	bool flush_ept;                 /* an invalidation happened: INVEPT before entry */
-	int in_guest_cpu;               /* CPU running the guest now, -1 when not */
+	bool sregs_dirty; /* kvm_sregs must be written to the VMCS */
+	bool flush_ept; /* an invalidation happened: INVEPT before entry */
+	int in_guest_cpu; /* CPU running the guest now, -1 when not */
 	u16 vpid;
 	u64 regs[R_COUNT];
 	u64 rip, rsp, rflags;
 	struct kvm_sregs sregs;
 	u64 star, lstar, cstar, sfmask;
-	void *xsave;                    /* the guest's extended state, XSAVE format */
+	void *xsave; /* the guest's extended state, XSAVE format */
 	unsigned int xsave_bytes;
 };
 

@@ -107,8 +107,13 @@ struct legacy_region {
 static int get_fpu(struct gcvm_vcpu *v, void __user *arg)
 {
 	const struct legacy_region *x = v->xsave;
-	struct kvm_fpu fpu = { .fcw = x->fcw, .fsw = x->fsw, .ftwx = x->ftw, .last_opcode = x->fop,
-			       .last_ip = x->fip, .last_dp = x->fdp, .mxcsr = x->mxcsr };
+	struct kvm_fpu fpu = {.fcw = x->fcw,
+			      .fsw = x->fsw,
+			      .ftwx = x->ftw,
+			      .last_opcode = x->fop,
+			      .last_ip = x->fip,
+			      .last_dp = x->fdp,
+			      .mxcsr = x->mxcsr};
 
 	memcpy(fpu.fpr, x->st, sizeof fpu.fpr);
 	memcpy(fpu.xmm, x->xmm, sizeof fpu.xmm);
@@ -191,10 +196,13 @@ static int set_msrs(struct gcvm_vcpu *v, void __user *arg)
 	if (head.nmsrs > 64)
 		return -E2BIG;
 	for (i = 0; i < head.nmsrs; i++) {
-		if (copy_from_user(&e, (struct kvm_msr_entry __user *)((char __user *)arg + sizeof head) + i,
-				   sizeof e))
+		if (copy_from_user(
+			    &e,
+			    (struct kvm_msr_entry __user *)((char __user *)arg + sizeof head) + i,
+			    sizeof e))
 			return -EFAULT;
-		if (!is_canonical_address(e.data) && e.index != MSR_STAR && e.index != MSR_SYSCALL_MASK)
+		if (!is_canonical_address(e.data) && e.index != MSR_STAR &&
+		    e.index != MSR_SYSCALL_MASK)
 			break;
 		switch (e.index) {
 		case MSR_STAR: v->star = e.data; break;
@@ -229,12 +237,24 @@ static int set_regs(struct gcvm_vcpu *v, void __user *arg)
 static int get_regs(struct gcvm_vcpu *v, void __user *arg)
 {
 	struct kvm_regs r = {
-		.rax = v->regs[R_RAX], .rbx = v->regs[R_RBX], .rcx = v->regs[R_RCX],
-		.rdx = v->regs[R_RDX], .rsi = v->regs[R_RSI], .rdi = v->regs[R_RDI],
-		.rbp = v->regs[R_RBP], .r8 = v->regs[R_R8], .r9 = v->regs[R_R9],
-		.r10 = v->regs[R_R10], .r11 = v->regs[R_R11], .r12 = v->regs[R_R12],
-		.r13 = v->regs[R_R13], .r14 = v->regs[R_R14], .r15 = v->regs[R_R15],
-		.rsp = v->rsp, .rip = v->rip, .rflags = v->rflags,
+		.rax = v->regs[R_RAX],
+		.rbx = v->regs[R_RBX],
+		.rcx = v->regs[R_RCX],
+		.rdx = v->regs[R_RDX],
+		.rsi = v->regs[R_RSI],
+		.rdi = v->regs[R_RDI],
+		.rbp = v->regs[R_RBP],
+		.r8 = v->regs[R_R8],
+		.r9 = v->regs[R_R9],
+		.r10 = v->regs[R_R10],
+		.r11 = v->regs[R_R11],
+		.r12 = v->regs[R_R12],
+		.r13 = v->regs[R_R13],
+		.r14 = v->regs[R_R14],
+		.r15 = v->regs[R_R15],
+		.rsp = v->rsp,
+		.rip = v->rip,
+		.rflags = v->rflags,
 	};
 
 	return copy_to_user(arg, &r, sizeof r) ? -EFAULT : 0;
@@ -384,9 +404,12 @@ static int set_memory_region(struct gcvm_vm *vm, void __user *arg)
 
 	if (copy_from_user(&r, arg, sizeof r))
 		return -EFAULT;
-	if (r.flags || r.slot >= GCVM_MAX_SLOTS || (r.guest_phys_addr | r.memory_size | r.userspace_addr) & 0xfff ||
-	    r.guest_phys_addr + r.memory_size < r.guest_phys_addr || r.guest_phys_addr + r.memory_size > (1ull << 48) ||
-	    (r.memory_size && !access_ok((void __user *)(unsigned long)r.userspace_addr, r.memory_size)))
+	if (r.flags || r.slot >= GCVM_MAX_SLOTS ||
+	    (r.guest_phys_addr | r.memory_size | r.userspace_addr) & 0xfff ||
+	    r.guest_phys_addr + r.memory_size < r.guest_phys_addr ||
+	    r.guest_phys_addr + r.memory_size > (1ull << 48) ||
+	    (r.memory_size &&
+	     !access_ok((void __user *)(unsigned long)r.userspace_addr, r.memory_size)))
 		return -EINVAL;
 	mutex_lock(&vm->lock);
 	for (i = 0; i < vm->slot_count && r.memory_size; i++) {
@@ -422,8 +445,8 @@ static int set_memory_region(struct gcvm_vm *vm, void __user *arg)
 		if (slot->size)
 			gcvm_ept_zap_gpa(vm, slot->gpa, slot->size); /* moved or deleted */
 		spin_lock(&vm->ept_lock);
-		*slot = (struct gcvm_slot){ .gpa = r.guest_phys_addr, .size = r.memory_size,
-					    .hva = r.userspace_addr };
+		*slot = (struct gcvm_slot){
+			.gpa = r.guest_phys_addr, .size = r.memory_size, .hva = r.userspace_addr};
 		vm->slot_count = max(vm->slot_count, r.slot + 1);
 		spin_unlock(&vm->ept_lock);
 	}
@@ -502,8 +525,9 @@ static int create_vm(unsigned long type)
 /* The host's CPUID leaves the engine reads, less VMX. */
 static int get_supported_cpuid(void __user *arg)
 {
-	static const u32 leaves[][2] = { { 0, 0 }, { 1, 0 }, { 7, 0 }, { 0xd, 0 }, { 0xd, 1 },
-					 { 0x80000000, 0 }, { 0x80000001, 0 }, { 0x80000008, 0 } };
+	static const u32 leaves[][2] = {{0, 0},		 {1, 0},	 {7, 0},
+					{0xd, 0},	 {0xd, 1},	 {0x80000000, 0},
+					{0x80000001, 0}, {0x80000008, 0}};
 	struct kvm_cpuid2 head;
 	struct kvm_cpuid_entry2 e;
 	u32 i, n = ARRAY_SIZE(leaves);
@@ -516,12 +540,15 @@ static int get_supported_cpuid(void __user *arg)
 		memset(&e, 0, sizeof e);
 		e.function = leaves[i][0];
 		e.index = leaves[i][1];
-		e.flags = e.function == 7 || e.function == 0xd ? KVM_CPUID_FLAG_SIGNIFCANT_INDEX : 0;
+		e.flags =
+			e.function == 7 || e.function == 0xd ? KVM_CPUID_FLAG_SIGNIFCANT_INDEX : 0;
 		cpuid_count(e.function, e.index, &e.eax, &e.ebx, &e.ecx, &e.edx);
 		if (e.function == 1)
 			e.ecx &= ~(1u << 5);
-		if (copy_to_user((struct kvm_cpuid_entry2 __user *)((char __user *)arg + sizeof head) + i, &e,
-				 sizeof e))
+		if (copy_to_user(
+			    (struct kvm_cpuid_entry2 __user *)((char __user *)arg + sizeof head) +
+				    i,
+			    &e, sizeof e))
 			return -EFAULT;
 	}
 	head.nent = n;
@@ -574,4 +601,5 @@ static void __exit gcvm_exit(void)
 module_init(gcvm_init);
 module_exit(gcvm_exit);
 MODULE_LICENSE("Dual MIT/GPL");
-MODULE_DESCRIPTION("gcvm: run the calling thread in VMX non-root ring 0 (the engine's kmod backend)");
+MODULE_DESCRIPTION(
+	"gcvm: run the calling thread in VMX non-root ring 0 (the engine's kmod backend)");

@@ -4,8 +4,9 @@
  *
  * The guest is the calling thread, in ring 0 of its own page tables, so most of the VMCS
  * is fixed: 64-bit mode, no interrupts of its own, every exception handled by its own IDT
- * without an exit. What the guest may not touch exits: I/O (the engine's hypercalls),
- * CPUID, HLT, MSRs, control registers other than CR3. */
+ * without an exit. What would reach beyond the process exits: I/O (the engine's
+ * hypercalls), MSRs, control registers other than CR3 (CR8 is the host's APIC priority),
+ * debug registers, HLT, MWAIT/MONITOR, RDPMC, WBINVD, and CPUID (emulated). */
 #include <linux/cpu.h>
 #include <linux/mm.h>
 #include <linux/percpu.h>
@@ -60,8 +61,12 @@ static bool vmx_insn_pa(const char *insn_unused, u64 pa, int op)
 	(void)insn_unused;
 	switch (op) {
 	case 0: asm volatile("vmxon %1; setbe %0" : "=q"(failed) : "m"(pa) : "cc", "memory"); break;
-	case 1: asm volatile("vmclear %1; setbe %0" : "=q"(failed) : "m"(pa) : "cc", "memory"); break;
-	default: asm volatile("vmptrld %1; setbe %0" : "=q"(failed) : "m"(pa) : "cc", "memory"); break;
+	case 1:
+		asm volatile("vmclear %1; setbe %0" : "=q"(failed) : "m"(pa) : "cc", "memory");
+		break;
+	default:
+		asm volatile("vmptrld %1; setbe %0" : "=q"(failed) : "m"(pa) : "cc", "memory");
+		break;
 	}
 	return !failed;
 }
@@ -72,16 +77,26 @@ static bool vmx_insn_pa(const char *insn_unused, u64 pa, int op)
 
 static void invept_context(u64 eptp)
 {
-	struct { u64 eptp, zero; } desc = { eptp, 0 };
+	struct {
+		u64 eptp, zero;
+	} desc = {eptp, 0};
 
-	asm volatile("invept %0, %1" : : "m"(desc), "r"((u64)VMX_EPT_EXTENT_CONTEXT) : "cc", "memory");
+	asm volatile("invept %0, %1"
+		     :
+		     : "m"(desc), "r"((u64)VMX_EPT_EXTENT_CONTEXT)
+		     : "cc", "memory");
 }
 
 static void invvpid_context(u16 vpid)
 {
-	struct { u64 vpid, address; } desc = { vpid, 0 };
+	struct {
+		u64 vpid, address;
+	} desc = {vpid, 0};
 
-	asm volatile("invvpid %0, %1" : : "m"(desc), "r"((u64)VMX_VPID_EXTENT_SINGLE_CONTEXT) : "cc", "memory");
+	asm volatile("invvpid %0, %1"
+		     :
+		     : "m"(desc), "r"((u64)VMX_VPID_EXTENT_SINGLE_CONTEXT)
+		     : "cc", "memory");
 }
 
 /* ---- Capabilities ---- */
@@ -104,37 +119,54 @@ int gcvm_vmx_check_cpu(void)
 	u64 basic, feature;
 
 	if (boot_cpu_data.x86_vendor != X86_VENDOR_INTEL)
-		return pr_info("gcvm: this CPU is not Intel; the module needs VT-x (use GCVM_BACKEND=kvm)\n"), -ENODEV;
+		return pr_info("gcvm: this CPU is not Intel; the module needs VT-x (use "
+			       "GCVM_BACKEND=kvm)\n"),
+		       -ENODEV;
 	if (!boot_cpu_has(X86_FEATURE_VMX))
 		return pr_info("gcvm: VT-x is absent or disabled in the firmware\n"), -ENODEV;
 	rdmsrl(MSR_IA32_FEAT_CTL, feature);
 	if (!(feature & FEAT_CTL_LOCKED) || !(feature & FEAT_CTL_VMX_ENABLED_OUTSIDE_SMX))
-		return pr_info("gcvm: VT-x is disabled in the firmware (IA32_FEATURE_CONTROL)\n"), -ENODEV;
+		return pr_info("gcvm: VT-x is disabled in the firmware (IA32_FEATURE_CONTROL)\n"),
+		       -ENODEV;
 	rdmsrl(MSR_IA32_VMX_BASIC, basic);
 	caps.revision = (u32)basic & 0x7fffffff;
 	caps.true_controls = basic & VMX_BASIC_TRUE_CTLS;
 	if (adjust_controls(PIN_BASED_EXT_INTR_MASK | PIN_BASED_NMI_EXITING,
-			    caps.true_controls ? MSR_IA32_VMX_TRUE_PINBASED_CTLS : MSR_IA32_VMX_PINBASED_CTLS,
+			    caps.true_controls ? MSR_IA32_VMX_TRUE_PINBASED_CTLS
+					       : MSR_IA32_VMX_PINBASED_CTLS,
 			    &caps.pin) ||
 	    adjust_controls(CPU_BASED_HLT_EXITING | CPU_BASED_UNCOND_IO_EXITING |
+				    CPU_BASED_CR8_LOAD_EXITING | CPU_BASED_CR8_STORE_EXITING |
+				    CPU_BASED_MOV_DR_EXITING | CPU_BASED_MWAIT_EXITING |
+				    CPU_BASED_MONITOR_EXITING | CPU_BASED_RDPMC_EXITING |
 				    CPU_BASED_ACTIVATE_SECONDARY_CONTROLS,
-			    caps.true_controls ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS : MSR_IA32_VMX_PROCBASED_CTLS,
+			    caps.true_controls ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS
+					       : MSR_IA32_VMX_PROCBASED_CTLS,
 			    &caps.proc) ||
-	    adjust_controls(SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_ENABLE_VPID,
+	    adjust_controls(SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_ENABLE_VPID |
+				    SECONDARY_EXEC_WBINVD_EXITING,
 			    MSR_IA32_VMX_PROCBASED_CTLS2, &caps.proc2) ||
 	    adjust_controls(VM_EXIT_HOST_ADDR_SPACE_SIZE | VM_EXIT_LOAD_IA32_EFER,
-			    caps.true_controls ? MSR_IA32_VMX_TRUE_EXIT_CTLS : MSR_IA32_VMX_EXIT_CTLS,
+			    caps.true_controls ? MSR_IA32_VMX_TRUE_EXIT_CTLS
+					       : MSR_IA32_VMX_EXIT_CTLS,
 			    &caps.exit) ||
 	    adjust_controls(VM_ENTRY_IA32E_MODE | VM_ENTRY_LOAD_IA32_EFER,
-			    caps.true_controls ? MSR_IA32_VMX_TRUE_ENTRY_CTLS : MSR_IA32_VMX_ENTRY_CTLS,
+			    caps.true_controls ? MSR_IA32_VMX_TRUE_ENTRY_CTLS
+					       : MSR_IA32_VMX_ENTRY_CTLS,
 			    &caps.entry))
-		return pr_info("gcvm: this CPU's VT-x lacks EPT, VPID or a control the module needs\n"), -ENODEV;
+		return pr_info("gcvm: this CPU's VT-x lacks EPT, VPID or a control the module "
+			       "needs\n"),
+		       -ENODEV;
 	rdmsrl(MSR_IA32_VMX_EPT_VPID_CAP, caps.ept_vpid_cap);
-	if (!(caps.ept_vpid_cap & VMX_EPT_PAGE_WALK_4_BIT) || !(caps.ept_vpid_cap & VMX_EPTP_WB_BIT) ||
+	if (!(caps.ept_vpid_cap & VMX_EPT_PAGE_WALK_4_BIT) ||
+	    !(caps.ept_vpid_cap & VMX_EPTP_WB_BIT) ||
 	    !(caps.ept_vpid_cap & VMX_EPT_EXTENT_CONTEXT_BIT) ||
-	    !((caps.ept_vpid_cap >> 32) & VMX_VPID_EXTENT_SINGLE_CONTEXT_BIT)) /* VPID bits: high half */
-		return pr_info("gcvm: this CPU's EPT lacks 4-level walks, write-back memory or INVEPT/INVVPID by context (%#llx)\n",
-			       caps.ept_vpid_cap), -ENODEV;
+	    !((caps.ept_vpid_cap >> 32) &
+	      VMX_VPID_EXTENT_SINGLE_CONTEXT_BIT)) /* VPID bits: high half */
+		return pr_info("gcvm: this CPU's EPT lacks 4-level walks, write-back memory or "
+			       "INVEPT/INVVPID by context (%#llx)\n",
+			       caps.ept_vpid_cap),
+		       -ENODEV;
 	rdmsrl(MSR_IA32_VMX_CR0_FIXED0, caps.cr0_fixed0);
 	rdmsrl(MSR_IA32_VMX_CR0_FIXED1, caps.cr0_fixed1);
 	rdmsrl(MSR_IA32_VMX_CR4_FIXED0, caps.cr4_fixed0);
@@ -178,7 +210,8 @@ static void free_vmxon_regions(void)
 {
 	int cpu;
 
-	for_each_possible_cpu(cpu) {
+	for_each_possible_cpu(cpu)
+	{
 		unsigned long region = (unsigned long)per_cpu(vmxon_region, cpu);
 
 		free_page(region & ~1ul);
@@ -195,7 +228,8 @@ int gcvm_vmx_get(void)
 	if (vmx_users++ > 0)
 		goto out;
 	cpus_read_lock();
-	for_each_possible_cpu(cpu) {
+	for_each_possible_cpu(cpu)
+	{
 		per_cpu(vmxon_region, cpu) = (void *)get_zeroed_page(GFP_KERNEL);
 		if (!per_cpu(vmxon_region, cpu))
 			rc = -ENOMEM;
@@ -203,7 +237,8 @@ int gcvm_vmx_get(void)
 	if (rc == 0) {
 		on_each_cpu(vmxon_this_cpu, &failures, 1);
 		if (atomic_read(&failures)) {
-			pr_info_ratelimited("gcvm: VMXON failed on %d CPU(s): another hypervisor (KVM with a running VM?) holds VT-x\n",
+			pr_info_ratelimited("gcvm: VMXON failed on %d CPU(s): another hypervisor "
+					    "(KVM with a running VM?) holds VT-x\n",
 					    atomic_read(&failures));
 			rc = -EBUSY;
 		}
@@ -245,7 +280,7 @@ struct msr_entry {
 
 /* The MSRs that differ between guest and host: loaded at entry, restored at exit. Both
  * areas share the page after the VMCS. */
-static const u32 switched_msrs[] = { MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK };
+static const u32 switched_msrs[] = {MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK};
 #define SWITCHED_MSRS ARRAY_SIZE(switched_msrs)
 
 static struct msr_entry *guest_msr_area(struct gcvm_vcpu *v)
@@ -299,7 +334,7 @@ static u32 segment_access_rights(const struct kvm_segment *s)
 	if (s->unusable || !s->present)
 		return 1u << 16;
 	return s->type | (s->s << 4) | (s->dpl << 5) | (s->present << 7) | (s->avl << 12) |
-	       (s->l << 13) | (s->db << 14) | (s->g << 15);
+		(s->l << 13) | (s->db << 14) | (s->g << 15);
 }
 
 static void write_segment(int index, const struct kvm_segment *s)
@@ -433,12 +468,18 @@ static void load_vmcs(struct gcvm_vcpu *v)
 
 static void save_xstate(void *area, u64 mask)
 {
-	asm volatile("xsave64 %0" : "+m"(*(u8 (*)[GCVM_XSAVE_MAX])area) : "a"((u32)mask), "d"((u32)(mask >> 32)) : "memory");
+	asm volatile("xsave64 %0"
+		     : "+m"(*(u8(*)[GCVM_XSAVE_MAX])area)
+		     : "a"((u32)mask), "d"((u32)(mask >> 32))
+		     : "memory");
 }
 
 static void restore_xstate(void *area, u64 mask)
 {
-	asm volatile("xrstor64 %0" : : "m"(*(u8 (*)[GCVM_XSAVE_MAX])area), "a"((u32)mask), "d"((u32)(mask >> 32)) : "memory");
+	asm volatile("xrstor64 %0"
+		     :
+		     : "m"(*(u8(*)[GCVM_XSAVE_MAX])area), "a"((u32)mask), "d"((u32)(mask >> 32))
+		     : "memory");
 }
 
 /* One entry and exit, with preemption and interrupts off around it. The guest's extended
@@ -458,10 +499,10 @@ static int enter_once(struct gcvm_vcpu *v)
 		v->flush_ept = false;
 		invept_context(gcvm_ept_pointer(v->vm));
 	}
-	guest_msr_area(v)[0] = (struct msr_entry){ .index = MSR_STAR, .value = v->star };
-	guest_msr_area(v)[1] = (struct msr_entry){ .index = MSR_LSTAR, .value = v->lstar };
-	guest_msr_area(v)[2] = (struct msr_entry){ .index = MSR_CSTAR, .value = v->cstar };
-	guest_msr_area(v)[3] = (struct msr_entry){ .index = MSR_SYSCALL_MASK, .value = v->sfmask };
+	guest_msr_area(v)[0] = (struct msr_entry){.index = MSR_STAR, .value = v->star};
+	guest_msr_area(v)[1] = (struct msr_entry){.index = MSR_LSTAR, .value = v->lstar};
+	guest_msr_area(v)[2] = (struct msr_entry){.index = MSR_CSTAR, .value = v->cstar};
+	guest_msr_area(v)[3] = (struct msr_entry){.index = MSR_SYSCALL_MASK, .value = v->sfmask};
 	vmwrite(GUEST_RIP, v->rip);
 	vmwrite(GUEST_RSP, v->rsp);
 	vmwrite(GUEST_RFLAGS, v->rflags | 2);
@@ -476,7 +517,7 @@ static int enter_once(struct gcvm_vcpu *v)
 	if (xcr0)
 		restore_xstate(v->xsave, xcr0);
 	else
-		asm volatile("fxrstor64 %0" : : "m"(*(u8 (*)[512])v->xsave));
+		asm volatile("fxrstor64 %0" : : "m"(*(u8(*)[512])v->xsave));
 	local_irq_disable();
 	WRITE_ONCE(v->in_guest_cpu, smp_processor_id());
 	if (v->flush_ept) { /* an invalidation came in between */
@@ -490,7 +531,7 @@ static int enter_once(struct gcvm_vcpu *v)
 	if (xcr0)
 		save_xstate(v->xsave, xcr0);
 	else
-		asm volatile("fxsave64 %0" : "=m"(*(u8 (*)[512])v->xsave));
+		asm volatile("fxsave64 %0" : "=m"(*(u8(*)[512])v->xsave));
 	local_irq_enable(); /* an interrupt that made the exit is taken here */
 	kernel_fpu_end();
 
@@ -566,13 +607,15 @@ int gcvm_vcpu_run(struct gcvm_vcpu *v)
 		if (reason < 0) {
 			u32 error = (u32)vmread(VM_INSTRUCTION_ERROR);
 
-			pr_warn_ratelimited("gcvm: VM entry failed, VM-instruction error %u\n", error);
+			pr_warn_ratelimited("gcvm: VM entry failed, VM-instruction error %u\n",
+					    error);
 			run->exit_reason = KVM_EXIT_FAIL_ENTRY;
 			run->fail_entry.hardware_entry_failure_reason = error;
 			return 0;
 		}
 		if (reason & VMX_EXIT_REASONS_FAILED_VMENTRY) {
-			pr_warn_ratelimited("gcvm: VM entry failed, exit reason %#x (guest state)\n", reason);
+			pr_warn_ratelimited(
+				"gcvm: VM entry failed, exit reason %#x (guest state)\n", reason);
 			run->exit_reason = KVM_EXIT_FAIL_ENTRY;
 			run->fail_entry.hardware_entry_failure_reason = reason & 0xffff;
 			return 0;
@@ -581,7 +624,8 @@ int gcvm_vcpu_run(struct gcvm_vcpu *v)
 		case EXIT_REASON_EXTERNAL_INTERRUPT:
 			continue; /* taken by the host when interrupts came back on */
 		case EXIT_REASON_EXCEPTION_NMI:
-			if ((vmread(VM_EXIT_INTR_INFO) & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR) {
+			if ((vmread(VM_EXIT_INTR_INFO) & INTR_INFO_INTR_TYPE_MASK) ==
+			    INTR_TYPE_NMI_INTR) {
 				asm volatile("int $2"); /* the host's NMI, taken by its handler */
 				continue;
 			}
@@ -606,16 +650,10 @@ int gcvm_vcpu_run(struct gcvm_vcpu *v)
 				return rc;
 			continue;
 		}
-		case EXIT_REASON_IO_INSTRUCTION:
-			return exit_to_user_io(v);
-		case EXIT_REASON_TRIPLE_FAULT:
-			run->exit_reason = KVM_EXIT_SHUTDOWN;
-			return 0;
-		case EXIT_REASON_HLT:
-			run->exit_reason = KVM_EXIT_HLT;
-			return 0;
-		default:
-			break;
+		case EXIT_REASON_IO_INSTRUCTION: return exit_to_user_io(v);
+		case EXIT_REASON_TRIPLE_FAULT: run->exit_reason = KVM_EXIT_SHUTDOWN; return 0;
+		case EXIT_REASON_HLT: run->exit_reason = KVM_EXIT_HLT; return 0;
+		default: break;
 		}
 		/* MSR accesses, CR0/CR4 writes, VMX instructions, XSETBV...: the engine never
 		 * does them; user space gets the reason and reports a crash. */

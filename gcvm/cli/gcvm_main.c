@@ -73,9 +73,9 @@ static int info(void)
     } else {
         printf("engine:                    unusable: %s\n", gcvm_last_error());
     }
-    printf("kmod backend (/dev/gcvm):  %s\n",
-           access("/dev/gcvm", F_OK) != 0 ? "absent (load kmod/gcvm.ko: docs/kmod.md)"
-                                          : "present (GCVM_BACKEND=kmod; auto prefers it)");
+    printf("kmod backend (/dev/gcvm):  %s\n", access("/dev/gcvm", F_OK) != 0
+                                                  ? "absent (load kmod/gcvm.ko: docs/kmod.md)"
+                                                  : "present (GCVM_BACKEND=kmod; auto prefers it)");
     char line[256];
     probe_userfaultfd_wp(line, sizeof line);
     printf("userfaultfd write-protect: %s\n", line);

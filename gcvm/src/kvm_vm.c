@@ -237,9 +237,9 @@ int kvm_create_machine(struct kvm_machine *m, const char *device, char *err, siz
     if (m->kvm_fd < 0) {
         int e = errno;
         snprintf(err, err_len, "cannot open %s: %s%s", device, strerror(e),
-                 e != ENOENT   ? (e == EACCES ? " (ask for access to it, or run as root)" : "")
-                 : kmod        ? " (load the module: insmod gcvm.ko, see docs/kmod.md)"
-                               : " (KVM is not available on this machine)");
+                 e != ENOENT ? (e == EACCES ? " (ask for access to it, or run as root)" : "")
+                 : kmod      ? " (load the module: insmod gcvm.ko, see docs/kmod.md)"
+                             : " (KVM is not available on this machine)");
         return e == EACCES ? -EACCES : -ENODEV;
     }
     if (ioctl(m->kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {

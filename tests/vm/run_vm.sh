@@ -33,7 +33,9 @@ speaker: enabled=0
 sound: waveoutdrv=dummy, waveindrv=dummy, midioutdrv=dummy
 RC
 echo c > "$out/debugger.rc" # Debian's Bochs starts in its debugger: continue at once
-rm -f "$out/serial.log"
+# A Bochs killed earlier leaves its lock on the disk, and a new one would refuse it; the
+# disk is this directory's own.
+rm -f "$out/serial.log" "$out/disk.img.lock"
 : > "$out/serial.log"
 start=$SECONDS
 (cd "$out" && exec bochs -q -f bochsrc -rc debugger.rc < /dev/null > bochs.stdout 2>&1) &

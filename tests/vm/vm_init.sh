@@ -4,7 +4,8 @@
 # tests/vm/run_vm_tests.sh reads:
 #   @@GCVM BEGIN name
 #   @@GCVM END name rc=N ms=T kernel-errors=K
-# then @@GCVM DONE and powers the machine off.
+# then @@GCVM DONE and powers the machine off. A test over its limit (emulated seconds) is
+# killed after its processes' kernel stacks are printed.
 /bin/busybox --install -s /bin
 mkdir -p /proc /sys /dev /tmp
 mount -t proc proc /proc
@@ -24,12 +25,26 @@ echo "@@GCVM NOTE /dev/kvm: $(ls -l /dev/kvm 2>&1) /dev/gcvm: $(ls -l /dev/gcvm 
 
 # Kernel errors (oops, BUG, warnings, leaks) printed during a test are counted against it.
 kernel_errors() { dmesg | grep -c -E 'Oops|BUG:|WARNING:|general protection|unreferenced object'; }
-before=$(kernel_errors)
+boot_errors=$(kernel_errors) # the kernel's own, at boot (Bochs's xstate sizes, say)
+before=$boot_errors
 while read -r name backend limit command; do
   case $name in ''|'#'*) continue ;; esac
   echo "@@GCVM BEGIN $name"
   start=$(ms)
-  (cd /tmp && GCVM_BACKEND=$backend timeout -s KILL "$limit" sh -c "$command" 2>&1)
+  (cd /tmp && GCVM_BACKEND=$backend exec sh -c "$command" 2>&1) &
+  pid=$!
+  waited=0
+  while kill -0 $pid 2>/dev/null && [ $waited -lt "$limit" ]; do sleep 1; waited=$((waited + 1)); done
+  if kill -0 $pid 2>/dev/null; then
+    # Over its limit: where each of its processes is, in the kernel, then kill them.
+    echo "@@GCVM NOTE $name ran over $limit s; its processes:"
+    for p in $(ps -o pid,ppid | awk -v top=$pid '$1 == top || $2 == top { print $1 }'); do
+      echo "pid $p: $(tr '\0' ' ' < /proc/$p/cmdline) state $(cut -d' ' -f3 /proc/$p/stat) wchan $(cat /proc/$p/wchan)"
+      cat /proc/$p/stack 2>/dev/null
+    done
+    pkill -KILL -P $pid; kill -KILL $pid
+  fi
+  wait $pid
   rc=$?
   after=$(kernel_errors)
   echo "@@GCVM END $name rc=$rc ms=$(( $(ms) - start )) kernel-errors=$((after - before))"
@@ -38,7 +53,7 @@ while read -r name backend limit command; do
 done < /gcvm/tests.list
 [ -f /modules/gcvm.ko ] && { rmmod gcvm && echo "@@GCVM NOTE gcvm.ko unloaded" || echo "@@GCVM NOTE rmmod gcvm failed"; }
 dmesg | grep -E 'Oops|BUG:|WARNING:|general protection|unreferenced object' | sed 's/^/@@GCVM NOTE kernel error: /'
-echo "@@GCVM DONE kernel-errors=$(kernel_errors)"
+echo "@@GCVM DONE kernel-errors=$(($(kernel_errors) - boot_errors))"
 # The console's buffered output drains at the emulated UART's pace; a power-off drops it.
 sleep 5
 echo o > /proc/sysrq-trigger
