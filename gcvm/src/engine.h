@@ -76,6 +76,9 @@ enum { STATE_SAVE_NONE = 0, STATE_SAVE_FXSAVE = 1, STATE_SAVE_XSAVE = 2 };
 extern uint8_t gcvm_guest_state_save;
 /* Set by the host while a signal waits for the guest to leave its fault handler. */
 extern uint32_t gcvm_guest_signal_pending;
+/* The guest's MXCSR and x87 control word at gcvm_exit(), stored by the guest itself. */
+extern uint32_t gcvm_guest_exit_mxcsr;
+extern uint16_t gcvm_guest_exit_fcw;
 #define IST_SLICE 32768 /* stack one nested #PF may use */
 
 /* Guest-side entry points written in assembly (guest_arch.S). */

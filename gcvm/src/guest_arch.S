@@ -8,6 +8,7 @@
 
 /* The C symbols used here stay inside the library (no PLT or GOT in guest mode). */
         .hidden gcvm_guest_ist1_slot, gcvm_guest_state_save, gcvm_guest_signal_pending
+        .hidden gcvm_guest_exit_mxcsr, gcvm_guest_exit_fcw
         .hidden gcvm_guest_page_fault, gcvm_guest_crash, gcvm_clone_child_start
 
         .text
@@ -48,11 +49,17 @@ gcvm_arch_resume:
         .size gcvm_arch_resume, .-gcvm_arch_resume
 
 /* void gcvm_arch_exit(void): in guest mode, ask the host to continue in host mode at our
- * `ret`, with our stack and callee-saved registers. */
+ * `ret`, with our stack and callee-saved registers. Where guest code runs vector
+ * instructions, the guest's MXCSR and x87 control word go to the host with it, read here
+ * rather than from the hypervisor (docs/engine.md, "Two hypervisors"). */
         .globl gcvm_arch_exit
         .type gcvm_arch_exit, @function
 gcvm_arch_exit:
-        xor %eax, %eax
+        cmpb $0, gcvm_guest_state_save(%rip)
+        je 1f
+        stmxcsr gcvm_guest_exit_mxcsr(%rip)
+        fnstcw gcvm_guest_exit_fcw(%rip)
+1:      xor %eax, %eax
         outb %al, $PORT_EXIT
         ret
         .size gcvm_arch_exit, .-gcvm_arch_exit

@@ -13,6 +13,8 @@ struct guest_shared gcvm_shared GUEST_DATA;
 void *gcvm_guest_ist1_slot GUEST_DATA;
 uint8_t gcvm_guest_state_save GUEST_DATA;
 uint32_t gcvm_guest_signal_pending GUEST_DATA;
+uint32_t gcvm_guest_exit_mxcsr GUEST_DATA;
+uint16_t gcvm_guest_exit_fcw GUEST_DATA;
 
 static inline __attribute__((always_inline)) void hypercall(struct hypercall *hc)
 {

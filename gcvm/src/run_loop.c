@@ -362,12 +362,13 @@ static void __attribute__((noreturn)) leave_to_host(const struct kvm_regs *at_ex
 {
     signals_unwrap();
     struct kvm_regs r = *at_exit;
-    /* The guest may have changed rounding or exception masks; an emulated ring 0 runs no
-     * floating-point code at all (and reports MXCSR as 0), so there the host's stay. */
-    struct kvm_fpu fpu;
-    if (gcvm_guest_state_save != STATE_SAVE_NONE && ioctl(gcvm_vcpu_fd, KVM_GET_FPU, &fpu) == 0) {
-        uint32_t mxcsr = fpu.mxcsr;
-        uint16_t fcw = fpu.fcw;
+    /* The guest may have changed rounding or exception masks: gcvm_arch_exit stored them.
+     * (KVM_GET_FPU is not to be trusted for it: KVM on VT-x under a kernel with XSAVE off
+     * reported MXCSR 0.) An emulated ring 0 runs no floating-point code at all, so there
+     * the host's stay. */
+    if (gcvm_guest_state_save != STATE_SAVE_NONE) {
+        uint32_t mxcsr = gcvm_guest_exit_mxcsr;
+        uint16_t fcw = gcvm_guest_exit_fcw;
         __asm__ volatile("ldmxcsr %0; fldcw %1" : : "m"(mxcsr), "m"(fcw));
     }
     struct saved_context back = {.rbx = r.rbx,

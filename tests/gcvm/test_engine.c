@@ -55,9 +55,17 @@ static uint64_t rnd(void)
 
 /* ---- Enter and leave, system calls ---- */
 
+static uint32_t mxcsr_controls(void)
+{
+    uint32_t mxcsr;
+    __asm__ volatile("stmxcsr %0" : "=m"(mxcsr));
+    return mxcsr & ~0x3fu; /* masks and rounding, not the sticky exception flags */
+}
+
 static void test_enter_exit(void)
 {
     pid_t host_pid = getpid();
+    uint32_t controls = mxcsr_controls();
     for (int i = 0; i < 20; i++) {
         CHECK(gcvm_in_guest() == 0);
         CHECK(gcvm_enter() == 0);
@@ -65,6 +73,7 @@ static void test_enter_exit(void)
         CHECK(gcvm_enter() == 0); /* already there */
         CHECK(getpid() == host_pid);
         CHECK(gcvm_exit() == 0);
+        CHECK(mxcsr_controls() == controls); /* the floating-point masks came back */
     }
     CHECK(gcvm_exit() == -EINVAL);
 }

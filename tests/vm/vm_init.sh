@@ -38,14 +38,17 @@ while read -r name backend limit command; do
   if kill -0 $pid 2>/dev/null; then
     # Over its limit: where each of its processes is, in the kernel, then kill them.
     echo "@@GCVM NOTE $name ran over $limit s; its processes:"
-    for p in $(ps -o pid,ppid | awk -v top=$pid '$1 == top || $2 == top { print $1 }'); do
+    procs=$(ps -o pid,ppid | awk -v top=$pid '$1 == top || $2 == top { print $1 }')
+    for p in $procs; do
       echo "pid $p: $(tr '\0' ' ' < /proc/$p/cmdline) state $(cut -d' ' -f3 /proc/$p/stat) wchan $(cat /proc/$p/wchan)"
       cat /proc/$p/stack 2>/dev/null
     done
-    pkill -KILL -P $pid; kill -KILL $pid
+    for p in $procs; do kill -KILL $p; done
   fi
   wait $pid
   rc=$?
+  # A program killed by a fault: the kernel's line about it (address, instruction).
+  [ $rc -eq 0 ] || dmesg | grep 'traps:' | tail -3 | sed 's/^/@@GCVM NOTE kernel: /'
   after=$(kernel_errors)
   echo "@@GCVM END $name rc=$rc ms=$(( $(ms) - start )) kernel-errors=$((after - before))"
   [ "$after" = "$before" ] || dmesg | tail -40
