@@ -133,7 +133,10 @@ static void noop(void *unused)
  * flushes before it runs again and stops using the pages before they are let go. */
 static void kick_vcpu(struct gcvm_vm *vm)
 {
-	int cpu = vm->vcpu ? READ_ONCE(vm->vcpu->in_guest_cpu) : -1;
+	int cpu;
+
+	smp_mb(); /* the flag set by zap_locked before in_guest_cpu is read (enter_once) */
+	cpu = vm->vcpu ? READ_ONCE(vm->vcpu->in_guest_cpu) : -1;
 
 	if (cpu >= 0 && cpu != raw_smp_processor_id())
 		smp_call_function_single(cpu, noop, NULL, 1);

@@ -53,27 +53,31 @@ static void vmwrite(unsigned long field, u64 value)
 	asm volatile("vmwrite %0, %1" : : "rm"(value), "r"(field) : "cc");
 }
 
-/* Returns true if the instruction succeeded (neither CF nor ZF set). */
-static bool vmx_insn_pa(const char *insn_unused, u64 pa, int op)
+/* VMXON, VMCLEAR and VMPTRLD on a physical address: true if it succeeded (neither CF
+ * nor ZF set). */
+static bool vmxon(u64 pa)
 {
 	bool failed;
 
-	(void)insn_unused;
-	switch (op) {
-	case 0: asm volatile("vmxon %1; setbe %0" : "=q"(failed) : "m"(pa) : "cc", "memory"); break;
-	case 1:
-		asm volatile("vmclear %1; setbe %0" : "=q"(failed) : "m"(pa) : "cc", "memory");
-		break;
-	default:
-		asm volatile("vmptrld %1; setbe %0" : "=q"(failed) : "m"(pa) : "cc", "memory");
-		break;
-	}
+	asm volatile("vmxon %1; setbe %0" : "=q"(failed) : "m"(pa) : "cc", "memory");
 	return !failed;
 }
 
-#define vmxon(pa) vmx_insn_pa("vmxon", pa, 0)
-#define vmclear(pa) vmx_insn_pa("vmclear", pa, 1)
-#define vmptrld(pa) vmx_insn_pa("vmptrld", pa, 2)
+static bool vmclear(u64 pa)
+{
+	bool failed;
+
+	asm volatile("vmclear %1; setbe %0" : "=q"(failed) : "m"(pa) : "cc", "memory");
+	return !failed;
+}
+
+static bool vmptrld(u64 pa)
+{
+	bool failed;
+
+	asm volatile("vmptrld %1; setbe %0" : "=q"(failed) : "m"(pa) : "cc", "memory");
+	return !failed;
+}
 
 static void invept_context(u64 eptp)
 {
@@ -489,16 +493,13 @@ static void restore_xstate(void *area, u64 mask)
 static int enter_once(struct gcvm_vcpu *v)
 {
 	u64 xcr0 = gcvm_host_xcr0(), fs_base, gs_base;
+	struct desc_ptr gdt;
 	int failed, reason;
 
 	preempt_disable();
 	load_vmcs(v);
 	if (v->sregs_dirty)
 		write_guest_sregs(v);
-	if (v->flush_ept) {
-		v->flush_ept = false;
-		invept_context(gcvm_ept_pointer(v->vm));
-	}
 	guest_msr_area(v)[0] = (struct msr_entry){.index = MSR_STAR, .value = v->star};
 	guest_msr_area(v)[1] = (struct msr_entry){.index = MSR_LSTAR, .value = v->lstar};
 	guest_msr_area(v)[2] = (struct msr_entry){.index = MSR_CSTAR, .value = v->cstar};
@@ -519,14 +520,18 @@ static int enter_once(struct gcvm_vcpu *v)
 	else
 		asm volatile("fxrstor64 %0" : : "m"(*(u8(*)[512])v->xsave));
 	local_irq_disable();
+	native_store_gdt(&gdt);
+	/* Published before the flag is read; an invalidation sets the flag before it reads
+	 * this (kick_vcpu), so either it kicks this CPU out or this entry flushes. */
 	WRITE_ONCE(v->in_guest_cpu, smp_processor_id());
-	if (v->flush_ept) { /* an invalidation came in between */
-		v->flush_ept = false;
+	smp_mb();
+	if (xchg(&v->flush_ept, false))
 		invept_context(gcvm_ept_pointer(v->vm));
-	}
 	failed = gcvm_vmx_enter(v->regs, v->launched);
 	WRITE_ONCE(v->in_guest_cpu, -1);
-	/* A VM exit leaves the GDT and IDT limits at 0xffff and TR's at 0x67. */
+	/* A VM exit leaves the GDT limit at 0xffff and TR's at 0x67 (the IDT's 0xffff is
+	 * harmless: no vector is above 255). */
+	native_load_gdt(&gdt);
 	invalidate_tss_limit();
 	if (xcr0)
 		save_xstate(v->xsave, xcr0);
