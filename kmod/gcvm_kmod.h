@@ -63,6 +63,10 @@ struct gcvm_vcpu {
 	bool flush_ept; /* an invalidation happened: INVEPT before entry */
 	int in_guest_cpu; /* CPU running the guest now, -1 when not */
 	u16 vpid;
+	struct { /* the last exit, read before preemption came back */
+		u64 qualification, gpa;
+		u32 intr_info, insn_len, error;
+	} exit;
 	u64 regs[R_COUNT];
 	u64 rip, rsp, rflags;
 	struct kvm_sregs sregs;

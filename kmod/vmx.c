@@ -10,7 +10,10 @@
 #include <linux/cpu.h>
 #include <linux/mm.h>
 #include <linux/percpu.h>
+#include <linux/cred.h>
+#include <linux/pid.h>
 #include <linux/sched/signal.h>
+#include <linux/syscalls.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
 #include <asm/cpufeature.h>
@@ -537,14 +540,26 @@ static int enter_once(struct gcvm_vcpu *v)
 		save_xstate(v->xsave, xcr0);
 	else
 		asm volatile("fxsave64 %0" : "=m"(*(u8(*)[512])v->xsave));
+	/* An NMI that made the exit is the host's: its handler runs now, interrupts still
+	 * off, as it would have. */
+	if (!failed && (u16)vmread(VM_EXIT_REASON) == EXIT_REASON_EXCEPTION_NMI &&
+	    (vmread(VM_EXIT_INTR_INFO) & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR)
+		asm volatile("int $2");
 	local_irq_enable(); /* an interrupt that made the exit is taken here */
 	kernel_fpu_end();
 
+	/* Everything about the exit is read now: once preemption is back on, this VMCS may
+	 * no longer be the CPU's current one. */
 	if (failed) {
 		reason = -1;
+		v->exit.error = (u32)vmread(VM_INSTRUCTION_ERROR);
 	} else {
 		v->launched = true;
 		reason = (int)vmread(VM_EXIT_REASON);
+		v->exit.qualification = vmread(EXIT_QUALIFICATION);
+		v->exit.gpa = vmread(GUEST_PHYSICAL_ADDRESS);
+		v->exit.intr_info = (u32)vmread(VM_EXIT_INTR_INFO);
+		v->exit.insn_len = (u32)vmread(VM_EXIT_INSTRUCTION_LEN);
 		v->rip = vmread(GUEST_RIP);
 		v->rsp = vmread(GUEST_RSP);
 		v->rflags = vmread(GUEST_RFLAGS);
@@ -567,16 +582,11 @@ static void emulate_cpuid(struct gcvm_vcpu *v)
 	v->regs[R_RDX] = d;
 }
 
-static u32 exit_instruction_length(void)
-{
-	return (u32)vmread(VM_EXIT_INSTRUCTION_LEN);
-}
-
 /* An `out` for the engine: the run page carries it to user space, with the instruction
  * already completed (RIP past it), as the engine expects of either hypervisor. */
 static int exit_to_user_io(struct gcvm_vcpu *v)
 {
-	u64 qual = vmread(EXIT_QUALIFICATION);
+	u64 qual = v->exit.qualification;
 	struct kvm_run *run = v->run;
 
 	run->exit_reason = KVM_EXIT_IO;
@@ -587,8 +597,53 @@ static int exit_to_user_io(struct gcvm_vcpu *v)
 	run->io.data_offset = PAGE_SIZE / 2;
 	memcpy((char *)run + PAGE_SIZE / 2, &v->regs[R_RAX], run->io.size);
 	if (run->io.direction == KVM_EXIT_IO_OUT && !(qual & 16))
-		v->rip += exit_instruction_length();
+		v->rip += v->exit.insn_len;
 	return 0;
+}
+
+/* The engine's guest runtime forwards a system call with an `out` to this port, the
+ * number in RAX, the return address in RCX and the flags in R11 as SYSCALL left them
+ * (PORT_SYSCALL in gcvm/src/engine.h). */
+#define ENGINE_PORT_SYSCALL 0xe0
+
+/* The system calls answered here, for one VM exit and no return to user space: those
+ * that read the calling task's identity, and sched_yield. The kernel exports no way to
+ * run any other system call from a module (docs/kmod.md); the engine makes those. Each
+ * returns what the system call returns to the caller, and the guest resumes at RCX with
+ * R11's flags, as SYSRET would. False for every other call. */
+static bool syscall_in_kernel(struct gcvm_vcpu *v)
+{
+	long ret;
+
+	switch (v->regs[R_RAX]) {
+	case __NR_getpid: ret = task_tgid_vnr(current); break;
+	case __NR_gettid: ret = task_pid_vnr(current); break;
+	case __NR_getppid:
+		rcu_read_lock();
+		ret = task_tgid_vnr(rcu_dereference(current->real_parent));
+		rcu_read_unlock();
+		break;
+	case __NR_getuid: ret = from_kuid_munged(current_user_ns(), current_uid()); break;
+	case __NR_geteuid: ret = from_kuid_munged(current_user_ns(), current_euid()); break;
+	case __NR_getgid: ret = from_kgid_munged(current_user_ns(), current_gid()); break;
+	case __NR_getegid: ret = from_kgid_munged(current_user_ns(), current_egid()); break;
+	case __NR_sched_yield:
+		yield();
+		ret = 0;
+		break;
+	default: return false;
+	}
+	v->regs[R_RAX] = ret;
+	v->rip = v->regs[R_RCX];
+	v->rflags = (v->regs[R_R11] & 0x3d7fd5) | 2;
+	return true;
+}
+
+static bool is_syscall_exit(const struct gcvm_vcpu *v)
+{
+	u64 qual = v->exit.qualification;
+
+	return (u16)(qual >> 16) == ENGINE_PORT_SYSCALL && !(qual & 8) && !(qual & 16);
 }
 
 /* Runs the guest until an exit that user space must serve (0, with run->exit_reason), a
@@ -610,7 +665,7 @@ int gcvm_vcpu_run(struct gcvm_vcpu *v)
 		cond_resched();
 		reason = enter_once(v);
 		if (reason < 0) {
-			u32 error = (u32)vmread(VM_INSTRUCTION_ERROR);
+			u32 error = v->exit.error;
 
 			pr_warn_ratelimited("gcvm: VM entry failed, VM-instruction error %u\n",
 					    error);
@@ -629,19 +684,16 @@ int gcvm_vcpu_run(struct gcvm_vcpu *v)
 		case EXIT_REASON_EXTERNAL_INTERRUPT:
 			continue; /* taken by the host when interrupts came back on */
 		case EXIT_REASON_EXCEPTION_NMI:
-			if ((vmread(VM_EXIT_INTR_INFO) & INTR_INFO_INTR_TYPE_MASK) ==
-			    INTR_TYPE_NMI_INTR) {
-				asm volatile("int $2"); /* the host's NMI, taken by its handler */
-				continue;
-			}
+			if ((v->exit.intr_info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR)
+				continue; /* the host's, handled at the exit */
 			break;
 		case EXIT_REASON_CPUID:
 			emulate_cpuid(v);
-			v->rip += exit_instruction_length();
+			v->rip += v->exit.insn_len;
 			continue;
 		case EXIT_REASON_EPT_VIOLATION: {
-			u64 gpa = vmread(GUEST_PHYSICAL_ADDRESS);
-			bool write = vmread(EXIT_QUALIFICATION) & 2;
+			u64 gpa = v->exit.gpa;
+			bool write = v->exit.qualification & 2;
 
 			if (!gcvm_slot_by_gpa(v->vm, gpa)) {
 				run->exit_reason = KVM_EXIT_MMIO;
@@ -655,7 +707,10 @@ int gcvm_vcpu_run(struct gcvm_vcpu *v)
 				return rc;
 			continue;
 		}
-		case EXIT_REASON_IO_INSTRUCTION: return exit_to_user_io(v);
+		case EXIT_REASON_IO_INSTRUCTION:
+			if (is_syscall_exit(v) && syscall_in_kernel(v))
+				continue;
+			return exit_to_user_io(v);
 		case EXIT_REASON_TRIPLE_FAULT: run->exit_reason = KVM_EXIT_SHUTDOWN; return 0;
 		case EXIT_REASON_HLT: run->exit_reason = KVM_EXIT_HLT; return 0;
 		default: break;

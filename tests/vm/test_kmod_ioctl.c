@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -317,6 +318,35 @@ static void test_kill(long rounds)
     printf("%ld processes killed in guest mode\nPASS\n", rounds);
 }
 
+static void test_identity_syscalls(void)
+{
+    struct gcvm_info before, after;
+    if (gcvm_init() != 0) {
+        printf("SKIP: %s\n", gcvm_last_error());
+        exit(77);
+    }
+    long pid = syscall(SYS_getpid), tid = syscall(SYS_gettid), ppid = syscall(SYS_getppid);
+    long uid = syscall(SYS_getuid);
+    enum { CALLS = 300 };
+    bool right = true;
+    CHECK(gcvm_get_info(&before) == 0 && gcvm_enter() == 0);
+    for (int i = 0; i < CALLS; i++)
+        right &= syscall(SYS_getpid) == pid && syscall(SYS_gettid) == tid &&
+                 syscall(SYS_getppid) == ppid && syscall(SYS_getuid) == uid &&
+                 syscall(SYS_sched_yield) == 0;
+    gcvm_exit();
+    CHECK(right);
+    CHECK(gcvm_get_info(&after) == 0);
+    uint64_t forwarded = after.syscall_exits - before.syscall_exits;
+    printf("%s: %d identity calls in guest mode, %llu returned to the engine\n", after.backend,
+           5 * CALLS, (unsigned long long)forwarded);
+    if (strcmp(after.backend, "kmod") == 0)
+        CHECK(forwarded == 0); /* answered in the kernel */
+    else
+        CHECK(forwarded >= 5 * CALLS);
+    puts("PASS");
+}
+
 int main(int argc, char **argv)
 {
     const char *what = argc > 1 ? argv[1] : "";
@@ -328,9 +358,12 @@ int main(int argc, char **argv)
         test_leak(atol(argv[2]));
     else if (strcmp(what, "kill") == 0 && argc == 3)
         test_kill(atol(argv[2]));
+    else if (strcmp(what, "identity-syscalls") == 0)
+        test_identity_syscalls();
     else {
         fprintf(stderr,
-                "usage: test_kmod_ioctl checks | fuzz SEED ROUNDS | leak CYCLES | kill ROUNDS\n");
+                "usage: test_kmod_ioctl checks | fuzz SEED ROUNDS | leak CYCLES | kill ROUNDS | "
+                "identity-syscalls\n");
         return 2;
     }
     return 0;
