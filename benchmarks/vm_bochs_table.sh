@@ -11,10 +11,8 @@ log=$build/vm/serial.log
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 for backend in kvm kmod; do
-  awk -v name="bench.vm-primitives.$backend" '
-    index($0, "@@GCVM BEGIN " name) { on = 1; next }
-    on && index($0, "@@GCVM END " name " ") { exit }
-    on' "$log" | sed -n '/^{/,/^}/p' > "$tmp/$backend.json"
+  "$(dirname "$0")/../tests/vm/vm_result.sh" "$log" "bench.vm-primitives.$backend" |
+    sed -n '/^{/,/^}/p' > "$tmp/$backend.json"
   jq -e '.benchmarks | length > 0' "$tmp/$backend.json" >/dev/null 2>&1 ||
     { echo "vm_bochs_table: no results from bench.vm-primitives.$backend in $log" >&2; exit 1; }
 done

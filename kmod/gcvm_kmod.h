@@ -75,6 +75,13 @@ struct gcvm_vcpu {
 	unsigned int xsave_bytes;
 };
 
+/* RFLAGS the module lets a guest run with: reserved bits clear, bit 1 set, and no VM
+ * (virtual-8086 mode, which the CPU refuses in a 64-bit guest). */
+static inline u64 gcvm_guest_rflags(u64 rflags)
+{
+	return (rflags & 0x3d7fd5) | 2;
+}
+
 /* vmx.c: VT-x itself. */
 int gcvm_vmx_check_cpu(void);
 int gcvm_vmx_get(void);
@@ -83,6 +90,8 @@ int gcvm_vmcs_create(struct gcvm_vcpu *v);
 void gcvm_vmcs_destroy(struct gcvm_vcpu *v);
 int gcvm_vcpu_run(struct gcvm_vcpu *v);
 u64 gcvm_host_xcr0(void);
+/* CPUID as the guest sees it: the host's, less VMX. */
+void gcvm_guest_cpuid(u32 function, u32 index, u32 *a, u32 *b, u32 *c, u32 *d);
 
 /* ept.c: the guest-physical to host-physical tables, kept in step with the process. */
 int gcvm_ept_init(struct gcvm_vm *vm);

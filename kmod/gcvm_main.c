@@ -229,8 +229,7 @@ static int set_regs(struct gcvm_vcpu *v, void __user *arg)
 	v->regs[R_R10] = r.r10, v->regs[R_R11] = r.r11, v->regs[R_R12] = r.r12;
 	v->regs[R_R13] = r.r13, v->regs[R_R14] = r.r14, v->regs[R_R15] = r.r15;
 	v->rsp = r.rsp, v->rip = r.rip;
-	/* Reserved flags stay clear, bit 1 set; VM (virtual-8086) is refused by the CPU. */
-	v->rflags = (r.rflags & 0x3d7fd5) | 2;
+	v->rflags = gcvm_guest_rflags(r.rflags);
 	return 0;
 }
 
@@ -522,7 +521,7 @@ static int create_vm(unsigned long type)
 	return fd;
 }
 
-/* The host's CPUID leaves the engine reads, less VMX. */
+/* The host's CPUID leaves the engine reads, as the guest sees them. */
 static int get_supported_cpuid(void __user *arg)
 {
 	static const u32 leaves[][2] = {{0, 0},		 {1, 0},	 {7, 0},
@@ -542,9 +541,7 @@ static int get_supported_cpuid(void __user *arg)
 		e.index = leaves[i][1];
 		e.flags =
 			e.function == 7 || e.function == 0xd ? KVM_CPUID_FLAG_SIGNIFCANT_INDEX : 0;
-		cpuid_count(e.function, e.index, &e.eax, &e.ebx, &e.ecx, &e.edx);
-		if (e.function == 1)
-			e.ecx &= ~(1u << 5);
+		gcvm_guest_cpuid(e.function, e.index, &e.eax, &e.ebx, &e.ecx, &e.edx);
 		if (copy_to_user(
 			    (struct kvm_cpuid_entry2 __user *)((char __user *)arg + sizeof head) +
 				    i,

@@ -489,6 +489,12 @@ static void restore_xstate(void *area, u64 mask)
 		     : "memory");
 }
 
+static bool is_host_nmi(const struct gcvm_vcpu *v, int reason)
+{
+	return reason >= 0 && (u16)reason == EXIT_REASON_EXCEPTION_NMI &&
+		(v->exit.intr_info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR;
+}
+
 /* One entry and exit, with preemption and interrupts off around it. The guest's extended
  * state is its own (v->xsave, in XSAVE format, or FXSAVE's where the kernel did not enable
  * XSAVE): the kernel's FPU section saves the thread's first. Returns
@@ -540,16 +546,8 @@ static int enter_once(struct gcvm_vcpu *v)
 		save_xstate(v->xsave, xcr0);
 	else
 		asm volatile("fxsave64 %0" : "=m"(*(u8(*)[512])v->xsave));
-	/* An NMI that made the exit is the host's: its handler runs now, interrupts still
-	 * off, as it would have. */
-	if (!failed && (u16)vmread(VM_EXIT_REASON) == EXIT_REASON_EXCEPTION_NMI &&
-	    (vmread(VM_EXIT_INTR_INFO) & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR)
-		asm volatile("int $2");
-	local_irq_enable(); /* an interrupt that made the exit is taken here */
-	kernel_fpu_end();
-
-	/* Everything about the exit is read now: once preemption is back on, this VMCS may
-	 * no longer be the CPU's current one. */
+	/* Everything about the exit is read here, once: after preemption comes back this VMCS
+	 * may no longer be the CPU's current one. */
 	if (failed) {
 		reason = -1;
 		v->exit.error = (u32)vmread(VM_INSTRUCTION_ERROR);
@@ -565,17 +563,28 @@ static int enter_once(struct gcvm_vcpu *v)
 		v->rflags = vmread(GUEST_RFLAGS);
 		v->sregs.cr3 = vmread(GUEST_CR3);
 	}
+	/* An NMI that made the exit is the host's: its handler runs now, interrupts still
+	 * off, as it would have. */
+	if (is_host_nmi(v, reason))
+		asm volatile("int $2");
+	local_irq_enable(); /* an interrupt that made the exit is taken here */
+	kernel_fpu_end();
 	preempt_enable();
 	return reason;
 }
 
+void gcvm_guest_cpuid(u32 function, u32 index, u32 *a, u32 *b, u32 *c, u32 *d)
+{
+	cpuid_count(function, index, a, b, c, d);
+	if (function == 1)
+		*c &= ~(1u << 5); /* no VMX inside */
+}
+
 static void emulate_cpuid(struct gcvm_vcpu *v)
 {
-	u32 a = (u32)v->regs[R_RAX], b, c = (u32)v->regs[R_RCX], d;
+	u32 a, b, c, d;
 
-	cpuid_count(a, c, &a, &b, &c, &d);
-	if ((u32)v->regs[R_RAX] == 1)
-		c &= ~(1u << 5); /* no VMX inside */
+	gcvm_guest_cpuid((u32)v->regs[R_RAX], (u32)v->regs[R_RCX], &a, &b, &c, &d);
 	v->regs[R_RAX] = a;
 	v->regs[R_RBX] = b;
 	v->regs[R_RCX] = c;
@@ -635,7 +644,7 @@ static bool syscall_in_kernel(struct gcvm_vcpu *v)
 	}
 	v->regs[R_RAX] = ret;
 	v->rip = v->regs[R_RCX];
-	v->rflags = (v->regs[R_R11] & 0x3d7fd5) | 2;
+	v->rflags = gcvm_guest_rflags(v->regs[R_R11]);
 	return true;
 }
 
@@ -684,8 +693,8 @@ int gcvm_vcpu_run(struct gcvm_vcpu *v)
 		case EXIT_REASON_EXTERNAL_INTERRUPT:
 			continue; /* taken by the host when interrupts came back on */
 		case EXIT_REASON_EXCEPTION_NMI:
-			if ((v->exit.intr_info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR)
-				continue; /* the host's, handled at the exit */
+			if (is_host_nmi(v, reason))
+				continue; /* handled at the exit */
 			break;
 		case EXIT_REASON_CPUID:
 			emulate_cpuid(v);

@@ -24,7 +24,8 @@ dmesg | grep 'gcvm:' | sed 's/^/@@GCVM NOTE kernel: /'
 echo "@@GCVM NOTE /dev/kvm: $(ls -l /dev/kvm 2>&1) /dev/gcvm: $(ls -l /dev/gcvm 2>&1)"
 
 # Kernel errors (oops, BUG, warnings, leaks) printed during a test are counted against it.
-kernel_errors() { dmesg | grep -c -E 'Oops|BUG:|WARNING:|general protection|unreferenced object'; }
+kernel_error_lines='Oops|BUG:|WARNING:|general protection|unreferenced object'
+kernel_errors() { dmesg | grep -c -E "$kernel_error_lines"; }
 boot_errors=$(kernel_errors) # the kernel's own, at boot (Bochs's xstate sizes, say)
 before=$boot_errors
 while read -r name backend limit command; do
@@ -55,7 +56,7 @@ while read -r name backend limit command; do
   before=$after
 done < /gcvm/tests.list
 [ -f /modules/gcvm.ko ] && { rmmod gcvm && echo "@@GCVM NOTE gcvm.ko unloaded" || echo "@@GCVM NOTE rmmod gcvm failed"; }
-dmesg | grep -E 'Oops|BUG:|WARNING:|general protection|unreferenced object' | sed 's/^/@@GCVM NOTE kernel error: /'
+dmesg | grep -E "$kernel_error_lines" | sed 's/^/@@GCVM NOTE kernel error: /'
 echo "@@GCVM DONE kernel-errors=$(($(kernel_errors) - boot_errors))"
 # The console's buffered output drains at the emulated UART's pace; a power-off drops it.
 sleep 5
