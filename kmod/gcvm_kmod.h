@@ -93,6 +93,17 @@ u64 gcvm_host_xcr0(void);
 /* CPUID as the guest sees it: the host's, less VMX. */
 void gcvm_guest_cpuid(u32 function, u32 index, u32 *a, u32 *b, u32 *c, u32 *d);
 
+/* syscalls.c: system calls made in the kernel. */
+enum gcvm_syscall_outcome {
+	GCVM_SYSCALL_TO_ENGINE, /* not made here: the engine makes it in user space */
+	GCVM_SYSCALL_DONE, /* made: the result is in RAX, the guest resumes at RCX */
+	GCVM_SYSCALL_AGAIN, /* a signal interrupted it before it did anything: the guest
+			     * stays at its request and makes it again after the signal */
+};
+/* Makes the system call the guest asked for (number and arguments in its registers), as
+ * the calling task, if the module can make it in the kernel (docs/kmod.md). */
+enum gcvm_syscall_outcome gcvm_syscall_in_kernel(struct gcvm_vcpu *v);
+
 /* ept.c: the guest-physical to host-physical tables, kept in step with the process. */
 int gcvm_ept_init(struct gcvm_vm *vm);
 void gcvm_ept_destroy(struct gcvm_vm *vm);

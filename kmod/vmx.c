@@ -10,10 +10,8 @@
 #include <linux/cpu.h>
 #include <linux/mm.h>
 #include <linux/percpu.h>
-#include <linux/cred.h>
-#include <linux/pid.h>
 #include <linux/sched/signal.h>
-#include <linux/syscalls.h>
+#include <linux/task_work.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
 #include <asm/cpufeature.h>
@@ -615,39 +613,6 @@ static int exit_to_user_io(struct gcvm_vcpu *v)
  * (PORT_SYSCALL in gcvm/src/engine.h). */
 #define ENGINE_PORT_SYSCALL 0xe0
 
-/* The system calls answered here, for one VM exit and no return to user space: those
- * that read the calling task's identity, and sched_yield. The kernel exports no way to
- * run any other system call from a module (docs/kmod.md); the engine makes those. Each
- * returns what the system call returns to the caller, and the guest resumes at RCX with
- * R11's flags, as SYSRET would. False for every other call. */
-static bool syscall_in_kernel(struct gcvm_vcpu *v)
-{
-	long ret;
-
-	switch (v->regs[R_RAX]) {
-	case __NR_getpid: ret = task_tgid_vnr(current); break;
-	case __NR_gettid: ret = task_pid_vnr(current); break;
-	case __NR_getppid:
-		rcu_read_lock();
-		ret = task_tgid_vnr(rcu_dereference(current->real_parent));
-		rcu_read_unlock();
-		break;
-	case __NR_getuid: ret = from_kuid_munged(current_user_ns(), current_uid()); break;
-	case __NR_geteuid: ret = from_kuid_munged(current_user_ns(), current_euid()); break;
-	case __NR_getgid: ret = from_kgid_munged(current_user_ns(), current_gid()); break;
-	case __NR_getegid: ret = from_kgid_munged(current_user_ns(), current_egid()); break;
-	case __NR_sched_yield:
-		yield();
-		ret = 0;
-		break;
-	default: return false;
-	}
-	v->regs[R_RAX] = ret;
-	v->rip = v->regs[R_RCX];
-	v->rflags = gcvm_guest_rflags(v->regs[R_R11]);
-	return true;
-}
-
 static bool is_syscall_exit(const struct gcvm_vcpu *v)
 {
 	u64 qual = v->exit.qualification;
@@ -667,7 +632,10 @@ int gcvm_vcpu_run(struct gcvm_vcpu *v)
 		return -EINTR;
 	}
 	for (;;) {
-		if (signal_pending(current)) {
+		/* A signal, or work the kernel does on the way back to user space (the
+		 * last close of a file the guest closed completes there): return, and the
+		 * engine runs the guest again. */
+		if (signal_pending(current) || task_work_pending(current)) {
 			run->exit_reason = KVM_EXIT_INTR;
 			return -EINTR;
 		}
@@ -717,8 +685,9 @@ int gcvm_vcpu_run(struct gcvm_vcpu *v)
 			continue;
 		}
 		case EXIT_REASON_IO_INSTRUCTION:
-			if (is_syscall_exit(v) && syscall_in_kernel(v))
-				continue;
+			if (is_syscall_exit(v) &&
+			    gcvm_syscall_in_kernel(v) != GCVM_SYSCALL_TO_ENGINE)
+				continue; /* a signal that interrupted it exits above */
 			return exit_to_user_io(v);
 		case EXIT_REASON_TRIPLE_FAULT: run->exit_reason = KVM_EXIT_SHUTDOWN; return 0;
 		case EXIT_REASON_HLT: run->exit_reason = KVM_EXIT_HLT; return 0;

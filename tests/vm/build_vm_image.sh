@@ -78,6 +78,7 @@ programs=(
   "$build/bin/libgcvm-run.so:/gcvm/bin/libgcvm-run.so"
   "$build/benchmarks/gcvm-vm-bench:/gcvm/bin/gcvm-vm-bench"
   "$build/tests/vm/test_kmod_ioctl:/gcvm/tests/test_kmod_ioctl"
+  "$build/tests/vm/test_kernel_syscalls:/gcvm/tests/test_kernel_syscalls"
   "$build/tests/test_differential:/gcvm/tests/test_differential"
   "$build/tests/test_barrier_trace:/gcvm/tests/test_barrier_trace"
   "$build/tests/test_guest_mode:/gcvm/tests/test_guest_mode"

@@ -2,12 +2,13 @@
  * machine (tests/vm/tests.list), where the kernel's own reports (oops, BUG, warnings)
  * fail the test too.
  *
- * usage: test_kmod_ioctl fuzz SEED ROUNDS   random ioctls with random arguments on
- *                                           /dev/gcvm, a VM and a vCPU; some run it
- *        test_kmod_ioctl checks              each argument check, with the errno it gives
- *        test_kmod_ioctl leak CYCLES         (at least 10) processes that make a VM and use it,
- * then exit: free memory must come back test_kmod_ioctl kill ROUNDS         processes killed while
- * in guest mode */
+ * usage: test_kmod_ioctl checks              each argument check, with the errno it gives
+ *        test_kmod_ioctl fuzz SEED ROUNDS    random ioctls with random arguments on
+ *                                            /dev/gcvm, a VM and a vCPU; some run it
+ *        test_kmod_ioctl leak CYCLES         (at least 10) processes that make a VM and
+ *                                            use it, then exit: free memory must come back
+ *        test_kmod_ioctl kill ROUNDS         processes killed while in guest mode
+ */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -318,35 +319,6 @@ static void test_kill(long rounds)
     printf("%ld processes killed in guest mode\nPASS\n", rounds);
 }
 
-static void test_identity_syscalls(void)
-{
-    struct gcvm_info before, after;
-    if (gcvm_init() != 0) {
-        printf("SKIP: %s\n", gcvm_last_error());
-        exit(77);
-    }
-    long pid = syscall(SYS_getpid), tid = syscall(SYS_gettid), ppid = syscall(SYS_getppid);
-    long uid = syscall(SYS_getuid);
-    enum { CALLS = 300 };
-    bool right = true;
-    CHECK(gcvm_get_info(&before) == 0 && gcvm_enter() == 0);
-    for (int i = 0; i < CALLS; i++)
-        right &= syscall(SYS_getpid) == pid && syscall(SYS_gettid) == tid &&
-                 syscall(SYS_getppid) == ppid && syscall(SYS_getuid) == uid &&
-                 syscall(SYS_sched_yield) == 0;
-    gcvm_exit();
-    CHECK(right);
-    CHECK(gcvm_get_info(&after) == 0);
-    uint64_t forwarded = after.syscall_exits - before.syscall_exits;
-    printf("%s: %d identity calls in guest mode, %llu returned to the engine\n", after.backend,
-           5 * CALLS, (unsigned long long)forwarded);
-    if (strcmp(after.backend, "kmod") == 0)
-        CHECK(forwarded == 0); /* answered in the kernel */
-    else
-        CHECK(forwarded >= 5 * CALLS);
-    puts("PASS");
-}
-
 int main(int argc, char **argv)
 {
     const char *what = argc > 1 ? argv[1] : "";
@@ -358,12 +330,9 @@ int main(int argc, char **argv)
         test_leak(atol(argv[2]));
     else if (strcmp(what, "kill") == 0 && argc == 3)
         test_kill(atol(argv[2]));
-    else if (strcmp(what, "identity-syscalls") == 0)
-        test_identity_syscalls();
     else {
         fprintf(stderr,
-                "usage: test_kmod_ioctl checks | fuzz SEED ROUNDS | leak CYCLES | kill ROUNDS | "
-                "identity-syscalls\n");
+                "usage: test_kmod_ioctl checks | fuzz SEED ROUNDS | leak CYCLES | kill ROUNDS\n");
         return 2;
     }
     return 0;
