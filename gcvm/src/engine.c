@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "engine.h"
@@ -156,15 +157,27 @@ int gcvm_enter(void)
     return 0; /* in guest mode now */
 }
 
+static void give_back_vcpu(void)
+{
+    pthread_mutex_lock(&owner_lock);
+    owned = false;
+    pthread_mutex_unlock(&owner_lock);
+}
+
 int gcvm_exit(void)
 {
     if (!gcvm_in_guest())
         return -EINVAL;
     gcvm_arch_exit();
-    pthread_mutex_lock(&owner_lock);
-    owned = false;
-    pthread_mutex_unlock(&owner_lock);
+    give_back_vcpu();
     return 0;
+}
+
+void engine_thread_ends(int status)
+{
+    give_back_vcpu();
+    for (;;)
+        syscall(SYS_exit, status);
 }
 
 void engine_forget_after_fork(void)

@@ -98,6 +98,9 @@ int gcvm_arch_enter(struct saved_context *ctx, void (*loop)(struct saved_context
                     void *stack_top);
 /* Loads ctx's registers (rax = 0) and jumps to ctx->rip. Does not return. */
 __attribute__((noreturn)) void gcvm_arch_resume(const struct saved_context *ctx);
+/* A resume point: ends the thread in host mode with exit status rbx, on the thread's own
+ * stack, through engine_thread_ends. */
+void gcvm_arch_thread_exit(void);
 
 /* ---- Address space (address_space.c) ---- */
 int aspace_init(int vm_fd, unsigned phys_bits, char *err, size_t err_len);
@@ -128,6 +131,9 @@ extern char *gcvm_loop_stack_top; /* the host stack the run loop starts on */
 
 /* Called in a child created by fork from guest mode: the engine stays unusable there. */
 void engine_forget_after_fork(void);
+/* Ends the calling thread, which left guest mode at its exit system call: the vCPU is
+ * free for another thread to enter, then the thread exits with status. */
+__attribute__((noreturn)) void engine_thread_ends(int status);
 /* Whether guest ring 0 runs on VT-x/AMD-V (decided by gcvm_init's calibration). */
 bool engine_hardware(void);
 

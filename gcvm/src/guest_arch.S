@@ -10,6 +10,7 @@
         .hidden gcvm_guest_ist1_slot, gcvm_guest_state_save, gcvm_guest_signal_pending
         .hidden gcvm_guest_exit_mxcsr, gcvm_guest_exit_fcw
         .hidden gcvm_guest_page_fault, gcvm_guest_crash, gcvm_clone_child_start
+        .hidden engine_thread_ends
 
         .text
 /* int gcvm_arch_enter(struct saved_context *ctx, void (*loop)(ctx), void *stack_top) */
@@ -47,6 +48,18 @@ gcvm_arch_resume:
         xor %eax, %eax
         jmp *56(%rdi)
         .size gcvm_arch_resume, .-gcvm_arch_resume
+
+/* Where a thread that ends in guest mode continues in host mode, on its own stack, with
+ * the exit status in rbx: it gives the vCPU back and ends (engine_thread_ends). Not on
+ * the engine's stack, which the next thread to enter may use at once. */
+        .globl gcvm_arch_thread_exit
+        .type gcvm_arch_thread_exit, @function
+gcvm_arch_thread_exit:
+        and $-16, %rsp
+        mov %ebx, %edi
+        call engine_thread_ends
+        ud2
+        .size gcvm_arch_thread_exit, .-gcvm_arch_thread_exit
 
 /* void gcvm_arch_exit(void): in guest mode, ask the host to continue in host mode at our
  * `ret`, with our stack and callee-saved registers. Where guest code runs vector

@@ -288,6 +288,23 @@ static bool changes_address_space(long nr, const struct kvm_regs *r, uint64_t *l
     }
 }
 
+static __attribute__((noreturn)) void leave_to_host(const struct kvm_regs *at_exit);
+
+/* exit(2) of the thread in guest mode: it leaves guest mode, then exits in host mode on
+ * its own stack, giving the vCPU back (gcvm_arch_thread_exit). Exiting here, on the
+ * engine's stack, would keep the vCPU from every other thread. */
+static __attribute__((noreturn)) void end_thread(const struct kvm_regs *at_call)
+{
+    struct kvm_regs r = *at_call;
+    /* The guest did not store its MXCSR and x87 control word as gcvm_arch_exit does:
+     * the thread keeps the host's, and runs no floating-point code before it ends. */
+    __asm__ volatile("stmxcsr %0; fnstcw %1"
+                     : "=m"(gcvm_guest_exit_mxcsr), "=m"(gcvm_guest_exit_fcw));
+    r.rbx = r.rdi;
+    r.rip = (uint64_t)gcvm_arch_thread_exit;
+    leave_to_host(&r);
+}
+
 static void serve_syscall(struct kvm_regs *r)
 {
     long nr = (long)r->rax, ret;
@@ -298,6 +315,8 @@ static void serve_syscall(struct kvm_regs *r)
         signals_sigreturn(gcvm_vcpu_fd, r); /* every register comes from the frame */
         return;
     }
+    if (nr == SYS_exit)
+        end_thread(r);
     if (processes_serve(r, &ret)) {
         /* done: the child, if any, runs in host mode */
     } else if (nr == SYS_rt_sigaction) {

@@ -393,6 +393,12 @@ static int clone_body(void *arg)
     return 0;
 }
 
+/* Enters guest mode and returns there: the thread exits in guest mode. */
+static void *enter_and_end(void *arg)
+{
+    return gcvm_enter() == 0 && gcvm_in_guest() == 1 ? arg : NULL;
+}
+
 static void test_threads(void)
 {
     CHECK(gcvm_enter() == 0);
@@ -423,6 +429,17 @@ static void test_threads(void)
         CHECK(thread_saw_guest == 0 && gcvm_in_guest() == 1);
     }
     CHECK(gcvm_exit() == 0);
+
+    /* A thread that ends in guest mode gives the vCPU back: another enters after it. */
+    for (int i = 0; i < 3; i++) {
+        pthread_t t;
+        void *result = NULL;
+        CHECK(pthread_create(&t, NULL, enter_and_end, (void *)(uintptr_t)(7 + i)) == 0);
+        CHECK(pthread_join(t, &result) == 0 && result == (void *)(uintptr_t)(7 + i));
+        CHECK(gcvm_enter() == 0 && gcvm_in_guest() == 1);
+        CHECK(syscall(SYS_getpid) == getpid());
+        CHECK(gcvm_exit() == 0);
+    }
 }
 
 /* ---- Signals: handlers run in guest mode ---- */
