@@ -77,6 +77,7 @@ programs=(
   "$build/bin/gcvm:/gcvm/bin/gcvm"
   "$build/bin/libgcvm-run.so:/gcvm/bin/libgcvm-run.so"
   "$build/benchmarks/gcvm-vm-bench:/gcvm/bin/gcvm-vm-bench"
+  "$build/benchmarks/gcvm-syscall-bench:/gcvm/bin/gcvm-syscall-bench"
   "$build/tests/vm/test_kmod_ioctl:/gcvm/tests/test_kmod_ioctl"
   "$build/tests/vm/test_kernel_syscalls:/gcvm/tests/test_kernel_syscalls"
   "$build/tests/test_differential:/gcvm/tests/test_differential"
