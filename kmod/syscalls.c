@@ -7,8 +7,10 @@
  * pointer of the calling task here, and every call runs as that task, with its files,
  * credentials and limits. A call is made here only where the kernel exports what the
  * system call itself does, and where the engine has no bookkeeping of its own around it;
- * any other call, and any file whose operations the exported paths do not reach, goes to
- * the engine in user space, as on the kvm backend. */
+ * any other call, any file whose operations the exported paths do not reach, and every
+ * call of a task whose calls are filtered, traced or audited, goes to the engine in user
+ * space, as on the kvm backend. */
+#include <linux/audit.h>
 #include <linux/errno.h>
 #include <linux/fdtable.h>
 #include <linux/file.h>
@@ -17,6 +19,7 @@
 #include <linux/sched/signal.h>
 #include <linux/syscalls.h>
 #include <linux/sched/xacct.h>
+#include <linux/seccomp.h>
 #include <linux/uio.h>
 
 #include "gcvm_kmod.h"
@@ -239,8 +242,7 @@ static bool anonymous_mmap(const u64 *regs, long *ret)
 		*ret = -EINVAL;
 		return true;
 	}
-	*ret = vm_mmap(NULL, regs[R_RDI], regs[R_RSI], regs[R_RDX],
-		       flags & ~(u64)(MAP_EXECUTABLE | MAP_DENYWRITE), regs[R_R9]);
+	*ret = vm_mmap(NULL, regs[R_RDI], regs[R_RSI], regs[R_RDX], flags, regs[R_R9]);
 	return true;
 }
 
@@ -314,11 +316,20 @@ static bool make_call(const u64 *regs, long *ret)
 	}
 }
 
+/* Whether something watches or filters this task's system calls: a seccomp filter, a
+ * tracer, or the audit subsystem. They see only calls that enter through the system-call
+ * path, so every call then goes to the engine, which makes it there: a call made here
+ * would bypass a filter that forbids it, and be missing from a trace or an audit log. */
+static bool calls_are_watched(void)
+{
+	return current->seccomp.mode != SECCOMP_MODE_DISABLED || current->ptrace || audit_context();
+}
+
 enum gcvm_syscall_outcome gcvm_syscall_in_kernel(struct gcvm_vcpu *v)
 {
 	long ret;
 
-	if (!make_call(v->regs, &ret))
+	if (calls_are_watched() || !make_call(v->regs, &ret))
 		return GCVM_SYSCALL_TO_ENGINE;
 	if (is_restart_code(ret) && restarts_after_signal(ret))
 		return GCVM_SYSCALL_AGAIN;

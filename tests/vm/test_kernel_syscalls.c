@@ -11,12 +11,18 @@
  *        test_kernel_syscalls interrupted  a signal during a blocking read: the handler
  *                                          runs, then the read restarts (SA_RESTART) or
  *                                          fails with EINTR
+ *        test_kernel_syscalls seccomp      under a seccomp filter every call goes to the
+ *                                          engine, where the filter applies
  *
  * It runs on the host (kvm backend) and inside the emulated VT-x machine on both
  * backends (tests/vm/tests.list). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -24,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -318,6 +325,51 @@ static void test_interrupted(void)
     puts("PASS");
 }
 
+/* ---- seccomp ---- */
+
+/* A filter that refuses getppid with EPERM and allows everything else. */
+static void refuse_getppid(void)
+{
+    struct sock_filter filter[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getppid, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog program = {sizeof filter / sizeof filter[0], filter};
+    CHECK(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0);
+    CHECK(syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &program) == 0);
+}
+
+static void test_seccomp(void)
+{
+    init_engine();
+    refuse_getppid();
+    CHECK(syscall(SYS_getppid) == -1 && errno == EPERM);
+    long pid = getpid();
+    enum { ROUNDS = 100 };
+    uint64_t before = engine_syscalls();
+    CHECK(gcvm_enter() == 0);
+    for (int i = 0; i < ROUNDS; i++) {
+        errno = 0;
+        EXPECT(syscall(SYS_getppid) == -1 && errno == EPERM);
+        EXPECT(syscall(SYS_getpid) == pid);
+    }
+    gcvm_exit();
+    uint64_t forwarded = engine_syscalls() - before;
+    printf("%d calls in guest mode under a seccomp filter, %llu returned to the engine\n",
+           2 * ROUNDS, (unsigned long long)forwarded);
+    if (first_wrong_line) {
+        fprintf(stderr, "%s:%d: check failed in guest mode\n", __FILE__, first_wrong_line);
+        exit(1);
+    }
+    CHECK(forwarded >= 2 * ROUNDS); /* on either backend */
+    puts("PASS");
+}
+
 int main(int argc, char **argv)
 {
     const char *what = argc == 2 ? argv[1] : "";
@@ -329,8 +381,12 @@ int main(int argc, char **argv)
         test_close_eof();
     else if (strcmp(what, "interrupted") == 0)
         test_interrupted();
+    else if (strcmp(what, "seccomp") == 0)
+        test_seccomp();
     else {
-        fprintf(stderr, "usage: test_kernel_syscalls identity | files | close-eof | interrupted\n");
+        fprintf(
+            stderr,
+            "usage: test_kernel_syscalls identity | files | close-eof | interrupted | seccomp\n");
         return 2;
     }
     return 0;
