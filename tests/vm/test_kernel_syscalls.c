@@ -115,11 +115,13 @@ static void test_identity(void)
 
 /* ---- files ---- */
 
-enum { BLOCK = 512, BLOCKS = 64 };
+#define BLOCK 512L /* bytes */
+#define BLOCKS 64L
+#define PAGE 4096L
 
-static void fill_block(char *b, int n)
+static void fill_block(char *b, long n)
 {
-    for (int i = 0; i < BLOCK; i++)
+    for (long i = 0; i < BLOCK; i++)
         b[i] = (char)(n * 31 + i);
 }
 
@@ -140,7 +142,7 @@ static void test_files(void)
 
     uint64_t before = engine_syscalls();
     CHECK(gcvm_enter() == 0);
-    for (int n = 0; n < BLOCKS; n++, calls++) {
+    for (long n = 0; n < BLOCKS; n++, calls++) {
         fill_block(block, n);
         EXPECT(write(fd, block, BLOCK) == BLOCK);
     }
@@ -182,12 +184,12 @@ static void test_files(void)
     calls += 8;
 
     /* New anonymous memory, zeroed and usable at once. */
-    anon = mmap(NULL, 64 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    anon = mmap(NULL, 64 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     EXPECT(anon != MAP_FAILED);
     if (anon != MAP_FAILED)
-        for (int i = 0; i < 64; i++) {
-            EXPECT(anon[i * 4096] == 0);
-            anon[i * 4096 + 1] = (char)i;
+        for (long i = 0; i < 64; i++) {
+            EXPECT(anon[i * PAGE] == 0);
+            anon[i * PAGE + 1] = (char)i;
         }
     /* (the C library would refuse this offset without making the call) */
     EXPECT(syscall(SYS_mmap, NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 1) == -1 &&
@@ -205,7 +207,7 @@ static void test_files(void)
     CHECK(lseek(fd, 0, SEEK_END) == size + 600);
     fill_block(block, BLOCKS - 1);
     CHECK(pread(fd, back, BLOCK, size - BLOCK) == BLOCK && memcmp(back, block, BLOCK) == 0);
-    CHECK(anon != MAP_FAILED && anon[63 * 4096 + 1] == 63 && munmap(anon, 64 * 4096) == 0);
+    CHECK(anon != MAP_FAILED && anon[63 * PAGE + 1] == 63 && munmap(anon, 64 * PAGE) == 0);
     CHECK(fcntl(spare, F_GETFD) == -1 && errno == EBADF);
     puts("PASS");
 }
@@ -366,7 +368,7 @@ static void test_seccomp(void)
         fprintf(stderr, "%s:%d: check failed in guest mode\n", __FILE__, first_wrong_line);
         exit(1);
     }
-    CHECK(forwarded >= 2 * ROUNDS); /* on either backend */
+    CHECK(forwarded >= (uint64_t)2 * ROUNDS); /* on either backend */
     puts("PASS");
 }
 
