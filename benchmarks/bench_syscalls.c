@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "gbench_shim.h"
+#include "guest_bench_options.h"
 #include "gcvm/gcvm.h"
 
 static long batch = 64;
@@ -106,33 +107,14 @@ static int open_files(void)
 
 int main(int argc, char **argv)
 {
-    long iterations = 200, gcvm_iterations = -1;
-    int kept = 1;
-    for (int i = 1; i < argc; i++) {
-        if (strncmp(argv[i], "--batch=", 8) == 0)
-            batch = atol(argv[i] + 8);
-        else if (strncmp(argv[i], "--iterations=", 13) == 0)
-            iterations = atol(argv[i] + 13);
-        else if (strncmp(argv[i], "--gcvm-iterations=", 18) == 0)
-            gcvm_iterations = atol(argv[i] + 18);
-        else
-            argv[kept++] = argv[i];
-    }
-    argc = kept;
-    if (batch < 1 || batch > 1000000 || iterations < 1) {
-        fprintf(stderr, "gcvm-syscall-bench: --batch must be 1..1000000 and --iterations "
-                        "positive\n");
-        return 2;
-    }
+    struct guest_bench_options options = {.batch = batch};
+    int bad = guest_bench_options("gcvm-syscall-bench", 1000000, &argc, argv, &options);
+    if (bad)
+        return bad;
+    batch = options.batch;
     if (open_files() != 0) {
         perror("gcvm-syscall-bench: /dev/null or a file in /tmp");
         return 1;
-    }
-    /* An emulated ring 0 is thousands of times slower: fewer gcvm iterations there. */
-    if (gcvm_iterations < 0) {
-        struct gcvm_info info = {0};
-        gcvm_iterations =
-            gcvm_init() == 0 && gcvm_get_info(&info) == 0 && !info.hardware ? 3 : iterations;
     }
     static struct row rows[2 * CALLS];
     static char names[2 * CALLS][64];
@@ -142,7 +124,7 @@ int main(int argc, char **argv)
             rows[n] = (struct row){guest != 0, (enum call)c};
             snprintf(names[n], sizeof names[n], "%s/%s", guest ? "gcvm" : "host", call_names[c]);
             gbench_register_manual(names[n], run_row, &rows[n],
-                                   guest ? gcvm_iterations : iterations);
+                                   guest ? options.gcvm_iterations : options.iterations);
         }
     return gbench_main(argc, argv);
 }

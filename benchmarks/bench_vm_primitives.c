@@ -29,6 +29,7 @@
 
 #include "../collector/src/pagemap_scan.h"
 #include "gbench_shim.h"
+#include "guest_bench_options.h"
 #include "gcvm/gcvm.h"
 
 #define PAGE_BYTES 4096
@@ -242,31 +243,13 @@ out:
 
 int main(int argc, char **argv)
 {
-    long iterations = 200, gcvm_iterations = -1;
-    int kept = 1;
-    for (int i = 1; i < argc; i++) {
-        if (strncmp(argv[i], "--batch=", 8) == 0)
-            batch = atol(argv[i] + 8);
-        else if (strncmp(argv[i], "--iterations=", 13) == 0)
-            iterations = atol(argv[i] + 13);
-        else if (strncmp(argv[i], "--gcvm-iterations=", 18) == 0)
-            gcvm_iterations = atol(argv[i] + 18);
-        else
-            argv[kept++] = argv[i];
-    }
-    argc = kept;
-    if (batch < 1 || batch > 4096 || iterations < 1) {
-        fprintf(stderr, "gcvm-vm-bench: --batch must be 1..4096 and --iterations positive\n");
-        return 2;
-    }
+    struct guest_bench_options options = {.batch = batch};
+    int bad = guest_bench_options("gcvm-vm-bench", 4096, &argc, argv, &options);
+    if (bad)
+        return bad;
+    batch = options.batch;
     struct sigaction sa = {.sa_sigaction = on_segv, .sa_flags = SA_SIGINFO};
     sigaction(SIGSEGV, &sa, NULL);
-    /* An emulated ring 0 is thousands of times slower: fewer gcvm iterations there. */
-    if (gcvm_iterations < 0) {
-        struct gcvm_info info = {0};
-        gcvm_iterations =
-            gcvm_init() == 0 && gcvm_get_info(&info) == 0 && !info.hardware ? 3 : iterations;
-    }
     static struct row rows[3 * 4];
     static char names[3 * 4][64];
     int n = 0;
@@ -277,7 +260,7 @@ int main(int argc, char **argv)
             rows[n] = (struct row){(enum mechanism)m, (enum primitive)p};
             snprintf(names[n], sizeof names[n], "%s/%s", mechanism_names[m], primitive_names[p]);
             gbench_register_manual(names[n], run_row, &rows[n],
-                                   m == GCVM ? gcvm_iterations : iterations);
+                                   m == GCVM ? options.gcvm_iterations : options.iterations);
             n++;
         }
     }

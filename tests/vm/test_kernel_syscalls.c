@@ -37,16 +37,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check_errno.h"
 #include "gcvm/gcvm.h"
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s (errno %d)\n", __FILE__, __LINE__, #cond,     \
-                    errno);                                                                        \
-            exit(1);                                                                               \
-        }                                                                                          \
-    } while (0)
 
 /* In guest mode a failed CHECK would print from ring 0; results are collected in this
  * instead and checked after gcvm_exit(). */

@@ -26,16 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check_errno.h"
 #include "gcvm/gcvm.h"
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s (errno %d)\n", __FILE__, __LINE__, #cond,     \
-                    errno);                                                                        \
-            exit(1);                                                                               \
-        }                                                                                          \
-    } while (0)
 
 static uint64_t rng_state = 1;
 static uint64_t rnd(void)
