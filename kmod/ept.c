@@ -120,8 +120,31 @@ static void zap_locked(struct gcvm_vm *vm, u64 gpa, u64 size)
 		}
 		at += PAGE_SIZE;
 	}
-	if (vm->vcpu)
-		vm->vcpu->flush_ept = true;
+}
+
+/* The CPUs to kick after leaves were removed, found with ept_lock held. */
+struct kick_list {
+	int cpus[GCVM_MAX_VCPUS];
+	int count;
+};
+
+/* With ept_lock held, after leaves were removed: every vCPU must flush its EPT caches
+ * before it runs again, and one in the guest now is noted in @kick. */
+static void flush_all_locked(struct gcvm_vm *vm, struct kick_list *kick)
+{
+	int i;
+
+	kick->count = 0;
+	for (i = 0; i < GCVM_MAX_VCPUS; i++)
+		if (vm->vcpus[i])
+			WRITE_ONCE(vm->vcpus[i]->flush_ept, true);
+	smp_mb(); /* the flags set before in_guest_cpu is read (enter_once: the reverse) */
+	for (i = 0; i < GCVM_MAX_VCPUS; i++) {
+		int cpu = vm->vcpus[i] ? READ_ONCE(vm->vcpus[i]->in_guest_cpu) : -1;
+
+		if (cpu >= 0)
+			kick->cpus[kick->count++] = cpu;
+	}
 }
 
 static void noop(void *unused)
@@ -129,25 +152,26 @@ static void noop(void *unused)
 	(void)unused;
 }
 
-/* After leaves were removed: a vCPU in the guest on another CPU is made to exit, so it
- * flushes before it runs again and stops using the pages before they are let go. */
-static void kick_vcpu(struct gcvm_vm *vm)
+/* A vCPU in the guest on another CPU is made to exit, so it flushes before it runs again
+ * and stops using the pages before they are let go. */
+static void kick(const struct kick_list *kick)
 {
-	int cpu;
+	int i;
 
-	smp_mb(); /* the flag set by zap_locked before in_guest_cpu is read (enter_once) */
-	cpu = vm->vcpu ? READ_ONCE(vm->vcpu->in_guest_cpu) : -1;
-
-	if (cpu >= 0 && cpu != raw_smp_processor_id())
-		smp_call_function_single(cpu, noop, NULL, 1);
+	for (i = 0; i < kick->count; i++)
+		if (kick->cpus[i] != raw_smp_processor_id())
+			smp_call_function_single(kick->cpus[i], noop, NULL, 1);
 }
 
 void gcvm_ept_zap_gpa(struct gcvm_vm *vm, u64 gpa, u64 size)
 {
+	struct kick_list cpus;
+
 	spin_lock(&vm->ept_lock);
 	zap_locked(vm, gpa, size);
+	flush_all_locked(vm, &cpus);
 	spin_unlock(&vm->ept_lock);
-	kick_vcpu(vm);
+	kick(&cpus);
 }
 
 /* Maps the page behind gpa. Returns 0 (also when an invalidation raced: the guest
@@ -232,13 +256,15 @@ static void zap_hva(struct gcvm_vm *vm, unsigned long start, unsigned long end)
 static int invalidate_range_start(struct mmu_notifier *mn, const struct mmu_notifier_range *range)
 {
 	struct gcvm_vm *vm = vm_of(mn);
+	struct kick_list cpus;
 
 	spin_lock(&vm->ept_lock);
 	vm->invalidate_active++;
 	WRITE_ONCE(vm->invalidate_seq, vm->invalidate_seq + 1);
 	zap_hva(vm, range->start, range->end);
+	flush_all_locked(vm, &cpus);
 	spin_unlock(&vm->ept_lock);
-	kick_vcpu(vm);
+	kick(&cpus);
 	return 0;
 }
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0 OR MIT) */
-/* The kernel module's state: one VM per file opened by KVM_CREATE_VM on /dev/gcvm, one
- * vCPU per VM. The module speaks the subset of KVM's ioctl ABI that the engine uses
- * (docs/kmod.md), so gcvm/src's run loop serves both backends. */
+/* The kernel module's state: one VM per file opened by KVM_CREATE_VM on /dev/gcvm, and up
+ * to GCVM_MAX_VCPUS vCPUs in it, each with its own VMCS, which any thread of the process
+ * may run (one thread at a time per vCPU). The module speaks the subset of KVM's ioctl ABI that the
+ * engine uses (docs/kmod.md), so gcvm/src's run loop serves both backends. */
 #ifndef GCVM_KMOD_H
 #define GCVM_KMOD_H
 
@@ -12,6 +13,7 @@
 #include <linux/types.h>
 
 #define GCVM_MAX_SLOTS 32768
+#define GCVM_MAX_VCPUS 64
 #define GCVM_XSAVE_MAX 4096
 
 /* Guest general-purpose registers, in the order vmx_entry.S saves them. */
@@ -50,11 +52,13 @@ struct gcvm_vm {
 	u64 *ept_root; /* PML4 of the EPT, kernel virtual */
 	unsigned long invalidate_seq; /* bumped by every invalidation */
 	int invalidate_active; /* invalidations in progress */
-	struct gcvm_vcpu *vcpu;
+	struct gcvm_vcpu *vcpus[GCVM_MAX_VCPUS]; /* by id; set and cleared under ept_lock */
 };
 
 struct gcvm_vcpu {
 	struct gcvm_vm *vm;
+	u32 id;
+	struct mutex run_lock; /* one thread at a time in a vCPU's ioctls */
 	struct kvm_run *run; /* the page user space maps */
 	void *vmcs;
 	int cpu; /* where the VMCS was last loaded, -1: nowhere */

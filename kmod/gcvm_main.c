@@ -70,7 +70,7 @@ static int vcpu_release(struct inode *inode, struct file *file)
 	(void)inode;
 	mutex_lock(&vm->lock);
 	spin_lock(&vm->ept_lock);
-	vm->vcpu = NULL;
+	vm->vcpus[v->id] = NULL;
 	spin_unlock(&vm->ept_lock);
 	mutex_unlock(&vm->lock);
 	gcvm_vmcs_destroy(v);
@@ -311,13 +311,10 @@ static int set_cpuid2(struct gcvm_vcpu *v, void __user *arg)
 	return head.nent > SET_CPUID_MAX ? -E2BIG : 0;
 }
 
-static long vcpu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+static long vcpu_command(struct gcvm_vcpu *v, unsigned int cmd, unsigned long arg)
 {
-	struct gcvm_vcpu *v = file->private_data;
 	void __user *uarg = (void __user *)arg;
 
-	if (!from_owner(v->vm))
-		return -EIO;
 	switch (cmd) {
 	case KVM_RUN: return arg ? -EINVAL : gcvm_vcpu_run(v);
 	case KVM_GET_REGS: return get_regs(v, uarg);
@@ -335,6 +332,22 @@ static long vcpu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	}
 }
 
+/* A vCPU's state is one thread's at a time: another thread's ioctl on it waits (a
+ * VMCS may be active on one CPU only). */
+static long vcpu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct gcvm_vcpu *v = file->private_data;
+	long rc;
+
+	if (!from_owner(v->vm))
+		return -EIO;
+	if (mutex_lock_killable(&v->run_lock))
+		return -EINTR;
+	rc = vcpu_command(v, cmd, arg);
+	mutex_unlock(&v->run_lock);
+	return rc;
+}
+
 static const struct file_operations vcpu_fops = {
 	.owner = THIS_MODULE,
 	.release = vcpu_release,
@@ -350,14 +363,16 @@ static int create_vcpu(struct gcvm_vm *vm, unsigned long id)
 	struct gcvm_vcpu *v;
 	int fd, rc;
 
-	if (id != 0)
-		return -EINVAL; /* one vCPU per VM */
+	if (id >= GCVM_MAX_VCPUS)
+		return -EINVAL;
 	if (gcvm_host_xcr0() && cpuid_ebx(0xd) > GCVM_XSAVE_MAX)
 		return -ENODEV; /* an extended state larger than struct kvm_xsave (AMX) */
 	v = kzalloc(sizeof *v, GFP_KERNEL_ACCOUNT);
 	if (!v)
 		return -ENOMEM;
 	v->vm = vm;
+	v->id = id;
+	mutex_init(&v->run_lock);
 	v->run = (struct kvm_run *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
 	v->xsave_bytes = gcvm_host_xcr0() ? cpuid_ebx(0xd) : 512; /* what XCR0's features need */
 	v->xsave = kzalloc(GCVM_XSAVE_MAX, GFP_KERNEL_ACCOUNT);
@@ -370,7 +385,7 @@ static int create_vcpu(struct gcvm_vm *vm, unsigned long id)
 		x->mxcsr_mask = 0xffff;
 		v->rflags = 2;
 		mutex_lock(&vm->lock);
-		rc = vm->vcpu ? -EEXIST : 0;
+		rc = vm->vcpus[id] ? -EEXIST : 0;
 		if (rc == 0) {
 			kref_get(&container_of(vm, struct gcvm_vm_file, vm)->ref);
 			fd = anon_inode_getfd("gcvm-vcpu", &vcpu_fops, v, O_RDWR | O_CLOEXEC);
@@ -379,7 +394,7 @@ static int create_vcpu(struct gcvm_vm *vm, unsigned long id)
 				kref_put(&container_of(vm, struct gcvm_vm_file, vm)->ref, vm_free);
 			} else {
 				spin_lock(&vm->ept_lock);
-				vm->vcpu = v;
+				vm->vcpus[id] = v;
 				spin_unlock(&vm->ept_lock);
 			}
 		}

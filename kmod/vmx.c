@@ -529,7 +529,7 @@ static int enter_once(struct gcvm_vcpu *v)
 	local_irq_disable();
 	native_store_gdt(&gdt);
 	/* Published before the flag is read; an invalidation sets the flag before it reads
-	 * this (kick_vcpu), so either it kicks this CPU out or this entry flushes. */
+	 * this (flush_all_locked), so either it kicks this CPU out or this entry flushes. */
 	WRITE_ONCE(v->in_guest_cpu, smp_processor_id());
 	smp_mb();
 	if (xchg(&v->flush_ept, false))

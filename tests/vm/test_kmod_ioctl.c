@@ -8,11 +8,16 @@
  *        test_kmod_ioctl leak CYCLES         (at least 10) processes that make a VM and
  *                                            use it, then exit: free memory must come back
  *        test_kmod_ioctl kill ROUNDS         processes killed while in guest mode
+ *        test_kmod_ioctl vcpus THREADS ROUNDS
+ *                                            a VM with a vCPU per thread, all running a
+ *                                            guest that writes memory, while another
+ *                                            thread forks (which write-protects it all)
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -59,7 +64,7 @@ static void test_checks(void)
     CHECK(ioctl(dev, KVM_GET_SUPPORTED_CPUID, NULL) == -1 && errno == EFAULT);
     int vm = ioctl(dev, KVM_CREATE_VM, 0);
     CHECK(vm >= 0);
-    CHECK(ioctl(vm, KVM_CREATE_VCPU, 1) == -1 && errno == EINVAL);
+    CHECK(ioctl(vm, KVM_CREATE_VCPU, 64) == -1 && errno == EINVAL);
     int vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
     CHECK(vcpu >= 0);
     CHECK(ioctl(vm, KVM_CREATE_VCPU, 0) == -1 && errno == EEXIST);
@@ -311,6 +316,118 @@ static void test_kill(long rounds)
     printf("%ld processes killed in guest mode\nPASS\n", rounds);
 }
 
+/* ---- Several vCPUs ---- */
+
+/* The guest of every vCPU: 64-bit ring 0, page tables mapping the first 2 MiB of
+ * guest-physical memory one to one, and this loop at CODE_GPA:
+ *     1: inc %rbx; mov %rbx, (%rdi); mov %ebx, %eax; out %al, $0x10; jmp 1b
+ * Each vCPU writes its count to its own page (rdi) and reports it on port 0x10. */
+#define GUEST_BYTES (2ul << 20)
+#define CODE_GPA 0x10000ul
+#define DATA_GPA 0x100000ul
+#define COUNT_PORT 0x10
+static const uint8_t count_loop[] = {0x48, 0xff, 0xc3, 0x48,       0x89, 0x1f,
+                                     0x89, 0xd8, 0xe6, COUNT_PORT, 0xeb, 0xf4};
+
+struct vcpu_thread {
+    pthread_t thread;
+    int vm, index;
+    char *memory;
+    long rounds, wrong;
+};
+static volatile int vcpus_running;
+
+static void *run_counting_vcpu(void *arg)
+{
+    struct vcpu_thread *t = arg;
+    int vcpu = ioctl(t->vm, KVM_CREATE_VCPU, t->index), device = open_device();
+    long size = ioctl(device, KVM_GET_VCPU_MMAP_SIZE, 0);
+    close(device);
+    CHECK(vcpu >= 0 && size > 0);
+    struct kvm_run *run = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
+    CHECK(run != MAP_FAILED);
+    struct kvm_sregs s;
+    CHECK(ioctl(vcpu, KVM_GET_SREGS, &s) == 0);
+    s.cr0 = 0x80050033, s.cr4 = 0x620, s.efer = 0x501, s.cr3 = 0x1000;
+    s.cs = (struct kvm_segment){
+        .selector = 8, .type = 11, .present = 1, .s = 1, .l = 1, .g = 1, .limit = 0xffffffff};
+    s.ds = s.es = s.ss = s.fs = s.gs = (struct kvm_segment){
+        .selector = 16, .type = 3, .present = 1, .s = 1, .db = 1, .g = 1, .limit = 0xffffffff};
+    s.tr = (struct kvm_segment){.selector = 24, .type = 11, .present = 1, .limit = 0x67};
+    CHECK(ioctl(vcpu, KVM_SET_SREGS, &s) == 0);
+    uint64_t data = DATA_GPA + (uint64_t)t->index * 4096;
+    struct kvm_regs r = {.rip = CODE_GPA, .rdi = data, .rflags = 2};
+    CHECK(ioctl(vcpu, KVM_SET_REGS, &r) == 0);
+    for (long round = 1; round <= t->rounds;) {
+        if (ioctl(vcpu, KVM_RUN, 0) != 0) {
+            CHECK(errno == EINTR);
+            continue;
+        }
+        const uint8_t *port_data = (const uint8_t *)run + run->io.data_offset;
+        bool right = run->exit_reason == KVM_EXIT_IO && run->io.port == COUNT_PORT &&
+                     *port_data == (uint8_t)round &&
+                     *(volatile uint64_t *)(t->memory + data) == (uint64_t)round;
+        t->wrong += !right;
+        round++;
+    }
+    munmap(run, (size_t)size);
+    close(vcpu);
+    __atomic_fetch_sub(&vcpus_running, 1, __ATOMIC_SEQ_CST);
+    return NULL;
+}
+
+static void test_vcpus(int threads, long rounds)
+{
+    CHECK(threads >= 1 && threads <= 64 && rounds >= 1);
+    int vm = ioctl(open_device(), KVM_CREATE_VM, 0);
+    CHECK(vm >= 0);
+    char *memory =
+        mmap(NULL, GUEST_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(memory != MAP_FAILED);
+    uint64_t *pml4 = (uint64_t *)(memory + 0x1000), *pdpt = (uint64_t *)(memory + 0x2000);
+    uint64_t *pd = (uint64_t *)(memory + 0x3000);
+    pml4[0] = 0x2000 | 3, pdpt[0] = 0x3000 | 3, pd[0] = 0x83; /* one 2 MiB page at 0 */
+    memcpy(memory + CODE_GPA, count_loop, sizeof count_loop);
+    struct kvm_userspace_memory_region slot = {
+        .guest_phys_addr = 0, .memory_size = GUEST_BYTES, .userspace_addr = (uint64_t)memory};
+    CHECK(ioctl(vm, KVM_SET_USER_MEMORY_REGION, &slot) == 0);
+
+    static struct vcpu_thread t[64];
+    vcpus_running = threads;
+    for (int i = 0; i < threads; i++) {
+        t[i] = (struct vcpu_thread){.vm = vm, .index = i, .memory = memory, .rounds = rounds};
+        CHECK(pthread_create(&t[i].thread, NULL, run_counting_vcpu, &t[i]) == 0);
+    }
+    long forks = 0;
+    while (vcpus_running > 0) { /* each fork write-protects every page of the guest */
+        pid_t child = fork();
+        CHECK(child >= 0);
+        if (child == 0)
+            _exit(0);
+        CHECK(waitpid(child, NULL, 0) == child);
+        forks++;
+    }
+    long wrong = 0;
+    for (int i = 0; i < threads; i++) {
+        CHECK(pthread_join(t[i].thread, NULL) == 0);
+        wrong += t[i].wrong;
+    }
+    /* A second vCPU with an id in use is refused. */
+    int again = ioctl(vm, KVM_CREATE_VCPU, 0), taken = -1;
+    if (again >= 0)
+        taken = ioctl(vm, KVM_CREATE_VCPU, 0);
+    CHECK(again >= 0 && taken == -1 && errno == EEXIST);
+    CHECK(ioctl(vm, KVM_CREATE_VCPU, 64) == -1 && errno == EINVAL);
+    close(again);
+    close(vm);
+    munmap(memory, GUEST_BYTES);
+    printf("%d vCPUs in one VM, %ld rounds each, while %ld forks write-protected their memory: "
+           "%ld wrong\n",
+           threads, rounds, forks, wrong);
+    CHECK(wrong == 0);
+    puts("PASS");
+}
+
 int main(int argc, char **argv)
 {
     const char *what = argc > 1 ? argv[1] : "";
@@ -322,9 +439,12 @@ int main(int argc, char **argv)
         test_leak(atol(argv[2]));
     else if (strcmp(what, "kill") == 0 && argc == 3)
         test_kill(atol(argv[2]));
+    else if (strcmp(what, "vcpus") == 0 && argc == 4)
+        test_vcpus(atoi(argv[2]), atol(argv[3]));
     else {
         fprintf(stderr,
-                "usage: test_kmod_ioctl checks | fuzz SEED ROUNDS | leak CYCLES | kill ROUNDS\n");
+                "usage: test_kmod_ioctl checks | fuzz SEED ROUNDS | leak CYCLES | kill ROUNDS | "
+                "vcpus THREADS ROUNDS\n");
         return 2;
     }
     return 0;
