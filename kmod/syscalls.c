@@ -91,6 +91,24 @@ static bool restarts_after_signal(long ret)
 
 /* ---- Files ---- */
 
+/* The file position is shared: its users are serialized as the kernel's own read(2),
+ * write(2) and lseek(2) serialize them, with the file's f_pos_lock where it has one.
+ * Returns whether it took the lock, for unlock_position. */
+static bool lock_position(struct file *file)
+{
+	bool locked = file->f_mode & FMODE_ATOMIC_POS;
+
+	if (locked)
+		mutex_lock(&file->f_pos_lock);
+	return locked;
+}
+
+static void unlock_position(struct file *file, bool locked)
+{
+	if (locked)
+		mutex_unlock(&file->f_pos_lock);
+}
+
 /* A read or a write as the system calls describe it. */
 struct rw_call {
 	int dir; /* READ or WRITE */
@@ -126,8 +144,8 @@ static bool file_rw(const struct rw_call *c, long *ret)
 	struct iovec stack[UIO_FASTIOV], *iov;
 	struct iov_iter iter;
 	struct file *file;
-	bool lock_pos = false;
 	loff_t pos, *ppos = NULL;
+	bool locked = false;
 
 	if (c->at && *c->at < 0) {
 		*ret = -EINVAL;
@@ -142,22 +160,22 @@ static bool file_rw(const struct rw_call *c, long *ret)
 		fput(file);
 		return false;
 	}
-	*ret = 0;
-	if (c->at && !(file->f_mode & (c->dir == READ ? FMODE_PREAD : FMODE_PWRITE)))
+	if (c->at && !(file->f_mode & (c->dir == READ ? FMODE_PREAD : FMODE_PWRITE))) {
 		*ret = -ESPIPE;
-	else if (!c->vector && !(file->f_mode & (c->dir == READ ? FMODE_READ : FMODE_WRITE)))
+		goto out;
+	}
+	if (!c->vector && !(file->f_mode & (c->dir == READ ? FMODE_READ : FMODE_WRITE))) {
 		*ret = -EBADF;
-	if (*ret || (*ret = import_buffers(c, stack, &iov, &iter)) != 0)
+		goto out;
+	}
+	*ret = import_buffers(c, stack, &iov, &iter);
+	if (*ret)
 		goto out;
 	if (c->at) {
 		pos = *c->at;
 		ppos = &pos;
 	} else {
-		/* The file position is shared: its updates are serialized as the kernel's
-		 * own read(2) and write(2) serialize them. */
-		lock_pos = file->f_mode & FMODE_ATOMIC_POS;
-		if (lock_pos)
-			mutex_lock(&file->f_pos_lock);
+		locked = lock_position(file);
 		if (!(file->f_mode & FMODE_STREAM)) {
 			pos = file->f_pos;
 			ppos = &pos;
@@ -178,8 +196,7 @@ static bool file_rw(const struct rw_call *c, long *ret)
 	}
 	if (!c->at && ppos && *ret >= 0)
 		file->f_pos = pos;
-	if (lock_pos)
-		mutex_unlock(&file->f_pos_lock);
+	unlock_position(file, locked);
 	kfree(iov);
 out:
 	fput(file);
@@ -189,6 +206,7 @@ out:
 static long file_lseek(unsigned int fd, loff_t offset, unsigned int whence)
 {
 	struct file *file;
+	bool locked;
 	long ret;
 
 	file = fget(fd);
@@ -198,11 +216,9 @@ static long file_lseek(unsigned int fd, loff_t offset, unsigned int whence)
 		fput(file);
 		return -EINVAL;
 	}
-	if (file->f_mode & FMODE_ATOMIC_POS)
-		mutex_lock(&file->f_pos_lock);
+	locked = lock_position(file);
 	ret = vfs_llseek(file, offset, whence);
-	if (file->f_mode & FMODE_ATOMIC_POS)
-		mutex_unlock(&file->f_pos_lock);
+	unlock_position(file, locked);
 	fput(file);
 	return ret;
 }

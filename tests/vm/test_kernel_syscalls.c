@@ -65,20 +65,26 @@ static uint64_t engine_syscalls(void)
     return info.syscall_exits;
 }
 
+/* Stops the test if an EXPECT failed in guest mode. */
+static void stop_if_wrong_in_guest(void)
+{
+    if (first_wrong_line) {
+        fprintf(stderr, "%s:%d: check failed in guest mode\n", __FILE__, first_wrong_line);
+        exit(1);
+    }
+}
+
 /* After a guest-mode section of @calls calls that kmod makes in the kernel: no wrong
  * result, and the number that returned to the engine is 0 on kmod and all of them on
  * the kvm backend. */
 static void check_section(const char *what, uint64_t engine_before, int calls)
 {
-    uint64_t forwarded = engine_syscalls() - engine_before;
     struct gcvm_info info;
     CHECK(gcvm_get_info(&info) == 0);
+    uint64_t forwarded = info.syscall_exits - engine_before;
     printf("%s: %s: %d calls in guest mode, %llu returned to the engine\n", info.backend, what,
            calls, (unsigned long long)forwarded);
-    if (first_wrong_line) {
-        fprintf(stderr, "%s:%d: check failed in guest mode\n", __FILE__, first_wrong_line);
-        exit(1);
-    }
+    stop_if_wrong_in_guest();
     if (strcmp(info.backend, "kmod") == 0)
         CHECK(forwarded == 0);
     else
@@ -356,10 +362,7 @@ static void test_seccomp(void)
     uint64_t forwarded = engine_syscalls() - before;
     printf("%d calls in guest mode under a seccomp filter, %llu returned to the engine\n",
            2 * ROUNDS, (unsigned long long)forwarded);
-    if (first_wrong_line) {
-        fprintf(stderr, "%s:%d: check failed in guest mode\n", __FILE__, first_wrong_line);
-        exit(1);
-    }
+    stop_if_wrong_in_guest();
     CHECK(forwarded >= (uint64_t)2 * ROUNDS); /* on either backend */
     puts("PASS");
 }
