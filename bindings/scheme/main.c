@@ -39,7 +39,7 @@ static const char usage[] =
     "  --boehm-incremental   with --gc=boehm: Boehm's incremental mode\n"
     "  --barrier=NAME        gcvm's write barrier: none, card, mprotect, uffd, soft-dirty,\n"
     "                        gcvm-dirty, gcvm-protect, auto (default: GCVM_BARRIER, else auto)\n"
-    "  --heap=SIZE           heap limit, e.g. 256M or 1G (default 1G)\n"
+    "  --heap=SIZE           heap limit, e.g. 256M or 4G (default: physical memory)\n"
     "  --nursery=SIZE        gcvm's nursery size (default 2M)\n"
     "  --stack=SIZE          the interpreter's stack, which bounds recursion depth (default 512M)\n"
     "  --vm                  run the interpreter in guest mode through the gcvm engine\n"

@@ -114,6 +114,16 @@ static void trace_words(void *obj, gc_visit_fn visit, void *ctx)
         visit((void **)&w[i], ctx);
 }
 
+/* The words of trace_words that lie in [from, to), bytes into the object: a vector
+ * written at a few places is scanned there only. */
+static void trace_words_range(void *obj, size_t from, size_t to, gc_visit_fn visit, void *ctx)
+{
+    value *w = obj;
+    size_t first = from / sizeof(value), end = (to + sizeof(value) - 1) / sizeof(value);
+    for (size_t i = first > 1 ? first : 1; i < end; i++)
+        visit((void **)&w[i], ctx);
+}
+
 struct visit_closure {
     gc_visit_fn visit;
     void *ctx;
@@ -210,8 +220,12 @@ static int gcvm_heap_init(const struct memory_options *opt, char *err, size_t er
         return -1;
     }
     for (unsigned t = 1; t < T_TYPE_COUNT; t++) {
-        gc_trace_fn fn = t == T_PAIR ? trace_pair : t == T_CLOSURE ? trace_closure : trace_words;
-        gc_register_kind(scm_heap, t, fn);
+        if (t == T_PAIR)
+            gc_register_kind(scm_heap, t, trace_pair);
+        else if (t == T_CLOSURE)
+            gc_register_kind(scm_heap, t, trace_closure);
+        else
+            gc_register_kind_ranged(scm_heap, t, trace_words, trace_words_range);
     }
     gc_set_root_tracer(scm_heap, trace_roots, NULL);
     return 0;

@@ -54,6 +54,9 @@ long blocks_take_run(struct gc_heap *h, size_t count)
             h->free_blocks -= count;
             if (count == 1)
                 h->free_search_from = i + 1;
+            if (i + count > h->blocks_end)
+                h->blocks_end = i + count;
+            blocks_note_resident(h, i, count);
             return (long)i;
         }
     }
@@ -70,7 +73,7 @@ void dirty_clear_block(struct gc_heap *h, size_t bi)
 
 void dirty_clear_in_use(struct gc_heap *h)
 {
-    for (size_t bi = 0; bi < h->nblocks; bi++)
+    for (size_t bi = 0; bi < h->blocks_end; bi++)
         if (h->blocks[bi].kind != BLOCK_FREE)
             dirty_clear_block(h, bi);
 }
@@ -125,7 +128,7 @@ static void *take_cell(struct gc_heap *h, size_t bi)
 /* The next SMALL block of the class after `after` whose cursor has not reached its end. */
 static long next_block_of_class(const struct gc_heap *h, unsigned cls, size_t after)
 {
-    for (size_t i = after + 1; i < h->nblocks; i++) {
+    for (size_t i = after + 1; i < h->blocks_end; i++) {
         const struct block *b = &h->blocks[i];
         if (b->kind == BLOCK_SMALL && b->size_class == cls && b->cursor < cells_per_block(cls))
             return (long)i;
@@ -334,13 +337,13 @@ void block_for_each_object(struct gc_heap *h, size_t bi, gc_object_fn fn, void *
 void for_each_old_run(struct gc_heap *h, void (*fn)(struct gc_heap *, size_t, size_t))
 {
     size_t i = 0;
-    while (i < h->nblocks) {
+    while (i < h->blocks_end) {
         if (!block_is_old(h->blocks[i].kind)) {
             i++;
             continue;
         }
         size_t first = i;
-        while (i < h->nblocks && block_is_old(h->blocks[i].kind))
+        while (i < h->blocks_end && block_is_old(h->blocks[i].kind))
             i++;
         fn(h, first, i - first);
     }

@@ -81,7 +81,15 @@ struct gc_heap {
     /* The reserved region: nblocks blocks of BLOCK_BYTES from base. */
     char *base, *end;
     size_t nblocks;
+    size_t blocks_end; /* one past the highest block that may be in use: what every walk
+                          over the blocks visits, so that a large reservation costs
+                          nothing until it is used (raised by blocks_take_run, lowered
+                          after a major collection's sweep) */
     struct block *blocks;
+    uint8_t *resident;         /* per block: its pages are (or are being) faulted in; atomic */
+    size_t resident_end;       /* one past the highest block ever resident; atomic */
+    struct prefault *prefault; /* the thread that populates blocks ahead, or NULL */
+    char prefault_state[192];  /* "on", or why not */
     size_t free_blocks;
     size_t free_search_from; /* next block index to look at for a free one */
 
@@ -118,6 +126,7 @@ struct gc_heap {
 
     /* Embedder. */
     gc_trace_fn trace[KIND_COUNT];
+    gc_trace_range_fn trace_range[KIND_COUNT]; /* or NULL: the kind is traced whole */
     void ***roots;
     size_t root_count, root_capacity;
     gc_root_trace_fn root_tracer;
@@ -230,6 +239,15 @@ void *object_containing(struct gc_heap *h, const void *p);
 
 /* Calls fn on every object in old block i (for LARGE, the object; TAIL: nothing). */
 void block_for_each_object(struct gc_heap *h, size_t i, gc_object_fn fn, void *arg);
+
+/* ---- Heap growth outside pauses (prefault.c) ---- */
+struct prefault;
+void prefault_start(struct gc_heap *h);   /* at creation; sets prefault_state */
+void prefault_stop(struct gc_heap *h);    /* at destruction */
+void prefault_request(struct gc_heap *h); /* after a collection: populate what comes next */
+uint64_t prefault_populated_bytes(const struct gc_heap *h);
+void blocks_note_resident(struct gc_heap *h, size_t first, size_t count);
+void retention_release(struct gc_heap *h); /* after a major collection's sweep */
 
 /* ---- Collections (minor.c, major.c) ---- */
 void minor_collect(struct gc_heap *h);

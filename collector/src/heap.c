@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/mman.h>
 #include <time.h>
 
@@ -137,13 +138,25 @@ int gc_barrier_available(enum gc_barrier_kind kind, char *why, size_t why_len)
 
 /* ---- Configuration ---- */
 
-#define DEFAULT_HEAP_BYTES ((size_t)1 << 30)
 #define DEFAULT_NURSERY_BYTES ((size_t)2 << 20)
+
+/* The default limit is the machine's memory, as with malloc: a program grows until the
+ * machine is full, not until an arbitrary cap. Reserving that much address space costs
+ * nothing until it is used (the region is MAP_NORESERVE, the side tables are touched
+ * block by block, and every walk stops at blocks_end). At least 1 GiB. */
+static size_t default_heap_bytes(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    size_t bytes = pages > 0 && page > 0 ? (size_t)pages * (size_t)page : 0;
+    if (bytes < ((size_t)1 << 30))
+        bytes = (size_t)1 << 30;
+    return bytes & ~(BLOCK_BYTES - 1);
+}
 
 void gc_config_init(struct gc_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
-    cfg->heap_max_bytes = DEFAULT_HEAP_BYTES;
+    cfg->heap_max_bytes = default_heap_bytes();
     cfg->nursery_bytes = DEFAULT_NURSERY_BYTES;
     cfg->barrier = GC_BARRIER_DEFAULT;
 }
@@ -238,7 +251,7 @@ struct gc_heap *gc_heap_create(const struct gc_config *cfg_in, char *err, size_t
     else
         gc_config_init(&cfg);
     if (cfg.heap_max_bytes == 0)
-        cfg.heap_max_bytes = DEFAULT_HEAP_BYTES;
+        cfg.heap_max_bytes = default_heap_bytes();
     if (cfg.nursery_bytes == 0)
         cfg.nursery_bytes = DEFAULT_NURSERY_BYTES;
     size_t nursery_blocks = (cfg.nursery_bytes + BLOCK_BYTES - 1) >> BLOCK_SHIFT;
@@ -280,6 +293,7 @@ struct gc_heap *gc_heap_create(const struct gc_config *cfg_in, char *err, size_t
     h->end = h->base + (nblocks << BLOCK_SHIFT);
     h->free_blocks = nblocks;
     h->blocks = calloc(nblocks, sizeof *h->blocks);
+    h->resident = calloc(nblocks, 1);
     size_classes_init();
     h->alloc_bits = calloc(nblocks * BITMAP_WORDS_PER_BLOCK, sizeof(uint64_t));
     h->mark_bits = calloc(nblocks * BITMAP_WORDS_PER_BLOCK, sizeof(uint64_t));
@@ -287,7 +301,7 @@ struct gc_heap *gc_heap_create(const struct gc_config *cfg_in, char *err, size_t
     h->dirty = calloc((nblocks << BLOCK_SHIFT) >> h->dirty_shift, 1);
     h->nursery_target_blocks = nursery_blocks;
     h->nursery = calloc(nursery_blocks, sizeof *h->nursery);
-    if (!h->blocks || !h->alloc_bits || !h->mark_bits || !h->dirty || !h->nursery) {
+    if (!h->blocks || !h->resident || !h->alloc_bits || !h->mark_bits || !h->dirty || !h->nursery) {
         set_error(err, err_len, "out of memory for the heap's side tables");
         gc_heap_destroy(h);
         return NULL;
@@ -313,6 +327,7 @@ struct gc_heap *gc_heap_create(const struct gc_config *cfg_in, char *err, size_t
     h->trace_log = env_unsigned("GCVM_GC_TRACE") != 0;
     h->stats.dirty_unit_bytes = kind == GC_BARRIER_NONE ? 0 : (uint64_t)1 << h->dirty_shift;
 
+    prefault_start(h); /* before a gcvm barrier puts the thread in guest mode */
     if (h->barrier->attach(h, err, err_len) != 0) {
         h->barrier = NULL; /* nothing to detach */
         gc_heap_destroy(h);
@@ -328,11 +343,13 @@ void gc_heap_destroy(struct gc_heap *h)
 {
     if (!h)
         return;
+    prefault_stop(h);
     if (h->barrier)
         h->barrier->detach(h);
     if (h->base)
         munmap(h->base, h->nblocks << BLOCK_SHIFT);
     free(h->blocks);
+    free(h->resident);
     free(h->alloc_bits);
     free(h->mark_bits);
     free(h->dirty);
@@ -358,9 +375,16 @@ const char *gc_heap_barrier_reason(const struct gc_heap *h)
 
 int gc_register_kind(struct gc_heap *h, unsigned kind, gc_trace_fn trace)
 {
+    return gc_register_kind_ranged(h, kind, trace, NULL);
+}
+
+int gc_register_kind_ranged(struct gc_heap *h, unsigned kind, gc_trace_fn trace,
+                            gc_trace_range_fn trace_range)
+{
     if (kind >= KIND_COUNT)
         return -1;
     h->trace[kind] = trace;
+    h->trace_range[kind] = trace_range;
     return 0;
 }
 
@@ -428,7 +452,7 @@ unsigned gc_object_kind(const void *obj)
 void gc_for_each_object(struct gc_heap *h, gc_object_fn fn, void *arg)
 {
     nursery_retire_current(h);
-    for (size_t i = 0; i < h->nblocks; i++)
+    for (size_t i = 0; i < h->blocks_end; i++)
         if (h->blocks[i].kind != BLOCK_FREE)
             block_for_each_object(h, i, fn, arg);
 }
@@ -489,6 +513,7 @@ static void collect(struct gc_heap *h, bool major)
     major = major || h->barrier_kind == GC_BARRIER_NONE || h->major_due;
     if (major) {
         major_collect(h);
+        retention_release(h);
         h->stats.major_collections++;
     } else {
         timed_barrier_step(h, h->barrier->harvest);
@@ -506,6 +531,7 @@ static void collect(struct gc_heap *h, bool major)
     timed_barrier_step(h, h->barrier->rearm);
     h->all_dirty = false;
     nursery_reset(h);
+    prefault_request(h);
     if (h->verify && gc_verify(h) != 0)
         gc_fatal("heap verification failed after a %s collection", major ? "major" : "minor");
     size_t in_use = (h->nblocks - h->free_blocks) << BLOCK_SHIFT;
@@ -625,6 +651,7 @@ void gc_get_stats(const struct gc_heap *h, struct gc_stats *out)
         out->peak_heap_bytes = out->heap_bytes;
     out->bytes_allocated += nursery_bytes_in_use(h);
     out->barrier_ms = (double)h->barrier_ns / 1e6;
+    out->prefaulted_bytes = prefault_populated_bytes(h);
     if (h->barrier->trap_counts) {
         uint64_t traps, ns;
         h->barrier->trap_counts(h, &traps, &ns);
@@ -638,8 +665,16 @@ void gc_get_stats(const struct gc_heap *h, struct gc_stats *out)
         qsort(sorted, n, sizeof *sorted, compare_double);
         out->pause_p50_ms = percentile(sorted, n, 0.50);
         out->pause_p95_ms = percentile(sorted, n, 0.95);
+        out->pause_p99_ms = percentile(sorted, n, 0.99);
         free(sorted);
     }
+}
+
+void gc_reset_pause_stats(struct gc_heap *h)
+{
+    h->pauses.count = 0;
+    h->stats.pause_max_ms = 0;
+    h->stats.pause_total_ms = 0;
 }
 
 void gc_print_stats(const struct gc_heap *h, void *file)
@@ -656,8 +691,13 @@ void gc_print_stats(const struct gc_heap *h, void *file)
     fprintf(f, "gc: allocated %.1f MiB, promoted %.1f MiB, heap %.1f MiB (peak %.1f MiB)\n",
             (double)s.bytes_allocated / 1048576.0, (double)s.bytes_promoted / 1048576.0,
             (double)s.heap_bytes / 1048576.0, (double)s.peak_heap_bytes / 1048576.0);
-    fprintf(f, "gc: barrier: %llu traps, %llu dirty %s found, %.1f ms; %llu pinned blocks\n",
+    fprintf(f,
+            "gc: barrier: %llu traps, %llu dirty %s found, %llu fields scanned for them, "
+            "%.1f ms; %llu pinned blocks\n",
             (unsigned long long)s.barrier_traps, (unsigned long long)s.dirty_units,
-            s.dirty_unit_bytes == 512 ? "cards" : "pages", s.barrier_ms,
-            (unsigned long long)s.pinned_blocks);
+            s.dirty_unit_bytes == 512 ? "cards" : "pages", (unsigned long long)s.remembered_fields,
+            s.barrier_ms, (unsigned long long)s.pinned_blocks);
+    fprintf(f, "gc: growth outside pauses: %s; %.1f MiB faulted in ahead, %.1f MiB returned\n",
+            h->prefault_state, (double)s.prefaulted_bytes / 1048576.0,
+            (double)s.released_bytes / 1048576.0);
 }

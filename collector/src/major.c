@@ -40,7 +40,7 @@ static void fill_dead_pinned(struct gc_heap *h, size_t bi)
  * in major_collect), so its dead cells are free without being touched. */
 static void sweep(struct gc_heap *h)
 {
-    for (size_t bi = 0; bi < h->nblocks; bi++) {
+    for (size_t bi = 0; bi < h->blocks_end; bi++) {
         struct block *b = &h->blocks[bi];
         switch (b->kind) {
         case BLOCK_SMALL:
@@ -67,9 +67,11 @@ static void sweep(struct gc_heap *h)
     }
     for (unsigned c = 0; c < SIZE_CLASS_COUNT; c++)
         h->small_current[c] = -1;
-    for (size_t bi = h->nblocks; bi-- > 0;)
+    for (size_t bi = h->blocks_end; bi-- > 0;)
         if (h->blocks[bi].kind == BLOCK_SMALL)
             h->small_current[h->blocks[bi].size_class] = (int32_t)bi;
+    while (h->blocks_end > 0 && h->blocks[h->blocks_end - 1].kind == BLOCK_FREE)
+        h->blocks_end--;
 }
 
 /* Since the last swap, an old block's mark bits hold its allocation bits of before. */

@@ -94,12 +94,23 @@ void visit_for_minor(void **field, void *ctx)
         *field = promote(h, v);
 }
 
-/* The same, for a field of the remembered set: only fields in dirty units count. */
+/* The same, for a field of the remembered set: only fields in dirty units count. Every
+ * field offered is counted (stats.remembered_fields): that is the scan's cost, and tests
+ * hold it to what was written (docs/collector.md, "The remembered set"). */
 static void visit_dirty_field(void **field, void *ctx)
 {
     struct gc_heap *h = ctx;
+    h->stats.remembered_fields++;
     if (h->dirty[(size_t)((char *)field - h->base) >> h->dirty_shift])
         visit_for_minor(field, ctx);
+}
+
+/* A field of an object the remembered set scans whole (a fresh large object). */
+static void visit_remembered_field(void **field, void *ctx)
+{
+    struct gc_heap *h = ctx;
+    h->stats.remembered_fields++;
+    visit_for_minor(field, ctx);
 }
 
 void visit_for_major(void **field, void *ctx)
@@ -132,18 +143,78 @@ void drain_grey(struct gc_heap *h, gc_visit_fn visit)
 static void scan_whole_object(void *obj, void *arg)
 {
     struct gc_heap *h = arg;
-    trace_object(h, obj, visit_for_minor, h);
+    trace_object(h, obj, visit_remembered_field, h);
 }
 
+/* Index of the first dirty unit in [u, end), or end. Eight units at a time where they
+ * are all clean, so a large object's clean stretches cost a load per 8 units. */
+static size_t next_dirty_unit(const uint8_t *dirty, size_t u, size_t end)
+{
+    while (u < end) {
+        if ((u & 7u) == 0 && u + 8 <= end) {
+            uint64_t w;
+            memcpy(&w, dirty + u, 8);
+            if (!w) {
+                u += 8;
+                continue;
+            }
+        }
+        if (dirty[u])
+            return u;
+        u++;
+    }
+    return end;
+}
+
+/* Scans the dirty parts of an object with a range tracer: one call for each maximal run
+ * of dirty units it overlaps, limited to the object's payload. The cost is the fields in
+ * those units, whatever the object's size. */
+static void scan_dirty_ranges(struct gc_heap *h, void *obj, gc_trace_range_fn trace_range)
+{
+    size_t bytes = header_size(*header_of(obj)) - GC_HEADER_BYTES;
+    size_t offset = (size_t)((char *)obj - h->base); /* of the payload in the region */
+    size_t end = ((offset + bytes - 1) >> h->dirty_shift) + 1;
+    for (size_t u = next_dirty_unit(h->dirty, offset >> h->dirty_shift, end); u < end;) {
+        size_t run_end = u + 1;
+        while (run_end < end && h->dirty[run_end])
+            run_end++;
+        size_t from = u << h->dirty_shift, to = run_end << h->dirty_shift;
+        from = from > offset ? from - offset : 0;
+        to = to - offset < bytes ? to - offset : bytes;
+        trace_range(obj, from, to, visit_dirty_field, h);
+        u = next_dirty_unit(h->dirty, run_end, end);
+    }
+}
+
+/* Scans an old object that overlaps dirty units, once per collection however many it
+ * overlaps: over its dirty ranges where the kind has a range tracer and the object
+ * spans more than one unit, else whole with the fields outside dirty units skipped. */
 static void scan_dirty_object(struct gc_heap *h, void *obj, void **last)
 {
     if (obj == *last)
         return; /* spans several dirty units: once is enough */
     *last = obj;
-    trace_object(h, obj, visit_dirty_field, h);
+    gc_header hdr = *header_of(obj);
+    if (hdr & (GC_HDR_POINTERFREE | HDR_FILLER))
+        return;
+    gc_trace_range_fn trace_range = h->trace_range[header_kind(hdr)];
+    if (trace_range && header_size(hdr) > ((size_t)1 << h->dirty_shift))
+        scan_dirty_ranges(h, obj, trace_range);
+    else
+        trace_object(h, obj, visit_dirty_field, h);
 }
 
-/* Scans the objects of old block bi that overlap its dirty units. */
+/* Scans the dirty parts of the large object whose first block is head, unless it is
+ * fresh (then the scan of fresh_large covers it whole). */
+static void scan_dirty_large(struct gc_heap *h, size_t head)
+{
+    if (h->blocks[head].fresh)
+        return;
+    void *last = NULL;
+    scan_dirty_object(h, block_start(h, head) + GC_HEADER_BYTES, &last);
+}
+
+/* Scans the objects of old SMALL or PINNED block bi that overlap its dirty units. */
 static void scan_dirty_block(struct gc_heap *h, size_t bi, size_t first_unit,
                              size_t units_per_block)
 {
@@ -151,11 +222,6 @@ static void scan_dirty_block(struct gc_heap *h, size_t bi, size_t first_unit,
     char *start = block_start(h, bi);
     size_t unit = (size_t)1 << h->dirty_shift;
     void *last = NULL;
-    if (b->kind == BLOCK_LARGE || b->kind == BLOCK_LARGE_TAIL) {
-        size_t head = b->kind == BLOCK_LARGE ? bi : bi - b->run;
-        scan_dirty_object(h, block_start(h, head) + GC_HEADER_BYTES, &last);
-        return;
-    }
     if (b->kind == BLOCK_PINNED) {
         for (char *at = start; at < b->fill;) {
             gc_header hdr = *(gc_header *)at;
@@ -208,8 +274,10 @@ static bool any_dirty(const uint8_t *units, size_t count)
 static void scan_remembered_set(struct gc_heap *h)
 {
     size_t units_per_block = BLOCK_BYTES >> h->dirty_shift; /* 8 or 64: a multiple of 8 */
-    for (size_t bi = 0; bi < h->nblocks; bi++) {
-        if (!block_is_old(h->blocks[bi].kind))
+    size_t large_scanned = SIZE_MAX; /* head block of the large object scanned last */
+    for (size_t bi = 0; bi < h->blocks_end; bi++) {
+        const struct block *b = &h->blocks[bi];
+        if (!block_is_old(b->kind))
             continue;
         if (h->all_dirty) {
             block_for_each_object(h, bi, scan_whole_object, h);
@@ -220,6 +288,14 @@ static void scan_remembered_set(struct gc_heap *h)
             continue;
         for (size_t k = 0; k < units_per_block; k++)
             h->stats.dirty_units += h->dirty[first_unit + k] != 0;
+        if (b->kind == BLOCK_LARGE || b->kind == BLOCK_LARGE_TAIL) {
+            /* At its first dirty block, the whole object's dirty parts: once. */
+            size_t head = b->kind == BLOCK_LARGE ? bi : bi - b->run;
+            if (head != large_scanned)
+                scan_dirty_large(h, head);
+            large_scanned = head;
+            continue;
+        }
         scan_dirty_block(h, bi, first_unit, units_per_block);
     }
     /* Large objects the mutator allocated since the last collection are old but may be

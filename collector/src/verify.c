@@ -47,7 +47,7 @@ static void check_object_remembered(void *obj, void *arg)
 void verify_remembered_set(struct gc_heap *h)
 {
     struct remset_check c = {.h = h};
-    for (size_t bi = 0; bi < h->nblocks; bi++)
+    for (size_t bi = 0; bi < h->blocks_end; bi++)
         if (block_is_old(h->blocks[bi].kind))
             block_for_each_object(h, bi, check_object_remembered, &c);
     if (c.missing)
@@ -128,7 +128,7 @@ size_t gc_debug_written_pages(struct gc_heap *h, size_t *pages, size_t max)
         gc_fatal("gc_debug_written_pages() called during a collection");
     h->barrier->harvest(h);
     size_t found = 0, units_per_page = PAGE_BYTES >> h->dirty_shift;
-    for (size_t page = 0; page < h->nblocks << (BLOCK_SHIFT - PAGE_SHIFT); page++) {
+    for (size_t page = 0; page < h->blocks_end << (BLOCK_SHIFT - PAGE_SHIFT); page++) {
         if (!block_is_old(h->blocks[page >> (BLOCK_SHIFT - PAGE_SHIFT)].kind))
             continue;
         bool written = h->all_dirty;

@@ -29,6 +29,23 @@ typedef void (*gc_root_trace_fn)(gc_visit_fn visit, void *visit_ctx, void *user)
  * out of range. */
 int gc_register_kind(struct gc_heap *heap, unsigned kind, gc_trace_fn trace);
 
+/* Calls visit(&field, visit_ctx) for every pointer field of obj whose address lies in
+ * [obj + from, obj + to): byte offsets into the payload, from < to <= the payload size.
+ * Visiting a few fields outside the range is allowed (the collector ignores them), but
+ * the point is not to: the collector calls it for the written parts of an object that
+ * spans several cards or pages (a large array), so that a minor collection costs what
+ * the program wrote, not the object's size. Must not allocate. */
+typedef void (*gc_trace_range_fn)(void *obj, size_t from, size_t to, gc_visit_fn visit,
+                                  void *visit_ctx);
+
+/* As gc_register_kind, and also registers trace_range (NULL: none) for the kind. With a
+ * range tracer, the remembered-set scan of a minor collection visits only the fields in
+ * the cards or pages written since the last collection; without one, it traces an old
+ * object that was written whole (once per collection) and skips the fields outside them.
+ * Register one for any kind whose objects can be large arrays of pointers. */
+int gc_register_kind_ranged(struct gc_heap *heap, unsigned kind, gc_trace_fn trace,
+                            gc_trace_range_fn trace_range);
+
 /* Adds or removes one root: the address of a variable holding a heap pointer (or
  * anything else, see above). Add returns 0, or -1 when out of memory; remove returns 0,
  * or -1 if the address was not registered. */

@@ -64,7 +64,8 @@ int gc_barrier_available(enum gc_barrier_kind kind, char *why, size_t why_len);
 typedef int (*gc_oom_fn)(struct gc_heap *heap, size_t request_bytes, void *arg);
 
 struct gc_config {
-    size_t heap_max_bytes;        /* hard limit on the whole heap; 0: 1 GiB */
+    size_t heap_max_bytes;        /* hard limit on the whole heap; 0: the machine's
+                                     physical memory (at least 1 GiB) */
     size_t nursery_bytes;         /* 0: 2 MiB */
     size_t major_threshold_bytes; /* first major collection when the old generation
                                      reaches this; 0: 4 x nursery */
@@ -100,20 +101,29 @@ void gc_collect(struct gc_heap *heap, enum gc_collection_kind kind);
 struct gc_stats {
     uint64_t minor_collections;
     uint64_t major_collections;
-    double pause_p50_ms, pause_p95_ms, pause_max_ms, pause_total_ms;
+    double pause_p50_ms, pause_p95_ms, pause_p99_ms, pause_max_ms, pause_total_ms;
     uint64_t bytes_allocated; /* everything handed out, headers included */
     uint64_t bytes_promoted;  /* copied from the nursery to the old generation */
     uint64_t heap_bytes;      /* blocks in use now (nursery + old) */
     uint64_t peak_heap_bytes;
-    uint64_t barrier_traps;    /* write faults taken (mprotect) */
-    uint64_t dirty_units;      /* dirty cards or pages found, summed over minors */
-    uint64_t dirty_unit_bytes; /* 512 for cards, 4096 for pages, 0 for none */
-    double barrier_ms;         /* harvest + re-arm + fault handling */
-    uint64_t pinned_blocks;    /* nursery blocks kept in place, summed */
+    uint64_t barrier_traps;     /* write faults taken (mprotect) */
+    uint64_t dirty_units;       /* dirty cards or pages found, summed over minors */
+    uint64_t dirty_unit_bytes;  /* 512 for cards, 4096 for pages, 0 for none */
+    double barrier_ms;          /* harvest + re-arm + fault handling */
+    uint64_t pinned_blocks;     /* nursery blocks kept in place, summed */
+    uint64_t remembered_fields; /* fields the remembered-set scans visited, summed over
+                                   minors: what finding old-to-young pointers cost */
+    uint64_t prefaulted_bytes;  /* free blocks faulted in ahead, outside pauses */
+    uint64_t released_bytes;    /* free blocks returned to the system */
 };
 
 /* Fills *out with the heap's statistics so far. */
 void gc_get_stats(const struct gc_heap *heap, struct gc_stats *out);
+
+/* Forgets the pauses recorded so far: the pause figures of gc_get_stats() (percentiles,
+ * max, total) then cover only the collections after this call, so that a benchmark can
+ * report its steady state after a warm-up. The other counters are kept. */
+void gc_reset_pause_stats(struct gc_heap *heap);
 
 /* Writes a human-readable summary of gc_get_stats() to the stream (a FILE *). */
 void gc_print_stats(const struct gc_heap *heap, void *file);

@@ -1,0 +1,223 @@
+/* Heap growth outside pauses (docs/collector.md, "Heap growth outside pauses"): a
+ * background thread populates the free blocks that the next collection will promote
+ * into, so that their first-touch faults are not taken inside the pause; and after a
+ * major collection, free blocks beyond the retention limit are returned to the system.
+ *
+ * Populating uses madvise(MADV_POPULATE_WRITE) (Linux 5.14), which faults pages in
+ * without changing their contents. That is what makes it safe to run beside the
+ * mutator and the collector: a block the thread populates may meanwhile be taken and
+ * written, and populating it changes nothing but where its page-table entries are. Under
+ * a page barrier a populated page may be reported written: more is allowed, never fewer
+ * (the barrier protocol in gc_internal.h). */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "gc_internal.h"
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+struct prefault {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    bool stop;
+    uint64_t generation; /* of the request in `wanted`, raised by each request */
+    uint32_t *wanted;    /* block indices to populate; under lock */
+    size_t wanted_count, capacity;
+    uint64_t populated_blocks; /* statistics, atomic */
+};
+
+static bool block_resident(const struct gc_heap *h, size_t bi)
+{
+    return __atomic_load_n(&h->resident[bi], __ATOMIC_RELAXED) != 0;
+}
+
+static void set_resident(struct gc_heap *h, size_t bi, uint8_t v)
+{
+    __atomic_store_n(&h->resident[bi], v, __ATOMIC_RELAXED);
+}
+
+/* Raises resident_end to past bi; the mutator and the thread both do. */
+static void raise_resident_end(struct gc_heap *h, size_t bi)
+{
+    size_t seen = __atomic_load_n(&h->resident_end, __ATOMIC_RELAXED);
+    while (seen <= bi && !__atomic_compare_exchange_n(&h->resident_end, &seen, bi + 1, true,
+                                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        ;
+}
+
+void blocks_note_resident(struct gc_heap *h, size_t first, size_t count)
+{
+    for (size_t i = first; i < first + count; i++)
+        set_resident(h, i, 1);
+    raise_resident_end(h, first + count - 1);
+}
+
+static void *prefault_main(void *arg)
+{
+    struct gc_heap *h = arg;
+    struct prefault *p = h->prefault;
+    uint32_t *work = malloc(p->capacity * sizeof *work);
+    uint64_t done_generation = 0;
+    pthread_mutex_lock(&p->lock);
+    while (work && !p->stop) {
+        if (p->generation == done_generation) {
+            pthread_cond_wait(&p->wake, &p->lock);
+            continue;
+        }
+        done_generation = p->generation;
+        size_t n = p->wanted_count;
+        memcpy(work, p->wanted, n * sizeof *work);
+        pthread_mutex_unlock(&p->lock);
+        for (size_t k = 0; k < n && !__atomic_load_n(&p->stop, __ATOMIC_RELAXED); k++) {
+            if (block_resident(h, work[k]))
+                continue;
+            if (madvise(block_start(h, work[k]), BLOCK_BYTES, MADV_POPULATE_WRITE) == 0) {
+                set_resident(h, work[k], 1);
+                raise_resident_end(h, work[k]);
+                __atomic_add_fetch(&p->populated_blocks, 1, __ATOMIC_RELAXED);
+            }
+            /* A failure (a page write-protected by the mprotect barrier, say) leaves the
+             * block to be faulted in when it is used, as without this thread. */
+        }
+        pthread_mutex_lock(&p->lock);
+    }
+    pthread_mutex_unlock(&p->lock);
+    free(work);
+    return NULL;
+}
+
+/* Whether this kernel can populate without writing: a probe on one block. */
+static bool populate_works(struct gc_heap *h, char *why, size_t why_len)
+{
+    size_t last = h->nblocks - 1;
+    if (madvise(block_start(h, last), PAGE_BYTES, MADV_POPULATE_WRITE) == 0) {
+        madvise(block_start(h, last), PAGE_BYTES, MADV_DONTNEED);
+        return true;
+    }
+    snprintf(why, why_len, "madvise(MADV_POPULATE_WRITE) failed: %s (Linux 5.14 or later)",
+             strerror(errno));
+    return false;
+}
+
+void prefault_start(struct gc_heap *h)
+{
+    const char *env = getenv("GCVM_GC_PREFAULT");
+    if (env && strcmp(env, "0") == 0) {
+        snprintf(h->prefault_state, sizeof h->prefault_state, "off (GCVM_GC_PREFAULT=0)");
+        return;
+    }
+    if (gc_barrier_uses_guest_mode(h->barrier_kind)) {
+        snprintf(h->prefault_state, sizeof h->prefault_state,
+                 "off: the guest maps a page at its first touch in guest mode anyway");
+        return;
+    }
+    char why[160];
+    if (!populate_works(h, why, sizeof why)) {
+        snprintf(h->prefault_state, sizeof h->prefault_state, "off: %s", why);
+        return;
+    }
+    struct prefault *p = calloc(1, sizeof *p);
+    size_t capacity = h->nursery_target_blocks;
+    if (p)
+        p->wanted = malloc(capacity * sizeof *p->wanted);
+    if (!p || !p->wanted) {
+        free(p);
+        snprintf(h->prefault_state, sizeof h->prefault_state, "off: out of memory");
+        return;
+    }
+    p->capacity = capacity;
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->wake, NULL);
+    h->prefault = p;
+    if (pthread_create(&p->thread, NULL, prefault_main, h) != 0) {
+        h->prefault = NULL;
+        free(p->wanted);
+        free(p);
+        snprintf(h->prefault_state, sizeof h->prefault_state, "off: cannot start its thread");
+        return;
+    }
+    snprintf(h->prefault_state, sizeof h->prefault_state, "on");
+}
+
+void prefault_stop(struct gc_heap *h)
+{
+    struct prefault *p = h->prefault;
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->lock);
+    __atomic_store_n(&p->stop, true, __ATOMIC_RELAXED);
+    pthread_cond_signal(&p->wake);
+    pthread_mutex_unlock(&p->lock);
+    pthread_join(p->thread, NULL);
+    pthread_mutex_destroy(&p->lock);
+    pthread_cond_destroy(&p->wake);
+    free(p->wanted);
+    free(p);
+    h->prefault = NULL;
+}
+
+uint64_t prefault_populated_bytes(const struct gc_heap *h)
+{
+    if (!h->prefault)
+        return 0;
+    return __atomic_load_n(&h->prefault->populated_blocks, __ATOMIC_RELAXED) << BLOCK_SHIFT;
+}
+
+/* The next collection promotes into the lowest free blocks (blocks_take_run looks from
+ * free_search_from), at most a nursery's worth: ask for the ones not yet resident. */
+void prefault_request(struct gc_heap *h)
+{
+    struct prefault *p = h->prefault;
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->lock);
+    size_t n = 0, seen = 0;
+    for (size_t bi = h->free_search_from; bi < h->nblocks && seen < p->capacity; bi++) {
+        if (h->blocks[bi].kind != BLOCK_FREE)
+            continue;
+        seen++;
+        if (!block_resident(h, bi))
+            p->wanted[n++] = (uint32_t)bi;
+    }
+    p->wanted_count = n;
+    if (n) {
+        p->generation++;
+        pthread_cond_signal(&p->wake);
+    }
+    pthread_mutex_unlock(&p->lock);
+}
+
+/* Retention: free blocks stay resident (the next growth reuses them without faults) up
+ * to four nurseries or a quarter of the old generation, whichever is more; beyond that
+ * the highest ones are returned, at most RELEASE_PER_COLLECTION blocks per major
+ * collection so that giving memory back never makes a long pause. */
+#define RELEASE_PER_COLLECTION 64u /* 2 MiB */
+
+void retention_release(struct gc_heap *h)
+{
+    size_t retain = 4 * h->nursery_target_blocks;
+    if (h->old_blocks / 4 > retain)
+        retain = h->old_blocks / 4;
+    size_t end = __atomic_load_n(&h->resident_end, __ATOMIC_RELAXED);
+    size_t resident_free = 0;
+    for (size_t bi = 0; bi < end; bi++)
+        resident_free += h->blocks[bi].kind == BLOCK_FREE && block_resident(h, bi);
+    size_t released = 0;
+    for (size_t bi = end;
+         bi-- > 0 && resident_free > retain && released < RELEASE_PER_COLLECTION;) {
+        if (h->blocks[bi].kind != BLOCK_FREE || !block_resident(h, bi))
+            continue;
+        if (madvise(block_start(h, bi), BLOCK_BYTES, MADV_DONTNEED) != 0)
+            break;
+        set_resident(h, bi, 0);
+        resident_free--;
+        released++;
+    }
+    h->stats.released_bytes += (uint64_t)released << BLOCK_SHIFT;
+}

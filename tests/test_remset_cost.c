@@ -1,0 +1,169 @@
+/* The remembered set costs what the program wrote, counted in fields visited
+ * (gc_stats.remembered_fields), not in time:
+ *   - a large pointer array with a range tracer is scanned over its written cards or
+ *     pages only: the same writes cost the same whether the array is 4 or 64 MiB, and
+ *     whether or not 128 MiB of other old objects sit beside it;
+ *   - a large array without one is traced once per minor collection, not once for each
+ *     of its blocks that was written;
+ * and every young object stored is promoted and reachable afterwards.
+ * Usage: test_remset_cost BARRIER (card, mprotect, uffd, soft-dirty). */
+#include <string.h>
+
+#include "gcvm/gc-embedder.h"
+#include "test_util.h"
+
+enum { KIND_RANGED_ARRAY = 1, KIND_PLAIN_ARRAY = 2, KIND_LEAF = 3 };
+
+enum { WRITES = 64, EXTRA_OLD_ARRAYS = 128 };
+
+/* An array object: every word is a field. */
+static void trace_array(void *obj, gc_visit_fn visit, void *ctx)
+{
+    void **w = obj;
+    size_t n = gc_object_size(obj) / sizeof(void *);
+    for (size_t i = 0; i < n; i++)
+        visit(&w[i], ctx);
+}
+
+static void trace_array_range(void *obj, size_t from, size_t to, gc_visit_fn visit, void *ctx)
+{
+    void **w = obj;
+    for (size_t i = from / sizeof(void *); i < (to + sizeof(void *) - 1) / sizeof(void *); i++)
+        visit(&w[i], ctx);
+}
+
+static uint64_t rng_state;
+static uint64_t next_random(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+static void *array_root;
+static void *extra_roots[EXTRA_OLD_ARRAYS];
+
+struct run {
+    enum gc_barrier_kind barrier;
+    unsigned kind;          /* KIND_RANGED_ARRAY or KIND_PLAIN_ARRAY */
+    size_t array_bytes;     /* the written array */
+    size_t extra_old_bytes; /* old arrays beside it that are never written */
+    uint64_t fields;        /* out: remembered_fields of the minor collection */
+    uint64_t unit_bytes;    /* out: card or page size */
+};
+
+static struct gc_heap *make_heap(enum gc_barrier_kind barrier)
+{
+    struct gc_config cfg;
+    gc_config_init(&cfg);
+    cfg.barrier = barrier;
+    cfg.heap_max_bytes = (size_t)512 << 20;
+    cfg.major_threshold_bytes = (size_t)448 << 20; /* every collection here is minor */
+    char err[256];
+    struct gc_heap *h = gc_heap_create(&cfg, err, sizeof err);
+    CHECK_MSG(h != NULL, "%s", err);
+    gc_register_kind_ranged(h, KIND_RANGED_ARRAY, trace_array, trace_array_range);
+    gc_register_kind(h, KIND_PLAIN_ARRAY, trace_array);
+    return h;
+}
+
+static uint64_t remembered_fields(const struct gc_heap *h)
+{
+    struct gc_stats s;
+    gc_get_stats(h, &s);
+    return s.remembered_fields;
+}
+
+/* Makes the array old and tracked, stores WRITES fresh leaves at random places of its
+ * first 4 MiB (the same places in every run), collects, and checks the leaves. */
+static void run_once(struct run *r)
+{
+    struct gc_heap *h = make_heap(r->barrier);
+    size_t extra = r->extra_old_bytes / EXTRA_OLD_ARRAYS;
+    for (size_t i = 0; extra && i < EXTRA_OLD_ARRAYS; i++) {
+        extra_roots[i] = gc_alloc(h, KIND_RANGED_ARRAY, extra);
+        CHECK(extra_roots[i] != NULL);
+        memset(extra_roots[i], 0x5a, extra); /* touched, holding no heap pointer */
+        CHECK(gc_root_add(h, &extra_roots[i]) == 0);
+    }
+    void **array = gc_alloc(h, r->kind, r->array_bytes);
+    CHECK(array != NULL);
+    array_root = array;
+    CHECK(gc_root_add(h, &array_root) == 0);
+    gc_collect(h, GC_COLLECT_MINOR); /* large objects are scanned whole once, then tracked */
+
+    uint64_t before = remembered_fields(h);
+    size_t span = ((size_t)4 << 20) / sizeof(void *);
+    size_t index[WRITES];
+    rng_state = 0x9E3779B97F4A7C15ull;
+    for (size_t k = 0; k < WRITES; k++) {
+        size_t i = next_random() % span;
+        for (size_t j = 0; j < k; j++)
+            if (index[j] == i)
+                i = (i + 1) % span; /* distinct places, so each keeps its own leaf */
+        index[k] = i;
+        uint64_t *leaf = gc_alloc_pointerfree(h, KIND_LEAF, sizeof(uint64_t));
+        CHECK(leaf != NULL);
+        *leaf = i + 1;
+        array[i] = leaf;
+        gc_write_barrier(h, &array[i]);
+    }
+    struct gc_stats s;
+    gc_get_stats(h, &s);
+    uint64_t majors = s.major_collections;
+    gc_collect(h, GC_COLLECT_MINOR);
+    r->fields = remembered_fields(h) - before;
+    gc_get_stats(h, &s);
+    CHECK_MSG(s.major_collections == majors, "the measured collection was a major one");
+    r->unit_bytes = s.dirty_unit_bytes;
+
+    /* Every leaf was promoted (a leaf left behind would be overwritten by the next
+     * nursery's allocations) and the array points to it. */
+    for (size_t k = 0; k < 4096; k++)
+        CHECK(gc_alloc_pointerfree(h, KIND_LEAF, 64) != NULL);
+    gc_collect(h, GC_COLLECT_MINOR);
+    for (size_t k = 0; k < WRITES; k++) {
+        const uint64_t *leaf = array[index[k]];
+        CHECK_MSG(leaf && *leaf == index[k] + 1, "write %zu at %zu was lost", k, index[k]);
+    }
+    CHECK(gc_verify(h) == 0);
+    gc_heap_destroy(h);
+    array_root = NULL;
+    memset(extra_roots, 0, sizeof extra_roots);
+}
+
+int main(int argc, char **argv)
+{
+    enum gc_barrier_kind barrier = barrier_from_args(argc, argv);
+    const size_t mib = (size_t)1 << 20;
+
+    struct run small = {barrier, KIND_RANGED_ARRAY, 4 * mib, 0, 0, 0};
+    struct run big = {barrier, KIND_RANGED_ARRAY, 64 * mib, 0, 0, 0};
+    struct run crowded = {barrier, KIND_RANGED_ARRAY, 4 * mib, 128 * mib, 0, 0};
+    struct run plain = {barrier, KIND_PLAIN_ARRAY, 16 * mib, 0, 0, 0};
+    run_once(&small);
+    run_once(&big);
+    run_once(&crowded);
+    run_once(&plain);
+    uint64_t unit_fields = small.unit_bytes / sizeof(void *);
+    printf("%s: %d writes: ranged 4 MiB array %llu fields, 64 MiB %llu, 4 MiB beside 128 MiB "
+           "old %llu; plain 16 MiB array %llu (%llu-byte units)\n",
+           gc_barrier_name(barrier), WRITES, (unsigned long long)small.fields,
+           (unsigned long long)big.fields, (unsigned long long)crowded.fields,
+           (unsigned long long)plain.fields, (unsigned long long)small.unit_bytes);
+
+    CHECK_MSG(small.fields >= WRITES, "the written fields were not all visited");
+    CHECK_MSG(small.fields <= WRITES * unit_fields,
+              "%llu fields visited for %d writes: more than their units hold",
+              (unsigned long long)small.fields, WRITES);
+    CHECK_MSG(big.fields == small.fields, "the same writes cost more in a larger array");
+    CHECK_MSG(crowded.fields == small.fields,
+              "the same writes cost more beside a larger old generation");
+    size_t plain_words = 16 * mib / sizeof(void *);
+    CHECK_MSG(plain.fields >= plain_words, "an array without a range tracer was not traced whole");
+    CHECK_MSG(plain.fields < 2 * plain_words,
+              "an array without a range tracer was traced more than once in one collection");
+    printf("ok\n");
+    return 0;
+}
