@@ -18,7 +18,7 @@ fail() {
 session() {
     keys=$1
     shift
-    (printf "$keys"; sleep 1) | env "$@" "$script_cmd" -qfec "$scheme" /dev/null 2>&1 | tr -d '\r'
+    (printf '%b' "$keys"; sleep 1) | env "$@" "$script_cmd" -qfec "$scheme" /dev/null 2>&1 | tr -d '\r'
 }
 
 out=$(session '(+ 40 2)\n,q\n' XDG_DATA_HOME="$work/data")
