@@ -6,6 +6,7 @@
  * to new objects while garbage is allocated around it. The choice is kept in a cache file
  * per machine (barrier_auto_cache.c) and read once per process. */
 #include <pthread.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -31,7 +32,17 @@ static void trace_calib_node(void *obj, gc_visit_fn visit, void *ctx)
 
 static void *calib_roots[1];
 
-/* Milliseconds the workload took under `kind`, or a negative number if it failed. */
+/* The calling thread's CPU time: unlike the wall clock, it does not count the time another
+ * process has the CPU, yet it counts what the barrier costs (its faults, signals and
+ * system calls run on this thread). */
+static uint64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Milliseconds of CPU time the workload took under `kind`, or a negative number if it failed. */
 static double run_workload(enum gc_barrier_kind kind)
 {
     struct gc_config cfg;
@@ -46,7 +57,7 @@ static double run_workload(enum gc_barrier_kind kind)
     gc_register_kind(h, CALIBRATION_KIND, trace_calib_node);
     calib_roots[0] = NULL;
     gc_root_add(h, &calib_roots[0]);
-    uint64_t t0 = gc_now_ns();
+    uint64_t t0 = thread_cpu_ns();
     /* The long-lived structure: a linked list whose nodes get young right children. */
     struct calib_node *head = NULL;
     for (int i = 0; i < OLD_NODES; i++) {
@@ -73,7 +84,7 @@ static double run_workload(enum gc_barrier_kind kind)
         }
         cursor = cursor->left ? cursor->left : calib_roots[0];
     }
-    double ms = (double)(gc_now_ns() - t0) / 1e6;
+    double ms = (double)(thread_cpu_ns() - t0) / 1e6;
     gc_heap_destroy(h);
     return ms;
 }
@@ -125,33 +136,48 @@ static void describe_offers(char *names, size_t len)
                  backend && *backend ? backend : "auto");
 }
 
+/* Rounds of the workload per candidate: the choice is kept until the machine changes, so
+ * one round's noise (caches, page faults of a first run, a busy spell) would stay; the
+ * fastest of the rounds counts. The rounds are interleaved, so that a busy spell
+ * slows one round of several candidates rather than every round of one. */
+enum { CALIBRATION_ROUNDS = 3 };
+
 /* Runs the workload under every offered candidate; returns the fastest and writes what
  * was measured to `figures`. */
 static enum gc_barrier_kind measure(const enum offer offers[CANDIDATE_COUNT], char *figures,
                                     size_t figures_len)
 {
+    double ms[CANDIDATE_COUNT];
+    for (size_t i = 0; i < CANDIDATE_COUNT; i++)
+        ms[i] = -1;
+    for (int round = 0; round < CALIBRATION_ROUNDS; round++) {
+        for (size_t i = 0; i < CANDIDATE_COUNT; i++) {
+            double t = offers[i] == OFFERED ? run_workload(candidates[i]) : -1;
+            if (t >= 0 && (ms[i] < 0 || t < ms[i]))
+                ms[i] = t;
+        }
+    }
     enum gc_barrier_kind fastest = GC_BARRIER_CARD;
     double best = -1;
     size_t used = 0;
     figures[0] = 0;
     for (size_t i = 0; i < CANDIDATE_COUNT; i++) {
         enum gc_barrier_kind kind = candidates[i];
-        double ms = offers[i] == OFFERED ? run_workload(kind) : -1;
         if (used < figures_len) {
             const char *sep = used ? " " : "";
             if (offers[i] == EMULATED)
                 used += (size_t)snprintf(figures + used, figures_len - used,
                                          "%s%s skipped (ring 0 is emulated here);", sep,
                                          gc_barrier_name(kind));
-            else if (ms < 0)
+            else if (ms[i] < 0)
                 used += (size_t)snprintf(figures + used, figures_len - used, "%s%s unavailable;",
                                          sep, gc_barrier_name(kind));
             else
                 used += (size_t)snprintf(figures + used, figures_len - used, "%s%s %.1f ms;", sep,
-                                         gc_barrier_name(kind), ms);
+                                         gc_barrier_name(kind), ms[i]);
         }
-        if (ms >= 0 && (best < 0 || ms < best)) {
-            best = ms;
+        if (ms[i] >= 0 && (best < 0 || ms[i] < best)) {
+            best = ms[i];
             fastest = kind;
         }
     }
