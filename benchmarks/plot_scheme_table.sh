@@ -56,6 +56,7 @@ configs=$(($(head -1 "$work/times.dat" | wc -w) - 1))
 [ "$configs" -gt 0 ] || { echo "plot_scheme_table.sh: no configuration in $table" >&2; exit 1; }
 colours=$(tr '\n' ' ' <"$work/times.dat.colours")
 pause_top=$(cat "$work/times.dat.maxpause")
+have_pauses=$(grep -qE '^"[^"]*" [0-9.]+ ' "$work/pauses.dat" && echo 1 || echo 0)
 read -r time_bottom time_top <"$work/times.dat.range"
 
 gnuplot <<EOF
@@ -93,7 +94,13 @@ set xtics rotate by 45 right
 set yrange [0:$pause_top]
 set xrange [-0.6:*]
 set title "longest pause (Guile reports none)"
-plot "$work/pauses.dat" using 0:2:3:xtic(1) with boxes lc rgb variable, \
-     "" using 0:2:(sprintf("%.1f", \$2)) with labels offset 0,0.7 font "sans,9"
+if ($have_pauses) {
+  plot "$work/pauses.dat" using 0:2:3:xtic(1) with boxes lc rgb variable, \
+       "" using 0:2:(sprintf("%.1f", \$2)) with labels offset 0,0.7 font "sans,9"
+} else {
+  unset xtics; unset ytics; unset ylabel; unset border
+  set label 1 "no configuration here\nreports its pauses" at graph 0.5, 0.5 center
+  plot [0:1] [0:1] NaN notitle
+}
 unset multiplot
 EOF
