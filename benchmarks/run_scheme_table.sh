@@ -3,41 +3,44 @@
 # gcvm-scheme under every write barrier available here, on Boehm GC (full and
 # incremental), and Guile 3.0 (interpreted and compiled) on the same programs. Prints
 # one table (time per program per configuration, geometric mean, GC share, max pause)
-# and writes it, the raw runs and a plot (PNG) under BUILD/scheme-bench/.
+# and writes it, the raw runs and a plot (PNG) under BUILD/scheme-bench/ (with --quick:
+# BUILD/scheme-bench-quick/).
 #
-# Usage: run_scheme_table.sh BUILD [--reps=N] [--programs="trees deriv ..."]
-# Each program runs N times (default 3) per configuration, each run its own process; the
-# table shows medians. Every run must print "<program>: ok" (its own result check).
+# Usage: run_scheme_table.sh BUILD [--quick] [--reps=N] [--programs="A B"] [--configs="A B"]
+# (--help says more). Each program runs N times (default 3) per configuration, each run
+# its own process; the table shows medians. Every run must print "<program>: ok" (its own
+# result check).
 set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=benchmarks/scheme_table_options.sh
+. "$root/benchmarks/scheme_table_options.sh"
+usage_line='run_scheme_table.sh BUILD [--quick] [--reps=N] [--programs="A B"] [--configs="A B"]'
+case ${1:-} in
+  --help | -h) scheme_table_help run_scheme_table.sh "$usage_line" ;;
+  '' | -*) scheme_table_bad run_scheme_table.sh "the first argument is the build directory" ;;
+esac
 build=$1
 shift
-reps=3
-programs=""
-for a in "$@"; do
-  case $a in
-    --reps=*) reps=${a#--reps=} ;;
-    --programs=*) programs=${a#--programs=} ;;
-    *) echo "run_scheme_table.sh: unknown option '$a' (use --reps=N or --programs=\"a b\")" >&2; exit 2 ;;
-  esac
-done
-case $reps in '' | *[!0-9]* | 0) echo "run_scheme_table.sh: --reps needs a positive number" >&2; exit 2 ;; esac
-root=$(cd "$(dirname "$0")/.." && pwd)
+parse_scheme_table_options run_scheme_table.sh "$usage_line" "$@"
 bin=$build/bin/gcvm-scheme
 gcvm_info=$build/bin/gcvm
+[ -x "$bin" ] || scheme_table_bad run_scheme_table.sh "no $bin: build first (scripts/build.sh $build)"
 src=$root/benchmarks/scheme
-out=$build/scheme-bench
-mkdir -p "$out"
-if [ -z "$programs" ]; then
-  programs=$(cd "$src" && ls ./*.scm | sed 's|^\./||; s|\.scm$||' | tr '\n' ' ')
+if [ "$quick" = 1 ]; then
+  out=$build/scheme-bench-quick
+  export GCVM_BENCH_SIZE=quick
+else
+  out=$build/scheme-bench
+  unset GCVM_BENCH_SIZE
 fi
-for p in $programs; do
-  [ -f "$src/$p.scm" ] || { echo "run_scheme_table.sh: no program $src/$p.scm" >&2; exit 2; }
-done
+mkdir -p "$out"
+wanted() { [ -z "$configs_wanted" ] || [[ " $configs_wanted " == *" $1 "* ]]; }
 
 # ---- Which configurations run here ----
 configs=()
 notes=()
 for b in none card mprotect uffd soft-dirty gcvm-dirty gcvm-protect; do
+  wanted "gcvm/$b" || continue
   if gc_err=$("$bin" --barrier="$b" /dev/null 2>&1); then
     if [ "${b#gcvm-}" != "$b" ] && "$gcvm_info" info 2>/dev/null | grep -q "guest ring 0: *emulated"; then
       notes+=("gcvm/$b: skipped here: guest ring 0 is emulated (about 1 us per instruction); ctest runs it on a small program (label gcvm-barrier)")
@@ -48,14 +51,22 @@ for b in none card mprotect uffd soft-dirty gcvm-dirty gcvm-protect; do
     notes+=("gcvm/$b: skipped: ${gc_err#gcvm-scheme: }")
   fi
 done
-configs+=(boehm boehm-incremental)
+for c in boehm boehm-incremental; do
+  if wanted $c; then configs+=("$c"); fi
+done
 guile_bin=$(command -v guile || true)
-if [ -n "$guile_bin" ]; then
-  configs+=(guile-interpreted guile-compiled)
+guile_version=""
+if ! wanted guile-interpreted && ! wanted guile-compiled; then
+  guile_bin=""
+elif [ -n "$guile_bin" ]; then
+  for c in guile-interpreted guile-compiled; do
+    if wanted $c; then configs+=("$c"); fi
+  done
   guile_version=$("$guile_bin" --version | head -1)
 else
   notes+=("guile: skipped: guile is not installed (apt-get install guile-3.0)")
 fi
+[ ${#configs[@]} -gt 0 ] || scheme_table_bad run_scheme_table.sh "none of the configurations asked for runs here: ${notes[*]}"
 
 # Guile: a wrapper loads the program and reports the same figures as --bench-stats.
 guile_wrapper=$out/guile-wrapper.scm
@@ -101,9 +112,59 @@ run_one() { # config program -> prints "run_ms gc_ms max_pause_ms" or fails
   sed -E 's/.*run_ms=([^ ]+) gc_ms=([^ ]+) max_pause_ms=([^ ]+).*/\1 \2 \3/' <<<"$stats"
 }
 
+# ---- Progress on stderr: what runs now, and an estimate of the time left ----
+# A cell measured in an earlier repetition is expected to take as long again; a cell not
+# yet measured, as long as the mean of its configuration's runs so far (configurations
+# differ by up to 20 times), else the mean of all runs so far.
+declare -A cell_ms config_ms config_runs
+progress_start=$(date +%s%N)
+progress_tty=0
+[ -t 2 ] && progress_tty=1
+fmt_time() { printf '%d:%02d' $(($1 / 60)) $(($1 % 60)); }
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+progress() { # message, estimated ms left ("" = unknown)
+  local elapsed=$(( ($(date +%s%N) - progress_start) / 1000000000 )) left=""
+  [ -n "$2" ] && left=", about $(fmt_time $(($2 / 1000))) left"
+  if [ "$progress_tty" = 1 ]; then
+    printf '\r\033[K%s  [%s elapsed%s]' "$1" "$(fmt_time "$elapsed")" "$left" >&2
+  else
+    printf '%s  [%s elapsed%s]\n' "$1" "$(fmt_time "$elapsed")" "$left" >&2
+  fi
+}
+record_run() { # config program wall_ms
+  cell_ms[$1/$2]=$3
+  config_ms[$1]=$(( ${config_ms[$1]:-0} + $3 ))
+  config_runs[$1]=$(( ${config_runs[$1]:-0} + 1 ))
+  all_ms=$((all_ms + $3))
+  all_runs=$((all_runs + 1))
+}
+estimate_left() { # index of the first run not done -> ms, or "" before any run
+  [ "$all_runs" -gt 0 ] || { echo ""; return; }
+  local i=0 sum=0 r c p
+  for r in $(seq 1 "$reps"); do
+    for c in "${configs[@]}"; do
+      for p in $programs; do
+        i=$((i + 1))
+        [ "$i" -ge "$1" ] || continue
+        if [ -n "${cell_ms[$c/$p]:-}" ]; then
+          sum=$((sum + ${cell_ms[$c/$p]}))
+        elif [ "${config_runs[$c]:-0}" -gt 0 ]; then
+          sum=$((sum + ${config_ms[$c]} / ${config_runs[$c]}))
+        else
+          sum=$((sum + all_ms / all_runs))
+        fi
+      done
+    done
+  done
+  echo "$sum"
+}
+all_ms=0
+all_runs=0
+
 # Compile for guile-compiled first, so that compiling is not timed.
-if [ -n "$guile_bin" ]; then
+if [[ " ${configs[*]} " == *" guile-compiled "* ]]; then
   for p in $programs; do
+    progress "compiling $p for guile-compiled" ""
     XDG_CACHE_HOME="$compiled_cache" "$guile_bin" "$guile_wrapper" "$src/$p.scm" >/dev/null 2>&1 || true
   done
 fi
@@ -117,17 +178,20 @@ for r in $(seq 1 "$reps"); do
   for c in "${configs[@]}"; do
     for p in $programs; do
       n=$((n + 1))
-      printf '\r[%d/%d] %-22s %-10s run %d' "$n" "$total" "$c" "$p" "$r" >&2
+      progress "[$n/$total] $c $p (run $r of $reps)" "$(estimate_left "$n")"
+      t0=$(now_ms)
       if line=$(run_one "$c" "$p"); then
         read -r t g m <<<"$line"
         printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$p" "$r" "$t" "$g" "$m" >>"$raw"
       else
         failed=$((failed + 1))
       fi
+      record_run "$c" "$p" $(($(now_ms) - t0))
     done
   done
 done
-printf '\r%60s\r' "" >&2
+progress "[$total/$total] done" ""
+[ "$progress_tty" = 1 ] && printf '\n' >&2
 
 # ---- The table: medians per program, geometric mean, GC share, max pause ----
 table=$out/table.md
@@ -154,7 +218,9 @@ awk -F'\t' -v programs="$programs" -v configs="$(IFS='|'; echo "${configs[*]}")"
       share[c] = tsum > 0 ? 100 * gsum / tsum : 0
       pause[c] = maxp
     }
-    ref = ("guile-interpreted" in geo && geo["guile-interpreted"] > 0) ? "guile-interpreted" : "boehm"
+    ref = C[1]
+    if ("boehm" in geo && geo["boehm"] > 0) ref = "boehm"
+    if ("guile-interpreted" in geo && geo["guile-interpreted"] > 0) ref = "guile-interpreted"
     printf "| configuration |"
     for (pi = 1; pi <= np; pi++) printf " %s |", P[pi]
     printf " geo. mean (ms) | vs %s | GC share | max pause (ms) |\n", ref
@@ -162,39 +228,33 @@ awk -F'\t' -v programs="$programs" -v configs="$(IFS='|'; echo "${configs[*]}")"
     for (ci = 1; ci <= nc; ci++) {
       c = C[ci]; printf "| %s |", c
       for (pi = 1; pi <= np; pi++) printf (med[c, pi] == "fail" ? " fail |" : " %.0f |"), med[c, pi]
-      if (geo[c] > 0) printf " %.0f | %.2fx |", geo[c], geo[c] / geo[ref]; else printf " – | – |"
+      if (geo[c] > 0 && geo[ref] > 0) printf " %.0f | %.2fx |", geo[c], geo[c] / geo[ref]
+      else if (geo[c] > 0) printf " %.0f | – |", geo[c]; else printf " – | – |"
       printf " %.0f%% |", share[c]
       if (pause[c] >= 0) printf " %.2f |\n", pause[c]; else printf " – |\n"
     }
   }' "$raw" >"$table"
 
-# ---- The plot: geometric-mean time and max pause per configuration ----
+if [ "$reps" = 1 ]; then runs_phrase="one run per cell"; else runs_phrase="median of $reps runs per cell"; fi
+if [ "$quick" = 1 ]; then
+  heading="QUICK RUN (--quick): smaller inputs, $runs_phrase. A first look only: not comparable with a full run's figures."
+  subtitle="quick run: smaller inputs, $runs_phrase"
+else
+  heading="gcvm-scheme on the benchmark programs: $runs_phrase, each run in its own process."
+  subtitle="full run: $runs_phrase"
+fi
+
+# ---- The plot: time per program per configuration, and the longest pauses ----
 plot=$out/scheme-barriers.png
 if command -v gnuplot >/dev/null; then
-  awk -F'|' 'NR > 2 { gsub(/ /, "", $2); t = $(NF-4); p = $(NF-1); gsub(/[ ]/, "", t); gsub(/[ ]/, "", p);
-                      if (t == "–") next; if (p == "–") p = 0; print $2, t, p }' "$table" >"$out/plot.dat"
-  gnuplot <<EOF
-set terminal png size 1100,500
-set output "$plot"
-set multiplot layout 1,2 title "gcvm-scheme: the ${programs// /, } programs (median of $reps runs)"
-set style data histograms
-set style fill solid 0.7
-set boxwidth 0.8
-set xtics rotate by -40
-set grid ytics
-set ylabel "geometric mean of run time (ms)"
-plot "$out/plot.dat" using 2:xtic(1) title "time" lc rgb "#3060a0"
-set ylabel "max pause (ms)"
-plot "$out/plot.dat" using 3:xtic(1) title "max pause" lc rgb "#a04030"
-unset multiplot
-EOF
+  "$root/benchmarks/plot_scheme_table.sh" "$table" "$plot" "$subtitle" || plot=""
 else
   echo "run_scheme_table.sh: gnuplot is not installed: no plot (apt-get install gnuplot-nox)" >&2
   plot=""
 fi
 
 {
-  echo "gcvm-scheme on the benchmark programs: median of $reps runs, each in its own process."
+  echo "$heading"
   echo "Time is the program's run (without start-up); GC share is collection time over run time"
   echo "(Boehm: stop-the-world pauses, its incremental work inside allocation is not counted;"
   echo "Guile: its collector's gc-time-taken); max pause is the longest collection pause over all"

@@ -19,6 +19,7 @@
 
 #include <editline/readline.h>
 
+#include "repl_history.h"
 #include "scheme.h"
 
 struct options {
@@ -27,14 +28,20 @@ struct options {
     int stats;
     int bench_stats;
     const char *file;
+    char **options; /* argv up to the last option: the -e expressions are found there */
+    int option_count;
+    int expr_count; /* how many -e EXPR */
     int script_argc;
     char **script_argv;
 };
 
 static const char usage[] =
     "usage: gcvm-scheme [OPTION]... [FILE [ARG]...]\n"
+    "       gcvm-scheme [OPTION]... -e EXPR [-e EXPR]... [ARG]...\n"
     "Runs the Scheme program FILE (its input is stdin), or a REPL without FILE.\n"
     "\n"
+    "  -e EXPR               evaluate EXPR and print its value (more than one: in order),\n"
+    "                        then exit: status 1 after an error\n"
     "  --gc=gcvm|boehm       the collector: gcvm's generational one (default) or Boehm GC\n"
     "  --boehm-incremental   with --gc=boehm: Boehm's incremental mode\n"
     "  --barrier=NAME        gcvm's write barrier: none, card, mprotect, uffd, soft-dirty,\n"
@@ -102,6 +109,11 @@ static void parse_options(int argc, char **argv, struct options *o)
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             fputs(usage, stdout);
             exit(0);
+        } else if (strcmp(a, "-e") == 0) {
+            if (i + 1 == argc)
+                bad_usage("%s needs an expression, e.g. -e '(+ 1 2)'", a);
+            o->expr_count++;
+            i++;
         } else if (strncmp(a, "--gc=", 5) == 0) {
             if (strcmp(a + 5, "gcvm") == 0)
                 o->mem.gc = USE_GCVM;
@@ -137,7 +149,13 @@ static void parse_options(int argc, char **argv, struct options *o)
         bad_usage("%s: Boehm GC has no barrier choice (use --boehm-incremental)", "--barrier");
     if (o->mem.vm && o->mem.gc == USE_BOEHM)
         bad_usage("%s works with --gc=gcvm only", "--vm");
-    if (i < argc) {
+    o->options = argv;
+    o->option_count = i;
+    if (o->expr_count > 0) {
+        /* The arguments after the options are the expressions' (command-line). */
+        o->script_argc = argc - i;
+        o->script_argv = argv + i;
+    } else if (i < argc) {
         o->file = argv[i];
         o->script_argc = argc - i;
         o->script_argv = argv + i;
@@ -224,6 +242,7 @@ struct repl_chunk {
     const char *text;
     size_t len;
     int file;
+    int first_line;       /* the session's line number of the text's first line */
     struct reader reader; /* here, so that its incomplete flag survives a read error */
 };
 
@@ -232,6 +251,7 @@ static void repl_read_all(void *arg)
 {
     struct repl_chunk *c = arg;
     reader_init(&c->reader, c->text, c->len, c->file);
+    c->reader.line = c->first_line;
     size_t base = vsp;
     value form;
     while (read_datum(&c->reader, &form))
@@ -262,36 +282,91 @@ static void repl_eval_print(void *arg)
     vsp--;
 }
 
+/* Evaluates the forms read into ROOT_SCRATCH, printing each value. Returns 0; 1 after an
+ * error (the rest are not evaluated); or, when the program called exit, 2 + its status. */
+static int eval_print_all(void)
+{
+    int rc = 0;
+    while (rc == 0 && PAIR_P(runtime_roots[ROOT_SCRATCH])) {
+        int erc = run_protected(repl_eval_print, NULL);
+        flush_standard_ports();
+        if (erc == 2)
+            rc = 2 + scm_exit_requested();
+        else if (erc == 1)
+            rc = 1;
+        else
+            runtime_roots[ROOT_SCRATCH] = CDR(runtime_roots[ROOT_SCRATCH]);
+    }
+    runtime_roots[ROOT_SCRATCH] = NIL;
+    return rc;
+}
+
+/* -e EXPR...: each expression's values printed as the REPL prints them. Locations count
+ * lines as if the expressions were one text, one after another on their own lines. */
+static int run_expressions(const struct options *o)
+{
+    int file = source_file_index("-e");
+    int line = 1;
+    for (int i = 1; i < o->option_count; i++) {
+        if (strcmp(o->options[i], "-e") != 0)
+            continue;
+        const char *text = o->options[++i];
+        struct repl_chunk c = {.text = text, .len = strlen(text), .file = file, .first_line = line};
+        if (run_protected(repl_read_all, &c) != 0)
+            return 1;
+        int rc = eval_print_all();
+        if (rc >= 2)
+            return rc - 2;
+        if (rc == 1)
+            return 1;
+        for (line++; (text = strchr(text, '\n')); text++)
+            line++;
+    }
+    return 0;
+}
+
+/* The REPL's next line, without its newline, or NULL at the end of the input. */
+static char *repl_read_line(int interactive, int continuing)
+{
+    if (interactive) {
+        char *line = readline(continuing ? "... " : "> ");
+        if (line && *line && strcmp(line, ",q") != 0)
+            add_history(line);
+        return line;
+    }
+    size_t cap = 0;
+    char *line = NULL;
+    if (getline(&line, &cap, stdin) < 0) {
+        free(line);
+        return NULL;
+    }
+    line[strcspn(line, "\n")] = 0;
+    return line;
+}
+
 static int repl(void)
 {
     int interactive = isatty(0);
     char *buf = NULL;
     size_t len = 0;
     int file = source_file_index("repl");
-    if (interactive)
+    int lines = 0, chunk_line = 1; /* lines read so far; where the datum being read began */
+    int status = 0;
+    if (interactive) {
+        repl_history_load();
         printf("gcvm-scheme (%s); ,q or (exit) to leave\n", memory_describe());
+    }
     for (;;) {
-        char *line;
-        if (interactive) {
-            line = readline(len ? "... " : "> ");
-            if (line && *line)
-                add_history(line);
-        } else {
-            size_t cap = 0;
-            line = NULL;
-            if (getline(&line, &cap, stdin) < 0) {
-                free(line);
-                line = NULL;
-            } else {
-                line[strcspn(line, "\n")] = 0;
-            }
-        }
+        char *line = repl_read_line(interactive, len > 0);
         if (!line)
             break;
+        lines++;
         if (len == 0 && strcmp(line, ",q") == 0) {
             free(line);
             break;
         }
+        if (len == 0)
+            chunk_line = lines;
         size_t add = strlen(line);
         char *nb = realloc(buf, len + add + 2);
         if (!nb) {
@@ -305,31 +380,25 @@ static int repl(void)
         buf[len++] = '\n';
         buf[len] = 0;
         free(line);
-        struct repl_chunk c = {.text = buf, .len = len, .file = file};
+        struct repl_chunk c = {.text = buf, .len = len, .file = file, .first_line = chunk_line};
         scm_error_output_suppressed = 1;
         int rc = run_protected(repl_read_all, &c);
         scm_error_output_suppressed = 0;
         if (rc == 1 && c.reader.incomplete)
             continue; /* a datum goes on over the next line */
+        len = 0;
         if (rc == 1) {
             run_protected(repl_read_all, &c); /* again, to print the read error */
-            len = 0;
             continue;
         }
-        len = 0;
-        while (PAIR_P(runtime_roots[ROOT_SCRATCH])) {
-            int erc = run_protected(repl_eval_print, NULL);
-            flush_standard_ports();
-            if (erc == 2) {
-                free(buf);
-                return scm_exit_requested();
-            }
-            if (erc == 1)
-                break;
-            runtime_roots[ROOT_SCRATCH] = CDR(runtime_roots[ROOT_SCRATCH]);
+        int erc = eval_print_all();
+        if (erc >= 2) {
+            status = erc - 2;
+            break;
         }
-        runtime_roots[ROOT_SCRATCH] = NIL;
     }
+    if (interactive)
+        repl_history_save();
     free(buf);
     if (interactive)
         printf("\n");
@@ -337,7 +406,7 @@ static int repl(void)
         fprintf(stderr, "gcvm-scheme: the input ended inside a datum (it was not evaluated)\n");
         return 1;
     }
-    return 0;
+    return status;
 }
 
 /* ---- The interpreter thread ---- */
@@ -350,8 +419,10 @@ struct run {
 static void init_command_line(struct options *o)
 {
     size_t base = vsp;
-    if (o->script_argc == 0) {
+    if (o->script_argc == 0 || !o->file) {
         vs_push(make_string("gcvm-scheme", 11));
+        for (int i = 0; i < o->script_argc; i++)
+            vs_push(make_string(o->script_argv[i], strlen(o->script_argv[i])));
     } else {
         for (int i = 0; i < o->script_argc; i++)
             vs_push(make_string(o->script_argv[i], strlen(o->script_argv[i])));
@@ -385,7 +456,7 @@ static void *interpreter_main(void *arg)
     init_command_line(o);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    run->exit_code = o->file ? run_file(o->file) : repl();
+    run->exit_code = o->expr_count ? run_expressions(o) : o->file ? run_file(o->file) : repl();
     clock_gettime(CLOCK_MONOTONIC, &t1);
     flush_standard_ports();
     if (o->bench_stats)

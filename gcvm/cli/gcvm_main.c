@@ -1,5 +1,6 @@
 /* The gcvm command.
- *   gcvm info                      what this machine offers the engine and the collector
+ *   gcvm info [--calibrate]        what this machine offers the engine and the collector,
+ *                                  and the barrier auto chooses (measured again on request)
  *   gcvm run [--] PROGRAM [ARGS]   run a dynamically linked program with its main thread
  *                                  in guest mode; exits with the program's status */
 #define _GNU_SOURCE
@@ -14,16 +15,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "gcvm/gc-barrier-auto.h"
 #include "gcvm/gcvm.h"
 #include "host_features.h"
 
 static void usage(FILE *to)
 {
-    fprintf(to, "usage: gcvm info\n"
+    fprintf(to, "usage: gcvm info [--calibrate]\n"
                 "       gcvm run [--] PROGRAM [ARGS...]\n"
                 "  info  what this machine offers: KVM, whether guest ring 0 runs on hardware or\n"
                 "        is emulated, physical address widths, userfaultfd write-protect,\n"
-                "        PAGEMAP_SCAN and soft-dirty bits\n"
+                "        PAGEMAP_SCAN and soft-dirty bits; the barrier auto chooses here and\n"
+                "        what it measured (cached per machine; --calibrate measures again)\n"
                 "  run   runs PROGRAM (dynamically linked) with its main thread in guest mode\n"
                 "        and exits with its status; GCVM_TRACE=1 logs every exit\n");
 }
@@ -48,7 +51,23 @@ static const char *cpu_virtualization(void)
     return found;
 }
 
-static int info(void)
+static void print_auto_barrier(int recalibrate)
+{
+    struct gc_barrier_auto_choice c;
+    gc_barrier_auto_query(recalibrate, &c);
+    printf("auto barrier:              %s (%s%s)\n", gc_barrier_name(c.kind),
+           c.from_cache      ? "cached in "
+           : c.cache_file[0] ? "measured now, cached in "
+                             : "measured now",
+           c.cache_file);
+    printf("  measured:                %s\n", c.figures);
+    printf("  for:                     %s\n", c.key);
+    if (c.from_cache)
+        printf("                           gcvm info --calibrate (or %s=1) measures again\n",
+               GC_BARRIER_AUTO_CALIBRATE_ENV);
+}
+
+static int info(int recalibrate)
 {
     unsigned a = 0, b, c, d;
     __get_cpuid(0x80000008, &a, &b, &c, &d);
@@ -83,6 +102,7 @@ static int info(void)
     printf("PAGEMAP_SCAN:              %s\n", line);
     probe_soft_dirty(line, sizeof line);
     printf("soft-dirty bits:           %s\n", line);
+    print_auto_barrier(recalibrate);
     return 0;
 }
 
@@ -196,7 +216,14 @@ int main(int argc, char **argv)
         return 2;
     }
     if (strcmp(argv[1], "info") == 0 && argc == 2)
-        return info();
+        return info(0);
+    if (strcmp(argv[1], "info") == 0 && argc == 3 && strcmp(argv[2], "--calibrate") == 0)
+        return info(1);
+    if (strcmp(argv[1], "info") == 0) {
+        fprintf(stderr, "gcvm info: unknown argument '%s' (the only one is --calibrate)\n",
+                argv[2]);
+        return 2;
+    }
     if (strcmp(argv[1], "run") == 0)
         return run(argc - 2, argv + 2);
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
