@@ -75,6 +75,14 @@ struct pause_log {
     size_t count, capacity;
 };
 
+/* Inputs of the heap-sizing rule (heap_sizing.c). */
+struct heap_sizing {
+    uint64_t major_start_ns, last_major_end_ns;
+    size_t live_after_major; /* bytes of old generation the last major collection left */
+    double growth_rate;      /* bytes per second the old generation grows, smoothed */
+    double collection_rate;  /* bytes per second a major collection processes, smoothed */
+};
+
 struct gc_heap {
     struct gc_heap_fast fast; /* must stay first: the inline paths cast to it */
 
@@ -102,6 +110,7 @@ struct gc_heap {
     int32_t small_current[SIZE_CLASS_COUNT]; /* block index cells come from, or -1 */
     size_t old_blocks;
     size_t major_threshold_blocks, min_major_threshold_blocks;
+    struct heap_sizing sizing;
     struct ptr_stack fresh_large; /* payloads of mutator-allocated large objects */
 
     /* One bit per granule of the region, for the granule an object's header is in.
@@ -248,6 +257,10 @@ void prefault_request(struct gc_heap *h); /* after a collection: populate what c
 uint64_t prefault_populated_bytes(const struct gc_heap *h);
 void blocks_note_resident(struct gc_heap *h, size_t first, size_t count);
 void retention_release(struct gc_heap *h); /* after a major collection's sweep */
+
+/* ---- Heap sizing (heap_sizing.c): sets major_threshold_blocks ---- */
+void heap_sizing_major_begins(struct gc_heap *h);
+void heap_sizing_major_ends(struct gc_heap *h); /* after the sweep */
 
 /* ---- Collections (minor.c, major.c) ---- */
 void minor_collect(struct gc_heap *h);

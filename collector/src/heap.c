@@ -652,6 +652,8 @@ void gc_get_stats(const struct gc_heap *h, struct gc_stats *out)
     out->bytes_allocated += nursery_bytes_in_use(h);
     out->barrier_ms = (double)h->barrier_ns / 1e6;
     out->prefaulted_bytes = prefault_populated_bytes(h);
+    out->major_threshold_bytes = (uint64_t)h->major_threshold_blocks << BLOCK_SHIFT;
+    out->old_bytes = (uint64_t)h->old_blocks << BLOCK_SHIFT;
     if (h->barrier->trap_counts) {
         uint64_t traps, ns;
         h->barrier->trap_counts(h, &traps, &ns);

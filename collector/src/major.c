@@ -85,21 +85,10 @@ static void make_old_run_writable(struct gc_heap *h, size_t first, size_t count)
     h->barrier->make_writable(h, first, count);
 }
 
-/* Heap growth: the next major collection comes when the old generation has doubled
- * since this one, but not before the configured minimum, and never later than the
- * point where the old generation and a full nursery would no longer fit. */
-static void update_major_threshold(struct gc_heap *h)
-{
-    size_t next = 2 * h->old_blocks;
-    if (next < h->min_major_threshold_blocks)
-        next = h->min_major_threshold_blocks;
-    size_t ceiling = h->nblocks - h->nursery_target_blocks;
-    h->major_threshold_blocks = next < ceiling ? next : ceiling;
-}
-
 void major_collect(struct gc_heap *h)
 {
     uint64_t t0 = gc_now_ns();
+    heap_sizing_major_begins(h);
     h->marking = true;
     h->major_due = false;
     if (h->barrier->make_writable)
@@ -121,5 +110,5 @@ void major_collect(struct gc_heap *h)
     h->alloc_bits = marks;
     h->phase_ns[1] = gc_now_ns() - t1;
     h->marking = false;
-    update_major_threshold(h);
+    heap_sizing_major_ends(h);
 }

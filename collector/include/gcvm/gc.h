@@ -115,6 +115,9 @@ struct gc_stats {
                                    minors: what finding old-to-young pointers cost */
     uint64_t prefaulted_bytes;  /* free blocks faulted in ahead, outside pauses */
     uint64_t released_bytes;    /* free blocks returned to the system */
+    uint64_t major_threshold_bytes; /* the old generation's size that makes the next
+                                       major collection (heap sizing) */
+    uint64_t old_bytes;             /* the old generation's blocks now */
 };
 
 /* Fills *out with the heap's statistics so far. */
