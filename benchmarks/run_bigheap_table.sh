@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# The big-heap comparison: gcvm-bigheap-bench once per workload, live size and collector,
+# each in its own process (peak RSS and page faults are per process), then one Markdown
+# table with wall and CPU time, the longest and 99th-percentile pauses over the whole run
+# and over the steady state (after the warm-up that builds the live structure), and peak
+# RSS. Results (JSON per run and the table) go to BUILD_DIR/bigheap-results, or --out.
+#
+# Usage: run_bigheap_table.sh BUILD_DIR [--live-mb="128 512 1024"]
+#          [--workloads="array-churn table tree-replace"]
+#          [--collectors="gcvm-card gcvm-mprotect gcvm-uffd gcvm-soft-dirty boehm boehm-incremental"]
+#          [--out=DIR]
+set -euo pipefail
+build=${1:?usage: run_bigheap_table.sh BUILD_DIR [--live-mb=\"128 512\"] [--workloads=...] [--collectors=...]}
+shift
+live_sizes="128 512 1024"
+workloads="array-churn table tree-replace"
+collectors="gcvm-card gcvm-mprotect gcvm-uffd gcvm-soft-dirty boehm boehm-incremental"
+out=$build/bigheap-results
+for a in "$@"; do
+  case $a in
+    --live-mb=*) live_sizes=${a#--live-mb=} ;;
+    --workloads=*) workloads=${a#--workloads=} ;;
+    --collectors=*) collectors=${a#--collectors=} ;;
+    --out=*) out=${a#--out=} ;;
+    *) echo "run_bigheap_table.sh: unknown option '$a' (--live-mb=, --workloads=, --collectors=, --out=)" >&2; exit 2 ;;
+  esac
+done
+bench=$build/benchmarks/gcvm-bigheap-bench
+[ -x "$bench" ] || { echo "run_bigheap_table.sh: $bench is not built (scripts/build.sh $build)" >&2; exit 1; }
+command -v jq >/dev/null || { echo "run_bigheap_table.sh: needs jq (apt-get install jq)" >&2; exit 1; }
+mkdir -p "$out"
+rm -f "$out"/*.json
+
+total=0
+for l in $live_sizes; do for w in $workloads; do for c in $collectors; do total=$((total + 1)); done; done; done
+n=0
+for l in $live_sizes; do
+  for w in $workloads; do
+    for c in $collectors; do
+      n=$((n + 1))
+      printf '[%2d/%d] %s at %s MiB live ... ' "$n" "$total" "$w/$c" "$l" >&2
+      start=$(date +%s)
+      "$bench" --live-mb="$l" --benchmark_filter="^$w/$c/" --benchmark_format=json \
+        >"$out/$w-$c-$l.json" 2>"$out/$w-$c-$l.err" || true
+      echo "$(($(date +%s) - start)) s" >&2
+    done
+  done
+done
+
+fmt() { jq -r --arg live "$1" '
+  .benchmarks[]? | (.name | split("/")) as $n |
+  if .error_occurred then "| \($n[0]) | \($live) | \($n[1]) | \(.error_message) ||||||||"
+  else "| \($n[0]) | \($live) | \($n[1]) | \(.real_time / 1000 * 100 | round / 100) | \(.cpu_ms / 1000 * 100 | round / 100) | \(.max_pause_ms * 10 | round / 10) | \(.p99_pause_ms * 10 | round / 10) | \(.steady_max_pause_ms * 10 | round / 10) | \(.steady_p99_pause_ms * 10 | round / 10) | \(.collections) | \(.peak_rss_mb | round) |" end' "$2"; }
+
+{
+  echo "gcvm-bigheap-bench on $(nproc) CPUs, $(uname -r), $(date -u +%Y-%m-%d); one process per cell;"
+  echo "times in s, pauses in ms; steady: after the warm-up that builds the live structure."
+  echo
+  echo "| workload | live MiB | collector | wall | CPU | max pause | p99 | steady max | steady p99 | collections | peak RSS MiB |"
+  echo "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+  for l in $live_sizes; do
+    for w in $workloads; do
+      for c in $collectors; do
+        f=$out/$w-$c-$l.json
+        if [ -s "$f" ] && jq -e . "$f" >/dev/null 2>&1; then
+          fmt "$l" "$f"
+        else
+          echo "| $w | $l | $c | failed: $(tail -1 "$out/$w-$c-$l.err" 2>/dev/null) ||||||||"
+        fi
+      done
+    done
+  done
+} | tee "$out/table.md"
