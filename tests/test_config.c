@@ -63,10 +63,11 @@ int main(void)
     CHECK(gc_heap_barrier(h) != GC_BARRIER_NONE && gc_heap_barrier(h) != GC_BARRIER_AUTO);
 
     /* Statistics move as they should. */
+    struct gc_mutator *m = attach_or_fail(h);
     struct gc_stats s;
     for (int i = 0; i < 200000; i++)
-        CHECK(gc_alloc_pointerfree(h, 3, 40) != NULL);
-    gc_collect(h, GC_COLLECT_MAJOR);
+        CHECK(gc_alloc_pointerfree(m, 3, 40) != NULL);
+    gc_collect(m, GC_COLLECT_MAJOR);
     gc_get_stats(h, &s);
     CHECK(s.bytes_allocated >= 200000ull * 48);
     CHECK(s.minor_collections >= 1 && s.major_collections >= 1);
