@@ -220,7 +220,7 @@ static void step(struct thread_state *t)
         t->model[i][j] = (struct expect){young->id, value};
         t->tmp = NULL;
     } else if (r < 52) { /* garbage */
-        CHECK(gc_alloc(t->m, KIND_BLOB, 16 + next_random(t) % 300) != NULL);
+        CHECK(gc_alloc_pointerfree(t->m, KIND_BLOB, 16 + next_random(t) % 300) != NULL);
     } else if (r < 56) { /* a slot cleared */
         int i = (int)(next_random(t) % PRIVATE_ROOTS), j = (int)(next_random(t) % SLOTS);
         struct node *holder = t->roots[i];
