@@ -177,9 +177,9 @@ static void check_shared_locked(void)
 static void store_shared(struct thread_state *t)
 {
     uint64_t value = next_random(t);
-    struct node *young = make_young(t, value);
+    make_young(t, value); /* kept in t->tmp */
     lock_shared(t->m);
-    young = t->tmp; /* may have moved while this thread waited */
+    struct node *young = t->tmp; /* may have moved while this thread waited */
     int i = (int)(next_random(t) % SHARED_ROOTS), j = (int)(next_random(t) % SLOTS);
     struct node *holder = shared[i];
     holder->slots[j] = young;
