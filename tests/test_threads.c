@@ -280,14 +280,14 @@ static void *spawner(void *arg)
 {
     uint64_t seed = (uint64_t)(uintptr_t)arg;
     int spawned = 0;
-    while (!atomic_load(&stop_helpers)) {
+    do { /* at least one, however the threads are scheduled */
         static struct thread_state t;
         memset(&t, 0, sizeof t);
         t.rng = seed * 7919 + (uint64_t)++spawned;
         pthread_t th;
         CHECK(pthread_create(&th, NULL, transient, &t) == 0);
         CHECK(pthread_join(th, NULL) == 0);
-    }
+    } while (!atomic_load(&stop_helpers));
     return (void *)(uintptr_t)spawned;
 }
 
