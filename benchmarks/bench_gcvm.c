@@ -6,7 +6,7 @@
 
 #include "gcvm/gc-embedder.h"
 
-static struct gc_heap *wl_heap;
+static struct gc_mutator *wl_mut;
 
 static void *must_have(void *p)
 {
@@ -17,12 +17,12 @@ static void *must_have(void *p)
     return p;
 }
 
-#define WL_NEW(bytes) must_have(gc_alloc(wl_heap, 1, (bytes)))
-#define WL_NEW_DATA(bytes) must_have(gc_alloc_pointerfree(wl_heap, 2, (bytes)))
+#define WL_NEW(bytes) must_have(gc_alloc(wl_mut, 1, (bytes)))
+#define WL_NEW_DATA(bytes) must_have(gc_alloc_pointerfree(wl_mut, 2, (bytes)))
 #define WL_STORE(obj, field, value)                                                                \
     do {                                                                                           \
         (obj)->field = (value);                                                                    \
-        gc_write_barrier(wl_heap, &(obj)->field);                                                  \
+        gc_write_barrier(wl_mut, &(obj)->field);                                                   \
     } while (0)
 #define WL_RELEASE_TREE(node) ((void)(node))
 #define WL_RELEASE_DATA(p) ((void)(p))
@@ -48,13 +48,20 @@ static void trace_wl_stack(gc_visit_fn visit, void *ctx, void *user)
 #define BENCH_ENTRY bench_gcvm_card_run
 #endif
 
-/* Runs GCBench (depth 0) or binary-trees (depth > 0) on heap h; 0 when correct. */
+/* Runs GCBench (depth 0) or binary-trees (depth > 0) on heap h, with the calling thread
+ * as its mutator; 0 when correct. */
 int BENCH_ENTRY(struct gc_heap *h, int depth)
 {
-    wl_heap = h;
+    char err[256];
+    wl_mut = gc_mutator_attach(h, err, sizeof err);
+    if (!wl_mut) {
+        fprintf(stderr, "bench: %s\n", err);
+        return -1;
+    }
     gc_register_kind(h, 1, trace_node);
-    gc_set_root_tracer(h, trace_wl_stack, NULL);
+    gc_mutator_set_root_tracer(wl_mut, trace_wl_stack, NULL);
     int rc = depth == 0 ? gcbench_run() : binarytrees_run(depth);
-    gc_set_root_tracer(h, NULL, NULL);
+    gc_mutator_detach(wl_mut);
+    wl_mut = NULL;
     return rc;
 }

@@ -5,7 +5,7 @@
 #include "bigheap.h"
 #include "gcvm/gc-embedder.h"
 
-static struct gc_heap *bh_heap;
+static struct gc_mutator *bh_mut; /* the calling thread, attached for the run */
 static void (*bh_steady_hook)(void);
 
 static inline void *bh_checked(void *p)
@@ -17,17 +17,17 @@ static inline void *bh_checked(void *p)
     return p;
 }
 
-#define BH_NEW(bytes) bh_checked(gc_alloc(bh_heap, BIGHEAP_KIND_WORDS, (bytes)))
-#define BH_NEW_DATA(bytes) bh_checked(gc_alloc_pointerfree(bh_heap, BIGHEAP_KIND_DATA, (bytes)))
+#define BH_NEW(bytes) bh_checked(gc_alloc(bh_mut, BIGHEAP_KIND_WORDS, (bytes)))
+#define BH_NEW_DATA(bytes) bh_checked(gc_alloc_pointerfree(bh_mut, BIGHEAP_KIND_DATA, (bytes)))
 #define BH_STORE(obj, f, v)                                                                        \
     do {                                                                                           \
         (obj)->f = (v);                                                                            \
-        gc_write_barrier(bh_heap, &(obj)->f);                                                      \
+        gc_write_barrier(bh_mut, &(obj)->f);                                                       \
     } while (0)
 #define BH_STORE_AT(a, i, v)                                                                       \
     do {                                                                                           \
         (a)[i] = (v);                                                                              \
-        gc_write_barrier(bh_heap, &(a)[i]);                                                        \
+        gc_write_barrier(bh_mut, &(a)[i]);                                                         \
     } while (0)
 
 #include "bigheap_workloads.h"
@@ -65,11 +65,17 @@ static void trace_roots(gc_visit_fn visit, void *ctx, void *user)
 
 int bigheap_gcvm_run(struct gc_heap *heap, int workload, size_t live_bytes, void (*steady)(void))
 {
-    bh_heap = heap;
+    char err[256];
+    bh_mut = gc_mutator_attach(heap, err, sizeof err);
+    if (!bh_mut) {
+        fprintf(stderr, "gcvm-bigheap-bench: %s\n", err);
+        return 1;
+    }
     bh_steady_hook = steady;
     gc_register_kind_ranged(heap, BIGHEAP_KIND_WORDS, trace_words, trace_words_range);
     gc_set_root_tracer(heap, trace_roots, NULL);
     int rc = bh_run((enum bh_workload)workload, live_bytes);
     gc_set_root_tracer(heap, NULL, NULL);
+    gc_mutator_detach(bh_mut);
     return rc;
 }

@@ -77,9 +77,9 @@ static void record_trace(struct trace *t, uint64_t seed)
     }
 }
 
-static struct node *new_node(struct gc_heap *h, size_t nslots, uint64_t value)
+static struct node *new_node(struct gc_mutator *m, size_t nslots, uint64_t value)
 {
-    struct node *n = gc_alloc(h, KIND_NODE, sizeof *n + nslots * sizeof(void *));
+    struct node *n = gc_alloc(m, KIND_NODE, sizeof *n + nslots * sizeof(void *));
     CHECK(n != NULL);
     n->nslots = nslots;
     n->value = value;
@@ -99,21 +99,22 @@ static void replay(enum gc_barrier_kind kind, const struct trace *t, struct page
     char err[256];
     struct gc_heap *h = gc_heap_create(&cfg, err, sizeof err);
     CHECK_MSG(h != NULL, "gc_heap_create(%s): %s", gc_barrier_name(kind), err);
+    struct gc_mutator *m = attach_or_fail(h);
     CHECK(gc_register_kind(h, KIND_NODE, trace_node) == 0);
     gc_set_root_tracer(h, trace_old_objects, NULL);
     for (size_t i = 0; i < OLD_OBJECTS; i++)
-        old_objects[i] = new_node(h, t->nslots[i], i);
-    gc_collect(h, GC_COLLECT_MINOR); /* every object is old now, and the barrier armed */
+        old_objects[i] = new_node(m, t->nslots[i], i);
+    gc_collect(m, GC_COLLECT_MINOR); /* every object is old now, and the barrier armed */
     for (size_t r = 0; r < ROUNDS; r++) {
         for (size_t k = 0; k < STORES; k++) {
             const struct store *s = &t->stores[r][k];
-            struct node *young = new_node(h, 0, 1000000 * (r + 1) + k);
+            struct node *young = new_node(m, 0, 1000000 * (r + 1) + k);
             old_objects[s->object]->slots[s->slot] = young;
-            gc_write_barrier(h, &old_objects[s->object]->slots[s->slot]);
+            gc_write_barrier(m, &old_objects[s->object]->slots[s->slot]);
         }
-        out->count[r] = gc_debug_written_pages(h, out->index[r], OLD_OBJECTS);
+        out->count[r] = gc_debug_written_pages(m, out->index[r], OLD_OBJECTS);
         CHECK(out->count[r] <= OLD_OBJECTS);
-        gc_collect(h, GC_COLLECT_MINOR);
+        gc_collect(m, GC_COLLECT_MINOR);
         for (size_t k = 0; k < STORES; k++) {
             const struct store *s = &t->stores[r][k];
             const struct node *young = old_objects[s->object]->slots[s->slot];

@@ -1,6 +1,8 @@
 /* Configuration and environment: clear errors for bad settings, names that round-trip,
- * barriers this machine lacks refused with their reason, auto saying what it chose. */
+ * barriers this machine lacks refused with their reason, auto saying what it chose, the
+ * number of collector threads resolved. */
 #include <string.h>
+#include <unistd.h>
 
 #include "gcvm/gc-embedder.h"
 #include "test_util.h"
@@ -54,6 +56,24 @@ int main(void)
     gc_heap_destroy(h);
     unsetenv("GCVM_BARRIER");
 
+    /* Collector threads: the configuration's, else GCVM_GC_THREADS, else the CPU count. */
+    struct gc_config threads_cfg;
+    gc_config_init(&threads_cfg);
+    threads_cfg.barrier = GC_BARRIER_CARD;
+    threads_cfg.parallelism = 3;
+    h = gc_heap_create(&threads_cfg, err, sizeof err);
+    CHECK(h && gc_heap_parallelism(h) == 3);
+    gc_heap_destroy(h);
+    threads_cfg.parallelism = 0;
+    setenv("GCVM_GC_THREADS", "5", 1);
+    h = gc_heap_create(&threads_cfg, err, sizeof err);
+    CHECK(h && gc_heap_parallelism(h) == 5);
+    gc_heap_destroy(h);
+    unsetenv("GCVM_GC_THREADS");
+    h = gc_heap_create(&threads_cfg, err, sizeof err);
+    CHECK(h && gc_heap_parallelism(h) == (unsigned)sysconf(_SC_NPROCESSORS_ONLN));
+    gc_heap_destroy(h);
+
     h = create(GC_BARRIER_AUTO, 0, 0, err, sizeof err);
     CHECK_MSG(h != NULL, "%s", err);
     const char *why = gc_heap_barrier_reason(h);
@@ -63,10 +83,11 @@ int main(void)
     CHECK(gc_heap_barrier(h) != GC_BARRIER_NONE && gc_heap_barrier(h) != GC_BARRIER_AUTO);
 
     /* Statistics move as they should. */
+    struct gc_mutator *m = attach_or_fail(h);
     struct gc_stats s;
     for (int i = 0; i < 200000; i++)
-        CHECK(gc_alloc_pointerfree(h, 3, 40) != NULL);
-    gc_collect(h, GC_COLLECT_MAJOR);
+        CHECK(gc_alloc_pointerfree(m, 3, 40) != NULL);
+    gc_collect(m, GC_COLLECT_MAJOR);
     gc_get_stats(h, &s);
     CHECK(s.bytes_allocated >= 200000ull * 48);
     CHECK(s.minor_collections >= 1 && s.major_collections >= 1);

@@ -16,10 +16,10 @@ static void trace_pair(void *obj, gc_visit_fn visit, void *ctx)
     visit(&((struct pair *)obj)->next, ctx);
 }
 
-static __attribute__((noinline)) void churn(struct gc_heap *h, int n)
+static __attribute__((noinline)) void churn(struct gc_mutator *m, int n)
 {
     for (int i = 0; i < n; i++)
-        CHECK(gc_alloc(h, 1, 48) != NULL);
+        CHECK(gc_alloc(m, 1, 48) != NULL);
 }
 
 int main(int argc, char **argv)
@@ -34,18 +34,19 @@ int main(int argc, char **argv)
     char err[256];
     struct gc_heap *h = gc_heap_create(&cfg, err, sizeof err);
     CHECK_MSG(h != NULL, "%s", err);
+    struct gc_mutator *m = attach_or_fail(h);
     gc_register_kind(h, 1, trace_pair);
 
-    struct pair *volatile held = gc_alloc(h, 1, sizeof(struct pair));
+    struct pair *volatile held = gc_alloc(m, 1, sizeof(struct pair));
     held->tag = 0x5eed;
-    struct pair *child = gc_alloc(h, 1, sizeof(struct pair));
+    struct pair *child = gc_alloc(m, 1, sizeof(struct pair));
     child->tag = 0xc41d;
     held->next = child;
-    gc_write_barrier(h, &held->next);
+    gc_write_barrier(m, &held->next);
     child = NULL;
     struct pair *const where = held;
 
-    churn(h, 20000); /* several minor collections */
+    churn(m, 20000); /* several minor collections */
     struct gc_stats s;
     gc_get_stats(h, &s);
     CHECK_MSG(s.minor_collections >= 2, "only %llu minor collections",
@@ -55,18 +56,18 @@ int main(int argc, char **argv)
     CHECK(held->tag == 0x5eed);
     CHECK(held->next != NULL && ((struct pair *)held->next)->tag == 0xc41d);
 
-    gc_collect(h, GC_COLLECT_MAJOR);
-    churn(h, 20000);
-    gc_collect(h, GC_COLLECT_MAJOR);
+    gc_collect(m, GC_COLLECT_MAJOR);
+    churn(m, 20000);
+    gc_collect(m, GC_COLLECT_MAJOR);
     CHECK(held == where && held->tag == 0x5eed);
     CHECK(((struct pair *)held->next)->tag == 0xc41d);
 
     /* An old object held only conservatively survives a major collection as well. */
     void *volatile old_held = ((struct pair *)held->next);
     held = NULL;
-    gc_collect(h, GC_COLLECT_MAJOR);
+    gc_collect(m, GC_COLLECT_MAJOR);
     CHECK(((struct pair *)old_held)->tag == 0xc41d);
-    CHECK(gc_verify(h) == 0);
+    CHECK(gc_verify(m) == 0);
     gc_heap_destroy(h);
     puts("PASS");
     return 0;

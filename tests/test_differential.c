@@ -51,6 +51,7 @@ struct model_obj {
 };
 
 static struct gc_heap *heap;
+static struct gc_mutator *mut;
 static struct model_obj *model;
 static size_t model_count, model_cap;
 
@@ -133,7 +134,7 @@ static int64_t allocate_object(void)
     if (r < 200) { /* blob, 1 in 100 of them large */
         uint32_t len = r < 2 ? LARGE_BLOB_BYTES : (uint32_t)below(200);
         int64_t id = model_new(KIND_BLOB, 0, len);
-        struct blob *b = gc_alloc_pointerfree(heap, KIND_BLOB, sizeof *b + len);
+        struct blob *b = gc_alloc_pointerfree(mut, KIND_BLOB, sizeof *b + len);
         CHECK(b != NULL);
         b->id = (uint64_t)id;
         b->len = len;
@@ -144,7 +145,7 @@ static int64_t allocate_object(void)
     }
     uint32_t nslots = r < 210 ? LARGE_NODE_SLOTS : (uint32_t)below(7);
     int64_t id = model_new(KIND_NODE, nslots, 0);
-    struct node *n = gc_alloc(heap, KIND_NODE, sizeof *n + nslots * sizeof(void *));
+    struct node *n = gc_alloc(mut, KIND_NODE, sizeof *n + nslots * sizeof(void *));
     CHECK(n != NULL);
     n->id = (uint64_t)id;
     n->checksum = mix((uint64_t)id);
@@ -181,7 +182,7 @@ static void store(struct node *holder, int64_t holder_id, uint32_t slot, void *v
                   int64_t value_id)
 {
     holder->slots[slot] = value;
-    gc_write_barrier(heap, &holder->slots[slot]);
+    gc_write_barrier(mut, &holder->slots[slot]);
     model[holder_id].slots[slot] = value ? value_id : -1;
 }
 
@@ -232,7 +233,7 @@ static void step(void)
         root_ids[r] = -1;
         for (int i = 0; i < 300; i++) {
             int64_t id = model_new(KIND_NODE, 1, 0);
-            struct node *n = gc_alloc(heap, KIND_NODE, sizeof *n + sizeof(void *));
+            struct node *n = gc_alloc(mut, KIND_NODE, sizeof *n + sizeof(void *));
             CHECK(n != NULL);
             n->id = (uint64_t)id;
             n->checksum = mix((uint64_t)id);
@@ -330,10 +331,10 @@ static void count_heap_object(void *obj, void *arg)
 /* After a major collection the heap holds exactly the reachable objects. */
 static void check_exact_after_major(void)
 {
-    gc_collect(heap, GC_COLLECT_MAJOR);
+    gc_collect(mut, GC_COLLECT_MAJOR);
     size_t live = check_reachable();
     struct census c = {0};
-    gc_for_each_object(heap, count_heap_object, &c);
+    gc_for_each_object(mut, count_heap_object, &c);
     CHECK_MSG(c.unreachable == 0 && c.objects == live,
               "after a major collection the heap holds %zu objects, %zu of them unreachable; "
               "a full trace keeps %zu",
@@ -376,6 +377,7 @@ int main(int argc, char **argv)
     char err[256];
     heap = gc_heap_create(&cfg, err, sizeof err);
     CHECK_MSG(heap != NULL, "gc_heap_create: %s", err);
+    mut = attach_or_fail(heap);
     if (guest_barrier)
         CHECK_MSG(gcvm_in_guest(), "the %s barrier did not put the mutator in guest mode", argv[1]);
     gc_register_kind(heap, KIND_NODE, trace_node);
@@ -417,6 +419,7 @@ int main(int argc, char **argv)
     CHECK(after.minor_collections + after.major_collections > 10);
     if (kind != GC_BARRIER_NONE)
         CHECK_MSG(after.minor_collections > 0, "a generational barrier ran no minor collection");
+    gc_mutator_detach(mut);
     gc_heap_destroy(heap);
     CHECK_MSG(!gcvm_in_guest(), "destroying the heap did not take the thread back to host mode");
     for (size_t i = 0; i < model_count; i++)

@@ -75,30 +75,31 @@ static void test_leave(enum gc_barrier_kind kind)
     struct gc_heap *h = new_heap(kind, err, sizeof err);
     CHECK_MSG(h != NULL, "%s", err);
     static struct node *root;
+    struct gc_mutator *m = attach_or_fail(h);
     CHECK(gc_root_add(h, (void **)&root) == 0);
-    root = gc_alloc(h, KIND_NODE, sizeof *root);
+    root = gc_alloc(m, KIND_NODE, sizeof *root);
     root->value = 1;
-    gc_collect(h, GC_COLLECT_MINOR); /* root is old, its page tracked */
+    gc_collect(m, GC_COLLECT_MINOR); /* root is old, its page tracked */
     for (int round = 0; round < 2; round++) {
         /* The mutator leaves guest mode, stores a young pointer into the old object,
          * and collects from host mode (round 0) or after entering again (round 1). */
-        struct node *young = gc_alloc(h, KIND_NODE, sizeof *young);
+        struct node *young = gc_alloc(m, KIND_NODE, sizeof *young);
         young->value = 42 + (uint64_t)round;
         CHECK(gcvm_exit() == 0);
         root->next = young;
-        gc_write_barrier(h, &root->next);
+        gc_write_barrier(m, &root->next);
         if (round == 1)
             CHECK(gcvm_enter() == 0);
-        gc_collect(h, GC_COLLECT_MINOR);
+        gc_collect(m, GC_COLLECT_MINOR);
         CHECK_MSG(gcvm_in_guest(), "the collection did not put the mutator back in guest mode");
         CHECK_MSG(root->next != young && root->next->value == 42 + (uint64_t)round,
                   "the store made in host mode was lost (round %d)", round);
         /* Tracking works again afterwards: this store is seen through guest mode. */
-        young = gc_alloc(h, KIND_NODE, sizeof *young);
+        young = gc_alloc(m, KIND_NODE, sizeof *young);
         young->value = 7;
         root->next->next = young;
-        gc_write_barrier(h, &root->next->next);
-        gc_collect(h, GC_COLLECT_MINOR);
+        gc_write_barrier(m, &root->next->next);
+        gc_collect(m, GC_COLLECT_MINOR);
         CHECK(root->next->next->value == 7);
     }
     gc_heap_destroy(h);

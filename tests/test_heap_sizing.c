@@ -31,18 +31,18 @@ static struct gc_stats stats_of(struct gc_heap *h)
 }
 
 /* Prepends links holding `bytes` of data each until the list holds about `live` bytes. */
-static void grow_list(struct gc_heap *h, size_t live, size_t bytes)
+static void grow_list(struct gc_mutator *m, size_t live, size_t bytes)
 {
     for (size_t have = 0; have < live; have += bytes + 32) {
-        void *data = gc_alloc_pointerfree(h, KIND_DATA, bytes);
+        void *data = gc_alloc_pointerfree(m, KIND_DATA, bytes);
         CHECK(data != NULL);
         memset(data, 0x33, bytes);
-        struct link *l = gc_alloc(h, KIND_LIST, sizeof *l);
+        struct link *l = gc_alloc(m, KIND_LIST, sizeof *l);
         CHECK(l != NULL);
         l->payload = data;
         l->next = list;
-        gc_write_barrier(h, &l->payload);
-        gc_write_barrier(h, &l->next);
+        gc_write_barrier(m, &l->payload);
+        gc_write_barrier(m, &l->next);
         list = l;
     }
 }
@@ -67,12 +67,13 @@ int main(int argc, char **argv)
     char err[256];
     struct gc_heap *h = gc_heap_create(&cfg, err, sizeof err);
     CHECK_MSG(h != NULL, "%s", err);
+    struct gc_mutator *m = attach_or_fail(h);
     gc_register_kind(h, KIND_LIST, trace_link);
     CHECK(gc_root_add(h, (void **)&list) == 0);
 
     /* Up: 160 MiB live, with majors along the way; then a steady state. */
-    grow_list(h, 160 * mib, 480);
-    gc_collect(h, GC_COLLECT_MAJOR);
+    grow_list(m, 160 * mib, 480);
+    gc_collect(m, GC_COLLECT_MAJOR);
     struct gc_stats big = stats_of(h);
     check_threshold(&big, limit, "at 160 MiB live");
     CHECK_MSG(big.old_bytes >= 150 * mib, "the list was not kept: %llu bytes old",
@@ -80,11 +81,11 @@ int main(int argc, char **argv)
 
     /* Down: drop the list, keep 4 MiB, allocate garbage through several majors. */
     list = NULL;
-    grow_list(h, 4 * mib, 480);
+    grow_list(m, 4 * mib, 480);
     for (int round = 0; round < 6; round++) {
         for (int k = 0; k < 20000; k++)
-            CHECK(gc_alloc_pointerfree(h, KIND_DATA, 480) != NULL);
-        gc_collect(h, GC_COLLECT_MAJOR);
+            CHECK(gc_alloc_pointerfree(m, KIND_DATA, 480) != NULL);
+        gc_collect(m, GC_COLLECT_MAJOR);
     }
     struct gc_stats small = stats_of(h);
     check_threshold(&small, limit, "at 4 MiB live");
@@ -100,7 +101,7 @@ int main(int argc, char **argv)
     CHECK_MSG(small.released_bytes >= 6 * 2 * mib,
               "free blocks beyond the retention limit were not returned (%llu bytes)",
               (unsigned long long)small.released_bytes);
-    CHECK(gc_verify(h) == 0);
+    CHECK(gc_verify(m) == 0);
     gc_heap_destroy(h);
     printf("ok\n");
     return 0;

@@ -57,32 +57,33 @@ int main(void)
     char err[256];
     struct gc_heap *h = gc_heap_create(&cfg, err, sizeof err);
     CHECK_MSG(h != NULL, "%s", err);
+    struct gc_mutator *m = attach_or_fail(h);
     gc_register_kind(h, 1, trace_big);
     void **table = calloc(objects, sizeof *table);
     CHECK(table != NULL);
     for (size_t i = 0; i < objects; i++) {
         CHECK(gc_root_add(h, &table[i]) == 0);
-        struct big *b = gc_alloc(h, 1, sizeof(struct big));
+        struct big *b = gc_alloc(m, 1, sizeof(struct big));
         CHECK(b != NULL);
         b->nslots = SLOTS_PER_OBJECT;
         table[i] = b;
     }
-    gc_collect(h, GC_COLLECT_MINOR); /* all old and write-protected now */
+    gc_collect(m, GC_COLLECT_MINOR); /* all old and write-protected now */
 
     /* One young object stored into every other page of the old generation. */
     size_t stored = 0;
     for (size_t i = 0; i < objects && stored < pages_written; i++) {
         for (size_t s = 0; s < SLOTS_PER_OBJECT && stored < pages_written; s += 1024) {
-            struct small *y = gc_alloc_pointerfree(h, 2, sizeof *y);
+            struct small *y = gc_alloc_pointerfree(m, 2, sizeof *y);
             CHECK(y != NULL);
             y->value = i * SLOTS_PER_OBJECT + s;
             struct big *b = table[i];
             b->slots[s] = y;
-            gc_write_barrier(h, &b->slots[s]);
+            gc_write_barrier(m, &b->slots[s]);
             stored++;
         }
     }
-    gc_collect(h, GC_COLLECT_MINOR);
+    gc_collect(m, GC_COLLECT_MINOR);
     struct gc_stats st;
     gc_get_stats(h, &st);
     size_t found = 0;
@@ -100,7 +101,7 @@ int main(void)
     printf("%zu old pages written with vm.max_map_count %ld: %llu traps, all %zu young "
            "objects kept\n",
            stored, limit, (unsigned long long)st.barrier_traps, found);
-    CHECK(gc_verify(h) == 0);
+    CHECK(gc_verify(m) == 0);
     gc_heap_destroy(h);
     free(table);
     puts("PASS");

@@ -35,16 +35,16 @@ static int on_oom(struct gc_heap *h, size_t request, void *arg)
     return 0;
 }
 
-static size_t fill_until_null(struct gc_heap *h, size_t bytes)
+static size_t fill_until_null(struct gc_mutator *m, size_t bytes)
 {
     size_t n = 0;
     for (;;) {
-        struct cell *c = gc_alloc(h, 1, bytes);
+        struct cell *c = gc_alloc(m, 1, bytes);
         if (!c)
             return n;
         c->next = list;
         c->value = n;
-        gc_write_barrier(h, &c->next);
+        gc_write_barrier(m, &c->next);
         list = c;
         n++;
         CHECK_MSG(n < 10000000, "the heap limit was never reached");
@@ -71,33 +71,34 @@ int main(int argc, char **argv)
     char err[256];
     struct gc_heap *h = gc_heap_create(&cfg, err, sizeof err);
     CHECK_MSG(h != NULL, "%s", err);
+    struct gc_mutator *m = attach_or_fail(h);
     gc_register_kind(h, 1, trace_cell);
     CHECK(gc_root_add(h, &list) == 0);
 
     /* Small objects until the heap is full. */
-    size_t n = fill_until_null(h, sizeof(struct cell));
+    size_t n = fill_until_null(m, sizeof(struct cell));
     CHECK_MSG(oom_calls >= 1, "on_oom was not called");
     CHECK(oom_request >= sizeof(struct cell));
     CHECK_MSG(list_length() == n, "the heap lost objects when it ran out: %zu of %zu",
               list_length(), n);
-    CHECK(gc_verify(h) == 0);
+    CHECK(gc_verify(m) == 0);
     printf("small: %zu objects of %zu bytes fit in 8 MiB\n", n, sizeof(struct cell));
 
     /* Large objects too; then release everything and allocate again. */
     list = NULL;
-    gc_collect(h, GC_COLLECT_MAJOR);
-    size_t big = fill_until_null(h, 100000);
+    gc_collect(m, GC_COLLECT_MAJOR);
+    size_t big = fill_until_null(m, 100000);
     CHECK(big >= 10);
     CHECK(list_length() == big);
-    CHECK(gc_alloc(h, 1, (size_t)64 << 20) == NULL); /* larger than the heap */
+    CHECK(gc_alloc(m, 1, (size_t)64 << 20) == NULL); /* larger than the heap */
 
     /* A callback that frees memory gets the allocation retried. */
     release_on_oom = 1;
     int before = oom_calls;
-    struct cell *c = gc_alloc(h, 1, 3000000);
+    struct cell *c = gc_alloc(m, 1, 3000000);
     CHECK_MSG(c != NULL, "allocation after a releasing on_oom failed");
     CHECK(oom_calls == before + 1);
-    CHECK(gc_verify(h) == 0);
+    CHECK(gc_verify(m) == 0);
     gc_heap_destroy(h);
     puts("PASS");
     return 0;

@@ -80,18 +80,19 @@ static uint64_t remembered_fields(const struct gc_heap *h)
 static void run_once(struct run *r)
 {
     struct gc_heap *h = make_heap(r->barrier);
+    struct gc_mutator *m = attach_or_fail(h);
     size_t extra = r->extra_old_bytes / EXTRA_OLD_ARRAYS;
     for (size_t i = 0; extra && i < EXTRA_OLD_ARRAYS; i++) {
-        extra_roots[i] = gc_alloc(h, KIND_RANGED_ARRAY, extra);
+        extra_roots[i] = gc_alloc(m, KIND_RANGED_ARRAY, extra);
         CHECK(extra_roots[i] != NULL);
         memset(extra_roots[i], 0x5a, extra); /* touched, holding no heap pointer */
         CHECK(gc_root_add(h, &extra_roots[i]) == 0);
     }
-    void **array = gc_alloc(h, r->kind, r->array_bytes);
+    void **array = gc_alloc(m, r->kind, r->array_bytes);
     CHECK(array != NULL);
     array_root = array;
     CHECK(gc_root_add(h, &array_root) == 0);
-    gc_collect(h, GC_COLLECT_MINOR); /* large objects are scanned whole once, then tracked */
+    gc_collect(m, GC_COLLECT_MINOR); /* large objects are scanned whole once, then tracked */
 
     uint64_t before = remembered_fields(h);
     size_t span = ((size_t)4 << 20) / sizeof(void *);
@@ -103,16 +104,16 @@ static void run_once(struct run *r)
             if (index[j] == i)
                 i = (i + 1) % span; /* distinct places, so each keeps its own leaf */
         index[k] = i;
-        uint64_t *leaf = gc_alloc_pointerfree(h, KIND_LEAF, sizeof(uint64_t));
+        uint64_t *leaf = gc_alloc_pointerfree(m, KIND_LEAF, sizeof(uint64_t));
         CHECK(leaf != NULL);
         *leaf = i + 1;
         array[i] = leaf;
-        gc_write_barrier(h, &array[i]);
+        gc_write_barrier(m, &array[i]);
     }
     struct gc_stats s;
     gc_get_stats(h, &s);
     uint64_t majors = s.major_collections;
-    gc_collect(h, GC_COLLECT_MINOR);
+    gc_collect(m, GC_COLLECT_MINOR);
     r->fields = remembered_fields(h) - before;
     gc_get_stats(h, &s);
     CHECK_MSG(s.major_collections == majors, "the measured collection was a major one");
@@ -121,13 +122,13 @@ static void run_once(struct run *r)
     /* Every leaf was promoted (a leaf left behind would be overwritten by the next
      * nursery's allocations) and the array points to it. */
     for (size_t k = 0; k < 4096; k++)
-        CHECK(gc_alloc_pointerfree(h, KIND_LEAF, 64) != NULL);
-    gc_collect(h, GC_COLLECT_MINOR);
+        CHECK(gc_alloc_pointerfree(m, KIND_LEAF, 64) != NULL);
+    gc_collect(m, GC_COLLECT_MINOR);
     for (size_t k = 0; k < WRITES; k++) {
         const uint64_t *leaf = array[index[k]];
         CHECK_MSG(leaf && *leaf == index[k] + 1, "write %zu at %zu was lost", k, index[k]);
     }
-    CHECK(gc_verify(h) == 0);
+    CHECK(gc_verify(m) == 0);
     gc_heap_destroy(h);
     array_root = NULL;
     memset(extra_roots, 0, sizeof extra_roots);

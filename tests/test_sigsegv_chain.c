@@ -54,19 +54,20 @@ int main(void)
     char err[256];
     struct gc_heap *h = gc_heap_create(&cfg, err, sizeof err);
     CHECK_MSG(h != NULL, "%s", err);
+    struct gc_mutator *m = attach_or_fail(h);
     gc_register_kind(h, 1, trace_node);
-    void *root = gc_alloc(h, 1, sizeof(struct node));
+    void *root = gc_alloc(m, 1, sizeof(struct node));
     CHECK(gc_root_add(h, &root) == 0);
-    gc_collect(h, GC_COLLECT_MINOR); /* root is old now, and write-protected */
+    gc_collect(m, GC_COLLECT_MINOR); /* root is old now, and write-protected */
 
     for (int round = 0; round < 20; round++) {
-        struct node *young = gc_alloc(h, 1, sizeof(struct node));
+        struct node *young = gc_alloc(m, 1, sizeof(struct node));
         young->value = (uint64_t)round;
         ((struct node *)root)->slot = young; /* faults into the collector's handler */
-        gc_write_barrier(h, &((struct node *)root)->slot);
+        gc_write_barrier(m, &((struct node *)root)->slot);
         own_page[round] = 1; /* faults into the program's handler, through ours */
         mprotect(own_page, 4096, PROT_NONE);
-        gc_collect(h, GC_COLLECT_MINOR);
+        gc_collect(m, GC_COLLECT_MINOR);
         CHECK(((struct node *)((struct node *)root)->slot)->value == (uint64_t)round);
     }
     struct gc_stats s;

@@ -44,4 +44,13 @@ static inline enum gc_barrier_kind barrier_from_args(int argc, char **argv)
     return kind;
 }
 
+/* The calling thread as a mutator of h; stops the test when it cannot attach. */
+static inline struct gc_mutator *attach_or_fail(struct gc_heap *h)
+{
+    char err[256];
+    struct gc_mutator *m = gc_mutator_attach(h, err, sizeof err);
+    CHECK_MSG(m != NULL, "gc_mutator_attach: %s", err);
+    return m;
+}
+
 #endif

@@ -318,7 +318,7 @@ static value make_frame(size_t fbase, int argc)
         for (int i = 0; i < argc; i++)
             FRAME_SLOT(frame, i) = args[i];
     } else {
-        gc_write_barrier(scm_heap, &FRAME_PARENT(frame));
+        gc_write_barrier(scm_mut, &FRAME_PARENT(frame));
         for (int i = 0; i < argc; i++)
             SET(frame, FRAME_SLOT(frame, i), args[i]);
     }
@@ -328,7 +328,7 @@ static value make_frame(size_t fbase, int argc)
 static value make_closure(struct node *lambda_node, value env)
 {
     if (!scm_use_boehm) {
-        value *p = gc_alloc_nocollect(scm_heap, T_CLOSURE, 2 * sizeof(value), 0);
+        value *p = gc_alloc_nocollect(scm_mut, T_CLOSURE, 2 * sizeof(value), 0);
         if (p) {
             p[0] = MAKE_HDR(T_CLOSURE, 0);
             p[1] = (value)lambda_node;

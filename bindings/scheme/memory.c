@@ -19,12 +19,13 @@
 #include "scheme.h"
 
 struct gc_heap *scm_heap;
+struct gc_mutator *scm_mut;
 int scm_use_boehm;
 value *vs;
 size_t vsp, vs_size;
 value runtime_roots[ROOT_COUNT];
 
-static struct gc_heap_fast boehm_stand_in; /* card table NULL: barrier does nothing */
+static struct gc_mutator_fast boehm_stand_in; /* card table NULL: barrier does nothing */
 static value **constants;
 static size_t nconstants, constants_cap;
 static value oom_error;
@@ -175,7 +176,7 @@ static void push_value_stack(void)
 static int boehm_init(const struct memory_options *opt, char *err, size_t errlen)
 {
     scm_use_boehm = 1;
-    scm_heap = (struct gc_heap *)&boehm_stand_in;
+    scm_mut = (struct gc_mutator *)&boehm_stand_in;
     if (opt->heap_bytes)
         GC_set_max_heap_size(opt->heap_bytes);
     GC_set_on_collection_event(on_boehm_event);
@@ -217,6 +218,14 @@ static int gcvm_heap_init(const struct memory_options *opt, char *err, size_t er
     scm_heap = gc_heap_create(&cfg, why, sizeof why);
     if (!scm_heap) {
         snprintf(err, errlen, "cannot create the heap: %s", why);
+        return -1;
+    }
+    /* The interpreter runs on one thread: this one. */
+    scm_mut = gc_mutator_attach(scm_heap, why, sizeof why);
+    if (!scm_mut) {
+        snprintf(err, errlen, "cannot use the heap: %s", why);
+        gc_heap_destroy(scm_heap);
+        scm_heap = NULL;
         return -1;
     }
     for (unsigned t = 1; t < T_TYPE_COUNT; t++) {
@@ -265,6 +274,8 @@ int memory_init(const struct memory_options *opt, char *err, size_t errlen)
 void memory_finish(void)
 {
     if (!scm_use_boehm && scm_heap) {
+        gc_mutator_detach(scm_mut);
+        scm_mut = NULL;
         gc_heap_destroy(scm_heap);
         scm_heap = NULL;
     }
@@ -277,8 +288,8 @@ value alloc_object_slow(unsigned type, size_t len_field, size_t words, int point
     if (scm_use_boehm)
         p = pointerfree ? GC_MALLOC_ATOMIC(bytes) : GC_MALLOC(bytes);
     else
-        p = pointerfree ? gc_alloc_pointerfree(scm_heap, type, bytes)
-                        : gc_alloc(scm_heap, type, bytes);
+        p = pointerfree ? gc_alloc_pointerfree(scm_mut, type, bytes)
+                        : gc_alloc(scm_mut, type, bytes);
     if (!p) {
         ERR_LOCATION(oom_error) = MAKE_FIX((intptr_t)(current_location & FIX_MAX));
         scm_raise(oom_error);

@@ -6,7 +6,7 @@
 value cons(value a, value d)
 {
     if (__builtin_expect(!scm_use_boehm, 1)) {
-        value *p = gc_alloc_nocollect(scm_heap, T_PAIR, 3 * sizeof(value), 0);
+        value *p = gc_alloc_nocollect(scm_mut, T_PAIR, 3 * sizeof(value), 0);
         if (__builtin_expect(p != NULL, 1)) {
             /* A fresh small object is in the nursery: no barrier needed yet. */
             p[0] = MAKE_HDR(T_PAIR, 0);

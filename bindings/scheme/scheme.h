@@ -174,19 +174,21 @@ value alloc_bytes(unsigned type, size_t len_field, size_t nbytes); /* pointer-fr
 void *perm_alloc(size_t bytes);
 extern struct gc_heap *scm_heap;
 #include <gcvm/gc.h>
+/* The interpreter's thread as the heap's mutator. */
+extern struct gc_mutator *scm_mut;
 /* Stores v into a field of a heap object, then tells the write barrier. With --gc=boehm
- * scm_heap is a stand-in whose card table is NULL, so the barrier does nothing. */
+ * scm_mut is a stand-in whose card table is NULL, so the barrier does nothing. */
 #define SET(objv, field, v)                                                                        \
     do {                                                                                           \
         value *f_ = &(field);                                                                      \
         *f_ = (v);                                                                                 \
-        gc_write_barrier(scm_heap, f_);                                                            \
+        gc_write_barrier(scm_mut, f_);                                                             \
     } while (0)
 extern int scm_use_boehm;
 static inline value alloc_object(unsigned type, size_t len_field, size_t words)
 {
     if (__builtin_expect(!scm_use_boehm, 1)) {
-        value *p = gc_alloc(scm_heap, type, (words + 1) * sizeof(value));
+        value *p = gc_alloc(scm_mut, type, (words + 1) * sizeof(value));
         if (__builtin_expect(p != NULL, 1)) {
             p[0] = MAKE_HDR(type, len_field);
             return (value)p;

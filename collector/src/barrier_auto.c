@@ -54,6 +54,11 @@ static double run_workload(enum gc_barrier_kind kind)
     struct gc_heap *h = gc_heap_create(&cfg, NULL, 0);
     if (!h)
         return -1;
+    struct gc_mutator *m = gc_mutator_attach(h, NULL, 0);
+    if (!m) {
+        gc_heap_destroy(h);
+        return -1;
+    }
     gc_register_kind(h, CALIBRATION_KIND, trace_calib_node);
     calib_roots[0] = NULL;
     gc_root_add(h, &calib_roots[0]);
@@ -61,30 +66,31 @@ static double run_workload(enum gc_barrier_kind kind)
     /* The long-lived structure: a linked list whose nodes get young right children. */
     struct calib_node *head = NULL;
     for (int i = 0; i < OLD_NODES; i++) {
-        struct calib_node *n = gc_alloc(h, CALIBRATION_KIND, sizeof *n);
+        struct calib_node *n = gc_alloc(m, CALIBRATION_KIND, sizeof *n);
         n->left = head;
-        gc_write_barrier(h, &n->left);
+        gc_write_barrier(m, &n->left);
         head = n;
         calib_roots[0] = head;
     }
-    gc_collect(h, GC_COLLECT_MINOR); /* now old */
+    gc_collect(m, GC_COLLECT_MINOR); /* now old */
     uint64_t seed = 88172645463325252ull;
     struct calib_node *cursor = calib_roots[0];
     for (int r = 0; r < ROUNDS; r++) {
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
-        struct calib_node *young = gc_alloc(h, CALIBRATION_KIND, sizeof *young);
+        struct calib_node *young = gc_alloc(m, CALIBRATION_KIND, sizeof *young);
         young->value = seed;
         for (int g = 0; g < 3; g++) /* garbage */
-            (void)gc_alloc(h, CALIBRATION_KIND, sizeof(struct calib_node));
+            (void)gc_alloc(m, CALIBRATION_KIND, sizeof(struct calib_node));
         if (seed % 4 == 0) {
             cursor->right = young;
-            gc_write_barrier(h, &cursor->right);
+            gc_write_barrier(m, &cursor->right);
         }
         cursor = cursor->left ? cursor->left : calib_roots[0];
     }
     double ms = (double)(thread_cpu_ns() - t0) / 1e6;
+    gc_mutator_detach(m);
     gc_heap_destroy(h);
     return ms;
 }

@@ -8,6 +8,7 @@
  * the next minor collection to scan every old object: slower, never wrong. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <stdatomic.h>
@@ -30,6 +31,9 @@ struct tracked_heap {
 static struct tracked_heap tracked[MAX_HEAPS];
 static struct sigaction previous_action;
 static int installed_heaps;
+/* Heaps are created and destroyed by any thread: the table and the handler's
+ * installation change under this lock (the handler itself only reads, atomically). */
+static pthread_mutex_t install_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_bool warned_map_count;
 
 static void write_stderr(const char *msg)
@@ -79,14 +83,15 @@ static void on_segv(int sig, siginfo_t *info, void *uctx)
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         char *page = (char *)((uintptr_t)addr & ~(uintptr_t)(PAGE_BYTES - 1));
-        h->dirty[(size_t)(page - h->base) >> PAGE_SHIFT] = 1;
+        /* Threads faulting on one page at once all store 1: atomic, not a data race. */
+        __atomic_store_n(&h->dirty[(size_t)(page - h->base) >> PAGE_SHIFT], 1, __ATOMIC_RELAXED);
         if (mprotect(page, PAGE_BYTES, PROT_READ | PROT_WRITE) != 0) {
             if (mprotect(t->base, (size_t)(t->end - t->base), PROT_READ | PROT_WRITE) != 0) {
                 write_stderr("gcvm-gc: fatal: cannot make the heap writable again after a "
                              "write fault\n");
                 abort();
             }
-            h->all_dirty = true;
+            __atomic_store_n(&h->all_dirty, true, __ATOMIC_RELAXED);
             if (!atomic_exchange(&warned_map_count, true))
                 write_stderr("gcvm-gc: warning: mprotect barrier reached vm.max_map_count; "
                              "the next minor collection scans the whole old generation "
@@ -123,7 +128,7 @@ static struct tracked_heap *slot_of(const struct gc_heap *h)
     return NULL;
 }
 
-static int mprotect_attach(struct gc_heap *h, char *err, size_t err_len)
+static int install(struct gc_heap *h, char *err, size_t err_len)
 {
     struct tracked_heap *t = slot_of(NULL);
     if (!t) {
@@ -150,15 +155,25 @@ static int mprotect_attach(struct gc_heap *h, char *err, size_t err_len)
     return 0;
 }
 
+static int mprotect_attach(struct gc_heap *h, char *err, size_t err_len)
+{
+    pthread_mutex_lock(&install_lock);
+    int rc = install(h, err, err_len);
+    pthread_mutex_unlock(&install_lock);
+    return rc;
+}
+
 static void mprotect_detach(struct gc_heap *h)
 {
+    pthread_mutex_lock(&install_lock);
     struct tracked_heap *t = slot_of(h);
-    if (!t)
-        return;
-    mprotect(h->base, (size_t)(h->end - h->base), PROT_READ | PROT_WRITE);
-    atomic_store(&t->heap, NULL);
-    if (--installed_heaps == 0 && handler_is_ours())
-        sigaction(SIGSEGV, &previous_action, NULL);
+    if (t) {
+        mprotect(h->base, (size_t)(h->end - h->base), PROT_READ | PROT_WRITE);
+        atomic_store(&t->heap, NULL);
+        if (--installed_heaps == 0 && handler_is_ours())
+            sigaction(SIGSEGV, &previous_action, NULL);
+    }
+    pthread_mutex_unlock(&install_lock);
 }
 
 static void mprotect_harvest(struct gc_heap *h)

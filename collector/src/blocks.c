@@ -183,38 +183,30 @@ void *old_alloc_large(struct gc_heap *h, size_t total)
 
 /* ---- Nursery ---- */
 
-/* End of the objects in a nursery or pinned block: the block being bumped into keeps
- * its end in the allocation cursor. */
-static const char *block_fill(const struct gc_heap *h, size_t bi)
+static void nursery_enter_block(struct gc_heap *h, struct gc_mutator *m, size_t bi)
 {
-    if (h->blocks[bi].kind == BLOCK_NURSERY && h->nursery_count > 0 &&
-        h->nursery[h->nursery_current] == bi)
-        return h->fast.alloc_cursor;
-    return h->blocks[bi].fill;
-}
-
-static void nursery_enter_block(struct gc_heap *h, size_t slot)
-{
-    size_t bi = h->nursery[slot];
-    h->nursery_current = slot;
-    h->fast.alloc_cursor = h->blocks[bi].fill;
-    h->fast.alloc_limit = block_start(h, bi) + BLOCK_BYTES;
+    m->block = (long)bi;
+    m->fast.alloc_cursor = h->blocks[bi].fill;
+    m->fast.alloc_limit = block_start(h, bi) + BLOCK_BYTES;
     if (h->stress_interval) /* every allocation takes the slow path, which counts */
-        h->fast.alloc_limit = h->fast.alloc_cursor;
+        m->fast.alloc_limit = m->fast.alloc_cursor;
 }
 
-void nursery_retire_current(struct gc_heap *h)
+void nursery_retire_block(struct gc_heap *h, struct gc_mutator *m)
 {
-    if (h->nursery_count == 0)
-        return;
-    h->blocks[h->nursery[h->nursery_current]].fill = h->fast.alloc_cursor;
+    if (m->block >= 0)
+        h->blocks[m->block].fill = m->fast.alloc_cursor;
 }
 
-bool nursery_refill(struct gc_heap *h)
+/* A block stays the mutator's until the next collection even when it moves on: the
+ * rest of it is not handed to another thread. */
+bool nursery_refill(struct gc_heap *h, struct gc_mutator *m)
 {
-    nursery_retire_current(h);
-    if (h->nursery_count > 0 && h->nursery_current + 1 < h->nursery_count) {
-        nursery_enter_block(h, h->nursery_current + 1);
+    nursery_retire_block(h, m);
+    m->block = -1;
+    m->fast.alloc_cursor = m->fast.alloc_limit = NULL;
+    if (h->nursery_next < h->nursery_count) {
+        nursery_enter_block(h, m, h->nursery[h->nursery_next++]);
         return true;
     }
     if (h->nursery_count >= h->nursery_target_blocks)
@@ -226,7 +218,8 @@ bool nursery_refill(struct gc_heap *h)
     b->fill = block_start(h, (size_t)bi);
     memset(b->fill, 0, BLOCK_BYTES); /* a reused block holds old data */
     h->nursery[h->nursery_count++] = (uint32_t)bi;
-    nursery_enter_block(h, h->nursery_count - 1);
+    h->nursery_next = h->nursery_count;
+    nursery_enter_block(h, m, (size_t)bi);
     return true;
 }
 
@@ -235,7 +228,7 @@ size_t nursery_bytes_in_use(const struct gc_heap *h)
     size_t used = 0;
     for (size_t k = 0; k < h->nursery_count; k++) {
         size_t bi = h->nursery[k];
-        used += (size_t)(block_fill(h, bi) - block_start(h, bi));
+        used += (size_t)(h->blocks[bi].fill - block_start(h, bi));
     }
     return used;
 }
@@ -256,9 +249,11 @@ void nursery_reset(struct gc_heap *h)
         h->nursery[kept++] = (uint32_t)bi;
     }
     h->nursery_count = kept;
-    h->fast.alloc_cursor = h->fast.alloc_limit = NULL;
-    if (kept > 0)
-        nursery_enter_block(h, 0);
+    h->nursery_next = 0;
+    for (struct gc_mutator *m = h->mutators; m; m = m->next) {
+        m->block = -1;
+        m->fast.alloc_cursor = m->fast.alloc_limit = NULL;
+    }
 }
 
 /* ---- Finding objects ---- */
@@ -274,8 +269,7 @@ void *object_containing(struct gc_heap *h, const void *p)
     switch (b->kind) {
     case BLOCK_NURSERY:
     case BLOCK_PINNED: {
-        const char *fill = block_fill(h, bi);
-        for (char *at = start; at < fill;) {
+        for (char *at = start; at < b->fill;) {
             size_t size = walked_object_size(at);
             if (size == 0)
                 return NULL; /* not an object boundary: corrupt or unused */
@@ -321,8 +315,7 @@ void block_for_each_object(struct gc_heap *h, size_t bi, gc_object_fn fn, void *
     case BLOCK_LARGE: fn(start + GC_HEADER_BYTES, arg); break;
     case BLOCK_PINNED:
     case BLOCK_NURSERY: {
-        const char *fill = block_fill(h, bi);
-        for (char *at = start; at < fill;) {
+        for (char *at = start; at < b->fill;) {
             size_t size = walked_object_size(at);
             if ((*(gc_header *)at & GC_HDR_LIVE) && !(*(gc_header *)at & HDR_FILLER))
                 fn(at + GC_HEADER_BYTES, arg);

@@ -1,17 +1,17 @@
-/* Conservative scanning of the heap-creating thread's stack and registers: every word
- * that points into an object keeps that object (and pins its nursery block, since the
- * word cannot be updated if the object moved). */
+/* Conservative scanning of every mutator's stack and registers: every word that points
+ * into an object keeps that object (and pins its nursery block, since the word cannot be
+ * updated if the object moved). */
 #include "gc_internal.h"
 
-/* Reads every word between its own frame and the stack's top, redzones and all: the
- * sanitizer must not instrument it. */
-__attribute__((noinline, no_sanitize_address)) static void
-scan_words(struct gc_heap *h, void (*found)(struct gc_heap *, void *))
+/* Reads words another thread may be writing (below a blocked thread's recorded stack
+ * end, say), redzones and all: the sanitizers must not instrument it. */
+__attribute__((no_sanitize_address, no_sanitize_thread)) static void
+scan_range(struct gc_heap *h, const char *lo, const char *hi,
+           void (*found)(struct gc_heap *, void *))
 {
-    char *lo = __builtin_frame_address(0);
-    for (char *p = (char *)((uintptr_t)lo & ~(uintptr_t)7); p + sizeof(void *) <= h->stack_top;
+    for (const char *p = (const char *)((uintptr_t)lo & ~(uintptr_t)7); p + sizeof(void *) <= hi;
          p += sizeof(void *)) {
-        void *word = *(void **)p;
+        void *word = *(void *const *)(const void *)p;
         if (!in_region(h, word))
             continue;
         void *obj = object_containing(h, word);
@@ -20,10 +20,27 @@ scan_words(struct gc_heap *h, void (*found)(struct gc_heap *, void *))
     }
 }
 
-void conservative_scan_stack(struct gc_heap *h, void (*found)(struct gc_heap *, void *))
+/* The collecting thread's own stack, from this frame up. */
+__attribute__((noinline)) static void scan_own_stack(struct gc_heap *h, const char *top,
+                                                     void (*found)(struct gc_heap *, void *))
 {
-    /* Spill callee-saved registers into this frame, which scan_words' frame lies
-     * below: a pointer held only in a register is then on the scanned stack. */
+    scan_range(h, __builtin_frame_address(0), top, found);
+}
+
+void conservative_scan_stacks(struct gc_heap *h, void (*found)(struct gc_heap *, void *))
+{
+    /* Spill callee-saved registers into this frame, which scan_own_stack's frame lies
+     * below: a pointer held only in a register is then on the scanned stack. The other
+     * mutators spilled theirs where they stopped (mutator.c). */
     __builtin_unwind_init();
-    scan_words(h, found);
+    for (struct gc_mutator *m = h->mutators; m; m = m->next) {
+        if (m == h->collector) {
+            scan_own_stack(h, m->stack_top, found);
+            continue;
+        }
+        scan_range(h, m->stack_low, m->stack_top, found);
+        if (m->state == MUTATOR_BLOCKING)
+            scan_range(h, (const char *)m->blocking_spill,
+                       (const char *)(m->blocking_spill + BLOCKING_SPILL_WORDS), found);
+    }
 }

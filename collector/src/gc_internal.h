@@ -3,6 +3,7 @@
 #ifndef GCVM_GC_INTERNAL_H
 #define GCVM_GC_INTERNAL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -83,8 +84,49 @@ struct heap_sizing {
     double collection_rate;  /* bytes per second a major collection processes, smoothed */
 };
 
+/* A mutator thread's state, read and written under the heap's lock. */
+enum mutator_state {
+    MUTATOR_RUNNING,    /* between safepoints */
+    MUTATOR_STOPPED,    /* parked at a safepoint while another thread collects */
+    MUTATOR_BLOCKING,   /* between gc_blocking_enter and gc_blocking_leave */
+    MUTATOR_COLLECTING, /* the thread that stopped the others */
+};
+
+#define BLOCKING_SPILL_WORDS 64
+
+struct gc_mutator {
+    struct gc_mutator_fast fast; /* must stay first: the inline paths cast to it */
+    struct gc_heap *heap;
+    struct gc_mutator *next; /* the heap's list of attached mutators */
+    pthread_t thread;
+    enum mutator_state state;
+    long block; /* the nursery block bumped into, or -1 */
+    /* Conservative scanning: the stack from stack_low (recorded where the thread stopped
+     * or entered a blocking region) to stack_top; for a blocking region also the words
+     * of gc_blocking_enter's frames, copied there (the thread reuses that stack). */
+    char *stack_top, *stack_low;
+    void *blocking_spill[BLOCKING_SPILL_WORDS];
+    gc_root_trace_fn root_tracer;
+    void *root_tracer_user;
+    unsigned stress_countdown;
+};
+
 struct gc_heap {
-    struct gc_heap_fast fast; /* must stay first: the inline paths cast to it */
+    /* Threads (mutator.c, docs/collector.md "Threads"). The lock guards the block tables,
+     * the nursery list, the old generation's allocation, the roots and the mutator list;
+     * a collection holds it from start to end. */
+    pthread_mutex_t lock;
+    pthread_cond_t stopped_cond; /* a mutator stopped or left: the collector looks again */
+    pthread_cond_t resume_cond;  /* the collection is over: stopped mutators go on */
+    struct gc_mutator *mutators;
+    size_t mutator_count;
+    size_t running;      /* mutators in MUTATOR_RUNNING */
+    bool stop_requested; /* a thread is stopping the others or collecting */
+    struct gc_mutator *collector;
+    uint64_t collections;       /* started so far, minor and major */
+    pthread_t creator;          /* the thread in guest mode, for the gcvm barriers */
+    unsigned parallelism;       /* gc_config.parallelism resolved; not used yet */
+    uint8_t *card_table_biased; /* for gc_mutator_fast, NULL unless the barrier is card */
 
     /* The reserved region: nblocks blocks of BLOCK_BYTES from base. */
     char *base, *end;
@@ -101,9 +143,11 @@ struct gc_heap {
     size_t free_blocks;
     size_t free_search_from; /* next block index to look at for a free one */
 
-    /* Nursery: the blocks bump allocation uses, and which one it is in. */
+    /* Nursery: the blocks bump allocation uses; nursery[nursery_next] is the next one
+     * handed to a mutator that needs a block (those before it were handed out since the
+     * last collection). */
     uint32_t *nursery;
-    size_t nursery_count, nursery_capacity, nursery_current;
+    size_t nursery_count, nursery_next;
     size_t nursery_target_blocks;
 
     /* Old generation. */
@@ -143,12 +187,11 @@ struct gc_heap {
     gc_oom_fn on_oom;
     void *on_oom_arg;
 
-    /* Conservative scanning of the creating thread's stack. */
+    /* Conservative scanning of every mutator's stack. */
     bool conservative_stack;
-    char *stack_top;
 
     /* Debug aids. */
-    unsigned stress_interval, stress_countdown;
+    unsigned stress_interval;
     unsigned stress_collections;
     bool verify;
     bool trace_log; /* GCVM_GC_TRACE: one line per collection on stderr */
@@ -228,10 +271,12 @@ void dirty_clear_block(struct gc_heap *h, size_t bi);
 void dirty_clear_in_use(struct gc_heap *h);             /* every block that is not free */
 void *old_alloc_small(struct gc_heap *h, size_t total); /* NULL if no block is free */
 void *old_alloc_large(struct gc_heap *h, size_t total); /* NULL if no run is free */
-bool nursery_refill(struct gc_heap *h);                 /* next block to bump into */
-void nursery_reset(struct gc_heap *h);                  /* after a collection */
-void nursery_retire_current(struct gc_heap *h);
-size_t nursery_bytes_in_use(const struct gc_heap *h);
+/* Gives m a fresh nursery block to bump into; false when the nursery is full. */
+bool nursery_refill(struct gc_heap *h, struct gc_mutator *m);
+void nursery_reset(struct gc_heap *h); /* after a collection: no mutator has a block */
+/* Records the end of m's objects in its current block, so the block can be walked. */
+void nursery_retire_block(struct gc_heap *h, struct gc_mutator *m);
+size_t nursery_bytes_in_use(const struct gc_heap *h); /* as of the blocks' last retire */
 
 /* Size of the object at `at` in a nursery or pinned block, also when it was evacuated
  * (its header is then the address of the copy, which has the size). */
@@ -280,10 +325,30 @@ static inline void set_marked(struct gc_heap *h, const void *obj)
 {
     bit_set(h->mark_bits, object_bit(h, header_of(obj)));
 }
-void conservative_scan_stack(struct gc_heap *h, void (*found)(struct gc_heap *, void *));
+/* Scans every mutator's stack and registers: the collecting thread's own from here, the
+ * others as they stopped. */
+void conservative_scan_stacks(struct gc_heap *h, void (*found)(struct gc_heap *, void *));
+
+/* ---- Threads (mutator.c); all with h->lock held ---- */
+/* Stops every other mutator (m runs on, collecting): first waits out another thread's
+ * collection if one runs, stopped like the others. Returns true when a collection ran
+ * while m waited. On return every mutator's block is retired. */
+bool world_stop(struct gc_mutator *m);
+void world_start(struct gc_mutator *m);
+/* Parks a running m while another thread collects; returns when it is over. */
+void mutator_park(struct gc_mutator *m);
+void trace_mutator_roots(struct gc_heap *h, gc_visit_fn visit, void *ctx);
+void mutators_free_all(struct gc_heap *h); /* the heap is going */
+
+/* ---- Collection driver (heap.c) ---- */
+/* Runs a collection with h->lock held, stopping the world around it. With
+ * unless_another, returns without collecting when another thread collected while m
+ * waited for it. */
+void run_collection(struct gc_mutator *m, bool major, bool unless_another);
 
 /* ---- Verifier (verify.c) ---- */
 void verify_remembered_set(struct gc_heap *h);
+int verify_reachable(struct gc_heap *h); /* gc_verify with the world stopped */
 
 /* ---- Work stack (heap.c) ---- */
 void ptr_stack_grow(struct ptr_stack *s);

@@ -6,9 +6,9 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "gc_internal.h"
 
@@ -214,18 +214,6 @@ static int resolve_barrier(const struct gc_config *cfg, enum gc_barrier_kind *ki
     return 0;
 }
 
-static char *find_stack_top(void)
-{
-    pthread_attr_t attr;
-    void *addr;
-    size_t size;
-    if (pthread_getattr_np(pthread_self(), &attr) != 0)
-        return NULL;
-    int rc = pthread_attr_getstack(&attr, &addr, &size);
-    pthread_attr_destroy(&attr);
-    return rc == 0 ? (char *)addr + size : NULL;
-}
-
 /* Reserves `bytes` of address space aligned to BLOCK_BYTES. Pages are touched lazily. */
 static char *reserve_region(size_t bytes)
 {
@@ -279,6 +267,10 @@ struct gc_heap *gc_heap_create(const struct gc_config *cfg_in, char *err, size_t
         set_error(err, err_len, "out of memory for the heap descriptor");
         return NULL;
     }
+    pthread_mutex_init(&h->lock, NULL);
+    pthread_cond_init(&h->stopped_cond, NULL);
+    pthread_cond_init(&h->resume_cond, NULL);
+    h->creator = pthread_self();
     h->barrier_kind = kind;
     h->barrier = barrier_ops_for(kind);
     snprintf(h->barrier_reason, sizeof h->barrier_reason, "%s", reason);
@@ -314,15 +306,12 @@ struct gc_heap *gc_heap_create(const struct gc_config *cfg_in, char *err, size_t
     h->on_oom = cfg.on_oom;
     h->on_oom_arg = cfg.on_oom_arg;
     h->conservative_stack = cfg.conservative_stack != 0;
-    if (h->conservative_stack && !(h->stack_top = find_stack_top())) {
-        set_error(err, err_len,
-                  "cannot find the calling thread's stack for conservative "
-                  "scanning");
-        gc_heap_destroy(h);
-        return NULL;
-    }
     h->stress_interval = cfg.stress_interval ? cfg.stress_interval : env_unsigned("GCVM_GC_STRESS");
-    h->stress_countdown = h->stress_interval;
+    h->parallelism = cfg.parallelism ? cfg.parallelism : env_unsigned("GCVM_GC_THREADS");
+    if (!h->parallelism) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        h->parallelism = cpus > 0 ? (unsigned)cpus : 1;
+    }
     h->verify = cfg.verify || env_unsigned("GCVM_GC_VERIFY");
     h->trace_log = env_unsigned("GCVM_GC_TRACE") != 0;
     h->stats.dirty_unit_bytes = kind == GC_BARRIER_NONE ? 0 : (uint64_t)1 << h->dirty_shift;
@@ -334,8 +323,7 @@ struct gc_heap *gc_heap_create(const struct gc_config *cfg_in, char *err, size_t
         return NULL;
     }
     if (kind == GC_BARRIER_CARD)
-        h->fast.card_table_biased = h->dirty - ((uintptr_t)h->base >> GC_CARD_SHIFT);
-    nursery_refill(h);
+        h->card_table_biased = h->dirty - ((uintptr_t)h->base >> GC_CARD_SHIFT);
     return h;
 }
 
@@ -344,6 +332,7 @@ void gc_heap_destroy(struct gc_heap *h)
     if (!h)
         return;
     prefault_stop(h);
+    mutators_free_all(h);
     if (h->barrier)
         h->barrier->detach(h);
     if (h->base)
@@ -359,7 +348,15 @@ void gc_heap_destroy(struct gc_heap *h)
     free(h->pinned_now.items);
     free(h->fresh_large.items);
     free(h->pauses.ms);
+    pthread_mutex_destroy(&h->lock);
+    pthread_cond_destroy(&h->stopped_cond);
+    pthread_cond_destroy(&h->resume_cond);
     free(h);
+}
+
+unsigned gc_heap_parallelism(const struct gc_heap *h)
+{
+    return h->parallelism;
 }
 
 enum gc_barrier_kind gc_heap_barrier(const struct gc_heap *h)
@@ -383,40 +380,54 @@ int gc_register_kind_ranged(struct gc_heap *h, unsigned kind, gc_trace_fn trace,
 {
     if (kind >= KIND_COUNT)
         return -1;
+    pthread_mutex_lock(&h->lock);
     h->trace[kind] = trace;
     h->trace_range[kind] = trace_range;
+    pthread_mutex_unlock(&h->lock);
     return 0;
 }
 
 int gc_root_add(struct gc_heap *h, void **root)
 {
+    int rc = 0;
+    pthread_mutex_lock(&h->lock);
     if (h->root_count == h->root_capacity) {
         size_t cap = h->root_capacity ? h->root_capacity * 2 : 64;
         void ***roots = realloc(h->roots, cap * sizeof *roots);
-        if (!roots)
-            return -1;
-        h->roots = roots;
-        h->root_capacity = cap;
+        if (roots) {
+            h->roots = roots;
+            h->root_capacity = cap;
+        } else {
+            rc = -1;
+        }
     }
-    h->roots[h->root_count++] = root;
-    return 0;
+    if (rc == 0)
+        h->roots[h->root_count++] = root;
+    pthread_mutex_unlock(&h->lock);
+    return rc;
 }
 
 int gc_root_remove(struct gc_heap *h, void **root)
 {
+    int rc = -1;
+    pthread_mutex_lock(&h->lock);
     for (size_t i = h->root_count; i-- > 0;) {
         if (h->roots[i] == root) {
             h->roots[i] = h->roots[--h->root_count];
-            return 0;
+            rc = 0;
+            break;
         }
     }
-    return -1;
+    pthread_mutex_unlock(&h->lock);
+    return rc;
 }
 
 void gc_set_root_tracer(struct gc_heap *h, gc_root_trace_fn fn, void *user)
 {
+    pthread_mutex_lock(&h->lock);
     h->root_tracer = fn;
     h->root_tracer_user = user;
+    pthread_mutex_unlock(&h->lock);
 }
 
 void trace_roots(struct gc_heap *h, gc_visit_fn visit, void *ctx)
@@ -425,6 +436,7 @@ void trace_roots(struct gc_heap *h, gc_visit_fn visit, void *ctx)
         visit(h->roots[i], ctx);
     if (h->root_tracer)
         h->root_tracer(visit, ctx, h->root_tracer_user);
+    trace_mutator_roots(h, visit, ctx);
 }
 
 void trace_object(struct gc_heap *h, void *obj, gc_visit_fn visit, void *ctx)
@@ -449,12 +461,16 @@ unsigned gc_object_kind(const void *obj)
     return header_kind(*header_of(obj));
 }
 
-void gc_for_each_object(struct gc_heap *h, gc_object_fn fn, void *arg)
+void gc_for_each_object(struct gc_mutator *m, gc_object_fn fn, void *arg)
 {
-    nursery_retire_current(h);
+    struct gc_heap *h = m->heap;
+    pthread_mutex_lock(&h->lock);
+    world_stop(m);
     for (size_t i = 0; i < h->blocks_end; i++)
         if (h->blocks[i].kind != BLOCK_FREE)
             block_for_each_object(h, i, fn, arg);
+    world_start(m);
+    pthread_mutex_unlock(&h->lock);
 }
 
 /* ---- Collection driver ---- */
@@ -500,15 +516,14 @@ static void log_collection(struct gc_heap *h, bool major, uint64_t promoted_befo
             (double)((h->nblocks - h->free_blocks) << BLOCK_SHIFT) / 1048576.0);
 }
 
-static void collect(struct gc_heap *h, bool major)
+/* With the world stopped and every mutator's block retired. */
+static void collect_stopped(struct gc_heap *h, bool major)
 {
-    if (h->collecting)
-        gc_fatal("collection requested while collecting (an embedder callback allocated?)");
     h->collecting = true;
+    h->collections++;
     uint64_t t0 = gc_now_ns();
     uint64_t promoted_before = h->stats.bytes_promoted;
     memset(h->phase_ns, 0, sizeof h->phase_ns);
-    nursery_retire_current(h);
     h->stats.bytes_allocated += nursery_bytes_in_use(h);
     major = major || h->barrier_kind == GC_BARRIER_NONE || h->major_due;
     if (major) {
@@ -532,7 +547,7 @@ static void collect(struct gc_heap *h, bool major)
     h->all_dirty = false;
     nursery_reset(h);
     prefault_request(h);
-    if (h->verify && gc_verify(h) != 0)
+    if (h->verify && verify_reachable(h) != 0)
         gc_fatal("heap verification failed after a %s collection", major ? "major" : "minor");
     size_t in_use = (h->nblocks - h->free_blocks) << BLOCK_SHIFT;
     if (in_use > h->stats.peak_heap_bytes)
@@ -544,44 +559,58 @@ static void collect(struct gc_heap *h, bool major)
     h->collecting = false;
 }
 
-void gc_collect(struct gc_heap *h, enum gc_collection_kind kind)
+void run_collection(struct gc_mutator *m, bool major, bool unless_another)
 {
-    collect(h, kind == GC_COLLECT_MAJOR);
+    bool another = world_stop(m);
+    if (!(another && unless_another))
+        collect_stopped(m->heap, major);
+    world_start(m);
+}
+
+void gc_collect(struct gc_mutator *m, enum gc_collection_kind kind)
+{
+    pthread_mutex_lock(&m->heap->lock);
+    run_collection(m, kind == GC_COLLECT_MAJOR, false);
+    pthread_mutex_unlock(&m->heap->lock);
 }
 
 /* ---- Allocation slow path ---- */
 
-static void *bump_in_current_block(struct gc_heap *h, size_t total)
+/* In the mutator's own block: no lock. */
+static char *bump_in_own_block(struct gc_heap *h, struct gc_mutator *m, size_t total)
 {
-    if (h->nursery_count == 0)
+    if (m->block < 0)
         return NULL;
-    char *end = block_start(h, h->nursery[h->nursery_current]) + BLOCK_BYTES;
-    if ((size_t)(end - h->fast.alloc_cursor) < total)
+    char *end = block_start(h, (size_t)m->block) + BLOCK_BYTES;
+    if ((size_t)(end - m->fast.alloc_cursor) < total)
         return NULL;
-    char *at = h->fast.alloc_cursor;
-    h->fast.alloc_cursor += total;
+    char *at = m->fast.alloc_cursor;
+    m->fast.alloc_cursor += total;
     if (h->stress_interval)
-        h->fast.alloc_limit = h->fast.alloc_cursor;
+        m->fast.alloc_limit = m->fast.alloc_cursor;
     return at;
 }
 
-static char *alloc_small_young(struct gc_heap *h, size_t total)
+/* With the lock held, as the ones below. */
+static char *alloc_small_young(struct gc_mutator *m, size_t total)
 {
-    char *at = bump_in_current_block(h, total);
+    struct gc_heap *h = m->heap;
+    char *at = bump_in_own_block(h, m, total);
     if (at)
         return at;
     if (h->major_due)
-        collect(h, true);
-    if (nursery_refill(h))
-        at = bump_in_current_block(h, total);
+        run_collection(m, true, true);
+    if (nursery_refill(h, m))
+        at = bump_in_own_block(h, m, total);
     return at;
 }
 
-static char *alloc_large_old(struct gc_heap *h, size_t total)
+static char *alloc_large_old(struct gc_mutator *m, size_t total)
 {
+    struct gc_heap *h = m->heap;
     if (h->old_blocks + (total >> BLOCK_SHIFT) >= h->major_threshold_blocks &&
         h->barrier_kind != GC_BARRIER_NONE)
-        collect(h, true);
+        run_collection(m, true, true);
     char *at = old_alloc_large(h, total);
     if (!at)
         return NULL;
@@ -593,38 +622,64 @@ static char *alloc_large_old(struct gc_heap *h, size_t total)
     return at;
 }
 
-/* Stress mode: every Nth allocation collects; every eighth of those is a major one. */
-static void stress_tick(struct gc_heap *h)
+/* Stress mode: every Nth allocation of a thread collects; every eighth collection is a
+ * major one. */
+static void stress_tick(struct gc_mutator *m)
 {
-    if (--h->stress_countdown > 0)
+    if (--m->stress_countdown > 0)
         return;
-    h->stress_countdown = h->stress_interval;
+    struct gc_heap *h = m->heap;
+    m->stress_countdown = h->stress_interval;
+    pthread_mutex_lock(&h->lock);
     h->stress_collections++;
-    collect(h, h->stress_collections % 8 == 0);
+    run_collection(m, h->stress_collections % 8 == 0, false);
+    pthread_mutex_unlock(&h->lock);
 }
 
-void *gc_alloc_slow(struct gc_heap *h, unsigned kind, size_t bytes, int pointerfree)
+static void check_may_allocate(const struct gc_mutator *m)
 {
-    if (h->collecting)
+    if (m->state == MUTATOR_COLLECTING)
         gc_fatal("allocation during a collection (from a trace or root callback?)");
+    if (m->state == MUTATOR_BLOCKING)
+        gc_fatal("allocation in a blocking region (call gc_blocking_leave first)");
+}
+
+void *gc_alloc_slow(struct gc_mutator *m, unsigned kind, size_t bytes, int pointerfree)
+{
+    struct gc_heap *h = m->heap;
+    check_may_allocate(m);
     if (bytes > h->nblocks << BLOCK_SHIFT)
         return NULL; /* larger than the whole heap: no collection can help */
     size_t total = (bytes + GC_HEADER_BYTES + GC_GRANULE - 1) & ~(size_t)(GC_GRANULE - 1);
+    gc_safepoint(m);
     if (h->stress_interval)
-        stress_tick(h);
+        stress_tick(m);
     bool large = total > SMALL_MAX;
-    for (int attempt = 0;; attempt++) {
-        char *at = large ? alloc_large_old(h, total) : alloc_small_young(h, total);
-        if (at) {
-            *(gc_header *)at = make_header(total, kind, pointerfree ? GC_HDR_POINTERFREE : 0);
-            return at + GC_HEADER_BYTES;
-        }
+    char *at = large ? NULL : bump_in_own_block(h, m, total);
+    pthread_mutex_lock(&h->lock);
+    for (int attempt = 0; !at; attempt++) {
+        if (h->stop_requested)
+            mutator_park(m);
+        at = large ? alloc_large_old(m, total) : alloc_small_young(m, total);
+        if (at)
+            break;
         /* First a minor collection (for a young object), then a major one; after that
-         * only the embedder can help, a bounded number of times. */
-        if (attempt >= 2 && (attempt > 10 || !h->on_oom || !h->on_oom(h, total, h->on_oom_arg)))
-            return NULL;
-        collect(h, !(attempt == 0 && !large));
+         * only the embedder can help, a bounded number of times. The callback runs
+         * without the lock: it may drop roots. */
+        if (attempt >= 2) {
+            pthread_mutex_unlock(&h->lock);
+            int again = attempt <= 10 && h->on_oom && h->on_oom(h, total, h->on_oom_arg);
+            pthread_mutex_lock(&h->lock);
+            if (!again)
+                break;
+        }
+        run_collection(m, !(attempt == 0 && !large), attempt == 0);
     }
+    pthread_mutex_unlock(&h->lock);
+    if (!at)
+        return NULL;
+    *(gc_header *)at = make_header(total, kind, pointerfree ? GC_HDR_POINTERFREE : 0);
+    return at + GC_HEADER_BYTES;
 }
 
 /* ---- Statistics ---- */
@@ -643,13 +698,20 @@ static double percentile(const double *sorted, size_t n, double q)
     return sorted[i < n ? i : n - 1];
 }
 
-void gc_get_stats(const struct gc_heap *h, struct gc_stats *out)
+void gc_get_stats(const struct gc_heap *ch, struct gc_stats *out)
 {
+    struct gc_heap *h = (struct gc_heap *)(uintptr_t)ch; /* for the lock */
+    pthread_mutex_lock(&h->lock);
     *out = h->stats;
     out->heap_bytes = (h->nblocks - h->free_blocks) << BLOCK_SHIFT;
     if (out->heap_bytes > out->peak_heap_bytes)
         out->peak_heap_bytes = out->heap_bytes;
     out->bytes_allocated += nursery_bytes_in_use(h);
+    /* The calling mutator's block to its cursor; the others' cursors are theirs. */
+    for (const struct gc_mutator *m = h->mutators; m; m = m->next)
+        if (m->block >= 0 && pthread_equal(m->thread, pthread_self()) &&
+            m->state == MUTATOR_RUNNING)
+            out->bytes_allocated += (size_t)(m->fast.alloc_cursor - h->blocks[m->block].fill);
     out->barrier_ms = (double)h->barrier_ns / 1e6;
     out->prefaulted_bytes = prefault_populated_bytes(h);
     out->major_threshold_bytes = (uint64_t)h->major_threshold_blocks << BLOCK_SHIFT;
@@ -670,6 +732,7 @@ void gc_get_stats(const struct gc_heap *h, struct gc_stats *out)
         out->pause_p99_ms = percentile(sorted, n, 0.99);
         free(sorted);
     }
+    pthread_mutex_unlock(&h->lock);
 }
 
 void gc_reset_pause_stats(struct gc_heap *h)

@@ -95,7 +95,7 @@ void major_collect(struct gc_heap *h)
         for_each_old_run(h, make_old_run_writable); /* promotion fills free cells */
     for_each_old_run(h, clear_old_marks);
     if (h->conservative_stack)
-        conservative_scan_stack(h, mark_conservative_referent);
+        conservative_scan_stacks(h, mark_conservative_referent);
     trace_roots(h, visit_for_major, h);
     drain_grey(h, visit_for_major);
     fill_evacuated_remains(h);

@@ -327,7 +327,7 @@ void minor_collect(struct gc_heap *h)
 {
     make_allocation_blocks_writable(h);
     if (h->conservative_stack)
-        conservative_scan_stack(h, pin_if_young);
+        conservative_scan_stacks(h, pin_if_young);
     trace_roots(h, visit_for_minor, h);
     scan_remembered_set(h);
     drain_grey(h, visit_for_minor);

@@ -103,9 +103,8 @@ static void check_reachable_field(void **field, void *arg)
         ptr_stack_push(&c->todo, obj);
 }
 
-int gc_verify(struct gc_heap *h)
+int verify_reachable(struct gc_heap *h)
 {
-    nursery_retire_current(h);
     struct reach_check c = {.h = h};
     c.seen = calloc((size_t)(h->end - h->base) / GC_GRANULE / 64, sizeof(uint64_t));
     if (!c.seen) {
@@ -120,12 +119,20 @@ int gc_verify(struct gc_heap *h)
     return c.errors ? -1 : 0;
 }
 
+int gc_verify(struct gc_mutator *m)
+{
+    pthread_mutex_lock(&m->heap->lock);
+    world_stop(m);
+    int rc = verify_reachable(m->heap);
+    world_start(m);
+    pthread_mutex_unlock(&m->heap->lock);
+    return rc;
+}
+
 /* ---- The barrier's record, for tests that compare barriers on one trace ---- */
 
-size_t gc_debug_written_pages(struct gc_heap *h, size_t *pages, size_t max)
+static size_t written_pages(struct gc_heap *h, size_t *pages, size_t max)
 {
-    if (h->collecting)
-        gc_fatal("gc_debug_written_pages() called during a collection");
     h->barrier->harvest(h);
     size_t found = 0, units_per_page = PAGE_BYTES >> h->dirty_shift;
     for (size_t page = 0; page < h->blocks_end << (BLOCK_SHIFT - PAGE_SHIFT); page++) {
@@ -137,5 +144,15 @@ size_t gc_debug_written_pages(struct gc_heap *h, size_t *pages, size_t max)
         if (written && found++ < max)
             pages[found - 1] = page;
     }
+    return found;
+}
+
+size_t gc_debug_written_pages(struct gc_mutator *m, size_t *pages, size_t max)
+{
+    pthread_mutex_lock(&m->heap->lock);
+    world_stop(m);
+    size_t found = written_pages(m->heap, pages, max);
+    world_start(m);
+    pthread_mutex_unlock(&m->heap->lock);
     return found;
 }

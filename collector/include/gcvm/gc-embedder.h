@@ -26,7 +26,8 @@ typedef void (*gc_root_trace_fn)(gc_visit_fn visit, void *visit_ctx, void *user)
 
 /* Registers the trace function for objects of `kind` allocated with gc_alloc(). A kind
  * whose objects are all allocated pointer-free needs none. Returns 0, or -1 if kind is
- * out of range. */
+ * out of range. This and the root calls below act on the whole heap and may be called
+ * from any thread, mutator or not. */
 int gc_register_kind(struct gc_heap *heap, unsigned kind, gc_trace_fn trace);
 
 /* Calls visit(&field, visit_ctx) for every pointer field of obj whose address lies in
@@ -56,15 +57,21 @@ int gc_root_remove(struct gc_heap *heap, void **root);
  * Scheme's stack of values, say). One per heap; NULL removes it. */
 void gc_set_root_tracer(struct gc_heap *heap, gc_root_trace_fn fn, void *user);
 
-/* Calls fn on every object currently in the heap, garbage that was not yet collected
- * included. For tests and heap dumps; must not allocate. */
-typedef void (*gc_object_fn)(void *obj, void *arg);
-void gc_for_each_object(struct gc_heap *heap, gc_object_fn fn, void *arg);
+/* The same for one thread's roots (its shadow stack, say): called at every collection
+ * while the mutator is attached, also while it is stopped or in a blocking region (so
+ * they must not change there). One per mutator; NULL removes it. */
+void gc_mutator_set_root_tracer(struct gc_mutator *mut, gc_root_trace_fn fn, void *user);
 
-/* Runs the heap verifier now: every object reachable from the roots has a valid header
- * and a registered kind, and lies in an allocated part of the heap. Returns 0, or
- * prints what is wrong to stderr and returns -1. */
-int gc_verify(struct gc_heap *heap);
+/* Calls fn on every object currently in the heap, garbage that was not yet collected
+ * included, with the other mutators stopped. For tests and heap dumps; must not
+ * allocate. */
+typedef void (*gc_object_fn)(void *obj, void *arg);
+void gc_for_each_object(struct gc_mutator *mut, gc_object_fn fn, void *arg);
+
+/* Runs the heap verifier now, with the other mutators stopped: every object reachable
+ * from the roots has a valid header and a registered kind, and lies in an allocated part
+ * of the heap. Returns 0, or prints what is wrong to stderr and returns -1. */
+int gc_verify(struct gc_mutator *mut);
 
 #ifdef __cplusplus
 }

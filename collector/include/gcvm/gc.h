@@ -5,8 +5,12 @@
  * marks and sweeps the old generation. Old-to-young pointers are found by a write
  * barrier backend chosen per heap (see enum gc_barrier_kind).
  *
- * A heap belongs to one mutator thread: the thread that allocates from it, stores into
- * its objects and collects it. The embedder side (object kinds, tracing, roots) is in
+ * Any number of threads use a heap at once: each attaches as a mutator
+ * (gc_mutator_attach) and passes its struct gc_mutator to the calls that act for a
+ * thread: allocation, stores, safepoints, collections. A collection stops every mutator
+ * at its next safepoint (an allocation slow path or gc_safepoint()), or finds it in a
+ * blocking region (gc_blocking_enter), and releases them all when it is done
+ * (docs/collector.md, "Threads"). The embedder side (object kinds, tracing, roots) is in
  * <gcvm/gc-embedder.h>. */
 #ifndef GCVM_GC_H
 #define GCVM_GC_H
@@ -19,6 +23,7 @@ extern "C" {
 #endif
 
 struct gc_heap;
+struct gc_mutator;
 
 /* How old-to-young pointers are found between collections. */
 enum gc_barrier_kind {
@@ -53,9 +58,10 @@ int gc_barrier_parse(const char *name, enum gc_barrier_kind *out);
  * succeeds), also where its ring 0 is emulated; auto never picks them there.
  *
  * A heap with a gcvm barrier puts the thread that creates it in guest mode (unless it is
- * there already) for the heap's life: that thread is the mutator, and its writes must
- * go through the guest's page tables. The last such heap destroyed takes the thread
- * back to host mode if creating the first put it in guest mode. */
+ * there already) for the heap's life: that thread is the heap's only mutator (the
+ * engine runs one vCPU), and its writes must go through the guest's page tables. The
+ * last such heap destroyed takes the thread back to host mode if creating the first put
+ * it in guest mode. */
 int gc_barrier_available(enum gc_barrier_kind kind, char *why, size_t why_len);
 
 /* Called when an allocation cannot be satisfied even after a major collection. The
@@ -70,24 +76,58 @@ struct gc_config {
     size_t major_threshold_bytes; /* first major collection when the old generation
                                      reaches this; 0: 4 x nursery */
     enum gc_barrier_kind barrier;
-    int conservative_stack;   /* also scan the creating thread's stack and registers */
+    int conservative_stack;   /* also scan every mutator's stack and registers */
     unsigned stress_interval; /* collect every Nth allocation; 0: GCVM_GC_STRESS or off */
     int verify;               /* run the heap verifier around collections;
                                  0: GCVM_GC_VERIFY or off */
     gc_oom_fn on_oom;
     void *on_oom_arg;
+    unsigned parallelism; /* collector threads; 0: GCVM_GC_THREADS, else the CPU count.
+                             Stored for the parallel collector to come: collections run
+                             on the thread that starts them for now. */
 };
 
 /* Fills *cfg with the defaults described above. */
 void gc_config_init(struct gc_config *cfg);
 
-/* Creates a heap owned by the calling thread. Returns NULL and writes a one-line reason
- * to err (if not NULL) when the configuration is invalid, the chosen barrier is not
- * available on this machine, or memory cannot be reserved. */
+/* Creates a heap. No thread is its mutator yet: the creating thread attaches like any
+ * other (gc_mutator_attach). Returns NULL and writes a one-line reason to err (if not
+ * NULL) when the configuration is invalid, the chosen barrier is not available on this
+ * machine, or memory cannot be reserved. */
 struct gc_heap *gc_heap_create(const struct gc_config *cfg, char *err, size_t err_len);
 
-/* Releases the heap and everything in it. */
+/* Releases the heap and everything in it. No other thread may use it any more; mutators
+ * still attached are detached (their handles become invalid). */
 void gc_heap_destroy(struct gc_heap *heap);
+
+/* Collector threads the heap was configured with (gc_config.parallelism resolved). */
+unsigned gc_heap_parallelism(const struct gc_heap *heap);
+
+/* ---- Mutator threads ---------------------------------------------------------------- */
+
+/* The calling thread becomes a mutator of heap, at any time, also while other mutators
+ * run and collect (it waits for a running collection to end). A thread attaches once per
+ * heap. Returns NULL with a one-line reason in err (if not NULL) when it cannot: out of
+ * memory, the stack not found for conservative scanning, or a heap with a gcvm barrier
+ * that has its mutator already or was created by another thread. */
+struct gc_mutator *gc_mutator_attach(struct gc_heap *heap, char *err, size_t err_len);
+
+/* The calling thread stops being a mutator; mut is freed. Its young objects stay in the
+ * heap (reachable through others or garbage). Must be called by the thread that
+ * attached, outside a blocking region. */
+void gc_mutator_detach(struct gc_mutator *mut);
+
+/* The heap a mutator belongs to. */
+struct gc_heap *gc_mutator_heap(const struct gc_mutator *mut);
+
+/* Around a call that may block (read(2), a lock, a sleep): between enter and leave the
+ * thread counts as stopped, so collections go on without waiting for it. Inside, the
+ * thread must not allocate, store into or read heap objects, nor change its roots: a
+ * collection may move its young objects and update its roots at any moment. Its stack
+ * above the call to gc_blocking_enter and the registers at that call are scanned as
+ * they were then (conservative_stack). gc_blocking_leave waits while a collection runs. */
+void gc_blocking_enter(struct gc_mutator *mut);
+void gc_blocking_leave(struct gc_mutator *mut);
 
 /* The barrier the heap runs, and (for auto) a line saying why it was chosen. */
 enum gc_barrier_kind gc_heap_barrier(const struct gc_heap *heap);
@@ -95,8 +135,9 @@ const char *gc_heap_barrier_reason(const struct gc_heap *heap);
 
 enum gc_collection_kind { GC_COLLECT_MINOR = 0, GC_COLLECT_MAJOR = 1 };
 
-/* Runs a collection now. A minor one with barrier none is done as a major one. */
-void gc_collect(struct gc_heap *heap, enum gc_collection_kind kind);
+/* Runs a collection now, on the calling thread, with every other mutator stopped. A
+ * minor one with barrier none is done as a major one. */
+void gc_collect(struct gc_mutator *mut, enum gc_collection_kind kind);
 
 struct gc_stats {
     uint64_t minor_collections;
@@ -120,7 +161,9 @@ struct gc_stats {
     uint64_t old_bytes;             /* the old generation's blocks now */
 };
 
-/* Fills *out with the heap's statistics so far. */
+/* Fills *out with the heap's statistics so far. Callable from any thread; bytes_allocated
+ * counts the calling mutator's current nursery block to its cursor and the other
+ * mutators' ones as of their last block change or collection. */
 void gc_get_stats(const struct gc_heap *heap, struct gc_stats *out);
 
 /* Forgets the pauses recorded so far: the pause figures of gc_get_stats() (percentiles,
@@ -136,8 +179,8 @@ void gc_print_stats(const struct gc_heap *heap, void *file);
  * (without collecting), and writes to pages, in increasing order, the index within the
  * heap's region of each old page found written (for the card barrier: each page holding
  * a dirty card). Returns how many were found, which may exceed max (then only max are
- * written). A later collection sees the same writes. */
-size_t gc_debug_written_pages(struct gc_heap *heap, size_t *pages, size_t max);
+ * written). A later collection sees the same writes. Stops the other mutators meanwhile. */
+size_t gc_debug_written_pages(struct gc_mutator *mut, size_t *pages, size_t max);
 
 /* ---- Allocation and stores: inline fast paths ------------------------------------ */
 
@@ -146,25 +189,29 @@ size_t gc_debug_written_pages(struct gc_heap *heap, size_t *pages, size_t max);
 #define GC_NURSERY_MAX_OBJECT 8192u /* larger objects go straight to the old generation */
 #define GC_CARD_SHIFT 9u            /* 512-byte cards */
 
-/* The part of a heap the inline paths read; it is the first member of struct gc_heap. */
-struct gc_heap_fast {
-    char *alloc_cursor;
+/* The part of a mutator the inline paths read; it is the first member of struct
+ * gc_mutator. Only the owning thread writes the cursor; the collector writes it while the
+ * thread is stopped. */
+struct gc_mutator_fast {
+    char *alloc_cursor; /* in the thread's own nursery block: no lock, no atomic */
     char *alloc_limit;
     uint8_t *card_table_biased; /* NULL unless the barrier is card */
+    int safepoint_requested;    /* set while a collection waits for this thread */
 };
 
 #define GC_HDR_LIVE 1u
 #define GC_HDR_POINTERFREE 2u
 
-void *gc_alloc_slow(struct gc_heap *heap, unsigned kind, size_t bytes, int pointerfree);
+void *gc_alloc_slow(struct gc_mutator *mut, unsigned kind, size_t bytes, int pointerfree);
+void gc_safepoint_slow(struct gc_mutator *mut);
 
-/* Allocates a zeroed object from the nursery's current block if it fits there, and
- * returns NULL otherwise. It never collects, so the caller's unregistered pointers stay
- * valid; the object is young until the next allocation that may collect. */
-static inline void *gc_alloc_nocollect(struct gc_heap *heap, unsigned kind, size_t bytes,
+/* Allocates a zeroed object from the thread's current nursery block if it fits there,
+ * and returns NULL otherwise. It never collects nor stops, so the caller's unregistered
+ * pointers stay valid; the object is young until the next allocation that may collect. */
+static inline void *gc_alloc_nocollect(struct gc_mutator *mut, unsigned kind, size_t bytes,
                                        int pointerfree)
 {
-    struct gc_heap_fast *fast = (struct gc_heap_fast *)heap;
+    struct gc_mutator_fast *fast = (struct gc_mutator_fast *)mut;
     size_t total = (bytes + GC_HEADER_BYTES + GC_GRANULE - 1) & ~(size_t)(GC_GRANULE - 1);
     char *at = fast->alloc_cursor;
     if (__builtin_expect(
@@ -177,41 +224,56 @@ static inline void *gc_alloc_nocollect(struct gc_heap *heap, unsigned kind, size
     return NULL;
 }
 
-static inline void *gc_alloc_inline(struct gc_heap *heap, unsigned kind, size_t bytes,
+static inline void *gc_alloc_inline(struct gc_mutator *mut, unsigned kind, size_t bytes,
                                     int pointerfree)
 {
-    void *p = gc_alloc_nocollect(heap, kind, bytes, pointerfree);
-    return __builtin_expect(p != NULL, 1) ? p : gc_alloc_slow(heap, kind, bytes, pointerfree);
+    void *p = gc_alloc_nocollect(mut, kind, bytes, pointerfree);
+    return __builtin_expect(p != NULL, 1) ? p : gc_alloc_slow(mut, kind, bytes, pointerfree);
 }
 
 /* Allocates a zeroed object of the given kind (0..255) whose payload of `bytes` bytes
  * may hold pointers to other heap objects. The result is 8-byte aligned. Returns NULL
- * when the heap is out of memory (after the on_oom callback had its say). */
-static inline void *gc_alloc(struct gc_heap *heap, unsigned kind, size_t bytes)
+ * when the heap is out of memory (after the on_oom callback had its say). When the
+ * thread's nursery block is full it takes another, which is a safepoint: it may stop
+ * for another thread's collection or collect. */
+static inline void *gc_alloc(struct gc_mutator *mut, unsigned kind, size_t bytes)
 {
-    return gc_alloc_inline(heap, kind, bytes, 0);
+    return gc_alloc_inline(mut, kind, bytes, 0);
 }
 
 /* Same, for an object that holds no heap pointers: it is never traced. */
-static inline void *gc_alloc_pointerfree(struct gc_heap *heap, unsigned kind, size_t bytes)
+static inline void *gc_alloc_pointerfree(struct gc_mutator *mut, unsigned kind, size_t bytes)
 {
-    return gc_alloc_inline(heap, kind, bytes, 1);
+    return gc_alloc_inline(mut, kind, bytes, 1);
+}
+
+/* A safepoint: stops here while another thread collects. A loop that runs long without
+ * allocating calls it, or every collection waits for the loop to end. */
+static inline void gc_safepoint(struct gc_mutator *mut)
+{
+    if (__builtin_expect(__atomic_load_n(&((struct gc_mutator_fast *)mut)->safepoint_requested,
+                                         __ATOMIC_RELAXED),
+                         0))
+        gc_safepoint_slow(mut);
 }
 
 /* Must be called for every store of a heap pointer into a field of a heap object, with
  * the address of the field, after the store. For page-based barriers it does nothing
  * but test one pointer; define GCVM_GC_PAGE_BARRIER_ONLY before including this header
  * to compile it out entirely (then the heap must not use the card barrier, which
- * gc_heap_create cannot check). */
-static inline void gc_write_barrier(struct gc_heap *heap, void *field)
+ * gc_heap_create cannot check). Any mutator may store into any object: the card table
+ * is one byte per card, shared. */
+static inline void gc_write_barrier(struct gc_mutator *mut, void *field)
 {
 #ifdef GCVM_GC_PAGE_BARRIER_ONLY
-    (void)heap;
+    (void)mut;
     (void)field;
 #else
-    uint8_t *cards = ((struct gc_heap_fast *)heap)->card_table_biased;
+    uint8_t *cards = ((struct gc_mutator_fast *)mut)->card_table_biased;
+    /* Threads storing into one card all store 1: a relaxed atomic store, which is the
+     * plain byte store it compiles to, without a data race. */
     if (cards)
-        cards[(uintptr_t)field >> GC_CARD_SHIFT] = 1;
+        __atomic_store_n(&cards[(uintptr_t)field >> GC_CARD_SHIFT], (uint8_t)1, __ATOMIC_RELAXED);
 #endif
 }
 

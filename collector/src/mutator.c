@@ -1,0 +1,264 @@
+/* Mutator threads: attaching and detaching, the stop-the-world handshake at safepoints,
+ * and blocking regions (docs/collector.md, "Threads").
+ *
+ * Everything here runs under the heap's lock. A collecting thread sets stop_requested
+ * and every mutator's safepoint flag, then waits until no mutator is running; each one
+ * parks at its next safepoint (recording where its stack ends, with its registers
+ * spilled above that point) or is found in a blocking region. The collection runs with
+ * the lock held; world_start() clears the flags and wakes the parked threads. */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gc_internal.h"
+
+static void set_flags(struct gc_heap *h, int value)
+{
+    for (struct gc_mutator *m = h->mutators; m; m = m->next)
+        __atomic_store_n(&m->fast.safepoint_requested, value, __ATOMIC_RELAXED);
+}
+
+/* The frame below the one that spilled the registers: everything from here up is the
+ * thread's stack as it stops. Waits until no collection runs. */
+__attribute__((noinline)) static void park_below_spill(struct gc_mutator *m)
+{
+    struct gc_heap *h = m->heap;
+    m->stack_low = __builtin_frame_address(0);
+    m->state = MUTATOR_STOPPED;
+    h->running--;
+    pthread_cond_broadcast(&h->stopped_cond);
+    while (h->stop_requested)
+        pthread_cond_wait(&h->resume_cond, &h->lock);
+    m->state = MUTATOR_RUNNING;
+    h->running++;
+}
+
+__attribute__((noinline)) void mutator_park(struct gc_mutator *m)
+{
+    if (m->state != MUTATOR_RUNNING)
+        gc_fatal("a mutator reached a safepoint while %s",
+                 m->state == MUTATOR_BLOCKING ? "in a blocking region (gc_blocking_leave first)"
+                                              : "collecting (from a trace or root callback?)");
+    /* Callee-saved registers go into this frame, which the scan covers. */
+    __builtin_unwind_init();
+    park_below_spill(m);
+}
+
+bool world_stop(struct gc_mutator *m)
+{
+    struct gc_heap *h = m->heap;
+    if (m->state != MUTATOR_RUNNING)
+        gc_fatal("a collection was requested while %s",
+                 m->state == MUTATOR_BLOCKING ? "in a blocking region (gc_blocking_leave first)"
+                                              : "collecting (from a trace or root callback?)");
+    uint64_t seen = h->collections;
+    while (h->stop_requested)
+        mutator_park(m);
+    h->stop_requested = true;
+    h->collector = m;
+    set_flags(h, 1);
+    m->state = MUTATOR_COLLECTING;
+    h->running--;
+    while (h->running > 0)
+        pthread_cond_wait(&h->stopped_cond, &h->lock);
+    for (struct gc_mutator *t = h->mutators; t; t = t->next)
+        nursery_retire_block(h, t);
+    return h->collections != seen;
+}
+
+void world_start(struct gc_mutator *m)
+{
+    struct gc_heap *h = m->heap;
+    set_flags(h, 0);
+    h->stop_requested = false;
+    h->collector = NULL;
+    m->state = MUTATOR_RUNNING;
+    h->running++;
+    pthread_cond_broadcast(&h->resume_cond);
+}
+
+void gc_safepoint_slow(struct gc_mutator *m)
+{
+    struct gc_heap *h = m->heap;
+    pthread_mutex_lock(&h->lock);
+    if (h->stop_requested)
+        mutator_park(m);
+    pthread_mutex_unlock(&h->lock);
+}
+
+/* ---- Blocking regions ---- */
+
+/* Copies the words from its own frame up (gc_blocking_enter's frame, with the registers
+ * it spilled) before the thread reuses that stack, and leaves the running mutators. */
+__attribute__((noinline, no_sanitize_address, no_sanitize_thread)) static void
+enter_below_spill(struct gc_mutator *m)
+{
+    struct gc_heap *h = m->heap;
+    char *low = __builtin_frame_address(0);
+    size_t words = 0;
+    if (h->conservative_stack) {
+        words = (size_t)(m->stack_top - low) / sizeof(void *);
+        if (words > BLOCKING_SPILL_WORDS)
+            words = BLOCKING_SPILL_WORDS;
+        const void *const *from = (const void *const *)(void *)low;
+        for (size_t i = 0; i < words; i++)
+            m->blocking_spill[i] = (void *)from[i];
+    }
+    for (size_t i = words; i < BLOCKING_SPILL_WORDS; i++)
+        m->blocking_spill[i] = NULL;
+    pthread_mutex_lock(&h->lock);
+    if (m->state != MUTATOR_RUNNING)
+        gc_fatal("gc_blocking_enter: the thread is in a blocking region already");
+    m->stack_low = low;
+    m->state = MUTATOR_BLOCKING;
+    h->running--;
+    pthread_cond_broadcast(&h->stopped_cond);
+    pthread_mutex_unlock(&h->lock);
+}
+
+__attribute__((noinline)) void gc_blocking_enter(struct gc_mutator *m)
+{
+    __builtin_unwind_init();
+    enter_below_spill(m);
+}
+
+void gc_blocking_leave(struct gc_mutator *m)
+{
+    struct gc_heap *h = m->heap;
+    pthread_mutex_lock(&h->lock);
+    if (m->state != MUTATOR_BLOCKING)
+        gc_fatal("gc_blocking_leave without gc_blocking_enter");
+    while (h->stop_requested)
+        pthread_cond_wait(&h->resume_cond, &h->lock);
+    m->state = MUTATOR_RUNNING;
+    h->running++;
+    pthread_mutex_unlock(&h->lock);
+}
+
+/* ---- Attach and detach ---- */
+
+static struct gc_mutator *refuse(char *err, size_t err_len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static struct gc_mutator *refuse(char *err, size_t err_len, const char *fmt, ...)
+{
+    if (err && err_len) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, err_len, fmt, ap);
+        va_end(ap);
+    }
+    return NULL;
+}
+
+static char *find_stack_top(void)
+{
+    pthread_attr_t attr;
+    void *addr;
+    size_t size;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0)
+        return NULL;
+    int rc = pthread_attr_getstack(&attr, &addr, &size);
+    pthread_attr_destroy(&attr);
+    return rc == 0 ? (char *)addr + size : NULL;
+}
+
+struct gc_mutator *gc_mutator_attach(struct gc_heap *h, char *err, size_t err_len)
+{
+    if (!h)
+        return refuse(err, err_len, "gc_mutator_attach: no heap");
+    struct gc_mutator *m = calloc(1, sizeof *m);
+    if (!m)
+        return refuse(err, err_len, "out of memory for the mutator");
+    m->heap = h;
+    m->thread = pthread_self();
+    m->block = -1;
+    m->state = MUTATOR_RUNNING;
+    m->stress_countdown = h->stress_interval;
+    if (h->conservative_stack && !(m->stack_top = find_stack_top())) {
+        free(m);
+        return refuse(err, err_len,
+                      "cannot find the calling thread's stack for conservative "
+                      "scanning");
+    }
+    pthread_mutex_lock(&h->lock);
+    const char *refusal = NULL;
+    for (struct gc_mutator *t = h->mutators; t; t = t->next)
+        if (pthread_equal(t->thread, m->thread))
+            refusal = "the calling thread is a mutator of this heap already";
+    if (!refusal && gc_barrier_uses_guest_mode(h->barrier_kind)) {
+        if (h->mutator_count > 0)
+            refusal = "the gcvm barriers support one mutator thread until the engine runs a "
+                      "vCPU per thread; use another barrier for more threads";
+        else if (!pthread_equal(h->creator, m->thread))
+            refusal = "a gcvm barrier runs the mutator in guest mode on the thread that "
+                      "created the heap; attach from that thread";
+    }
+    if (refusal) {
+        pthread_mutex_unlock(&h->lock);
+        free(m);
+        return refuse(err, err_len, "%s", refusal);
+    }
+    while (h->stop_requested) /* not in the middle of a collection */
+        pthread_cond_wait(&h->resume_cond, &h->lock);
+    m->fast.card_table_biased = h->card_table_biased;
+    m->next = h->mutators;
+    h->mutators = m;
+    h->mutator_count++;
+    h->running++;
+    pthread_mutex_unlock(&h->lock);
+    return m;
+}
+
+void gc_mutator_detach(struct gc_mutator *m)
+{
+    if (!m)
+        return;
+    struct gc_heap *h = m->heap;
+    pthread_mutex_lock(&h->lock);
+    if (m->state != MUTATOR_RUNNING)
+        gc_fatal("gc_mutator_detach: the thread is in a blocking region or collecting");
+    if (h->stop_requested)
+        mutator_park(m);
+    nursery_retire_block(h, m);
+    for (struct gc_mutator **p = &h->mutators; *p; p = &(*p)->next) {
+        if (*p == m) {
+            *p = m->next;
+            break;
+        }
+    }
+    h->mutator_count--;
+    h->running--;
+    pthread_mutex_unlock(&h->lock);
+    free(m);
+}
+
+struct gc_heap *gc_mutator_heap(const struct gc_mutator *m)
+{
+    return m->heap;
+}
+
+void gc_mutator_set_root_tracer(struct gc_mutator *m, gc_root_trace_fn fn, void *user)
+{
+    pthread_mutex_lock(&m->heap->lock);
+    m->root_tracer = fn;
+    m->root_tracer_user = user;
+    pthread_mutex_unlock(&m->heap->lock);
+}
+
+void trace_mutator_roots(struct gc_heap *h, gc_visit_fn visit, void *ctx)
+{
+    for (struct gc_mutator *m = h->mutators; m; m = m->next)
+        if (m->root_tracer)
+            m->root_tracer(visit, ctx, m->root_tracer_user);
+}
+
+void mutators_free_all(struct gc_heap *h)
+{
+    while (h->mutators) {
+        struct gc_mutator *m = h->mutators;
+        h->mutators = m->next;
+        free(m);
+    }
+    h->mutator_count = h->running = 0;
+}
