@@ -13,6 +13,7 @@
 
 #include "engine.h"
 #include "kvm_vm.h"
+#include "vcpu.h"
 
 #define HOST_STACK_BYTES ((size_t)512 * 1024)
 
@@ -21,7 +22,7 @@ static int init_result = 1; /* 1: not tried yet */
 static char last_error[256];
 static char backend_name[8] = "kvm";
 static char *host_stack;
-char *gcvm_loop_stack_top;
+static struct vcpu the_vcpu; /* one vCPU, run by one thread at a time */
 static pthread_mutex_t owner_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool owned;
 static uint64_t entries; /* gcvm_info.entries */
@@ -75,12 +76,12 @@ static void calibrate(void)
     /* Extended state is saved around the program's fault handler only where guest code
      * can use it: an instruction emulator runs no SSE at all. */
     if (guest_ns_per_insn < 20 * host_ns_per_insn)
-        gcvm_guest_state_save = machine.xsave ? STATE_SAVE_XSAVE : STATE_SAVE_FXSAVE;
+        gcvm_guest_state_save = machine.xsave ? GCVM_STATE_SAVE_XSAVE : GCVM_STATE_SAVE_FXSAVE;
 }
 
 bool engine_hardware(void)
 {
-    return gcvm_guest_state_save != STATE_SAVE_NONE;
+    return gcvm_guest_state_save != GCVM_STATE_SAVE_NONE;
 }
 
 int gcvm_init(void)
@@ -103,6 +104,8 @@ int gcvm_init(void)
                 (strcmp(backend, "auto") == 0 && kvm_device_usable(KMOD_DEVICE));
     int rc = kvm_create_machine(&machine, kmod ? KMOD_DEVICE : KVM_DEVICE, last_error,
                                 sizeof last_error);
+    if (rc == 0)
+        rc = kvm_create_vcpu(&machine, 0, &the_vcpu, last_error, sizeof last_error);
     if (rc != 0)
         return init_result = rc;
     snprintf(backend_name, sizeof backend_name, "%s", kmod ? "kmod" : "kvm");
@@ -112,10 +115,8 @@ int gcvm_init(void)
         snprintf(last_error, sizeof last_error, "out of memory for the engine's stack");
         return init_result = -ENOMEM;
     }
-    gcvm_loop_stack_top = host_stack + HOST_STACK_BYTES;
+    the_vcpu.loop_stack_top = host_stack + HOST_STACK_BYTES;
     owner_pid = getpid();
-    gcvm_vcpu_fd = machine.vcpu_fd;
-    gcvm_run = machine.run;
     init_result = 0;
     calibrate();
     /* An emulated ring 0 runs no vector instruction: those run natively, one by one. */
@@ -152,8 +153,8 @@ int gcvm_enter(void)
         return -EBUSY;
     }
     entries++;
-    struct saved_context ctx;
-    gcvm_arch_enter(&ctx, run_loop, gcvm_loop_stack_top);
+    struct saved_context ctx = {.vcpu = &the_vcpu};
+    gcvm_arch_enter(&ctx, run_loop, the_vcpu.loop_stack_top);
     return 0; /* in guest mode now */
 }
 
