@@ -17,6 +17,7 @@ struct vcpu {
     unsigned id;          /* its vCPU id in the VM */
     struct kvm_run *run;  /* the shared run page, mapped from fd */
     char *loop_stack_top; /* the host stack its run loop starts on */
+    bool owned;           /* a thread holds it (engine.c, under its lock) */
     /* The guest's registers after a native step, until the run loop resumes on its own
      * stack (run_loop_after_step). */
     struct kvm_regs after_step;
