@@ -13,6 +13,9 @@
 #include "engine.h"
 #include "vcpu.h"
 
+/* The vector of a report made from the vCPU's registers, outside any exception. */
+#define NO_VECTOR 255
+
 static const char *const vector_names[32] = {"divide error",
                                              "debug",
                                              "NMI",
@@ -84,9 +87,13 @@ void crash_report(const char *what, const struct fault_frame *f, uint64_t cr2)
 {
     fprintf(stderr, "gcvm: fatal: %s in guest mode", what);
     if (f) {
-        fprintf(stderr, ": vector %lu (%s), error 0x%lx, address 0x%lx\n", (unsigned long)f->vector,
-                f->vector < 32 && vector_names[f->vector] ? vector_names[f->vector] : "?",
-                (unsigned long)f->error, (unsigned long)cr2);
+        if (f->vector == NO_VECTOR)
+            fprintf(stderr, ", cr2 0x%lx\n", (unsigned long)cr2);
+        else
+            fprintf(stderr, ": vector %lu (%s), error 0x%lx, address 0x%lx\n",
+                    (unsigned long)f->vector,
+                    f->vector < 32 && vector_names[f->vector] ? vector_names[f->vector] : "?",
+                    (unsigned long)f->error, (unsigned long)cr2);
         fprintf(stderr,
                 "gcvm: rip %016lx rsp %016lx rflags %08lx\n"
                 "gcvm: rax %016lx rbx %016lx rcx %016lx rdx %016lx\n"
@@ -127,7 +134,7 @@ void crash_report_registers(const char *what, const struct kvm_regs *r, uint64_t
                             .rcx = r->rcx,
                             .rbx = r->rbx,
                             .rax = r->rax,
-                            .vector = 255,
+                            .vector = NO_VECTOR,
                             .rip = r->rip,
                             .rflags = r->rflags,
                             .rsp = r->rsp};

@@ -23,52 +23,53 @@ static __attribute__((noreturn)) void failed(const struct vcpu *v, const char *r
     crash_report_vcpu(v, what);
 }
 
+/* The ioctl request on v with arg; a failure ends the process (failed). */
+static void checked(const struct vcpu *v, unsigned long request, const char *name, void *arg,
+                    const struct kvm_regs *known)
+{
+    if (ioctl(v->fd, request, arg) != 0)
+        failed(v, name, known);
+}
+#define CHECKED(v, request, arg, known) checked(v, request, #request, (void *)(arg), known)
+
 void vcpu_get_regs(const struct vcpu *v, struct kvm_regs *r)
 {
-    if (ioctl(v->fd, KVM_GET_REGS, r) != 0)
-        failed(v, "KVM_GET_REGS", NULL);
+    CHECKED(v, KVM_GET_REGS, r, NULL);
 }
 
 void vcpu_set_regs(const struct vcpu *v, const struct kvm_regs *r)
 {
-    if (ioctl(v->fd, KVM_SET_REGS, r) != 0)
-        failed(v, "KVM_SET_REGS", r);
+    CHECKED(v, KVM_SET_REGS, r, r);
 }
 
 void vcpu_get_sregs(const struct vcpu *v, struct kvm_sregs *s)
 {
-    if (ioctl(v->fd, KVM_GET_SREGS, s) != 0)
-        failed(v, "KVM_GET_SREGS", NULL);
+    CHECKED(v, KVM_GET_SREGS, s, NULL);
 }
 
 void vcpu_set_sregs(const struct vcpu *v, const struct kvm_sregs *s)
 {
-    if (ioctl(v->fd, KVM_SET_SREGS, s) != 0)
-        failed(v, "KVM_SET_SREGS", NULL);
+    CHECKED(v, KVM_SET_SREGS, s, NULL);
 }
 
 void vcpu_get_fpu(const struct vcpu *v, struct kvm_fpu *fpu)
 {
-    if (ioctl(v->fd, KVM_GET_FPU, fpu) != 0)
-        failed(v, "KVM_GET_FPU", NULL);
+    CHECKED(v, KVM_GET_FPU, fpu, NULL);
 }
 
 void vcpu_set_fpu(const struct vcpu *v, const struct kvm_fpu *fpu)
 {
-    if (ioctl(v->fd, KVM_SET_FPU, fpu) != 0)
-        failed(v, "KVM_SET_FPU", NULL);
+    CHECKED(v, KVM_SET_FPU, fpu, NULL);
 }
 
 void vcpu_get_xsave(const struct vcpu *v, struct kvm_xsave *xsave)
 {
-    if (ioctl(v->fd, KVM_GET_XSAVE, xsave) != 0)
-        failed(v, "KVM_GET_XSAVE", NULL);
+    CHECKED(v, KVM_GET_XSAVE, xsave, NULL);
 }
 
 void vcpu_set_xsave(const struct vcpu *v, const struct kvm_xsave *xsave)
 {
-    if (ioctl(v->fd, KVM_SET_XSAVE, xsave) != 0)
-        failed(v, "KVM_SET_XSAVE", NULL);
+    CHECKED(v, KVM_SET_XSAVE, xsave, NULL);
 }
 
 bool vcpu_run(const struct vcpu *v)
