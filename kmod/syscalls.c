@@ -23,6 +23,9 @@
 #include <linux/uio.h>
 
 #include "gcvm_kmod.h"
+#include "guest_abi.h"
+
+_Static_assert(GCVM_ABI_MAP_FIXED == MAP_FIXED, "gcvm/src/guest_abi.h");
 
 /* ---- Interrupted calls ---- */
 
@@ -345,7 +348,9 @@ enum gcvm_syscall_outcome gcvm_syscall_in_kernel(struct gcvm_vcpu *v)
 {
 	long ret;
 
-	if (calls_are_watched() || !make_call(v->regs, &ret))
+	/* The engine's own calls first: making one here would leave its bookkeeping behind. */
+	if (gcvm_abi_engine_keeps_syscall(v->regs[R_RAX], v->regs[R_R10]) || calls_are_watched() ||
+	    !make_call(v->regs, &ret))
 		return GCVM_SYSCALL_TO_ENGINE;
 	if (is_restart_code(ret) && restarts_after_signal(ret))
 		return GCVM_SYSCALL_AGAIN;

@@ -24,6 +24,7 @@
 #include <asm/vmx.h>
 
 #include "gcvm_kmod.h"
+#include "guest_abi.h"
 
 /* What this CPU's VMX allows, read once. */
 static struct {
@@ -608,16 +609,14 @@ static int exit_to_user_io(struct gcvm_vcpu *v)
 	return 0;
 }
 
-/* The engine's guest runtime forwards a system call with an `out` to this port, the
- * number in RAX, the return address in RCX and the flags in R11 as SYSCALL left them
- * (PORT_SYSCALL in gcvm/src/engine.h). */
-#define ENGINE_PORT_SYSCALL 0xe0
-
+/* The engine's guest runtime forwards a system call with an `out` to GCVM_PORT_SYSCALL
+ * (gcvm/src/guest_abi.h), the number in RAX, the return address in RCX and the flags in
+ * R11 as SYSCALL left them. */
 static bool is_syscall_exit(const struct gcvm_vcpu *v)
 {
 	u64 qual = v->exit.qualification;
 
-	return (u16)(qual >> 16) == ENGINE_PORT_SYSCALL && !(qual & 8) && !(qual & 16);
+	return (u16)(qual >> 16) == GCVM_PORT_SYSCALL && !(qual & 8) && !(qual & 16);
 }
 
 /* Runs the guest until an exit that user space must serve (0, with run->exit_reason), a

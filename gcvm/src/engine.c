@@ -13,19 +13,23 @@
 
 #include "engine.h"
 #include "kvm_vm.h"
+#include "vcpu.h"
 
 #define HOST_STACK_BYTES ((size_t)512 * 1024)
+#define MAX_VCPUS 64 /* KVM's and kmod's limit is at least this */
 
 static struct kvm_machine machine;
 static int init_result = 1; /* 1: not tried yet */
 static char last_error[256];
 static char backend_name[8] = "kvm";
-static char *host_stack;
-char *gcvm_loop_stack_top;
-static pthread_mutex_t owner_lock = PTHREAD_MUTEX_INITIALIZER;
-static bool owned;
-static uint64_t entries; /* gcvm_info.entries */
-static pthread_t owner;
+/* The VM's vCPUs, each with its own loop stack, and the one the calling thread runs
+ * (NULL in host mode). gcvm_init creates one, and one thread at a time runs it: what a
+ * vCPU per guest thread still needs is in docs/engine.md, "Not done yet". */
+static struct vcpu vcpus[MAX_VCPUS];
+static unsigned vcpu_count;
+static __thread struct vcpu *current_vcpu;
+static pthread_mutex_t owner_lock = PTHREAD_MUTEX_INITIALIZER; /* vcpus[].owned */
+static uint64_t entries;                                       /* gcvm_info.entries */
 static double guest_ns_per_insn, host_ns_per_insn;
 static pid_t owner_pid; /* the process whose VM this is; a forked child has none */
 
@@ -75,12 +79,34 @@ static void calibrate(void)
     /* Extended state is saved around the program's fault handler only where guest code
      * can use it: an instruction emulator runs no SSE at all. */
     if (guest_ns_per_insn < 20 * host_ns_per_insn)
-        gcvm_guest_state_save = machine.xsave ? STATE_SAVE_XSAVE : STATE_SAVE_FXSAVE;
+        gcvm_guest_state_save = machine.xsave ? GCVM_STATE_SAVE_XSAVE : GCVM_STATE_SAVE_FXSAVE;
+}
+
+/* Adds a vCPU to the VM, with its run loop's stack. 0 or -errno, with last_error set. */
+static int add_vcpu(void)
+{
+    if (vcpu_count == MAX_VCPUS) {
+        snprintf(last_error, sizeof last_error, "the VM has its %d vCPUs already", MAX_VCPUS);
+        return -EBUSY;
+    }
+    struct vcpu *v = &vcpus[vcpu_count];
+    int rc = kvm_create_vcpu(&machine, vcpu_count, v, last_error, sizeof last_error);
+    if (rc != 0)
+        return rc;
+    char *stack = mmap(NULL, HOST_STACK_BYTES, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) {
+        snprintf(last_error, sizeof last_error, "out of memory for the engine's stack");
+        return -ENOMEM;
+    }
+    v->loop_stack_top = stack + HOST_STACK_BYTES;
+    vcpu_count++;
+    return 0;
 }
 
 bool engine_hardware(void)
 {
-    return gcvm_guest_state_save != STATE_SAVE_NONE;
+    return gcvm_guest_state_save != GCVM_STATE_SAVE_NONE;
 }
 
 int gcvm_init(void)
@@ -103,25 +129,35 @@ int gcvm_init(void)
                 (strcmp(backend, "auto") == 0 && kvm_device_usable(KMOD_DEVICE));
     int rc = kvm_create_machine(&machine, kmod ? KMOD_DEVICE : KVM_DEVICE, last_error,
                                 sizeof last_error);
+    if (rc == 0)
+        rc = add_vcpu();
     if (rc != 0)
         return init_result = rc;
     snprintf(backend_name, sizeof backend_name, "%s", kmod ? "kmod" : "kvm");
-    host_stack = mmap(NULL, HOST_STACK_BYTES, PROT_READ | PROT_WRITE,
-                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-    if (host_stack == MAP_FAILED) {
-        snprintf(last_error, sizeof last_error, "out of memory for the engine's stack");
-        return init_result = -ENOMEM;
-    }
-    gcvm_loop_stack_top = host_stack + HOST_STACK_BYTES;
     owner_pid = getpid();
-    gcvm_vcpu_fd = machine.vcpu_fd;
-    gcvm_run = machine.run;
     init_result = 0;
     calibrate();
     /* An emulated ring 0 runs no vector instruction: those run natively, one by one. */
     if (!engine_hardware() && (rc = native_step_init(last_error, sizeof last_error)) != 0)
         return init_result = rc;
     return 0;
+}
+
+/* The vCPU the calling thread runs: the one it holds already, else a free one; NULL when
+ * none is free. One vCPU is created, so one thread at a time is in guest mode. */
+static struct vcpu *take_vcpu(void)
+{
+    pthread_mutex_lock(&owner_lock);
+    struct vcpu *v = current_vcpu;
+    for (unsigned i = 0; !v && i < vcpu_count; i++) {
+        if (!vcpus[i].owned) {
+            v = &vcpus[i];
+            v->owned = true;
+        }
+    }
+    current_vcpu = v;
+    pthread_mutex_unlock(&owner_lock);
+    return v;
 }
 
 int gcvm_enter(void)
@@ -138,29 +174,24 @@ int gcvm_enter(void)
                  (int)owner_pid);
         return -EPERM;
     }
-    /* One vCPU: one thread in guest mode at a time. */
-    pthread_mutex_lock(&owner_lock);
-    bool busy = owned && !pthread_equal(owner, pthread_self());
-    if (!busy) {
-        owned = true;
-        owner = pthread_self();
-    }
-    pthread_mutex_unlock(&owner_lock);
-    if (busy) {
+    struct vcpu *v = take_vcpu();
+    if (!v) {
         snprintf(last_error, sizeof last_error,
                  "another thread is in guest mode (one at a time for now)");
         return -EBUSY;
     }
     entries++;
-    struct saved_context ctx;
-    gcvm_arch_enter(&ctx, run_loop, gcvm_loop_stack_top);
+    struct saved_context ctx = {.vcpu = v};
+    gcvm_arch_enter(&ctx, run_loop, v->loop_stack_top);
     return 0; /* in guest mode now */
 }
 
 static void give_back_vcpu(void)
 {
     pthread_mutex_lock(&owner_lock);
-    owned = false;
+    if (current_vcpu)
+        current_vcpu->owned = false;
+    current_vcpu = NULL;
     pthread_mutex_unlock(&owner_lock);
 }
 
@@ -183,7 +214,9 @@ void engine_thread_ends(int status)
 void engine_forget_after_fork(void)
 {
     signals_forget_thread();
-    owned = false;
+    for (unsigned i = 0; i < vcpu_count; i++)
+        vcpus[i].owned = false;
+    current_vcpu = NULL;
 }
 
 int gcvm_get_info(struct gcvm_info *out)

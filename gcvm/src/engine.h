@@ -1,6 +1,7 @@
 /* Internal interface of the engine, shared by its host side (kvm_vm.c, address_space.c,
- * run_loop.c) and its guest side (guest_runtime.c, guest_arch.S). docs/engine.md explains
- * the design. */
+ * run_loop.c, ...) and its guest side (guest_runtime.c). The numbers the assembly
+ * (guest_arch.S) and the kernel module share with it are in guest_abi.h. docs/engine.md
+ * explains the design. */
 #ifndef GCVM_ENGINE_H
 #define GCVM_ENGINE_H
 
@@ -10,14 +11,10 @@
 #include <sys/ucontext.h>
 
 #include "gcvm/gcvm.h"
+#include "guest_abi.h"
 
 struct kvm_regs;
-
-/* I/O ports the guest writes to reach the host (an `out` from ring 0 exits to KVM). */
-#define PORT_SYSCALL 0xe0   /* the guest's SYSCALL entry: forward the system call */
-#define PORT_EXIT 0xe1      /* gcvm_exit(): continue in host mode */
-#define PORT_HYPERCALL 0xe2 /* RDI points at a struct hypercall */
-#define PORT_SIGNAL 0xe3    /* the #PF stub's return, when a signal waits: RSP = its frame */
+struct vcpu;
 
 /* x86-64 page-table entry bits. */
 #define PTE_P (1ull << 0)
@@ -42,17 +39,20 @@ struct kvm_regs;
 #define SEL_DATA 0x10
 #define SEL_TSS 0x18
 
-enum hypercall_op { HC_POPULATE = 1, HC_CRASH = 2 };
-
 /* Saved by the exception stubs, lowest address first. */
 struct fault_frame {
     uint64_t r15, r14, r13, r12, r11, r10, r9, r8, rbp, rdi, rsi, rdx, rcx, rbx, rax;
     uint64_t vector, error;
     uint64_t rip, cs, rflags, rsp, ss; /* pushed by the CPU */
 };
+_Static_assert(offsetof(struct fault_frame, rax) == (GCVM_FRAME_GPRS - 1) * 8,
+               "the stubs push fifteen registers, rax first");
+_Static_assert(offsetof(struct fault_frame, vector) == GCVM_FRAME_VECTOR, "guest_abi.h");
+_Static_assert(offsetof(struct fault_frame, error) == GCVM_FRAME_ERROR, "guest_abi.h");
+_Static_assert(offsetof(struct fault_frame, rip) == GCVM_FRAME_RIP, "guest_abi.h");
 
 struct hypercall {
-    uint64_t op;
+    uint64_t op; /* GCVM_HC_POPULATE or GCVM_HC_CRASH */
     uint64_t addr, len, write;
     struct fault_frame *frame; /* the page fault being served, or NULL */
     uint64_t cr2;
@@ -71,15 +71,14 @@ struct guest_shared {
 
 extern struct guest_shared gcvm_shared;
 extern void *gcvm_guest_ist1_slot; /* the TSS's IST1 field (unaligned), moved by the #PF stub */
-/* How the #PF stub saves the interrupted code's extended state around the C handler. */
-enum { STATE_SAVE_NONE = 0, STATE_SAVE_FXSAVE = 1, STATE_SAVE_XSAVE = 2 };
+/* How the #PF stub saves the interrupted code's extended state around the C handler:
+ * GCVM_STATE_SAVE_NONE, _FXSAVE or _XSAVE (guest_abi.h). */
 extern uint8_t gcvm_guest_state_save;
 /* Set by the host while a signal waits for the guest to leave its fault handler. */
 extern uint32_t gcvm_guest_signal_pending;
 /* The guest's MXCSR and x87 control word at gcvm_exit(), stored by the guest itself. */
 extern uint32_t gcvm_guest_exit_mxcsr;
 extern uint16_t gcvm_guest_exit_fcw;
-#define IST_SLICE 32768 /* stack one nested #PF may use */
 
 /* Guest-side entry points written in assembly (guest_arch.S). */
 void gcvm_guest_syscall_entry(void);
@@ -91,7 +90,16 @@ void gcvm_arch_exit(void);
 /* Host-side context switch (guest_arch.S). */
 struct saved_context {
     uint64_t rbx, rbp, r12, r13, r14, r15, rsp, rip;
+    struct vcpu *vcpu; /* the vCPU the loop runs; not touched by the assembly */
 };
+_Static_assert(offsetof(struct saved_context, rbx) == GCVM_CTX_RBX, "guest_abi.h");
+_Static_assert(offsetof(struct saved_context, rbp) == GCVM_CTX_RBP, "guest_abi.h");
+_Static_assert(offsetof(struct saved_context, r12) == GCVM_CTX_R12, "guest_abi.h");
+_Static_assert(offsetof(struct saved_context, r13) == GCVM_CTX_R13, "guest_abi.h");
+_Static_assert(offsetof(struct saved_context, r14) == GCVM_CTX_R14, "guest_abi.h");
+_Static_assert(offsetof(struct saved_context, r15) == GCVM_CTX_R15, "guest_abi.h");
+_Static_assert(offsetof(struct saved_context, rsp) == GCVM_CTX_RSP, "guest_abi.h");
+_Static_assert(offsetof(struct saved_context, rip) == GCVM_CTX_RIP, "guest_abi.h");
 /* Saves the callee-saved registers and return point in ctx, switches to stack_top and
  * calls loop(ctx); returns 0 when the guest later continues from that point. */
 int gcvm_arch_enter(struct saved_context *ctx, void (*loop)(struct saved_context *),
@@ -120,14 +128,47 @@ struct engine_counters {
     uint64_t exits, syscall_exits, populate_exits, other_exits, signals_delivered, native_steps;
 };
 extern struct engine_counters gcvm_counters;
+/* Runs ctx->vcpu from the registers in ctx until the guest leaves guest mode. */
 void run_loop(struct saved_context *ctx);
-/* Continues the run loop on a fresh stack after a native step, with the guest's
+/* Continues v's run loop on its own stack after a native step, with the guest's
  * registers r. Does not return. */
-__attribute__((noreturn)) void run_loop_after_step(const struct kvm_regs *r, char *stack_top);
-extern int gcvm_vcpu_fd;
-extern struct kvm_run *gcvm_run;
+__attribute__((noreturn)) void run_loop_after_step(struct vcpu *v, const struct kvm_regs *r);
 extern bool gcvm_trace_exits;
-extern char *gcvm_loop_stack_top; /* the host stack the run loop starts on */
+
+/* A system call made from the host side, where errno belongs to the guest: the result,
+ * or -errno, and errno untouched. */
+static inline long raw_syscall6(long nr, long a, long b, long c, long d, long e, long f)
+{
+    long ret;
+    register long r10 __asm__("r10") = d;
+    register long r8 __asm__("r8") = e;
+    register long r9 __asm__("r9") = f;
+    __asm__ volatile("syscall"
+                     : "=a"(ret)
+                     : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+                     : "rcx", "r11", "memory");
+    return ret;
+}
+
+/* ---- Crash reports (crash_report.c) ---- */
+/* Reports what went wrong in guest mode (with f: the vector, registers, symbol at rip
+ * and a backtrace) on stderr, then abort(). */
+__attribute__((noreturn)) void crash_report(const char *what, const struct fault_frame *f,
+                                            uint64_t cr2);
+/* The same from the registers r. */
+__attribute__((noreturn)) void crash_report_registers(const char *what, const struct kvm_regs *r,
+                                                      uint64_t cr2);
+/* The same from v's registers as the vCPU reports them now (without them if it cannot). */
+__attribute__((noreturn)) void crash_report_vcpu(const struct vcpu *v, const char *what);
+
+/* ---- The vDSO in guest mode (vdso.c) ---- */
+/* Finds the vDSO and its functions (once, before the first run). */
+void vdso_find_functions(void);
+/* If the fault f is a call to a vDSO function, makes it and returns true with f set to
+ * return to the caller. A call to a function the engine does not know ends the process. */
+bool vdso_emulate_call(struct fault_frame *f);
+/* Whether [addr, addr+len) touches the vDSO's pages, which are never mapped in the guest. */
+bool vdso_overlaps(uint64_t addr, uint64_t len);
 
 /* Called in a child created by fork from guest mode: the engine stays unusable there. */
 void engine_forget_after_fork(void);
@@ -159,8 +200,8 @@ long signals_sigaction(int sig, const struct kernel_sigaction *act, struct kerne
                        size_t mask_size);
 /* Builds a handler frame on the guest's stack for each queued signal the mask allows;
  * inside the fault handler, asks the guest to come back when it leaves it. */
-void signals_deliver_pending(int vcpu_fd);
-/* The fault handler's return, made by the host (PORT_SIGNAL): *r becomes the
+void signals_deliver_pending(const struct vcpu *v);
+/* The fault handler's return, made by the host (GCVM_PORT_SIGNAL): *r becomes the
  * interrupted context saved in the frame at r->rsp. */
 void signals_return_from_fault(struct kvm_regs *r);
 /* The general registers and flags of r into a signal frame's mcontext, and back (the
@@ -168,15 +209,30 @@ void signals_return_from_fault(struct kvm_regs *r);
 void registers_to_mcontext(const struct kvm_regs *r, mcontext_t *mc);
 void registers_from_mcontext(const mcontext_t *mc, struct kvm_regs *r);
 /* rt_sigreturn made in guest mode: *r becomes the registers saved in the frame. */
-void signals_sigreturn(int vcpu_fd, struct kvm_regs *r);
+void signals_sigreturn(const struct vcpu *v, struct kvm_regs *r);
 
 /* ---- Threads and processes created in guest mode (processes.c) ---- */
-/* What a child needs to continue as the guest would; offsets are used by guest_arch.S. */
+/* What a child needs to continue as the guest would; guest_arch.S reads it. */
 struct clone_child {
     uint64_t rbx, rbp, r12, r13, r14, r15, rdi, rsi, rdx, r8, r9, r10;
     uint64_t rip, rsp, flags;
     uint32_t started;
 };
+_Static_assert(offsetof(struct clone_child, rbx) == GCVM_CLONE_RBX, "guest_abi.h");
+_Static_assert(offsetof(struct clone_child, rbp) == GCVM_CLONE_RBP, "guest_abi.h");
+_Static_assert(offsetof(struct clone_child, r12) == GCVM_CLONE_R12, "guest_abi.h");
+_Static_assert(offsetof(struct clone_child, r13) == GCVM_CLONE_R13, "guest_abi.h");
+_Static_assert(offsetof(struct clone_child, r14) == GCVM_CLONE_R14, "guest_abi.h");
+_Static_assert(offsetof(struct clone_child, r15) == GCVM_CLONE_R15, "guest_abi.h");
+_Static_assert(offsetof(struct clone_child, rdi) == GCVM_CLONE_RDI, "guest_abi.h");
+_Static_assert(offsetof(struct clone_child, rsi) == GCVM_CLONE_RSI, "guest_abi.h");
+_Static_assert(offsetof(struct clone_child, rdx) == GCVM_CLONE_RDX, "guest_abi.h");
+_Static_assert(offsetof(struct clone_child, r8) == GCVM_CLONE_R8, "guest_abi.h");
+_Static_assert(offsetof(struct clone_child, r9) == GCVM_CLONE_R9, "guest_abi.h");
+_Static_assert(offsetof(struct clone_child, r10) == GCVM_CLONE_R10, "guest_abi.h");
+_Static_assert(offsetof(struct clone_child, rip) == GCVM_CLONE_RIP, "guest_abi.h");
+_Static_assert(offsetof(struct clone_child, rsp) == GCVM_CLONE_RSP, "guest_abi.h");
+_Static_assert(offsetof(struct clone_child, started) == GCVM_CLONE_STARTED, "guest_abi.h");
 /* If r asks for a clone, fork or vfork, makes it (the child in host mode), puts the
  * result in *result and returns true. */
 bool processes_serve(const struct kvm_regs *r, long *result);
@@ -190,17 +246,17 @@ bool native_step_enabled(void);
 bool native_step_in_progress(void);
 bool native_step_is_handler(const void *handler);
 /* The guest's vector registers while stepping is enabled (kernel signal-frame format). */
-void native_step_save_xstate(int vcpu_fd, void *dst, size_t len);
-void native_step_load_xstate(int vcpu_fd, const void *src, size_t len);
-/* Runs the guest's current instruction in host mode; returns only if it raised a page
- * fault in guest mode instead (the guest then retries). loop_stack: where the run loop
- * starts again afterwards. */
-void native_step(int vcpu_fd, char *loop_stack);
+void native_step_save_xstate(const struct vcpu *v, void *dst, size_t len);
+void native_step_load_xstate(const struct vcpu *v, const void *src, size_t len);
+/* Runs v's current instruction in host mode; returns only if it raised a page fault in
+ * guest mode instead (the guest then retries). The run loop starts again afterwards on
+ * v->loop_stack_top. */
+void native_step(struct vcpu *v);
 /* After a native step, or on entry: the vCPU's vector registers become the buffer's. */
-void native_step_buffer_to_vcpu(int vcpu_fd);
+void native_step_buffer_to_vcpu(const struct vcpu *v);
 /* Before a native step: false if the instruction must fault in guest mode first (done,
  * the registers now enter the guest's #PF handler). */
-bool guest_operand_prepare(int vcpu_fd, struct kvm_regs *r);
+bool guest_operand_prepare(const struct vcpu *v, struct kvm_regs *r);
 /* After it: the accessed and dirty bits of what it touched. */
 void guest_operand_commit(void);
 

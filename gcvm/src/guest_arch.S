@@ -1,10 +1,7 @@
 /* Context switches between host and guest mode, and the guest's entry stubs.
  * docs/engine.md ("Entering and leaving", "System calls", "Faults"). */
 
-#define PORT_SYSCALL 0xe0
-#define PORT_EXIT 0xe1
-#define PORT_SIGNAL 0xe3
-#define IST_SLICE 32768
+#include "guest_abi.h"
 
 /* The C symbols used here stay inside the library (no PLT or GOT in guest mode). */
         .hidden gcvm_guest_ist1_slot, gcvm_guest_state_save, gcvm_guest_signal_pending
@@ -17,16 +14,16 @@
         .globl gcvm_arch_enter
         .type gcvm_arch_enter, @function
 gcvm_arch_enter:
-        mov %rbx, 0(%rdi)
-        mov %rbp, 8(%rdi)
-        mov %r12, 16(%rdi)
-        mov %r13, 24(%rdi)
-        mov %r14, 32(%rdi)
-        mov %r15, 40(%rdi)
+        mov %rbx, GCVM_CTX_RBX(%rdi)
+        mov %rbp, GCVM_CTX_RBP(%rdi)
+        mov %r12, GCVM_CTX_R12(%rdi)
+        mov %r13, GCVM_CTX_R13(%rdi)
+        mov %r14, GCVM_CTX_R14(%rdi)
+        mov %r15, GCVM_CTX_R15(%rdi)
         lea 8(%rsp), %rax          /* the stack as the caller sees it after we return */
-        mov %rax, 48(%rdi)
+        mov %rax, GCVM_CTX_RSP(%rdi)
         mov (%rsp), %rax           /* where we return to */
-        mov %rax, 56(%rdi)
+        mov %rax, GCVM_CTX_RIP(%rdi)
         mov %rdx, %rsp             /* the host's loop runs on its own stack */
         and $-16, %rsp
         call *%rsi                 /* never returns: the guest continues at ctx->rip */
@@ -38,15 +35,15 @@ gcvm_arch_enter:
         .globl gcvm_arch_resume
         .type gcvm_arch_resume, @function
 gcvm_arch_resume:
-        mov 0(%rdi), %rbx
-        mov 8(%rdi), %rbp
-        mov 16(%rdi), %r12
-        mov 24(%rdi), %r13
-        mov 32(%rdi), %r14
-        mov 40(%rdi), %r15
-        mov 48(%rdi), %rsp
+        mov GCVM_CTX_RBX(%rdi), %rbx
+        mov GCVM_CTX_RBP(%rdi), %rbp
+        mov GCVM_CTX_R12(%rdi), %r12
+        mov GCVM_CTX_R13(%rdi), %r13
+        mov GCVM_CTX_R14(%rdi), %r14
+        mov GCVM_CTX_R15(%rdi), %r15
+        mov GCVM_CTX_RSP(%rdi), %rsp
         xor %eax, %eax
-        jmp *56(%rdi)
+        jmp *GCVM_CTX_RIP(%rdi)
         .size gcvm_arch_resume, .-gcvm_arch_resume
 
 /* Where a thread that ends in guest mode continues in host mode, on its own stack, with
@@ -73,7 +70,7 @@ gcvm_arch_exit:
         stmxcsr gcvm_guest_exit_mxcsr(%rip)
         fnstcw gcvm_guest_exit_fcw(%rip)
 1:      xor %eax, %eax
-        outb %al, $PORT_EXIT
+        outb %al, $GCVM_PORT_EXIT
         ret
         .size gcvm_arch_exit, .-gcvm_arch_exit
 
@@ -82,7 +79,7 @@ gcvm_arch_exit:
  * host mode. The parent returns its result. The child, on the stack c->rsp, calls
  * gcvm_clone_child_start(c), then continues at c->rip with the guest's registers from c
  * and rax = 0, as the guest would after the kernel's clone; it sets c->started once it
- * no longer needs c. Offsets: struct clone_child in engine.h. */
+ * no longer needs c. Offsets: struct clone_child in engine.h, numbers in guest_abi.h. */
         .globl gcvm_arch_clone
         .type gcvm_arch_clone, @function
 gcvm_arch_clone:
@@ -99,27 +96,27 @@ gcvm_arch_clone:
         jz 1f
         pop %r12
         ret
-1:      mov 13*8(%r12), %rsp         /* c->rsp */
+1:      mov GCVM_CLONE_RSP(%r12), %rsp
         sub $256, %rsp               /* clear of the red zone */
         and $-16, %rsp
         mov %r12, %rdi
         call gcvm_clone_child_start
-        mov 13*8(%r12), %rsp
-        mov 12*8(%r12), %rax         /* c->rip, returned to below the stack pointer */
+        mov GCVM_CLONE_RSP(%r12), %rsp
+        mov GCVM_CLONE_RIP(%r12), %rax   /* returned to below the stack pointer */
         mov %rax, -8(%rsp)
-        mov 0*8(%r12), %rbx
-        mov 1*8(%r12), %rbp
-        mov 3*8(%r12), %r13
-        mov 4*8(%r12), %r14
-        mov 5*8(%r12), %r15
-        mov 6*8(%r12), %rdi
-        mov 7*8(%r12), %rsi
-        mov 8*8(%r12), %rdx
-        mov 9*8(%r12), %r8
-        mov 10*8(%r12), %r9
-        mov 11*8(%r12), %r10
-        mov 2*8(%r12), %r11          /* c->r12 */
-        movl $1, 15*8(%r12)          /* c->started: c may vanish from here on */
+        mov GCVM_CLONE_RBX(%r12), %rbx
+        mov GCVM_CLONE_RBP(%r12), %rbp
+        mov GCVM_CLONE_R13(%r12), %r13
+        mov GCVM_CLONE_R14(%r12), %r14
+        mov GCVM_CLONE_R15(%r12), %r15
+        mov GCVM_CLONE_RDI(%r12), %rdi
+        mov GCVM_CLONE_RSI(%r12), %rsi
+        mov GCVM_CLONE_RDX(%r12), %rdx
+        mov GCVM_CLONE_R8(%r12), %r8
+        mov GCVM_CLONE_R9(%r12), %r9
+        mov GCVM_CLONE_R10(%r12), %r10
+        mov GCVM_CLONE_R12(%r12), %r11
+        movl $1, GCVM_CLONE_STARTED(%r12) /* c may vanish from here on */
         mov %r11, %r12
         xor %eax, %eax
         sub $8, %rsp
@@ -133,7 +130,7 @@ gcvm_arch_clone:
  * at rcx with rflags = r11, as the kernel's SYSRET would. */
         .globl gcvm_guest_syscall_entry
 gcvm_guest_syscall_entry:
-        outb %al, $PORT_SYSCALL
+        outb %al, $GCVM_PORT_SYSCALL
         ud2
 
 /* The host resumes here instead of at rcx when the system call changed the address
@@ -189,16 +186,16 @@ gcvm_guest_page_fault_entry:
         SAVE_GPRS
         mov %rsp, %rbx                      /* rbx: the struct fault_frame */
         mov gcvm_guest_ist1_slot(%rip), %rax
-        subq $IST_SLICE, (%rax)
-        sub $4160, %rsp
+        subq $GCVM_IST_SLICE, (%rax)
+        sub $(GCVM_FAULT_XSAVE_BYTES + 64), %rsp
         and $-64, %rsp
         mov $8, %ecx                        /* zero the XSAVE header (bytes 512..575) */
 1:      movq $0, 504(%rsp,%rcx,8)
         loop 1b
         movzbl gcvm_guest_state_save(%rip), %eax
-        cmp $2, %eax
+        cmp $GCVM_STATE_SAVE_XSAVE, %eax
         je 2f
-        cmp $1, %eax
+        cmp $GCVM_STATE_SAVE_FXSAVE, %eax
         jne 3f                              /* emulated ring 0: there is no such state */
         fxsave64 (%rsp)
         jmp 3f
@@ -208,9 +205,9 @@ gcvm_guest_page_fault_entry:
 3:      mov %rbx, %rdi
         call gcvm_guest_page_fault
         movzbl gcvm_guest_state_save(%rip), %eax
-        cmp $2, %eax
+        cmp $GCVM_STATE_SAVE_XSAVE, %eax
         je 4f
-        cmp $1, %eax
+        cmp $GCVM_STATE_SAVE_FXSAVE, %eax
         jne 5f
         fxrstor64 (%rsp)
         jmp 5f
@@ -219,15 +216,15 @@ gcvm_guest_page_fault_entry:
         xrstor64 (%rsp)
 5:      mov %rbx, %rsp
         mov gcvm_guest_ist1_slot(%rip), %rax
-        addq $IST_SLICE, (%rax)
+        addq $GCVM_IST_SLICE, (%rax)
         cmpl $0, gcvm_guest_signal_pending(%rip)
         jne 6f
         RESTORE_GPRS
-        add $16, %rsp                       /* vector and error code */
+        add $(GCVM_FRAME_RIP - GCVM_FRAME_VECTOR), %rsp /* vector and error code */
         iretq
 /* A signal arrived while the handler ran: the host returns from the fault in our place
  * (rsp points at the struct fault_frame) and then delivers it. */
-6:      outb %al, $PORT_SIGNAL
+6:      outb %al, $GCVM_PORT_SIGNAL
         ud2
 
 /* Every other exception, on IST2: report and end the process. Entries are 16 bytes

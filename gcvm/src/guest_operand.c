@@ -14,9 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 
 #include "engine.h"
+#include "vcpu.h"
 
 struct operand {
     bool memory, store;
@@ -87,7 +87,7 @@ static bool decode(const uint8_t *p, const struct kvm_regs *r, const struct kvm_
     size_t i = 0;
     uint64_t segment = 0;
     bool addr32 = false;
-    unsigned rex = 0, ll = 0;
+    unsigned rex = 0;
     struct decoded d = {.vector_bytes = 16};
     for (;; i++) {
         uint8_t b = p[i];
@@ -121,7 +121,7 @@ static bool decode(const uint8_t *p, const struct kvm_regs *r, const struct kvm_
             return false;
         d.simd_prefix = pp_prefix[p[i + 2] & 3];
         if (d.evex) {
-            ll = (p[i + 3] >> 5) & 3;
+            unsigned ll = (p[i + 3] >> 5) & 3;
             d.vector_bytes = 16u << ll;
             i += 4;
         } else {
@@ -171,7 +171,8 @@ static bool decode(const uint8_t *p, const struct kvm_regs *r, const struct kvm_
         disp = v;
         i += 4;
     } else if (mod == 1) {
-        disp = (int8_t)p[i++];
+        uint8_t d8 = p[i++];
+        disp = d8 < 0x80 ? (int64_t)d8 : (int64_t)d8 - 256;
     }
     i += has_imm8(&d) ? 1 : 0;
     if (rip_relative)
@@ -196,8 +197,8 @@ static bool decode(const uint8_t *p, const struct kvm_regs *r, const struct kvm_
 static struct operand pending;
 
 /* Enters the guest's #PF handler as the CPU would: frame on the IST1 stack, CR2 set. */
-static void raise_guest_page_fault(int vcpu_fd, struct kvm_regs *r, uint64_t address, bool present,
-                                   bool write)
+static void raise_guest_page_fault(const struct vcpu *v, struct kvm_regs *r, uint64_t address,
+                                   bool present, bool write)
 {
     uint64_t ist;
     memcpy(&ist, gcvm_guest_ist1_slot, sizeof ist);
@@ -209,19 +210,19 @@ static void raise_guest_page_fault(int vcpu_fd, struct kvm_regs *r, uint64_t add
     *--sp = r->rip;
     *--sp = (present ? 1u : 0u) | (write ? 2u : 0u);
     struct kvm_sregs s;
-    ioctl(vcpu_fd, KVM_GET_SREGS, &s);
+    vcpu_get_sregs(v, &s);
     s.cr2 = address;
-    ioctl(vcpu_fd, KVM_SET_SREGS, &s);
+    vcpu_set_sregs(v, &s);
     r->rsp = (uint64_t)sp;
     r->rip = (uint64_t)gcvm_guest_page_fault_entry;
     r->rflags = 2; /* an interrupt gate clears IF */
-    ioctl(vcpu_fd, KVM_SET_REGS, r);
+    vcpu_set_regs(v, r);
 }
 
-bool guest_operand_prepare(int vcpu_fd, struct kvm_regs *r)
+bool guest_operand_prepare(const struct vcpu *v, struct kvm_regs *r)
 {
     struct kvm_sregs s;
-    ioctl(vcpu_fd, KVM_GET_SREGS, &s);
+    vcpu_get_sregs(v, &s);
     pending = (struct operand){0};
     if (!decode((const uint8_t *)r->rip, r, &s, &pending)) {
         const uint8_t *p = (const uint8_t *)r->rip;
@@ -242,8 +243,7 @@ bool guest_operand_prepare(int vcpu_fd, struct kvm_regs *r)
             continue;
         bool present = *pte & PTE_P;
         if (!present || (pending.store && !(*pte & PTE_RW))) {
-            raise_guest_page_fault(vcpu_fd, r, va < pending.lo ? pending.lo : va, present,
-                                   pending.store);
+            raise_guest_page_fault(v, r, va < pending.lo ? pending.lo : va, present, pending.store);
             return false;
         }
     }

@@ -18,7 +18,7 @@ uint16_t gcvm_guest_exit_fcw GUEST_DATA;
 
 static inline __attribute__((always_inline)) void hypercall(struct hypercall *hc)
 {
-    __asm__ volatile("outb %%al, %w1" : : "a"(0), "Nd"(PORT_HYPERCALL), "D"(hc) : "memory");
+    __asm__ volatile("outb %%al, %w1" : : "a"(0), "Nd"(GCVM_PORT_HYPERCALL), "D"(hc) : "memory");
 }
 
 static inline __attribute__((always_inline)) uint64_t *table_at(uint64_t entry)
@@ -48,7 +48,7 @@ static inline __attribute__((always_inline)) uint64_t read_cr2(void)
 
 GUEST_TEXT __attribute__((noreturn)) void gcvm_guest_crash(struct fault_frame *f)
 {
-    struct hypercall hc = {.op = HC_CRASH, .frame = f, .cr2 = read_cr2()};
+    struct hypercall hc = {.op = GCVM_HC_CRASH, .frame = f, .cr2 = read_cr2()};
     for (;;)
         hypercall(&hc); /* the host ends the process */
 }
@@ -67,7 +67,7 @@ GUEST_TEXT void gcvm_guest_page_fault(struct fault_frame *f)
         gcvm_guest_crash(f);
     }
     if (!(f->error & 1)) { /* not present: first touch in guest mode */
-        struct hypercall hc = {.op = HC_POPULATE,
+        struct hypercall hc = {.op = GCVM_HC_POPULATE,
                                .addr = va & ~(PAGE - 1),
                                .len = PAGE,
                                .write = (uint64_t)is_write,
@@ -156,7 +156,7 @@ int gcvm_protect(void *addr, size_t len, int prot)
     for (uint64_t i = 0; i < pages; i++) {
         uint64_t *pte = pte_of(a + i * PAGE);
         if (!pte || !(*pte & (PTE_P | PTE_PROTECTED))) {
-            struct hypercall hc = {.op = HC_POPULATE, .addr = a, .len = len, .write = 0};
+            struct hypercall hc = {.op = GCVM_HC_POPULATE, .addr = a, .len = len, .write = 0};
             hypercall(&hc);
             if (hc.result != 0)
                 return (int)hc.result;

@@ -1,7 +1,7 @@
-/* Creating the virtual machine and the vCPU that runs a thread in guest ring 0: CPUID,
+/* Creating the virtual machine and a vCPU that runs a thread in guest ring 0: CPUID,
  * 64-bit mode, GDT, IDT and TSS (with separate stacks for faults), the SYSCALL MSRs and
  * the extended-state registers. Each step is a small function, in the order of
- * kvm_create_machine(). */
+ * kvm_create_machine() and kvm_create_vcpu(). */
 #define _GNU_SOURCE
 #include <asm/prctl.h>
 #include <cpuid.h>
@@ -19,6 +19,7 @@
 
 #include "engine.h"
 #include "kvm_vm.h"
+#include "vcpu.h"
 
 #define MSR_STAR 0xc0000081
 #define MSR_LSTAR 0xc0000082
@@ -97,7 +98,8 @@ static void build_tables(void)
     gcvm_guest_ist1_slot = (char *)&tables->tss + offsetof(struct tss64, ist);
 }
 
-static int set_cpuid(int kvm_fd, int vcpu_fd, unsigned *phys_bits, bool *xsave)
+/* The CPUID every vCPU gets (what KVM supports), and what the engine reads from it. */
+static int get_supported_cpuid(struct kvm_machine *m)
 {
     enum { MAX_ENTRIES = 256 };
     struct kvm_cpuid2 *cpuid =
@@ -105,25 +107,25 @@ static int set_cpuid(int kvm_fd, int vcpu_fd, unsigned *phys_bits, bool *xsave)
     if (!cpuid)
         return -ENOMEM;
     cpuid->nent = MAX_ENTRIES;
-    int rc = 0;
-    if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid) != 0) {
-        rc = -errno;
-        goto out;
+    if (ioctl(m->kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid) != 0) {
+        int rc = -errno;
+        free(cpuid);
+        return rc;
     }
-    *phys_bits = 36;
-    *xsave = false;
+    m->phys_bits = 36;
+    bool xsave = false;
     for (unsigned i = 0; i < cpuid->nent; i++) {
         const struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
         if (e->function == 0x80000008)
-            *phys_bits = e->eax & 0xff;
+            m->phys_bits = e->eax & 0xff;
         if (e->function == 1)
-            *xsave = (e->ecx >> 26) & 1;
+            xsave = (e->ecx >> 26) & 1;
     }
-    if (ioctl(vcpu_fd, KVM_SET_CPUID2, cpuid) != 0)
-        rc = -errno;
-out:
-    free(cpuid);
-    return rc;
+    unsigned a, b, c, d;
+    bool host_xsave = __get_cpuid(1, &a, &b, &c, &d) && ((c >> 27) & 1); /* OSXSAVE */
+    m->xsave = xsave && host_xsave;
+    m->cpuid = cpuid;
+    return 0;
 }
 
 static int set_special_registers(int vcpu_fd, bool xsave)
@@ -232,6 +234,7 @@ bool kvm_device_usable(const char *device)
 
 int kvm_create_machine(struct kvm_machine *m, const char *device, char *err, size_t err_len)
 {
+    *m = (struct kvm_machine){.kvm_fd = -1, .vm_fd = -1};
     bool kmod = strcmp(device, KMOD_DEVICE) == 0;
     m->kvm_fd = open(device, O_RDWR | O_CLOEXEC);
     if (m->kvm_fd < 0) {
@@ -253,28 +256,11 @@ int kvm_create_machine(struct kvm_machine *m, const char *device, char *err, siz
                  kmod && e == EBUSY ? " (another hypervisor holds VT-x: a running KVM VM?)" : "");
         return e == EBUSY ? -EBUSY : -ENODEV;
     }
-    m->vcpu_fd = ioctl(m->vm_fd, KVM_CREATE_VCPU, 0);
-    if (m->vcpu_fd < 0) {
-        snprintf(err, err_len, "KVM_CREATE_VCPU failed: %s", strerror(errno));
-        return -ENODEV;
-    }
-    int size = ioctl(m->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
-    m->run = size > 0 ? mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, m->vcpu_fd, 0)
-                      : MAP_FAILED;
-    if (m->run == MAP_FAILED) {
-        snprintf(err, err_len, "cannot map the vCPU's run structure: %s", strerror(errno));
-        return -ENODEV;
-    }
-    bool xsave = false;
-    int rc = set_cpuid(m->kvm_fd, m->vcpu_fd, &m->phys_bits, &xsave);
+    int rc = get_supported_cpuid(m);
     if (rc != 0) {
         snprintf(err, err_len, "KVM refused CPUID: %s", strerror(-rc));
         return -ENODEV;
     }
-    unsigned a, b, c, d;
-    bool host_xsave = __get_cpuid(1, &a, &b, &c, &d) && ((c >> 27) & 1); /* OSXSAVE */
-    xsave = xsave && host_xsave;
-    m->xsave = xsave;
     tables = mmap(NULL, sizeof *tables, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (tables == MAP_FAILED) {
         snprintf(err, err_len, "out of memory for the guest's CPU tables");
@@ -285,12 +271,38 @@ int kvm_create_machine(struct kvm_machine *m, const char *device, char *err, siz
     if (rc != 0)
         return -ENODEV;
     rc = map_guest_runtime();
+    if (rc != 0) {
+        snprintf(err, err_len, "cannot map the guest runtime: %s", strerror(-rc));
+        return -ENODEV;
+    }
+    return 0;
+}
+
+int kvm_create_vcpu(const struct kvm_machine *m, unsigned id, struct vcpu *v, char *err,
+                    size_t err_len)
+{
+    *v = (struct vcpu){.fd = -1, .id = id};
+    v->fd = ioctl(m->vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
+    if (v->fd < 0) {
+        snprintf(err, err_len, "KVM_CREATE_VCPU failed: %s", strerror(errno));
+        return -ENODEV;
+    }
+    int size = ioctl(m->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+    v->run = size > 0 ? mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0)
+                      : MAP_FAILED;
+    if (v->run == MAP_FAILED) {
+        snprintf(err, err_len, "cannot map the vCPU's run structure: %s", strerror(errno));
+        return -ENODEV;
+    }
+    if (ioctl(v->fd, KVM_SET_CPUID2, m->cpuid) != 0) {
+        snprintf(err, err_len, "KVM refused CPUID: %s", strerror(errno));
+        return -ENODEV;
+    }
+    int rc = set_special_registers(v->fd, m->xsave);
     if (rc == 0)
-        rc = set_special_registers(m->vcpu_fd, xsave);
-    if (rc == 0)
-        rc = set_msrs(m->vcpu_fd);
-    if (rc == 0 && xsave)
-        rc = set_xcr0(m->vcpu_fd);
+        rc = set_msrs(v->fd);
+    if (rc == 0 && m->xsave)
+        rc = set_xcr0(v->fd);
     if (rc != 0) {
         snprintf(err, err_len, "KVM refused the vCPU's set-up: %s", strerror(-rc));
         return -ENODEV;

@@ -21,12 +21,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
 
 #include "engine.h"
+#include "vcpu.h"
 
 #define XSTATE_BYTES 4096
 #define RFLAGS_TF (1ull << 8)
@@ -39,7 +39,7 @@ static size_t xstate_bytes; /* 0: stepping is not set up */
 
 /* Read by the SIGTRAP handler: volatile, as for any flag a signal handler reads. */
 static __thread volatile bool capturing, stepping;
-static char *loop_stack_top;
+static struct vcpu *stepped;      /* the vCPU whose instruction runs */
 static uint64_t mask_before_step; /* the thread's signal mask; SIGTRAP open for the step */
 
 static size_t frame_xstate_bytes(const struct _libc_fpstate *fp)
@@ -59,7 +59,7 @@ static void on_step_trap(int sig, siginfo_t *info, void *context)
     const struct _libc_fpstate *fp = uc->uc_mcontext.fpregs;
     size_t n = fp ? frame_xstate_bytes(fp) : 0;
     if (capturing) { /* the first trap only records the format */
-        if (n <= sizeof xstate) {
+        if (fp && n <= sizeof xstate) {
             memcpy(xstate, fp, n);
             xstate_bytes = n;
         }
@@ -72,13 +72,14 @@ static void on_step_trap(int sig, siginfo_t *info, void *context)
     }
     stepping = false;
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, &mask_before_step, NULL, sizeof(uint64_t));
-    memcpy(xstate, fp, n);
+    if (fp)
+        memcpy(xstate, fp, n);
     struct kvm_regs r = {0};
     registers_from_mcontext(&uc->uc_mcontext, &r);
     /* This handler's frame sits below the guest's stack pointer and is abandoned: the
      * run loop starts afresh on its own stack (SA_NODEFER left the mask alone). */
     guest_operand_commit();
-    run_loop_after_step(&r, loop_stack_top);
+    run_loop_after_step(stepped, &r);
 }
 
 int native_step_init(char *err, size_t err_len)
@@ -90,7 +91,8 @@ int native_step_init(char *err, size_t err_len)
         return -errno;
     }
     capturing = true;
-    raise(SIGTRAP);
+    raise(SIGTRAP); /* returns: the handler only records the frame's format */
+    /* cppcheck-suppress unreachableCode */
     capturing = false;
     if (xstate_bytes == 0) {
         snprintf(err, err_len, "the kernel's signal frame has no usable vector state");
@@ -120,46 +122,46 @@ bool native_step_in_progress(void)
  * trailing magic word. */
 static _Alignas(64) struct kvm_xsave vcpu_xstate;
 
-static void buffer_from_vcpu(int vcpu_fd)
+static void buffer_from_vcpu(const struct vcpu *v)
 {
-    if (ioctl(vcpu_fd, KVM_GET_XSAVE, &vcpu_xstate) != 0)
-        return;
+    vcpu_get_xsave(v, &vcpu_xstate);
     size_t n = xstate_bytes - 4 < sizeof vcpu_xstate ? xstate_bytes - 4 : sizeof vcpu_xstate;
     memcpy(xstate, &vcpu_xstate, 464);
     memcpy(xstate + 512, (const uint8_t *)&vcpu_xstate + 512, n - 512);
 }
 
-void native_step_buffer_to_vcpu(int vcpu_fd)
+void native_step_buffer_to_vcpu(const struct vcpu *v)
 {
     size_t n = xstate_bytes - 4 < sizeof vcpu_xstate ? xstate_bytes - 4 : sizeof vcpu_xstate;
     memcpy(&vcpu_xstate, xstate, n);
-    ioctl(vcpu_fd, KVM_SET_XSAVE, &vcpu_xstate);
+    vcpu_set_xsave(v, &vcpu_xstate);
 }
 
-void native_step_save_xstate(int vcpu_fd, void *dst, size_t len)
+void native_step_save_xstate(const struct vcpu *v, void *dst, size_t len)
 {
-    buffer_from_vcpu(vcpu_fd);
+    buffer_from_vcpu(v);
     memcpy(dst, xstate, len < sizeof xstate ? len : sizeof xstate);
 }
 
-void native_step_load_xstate(int vcpu_fd, const void *src, size_t len)
+void native_step_load_xstate(const struct vcpu *v, const void *src, size_t len)
 {
     memcpy(xstate, src, len < xstate_bytes ? len : xstate_bytes);
-    native_step_buffer_to_vcpu(vcpu_fd);
+    native_step_buffer_to_vcpu(v);
 }
 
-void native_step(int vcpu_fd, char *loop_stack)
+void native_step(struct vcpu *v)
 {
     struct kvm_regs r;
-    ioctl(vcpu_fd, KVM_GET_REGS, &r);
-    buffer_from_vcpu(vcpu_fd);
-    if (!guest_operand_prepare(vcpu_fd, &r))
+    vcpu_get_regs(v, &r);
+    buffer_from_vcpu(v);
+    if (!guest_operand_prepare(v, &r))
         return; /* a fault was raised in guest mode instead: the guest retries */
     gcvm_counters.native_steps++;
-    loop_stack_top = loop_stack;
+    stepped = v;
     /* The frame rt_sigreturn reads: [rsp - 8] would be the return address, [rsp] the
      * ucontext. It is built on the run loop's stack, which is abandoned. */
     static _Alignas(64) struct {
+        /* cppcheck-suppress unusedStructMember ; the slot below the ucontext */
         uint64_t return_address;
         ucontext_t uc;
     } frame;

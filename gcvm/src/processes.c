@@ -14,9 +14,6 @@
 
 #include "engine.h"
 
-_Static_assert(offsetof(struct clone_child, rip) == 12 * 8, "guest_arch.S reads these offsets");
-_Static_assert(offsetof(struct clone_child, started) == 15 * 8, "guest_arch.S reads it");
-
 /* Runs first in every child, on its new stack, before the guest's registers are loaded. */
 void gcvm_clone_child_start(const struct clone_child *c)
 {

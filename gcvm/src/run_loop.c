@@ -3,240 +3,19 @@
  * shared, so errno is saved and restored around everything done here. */
 #define _GNU_SOURCE
 #include <asm/prctl.h>
-#include <dlfcn.h>
-#include <elf.h>
 #include <errno.h>
-#include <linux/kvm.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/auxv.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define UNW_LOCAL_ONLY
-#include <libunwind.h>
-
 #include "engine.h"
+#include "vcpu.h"
 
-int gcvm_vcpu_fd;
-struct kvm_run *gcvm_run;
+_Static_assert(GCVM_ABI_MAP_FIXED == MAP_FIXED, "guest_abi.h");
+
 bool gcvm_trace_exits;
 struct engine_counters gcvm_counters;
-
-static long raw_syscall6(long nr, long a, long b, long c, long d, long e, long f)
-{
-    long ret;
-    register long r10 __asm__("r10") = d;
-    register long r8 __asm__("r8") = e;
-    register long r9 __asm__("r9") = f;
-    __asm__ volatile("syscall"
-                     : "=a"(ret)
-                     : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
-                     : "rcx", "r11", "memory");
-    return ret;
-}
-
-/* ---- Crash reports ---- */
-
-static const char *const vector_names[32] = {"divide error",
-                                             "debug",
-                                             "NMI",
-                                             "breakpoint",
-                                             "overflow",
-                                             "bound range",
-                                             "invalid opcode",
-                                             "device not available",
-                                             "double fault",
-                                             "coprocessor overrun",
-                                             "invalid TSS",
-                                             "segment not present",
-                                             "stack fault",
-                                             "general protection",
-                                             "page fault",
-                                             "reserved",
-                                             "x87 error",
-                                             "alignment check",
-                                             "machine check",
-                                             "SIMD error",
-                                             "virtualization",
-                                             "control protection"};
-
-static void print_symbol(uint64_t ip)
-{
-    Dl_info info;
-    if (dladdr((void *)ip, &info) && info.dli_sname)
-        fprintf(stderr, " %s+0x%lx (%s)", info.dli_sname,
-                (unsigned long)(ip - (uint64_t)info.dli_saddr), info.dli_fname);
-    else if (info.dli_fname)
-        fprintf(stderr, " (%s+0x%lx)", info.dli_fname,
-                (unsigned long)(ip - (uint64_t)info.dli_fbase));
-}
-
-/* Unwinds the guest's stack from the faulting registers: the memory is the process's. */
-static void print_backtrace(const struct fault_frame *f)
-{
-    unw_context_t uc;
-    unw_getcontext(&uc);
-    uc.uc_mcontext.gregs[REG_RIP] = (greg_t)f->rip;
-    uc.uc_mcontext.gregs[REG_RSP] = (greg_t)f->rsp;
-    uc.uc_mcontext.gregs[REG_RBP] = (greg_t)f->rbp;
-    uc.uc_mcontext.gregs[REG_RBX] = (greg_t)f->rbx;
-    uc.uc_mcontext.gregs[REG_R12] = (greg_t)f->r12;
-    uc.uc_mcontext.gregs[REG_R13] = (greg_t)f->r13;
-    uc.uc_mcontext.gregs[REG_R14] = (greg_t)f->r14;
-    uc.uc_mcontext.gregs[REG_R15] = (greg_t)f->r15;
-    unw_cursor_t cursor;
-    if (unw_init_local(&cursor, &uc) != 0)
-        return;
-    fprintf(stderr, "gcvm: backtrace:\n");
-    for (int depth = 0; depth < 32; depth++) {
-        unw_word_t ip;
-        unw_get_reg(&cursor, UNW_REG_IP, &ip);
-        fprintf(stderr, "gcvm:   #%d 0x%016lx", depth, (unsigned long)ip);
-        char name[128];
-        unw_word_t offset;
-        if (unw_get_proc_name(&cursor, name, sizeof name, &offset) == 0)
-            fprintf(stderr, " %s+0x%lx", name, (unsigned long)offset);
-        else
-            print_symbol(ip);
-        fputc('\n', stderr);
-        if (unw_step(&cursor) <= 0)
-            break;
-    }
-}
-
-static void __attribute__((noreturn))
-crash(const char *what, const struct fault_frame *f, uint64_t cr2)
-{
-    fprintf(stderr, "gcvm: fatal: %s in guest mode", what);
-    if (f) {
-        fprintf(stderr, ": vector %lu (%s), error 0x%lx, address 0x%lx\n", (unsigned long)f->vector,
-                f->vector < 32 && vector_names[f->vector] ? vector_names[f->vector] : "?",
-                (unsigned long)f->error, (unsigned long)cr2);
-        fprintf(stderr,
-                "gcvm: rip %016lx rsp %016lx rflags %08lx\n"
-                "gcvm: rax %016lx rbx %016lx rcx %016lx rdx %016lx\n"
-                "gcvm: rsi %016lx rdi %016lx rbp %016lx r8  %016lx\n"
-                "gcvm: r9  %016lx r10 %016lx r11 %016lx r12 %016lx\n"
-                "gcvm: r13 %016lx r14 %016lx r15 %016lx\n",
-                (unsigned long)f->rip, (unsigned long)f->rsp, (unsigned long)f->rflags,
-                (unsigned long)f->rax, (unsigned long)f->rbx, (unsigned long)f->rcx,
-                (unsigned long)f->rdx, (unsigned long)f->rsi, (unsigned long)f->rdi,
-                (unsigned long)f->rbp, (unsigned long)f->r8, (unsigned long)f->r9,
-                (unsigned long)f->r10, (unsigned long)f->r11, (unsigned long)f->r12,
-                (unsigned long)f->r13, (unsigned long)f->r14, (unsigned long)f->r15);
-        fprintf(stderr, "gcvm: at");
-        print_symbol(f->rip);
-        fputc('\n', stderr);
-        print_backtrace(f);
-    } else {
-        fputc('\n', stderr);
-    }
-    fflush(stderr);
-    abort();
-}
-
-static void crash_with_registers(const char *what)
-{
-    struct kvm_regs r;
-    struct kvm_sregs s;
-    struct fault_frame f = {0};
-    if (ioctl(gcvm_vcpu_fd, KVM_GET_REGS, &r) == 0 && ioctl(gcvm_vcpu_fd, KVM_GET_SREGS, &s) == 0) {
-        f = (struct fault_frame){.r15 = r.r15,
-                                 .r14 = r.r14,
-                                 .r13 = r.r13,
-                                 .r12 = r.r12,
-                                 .r11 = r.r11,
-                                 .r10 = r.r10,
-                                 .r9 = r.r9,
-                                 .r8 = r.r8,
-                                 .rbp = r.rbp,
-                                 .rdi = r.rdi,
-                                 .rsi = r.rsi,
-                                 .rdx = r.rdx,
-                                 .rcx = r.rcx,
-                                 .rbx = r.rbx,
-                                 .rax = r.rax,
-                                 .vector = 255,
-                                 .rip = r.rip,
-                                 .rflags = r.rflags,
-                                 .rsp = r.rsp};
-        crash(what, &f, s.cr2);
-    }
-    crash(what, NULL, 0);
-}
-
-/* ---- The vDSO ----
- * Its functions read the kernel's [vvar] page, which KVM cannot map. The vDSO's pages
- * are never mapped in the guest: a call faults on its first instruction, and the host
- * makes the equivalent system call and returns to the caller. */
-struct vdso_function {
-    const char *name;
-    long syscall_nr;
-    uint64_t address;
-};
-static struct vdso_function vdso_functions[] = {{"__vdso_clock_gettime", SYS_clock_gettime, 0},
-                                                {"__vdso_gettimeofday", SYS_gettimeofday, 0},
-                                                {"__vdso_time", SYS_time, 0},
-                                                {"__vdso_getcpu", SYS_getcpu, 0},
-                                                {"__vdso_clock_getres", SYS_clock_getres, 0}};
-static uint64_t vdso_start, vdso_end;
-
-static void find_vdso_functions(void)
-{
-    const Elf64_Ehdr *eh = (const Elf64_Ehdr *)getauxval(AT_SYSINFO_EHDR);
-    if (!eh)
-        return;
-    const Elf64_Phdr *ph = (const Elf64_Phdr *)((const char *)eh + eh->e_phoff);
-    uint64_t load_offset = 0;
-    const Elf64_Dyn *dyn = NULL;
-    for (int i = 0; i < eh->e_phnum; i++) {
-        if (ph[i].p_type == PT_LOAD) {
-            load_offset = (uint64_t)eh + ph[i].p_offset - ph[i].p_vaddr;
-            vdso_start = (uint64_t)eh;
-            vdso_end = (uint64_t)eh + ((ph[i].p_memsz + PAGE - 1) & ~(PAGE - 1));
-        }
-        if (ph[i].p_type == PT_DYNAMIC)
-            dyn = (const Elf64_Dyn *)((const char *)eh + ph[i].p_offset);
-    }
-    const Elf64_Sym *symtab = NULL;
-    const char *strtab = NULL;
-    const uint32_t *hash = NULL;
-    for (; dyn && dyn->d_tag != DT_NULL; dyn++) {
-        if (dyn->d_tag == DT_SYMTAB)
-            symtab = (const Elf64_Sym *)(load_offset + dyn->d_un.d_ptr);
-        else if (dyn->d_tag == DT_STRTAB)
-            strtab = (const char *)(load_offset + dyn->d_un.d_ptr);
-        else if (dyn->d_tag == DT_HASH)
-            hash = (const uint32_t *)(load_offset + dyn->d_un.d_ptr);
-    }
-    if (!symtab || !strtab || !hash)
-        return;
-    for (uint32_t i = 0; i < hash[1]; i++)
-        for (size_t k = 0; k < sizeof vdso_functions / sizeof vdso_functions[0]; k++)
-            if (strcmp(strtab + symtab[i].st_name, vdso_functions[k].name) == 0)
-                vdso_functions[k].address = load_offset + symtab[i].st_value;
-}
-
-/* Returns 1 if the fault was a call into the vDSO, now done. */
-static int emulate_vdso_call(struct fault_frame *f)
-{
-    if (f->rip < vdso_start || f->rip >= vdso_end)
-        return 0;
-    for (size_t k = 0; k < sizeof vdso_functions / sizeof vdso_functions[0]; k++) {
-        if (vdso_functions[k].address != f->rip)
-            continue;
-        f->rax = (uint64_t)raw_syscall6(vdso_functions[k].syscall_nr, (long)f->rdi, (long)f->rsi,
-                                        (long)f->rdx, 0, 0, 0);
-        f->rip = *(uint64_t *)f->rsp; /* return to the caller */
-        f->rsp += 8;
-        return 1;
-    }
-    crash("a vDSO function the engine does not know was called", f, f->rip);
-}
 
 /* ---- Hypercalls ---- */
 
@@ -244,22 +23,22 @@ static void serve_hypercall(uint64_t rdi)
 {
     struct hypercall *hc = (struct hypercall *)rdi;
     switch (hc->op) {
-    case HC_POPULATE:
+    case GCVM_HC_POPULATE:
         gcvm_counters.populate_exits++;
-        if (hc->frame && emulate_vdso_call((struct fault_frame *)hc->frame)) {
+        if (hc->frame && vdso_emulate_call(hc->frame)) {
             hc->result = 0;
             return;
         }
-        if (hc->addr < vdso_end && hc->addr + hc->len > vdso_start) {
+        if (vdso_overlaps(hc->addr, hc->len)) {
             hc->result = -EFAULT;
             return;
         }
         hc->result = aspace_populate(hc->addr, hc->len, hc->write != 0);
         return;
-    case HC_CRASH:
-        crash(hc->frame && hc->frame->vector == 14 ? "unhandled page fault" : "exception",
-              hc->frame, hc->cr2);
-    default: crash("unknown request from the guest runtime", NULL, 0);
+    case GCVM_HC_CRASH:
+        crash_report(hc->frame && hc->frame->vector == 14 ? "unhandled page fault" : "exception",
+                     hc->frame, hc->cr2);
+    default: crash_report("unknown request from the guest runtime", NULL, 0);
     }
 }
 
@@ -305,14 +84,14 @@ static __attribute__((noreturn)) void end_thread(const struct kvm_regs *at_call)
     leave_to_host(&r);
 }
 
-static void serve_syscall(struct kvm_regs *r)
+static void serve_syscall(const struct vcpu *v, struct kvm_regs *r)
 {
     long nr = (long)r->rax, ret;
     gcvm_counters.syscall_exits++;
     uint64_t lo, hi;
     bool remap = changes_address_space(nr, r, &lo, &hi);
     if (nr == SYS_rt_sigreturn) {
-        signals_sigreturn(gcvm_vcpu_fd, r); /* every register comes from the frame */
+        signals_sigreturn(v, r); /* every register comes from the frame */
         return;
     }
     if (nr == SYS_exit)
@@ -324,10 +103,10 @@ static void serve_syscall(struct kvm_regs *r)
                                 (struct kernel_sigaction *)r->rdx, (size_t)r->r10);
     } else if (nr == SYS_arch_prctl && (r->rdi == ARCH_SET_FS || r->rdi == ARCH_GET_FS)) {
         struct kvm_sregs s;
-        ioctl(gcvm_vcpu_fd, KVM_GET_SREGS, &s);
+        vcpu_get_sregs(v, &s);
         if (r->rdi == ARCH_SET_FS) {
             s.fs.base = r->rsi;
-            ioctl(gcvm_vcpu_fd, KVM_SET_SREGS, &s);
+            vcpu_set_sregs(v, &s);
         } else {
             *(uint64_t *)r->rsi = s.fs.base;
         }
@@ -347,7 +126,7 @@ static void serve_syscall(struct kvm_regs *r)
 
 /* ---- The loop ---- */
 
-static void enter_registers(const struct saved_context *ctx)
+static void enter_registers(const struct vcpu *v, const struct saved_context *ctx)
 {
     struct kvm_regs r = {.rbx = ctx->rbx,
                          .rbp = ctx->rbp,
@@ -359,22 +138,21 @@ static void enter_registers(const struct saved_context *ctx)
                          .rip = ctx->rip,
                          .rax = 0,
                          .rflags = RFLAGS_GUEST};
-    if (ioctl(gcvm_vcpu_fd, KVM_SET_REGS, &r) != 0)
-        crash("KVM refused the entering thread's registers", NULL, 0);
+    vcpu_set_regs(v, &r);
     struct kvm_sregs s;
-    ioctl(gcvm_vcpu_fd, KVM_GET_SREGS, &s);
+    vcpu_get_sregs(v, &s);
     uint64_t fs = 0;
     raw_syscall6(SYS_arch_prctl, ARCH_GET_FS, (long)&fs, 0, 0, 0, 0);
     s.fs.base = fs;
-    ioctl(gcvm_vcpu_fd, KVM_SET_SREGS, &s);
+    vcpu_set_sregs(v, &s);
     struct kvm_fpu fpu;
-    ioctl(gcvm_vcpu_fd, KVM_GET_FPU, &fpu);
+    vcpu_get_fpu(v, &fpu);
     uint32_t mxcsr;
     uint16_t fcw;
     __asm__ volatile("stmxcsr %0; fnstcw %1" : "=m"(mxcsr), "=m"(fcw));
     fpu.mxcsr = mxcsr;
     fpu.fcw = fcw;
-    ioctl(gcvm_vcpu_fd, KVM_SET_FPU, &fpu);
+    vcpu_set_fpu(v, &fpu);
 }
 
 static void __attribute__((noreturn)) leave_to_host(const struct kvm_regs *at_exit)
@@ -385,7 +163,7 @@ static void __attribute__((noreturn)) leave_to_host(const struct kvm_regs *at_ex
      * (KVM_GET_FPU is not to be trusted for it: KVM on VT-x under a kernel with XSAVE off
      * reported MXCSR 0.) An emulated ring 0 runs no floating-point code at all, so there
      * the host's stay. */
-    if (gcvm_guest_state_save != STATE_SAVE_NONE) {
+    if (gcvm_guest_state_save != GCVM_STATE_SAVE_NONE) {
         uint32_t mxcsr = gcvm_guest_exit_mxcsr;
         uint16_t fcw = gcvm_guest_exit_fcw;
         __asm__ volatile("ldmxcsr %0; fldcw %1" : : "m"(mxcsr), "m"(fcw));
@@ -406,20 +184,17 @@ static void __attribute__((noreturn)) leave_to_host(const struct kvm_regs *at_ex
  * reports RIP past the `out`; KVM on VT-x reports RIP at it and skips it only on the next
  * KVM_RUN. A frame built or a mode left before then would execute the `out` twice. KVM's
  * documented way to finish the instruction without running the guest is a KVM_RUN with
- * immediate_exit set, which returns EINTR. The check is exact: every `out` of the guest
- * runtime is `out %al, $port` (E6 port) and none is followed by another to the same port. */
-static void complete_io_exit(uint16_t port, struct kvm_regs *r)
+ * immediate_exit set (vcpu_complete_instruction). The check is exact: every `out` of the
+ * guest runtime is `out %al, $port` (E6 port) and none is followed by another to the same
+ * port. */
+static void complete_io_exit(const struct vcpu *v, uint16_t port, struct kvm_regs *r)
 {
-    ioctl(gcvm_vcpu_fd, KVM_GET_REGS, r);
+    vcpu_get_regs(v, r);
     const uint8_t *at = (const uint8_t *)r->rip;
     if (at[0] != 0xe6 || at[1] != port)
         return;
-    gcvm_run->immediate_exit = 1;
-    int rc = ioctl(gcvm_vcpu_fd, KVM_RUN, 0);
-    gcvm_run->immediate_exit = 0;
-    if (rc == 0 || errno != EINTR)
-        crash("KVM did not complete an I/O instruction without running the guest", NULL, 0);
-    ioctl(gcvm_vcpu_fd, KVM_GET_REGS, r);
+    vcpu_complete_instruction(v);
+    vcpu_get_regs(v, r);
 }
 
 static void trace_exit(const struct kvm_run *run)
@@ -431,51 +206,47 @@ static void trace_exit(const struct kvm_run *run)
 }
 
 /* Runs the vCPU and serves its exits until the guest leaves guest mode. */
-static void __attribute__((noreturn)) serve_guest(void)
+static void __attribute__((noreturn)) serve_guest(struct vcpu *v)
 {
     int guest_errno = errno;
     for (;;) {
-        signals_deliver_pending(gcvm_vcpu_fd);
+        signals_deliver_pending(v);
         errno = guest_errno;
-        int rc = ioctl(gcvm_vcpu_fd, KVM_RUN, 0);
-        if (rc != 0) {
-            if (errno == EINTR || errno == EAGAIN)
-                continue; /* a signal was queued for the guest: deliver it */
-            crash("KVM_RUN failed", NULL, 0);
-        }
+        if (!vcpu_run(v))
+            continue; /* a signal was queued for the guest: deliver it */
         guest_errno = errno;
         gcvm_counters.exits++;
-        struct kvm_run *run = gcvm_run;
+        const struct kvm_run *run = v->run;
         if (gcvm_trace_exits)
             trace_exit(run);
         if (run->exit_reason == KVM_EXIT_INTERNAL_ERROR &&
             run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION && native_step_enabled()) {
-            native_step(gcvm_vcpu_fd, gcvm_loop_stack_top); /* returns if it faulted */
+            native_step(v); /* returns if it faulted */
             continue;
         }
         if (run->exit_reason != KVM_EXIT_IO || run->io.direction != KVM_EXIT_IO_OUT) {
             gcvm_counters.other_exits++;
             if (run->exit_reason == KVM_EXIT_INTERNAL_ERROR)
                 fprintf(stderr, "gcvm: KVM internal error, suberror %u\n", run->internal.suberror);
-            crash_with_registers(run->exit_reason == KVM_EXIT_SHUTDOWN ? "triple fault"
+            crash_report_vcpu(v, run->exit_reason == KVM_EXIT_SHUTDOWN ? "triple fault"
                                  : run->exit_reason == KVM_EXIT_MMIO
                                      ? "access to memory with no slot"
                                      : "unexpected exit");
         }
         struct kvm_regs r;
-        complete_io_exit(run->io.port, &r);
+        complete_io_exit(v, run->io.port, &r);
         switch (run->io.port) {
-        case PORT_SYSCALL:
-            serve_syscall(&r);
-            ioctl(gcvm_vcpu_fd, KVM_SET_REGS, &r);
+        case GCVM_PORT_SYSCALL:
+            serve_syscall(v, &r);
+            vcpu_set_regs(v, &r);
             break;
-        case PORT_HYPERCALL: serve_hypercall(r.rdi); break;
-        case PORT_SIGNAL:
+        case GCVM_PORT_HYPERCALL: serve_hypercall(r.rdi); break;
+        case GCVM_PORT_SIGNAL:
             signals_return_from_fault(&r);
-            ioctl(gcvm_vcpu_fd, KVM_SET_REGS, &r);
+            vcpu_set_regs(v, &r);
             break;
-        case PORT_EXIT: errno = guest_errno; leave_to_host(&r);
-        default: gcvm_counters.other_exits++; crash_with_registers("write to an unknown I/O port");
+        case GCVM_PORT_EXIT: errno = guest_errno; leave_to_host(&r);
+        default: gcvm_counters.other_exits++; crash_report_vcpu(v, "write to an unknown I/O port");
         }
     }
 }
@@ -484,31 +255,30 @@ void run_loop(struct saved_context *ctx)
 {
     static bool vdso_known;
     if (!vdso_known) {
-        find_vdso_functions();
+        vdso_find_functions();
         vdso_known = true;
     }
-    enter_registers(ctx);
+    struct vcpu *v = ctx->vcpu;
+    enter_registers(v, ctx);
     if (native_step_enabled())
-        native_step_buffer_to_vcpu(gcvm_vcpu_fd);
+        native_step_buffer_to_vcpu(v);
     signals_wrap();
-    serve_guest();
+    serve_guest(v);
 }
 
-static struct kvm_regs registers_after_step;
-
-static void continue_after_step(struct saved_context *unused)
+static void continue_after_step(struct saved_context *ctx)
 {
-    (void)unused;
-    if (ioctl(gcvm_vcpu_fd, KVM_SET_REGS, &registers_after_step) != 0)
-        crash("KVM refused the registers after a native step", NULL, 0);
-    native_step_buffer_to_vcpu(gcvm_vcpu_fd);
-    serve_guest();
+    struct vcpu *v = ctx->vcpu;
+    vcpu_set_regs(v, &v->after_step);
+    native_step_buffer_to_vcpu(v);
+    serve_guest(v);
 }
 
-void run_loop_after_step(const struct kvm_regs *r, char *stack_top)
+void run_loop_after_step(struct vcpu *v, const struct kvm_regs *r)
 {
-    registers_after_step = *r;
-    struct saved_context unused;
-    gcvm_arch_enter(&unused, continue_after_step, stack_top);
+    v->after_step = *r;
+    /* Only the vCPU is read from it, before anything else runs on the loop's stack. */
+    struct saved_context resume = {.vcpu = v};
+    gcvm_arch_enter(&resume, continue_after_step, v->loop_stack_top);
     __builtin_unreachable();
 }

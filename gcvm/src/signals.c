@@ -17,12 +17,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
 
 #include "engine.h"
+#include "vcpu.h"
 
 #define NSIG_KERNEL 64
 #define RED_ZONE 128
@@ -231,7 +231,7 @@ static uint64_t frame_stack_top(uint64_t rsp, const struct kernel_sigaction *act
     return rsp - RED_ZONE;
 }
 
-static void deliver(int vcpu_fd, const siginfo_t *info, uint64_t mask)
+static void deliver(const struct vcpu *v, const siginfo_t *info, uint64_t mask)
 {
     int sig = info->si_signo;
     struct kernel_sigaction act = user_actions[sig];
@@ -243,21 +243,17 @@ static void deliver(int vcpu_fd, const siginfo_t *info, uint64_t mask)
         abort();
     }
     struct kvm_regs r;
-    ioctl(vcpu_fd, KVM_GET_REGS, &r);
+    vcpu_get_regs(v, &r);
     stack_t ss;
     uint64_t sp = frame_stack_top(r.rsp, &act, &ss);
     static struct kvm_xsave xsave;
-    bool have_xsave = true;
     if (native_step_enabled()) /* the vector registers are kept by the engine */
-        native_step_save_xstate(vcpu_fd, &xsave, sizeof xsave);
+        native_step_save_xstate(v, &xsave, sizeof xsave);
     else
-        have_xsave = ioctl(vcpu_fd, KVM_GET_XSAVE, &xsave) == 0;
-    uint64_t fp = 0;
-    if (have_xsave) {
-        sp = (sp - sizeof xsave) & ~63ull;
-        fp = sp;
-        memcpy((void *)fp, &xsave, sizeof xsave);
-    }
+        vcpu_get_xsave(v, &xsave);
+    sp = (sp - sizeof xsave) & ~63ull;
+    uint64_t fp = sp;
+    memcpy((void *)fp, &xsave, sizeof xsave);
     sp = ((sp - sizeof(struct signal_frame)) & ~15ull) - 8;
     struct signal_frame *frame = (struct signal_frame *)sp;
     memset(frame, 0, sizeof *frame);
@@ -279,7 +275,7 @@ static void deliver(int vcpu_fd, const siginfo_t *info, uint64_t mask)
     r.rdx = (uint64_t)&frame->uc;
     r.rax = 0;
     r.rflags &= ~(uint64_t)((1u << 8) | (1u << 10) | (1u << 18)); /* TF, DF, AC */
-    ioctl(vcpu_fd, KVM_SET_REGS, &r);
+    vcpu_set_regs(v, &r);
     gcvm_counters.signals_delivered++;
 }
 
@@ -306,15 +302,16 @@ void signals_return_from_fault(struct kvm_regs *r)
                            .rflags = f->rflags};
 }
 
-void signals_deliver_pending(int vcpu_fd)
+void signals_deliver_pending(const struct vcpu *v)
 {
     gcvm_guest_signal_pending = 0;
     if (queue_length == 0)
         return;
     /* Inside the fault handler (IF clear: the program's handler, say) no frame may be
-     * built: the #PF stub comes back through PORT_SIGNAL when it is done. */
+     * built: the #PF stub comes back through GCVM_PORT_SIGNAL when it is done. */
     struct kvm_regs r;
-    if (ioctl(vcpu_fd, KVM_GET_REGS, &r) == 0 && !(r.rflags & RFLAGS_IF)) {
+    vcpu_get_regs(v, &r);
+    if (!(r.rflags & RFLAGS_IF)) {
         gcvm_guest_signal_pending = 1;
         return;
     }
@@ -337,7 +334,7 @@ void signals_deliver_pending(int vcpu_fd)
             set_mask(all);
             continue;
         }
-        deliver(vcpu_fd, &info, frame_mask);
+        deliver(v, &info, frame_mask);
         frame_mask = current_mask();
         set_mask(all);
         i = 0; /* a nested frame for each further signal the new mask allows */
@@ -345,7 +342,7 @@ void signals_deliver_pending(int vcpu_fd)
     set_mask(frame_mask);
 }
 
-void signals_sigreturn(int vcpu_fd, struct kvm_regs *r)
+void signals_sigreturn(const struct vcpu *v, struct kvm_regs *r)
 {
     const ucontext_t *uc = (const ucontext_t *)r->rsp;
     uint64_t mask;
@@ -355,9 +352,9 @@ void signals_sigreturn(int vcpu_fd, struct kvm_regs *r)
         static struct kvm_xsave xsave;
         memcpy(&xsave, fp, sizeof xsave);
         if (native_step_enabled())
-            native_step_load_xstate(vcpu_fd, &xsave, sizeof xsave);
+            native_step_load_xstate(v, &xsave, sizeof xsave);
         else
-            ioctl(vcpu_fd, KVM_SET_XSAVE, &xsave);
+            vcpu_set_xsave(v, &xsave);
     }
     registers_from_mcontext(&uc->uc_mcontext, r);
     set_mask(mask & ~(sig_bit(SIGKILL) | sig_bit(SIGSTOP)));

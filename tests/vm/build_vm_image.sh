@@ -65,7 +65,7 @@ done
 kdir=/usr/src/linux-headers-$kernel
 [ -d "$kdir" ] || die "no $kdir: apt-get install linux-headers-$kernel"
 rm -rf "$out/kmod-build" && cp -r "$root/kmod" "$out/kmod-build"
-make -C "$out/kmod-build" KDIR="$kdir" > "$out/kmod-build.log" 2>&1 ||
+make -C "$out/kmod-build" KDIR="$kdir" GCVM_ABI_DIR="$root/gcvm/src" > "$out/kmod-build.log" 2>&1 ||
   die "gcvm.ko did not build: see $out/kmod-build.log"
 cp "$out/kmod-build/gcvm.ko" "$tree/modules/gcvm.ko"
 

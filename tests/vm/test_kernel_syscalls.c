@@ -13,6 +13,9 @@
  *                                          fails with EINTR
  *        test_kernel_syscalls seccomp      under a seccomp filter every call goes to the
  *                                          engine, where the filter applies
+ *        test_kernel_syscalls engine-kept  the calls the engine keeps for itself
+ *                                          (gcvm/src/guest_abi.h) return to it on every
+ *                                          backend, with host mode's results
  *
  * It runs on the host (kvm backend) and inside the emulated VT-x machine on both
  * backends (tests/vm/tests.list). */
@@ -22,6 +25,7 @@
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <asm/prctl.h>
 #include <stddef.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -367,6 +371,49 @@ static void test_seccomp(void)
     puts("PASS");
 }
 
+/* ---- engine-kept ---- */
+
+static void test_engine_kept(void)
+{
+    init_engine();
+    long brk_now = syscall(SYS_brk, 0);
+    struct sigaction usr2;
+    CHECK(sigaction(SIGUSR2, NULL, &usr2) == 0);
+    uint64_t fs = 0;
+    CHECK(syscall(SYS_arch_prctl, ARCH_GET_FS, &fs) == 0);
+    enum { ROUNDS = 50, KEPT = 6 }; /* the calls of a round that the engine keeps */
+    uint64_t before = engine_syscalls();
+    CHECK(gcvm_enter() == 0);
+    for (int i = 0; i < ROUNDS; i++) {
+        /* new anonymous memory: kmod may make this one in the kernel */
+        char *p = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        EXPECT(p != MAP_FAILED);
+        p[0] = 1;
+        EXPECT(syscall(SYS_mprotect, p, PAGE, PROT_READ) == 0 && p[0] == 1);
+        EXPECT(mmap(p, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
+                    0) == p);
+        p[0] = 2; /* the new page is writable and private to this mapping */
+        EXPECT(p[0] == 2 && syscall(SYS_munmap, p, 2 * PAGE) == 0);
+        EXPECT(syscall(SYS_brk, 0) == brk_now);
+        struct sigaction now;
+        EXPECT(sigaction(SIGUSR2, NULL, &now) == 0 && now.sa_handler == usr2.sa_handler);
+        uint64_t guest_fs = 0;
+        EXPECT(syscall(SYS_arch_prctl, ARCH_GET_FS, &guest_fs) == 0 && guest_fs == fs);
+    }
+    gcvm_exit();
+    struct gcvm_info info;
+    CHECK(gcvm_get_info(&info) == 0);
+    uint64_t forwarded = info.syscall_exits - before;
+    printf("%s: %d calls the engine keeps in guest mode, %llu returned to the engine\n",
+           info.backend, KEPT * ROUNDS, (unsigned long long)forwarded);
+    stop_if_wrong_in_guest();
+    if (strcmp(info.backend, "kmod") == 0)
+        CHECK(forwarded == (uint64_t)KEPT * ROUNDS); /* the kept ones, and only those */
+    else
+        CHECK(forwarded >= (uint64_t)KEPT * ROUNDS);
+    puts("PASS");
+}
+
 int main(int argc, char **argv)
 {
     const char *what = argc == 2 ? argv[1] : "";
@@ -380,10 +427,13 @@ int main(int argc, char **argv)
         test_interrupted();
     else if (strcmp(what, "seccomp") == 0)
         test_seccomp();
+    else if (strcmp(what, "engine-kept") == 0)
+        test_engine_kept();
     else {
         fprintf(
             stderr,
-            "usage: test_kernel_syscalls identity | files | close-eof | interrupted | seccomp\n");
+            "usage: test_kernel_syscalls identity | files | close-eof | interrupted | seccomp | "
+            "engine-kept\n");
         return 2;
     }
     return 0;

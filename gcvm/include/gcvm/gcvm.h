@@ -54,11 +54,30 @@ GCVM_API int gcvm_accessed_harvest(void *addr, size_t len, uint64_t *bitmap, uns
 
 /* In-guest page protection, no system call, guest mode only: prot is PROT_NONE,
  * PROT_READ or PROT_READ|PROT_WRITE (never more than the host mapping allows). A fault
- * on a protected page calls the handler in guest ring 0; a nonzero return retries the
- * access (the handler is expected to have lifted the protection), zero ends the
- * process with a report. Returns 0 or -errno. */
+ * on a protected page calls the fault handler (gcvm_set_fault_handler). Returns 0 or
+ * -errno. */
 GCVM_API int gcvm_protect(void *addr, size_t len, int prot);
 typedef int (*gcvm_fault_fn)(void *addr, int is_write, void *arg);
+
+/* Installs the process's one fault handler, replacing the one before (NULL: none). A
+ * fault on a page protected with gcvm_protect() calls fn(addr, is_write, arg); a nonzero
+ * return retries the access (fn is expected to have lifted the protection), zero ends
+ * the process with a report.
+ *
+ * fn runs in guest ring 0 inside the engine's page-fault handler, on the engine's fault
+ * stack (not the thread's), with interrupts off. So it must:
+ * - use no vector or x87 registers: compile its file with -mgeneral-regs-only and call
+ *   no library function that may (memcpy, printf). Where guest ring 0 is emulated, the
+ *   interrupted code's vector registers are not saved around the handler, so any SSE or
+ *   AVX instruction in it would corrupt them;
+ * - assume no red zone (-mno-red-zone), like any ring-0 code: nothing promises that the
+ *   bytes below its stack pointer survive an exception it takes;
+ * - use less than 28 KiB of stack: a fault it takes itself (a first touch of a page, a
+ *   protection fault) runs 32 KiB below the start of its stack;
+ * - return: a longjmp out of it would leave the fault stack moved and interrupts off;
+ * - avoid system calls: each one leaves the guest, and a signal that arrives meanwhile
+ *   waits until the handler has returned.
+ * gcvm_protect() and the harvests may be called from it. */
 GCVM_API void gcvm_set_fault_handler(gcvm_fault_fn fn, void *arg);
 
 /* The handler and argument installed now (NULL, NULL when none), so that a library that

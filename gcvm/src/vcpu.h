@@ -1,0 +1,45 @@
+/* A virtual CPU of the engine's VM, and the checked calls the engine makes on it.
+ *
+ * Every register, FPU and XSAVE call the run loop, signal delivery and native stepping
+ * make goes through these accessors. A failure is never ignored: the process ends with a
+ * crash report that names the ioctl and its errno, with the guest's registers and a
+ * backtrace where they can still be read (crash_report.c). The guest state is the
+ * engine's to keep consistent; continuing after a refused update would run the guest with
+ * registers nobody chose. */
+#ifndef GCVM_VCPU_H
+#define GCVM_VCPU_H
+
+#include <stdbool.h>
+#include <linux/kvm.h>
+
+struct vcpu {
+    int fd;               /* KVM_CREATE_VCPU's file */
+    unsigned id;          /* its vCPU id in the VM */
+    struct kvm_run *run;  /* the shared run page, mapped from fd */
+    char *loop_stack_top; /* the host stack its run loop starts on */
+    bool owned;           /* a thread holds it (engine.c, under its lock) */
+    /* The guest's registers after a native step, until the run loop resumes on its own
+     * stack (run_loop_after_step). */
+    struct kvm_regs after_step;
+};
+
+void vcpu_get_regs(const struct vcpu *v, struct kvm_regs *r);
+void vcpu_set_regs(const struct vcpu *v, const struct kvm_regs *r);
+void vcpu_get_sregs(const struct vcpu *v, struct kvm_sregs *s);
+void vcpu_set_sregs(const struct vcpu *v, const struct kvm_sregs *s);
+void vcpu_get_fpu(const struct vcpu *v, struct kvm_fpu *fpu);
+void vcpu_set_fpu(const struct vcpu *v, const struct kvm_fpu *fpu);
+void vcpu_get_xsave(const struct vcpu *v, struct kvm_xsave *xsave);
+void vcpu_set_xsave(const struct vcpu *v, const struct kvm_xsave *xsave);
+
+/* KVM_RUN: true when the guest exited and v->run says why; false when a signal for the
+ * thread interrupted it (EINTR, EAGAIN) and the caller should deliver it and run again.
+ * errno is left as the guest left it when the run succeeds. */
+bool vcpu_run(const struct vcpu *v);
+
+/* Completes the I/O instruction the guest exited at without running the guest: KVM_RUN
+ * with immediate_exit set, which KVM documents as returning EINTR once it has finished
+ * the instruction. */
+void vcpu_complete_instruction(const struct vcpu *v);
+
+#endif
