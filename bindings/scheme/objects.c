@@ -1,7 +1,7 @@
 /* Constructors for the common objects, and the argument checks primitives share. */
 #include <string.h>
 
-#include "scheme.h"
+#include "numbers.h"
 
 value cons(value a, value d)
 {
@@ -136,6 +136,8 @@ double arg_number_double(const char *who, value v)
         return (double)FIX(v);
     if (FLONUM_P(v))
         return flonum_value(v);
+    if (BIGNUM_P(v) || RATNUM_P(v))
+        return exact_to_double(v);
     type_error(who, "a number", v);
 }
 

@@ -287,13 +287,15 @@ static value call_with_port(value port, value proc)
 static value p_call_with_output_file(int argc, value *argv)
 {
     (void)argc;
-    return call_with_port(open_file("call-with-output-file", argv[0], 0), argv[1]);
+    value port = open_file("call-with-output-file", argv[0], 0); /* may move argv[1] */
+    return call_with_port(port, argv[1]);
 }
 
 static value p_call_with_input_file(int argc, value *argv)
 {
     (void)argc;
-    return call_with_port(open_file("call-with-input-file", argv[0], 1), argv[1]);
+    value port = open_file("call-with-input-file", argv[0], 1); /* may move argv[1] */
+    return call_with_port(port, argv[1]);
 }
 
 static value p_call_with_port(int argc, value *argv)

@@ -66,6 +66,8 @@ enum obj_type {
     T_PROMISE,
     T_PARAMETER,
     T_CASE_LAMBDA, /* [hdr(n) | closure...]: the first whose arity fits is applied */
+    T_BIGNUM,      /* an exact integer outside the fixnum range (numbers.h) */
+    T_RATNUM,      /* an exact non-integer rational (numbers.h) */
     T_TYPE_COUNT
 };
 

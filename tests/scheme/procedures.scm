@@ -10,7 +10,7 @@
     (display ", expected ") (write expected) (newline)))
 
 ;; numbers
-(check 'arith (list (+ 1 2) (- 5) (* 2 3 4) (/ 12 3) (/ 1 2)) '(3 -5 24 4 0.5))
+(check 'arith (list (+ 1 2) (- 5) (* 2 3 4) (/ 12 3) (/ 1 2) (/ 1.0 2)) '(3 -5 24 4 1/2 0.5))
 (check 'compare (list (< 1 2 3) (< 1 3 2) (= 1 1.0) (>= 3 3 2)) '(#t #f #t #t))
 (check 'quotient (list (quotient 17 -5) (remainder 17 -5) (modulo 17 -5)) '(-3 2 -3))
 (check 'floor/ (call-with-values (lambda () (floor/ -7 2)) list) '(-4 1))
