@@ -167,6 +167,9 @@ void define_builtins(void)
     prims_strings_init();
     prims_vectors_init();
     prims_io_init();
+    prims_binary_io_init();
+    features_init();
+    load_init();
     prims_control_init();
     prims_system_init();
     compiler_init();

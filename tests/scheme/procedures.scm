@@ -96,6 +96,17 @@
 (check 'with-output-to-file (call-with-input-file tmp read-line) "via current port")
 (delete-file tmp)
 (check 'delete-file (file-exists? tmp) #f)
+;; include, load, cond-expand and features
+(include "included.scm")
+(check 'include included-value 42)
+(set! included-value 0)
+(load "included.scm")
+(check 'load included-value 42)
+(check 'cond-expand (list (cond-expand ((and r7rs ratios (library (scheme base))) 'yes) (else 'no))
+                          (cond-expand ((or no-such-feature (not r7rs)) 'yes) (else 'no))
+                          (cond-expand ((library (scheme no-such-library)) 'yes) (else 'no)))
+       '(yes no no))
+(check 'features (and (memq 'r7rs (features)) #t) #t)
 ;; time and process context
 (check 'jiffies (and (exact-integer? (current-jiffy)) (> (jiffies-per-second) 0) (real? (current-second))) #t)
 (check 'command-line (pair? (command-line)) #t)
