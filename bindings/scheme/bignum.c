@@ -306,17 +306,6 @@ value int_to_string(value a, int radix)
     return s;
 }
 
-static int digit_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A' + 10;
-    return 99;
-}
-
 value int_parse(const char *digits, size_t n, int radix, bool negative)
 {
     uint64_t acc = 0;

@@ -1,11 +1,10 @@
 /* Source files read at run time: (load "file") evaluates a file's forms at top level, and
  * (include "file" ...), expanded before compiling, stands for the forms of the files as a
  * (begin ...). A relative name is taken from the current directory. */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "scheme.h"
+#include "ports.h"
 
 /* The forms of the file named by the string name, as a list; raises a file error naming
  * the file when it cannot be read. */
@@ -18,14 +17,8 @@ static value read_file_forms(const char *who, value name)
     memcpy(path, STRING_BYTES(name), n);
     path[n] = 0;
     FILE *f = fopen(path, "rb");
-    if (!f) {
-        char msg[200];
-        snprintf(msg, sizeof msg, "%s: cannot open the file: %s", who, strerror(errno));
-        vs_push(name);
-        value irritants = cons(vs[vsp - 1], NIL);
-        vsp--;
-        scm_raise(make_error("file", msg, irritants));
-    }
+    if (!f)
+        file_error(who, name);
     size_t cap = 1 << 16, len = 0;
     char *text = malloc(cap);
     size_t got;

@@ -17,7 +17,7 @@
 /* The largest decimal exponent #e accepts: 10^100000 has 332193 bits. */
 #define EXACT_EXPONENT_MAX 100000
 
-static int digit_value(char c)
+int digit_value(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';

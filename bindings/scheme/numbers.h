@@ -89,6 +89,8 @@ value exact_from_double(double x);
 
 /* ---- Number syntax (number_syntax.c): number->string and string->number ---- */
 
+/* The value of a digit in radixes up to 36 (letters either case), 99 for a non-digit. */
+int digit_value(char c);
 /* Whether the token is written like a complex number (1+2i, +i, 1@2), which are read
  * as an error: there are no complex numbers. */
 bool complex_literal_p(const char *s, size_t len);

@@ -113,6 +113,11 @@ value define_primitive(const char *name, prim_fn fn, int min, int max)
 
 intptr_t arg_fixnum(const char *who, value v)
 {
+    if (BIGNUM_P(v)) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "%s: the integer is out of range (above 2^62 in magnitude)", who);
+        scm_error1(msg, v);
+    }
     if (!FIXNUM_P(v))
         type_error(who, "an exact integer", v);
     return FIX(v);
@@ -120,6 +125,11 @@ intptr_t arg_fixnum(const char *who, value v)
 
 size_t arg_index(const char *who, value v, size_t limit)
 {
+    if (BIGNUM_P(v) && !BIG_NEGATIVE(v)) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "%s: index out of range (length %zu)", who, limit);
+        scm_error1(msg, v);
+    }
     if (!FIXNUM_P(v) || FIX(v) < 0)
         type_error(who, "a non-negative exact integer index", v);
     if ((size_t)FIX(v) >= limit) {

@@ -232,7 +232,7 @@ static value p_get_output_string(int argc, value *argv)
     return port_output_string(argv[0]);
 }
 
-__attribute__((noreturn)) static void file_error(const char *who, value name)
+void file_error(const char *who, value name)
 {
     char msg[200];
     snprintf(msg, sizeof msg, "%s: cannot open the file: %s", who, strerror(errno));
