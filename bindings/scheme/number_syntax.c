@@ -240,6 +240,20 @@ static value flonum_to_string(double x)
             if (strtod(buf, NULL) == x)
                 break;
         }
+        /* The exponent without '+' or leading zeros, as Scheme writes it: 1e+20 -> 1e20. */
+        char *e = strchr(buf, 'e');
+        if (e) {
+            char *digits = e + 1 + (e[1] == '-' || e[1] == '+');
+            char *first = digits;
+            while (first[0] == '0' && first[1])
+                first++;
+            char *to = e[1] == '-' ? e + 2 : e + 1;
+            memmove(to, first, strlen(first) + 1);
+            if (!memchr(buf, '.', (size_t)(e - buf)) && strlen(buf) + 3 <= sizeof buf) {
+                memmove(e + 2, e, strlen(e) + 1); /* 1e20 -> 1.0e20 */
+                memcpy(e, ".0", 2);
+            }
+        }
         size_t used = strlen(buf);
         if (!strpbrk(buf, ".en") && used + 3 <= sizeof buf)
             memcpy(buf + used, ".0", 3);

@@ -60,3 +60,5 @@
 (show (string->number "#x1/2") (string->number "#i1/8") (string->number "-2/4" 10))
 (show (exact-integer? (string->number "4611686018427387904"))
       (exact-integer? (string->number "4611686018427387903")))
+;; Flonums as Scheme writes them: exponents without '+' or leading zeros.
+(show 1e20 1.5e-5 -2.5e300 (inexact (expt 2 100)))
