@@ -2,7 +2,7 @@
 # Installs the Debian packages gcvm needs, only those missing. Usage: install-deps.sh
 set -euo pipefail
 packages=(cmake make gcc g++ pkg-config libgc-dev libjemalloc-dev libbenchmark-dev libunwind-dev jq
-  libedit-dev guile-3.0 gnuplot-nox clang libclang-rt-14-dev
+  libedit-dev libgmp-dev guile-3.0 gnuplot-nox clang libclang-rt-14-dev
   # The emulated VT-x machine (docs/vm-tests.md) and the kernel module's build.
   bochs bochsbios vgabios syslinux syslinux-common mtools dosfstools busybox-static cpio
   linux-headers-amd64)

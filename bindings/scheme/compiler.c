@@ -863,6 +863,15 @@ static const char *const known_libraries[] = {
     "base",    "cxr",  "char",        "inexact", "read", "write", "time", "file", "process-context",
     "complex", "lazy", "case-lambda", "eval",    "repl", "load",  NULL};
 
+bool library_available(value name)
+{
+    if (list_length(name) == 2 && CAR(name) == intern_c("scheme") && SYMBOL_P(CAR(CDR(name))))
+        for (int i = 0; known_libraries[i]; i++)
+            if (strcmp(SYM(CAR(CDR(name)))->name, known_libraries[i]) == 0)
+                return true;
+    return false;
+}
+
 static struct node *compile_import(value x)
 {
     for (value sets = CDR(x); PAIR_P(sets); sets = CDR(sets)) {
@@ -874,14 +883,7 @@ static struct node *compile_import(value x)
                 strcmp(SYM(CAR(set))->name, "prefix") == 0 ||
                 strcmp(SYM(CAR(set))->name, "rename") == 0))
             set = CAR(CDR(set));
-        bool ok = false;
-        if (list_length(set) == 2 && CAR(set) == intern_c("scheme") && SYMBOL_P(CAR(CDR(set))))
-            for (int i = 0; known_libraries[i]; i++)
-                if (strcmp(SYM(CAR(CDR(set)))->name, known_libraries[i]) == 0)
-                    ok = true;
-        if (list_length(set) == 2 && CAR(set) == intern_c("srfi"))
-            ok = false;
-        if (!ok)
+        if (!library_available(set))
             syntax_error(set, "unknown library (the built-in (scheme ...) libraries are "
                               "base, char, cxr, file, inexact, lazy, process-context, read, "
                               "time, write)");

@@ -13,7 +13,7 @@
 void stack_check(void);
 
 static value sym_define_syntax, sym_syntax_rules, sym_ellipsis, sym_underscore, sym_quote,
-    sym_quasiquote, sym_group;
+    sym_quasiquote, sym_group, sym_cond_expand, sym_include;
 
 /* ---- Matching ---- */
 
@@ -348,6 +348,14 @@ static void expand_in(size_t slot)
         value head = CAR(vs[slot]);
         if (head == sym_quote || head == sym_quasiquote)
             return;
+        if (head == sym_cond_expand) {
+            vs[slot] = cond_expand_select(vs[slot]);
+            continue;
+        }
+        if (head == sym_include) {
+            vs[slot] = include_forms(vs[slot]);
+            continue;
+        }
         value spec = macro_of(head);
         if (spec == UNASSIGNED)
             break;
@@ -402,4 +410,6 @@ void macros_init(void)
     sym_quote = intern_c("quote");
     sym_quasiquote = intern_c("quasiquote");
     sym_group = make_uninterned_symbol("ellipsis-group");
+    sym_cond_expand = intern_c("cond-expand");
+    sym_include = intern_c("include");
 }

@@ -1,7 +1,7 @@
 /* Constructors for the common objects, and the argument checks primitives share. */
 #include <string.h>
 
-#include "scheme.h"
+#include "numbers.h"
 
 value cons(value a, value d)
 {
@@ -113,6 +113,11 @@ value define_primitive(const char *name, prim_fn fn, int min, int max)
 
 intptr_t arg_fixnum(const char *who, value v)
 {
+    if (BIGNUM_P(v)) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "%s: the integer is out of range (above 2^62 in magnitude)", who);
+        scm_error1(msg, v);
+    }
     if (!FIXNUM_P(v))
         type_error(who, "an exact integer", v);
     return FIX(v);
@@ -120,6 +125,11 @@ intptr_t arg_fixnum(const char *who, value v)
 
 size_t arg_index(const char *who, value v, size_t limit)
 {
+    if (BIGNUM_P(v) && !BIG_NEGATIVE(v)) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "%s: index out of range (length %zu)", who, limit);
+        scm_error1(msg, v);
+    }
     if (!FIXNUM_P(v) || FIX(v) < 0)
         type_error(who, "a non-negative exact integer index", v);
     if ((size_t)FIX(v) >= limit) {
@@ -136,6 +146,8 @@ double arg_number_double(const char *who, value v)
         return (double)FIX(v);
     if (FLONUM_P(v))
         return flonum_value(v);
+    if (BIGNUM_P(v) || RATNUM_P(v))
+        return exact_to_double(v);
     type_error(who, "a number", v);
 }
 
@@ -165,6 +177,9 @@ void define_builtins(void)
     prims_strings_init();
     prims_vectors_init();
     prims_io_init();
+    prims_binary_io_init();
+    features_init();
+    load_init();
     prims_control_init();
     prims_system_init();
     compiler_init();

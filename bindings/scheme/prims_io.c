@@ -7,7 +7,7 @@
 
 void write_char_to(value port, uint32_t c);
 
-static value current(int root, int argc, value *argv, int argi, const char *who, unsigned need)
+value port_argument(int root, int argc, value *argv, int argi, const char *who, unsigned need)
 {
     value p = argc > argi ? argv[argi] : runtime_roots[root];
     if (!IS(p, T_PORT) || !(port_flags(p) & need))
@@ -19,8 +19,8 @@ static value current(int root, int argc, value *argv, int argi, const char *who,
     return p;
 }
 
-#define OUT(i, who) current(ROOT_CUR_OUT, argc, argv, i, who, PORT_OUTPUT)
-#define IN(i, who) current(ROOT_CUR_IN, argc, argv, i, who, PORT_INPUT)
+#define OUT(i, who) port_argument(ROOT_CUR_OUT, argc, argv, i, who, PORT_OUTPUT)
+#define IN(i, who) port_argument(ROOT_CUR_IN, argc, argv, i, who, PORT_INPUT)
 
 static value p_write(int argc, value *argv)
 {
@@ -232,7 +232,7 @@ static value p_get_output_string(int argc, value *argv)
     return port_output_string(argv[0]);
 }
 
-__attribute__((noreturn)) static void file_error(const char *who, value name)
+void file_error(const char *who, value name)
 {
     char msg[200];
     snprintf(msg, sizeof msg, "%s: cannot open the file: %s", who, strerror(errno));
@@ -287,13 +287,15 @@ static value call_with_port(value port, value proc)
 static value p_call_with_output_file(int argc, value *argv)
 {
     (void)argc;
-    return call_with_port(open_file("call-with-output-file", argv[0], 0), argv[1]);
+    value port = open_file("call-with-output-file", argv[0], 0); /* may move argv[1] */
+    return call_with_port(port, argv[1]);
 }
 
 static value p_call_with_input_file(int argc, value *argv)
 {
     (void)argc;
-    return call_with_port(open_file("call-with-input-file", argv[0], 1), argv[1]);
+    value port = open_file("call-with-input-file", argv[0], 1); /* may move argv[1] */
+    return call_with_port(port, argv[1]);
 }
 
 static value p_call_with_port(int argc, value *argv)
@@ -444,6 +446,8 @@ void prims_io_init(void)
     define_primitive("get-output-string", p_get_output_string, 1, 1);
     define_primitive("open-input-file", p_open_input_file, 1, 1);
     define_primitive("open-output-file", p_open_output_file, 1, 1);
+    define_primitive("open-binary-input-file", p_open_input_file, 1, 1); /* bytes either way */
+    define_primitive("open-binary-output-file", p_open_output_file, 1, 1);
     define_primitive("close-port", p_close_port, 1, 1);
     define_primitive("close-input-port", p_close_port, 1, 1);
     define_primitive("close-output-port", p_close_port, 1, 1);

@@ -1,7 +1,7 @@
 /* Pairs, lists, symbols, booleans and the equivalence predicates. */
 #include <string.h>
 
-#include "scheme.h"
+#include "numbers.h"
 
 void stack_check(void);
 
@@ -9,9 +9,16 @@ bool values_eqv(value a, value b)
 {
     if (a == b)
         return true;
-    if (FLONUM_P(a) && FLONUM_P(b))
-        return memcmp(&OBJ(a)[1], &OBJ(b)[1], sizeof(double)) == 0;
-    return false;
+    if (!pointer_p(a) || !pointer_p(b) || OBJ_TYPE(a) != OBJ_TYPE(b))
+        return false;
+    switch (OBJ_TYPE(a)) {
+    case T_FLONUM: return memcmp(&OBJ(a)[1], &OBJ(b)[1], sizeof(double)) == 0;
+    case T_BIGNUM: /* normalised: equal numbers have equal limbs */
+        return HDR(a) == HDR(b) &&
+               memcmp(BIG_LIMBS(a), BIG_LIMBS(b), (size_t)BIG_NLIMBS(a) * sizeof(mp_limb_t)) == 0;
+    case T_RATNUM: return values_eqv(RAT_NUM(a), RAT_NUM(b)) && values_eqv(RAT_DEN(a), RAT_DEN(b));
+    default: return false;
+    }
 }
 
 bool values_equal(value a, value b)

@@ -1,17 +1,24 @@
-/* Numbers: fixnums (63-bit exact integers) and flonums (doubles). An exact result that
- * does not fit a fixnum is an error (there are no bignums); / of exact integers that do
- * not divide evenly gives a flonum (there are no exact rationals). */
-#include <ctype.h>
-#include <errno.h>
+/* The numeric procedures over the tower: fixnums, bignums and ratnums (exact; bignum.c,
+ * rational.c) and flonums (inexact doubles). Fixnum arithmetic is the fast path, inline
+ * here; an overflowing fixnum result becomes a bignum, and a bignum result that fits
+ * becomes a fixnum again. An operation with a flonum argument gives a flonum. There are
+ * no complex numbers: the procedures that make one report it. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "scheme.h"
+#include "numbers.h"
+
+void stack_check(void);
 
 bool number_p(value v)
 {
-    return FIXNUM_P(v) || FLONUM_P(v);
+    if (FIXNUM_P(v))
+        return true;
+    if (!pointer_p(v))
+        return false;
+    unsigned t = OBJ_TYPE(v);
+    return t == T_FLONUM || t == T_BIGNUM || t == T_RATNUM;
 }
 
 static void check_number(const char *who, value v)
@@ -20,73 +27,82 @@ static void check_number(const char *who, value v)
         type_error(who, "a number", v);
 }
 
-__attribute__((noreturn)) static void overflow(const char *who, value a, value b)
-{
-    char msg[160];
-    snprintf(msg, sizeof msg,
-             "%s: integer overflow (exact integers are limited to 63 bits; "
-             "there are no bignums)",
-             who);
-    scm_error(msg, cons(a, cons(b, NIL)));
-}
-
-static value fix_or_overflow(const char *who, intptr_t r, bool ovf, value a, value b)
-{
-    if (ovf || r > FIX_MAX || r < FIX_MIN)
-        overflow(who, a, b);
-    return MAKE_FIX(r);
-}
-
+/* The nearest double to a number. */
 static double d(value v)
 {
-    return FIXNUM_P(v) ? (double)FIX(v) : flonum_value(v);
+    if (FIXNUM_P(v))
+        return (double)FIX(v);
+    if (FLONUM_P(v))
+        return flonum_value(v);
+    return exact_to_double(v);
+}
+
+/* a op b when one is not a fixnum; op is one of + - *. */
+static value arith_slow(const char *who, char op, value a, value b)
+{
+    if (FLONUM_P(a) && FLONUM_P(b)) {
+        double x = flonum_value(a), y = flonum_value(b);
+        return make_flonum(op == '+' ? x + y : op == '-' ? x - y : x * y);
+    }
+    check_number(who, a);
+    check_number(who, b);
+    if (exact_p(a) && exact_p(b))
+        return op == '+' ? exact_add(a, b) : op == '-' ? exact_sub(a, b) : exact_mul(a, b);
+    double x = d(a), y = d(b);
+    return make_flonum(op == '+' ? x + y : op == '-' ? x - y : x * y);
 }
 
 static value add2(value a, value b)
 {
     if (FIXNUM_P(a) && FIXNUM_P(b)) {
-        intptr_t r;
-        bool o = __builtin_add_overflow(FIX(a), FIX(b), &r);
-        return fix_or_overflow("+", r, o, a, b);
+        intptr_t r = FIX(a) + FIX(b); /* 63-bit operands: no overflow in a word */
+        if (__builtin_expect(r >= FIX_MIN && r <= FIX_MAX, 1))
+            return MAKE_FIX(r);
+        return int_add(a, b);
     }
-    check_number("+", a);
-    check_number("+", b);
-    return make_flonum(d(a) + d(b));
+    return arith_slow("+", '+', a, b);
 }
 
 static value sub2(value a, value b)
 {
     if (FIXNUM_P(a) && FIXNUM_P(b)) {
-        intptr_t r;
-        bool o = __builtin_sub_overflow(FIX(a), FIX(b), &r);
-        return fix_or_overflow("-", r, o, a, b);
+        intptr_t r = FIX(a) - FIX(b);
+        if (__builtin_expect(r >= FIX_MIN && r <= FIX_MAX, 1))
+            return MAKE_FIX(r);
+        return int_sub(a, b);
     }
-    check_number("-", a);
-    check_number("-", b);
-    return make_flonum(d(a) - d(b));
+    return arith_slow("-", '-', a, b);
 }
 
 static value mul2(value a, value b)
 {
     if (FIXNUM_P(a) && FIXNUM_P(b)) {
         intptr_t r;
-        bool o = __builtin_mul_overflow(FIX(a), FIX(b), &r);
-        return fix_or_overflow("*", r, o, a, b);
+        if (__builtin_expect(
+                !__builtin_mul_overflow(FIX(a), FIX(b), &r) && r >= FIX_MIN && r <= FIX_MAX, 1))
+            return MAKE_FIX(r);
+        return int_mul(a, b);
     }
-    check_number("*", a);
-    check_number("*", b);
-    return make_flonum(d(a) * d(b));
+    return arith_slow("*", '*', a, b);
+}
+
+static bool exact_zero_p(value v)
+{
+    return v == MAKE_FIX(0);
 }
 
 static value div2(value a, value b)
 {
+    if (FLONUM_P(a) && FLONUM_P(b))
+        return make_flonum(flonum_value(a) / flonum_value(b));
     check_number("/", a);
     check_number("/", b);
-    if (FIXNUM_P(a) && FIXNUM_P(b)) {
-        if (FIX(b) == 0)
+    if (exact_p(a) && exact_p(b)) {
+        if (exact_zero_p(b))
             scm_error1("/: division by zero", a);
-        if (FIX(a) % FIX(b) == 0)
+        if (FIXNUM_P(a) && FIXNUM_P(b) && FIX(a) % FIX(b) == 0 && FIX(b) != -1)
             return MAKE_FIX(FIX(a) / FIX(b));
+        return exact_div(a, b);
     }
     return make_flonum(d(a) / d(b));
 }
@@ -96,11 +112,8 @@ static value p_add(int argc, value *argv)
     if (argc == 2)
         return add2(argv[0], argv[1]);
     value acc = MAKE_FIX(0);
-    for (int i = 0; i < argc; i++) {
-        vs_push(acc);
-        acc = add2(vs[vsp - 1], argv[i]);
-        vsp--;
-    }
+    for (int i = 0; i < argc; i++)
+        acc = add2(acc, argv[i]);
     return acc;
 }
 
@@ -132,16 +145,41 @@ static value p_div(int argc, value *argv)
     return acc;
 }
 
+/* An exact number against a flonum, exactly: -1, 0, 1, or 2 when the flonum is a NaN. */
+static int compare_exact_flonum(value e, double x)
+{
+    if (isnan(x))
+        return 2;
+    if (isinf(x))
+        return x > 0 ? -1 : 1;
+    if (FIXNUM_P(e) && FIX(e) <= ((intptr_t)1 << 53) && FIX(e) >= -((intptr_t)1 << 53)) {
+        double y = (double)FIX(e); /* exact */
+        return (y > x) - (y < x);
+    }
+    vs_push(e);
+    value fx = exact_from_double(x);
+    return exact_compare(vs[--vsp], fx);
+}
+
 static int compare(const char *who, value a, value b)
 {
     if (FIXNUM_P(a) && FIXNUM_P(b))
         return (FIX(a) > FIX(b)) - (FIX(a) < FIX(b));
+    if (FLONUM_P(a) && FLONUM_P(b)) {
+        double x = flonum_value(a), y = flonum_value(b);
+        if (isnan(x) || isnan(y))
+            return 2; /* unordered: every comparison is false */
+        return (x > y) - (x < y);
+    }
     check_number(who, a);
     check_number(who, b);
-    double x = d(a), y = d(b);
-    if (isnan(x) || isnan(y))
-        return 2; /* unordered: every comparison is false */
-    return (x > y) - (x < y);
+    if (FLONUM_P(b))
+        return compare_exact_flonum(a, flonum_value(b));
+    if (FLONUM_P(a)) {
+        int c = compare_exact_flonum(b, flonum_value(a));
+        return c == 2 ? 2 : -c;
+    }
+    return exact_compare(a, b);
 }
 
 #define COMPARISON(fname, who, test)                                                               \
@@ -171,7 +209,7 @@ static value p_number_p(int argc, value *argv)
 
 static bool integer_valued(value v)
 {
-    return FIXNUM_P(v) ||
+    return exact_integer_p(v) ||
            (FLONUM_P(v) && isfinite(flonum_value(v)) && flonum_value(v) == floor(flonum_value(v)));
 }
 
@@ -184,14 +222,14 @@ static value p_integer_p(int argc, value *argv)
 static value p_rational_p(int argc, value *argv)
 {
     (void)argc;
-    return BOOL(FIXNUM_P(argv[0]) || (FLONUM_P(argv[0]) && isfinite(flonum_value(argv[0]))));
+    return BOOL(exact_p(argv[0]) || (FLONUM_P(argv[0]) && isfinite(flonum_value(argv[0]))));
 }
 
 static value p_exact_p(int argc, value *argv)
 {
     (void)argc;
     check_number("exact?", argv[0]);
-    return BOOL(FIXNUM_P(argv[0]));
+    return BOOL(exact_p(argv[0]));
 }
 
 static value p_inexact_p(int argc, value *argv)
@@ -204,7 +242,13 @@ static value p_inexact_p(int argc, value *argv)
 static value p_exact_integer_p(int argc, value *argv)
 {
     (void)argc;
-    return BOOL(FIXNUM_P(argv[0]));
+    return BOOL(exact_integer_p(argv[0]));
+}
+
+static value p_exact_rational_p(int argc, value *argv)
+{
+    (void)argc;
+    return BOOL(exact_p(argv[0]));
 }
 
 static value p_nan_p(int argc, value *argv)
@@ -225,68 +269,82 @@ static value p_finite_p(int argc, value *argv)
 {
     (void)argc;
     check_number("finite?", argv[0]);
-    return BOOL(FIXNUM_P(argv[0]) || isfinite(flonum_value(argv[0])));
+    return BOOL(!FLONUM_P(argv[0]) || isfinite(flonum_value(argv[0])));
+}
+
+/* -1, 0 or 1; 2 for a NaN. */
+static int sign_of(const char *who, value v)
+{
+    if (FIXNUM_P(v))
+        return (FIX(v) > 0) - (FIX(v) < 0);
+    check_number(who, v);
+    if (exact_p(v))
+        return exact_sign(v);
+    double x = flonum_value(v);
+    return isnan(x) ? 2 : (x > 0) - (x < 0);
 }
 
 static value p_zero_p(int argc, value *argv)
 {
     (void)argc;
-    check_number("zero?", argv[0]);
-    return BOOL(d(argv[0]) == 0);
+    return BOOL(sign_of("zero?", argv[0]) == 0);
 }
 
 static value p_positive_p(int argc, value *argv)
 {
     (void)argc;
-    check_number("positive?", argv[0]);
-    return BOOL(d(argv[0]) > 0);
+    return BOOL(sign_of("positive?", argv[0]) == 1);
 }
 
 static value p_negative_p(int argc, value *argv)
 {
     (void)argc;
-    check_number("negative?", argv[0]);
-    return BOOL(d(argv[0]) < 0);
+    return BOOL(sign_of("negative?", argv[0]) == -1);
 }
 
-static double integer_arg(const char *who, value v)
+static void check_integer(const char *who, value v)
 {
     if (!integer_valued(v))
         type_error(who, "an integer", v);
-    return d(v);
+}
+
+static bool odd_p(const char *who, value v)
+{
+    if (FIXNUM_P(v))
+        return (FIX(v) & 1) != 0;
+    check_integer(who, v);
+    if (BIGNUM_P(v))
+        return int_odd(v);
+    return fmod(flonum_value(v), 2) != 0;
 }
 
 static value p_odd_p(int argc, value *argv)
 {
     (void)argc;
-    if (FIXNUM_P(argv[0]))
-        return BOOL(FIX(argv[0]) & 1);
-    return BOOL(fmod(integer_arg("odd?", argv[0]), 2) != 0);
+    return BOOL(odd_p("odd?", argv[0]));
 }
 
 static value p_even_p(int argc, value *argv)
 {
     (void)argc;
-    if (FIXNUM_P(argv[0]))
-        return BOOL(!(FIX(argv[0]) & 1));
-    return BOOL(fmod(integer_arg("even?", argv[0]), 2) == 0);
+    return BOOL(!odd_p("even?", argv[0]));
 }
 
 static value p_max_min(int argc, value *argv, bool max, const char *who)
 {
-    value best = argv[0];
-    bool inexact = FLONUM_P(best);
-    check_number(who, best);
+    int best = 0; /* an index: comparing may allocate and move the numbers */
+    bool inexact = FLONUM_P(argv[0]);
+    check_number(who, argv[0]);
     for (int i = 1; i < argc; i++) {
-        int c = compare(who, argv[i], best);
+        int c = compare(who, argv[i], argv[best]);
         if (FLONUM_P(argv[i]))
             inexact = true;
         if (c == 2 || (max ? c > 0 : c < 0))
-            best = argv[i];
+            best = i;
     }
-    if (inexact && FIXNUM_P(best))
-        return make_flonum((double)FIX(best));
-    return best;
+    if (inexact && !FLONUM_P(argv[best]))
+        return make_flonum(d(argv[best]));
+    return argv[best];
 }
 
 static value p_max(int argc, value *argv)
@@ -306,18 +364,16 @@ static value p_abs(int argc, value *argv)
     if (FIXNUM_P(v))
         return FIX(v) < 0 ? sub2(MAKE_FIX(0), v) : v;
     check_number("abs", v);
+    if (exact_p(v))
+        return exact_sign(v) < 0 ? exact_sub(MAKE_FIX(0), v) : v;
     return make_flonum(fabs(flonum_value(v)));
 }
 
 /* Integer division: kind 't' truncates, 'f' floors. what: 'q' quotient, 'r' remainder. */
 static value int_div(const char *who, value a, value b, char kind, char what)
 {
-    if (FIXNUM_P(a) && FIXNUM_P(b)) {
+    if (FIXNUM_P(a) && FIXNUM_P(b) && FIX(b) != 0 && FIX(b) != -1) {
         intptr_t x = FIX(a), y = FIX(b);
-        if (y == 0)
-            scm_error1("division by zero", a);
-        if (y == -1 && x == FIX_MIN)
-            overflow(who, a, b);
         intptr_t q = x / y, r = x % y;
         if (kind == 'f' && r != 0 && ((r < 0) != (y < 0))) {
             q--;
@@ -325,7 +381,14 @@ static value int_div(const char *who, value a, value b, char kind, char what)
         }
         return MAKE_FIX(what == 'q' ? q : r);
     }
-    double x = integer_arg(who, a), y = integer_arg(who, b);
+    check_integer(who, a);
+    check_integer(who, b);
+    if (exact_integer_p(a) && exact_integer_p(b)) {
+        if (exact_zero_p(b))
+            scm_error1("division by zero", a);
+        return int_divide(a, b, kind, what);
+    }
+    double x = d(a), y = d(b);
     if (y == 0)
         scm_error1("division by zero", a);
     double q = kind == 'f' ? floor(x / y) : trunc(x / y);
@@ -383,89 +446,102 @@ static value p_truncate_div(int argc, value *argv)
     return two_values(vs[--vsp], r);
 }
 
-static intptr_t gcd_fix(intptr_t a, intptr_t b)
+/* gcd (lcm when lcm) of integers; inexact when one of them is. */
+static value gcd_lcm(const char *who, int argc, value *argv, bool lcm)
 {
-    if (a < 0)
-        a = -a;
-    if (b < 0)
-        b = -b;
-    while (b) {
-        intptr_t t = a % b;
-        a = b;
-        b = t;
+    bool inexact = false;
+    size_t s = vsp;
+    vs_push(MAKE_FIX(lcm ? 1 : 0));
+    for (int i = 0; i < argc; i++) {
+        check_integer(who, argv[i]);
+        value x = argv[i];
+        if (FLONUM_P(x)) {
+            inexact = true;
+            x = exact_from_double(flonum_value(x));
+        }
+        if (int_sign(x) < 0)
+            x = int_negate(x);
+        if (!lcm) {
+            vs[s] = int_gcd(vs[s], x);
+        } else if (exact_zero_p(x) || exact_zero_p(vs[s])) {
+            vs[s] = MAKE_FIX(0);
+        } else {
+            vs_push(x);
+            value g = int_gcd(vs[s], x);
+            vs[s + 1] = int_divide(vs[s + 1], g, 't', 'q');
+            vs[s] = int_mul(vs[s], vs[s + 1]);
+            vsp--;
+        }
     }
-    return a;
+    value r = vs[--vsp];
+    return inexact ? make_flonum(d(r)) : r;
 }
 
 static value p_gcd(int argc, value *argv)
 {
-    intptr_t g = 0;
-    for (int i = 0; i < argc; i++)
-        g = gcd_fix(g, arg_fixnum("gcd", argv[i]));
-    return MAKE_FIX(g);
+    return gcd_lcm("gcd", argc, argv, false);
 }
 
 static value p_lcm(int argc, value *argv)
 {
-    value l = MAKE_FIX(1);
-    for (int i = 0; i < argc; i++) {
-        intptr_t x = arg_fixnum("lcm", argv[i]);
-        if (x == 0)
-            return MAKE_FIX(0);
-        intptr_t g = gcd_fix(FIX(l), x);
-        l = mul2(l, MAKE_FIX((x < 0 ? -x : x) / g));
-    }
-    return l;
+    return gcd_lcm("lcm", argc, argv, true);
 }
 
 typedef double (*unary_fn)(double);
-static value rounding(const char *who, value v, unary_fn fn)
+static value rounding(const char *who, value v, unary_fn fn, char how)
 {
     if (FIXNUM_P(v))
         return v;
     check_number(who, v);
+    if (exact_p(v))
+        return exact_round(v, how);
     return make_flonum(fn(flonum_value(v)));
 }
 
 static value p_floor(int argc, value *argv)
 {
     (void)argc;
-    return rounding("floor", argv[0], floor);
+    return rounding("floor", argv[0], floor, 'f');
 }
 
 static value p_ceiling(int argc, value *argv)
 {
     (void)argc;
-    return rounding("ceiling", argv[0], ceil);
+    return rounding("ceiling", argv[0], ceil, 'c');
 }
 
 static value p_truncate(int argc, value *argv)
 {
     (void)argc;
-    return rounding("truncate", argv[0], trunc);
+    return rounding("truncate", argv[0], trunc, 't');
 }
 
 static value p_round(int argc, value *argv)
 {
     (void)argc;
-    return rounding("round", argv[0], nearbyint); /* ties to even, the default mode */
+    return rounding("round", argv[0], nearbyint, 'r'); /* ties to even, the default mode */
+}
+
+static value to_exact(const char *who, value v)
+{
+    if (FIXNUM_P(v))
+        return v;
+    check_number(who, v);
+    if (exact_p(v))
+        return v;
+    double x = flonum_value(v);
+    if (!isfinite(x)) {
+        char msg[120];
+        snprintf(msg, sizeof msg, "%s: an infinity or NaN has no exact value", who);
+        scm_error1(msg, v);
+    }
+    return exact_from_double(x);
 }
 
 static value p_exact(int argc, value *argv)
 {
     (void)argc;
-    value v = argv[0];
-    if (FIXNUM_P(v))
-        return v;
-    check_number("exact", v);
-    double x = flonum_value(v);
-    if (!isfinite(x) || x != floor(x))
-        scm_error1("exact: no exact integer equals this number (there are no exact "
-                   "rationals)",
-                   v);
-    if (x > (double)FIX_MAX || x < (double)FIX_MIN)
-        overflow("exact", v, v);
-    return MAKE_FIX((intptr_t)x);
+    return to_exact("exact", argv[0]);
 }
 
 static value p_inexact(int argc, value *argv)
@@ -475,40 +551,72 @@ static value p_inexact(int argc, value *argv)
     if (FLONUM_P(v))
         return v;
     check_number("inexact", v);
-    return make_flonum((double)FIX(v));
+    return make_flonum(d(v));
+}
+
+/* The exact square root of an exact number that is a square, else FALSE_V. */
+static value exact_sqrt(value v)
+{
+    size_t s = vsp;
+    vs_push(v);
+    value root, rest;
+    int_sqrt_rest(rat_numerator(vs[s]), &root, &rest);
+    value r = FALSE_V;
+    if (exact_zero_p(rest)) {
+        vs_push(root);
+        int_sqrt_rest(rat_denominator(vs[s]), &root, &rest);
+        if (exact_zero_p(rest))
+            r = rat_make(vs[s + 1], root);
+    }
+    vsp = s;
+    return r;
 }
 
 static value p_sqrt(int argc, value *argv)
 {
     (void)argc;
     value v = argv[0];
-    check_number("sqrt", v);
-    if (FIXNUM_P(v) && FIX(v) >= 0) {
-        intptr_t r = (intptr_t)sqrt((double)FIX(v));
-        while (r * r > FIX(v))
-            r--;
-        while ((r + 1) * (r + 1) <= FIX(v))
-            r++;
-        if (r * r == FIX(v))
-            return MAKE_FIX(r);
+    int sign = sign_of("sqrt", v);
+    if (sign < 0)
+        scm_error1("sqrt: negative argument (complex numbers are not supported)", v);
+    if (exact_p(v)) {
+        value r = exact_sqrt(v);
+        if (r != FALSE_V)
+            return r;
     }
-    if (d(v) < 0)
-        scm_error1("sqrt: negative argument (there are no complex numbers)", v);
-    return make_flonum(sqrt(d(v)));
+    return make_flonum(sqrt(d(argv[0])));
 }
 
 static value p_exact_integer_sqrt(int argc, value *argv)
 {
     (void)argc;
-    intptr_t n = arg_fixnum("exact-integer-sqrt", argv[0]);
-    if (n < 0)
+    if (!exact_integer_p(argv[0]) || int_sign(argv[0]) < 0)
         type_error("exact-integer-sqrt", "a non-negative exact integer", argv[0]);
-    intptr_t r = (intptr_t)sqrt((double)n);
-    while (r * r > n)
-        r--;
-    while ((r + 1) * (r + 1) <= n)
-        r++;
-    return two_values(MAKE_FIX(r), MAKE_FIX(n - r * r));
+    value root, rest;
+    int_sqrt_rest(argv[0], &root, &rest);
+    return two_values(root, rest);
+}
+
+/* base^e for an exact base and a non-negative exact integer e. */
+static value exact_expt(value base, value e)
+{
+    if (BIGNUM_P(e)) {
+        if (base == MAKE_FIX(0) || base == MAKE_FIX(1))
+            return base;
+        if (base == MAKE_FIX(-1))
+            return MAKE_FIX(int_odd(e) ? -1 : 1);
+        scm_error1("expt: the result would be too large (the exponent is a bignum)", e);
+    }
+    unsigned long n = (unsigned long)FIX(e);
+    if (exact_integer_p(base))
+        return int_expt(base, n);
+    size_t s = vsp;
+    vs_push(base);
+    vs_push(int_expt(RAT_NUM(base), n));
+    value den = int_expt(RAT_DEN(vs[s]), n);
+    value r = rat_make(vs[s + 1], den);
+    vsp = s;
+    return r;
 }
 
 static value p_expt(int argc, value *argv)
@@ -517,26 +625,35 @@ static value p_expt(int argc, value *argv)
     value b = argv[0], e = argv[1];
     check_number("expt", b);
     check_number("expt", e);
-    if (FIXNUM_P(b) && FIXNUM_P(e) && FIX(e) >= 0) {
-        value acc = MAKE_FIX(1), base = b;
-        intptr_t n = FIX(e);
-        while (n) {
-            if (n & 1)
-                acc = mul2(acc, base);
-            n >>= 1;
-            if (n)
-                base = mul2(base, base);
-        }
-        return acc;
+    if (exact_p(b) && exact_integer_p(e)) {
+        if (int_sign(e) >= 0)
+            return exact_expt(b, e);
+        if (exact_zero_p(b))
+            scm_error1("expt: division by zero (0 to a negative power)", e);
+        vs_push(int_negate(e));
+        value p = exact_expt(argv[0], vs[vsp - 1]);
+        vsp--;
+        return exact_div(MAKE_FIX(1), p);
     }
-    return make_flonum(pow(d(b), d(e)));
+    double x = d(b), y = d(e);
+    if (x < 0 && y != floor(y))
+        scm_error1("expt: a negative base to a non-integer power is a complex number (complex "
+                   "numbers are not supported)",
+                   b);
+    return make_flonum(pow(x, y));
+}
+
+static double arg_real(const char *who, value v)
+{
+    check_number(who, v);
+    return d(v);
 }
 
 #define FLOAT_FN(pname, who, expr)                                                                 \
     static value pname(int argc, value *argv)                                                      \
     {                                                                                              \
         (void)argc;                                                                                \
-        double x = arg_number_double(who, argv[0]);                                                \
+        double x = arg_real(who, argv[0]);                                                         \
         return make_flonum(expr);                                                                  \
     }
 FLOAT_FN(p_exp, "exp", exp(x))
@@ -548,17 +665,17 @@ FLOAT_FN(p_acos, "acos", acos(x))
 
 static value p_log(int argc, value *argv)
 {
-    double x = arg_number_double("log", argv[0]);
+    double x = arg_real("log", argv[0]);
     if (argc == 2)
-        return make_flonum(log(x) / log(arg_number_double("log", argv[1])));
+        return make_flonum(log(x) / log(arg_real("log", argv[1])));
     return make_flonum(log(x));
 }
 
 static value p_atan(int argc, value *argv)
 {
-    double y = arg_number_double("atan", argv[0]);
+    double y = arg_real("atan", argv[0]);
     if (argc == 2)
-        return make_flonum(atan2(y, arg_number_double("atan", argv[1])));
+        return make_flonum(atan2(y, arg_real("atan", argv[1])));
     return make_flonum(atan(y));
 }
 
@@ -568,173 +685,139 @@ static value p_square(int argc, value *argv)
     return mul2(argv[0], argv[0]);
 }
 
+/* The numerator (denominator when den) of a rational; of a flonum, inexact. */
+static value fraction_part(const char *who, value v, bool den)
+{
+    if (FLONUM_P(v) && !isfinite(flonum_value(v)))
+        type_error(who, "a rational number", v);
+    bool inexact = FLONUM_P(v);
+    value x = to_exact(who, v);
+    value part = den ? rat_denominator(x) : rat_numerator(x);
+    return inexact ? make_flonum(d(part)) : part;
+}
+
 static value p_numerator(int argc, value *argv)
 {
     (void)argc;
-    check_number("numerator", argv[0]);
-    return argv[0];
+    return fraction_part("numerator", argv[0], false);
 }
 
 static value p_denominator(int argc, value *argv)
 {
     (void)argc;
-    check_number("denominator", argv[0]);
-    return FIXNUM_P(argv[0]) ? MAKE_FIX(1) : make_flonum(1.0);
+    return fraction_part("denominator", argv[0], true);
 }
 
-/* ---- Conversion ---- */
-
-value number_to_string(value n, int radix)
+/* The simplest rational in [lo, hi], 0 < lo <= hi, both exact (lo at vs[s], hi at
+ * vs[s + 1]): the integer above lo when one is in range, else that integer's floor plus
+ * the inverse of the simplest rational between the inverses of the fraction parts. */
+static value simplest_between(size_t s)
 {
-    char buf[80];
-    if (FIXNUM_P(n)) {
-        intptr_t x = FIX(n);
-        if (radix == 10) {
-            snprintf(buf, sizeof buf, "%ld", (long)x);
-        } else {
-            char tmp[80];
-            size_t len = 0;
-            uintptr_t u = x < 0 ? (uintptr_t)(-x) : (uintptr_t)x;
-            do {
-                tmp[len++] = "0123456789abcdefghijklmnopqrstuvwxyz"[u % (unsigned)radix];
-                u /= (unsigned)radix;
-            } while (u);
-            size_t k = 0;
-            if (x < 0)
-                buf[k++] = '-';
-            while (len)
-                buf[k++] = tmp[--len];
-            buf[k] = 0;
-        }
-        return make_string(buf, strlen(buf));
-    }
-    double x = flonum_value(n);
-    if (isnan(x))
-        snprintf(buf, sizeof buf, "+nan.0");
-    else if (isinf(x))
-        snprintf(buf, sizeof buf, x > 0 ? "+inf.0" : "-inf.0");
-    else {
-        for (int prec = 15; prec <= 17; prec++) {
-            snprintf(buf, sizeof buf, "%.*g", prec, x);
-            if (strtod(buf, NULL) == x)
-                break;
-        }
-        size_t used = strlen(buf);
-        if (!strpbrk(buf, ".en") && used + 3 <= sizeof buf)
-            memcpy(buf + used, ".0", 3);
-    }
-    return make_string(buf, strlen(buf));
-}
-
-value string_to_number(const char *s, size_t len, int radix)
-{
-    char buf[128];
-    if (len == 0 || len >= sizeof buf)
-        return FALSE_V;
-    memcpy(buf, s, len);
-    buf[len] = 0;
-    char *p = buf;
-    int exactness = 0; /* 'e' or 'i' */
-    while (p[0] == '#') {
-        char c = (char)tolower((unsigned char)p[1]);
-        if (c == 'x')
-            radix = 16;
-        else if (c == 'b')
-            radix = 2;
-        else if (c == 'o')
-            radix = 8;
-        else if (c == 'd')
-            radix = 10;
-        else if (c == 'e' || c == 'i')
-            exactness = c == 'e' ? 'e' : 'i';
-        else
-            return FALSE_V;
-        p += 2;
-    }
-    if (!*p)
-        return FALSE_V;
-    value result;
-    if (strcmp(p, "+inf.0") == 0 || strcmp(p, "-inf.0") == 0) {
-        result = make_flonum(p[0] == '-' ? -INFINITY : INFINITY);
-    } else if (strcmp(p, "+nan.0") == 0 || strcmp(p, "-nan.0") == 0) {
-        result = make_flonum(NAN);
+    stack_check();
+    vs_push(exact_round(vs[s], 'f'));
+    value r, hi_floor;
+    if (exact_compare(vs[s + 2], vs[s]) == 0) {
+        r = vs[s + 2];
+    } else if (hi_floor = exact_round(vs[s + 1], 'f'), exact_compare(vs[s + 2], hi_floor) < 0) {
+        r = int_add(vs[s + 2], MAKE_FIX(1));
     } else {
-        char *q = p;
-        if (*q == '+' || *q == '-')
-            q++;
-        if (!*q)
-            return FALSE_V;
-        bool all_digits = true;
-        for (char *c = q; *c; c++) {
-            int v = isdigit((unsigned char)*c)   ? *c - '0'
-                    : isalpha((unsigned char)*c) ? tolower((unsigned char)*c) - 'a' + 10
-                                                 : 99;
-            if (v >= radix)
-                all_digits = false;
-        }
-        if (all_digits) {
-            errno = 0;
-            long long v = strtoll(p, NULL, radix);
-            if (errno == ERANGE || v > FIX_MAX || v < FIX_MIN) {
-                if (exactness == 'i' || radix != 10)
-                    result = make_flonum(strtod(p, NULL));
-                else
-                    scm_error1("integer literal too large (exact integers are limited to 63 "
-                               "bits; there are no bignums)",
-                               make_string(s, len));
-            } else {
-                result = MAKE_FIX((intptr_t)v);
-            }
-        } else {
-            if (radix != 10)
-                return FALSE_V;
-            /* A decimal: digits, one optional point, an optional exponent. */
-            bool digit = false;
-            char *c = q;
-            while (isdigit((unsigned char)*c)) {
-                c++;
-                digit = true;
-            }
-            if (*c == '.') {
-                c++;
-                while (isdigit((unsigned char)*c)) {
-                    c++;
-                    digit = true;
-                }
-            }
-            if (!digit)
-                return FALSE_V;
-            if (*c == 'e' || *c == 'E') {
-                c++;
-                if (*c == '+' || *c == '-')
-                    c++;
-                if (!isdigit((unsigned char)*c))
-                    return FALSE_V;
-                while (isdigit((unsigned char)*c))
-                    c++;
-            }
-            if (*c)
-                return FALSE_V;
-            result = make_flonum(strtod(p, NULL));
-        }
+        size_t t = vsp;
+        vs_push(exact_sub(vs[s + 1], vs[s + 2]));
+        vs[t] = exact_div(MAKE_FIX(1), vs[t]);
+        vs_push(exact_sub(vs[s], vs[s + 2]));
+        vs[t + 1] = exact_div(MAKE_FIX(1), vs[t + 1]);
+        r = exact_div(MAKE_FIX(1), simplest_between(t));
+        r = exact_add(vs[s + 2], r);
     }
-    if (exactness == 'i' && FIXNUM_P(result))
-        return make_flonum((double)FIX(result));
-    if (exactness == 'e' && FLONUM_P(result)) {
-        vs_push(result);
-        value e = p_exact(1, &vs[vsp - 1]);
-        vsp--;
-        return e;
-    }
-    return result;
+    vsp = s + 2;
+    return r;
 }
 
+static value p_rationalize(int argc, value *argv)
+{
+    (void)argc;
+    bool inexact = FLONUM_P(argv[0]) || FLONUM_P(argv[1]);
+    size_t s = vsp;
+    vs_push(to_exact("rationalize", argv[0]));
+    vs_push(to_exact("rationalize", argv[1]));
+    if (exact_sign(vs[s + 1]) < 0)
+        vs[s + 1] = exact_sub(MAKE_FIX(0), vs[s + 1]);
+    vs_push(exact_sub(vs[s], vs[s + 1]));
+    vs_push(exact_add(vs[s], vs[s + 1]));
+    value r;
+    if (exact_sign(vs[s + 2]) > 0) {
+        r = simplest_between(s + 2);
+    } else if (exact_sign(vs[s + 3]) < 0) {
+        vs[s + 2] = exact_sub(MAKE_FIX(0), vs[s + 2]);
+        vs[s + 3] = exact_sub(MAKE_FIX(0), vs[s + 3]);
+        value hi = vs[s + 2]; /* [lo, hi] = [-hi, -lo] */
+        vs[s + 2] = vs[s + 3];
+        vs[s + 3] = hi;
+        r = exact_sub(MAKE_FIX(0), simplest_between(s + 2));
+    } else {
+        r = MAKE_FIX(0);
+    }
+    vsp = s;
+    return inexact ? make_flonum(d(r)) : r;
+}
+
+/* ---- (scheme complex) on the real numbers: a nonzero imaginary part is an error ---- */
+
+__attribute__((noreturn)) static void no_complex(const char *who, value v)
+{
+    char msg[120];
+    snprintf(msg, sizeof msg, "%s: complex numbers are not supported (only real numbers)", who);
+    scm_error1(msg, v);
+}
+
+static value p_make_rectangular(int argc, value *argv)
+{
+    (void)argc;
+    check_number("make-rectangular", argv[0]);
+    if (sign_of("make-rectangular", argv[1]) != 0 || FLONUM_P(argv[1]))
+        no_complex("make-rectangular", argv[1]);
+    return argv[0];
+}
+
+static value p_make_polar(int argc, value *argv)
+{
+    (void)argc;
+    check_number("make-polar", argv[0]);
+    if (sign_of("make-polar", argv[1]) != 0 || FLONUM_P(argv[1]))
+        no_complex("make-polar", argv[1]);
+    return argv[0];
+}
+
+static value p_real_part(int argc, value *argv)
+{
+    (void)argc;
+    check_number("real-part", argv[0]);
+    return argv[0];
+}
+
+static value p_imag_part(int argc, value *argv)
+{
+    (void)argc;
+    check_number("imag-part", argv[0]);
+    return MAKE_FIX(0);
+}
+
+static value p_angle(int argc, value *argv)
+{
+    (void)argc;
+    int sign = sign_of("angle", argv[0]);
+    if (sign < 0)
+        return make_flonum(acos(-1.0));
+    return FLONUM_P(argv[0]) ? make_flonum(sign == 2 ? NAN : 0.0) : MAKE_FIX(0);
+}
 static value p_number_to_string(int argc, value *argv)
 {
     check_number("number->string", argv[0]);
     int radix = argc > 1 ? (int)arg_fixnum("number->string", argv[1]) : 10;
-    if (radix != 2 && radix != 8 && radix != 10 && radix != 16)
-        scm_error1("number->string: the radix must be 2, 8, 10 or 16", argv[1]);
+    if (radix < 2 || radix > 36)
+        scm_error1("number->string: the radix must be between 2 and 36", argv[1]);
+    if (radix != 10 && FLONUM_P(argv[0]))
+        scm_error1("number->string: inexact numbers are written in radix 10 only", argv[1]);
     return number_to_string(argv[0], radix);
 }
 
@@ -743,14 +826,17 @@ static value p_string_to_number(int argc, value *argv)
     if (!STRING_P(argv[0]))
         type_error("string->number", "a string", argv[0]);
     int radix = argc > 1 ? (int)arg_fixnum("string->number", argv[1]) : 10;
-    if (radix != 2 && radix != 8 && radix != 10 && radix != 16)
-        scm_error1("string->number: the radix must be 2, 8, 10 or 16", argv[1]);
-    char buf[128];
+    if (radix < 2 || radix > 36)
+        scm_error1("string->number: the radix must be between 2 and 36", argv[1]);
+    /* A copy outside the heap: reading may allocate and move the string. */
     size_t n = STRING_LEN(argv[0]);
-    if (n >= sizeof buf)
-        return FALSE_V;
-    memcpy(buf, STRING_BYTES(argv[0]), n);
-    return string_to_number(buf, n, radix);
+    char *copy = malloc(n + 1);
+    if (!copy)
+        scm_error1("string->number: out of memory outside the heap", argv[0]);
+    memcpy(copy, STRING_BYTES(argv[0]), n);
+    value r = string_to_number(copy, n, radix);
+    free(copy);
+    return r;
 }
 
 void prims_numbers_init(void)
@@ -772,6 +858,7 @@ void prims_numbers_init(void)
     define_primitive("exact?", p_exact_p, 1, 1);
     define_primitive("inexact?", p_inexact_p, 1, 1);
     define_primitive("exact-integer?", p_exact_integer_p, 1, 1);
+    define_primitive("exact-rational?", p_exact_rational_p, 1, 1);
     define_primitive("nan?", p_nan_p, 1, 1);
     define_primitive("infinite?", p_infinite_p, 1, 1);
     define_primitive("finite?", p_finite_p, 1, 1);
@@ -784,6 +871,12 @@ void prims_numbers_init(void)
     define_primitive("min", p_min, 1, -1);
     define_primitive("abs", p_abs, 1, 1);
     define_primitive("magnitude", p_abs, 1, 1);
+    define_primitive("make-rectangular", p_make_rectangular, 2, 2);
+    define_primitive("make-polar", p_make_polar, 2, 2);
+    define_primitive("real-part", p_real_part, 1, 1);
+    define_primitive("imag-part", p_imag_part, 1, 1);
+    define_primitive("angle", p_angle, 1, 1);
+    define_primitive("rationalize", p_rationalize, 2, 2);
     define_primitive("quotient", p_quotient, 2, 2);
     define_primitive("remainder", p_remainder, 2, 2);
     define_primitive("modulo", p_modulo, 2, 2);

@@ -80,6 +80,8 @@ CHAR_COMPARE(p_char_ge, "char>=?", 0, >=)
 CHAR_COMPARE(p_char_ci_eq, "char-ci=?", 1, ==)
 CHAR_COMPARE(p_char_ci_lt, "char-ci<?", 1, <)
 CHAR_COMPARE(p_char_ci_gt, "char-ci>?", 1, >)
+CHAR_COMPARE(p_char_ci_le, "char-ci<=?", 1, <=)
+CHAR_COMPARE(p_char_ci_ge, "char-ci>=?", 1, >=)
 
 #define CHAR_CLASS(pname, who, test)                                                               \
     static value pname(int argc, value *argv)                                                      \
@@ -274,6 +276,9 @@ STRING_COMPARE(p_string_le, "string<=?", false, c <= 0)
 STRING_COMPARE(p_string_ge, "string>=?", false, c >= 0)
 STRING_COMPARE(p_string_ci_eq, "string-ci=?", true, c == 0)
 STRING_COMPARE(p_string_ci_lt, "string-ci<?", true, c < 0)
+STRING_COMPARE(p_string_ci_gt, "string-ci>?", true, c > 0)
+STRING_COMPARE(p_string_ci_le, "string-ci<=?", true, c <= 0)
+STRING_COMPARE(p_string_ci_ge, "string-ci>=?", true, c >= 0)
 
 static value change_case(const char *who, value s, int (*fn)(int))
 {
@@ -375,6 +380,21 @@ static value p_bytevector_copy(int argc, value *argv)
     return b;
 }
 
+/* (bytevector-copy! to at from [start [end]]): overlapping ranges copy as if through a
+ * temporary. */
+static value p_bytevector_copy_to(int argc, value *argv)
+{
+    check_bytevector("bytevector-copy!", argv[0]);
+    size_t at = arg_index("bytevector-copy!", argv[1], HDR_LEN(argv[0]) + 1);
+    check_bytevector("bytevector-copy!", argv[2]);
+    size_t s, e;
+    range_args("bytevector-copy!", argc, argv, 3, HDR_LEN(argv[2]), &s, &e);
+    if (e - s > HDR_LEN(argv[0]) - at)
+        scm_error1("bytevector-copy!: the destination is too short", argv[1]);
+    memmove(BV_BYTES(argv[0]) + at, BV_BYTES(argv[2]) + s, e - s);
+    return UNSPEC;
+}
+
 static value p_bytevector_append(int argc, value *argv)
 {
     size_t total = 0;
@@ -429,6 +449,8 @@ void prims_strings_init(void)
     define_primitive("char-ci=?", p_char_ci_eq, 2, -1);
     define_primitive("char-ci<?", p_char_ci_lt, 2, -1);
     define_primitive("char-ci>?", p_char_ci_gt, 2, -1);
+    define_primitive("char-ci<=?", p_char_ci_le, 2, -1);
+    define_primitive("char-ci>=?", p_char_ci_ge, 2, -1);
     define_primitive("char-alphabetic?", p_char_alphabetic, 1, 1);
     define_primitive("char-numeric?", p_char_numeric, 1, 1);
     define_primitive("char-whitespace?", p_char_whitespace, 1, 1);
@@ -458,6 +480,9 @@ void prims_strings_init(void)
     define_primitive("string>=?", p_string_ge, 1, -1);
     define_primitive("string-ci=?", p_string_ci_eq, 1, -1);
     define_primitive("string-ci<?", p_string_ci_lt, 1, -1);
+    define_primitive("string-ci>?", p_string_ci_gt, 1, -1);
+    define_primitive("string-ci<=?", p_string_ci_le, 1, -1);
+    define_primitive("string-ci>=?", p_string_ci_ge, 1, -1);
     define_primitive("string-upcase", p_string_upcase, 1, 1);
     define_primitive("string-downcase", p_string_downcase, 1, 1);
     define_primitive("string-foldcase", p_string_downcase, 1, 1);
@@ -468,6 +493,7 @@ void prims_strings_init(void)
     define_primitive("bytevector-u8-ref", p_bytevector_u8_ref, 2, 2);
     define_primitive("bytevector-u8-set!", p_bytevector_u8_set, 3, 3);
     define_primitive("bytevector-copy", p_bytevector_copy, 1, 3);
+    define_primitive("bytevector-copy!", p_bytevector_copy_to, 3, 5);
     define_primitive("bytevector-append", p_bytevector_append, 0, -1);
     define_primitive("utf8->string", p_utf8_to_string, 1, 3);
     define_primitive("string->utf8", p_string_to_utf8, 1, 3);

@@ -107,7 +107,7 @@ static void print(size_t vslot, size_t pslot, int display)
     stack_check();
     value v = vs[vslot];
     char buf[64];
-    if (FIXNUM_P(v) || FLONUM_P(v)) {
+    if (number_p(v)) {
         value s = number_to_string(v, 10);
         port_write(vs[pslot], STRING_BYTES(s), STRING_LEN(s));
         return;

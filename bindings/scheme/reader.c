@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "numbers.h"
 #include "scheme.h"
 
 void stack_check(void);
@@ -78,6 +79,17 @@ __attribute__((noreturn)) static void unexpected_end(struct reader *r, uint64_t 
     r->incomplete = 1;
     char msg[120];
     snprintf(msg, sizeof msg, "the text ends inside %s", what);
+    read_error(r, at, msg);
+}
+
+/* A token written like a complex number is an error rather than a symbol. */
+static void reject_complex(struct reader *r, uint64_t at, const char *tok, size_t n)
+{
+    if (!complex_literal_p(tok, n))
+        return;
+    char msg[160];
+    snprintf(msg, sizeof msg, "%.*s: complex numbers are not supported (only real numbers)",
+             (int)(n > 60 ? 60 : n), tok);
     read_error(r, at, msg);
 }
 
@@ -411,6 +423,7 @@ static value read_hash(struct reader *r, uint64_t at)
     value num = string_to_number(tok, n, 10);
     if (num != FALSE_V)
         return num;
+    reject_complex(r, at, tok, n);
     if (n > 1 && isdigit((unsigned char)tok[1]))
         read_error(r, at, "datum labels (#n= and #n#) are not supported");
     read_error(r, at, "unknown # syntax");
@@ -508,6 +521,7 @@ static int read_inner(struct reader *r, value *out)
         }
         if (strcmp(tok, ".") == 0)
             read_error(r, at, "unexpected dot");
+        reject_complex(r, at, tok, n);
         *out = intern(tok, n);
         return 1;
     }

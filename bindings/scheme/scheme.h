@@ -66,6 +66,8 @@ enum obj_type {
     T_PROMISE,
     T_PARAMETER,
     T_CASE_LAMBDA, /* [hdr(n) | closure...]: the first whose arity fits is applied */
+    T_BIGNUM,      /* an exact integer outside the fixnum range (numbers.h) */
+    T_RATNUM,      /* an exact non-integer rational (numbers.h) */
     T_TYPE_COUNT
 };
 
@@ -277,6 +279,12 @@ struct node;
 struct node *compile_toplevel(value form);
 value expand_macros(value form);
 void macros_init(void);
+/* Whether (import NAME) names a built-in library, such as (scheme base). */
+bool library_available(value name);
+/* (cond-expand clause...) as (begin body...) of the first clause whose requirement holds
+ * (features.c); (include "file" ...) as (begin forms...) of the files (load.c). */
+value cond_expand_select(value form);
+value include_forms(value form);
 value eval(struct node *n, value env);
 value eval_toplevel(value form);
 /* Applies the procedure at vs[vsp-argc-1] to the argc values above it, pops them all and
@@ -325,6 +333,9 @@ void prims_lists_init(void);
 void prims_strings_init(void);
 void prims_vectors_init(void);
 void prims_io_init(void);
+void prims_binary_io_init(void);
+void features_init(void);
+void load_init(void);
 void ports_init(void); /* the standard ports: once the heap exists */
 void prims_control_init(void);
 void prims_system_init(void);

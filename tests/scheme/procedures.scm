@@ -10,7 +10,7 @@
     (display ", expected ") (write expected) (newline)))
 
 ;; numbers
-(check 'arith (list (+ 1 2) (- 5) (* 2 3 4) (/ 12 3) (/ 1 2)) '(3 -5 24 4 0.5))
+(check 'arith (list (+ 1 2) (- 5) (* 2 3 4) (/ 12 3) (/ 1 2) (/ 1.0 2)) '(3 -5 24 4 1/2 0.5))
 (check 'compare (list (< 1 2 3) (< 1 3 2) (= 1 1.0) (>= 3 3 2)) '(#t #f #t #t))
 (check 'quotient (list (quotient 17 -5) (remainder 17 -5) (modulo 17 -5)) '(-3 2 -3))
 (check 'floor/ (call-with-values (lambda () (floor/ -7 2)) list) '(-4 1))
@@ -96,6 +96,17 @@
 (check 'with-output-to-file (call-with-input-file tmp read-line) "via current port")
 (delete-file tmp)
 (check 'delete-file (file-exists? tmp) #f)
+;; include, load, cond-expand and features
+(include "included.scm")
+(check 'include included-value 42)
+(set! included-value 0)
+(load "included.scm")
+(check 'load included-value 42)
+(check 'cond-expand (list (cond-expand ((and r7rs ratios (library (scheme base))) 'yes) (else 'no))
+                          (cond-expand ((or no-such-feature (not r7rs)) 'yes) (else 'no))
+                          (cond-expand ((library (scheme no-such-library)) 'yes) (else 'no)))
+       '(yes no no))
+(check 'features (and (memq 'r7rs (features)) #t) #t)
 ;; time and process context
 (check 'jiffies (and (exact-integer? (current-jiffy)) (> (jiffies-per-second) 0) (real? (current-second))) #t)
 (check 'command-line (pair? (command-line)) #t)

@@ -1,0 +1,2 @@
+;; expect: 1+2i: complex numbers are not supported
+(display (+ 1 1+2i))
