@@ -56,6 +56,16 @@ int main(void)
     gc_heap_destroy(h);
     unsetenv("GCVM_BARRIER");
 
+    /* A debug aid's bad value is the creation's error, not an exit of the program. */
+    static const char *const debug_vars[] = {"GCVM_GC_STRESS", "GCVM_GC_VERIFY", "GCVM_GC_TRACE",
+                                             "GCVM_GC_THREADS"};
+    for (size_t i = 0; i < sizeof debug_vars / sizeof debug_vars[0]; i++) {
+        setenv(debug_vars[i], "12x", 1);
+        CHECK(create(GC_BARRIER_CARD, 0, 0, err, sizeof err) == NULL);
+        CHECK_MSG(strstr(err, debug_vars[i]) && strstr(err, "12x"), "%s", err);
+        unsetenv(debug_vars[i]);
+    }
+
     /* Collector threads: the configuration's, else GCVM_GC_THREADS, else the CPU count. */
     struct gc_config threads_cfg;
     gc_config_init(&threads_cfg);

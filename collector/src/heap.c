@@ -161,21 +161,39 @@ void gc_config_init(struct gc_config *cfg)
     cfg->barrier = GC_BARRIER_DEFAULT;
 }
 
-/* Reads a positive integer environment variable; 0 when unset. Exits with a clear
- * message when set to something else: a debug aid silently ignored would be worse. */
-static unsigned env_unsigned(const char *name)
+/* The environment variables a heap reads at creation, each a number, 0 when unset. */
+struct env_settings {
+    unsigned stress, threads, verify, trace;
+};
+
+/* Reads one; a value that is not a number from 0 to 1000000000 is gc_heap_create's
+ * error, not ignored (a debug aid silently ignored would be worse) and not an exit()
+ * (the library never ends the program). */
+static int env_unsigned(const char *name, unsigned *out, char *err, size_t err_len)
 {
     const char *v = getenv(name);
+    *out = 0;
     if (!v || !*v)
         return 0;
     char *end;
     errno = 0;
     unsigned long n = strtoul(v, &end, 10);
     if (errno || *end || n > 1000000000ul) {
-        fprintf(stderr, "gcvm-gc: %s=%s is not a number from 0 to 1000000000\n", name, v);
-        exit(2);
+        set_error(err, err_len, "%s=%s is not a number from 0 to 1000000000", name, v);
+        return -1;
     }
-    return (unsigned)n;
+    *out = (unsigned)n;
+    return 0;
+}
+
+static int read_env_settings(struct env_settings *e, char *err, size_t err_len)
+{
+    return env_unsigned("GCVM_GC_STRESS", &e->stress, err, err_len) ||
+                   env_unsigned("GCVM_GC_THREADS", &e->threads, err, err_len) ||
+                   env_unsigned("GCVM_GC_VERIFY", &e->verify, err, err_len) ||
+                   env_unsigned("GCVM_GC_TRACE", &e->trace, err, err_len)
+               ? -1
+               : 0;
 }
 
 static int resolve_barrier(const struct gc_config *cfg, enum gc_barrier_kind *kind, char *reason,
@@ -256,6 +274,9 @@ struct gc_heap *gc_heap_create(const struct gc_config *cfg_in, char *err, size_t
                   cfg.heap_max_bytes);
         return NULL;
     }
+    struct env_settings env;
+    if (read_env_settings(&env, err, err_len) != 0)
+        return NULL;
 
     enum gc_barrier_kind kind;
     char reason[512];
@@ -306,14 +327,14 @@ struct gc_heap *gc_heap_create(const struct gc_config *cfg_in, char *err, size_t
     h->on_oom = cfg.on_oom;
     h->on_oom_arg = cfg.on_oom_arg;
     h->conservative_stack = cfg.conservative_stack != 0;
-    h->stress_interval = cfg.stress_interval ? cfg.stress_interval : env_unsigned("GCVM_GC_STRESS");
-    h->parallelism = cfg.parallelism ? cfg.parallelism : env_unsigned("GCVM_GC_THREADS");
+    h->stress_interval = cfg.stress_interval ? cfg.stress_interval : env.stress;
+    h->parallelism = cfg.parallelism ? cfg.parallelism : env.threads;
     if (!h->parallelism) {
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         h->parallelism = cpus > 0 ? (unsigned)cpus : 1;
     }
-    h->verify = cfg.verify || env_unsigned("GCVM_GC_VERIFY");
-    h->trace_log = env_unsigned("GCVM_GC_TRACE") != 0;
+    h->verify = cfg.verify || env.verify;
+    h->trace_log = env.trace != 0;
     h->stats.dirty_unit_bytes = kind == GC_BARRIER_NONE ? 0 : (uint64_t)1 << h->dirty_shift;
 
     prefault_start(h); /* before a gcvm barrier puts the thread in guest mode */
