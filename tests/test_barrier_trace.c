@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gcvm/gc-debug.h"
 #include "gcvm/gc-embedder.h"
 #include "gcvm/gcvm.h"
 #include "test_util.h"

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "gc_internal.h"
+#include "gcvm/gc-debug.h"
 
 /* ---- Every old-to-young pointer is covered by the remembered set ----
  * Run after the barrier's harvest() and before the minor collection uses it. */

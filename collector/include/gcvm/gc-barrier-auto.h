@@ -34,7 +34,8 @@ struct gc_barrier_auto_choice {
  * warning on stderr and never an error. Concurrent callers, in one process or many, each
  * see a whole cache file. Must not be called while the thread is the mutator of a heap
  * with a gcvm barrier. */
-enum gc_barrier_kind gc_barrier_auto_query(int recalibrate, struct gc_barrier_auto_choice *out);
+GCVM_GC_API enum gc_barrier_kind gc_barrier_auto_query(int recalibrate,
+                                                       struct gc_barrier_auto_choice *out);
 
 #ifdef __cplusplus
 }

@@ -28,7 +28,7 @@ typedef void (*gc_root_trace_fn)(gc_visit_fn visit, void *visit_ctx, void *user)
  * whose objects are all allocated pointer-free needs none. Returns 0, or -1 if kind is
  * out of range. This and the root calls below act on the whole heap and may be called
  * from any thread, mutator or not. */
-int gc_register_kind(struct gc_heap *heap, unsigned kind, gc_trace_fn trace);
+GCVM_GC_API int gc_register_kind(struct gc_heap *heap, unsigned kind, gc_trace_fn trace);
 
 /* Calls visit(&field, visit_ctx) for every pointer field of obj whose address lies in
  * [obj + from, obj + to): byte offsets into the payload, from < to <= the payload size.
@@ -44,34 +44,35 @@ typedef void (*gc_trace_range_fn)(void *obj, size_t from, size_t to, gc_visit_fn
  * the cards or pages written since the last collection; without one, it traces an old
  * object that was written whole (once per collection) and skips the fields outside them.
  * Register one for any kind whose objects can be large arrays of pointers. */
-int gc_register_kind_ranged(struct gc_heap *heap, unsigned kind, gc_trace_fn trace,
-                            gc_trace_range_fn trace_range);
+GCVM_GC_API int gc_register_kind_ranged(struct gc_heap *heap, unsigned kind, gc_trace_fn trace,
+                                        gc_trace_range_fn trace_range);
 
 /* Adds or removes one root: the address of a variable holding a heap pointer (or
  * anything else, see above). Add returns 0, or -1 when out of memory; remove returns 0,
  * or -1 if the address was not registered. */
-int gc_root_add(struct gc_heap *heap, void **root);
-int gc_root_remove(struct gc_heap *heap, void **root);
+GCVM_GC_API int gc_root_add(struct gc_heap *heap, void **root);
+GCVM_GC_API int gc_root_remove(struct gc_heap *heap, void **root);
 
 /* Sets the callback that visits the embedder's own roots at every collection (a
  * Scheme's stack of values, say). One per heap; NULL removes it. */
-void gc_set_root_tracer(struct gc_heap *heap, gc_root_trace_fn fn, void *user);
+GCVM_GC_API void gc_set_root_tracer(struct gc_heap *heap, gc_root_trace_fn fn, void *user);
 
 /* The same for one thread's roots (its shadow stack, say): called at every collection
  * while the mutator is attached, also while it is stopped or in a blocking region (so
  * they must not change there). One per mutator; NULL removes it. */
-void gc_mutator_set_root_tracer(struct gc_mutator *mut, gc_root_trace_fn fn, void *user);
+GCVM_GC_API void gc_mutator_set_root_tracer(struct gc_mutator *mut, gc_root_trace_fn fn,
+                                            void *user);
 
 /* Calls fn on every object currently in the heap, garbage that was not yet collected
  * included, with the other mutators stopped. For tests and heap dumps; must not
  * allocate. */
 typedef void (*gc_object_fn)(void *obj, void *arg);
-void gc_for_each_object(struct gc_mutator *mut, gc_object_fn fn, void *arg);
+GCVM_GC_API void gc_for_each_object(struct gc_mutator *mut, gc_object_fn fn, void *arg);
 
 /* Runs the heap verifier now, with the other mutators stopped: every object reachable
  * from the roots has a valid header and a registered kind, and lies in an allocated part
  * of the heap. Returns 0, or prints what is wrong to stderr and returns -1. */
-int gc_verify(struct gc_mutator *mut);
+GCVM_GC_API int gc_verify(struct gc_mutator *mut);
 
 #ifdef __cplusplus
 }

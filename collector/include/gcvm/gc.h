@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gc-export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -40,17 +42,17 @@ enum gc_barrier_kind {
 };
 
 /* Name as accepted by GCVM_BARRIER ("none", "card", ...); NULL for an invalid kind. */
-const char *gc_barrier_name(enum gc_barrier_kind kind);
+GCVM_GC_API const char *gc_barrier_name(enum gc_barrier_kind kind);
 
 /* 1 for the barriers that run the heap's thread in guest mode (gcvm-dirty, gcvm-protect),
  * else 0. */
-int gc_barrier_uses_guest_mode(enum gc_barrier_kind kind);
+GCVM_GC_API int gc_barrier_uses_guest_mode(enum gc_barrier_kind kind);
 
 /* Writes every valid name, comma-separated, to buf (truncated to len); returns buf. */
-const char *gc_barrier_names(char *buf, size_t len);
+GCVM_GC_API const char *gc_barrier_names(char *buf, size_t len);
 
 /* Parses a barrier name; returns 0 and sets *out, or -1 for an unknown name. */
-int gc_barrier_parse(const char *name, enum gc_barrier_kind *out);
+GCVM_GC_API int gc_barrier_parse(const char *name, enum gc_barrier_kind *out);
 
 /* Whether this machine supports the barrier. Returns 1 if it does; 0 if not, with the
  * reason written to why (if why is not NULL). GC_BARRIER_AUTO and NONE are always
@@ -62,7 +64,7 @@ int gc_barrier_parse(const char *name, enum gc_barrier_kind *out);
  * engine runs one vCPU), and its writes must go through the guest's page tables. The
  * last such heap destroyed takes the thread back to host mode if creating the first put
  * it in guest mode. */
-int gc_barrier_available(enum gc_barrier_kind kind, char *why, size_t why_len);
+GCVM_GC_API int gc_barrier_available(enum gc_barrier_kind kind, char *why, size_t why_len);
 
 /* Called when an allocation cannot be satisfied even after a major collection. The
  * callback may release memory (drop roots) and return nonzero to ask for one more
@@ -88,20 +90,20 @@ struct gc_config {
 };
 
 /* Fills *cfg with the defaults described above. */
-void gc_config_init(struct gc_config *cfg);
+GCVM_GC_API void gc_config_init(struct gc_config *cfg);
 
 /* Creates a heap. No thread is its mutator yet: the creating thread attaches like any
  * other (gc_mutator_attach). Returns NULL and writes a one-line reason to err (if not
  * NULL) when the configuration is invalid, the chosen barrier is not available on this
  * machine, or memory cannot be reserved. */
-struct gc_heap *gc_heap_create(const struct gc_config *cfg, char *err, size_t err_len);
+GCVM_GC_API struct gc_heap *gc_heap_create(const struct gc_config *cfg, char *err, size_t err_len);
 
 /* Releases the heap and everything in it. No other thread may use it any more; mutators
  * still attached are detached (their handles become invalid). */
-void gc_heap_destroy(struct gc_heap *heap);
+GCVM_GC_API void gc_heap_destroy(struct gc_heap *heap);
 
 /* Collector threads the heap was configured with (gc_config.parallelism resolved). */
-unsigned gc_heap_parallelism(const struct gc_heap *heap);
+GCVM_GC_API unsigned gc_heap_parallelism(const struct gc_heap *heap);
 
 /* ---- Mutator threads ---------------------------------------------------------------- */
 
@@ -110,15 +112,15 @@ unsigned gc_heap_parallelism(const struct gc_heap *heap);
  * heap. Returns NULL with a one-line reason in err (if not NULL) when it cannot: out of
  * memory, the stack not found for conservative scanning, or a heap with a gcvm barrier
  * that has its mutator already or was created by another thread. */
-struct gc_mutator *gc_mutator_attach(struct gc_heap *heap, char *err, size_t err_len);
+GCVM_GC_API struct gc_mutator *gc_mutator_attach(struct gc_heap *heap, char *err, size_t err_len);
 
 /* The calling thread stops being a mutator; mut is freed. Its young objects stay in the
  * heap (reachable through others or garbage). Must be called by the thread that
  * attached, outside a blocking region. */
-void gc_mutator_detach(struct gc_mutator *mut);
+GCVM_GC_API void gc_mutator_detach(struct gc_mutator *mut);
 
 /* The heap a mutator belongs to. */
-struct gc_heap *gc_mutator_heap(const struct gc_mutator *mut);
+GCVM_GC_API struct gc_heap *gc_mutator_heap(const struct gc_mutator *mut);
 
 /* Around a call that may block (read(2), a lock, a sleep): between enter and leave the
  * thread counts as stopped, so collections go on without waiting for it. Inside, the
@@ -126,18 +128,18 @@ struct gc_heap *gc_mutator_heap(const struct gc_mutator *mut);
  * collection may move its young objects and update its roots at any moment. Its stack
  * above the call to gc_blocking_enter and the registers at that call are scanned as
  * they were then (conservative_stack). gc_blocking_leave waits while a collection runs. */
-void gc_blocking_enter(struct gc_mutator *mut);
-void gc_blocking_leave(struct gc_mutator *mut);
+GCVM_GC_API void gc_blocking_enter(struct gc_mutator *mut);
+GCVM_GC_API void gc_blocking_leave(struct gc_mutator *mut);
 
 /* The barrier the heap runs, and (for auto) a line saying why it was chosen. */
-enum gc_barrier_kind gc_heap_barrier(const struct gc_heap *heap);
-const char *gc_heap_barrier_reason(const struct gc_heap *heap);
+GCVM_GC_API enum gc_barrier_kind gc_heap_barrier(const struct gc_heap *heap);
+GCVM_GC_API const char *gc_heap_barrier_reason(const struct gc_heap *heap);
 
 enum gc_collection_kind { GC_COLLECT_MINOR = 0, GC_COLLECT_MAJOR = 1 };
 
 /* Runs a collection now, on the calling thread, with every other mutator stopped. A
  * minor one with barrier none is done as a major one. */
-void gc_collect(struct gc_mutator *mut, enum gc_collection_kind kind);
+GCVM_GC_API void gc_collect(struct gc_mutator *mut, enum gc_collection_kind kind);
 
 struct gc_stats {
     uint64_t minor_collections;
@@ -147,15 +149,15 @@ struct gc_stats {
     uint64_t bytes_promoted;  /* copied from the nursery to the old generation */
     uint64_t heap_bytes;      /* blocks in use now (nursery + old) */
     uint64_t peak_heap_bytes;
-    uint64_t barrier_traps;     /* write faults taken (mprotect) */
-    uint64_t dirty_units;       /* dirty cards or pages found, summed over minors */
-    uint64_t dirty_unit_bytes;  /* 512 for cards, 4096 for pages, 0 for none */
-    double barrier_ms;          /* harvest + re-arm + fault handling */
-    uint64_t pinned_blocks;     /* nursery blocks kept in place, summed */
-    uint64_t remembered_fields; /* fields the remembered-set scans visited, summed over
-                                   minors: what finding old-to-young pointers cost */
-    uint64_t prefaulted_bytes;  /* free blocks faulted in ahead, outside pauses */
-    uint64_t released_bytes;    /* free blocks returned to the system */
+    uint64_t barrier_traps;         /* write faults taken (mprotect) */
+    uint64_t dirty_units;           /* dirty cards or pages found, summed over minors */
+    uint64_t dirty_unit_bytes;      /* 512 for cards, 4096 for pages, 0 for none */
+    double barrier_ms;              /* harvest + re-arm + fault handling */
+    uint64_t pinned_blocks;         /* nursery blocks kept in place, summed */
+    uint64_t remembered_fields;     /* fields the remembered-set scans visited, summed over
+                                       minors: what finding old-to-young pointers cost */
+    uint64_t prefaulted_bytes;      /* free blocks faulted in ahead, outside pauses */
+    uint64_t released_bytes;        /* free blocks returned to the system */
     uint64_t major_threshold_bytes; /* the old generation's size that makes the next
                                        major collection (heap sizing) */
     uint64_t old_bytes;             /* the old generation's blocks now */
@@ -164,23 +166,15 @@ struct gc_stats {
 /* Fills *out with the heap's statistics so far. Callable from any thread; bytes_allocated
  * counts the calling mutator's current nursery block to its cursor and the other
  * mutators' ones as of their last block change or collection. */
-void gc_get_stats(const struct gc_heap *heap, struct gc_stats *out);
+GCVM_GC_API void gc_get_stats(const struct gc_heap *heap, struct gc_stats *out);
 
 /* Forgets the pauses recorded so far: the pause figures of gc_get_stats() (percentiles,
  * max, total) then cover only the collections after this call, so that a benchmark can
  * report its steady state after a warm-up. The other counters are kept. */
-void gc_reset_pause_stats(struct gc_heap *heap);
+GCVM_GC_API void gc_reset_pause_stats(struct gc_heap *heap);
 
 /* Writes a human-readable summary of gc_get_stats() to the stream (a FILE *). */
-void gc_print_stats(const struct gc_heap *heap, void *file);
-
-/* For tests that compare barriers on one mutation trace: reads the barrier's record of
- * the old generation's writes since the last collection, as a minor collection would
- * (without collecting), and writes to pages, in increasing order, the index within the
- * heap's region of each old page found written (for the card barrier: each page holding
- * a dirty card). Returns how many were found, which may exceed max (then only max are
- * written). A later collection sees the same writes. Stops the other mutators meanwhile. */
-size_t gc_debug_written_pages(struct gc_mutator *mut, size_t *pages, size_t max);
+GCVM_GC_API void gc_print_stats(const struct gc_heap *heap, void *file);
 
 /* ---- Allocation and stores: inline fast paths ------------------------------------ */
 
@@ -202,8 +196,9 @@ struct gc_mutator_fast {
 #define GC_HDR_LIVE 1u
 #define GC_HDR_POINTERFREE 2u
 
-void *gc_alloc_slow(struct gc_mutator *mut, unsigned kind, size_t bytes, int pointerfree);
-void gc_safepoint_slow(struct gc_mutator *mut);
+GCVM_GC_API void *gc_alloc_slow(struct gc_mutator *mut, unsigned kind, size_t bytes,
+                                int pointerfree);
+GCVM_GC_API void gc_safepoint_slow(struct gc_mutator *mut);
 
 /* Allocates a zeroed object from the thread's current nursery block if it fits there,
  * and returns NULL otherwise. It never collects nor stops, so the caller's unregistered
@@ -278,10 +273,10 @@ static inline void gc_write_barrier(struct gc_mutator *mut, void *field)
 }
 
 /* The size in bytes that was asked for an object, rounded up to what it holds. */
-size_t gc_object_size(const void *obj);
+GCVM_GC_API size_t gc_object_size(const void *obj);
 
 /* The kind an object was allocated with. */
-unsigned gc_object_kind(const void *obj);
+GCVM_GC_API unsigned gc_object_kind(const void *obj);
 
 #ifdef __cplusplus
 }
