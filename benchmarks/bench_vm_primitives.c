@@ -27,7 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../collector/src/pagemap_scan.h"
+#include "gcvm/linux-abi.h"
 #include "gbench_shim.h"
 #include "guest_bench_options.h"
 #include "gcvm/gcvm.h"

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "gc_internal.h"
-#include "pagemap_scan.h"
+#include "gcvm/linux-abi.h"
 
 struct uffd_state {
     int uffd, pagemap;
@@ -26,9 +26,6 @@ struct uffd_state {
 
 static int open_uffd(char *why, size_t why_len)
 {
-#ifndef UFFD_USER_MODE_ONLY
-#define UFFD_USER_MODE_ONLY 1
-#endif
     int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
     if (fd < 0)
         fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);

@@ -13,22 +13,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "gcvm/linux-abi.h"
 #include "host_features.h"
-
-#ifndef UFFD_USER_MODE_ONLY
-#define UFFD_USER_MODE_ONLY 1
-#endif
-#ifndef UFFD_FEATURE_WP_ASYNC
-#define UFFD_FEATURE_WP_ASYNC (1 << 15)
-#endif
-#ifndef PAGEMAP_SCAN
-/* Linux 6.7's ioctl (include/uapi/linux/fs.h): its argument starts with its own size. */
-struct pm_scan_arg {
-    uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
-    uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
-};
-#define PAGEMAP_SCAN _IOWR('f', 16, struct pm_scan_arg)
-#endif
 
 void probe_userfaultfd_wp(char *out, size_t len)
 {

@@ -1,8 +1,11 @@
-/* The PAGEMAP_SCAN ioctl ABI (Linux 6.7, include/uapi/linux/fs.h), for system headers
- * older than the kernel we run on: Debian 12's headers lack it. Whether the running
- * kernel supports it is decided at run time (ENOTTY or EINVAL: it does not). */
-#ifndef GCVM_PAGEMAP_SCAN_H
-#define GCVM_PAGEMAP_SCAN_H
+/* The Linux ABI that gcvm uses beyond what older system headers define, written once for
+ * the collector's barriers, the gcvm command's feature probes and the benchmarks: the
+ * PAGEMAP_SCAN ioctl (Linux 6.7, include/uapi/linux/fs.h) and the userfaultfd flags of
+ * Linux 5.11-6.7 (include/uapi/linux/userfaultfd.h). Debian 12's headers lack them.
+ * Whether the running kernel supports them is decided at run time (ENOTTY or EINVAL from
+ * the ioctl, a missing feature bit from UFFDIO_API). */
+#ifndef GCVM_LINUX_ABI_H
+#define GCVM_LINUX_ABI_H
 
 #include <linux/fs.h>
 #include <linux/types.h>
@@ -46,6 +49,9 @@ struct pm_scan_arg {
 #define PAGEMAP_SCAN _IOWR('f', 16, struct pm_scan_arg)
 #endif
 
+#ifndef UFFD_USER_MODE_ONLY
+#define UFFD_USER_MODE_ONLY 1
+#endif
 #ifndef UFFD_FEATURE_WP_UNPOPULATED
 #define UFFD_FEATURE_WP_UNPOPULATED (1 << 13)
 #endif
