@@ -30,8 +30,6 @@ static void trace_calib_node(void *obj, gc_visit_fn visit, void *ctx)
     visit((void **)&n->right, ctx);
 }
 
-static void *calib_roots[1];
-
 /* The calling thread's CPU time: unlike the wall clock, it does not count the time another
  * process has the CPU, yet it counts what the barrier costs (its faults, signals and
  * system calls run on this thread). */
@@ -51,7 +49,7 @@ static double run_workload(enum gc_barrier_kind kind)
     cfg.heap_max_bytes = (size_t)64 << 20;
     cfg.nursery_bytes = (size_t)1 << 20;
     cfg.major_threshold_bytes = (size_t)32 << 20;
-    struct gc_heap *h = gc_heap_create(&cfg, NULL, 0);
+    struct gc_heap *h = heap_create_with_barrier(&cfg, NULL, 0);
     if (!h)
         return -1;
     struct gc_mutator *m = gc_mutator_attach(h, NULL, 0);
@@ -60,8 +58,8 @@ static double run_workload(enum gc_barrier_kind kind)
         return -1;
     }
     gc_register_kind(h, CALIBRATION_KIND, trace_calib_node);
-    calib_roots[0] = NULL;
-    gc_root_add(h, &calib_roots[0]);
+    void *root = NULL; /* on this thread's stack: calibrations on two threads share nothing */
+    gc_root_add(h, &root);
     uint64_t t0 = thread_cpu_ns();
     /* The long-lived structure: a linked list whose nodes get young right children. */
     struct calib_node *head = NULL;
@@ -70,11 +68,11 @@ static double run_workload(enum gc_barrier_kind kind)
         n->left = head;
         gc_write_barrier(m, &n->left);
         head = n;
-        calib_roots[0] = head;
+        root = head;
     }
     gc_collect(m, GC_COLLECT_MINOR); /* now old */
     uint64_t seed = 88172645463325252ull;
-    struct calib_node *cursor = calib_roots[0];
+    struct calib_node *cursor = root;
     for (int r = 0; r < ROUNDS; r++) {
         seed ^= seed << 13;
         seed ^= seed >> 7;
@@ -87,7 +85,7 @@ static double run_workload(enum gc_barrier_kind kind)
             cursor->right = young;
             gc_write_barrier(m, &cursor->right);
         }
-        cursor = cursor->left ? cursor->left : calib_roots[0];
+        cursor = cursor->left ? cursor->left : (struct calib_node *)root;
     }
     double ms = (double)(thread_cpu_ns() - t0) / 1e6;
     gc_mutator_detach(m);

@@ -303,6 +303,11 @@ uint64_t prefault_populated_bytes(const struct gc_heap *h);
 void blocks_note_resident(struct gc_heap *h, size_t first, size_t count);
 void retention_release(struct gc_heap *h); /* after a major collection's sweep */
 
+/* Creates a heap with exactly cfg->barrier (not DEFAULT or AUTO), for the auto barrier's
+ * calibration: gc_heap_create without choosing a barrier, so that choosing one never
+ * creates a heap from inside gc_heap_create. */
+struct gc_heap *heap_create_with_barrier(const struct gc_config *cfg, char *err, size_t err_len);
+
 /* ---- Heap sizing (heap_sizing.c): sets major_threshold_blocks ---- */
 void heap_sizing_major_begins(struct gc_heap *h);
 void heap_sizing_major_ends(struct gc_heap *h); /* after the sweep */

@@ -249,40 +249,81 @@ static char *reserve_region(size_t bytes)
     return aligned;
 }
 
-struct gc_heap *gc_heap_create(const struct gc_config *cfg_in, char *err, size_t err_len)
+/* The configuration with its defaults filled in and checked, and the environment's
+ * settings read: everything that can fail cheaply, before a barrier is chosen. */
+static int prepare_config(const struct gc_config *cfg_in, struct gc_config *cfg,
+                          struct env_settings *env, char *err, size_t err_len)
 {
-    struct gc_config cfg;
     if (cfg_in)
-        cfg = *cfg_in;
+        *cfg = *cfg_in;
     else
-        gc_config_init(&cfg);
-    if (cfg.heap_max_bytes == 0)
-        cfg.heap_max_bytes = default_heap_bytes();
-    if (cfg.nursery_bytes == 0)
-        cfg.nursery_bytes = DEFAULT_NURSERY_BYTES;
-    size_t nursery_blocks = (cfg.nursery_bytes + BLOCK_BYTES - 1) >> BLOCK_SHIFT;
-    size_t nblocks = cfg.heap_max_bytes >> BLOCK_SHIFT;
+        gc_config_init(cfg);
+    if (cfg->heap_max_bytes == 0)
+        cfg->heap_max_bytes = default_heap_bytes();
+    if (cfg->nursery_bytes == 0)
+        cfg->nursery_bytes = DEFAULT_NURSERY_BYTES;
+    size_t nursery_blocks = (cfg->nursery_bytes + BLOCK_BYTES - 1) >> BLOCK_SHIFT;
+    size_t nblocks = cfg->heap_max_bytes >> BLOCK_SHIFT;
     if (nblocks < 2 * nursery_blocks + 4) {
         set_error(err, err_len,
                   "heap of %zu bytes is too small for a nursery of %zu bytes; give the "
                   "heap at least %zu bytes",
-                  cfg.heap_max_bytes, cfg.nursery_bytes, (2 * nursery_blocks + 4) << BLOCK_SHIFT);
-        return NULL;
+                  cfg->heap_max_bytes, cfg->nursery_bytes, (2 * nursery_blocks + 4) << BLOCK_SHIFT);
+        return -1;
     }
     if (nblocks > ((size_t)1 << 31)) {
         set_error(err, err_len, "heap of %zu bytes is larger than this collector supports",
-                  cfg.heap_max_bytes);
-        return NULL;
+                  cfg->heap_max_bytes);
+        return -1;
     }
-    struct env_settings env;
-    if (read_env_settings(&env, err, err_len) != 0)
-        return NULL;
+    return read_env_settings(env, err, err_len);
+}
 
+static struct gc_heap *build_heap(const struct gc_config *cfg_in, const struct env_settings *env,
+                                  enum gc_barrier_kind kind, const char *reason, char *err,
+                                  size_t err_len);
+
+struct gc_heap *gc_heap_create(const struct gc_config *cfg_in, char *err, size_t err_len)
+{
+    struct gc_config cfg;
+    struct env_settings env;
+    if (prepare_config(cfg_in, &cfg, &env, err, err_len) != 0)
+        return NULL;
     enum gc_barrier_kind kind;
     char reason[512];
     if (resolve_barrier(&cfg, &kind, reason, sizeof reason, err, err_len) != 0)
         return NULL;
+    return build_heap(&cfg, &env, kind, reason, err, err_len);
+}
 
+struct gc_heap *heap_create_with_barrier(const struct gc_config *cfg_in, char *err, size_t err_len)
+{
+    struct gc_config cfg;
+    struct env_settings env;
+    if (prepare_config(cfg_in, &cfg, &env, err, err_len) != 0)
+        return NULL;
+    char why[256];
+    if (cfg.barrier == GC_BARRIER_DEFAULT || cfg.barrier == GC_BARRIER_AUTO ||
+        (unsigned)cfg.barrier >= GC_BARRIER_KIND_COUNT) {
+        set_error(err, err_len, "a heap for calibration needs one barrier, not %d",
+                  (int)cfg.barrier);
+        return NULL;
+    }
+    if (!gc_barrier_available(cfg.barrier, why, sizeof why)) {
+        set_error(err, err_len, "barrier %s is not available on this machine: %s",
+                  gc_barrier_name(cfg.barrier), why);
+        return NULL;
+    }
+    return build_heap(&cfg, &env, cfg.barrier, "chosen by the heap's configuration", err, err_len);
+}
+
+static struct gc_heap *build_heap(const struct gc_config *cfg_in, const struct env_settings *env,
+                                  enum gc_barrier_kind kind, const char *reason, char *err,
+                                  size_t err_len)
+{
+    struct gc_config cfg = *cfg_in;
+    size_t nursery_blocks = (cfg.nursery_bytes + BLOCK_BYTES - 1) >> BLOCK_SHIFT;
+    size_t nblocks = cfg.heap_max_bytes >> BLOCK_SHIFT;
     struct gc_heap *h = calloc(1, sizeof *h);
     if (!h) {
         set_error(err, err_len, "out of memory for the heap descriptor");
@@ -327,14 +368,14 @@ struct gc_heap *gc_heap_create(const struct gc_config *cfg_in, char *err, size_t
     h->on_oom = cfg.on_oom;
     h->on_oom_arg = cfg.on_oom_arg;
     h->conservative_stack = cfg.conservative_stack != 0;
-    h->stress_interval = cfg.stress_interval ? cfg.stress_interval : env.stress;
-    h->parallelism = cfg.parallelism ? cfg.parallelism : env.threads;
+    h->stress_interval = cfg.stress_interval ? cfg.stress_interval : env->stress;
+    h->parallelism = cfg.parallelism ? cfg.parallelism : env->threads;
     if (!h->parallelism) {
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         h->parallelism = cpus > 0 ? (unsigned)cpus : 1;
     }
-    h->verify = cfg.verify || env.verify;
-    h->trace_log = env.trace != 0;
+    h->verify = cfg.verify || env->verify;
+    h->trace_log = env->trace != 0;
     h->stats.dirty_unit_bytes = kind == GC_BARRIER_NONE ? 0 : (uint64_t)1 << h->dirty_shift;
 
     prefault_start(h); /* before a gcvm barrier puts the thread in guest mode */
