@@ -1,0 +1,247 @@
+/* gcvm-threads-bench: binary-trees on 1, 2 and 4 mutator threads at once, each thread
+ * with its own long-lived tree and its own short-lived trees (the Computer Language
+ * Benchmarks Game program, run per thread), on one gcvm heap (card and uffd barriers),
+ * on Boehm GC with its threads registered (its marker threads are its own), and on
+ * malloc/free (jemalloc, linked in). Reported beside the wall time: CPU time (user + sys,
+ * all threads), trees per second and the longest pause. gcvm collects on the thread that
+ * triggers a collection (no parallel collection yet), so its scaling is bounded by the
+ * share of time spent collecting. */
+#include <pthread.h>
+
+#define GC_THREADS /* Boehm registers every thread pthread_create starts (its wrapper) */
+#include <gc/gc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gbench_shim.h"
+#include "gcvm/gc-embedder.h"
+
+static int depth = 16; /* --depth=N */
+
+struct node {
+    struct node *left, *right;
+};
+
+enum collector { GCVM_CARD, GCVM_UFFD, BOEHM, MALLOC, COLLECTOR_COUNT };
+static const char *const collector_names[] = {"gcvm-card", "gcvm-uffd", "boehm", "malloc"};
+
+/* One thread's allocator and roots. gcvm needs the nodes under construction on a root
+ * stack it can see; Boehm finds them on the thread's stack; malloc needs nothing. */
+struct worker {
+    enum collector collector;
+    struct gc_heap *heap;
+    struct gc_mutator *mut;
+    struct node *stack[64];
+    size_t sp;
+    long trees;
+    long check;
+    int failed;
+};
+
+static void trace_node(void *obj, gc_visit_fn visit, void *ctx)
+{
+    struct node *n = obj;
+    visit((void **)&n->left, ctx);
+    visit((void **)&n->right, ctx);
+}
+
+static void trace_worker_roots(gc_visit_fn visit, void *ctx, void *user)
+{
+    struct worker *w = user;
+    for (size_t i = 0; i < w->sp; i++)
+        visit((void **)&w->stack[i], ctx);
+}
+
+static struct node *new_node(struct worker *w)
+{
+    struct node *n;
+    switch (w->collector) {
+    case BOEHM: n = GC_MALLOC(sizeof *n); break;
+    case MALLOC: n = calloc(1, sizeof *n); break;
+    default: n = gc_alloc(w->mut, 1, sizeof *n); break;
+    }
+    if (!n) {
+        fprintf(stderr, "gcvm-threads-bench: %s ran out of memory\n",
+                collector_names[w->collector]);
+        exit(1);
+    }
+    return n;
+}
+
+/* Bottom-up: both children wait on the root stack while their parent is allocated. */
+static struct node *make_tree(struct worker *w, int d)
+{
+    if (d > 0) {
+        w->stack[w->sp++] = make_tree(w, d - 1);
+        w->stack[w->sp++] = make_tree(w, d - 1);
+    }
+    struct node *n = new_node(w);
+    if (d > 0) {
+        n->right = w->stack[--w->sp];
+        n->left = w->stack[--w->sp];
+        if (w->mut) { /* stores into the newest object: young, no barrier work, but asked */
+            gc_write_barrier(w->mut, &n->right);
+            gc_write_barrier(w->mut, &n->left);
+        }
+    }
+    return n;
+}
+
+static long check_tree(const struct node *n)
+{
+    return n->left ? 1 + check_tree(n->left) + check_tree(n->right) : 1;
+}
+
+static void free_tree(struct worker *w, struct node *n)
+{
+    if (w->collector != MALLOC)
+        return;
+    if (n->left) {
+        free_tree(w, n->left);
+        free_tree(w, n->right);
+    }
+    free(n);
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    char err[256];
+    if (w->collector != BOEHM && w->collector != MALLOC) {
+        w->mut = gc_mutator_attach(w->heap, err, sizeof err);
+        if (!w->mut) {
+            fprintf(stderr, "gcvm-threads-bench: %s\n", err);
+            w->failed = 1;
+            return NULL;
+        }
+        gc_mutator_set_root_tracer(w->mut, trace_worker_roots, w);
+    }
+    w->stack[w->sp++] = make_tree(w, depth); /* long-lived */
+    for (int d = 4; d <= depth; d += 2) {
+        long iterations = 1L << (depth - d + 4);
+        for (long i = 0; i < iterations; i++) {
+            struct node *t = make_tree(w, d);
+            w->check += check_tree(t);
+            free_tree(w, t);
+            w->trees++;
+        }
+    }
+    w->check += check_tree(w->stack[0]);
+    free_tree(w, w->stack[0]);
+    w->sp = 0;
+    if (w->mut)
+        gc_mutator_detach(w->mut);
+    return NULL;
+}
+
+/* What binary-trees checks: every node counted, the long-lived tree included. */
+static long expected_check(void)
+{
+    long sum = (1L << (depth + 1)) - 1;
+    for (int d = 4; d <= depth; d += 2)
+        sum += (1L << (depth - d + 4)) * ((1L << (d + 1)) - 1);
+    return sum;
+}
+
+static double cpu_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+struct config {
+    enum collector collector;
+    int threads;
+};
+
+static void run(gbench_state *st, void *arg)
+{
+    const struct config *c = arg;
+    struct gc_heap *heap = NULL;
+    char err[256];
+    if (c->collector == GCVM_CARD || c->collector == GCVM_UFFD) {
+        struct gc_config cfg;
+        gc_config_init(&cfg);
+        cfg.barrier = c->collector == GCVM_CARD ? GC_BARRIER_CARD : GC_BARRIER_UFFD;
+        heap = gc_heap_create(&cfg, err, sizeof err);
+        if (!heap) {
+            char msg[300];
+            snprintf(msg, sizeof msg, "skipped: %s", err);
+            gbench_fail(st, msg);
+            while (gbench_keep_running(st)) {
+            }
+            return;
+        }
+        gc_register_kind(heap, 1, trace_node);
+    }
+    struct worker workers[4];
+    pthread_t threads[4];
+    double cpu0 = cpu_ms();
+    long trees = 0;
+    int wrong = 0;
+    while (gbench_keep_running(st)) {
+        memset(workers, 0, sizeof workers);
+        for (int i = 0; i < c->threads; i++) {
+            workers[i].collector = c->collector;
+            workers[i].heap = heap;
+            pthread_create(&threads[i], NULL, worker_main, &workers[i]);
+        }
+        for (int i = 0; i < c->threads; i++) {
+            pthread_join(threads[i], NULL);
+            wrong |= workers[i].failed || workers[i].check != expected_check();
+            trees += workers[i].trees;
+        }
+    }
+    double cpu = cpu_ms() - cpu0;
+    struct gc_stats s = {0};
+    if (heap) {
+        gc_get_stats(heap, &s);
+        gc_heap_destroy(heap);
+    }
+    if (wrong) {
+        gbench_fail(st, "wrong result");
+        return;
+    }
+    gbench_counter(st, "cpu_ms", cpu);
+    gbench_counter(st, "trees", (double)trees);
+    if (heap) {
+        gbench_counter(st, "max_pause_ms", s.pause_max_ms);
+        gbench_counter(st, "gc_ms", s.pause_total_ms);
+        gbench_counter(st, "collections", (double)(s.minor_collections + s.major_collections));
+    }
+}
+
+static struct config configs[COLLECTOR_COUNT][3];
+static char names[COLLECTOR_COUNT][3][64];
+
+int main(int argc, char **argv)
+{
+    int out = 1;
+    for (int i = 1; i < argc; i++) {
+        if (strncmp(argv[i], "--depth=", 8) == 0) {
+            depth = atoi(argv[i] + 8);
+            if (depth < 4 || depth > 24) {
+                fprintf(stderr, "gcvm-threads-bench: --depth takes 4 to 24, not '%s'\n",
+                        argv[i] + 8);
+                return 2;
+            }
+        } else {
+            argv[out++] = argv[i];
+        }
+    }
+    argc = out;
+    GC_INIT();
+    static const int thread_counts[] = {1, 2, 4};
+    for (int c = 0; c < COLLECTOR_COUNT; c++) {
+        for (int t = 0; t < 3; t++) {
+            configs[c][t] = (struct config){(enum collector)c, thread_counts[t]};
+            snprintf(names[c][t], sizeof names[c][t], "binary-trees/%s/threads:%d",
+                     collector_names[c], thread_counts[t]);
+            gbench_register(names[c][t], run, &configs[c][t]);
+        }
+    }
+    return gbench_main(argc, argv);
+}
