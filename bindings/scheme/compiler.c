@@ -880,11 +880,11 @@ static struct node *compile_import(value x)
                 if (strcmp(SYM(CAR(CDR(set)))->name, known_libraries[i]) == 0)
                     ok = true;
         if (list_length(set) == 2 && CAR(set) == intern_c("srfi"))
-            ok = false;
+            ok = CAR(CDR(set)) == MAKE_FIX(69) || CAR(CDR(set)) == MAKE_FIX(124);
         if (!ok)
             syntax_error(set, "unknown library (the built-in (scheme ...) libraries are "
                               "base, char, cxr, file, inexact, lazy, process-context, read, "
-                              "time, write)");
+                              "time, write; and (srfi 69), (srfi 124))");
     }
     return new_node(N_UNSPEC, loc_of(x));
 }

@@ -389,6 +389,14 @@ static value apply_other(size_t fbase, int argc)
             arity_error(f, argc);
         return OBJ(f)[1];
     }
+    if (IS(f, T_GUARDIAN)) { /* (g obj) registers obj; (g) takes out a dead one, or #f */
+        if (argc > 1)
+            arity_error(f, argc);
+        if (argc == 0)
+            return guardian_next(f);
+        guardian_register(f, vs[fbase + 1]);
+        return UNSPEC;
+    }
     scm_error1("not a procedure", f);
 }
 

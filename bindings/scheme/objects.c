@@ -167,5 +167,7 @@ void define_builtins(void)
     prims_io_init();
     prims_control_init();
     prims_system_init();
+    prims_hash_init(); /* after the equivalence predicates it recognizes */
+    prims_weak_init();
     compiler_init();
 }
