@@ -153,7 +153,8 @@ static bool keys_equal(size_t tslot, size_t kslot, value k)
 
 static void count_add(value t, intptr_t delta)
 {
-    OBJ(t)[HT_COUNT] = MAKE_FIX(FIX(OBJ(t)[HT_COUNT]) + delta);
+    value *count = &OBJ(t)[HT_COUNT];
+    *count = MAKE_FIX(FIX(*count) + delta);
 }
 
 static value node_key(value node, bool weak)
