@@ -64,7 +64,7 @@ static struct node *const_node(value v, uint64_t loc)
 {
     struct node *n = new_node(N_CONST, loc);
     n->k = v;
-    if (POINTER_P(v) && !SYMBOL_P(v) && OBJ_TYPE(v) != T_PRIMITIVE)
+    if (POINTER_P(v) && ((!SYMBOL_P(v) && OBJ_TYPE(v) != T_PRIMITIVE) || symbol_in_heap(v)))
         register_constant(&n->k);
     return n;
 }
@@ -126,6 +126,8 @@ static struct node *ref_node(value sym, struct scope *sc, uint64_t loc)
     }
     struct node *n = new_node(N_GLOBAL, loc);
     n->k = sym;
+    if (symbol_in_heap(sym)) /* code keeps it alive */
+        register_constant(&n->k);
     return n;
 }
 
@@ -143,6 +145,8 @@ static struct node *assign_node(value sym, struct scope *sc, struct node *val, u
         n = new_node(define ? N_DEFINE_GLOBAL : N_SET_GLOBAL, loc);
     }
     n->k = sym;
+    if (symbol_in_heap(sym))
+        register_constant(&n->k);
     n->a = val;
     return n;
 }

@@ -935,6 +935,6 @@ done:
 
 value eval_toplevel(value form)
 {
-    struct node *n = compile_toplevel(form);
+    struct node *n = compile_toplevel(symbols_settle(form));
     return eval(n, NIL);
 }

@@ -114,6 +114,14 @@ static void trace_words(void *obj, gc_visit_fn visit, void *ctx)
         visit((void **)&w[i], ctx);
 }
 
+/* A symbol in the heap (symbols.c): its binding and macro; the rest is its name. */
+static void trace_symbol(void *obj, gc_visit_fn visit, void *ctx)
+{
+    struct symbol *s = obj;
+    visit((void **)&s->global, ctx);
+    visit((void **)&s->macro, ctx);
+}
+
 struct visit_closure {
     gc_visit_fn visit;
     void *ctx;
@@ -210,7 +218,10 @@ static int gcvm_heap_init(const struct memory_options *opt, char *err, size_t er
         return -1;
     }
     for (unsigned t = 1; t < T_TYPE_COUNT; t++) {
-        gc_trace_fn fn = t == T_PAIR ? trace_pair : t == T_CLOSURE ? trace_closure : trace_words;
+        gc_trace_fn fn = t == T_PAIR      ? trace_pair
+                         : t == T_CLOSURE ? trace_closure
+                         : t == T_SYMBOL  ? trace_symbol
+                                          : trace_words;
         gc_register_kind(scm_heap, t, fn);
     }
     gc_set_root_tracer(scm_heap, trace_roots, NULL);

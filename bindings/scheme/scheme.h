@@ -253,6 +253,14 @@ void prims_weak_init(void);
 /* ---- Symbols (symbols.c) ---- */
 value intern(const char *name, size_t len);
 value intern_c(const char *name);
+/* string->symbol: a new symbol lives in the heap and is reclaimed when nothing references
+ * it (on the gcvm collector; on Boehm it is interned like the others). */
+value intern_at_run_time(value str);
+bool symbol_in_heap(value v);
+/* Code must not hold a symbol that may still move: before a form is compiled, a minor
+ * collection promotes the heap symbols in it (after which they never move). Returns the
+ * form, which may have moved. */
+value symbols_settle(value form);
 /* A symbol no program can name (for the compiler's hidden variables). */
 value make_uninterned_symbol(const char *name);
 void symbols_visit(void (*fn)(value *slot, void *ctx), void *ctx);
