@@ -113,7 +113,7 @@ static void heap_table_make_room(void)
     if (heap_count < heap_nbuckets / 2)
         return;
     size_t n = heap_nbuckets ? 2 * heap_nbuckets : 1024;
-    struct heap_entry **fresh = calloc(n, sizeof *fresh);
+    struct heap_entry **fresh = calloc(n, sizeof(struct heap_entry *));
     if (!fresh) {
         fprintf(stderr, "gcvm-scheme: out of memory for the symbol table\n");
         exit(70);
