@@ -2,7 +2,8 @@
  * against a model of the object graph.
  *
  * A random mutator allocates nodes, ephemerons and weak references (ephemerons with no
- * value), links them through root variables and node slots, registers objects with
+ * value), gives ephemerons new keys and values (so old ephemerons hold young keys), links
+ * them through root variables and node slots, registers objects with
  * guardians, takes identity hashes, and collects. The model knows which keys are
  * reachable: in a major collection, from the roots; in a minor one, also from every old
  * object, dead or alive (the remembered set holds what old objects point to, and no old
@@ -184,10 +185,21 @@ static void mutate(void)
         struct node *n = some_node();
         if (n)
             store_slot(n, (int)below(n->nslots), below(5) ? roots[b] : NULL);
-    } else if (op < 75) {
+    } else if (op < 72) {
         void *p = roots[b];
         if (p && gc_object_kind(p) == GC_KIND_EPHEMERON)
             set_root(a, below(2) ? gc_ephemeron_key(p) : gc_ephemeron_value(p));
+    } else if (op < 78) {
+        /* a new key (often young) and value for an ephemeron (often old) */
+        void *p = roots[b];
+        if (p && gc_object_kind(p) == GC_KIND_EPHEMERON) {
+            void *key = roots[a], *value = below(2) ? roots[(int)below(ROOTS)] : NULL;
+            gc_ephemeron_set(heap, p, key, value);
+            struct mobj *m = &model[id_of(p)];
+            m->slots[0] = id_of(key);
+            m->slots[1] = id_of(value);
+            m->broken = false;
+        }
     } else if (op < 82) {
         struct node *n = some_node();
         if (n)
@@ -295,6 +307,7 @@ static bool queue_dead(void)
     return any;
 }
 
+static unsigned long long old_broken_in_minor;
 static void model_collect(bool major)
 {
     for (size_t i = 0; i < model_count; i++)
@@ -312,6 +325,8 @@ static void model_collect(bool major)
     while (queue_dead());
     for (size_t i = 0; i < npending; i++) {
         struct mobj *e = &model[pending[i]];
+        if (!major && e->old && e->slots[0] >= 0 && !model[e->slots[0]].old)
+            old_broken_in_minor++; /* an old ephemeron whose young key died */
         e->slots[0] = e->slots[1] = -1;
         e->broken = true;
     }
@@ -486,11 +501,14 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < model_count; i++) {
         broken += model[i].type == M_EPH && model[i].broken;
     }
-    printf("test_weak %s: %zu objects, %llu ephemerons broken, %llu objects queued by "
-           "guardians, %u collections\n",
-           gc_barrier_name(barrier), model_count, broken, guardian_queued, epoch);
+    printf("test_weak %s: %zu objects, %llu ephemerons broken (%llu old ones with a young "
+           "key in a minor collection), %llu objects queued by guardians, %u collections\n",
+           gc_barrier_name(barrier), model_count, broken, old_broken_in_minor, guardian_queued,
+           epoch);
     CHECK_MSG(broken > 0 && guardian_queued > 0, "%s",
               "no ephemeron broken or no object queued: the test tested nothing");
+    CHECK_MSG(majors_only || old_broken_in_minor > 0 || barrier == GC_BARRIER_NONE, "%s",
+              "no old ephemeron lost a young key in a minor collection");
     gc_heap_destroy(heap);
     return 0;
 }

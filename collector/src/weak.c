@@ -246,6 +246,15 @@ void *gc_alloc_ephemeron(struct gc_heap *h, uintptr_t tag, void *key, void *valu
     return e;
 }
 
+void gc_ephemeron_set(struct gc_heap *h, void *ephemeron, void *key, void *value)
+{
+    void **e = ephemeron;
+    e[EPH_KEY] = key;
+    gc_write_barrier(h, &e[EPH_KEY]);
+    e[EPH_VALUE] = value;
+    gc_write_barrier(h, &e[EPH_VALUE]);
+}
+
 void *gc_ephemeron_key(const void *ephemeron)
 {
     return ((void *const *)ephemeron)[EPH_KEY];

@@ -29,6 +29,11 @@ extern "C" {
  * alive. Like gc_alloc, it may collect. */
 void *gc_alloc_ephemeron(struct gc_heap *heap, uintptr_t tag, void *key, void *value);
 
+/* Gives an ephemeron, broken or not, a new key and value (through the write barrier):
+ * an old ephemeron may so hold a young key, which a minor collection breaks at once if
+ * the key is unreachable otherwise. */
+void gc_ephemeron_set(struct gc_heap *heap, void *ephemeron, void *key, void *value);
+
 /* An ephemeron's key and value, or NULL once it is broken. */
 void *gc_ephemeron_key(const void *ephemeron);
 void *gc_ephemeron_value(const void *ephemeron);
