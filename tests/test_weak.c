@@ -510,5 +510,13 @@ int main(int argc, char **argv)
     CHECK_MSG(majors_only || old_broken_in_minor > 0 || barrier == GC_BARRIER_NONE, "%s",
               "no old ephemeron lost a young key in a minor collection");
     gc_heap_destroy(heap);
+    for (size_t i = 0; i < model_count; i++) {
+        free(model[i].registered);
+        free(model[i].queued);
+    }
+    free(model);
+    free(seen);
+    free(work);
+    free(pending);
     return 0;
 }
