@@ -254,7 +254,7 @@ void prims_weak_init(void);
 value intern(const char *name, size_t len);
 value intern_c(const char *name);
 /* string->symbol: a new symbol lives in the heap and is reclaimed when nothing references
- * it (on the gcvm collector; on Boehm it is interned like the others). */
+ * it. */
 value intern_at_run_time(value str);
 bool symbol_in_heap(value v);
 /* Code must not hold a symbol that may still move: before a form is compiled, a minor

@@ -3,7 +3,9 @@
  * in the heap, in a table that holds them weakly: a symbol nothing references any more is
  * reclaimed, and one still referenced keeps its identity (docs/scheme.md, "Symbols").
  * A symbol carries its top-level binding, so a global variable reference is one load; a
- * heap symbol with a binding or a macro is held strongly. */
+ * heap symbol with a binding or a macro is held strongly. On Boehm GC the weak reference
+ * is a hidden pointer registered as a disappearing link. */
+#include <gc/gc.h>
 #include <gcvm/gc-weak.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +72,8 @@ bool symbol_in_heap(value v)
 
 static value entry_symbol(const struct heap_entry *e)
 {
+    if (scm_use_boehm) /* Boehm clears the link when the symbol dies */
+        return e->weak ? (value)GC_REVEAL_POINTER(e->weak) : FALSE_V;
     void *s = gc_weak_ref_get((void *)e->weak);
     return s ? (value)s : FALSE_V;
 }
@@ -136,7 +140,8 @@ static value make_heap_symbol(uint32_t h, const char *name, size_t len)
     if (heap_count >= heap_nbuckets)
         heap_table_make_room();
     struct heap_entry *e = calloc(1, sizeof *e);
-    struct symbol *s = gc_alloc(scm_heap, T_SYMBOL, sizeof *s + len + 1);
+    size_t bytes = sizeof(struct symbol) + len + 1;
+    struct symbol *s = scm_use_boehm ? GC_MALLOC(bytes) : gc_alloc(scm_heap, T_SYMBOL, bytes);
     if (!e || !s) {
         free(e);
         scm_error("out of memory: the heap is full (use --heap=SIZE for a larger one)", NIL);
@@ -145,12 +150,20 @@ static value make_heap_symbol(uint32_t h, const char *name, size_t len)
     s->hash = h;
     s->len = (uint32_t)len;
     memcpy(s->name, name, len);
-    void *weak = gc_alloc_weak_ref(scm_heap, 0, s); /* keeps s alive meanwhile */
-    if (!weak) {
-        free(e);
-        scm_error("out of memory: the heap is full (use --heap=SIZE for a larger one)", NIL);
+    if (scm_use_boehm) {
+        e->weak = (value)GC_HIDE_POINTER(s);
+        if (GC_general_register_disappearing_link((void **)&e->weak, s) != GC_SUCCESS) {
+            free(e);
+            scm_error("out of memory registering a symbol with Boehm GC", NIL);
+        }
+    } else {
+        void *weak = gc_alloc_weak_ref(scm_heap, 0, s); /* keeps s alive meanwhile */
+        if (!weak) {
+            free(e);
+            scm_error("out of memory: the heap is full (use --heap=SIZE for a larger one)", NIL);
+        }
+        e->weak = (value)weak;
     }
-    e->weak = (value)weak;
     e->hash = h;
     e->next = heap_buckets[h & (heap_nbuckets - 1)];
     heap_buckets[h & (heap_nbuckets - 1)] = e;
@@ -160,8 +173,6 @@ static value make_heap_symbol(uint32_t h, const char *name, size_t len)
 
 value intern_at_run_time(value str)
 {
-    if (scm_use_boehm)
-        return intern(STRING_BYTES(str), STRING_LEN(str));
     size_t len = STRING_LEN(str);
     uint32_t h = hash_name(STRING_BYTES(str), len);
     if (nbuckets)
@@ -196,7 +207,7 @@ static bool form_has_heap_symbol(value v, int depth)
 
 value symbols_settle(value form)
 {
-    if (heap_count == 0 || !form_has_heap_symbol(form, 0))
+    if (scm_use_boehm || heap_count == 0 || !form_has_heap_symbol(form, 0)) /* Boehm: never moves */
         return form;
     vs_push(form);
     gc_collect(scm_heap, GC_COLLECT_MINOR);
