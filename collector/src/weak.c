@@ -95,10 +95,14 @@ static void *moved_to(const struct gc_heap *h, void *p)
 static struct guardian_record *record_of(struct gc_heap *h, const void *guardian)
 {
     struct weak_state *w = h->weak;
-    uintptr_t slot = ((const uintptr_t *)guardian)[GUARDIAN_SLOT];
-    if (!w || slot == 0 || slot > w->guardian_count || w->guardians[slot - 1].guardian == NULL)
+    if (!w || !is_heap_object(h, guardian) || gc_object_kind(guardian) != GC_KIND_GUARDIAN)
         return NULL;
-    return &w->guardians[slot - 1];
+    uintptr_t slot = ((const uintptr_t *)guardian)[GUARDIAN_SLOT];
+    if (slot == 0 || slot > w->guardian_count)
+        return NULL;
+    struct guardian_record *r = &w->guardians[slot - 1];
+    /* Outside a collection the record knows the guardian's address exactly. */
+    return r->guardian == guardian || (w->deferring && r->guardian) ? r : NULL;
 }
 
 void weak_trace(struct gc_heap *h, void *obj, unsigned kind, gc_visit_fn visit, void *ctx)
