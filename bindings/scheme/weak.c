@@ -8,7 +8,8 @@
  * ephemeron is a weak-key pair: the key is stored hidden from the marker and registered
  * as a disappearing link, which Boehm clears when the key becomes unreachable. The datum
  * is held strongly, so unlike a true ephemeron a datum that refers to its own key keeps
- * the key alive (docs/scheme.md). Guardians are not available there. */
+ * the key alive (docs/scheme.md). A guardian there is a list of the objects Boehm
+ * finalized (below). */
 #include <gc/gc.h>
 #include <gcvm/gc-weak.h>
 
@@ -74,10 +75,27 @@ value ephemeron_datum(value e)
     return ephemeron_broken(e) ? FALSE_V : OBJ(e)[2];
 }
 
+/* Boehm: a guardian is [hdr | queue (a list)]. Registering obj gives it a finalizer
+ * (unordered, so cycles are finalized too) whose client data lists the guardians it was
+ * registered with, once per registration; finalizers run only on demand, when a guardian
+ * is asked for an object, and each queues obj on every guardian in its list. The list
+ * holds the guardians strongly: a guardian lives while objects registered with it do. */
+static void boehm_queue_on_guardians(void *obj, void *guardians)
+{
+    for (value l = (value)guardians; PAIR_P(l); l = CDR(l)) {
+        value g = CAR(l);
+        OBJ(g)[1] = cons((value)obj, OBJ(g)[1]);
+    }
+}
+
 value make_guardian(void)
 {
-    if (scm_use_boehm)
-        scm_error("make-guardian is not available with --gc=boehm (use the gcvm collector)", NIL);
+    if (scm_use_boehm) {
+        GC_set_finalize_on_demand(1);
+        value g = alloc_object(T_GUARDIAN, 0, 1);
+        OBJ(g)[1] = NIL;
+        return g;
+    }
     value *g = gc_alloc_guardian(scm_heap, MAKE_HDR(T_GUARDIAN, 0));
     if (!g)
         scm_error("out of memory: the heap is full (use --heap=SIZE for a larger one)", NIL);
@@ -88,12 +106,35 @@ void guardian_register(value g, value obj)
 {
     /* What is not a heap object (an immediate, a symbol, a primitive) never becomes
      * unreachable: the collector refuses it, and it is never returned. */
-    if (POINTER_P(obj))
+    if (!POINTER_P(obj))
+        return;
+    if (!scm_use_boehm) {
         (void)gc_guardian_register(scm_heap, (void *)g, (void *)obj);
+        return;
+    }
+    void *base = GC_base((void *)obj);
+    if (base != (void *)obj)
+        return; /* not the start of a collectable object: a symbol outside the heap */
+    GC_finalization_proc previous = NULL;
+    void *listed = NULL;
+    GC_register_finalizer_no_order(base, 0, 0, &previous, &listed); /* read, and unset */
+    value list = previous == boehm_queue_on_guardians ? (value)listed : NIL;
+    list = cons(g, list);
+    GC_register_finalizer_no_order(base, boehm_queue_on_guardians, (void *)list, NULL, NULL);
 }
 
 value guardian_next(value g)
 {
+    if (scm_use_boehm) {
+        vs_push(g);
+        GC_invoke_finalizers();
+        g = vs[--vsp];
+        value q = OBJ(g)[1];
+        if (q == NIL)
+            return FALSE_V;
+        OBJ(g)[1] = CDR(q);
+        return CAR(q);
+    }
     void *obj = gc_guardian_next(scm_heap, (void *)g);
     return obj ? (value)obj : FALSE_V;
 }
