@@ -83,8 +83,8 @@ value ephemeron_datum(value e)
 static void boehm_queue_on_guardians(void *obj, void *guardians)
 {
     for (value l = (value)guardians; PAIR_P(l); l = CDR(l)) {
-        value g = CAR(l);
-        OBJ(g)[1] = cons((value)obj, OBJ(g)[1]);
+        value *queue = &OBJ(CAR(l))[1]; /* Boehm does not move objects */
+        *queue = cons((value)obj, *queue);
     }
 }
 
@@ -129,10 +129,11 @@ value guardian_next(value g)
         vs_push(g);
         GC_invoke_finalizers();
         g = vs[--vsp];
-        value q = OBJ(g)[1];
+        value *queue = &OBJ(g)[1];
+        value q = *queue;
         if (q == NIL)
             return FALSE_V;
-        OBJ(g)[1] = CDR(q);
+        *queue = CDR(q);
         return CAR(q);
     }
     void *obj = gc_guardian_next(scm_heap, (void *)g);
