@@ -675,7 +675,7 @@ value eval(struct node *n, value env)
             value v = eval_leaf(n->a, ENV);
             if (n->op == N_SET_GLOBAL && SYM(n->k)->global == UNASSIGNED)
                 unbound(n);
-            SYM(n->k)->global = v;
+            symbol_set_global(n->k, v);
             result = n->op == N_DEFINE_GLOBAL ? n->k : UNSPEC;
             goto done;
         }
@@ -854,9 +854,9 @@ value eval(struct node *n, value env)
                 value formals = n->k;
                 int i = 0;
                 for (; PAIR_P(formals); formals = CDR(formals), i++)
-                    SYM(CAR(formals))->global = FRAME_SLOT(f, i);
+                    symbol_set_global(CAR(formals), FRAME_SLOT(f, i));
                 if (SYMBOL_P(formals))
-                    SYM(formals)->global = FRAME_SLOT(f, i);
+                    symbol_set_global(formals, FRAME_SLOT(f, i));
                 vsp--;
             }
             result = UNSPEC;

@@ -257,6 +257,10 @@ value intern_c(const char *name);
  * it. */
 value intern_at_run_time(value str);
 bool symbol_in_heap(value v);
+/* Stores a symbol's top-level binding or macro (through the write barrier when the symbol
+ * is in the heap). */
+void symbol_set_global(value sym, value v);
+void symbol_set_macro(value sym, value v);
 /* Code must not hold a symbol that may still move: before a form is compiled, a minor
  * collection promotes the heap symbols in it (after which they never move). Returns the
  * form, which may have moved. */

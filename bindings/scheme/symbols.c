@@ -78,6 +78,20 @@ static value entry_symbol(const struct heap_entry *e)
     return s ? (value)s : FALSE_V;
 }
 
+void symbol_set_global(value sym, value v)
+{
+    SYM(sym)->global = v;
+    if (symbol_in_heap(sym)) /* a field of a heap object: the barrier must know */
+        gc_write_barrier(scm_heap, &SYM(sym)->global);
+}
+
+void symbol_set_macro(value sym, value v)
+{
+    SYM(sym)->macro = v;
+    if (symbol_in_heap(sym))
+        gc_write_barrier(scm_heap, &SYM(sym)->macro);
+}
+
 /* The heap symbol named so, or #f; unlinks the entries of reclaimed symbols on the way. */
 static value heap_lookup(uint32_t h, const char *name, size_t len)
 {

@@ -25,9 +25,12 @@
 (eval (list 'define (string->symbol (string-append "dyn" "-var")) 42) (environment '(scheme base)))
 (eval (list 'define (list (string->symbol "dyn-get")) (string->symbol "dyn-var")) (environment '(scheme base)))
 (gc)
-(let loop ((i 0)) (when (< i 1000) (string->symbol (name (+ n i))) (loop (+ i 1))))
+;; a young value bound to an old heap symbol, then minor collections
+(eval (list 'define (string->symbol "dyn-list") '(list 1 2 3)) (environment '(scheme base)))
+(let loop ((i 0)) (when (< i (if (get-environment-variable "GCVM_GC_STRESS") 1000 200000)) (string->symbol (name (+ n (modulo i 1000)))) (loop (+ i 1))))
 (gc)
 (display (list (eval (list (string->symbol "dyn-get")) (environment '(scheme base)))
+               (eval (string->symbol "dyn-list") (environment '(scheme base)))
                (eq? 'fresh-0 (string->symbol "fresh-0"))
                (eq? (string->symbol "car") 'car)))
 (newline)
