@@ -64,7 +64,7 @@ static struct node *const_node(value v, uint64_t loc)
 {
     struct node *n = new_node(N_CONST, loc);
     n->k = v;
-    if (POINTER_P(v) && !SYMBOL_P(v) && OBJ_TYPE(v) != T_PRIMITIVE)
+    if (POINTER_P(v) && ((!SYMBOL_P(v) && OBJ_TYPE(v) != T_PRIMITIVE) || symbol_in_heap(v)))
         register_constant(&n->k);
     return n;
 }
@@ -126,6 +126,8 @@ static struct node *ref_node(value sym, struct scope *sc, uint64_t loc)
     }
     struct node *n = new_node(N_GLOBAL, loc);
     n->k = sym;
+    if (symbol_in_heap(sym)) /* code keeps it alive */
+        register_constant(&n->k);
     return n;
 }
 
@@ -143,6 +145,8 @@ static struct node *assign_node(value sym, struct scope *sc, struct node *val, u
         n = new_node(define ? N_DEFINE_GLOBAL : N_SET_GLOBAL, loc);
     }
     n->k = sym;
+    if (symbol_in_heap(sym))
+        register_constant(&n->k);
     n->a = val;
     return n;
 }
@@ -869,6 +873,8 @@ bool library_available(value name)
         for (int i = 0; known_libraries[i]; i++)
             if (strcmp(SYM(CAR(CDR(name)))->name, known_libraries[i]) == 0)
                 return true;
+    if (list_length(name) == 2 && CAR(name) == intern_c("srfi"))
+        return CAR(CDR(name)) == MAKE_FIX(69) || CAR(CDR(name)) == MAKE_FIX(124);
     return false;
 }
 
@@ -886,7 +892,7 @@ static struct node *compile_import(value x)
         if (!library_available(set))
             syntax_error(set, "unknown library (the built-in (scheme ...) libraries are "
                               "base, char, cxr, file, inexact, lazy, process-context, read, "
-                              "time, write)");
+                              "time, write; and (srfi 69), (srfi 124))");
     }
     return new_node(N_UNSPEC, loc_of(x));
 }

@@ -389,6 +389,14 @@ static value apply_other(size_t fbase, int argc)
             arity_error(f, argc);
         return OBJ(f)[1];
     }
+    if (IS(f, T_GUARDIAN)) { /* (g obj) registers obj; (g) takes out a dead one, or #f */
+        if (argc > 1)
+            arity_error(f, argc);
+        if (argc == 0)
+            return guardian_next(f);
+        guardian_register(f, vs[fbase + 1]);
+        return UNSPEC;
+    }
     scm_error1("not a procedure", f);
 }
 
@@ -667,7 +675,7 @@ value eval(struct node *n, value env)
             value v = eval_leaf(n->a, ENV);
             if (n->op == N_SET_GLOBAL && SYM(n->k)->global == UNASSIGNED)
                 unbound(n);
-            SYM(n->k)->global = v;
+            symbol_set_global(n->k, v);
             result = n->op == N_DEFINE_GLOBAL ? n->k : UNSPEC;
             goto done;
         }
@@ -846,9 +854,9 @@ value eval(struct node *n, value env)
                 value formals = n->k;
                 int i = 0;
                 for (; PAIR_P(formals); formals = CDR(formals), i++)
-                    SYM(CAR(formals))->global = FRAME_SLOT(f, i);
+                    symbol_set_global(CAR(formals), FRAME_SLOT(f, i));
                 if (SYMBOL_P(formals))
-                    SYM(formals)->global = FRAME_SLOT(f, i);
+                    symbol_set_global(formals, FRAME_SLOT(f, i));
                 vsp--;
             }
             result = UNSPEC;
@@ -927,6 +935,6 @@ done:
 
 value eval_toplevel(value form)
 {
-    struct node *n = compile_toplevel(form);
+    struct node *n = compile_toplevel(symbols_settle(form));
     return eval(n, NIL);
 }

@@ -373,7 +373,7 @@ static void expand_in(size_t slot)
         if (list_length(f) != 3 || !SYMBOL_P(CAR(CDR(f))))
             scm_error1("define-syntax takes a name and (syntax-rules ...)", f);
         check_rules(CAR(CDR(CDR(f))), f);
-        SYM(CAR(CDR(f)))->macro = CAR(CDR(CDR(f)));
+        symbol_set_macro(CAR(CDR(f)), CAR(CDR(CDR(f))));
         vs[slot] = cons(intern_c("begin"), NIL);
         return;
     }

@@ -125,6 +125,14 @@ static void trace_words_range(void *obj, size_t from, size_t to, gc_visit_fn vis
         visit((void **)&w[i], ctx);
 }
 
+/* A symbol in the heap (symbols.c): its binding and macro; the rest is its name. */
+static void trace_symbol(void *obj, gc_visit_fn visit, void *ctx)
+{
+    struct symbol *s = obj;
+    visit((void **)&s->global, ctx);
+    visit((void **)&s->macro, ctx);
+}
+
 struct visit_closure {
     gc_visit_fn visit;
     void *ctx;
@@ -233,6 +241,8 @@ static int gcvm_heap_init(const struct memory_options *opt, char *err, size_t er
             gc_register_kind(scm_heap, t, trace_pair);
         else if (t == T_CLOSURE)
             gc_register_kind(scm_heap, t, trace_closure);
+        else if (t == T_SYMBOL)
+            gc_register_kind(scm_heap, t, trace_symbol);
         else
             gc_register_kind_ranged(scm_heap, t, trace_words, trace_words_range);
     }

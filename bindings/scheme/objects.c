@@ -96,7 +96,7 @@ value make_error(const char *kind, const char *msg, value irritants)
 
 void define_global(const char *name, value v)
 {
-    SYM(intern_c(name))->global = v;
+    symbol_set_global(intern_c(name), v);
 }
 
 value define_primitive(const char *name, prim_fn fn, int min, int max)
@@ -182,5 +182,7 @@ void define_builtins(void)
     load_init();
     prims_control_init();
     prims_system_init();
+    prims_hash_init(); /* after the equivalence predicates it recognizes */
+    prims_weak_init();
     compiler_init();
 }

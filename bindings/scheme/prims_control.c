@@ -7,13 +7,13 @@
 value call_with_escape_continuation(value f);
 value dynamic_wind(value before, value thunk, value after);
 
-static bool procedure_p(value v)
+bool procedure_p(value v)
 {
     if (!POINTER_P(v))
         return false;
     unsigned t = OBJ_TYPE(v);
     return t == T_CLOSURE || t == T_PRIMITIVE || t == T_RECORD_PROC || t == T_CONTINUATION ||
-           t == T_PARAMETER || t == T_CASE_LAMBDA;
+           t == T_PARAMETER || t == T_CASE_LAMBDA || t == T_GUARDIAN;
 }
 
 static void check_procedure(const char *who, value v)

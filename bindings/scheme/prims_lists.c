@@ -447,7 +447,7 @@ static value p_string_to_symbol(int argc, value *argv)
     (void)argc;
     if (!STRING_P(argv[0]))
         type_error("string->symbol", "a string", argv[0]);
-    return intern(STRING_BYTES(argv[0]), STRING_LEN(argv[0]));
+    return intern_at_run_time(argv[0]);
 }
 
 void prims_lists_init(void)

@@ -212,7 +212,10 @@ static void print(size_t vslot, size_t pslot, int display)
     case T_RECORD_PROC:
     case T_CASE_LAMBDA:
     case T_CONTINUATION:
+    case T_GUARDIAN:
     case T_PARAMETER: port_puts(vs[pslot], "#<procedure>"); return;
+    case T_HASH_TABLE: port_puts(vs[pslot], "#<hash-table>"); return;
+    case T_EPHEMERON: port_puts(vs[pslot], "#<ephemeron>"); return;
     case T_RECORD: {
         value name = OBJ(RECORD_TYPE_OF(v))[1];
         port_puts(vs[pslot], "#<");

@@ -68,6 +68,9 @@ enum obj_type {
     T_CASE_LAMBDA, /* [hdr(n) | closure...]: the first whose arity fits is applied */
     T_BIGNUM,      /* an exact integer outside the fixnum range (numbers.h) */
     T_RATNUM,      /* an exact non-integer rational (numbers.h) */
+    T_HASH_TABLE,  /* [hdr(weak) | equivalence | hash | count | buckets]: prims_hash.c */
+    T_EPHEMERON,   /* [hdr | key | datum]: the collector's ephemeron (weak.c) */
+    T_GUARDIAN,    /* [hdr | the collector's record]: applicable, see weak.c */
     T_TYPE_COUNT
 };
 
@@ -234,9 +237,38 @@ enum runtime_root {
 };
 extern value runtime_roots[ROOT_COUNT];
 
+/* ---- Weak objects and identity hashes, on either collector (weak.c) ---- */
+/* A hash of v's identity that a collection does not change (objects that move carry it). */
+uint64_t identity_hash(value v);
+/* An ephemeron: datum is kept only while key is reachable otherwise. Broken ones read
+ * #f for key and datum. */
+value make_ephemeron(value key, value datum);
+bool ephemeron_broken(value e);
+value ephemeron_key(value e);
+value ephemeron_datum(value e);
+/* Guardians (Guile, Chez): raises an error naming the procedure on Boehm GC. */
+value make_guardian(void);
+void guardian_register(value g, value obj);
+value guardian_next(value g); /* #f when none is queued */
+void collect_full(void);
+void prims_hash_init(void);
+void prims_weak_init(void);
+
 /* ---- Symbols (symbols.c) ---- */
 value intern(const char *name, size_t len);
 value intern_c(const char *name);
+/* string->symbol: a new symbol lives in the heap and is reclaimed when nothing references
+ * it. */
+value intern_at_run_time(value str);
+bool symbol_in_heap(value v);
+/* Stores a symbol's top-level binding or macro (through the write barrier when the symbol
+ * is in the heap). */
+void symbol_set_global(value sym, value v);
+void symbol_set_macro(value sym, value v);
+/* Code must not hold a symbol that may still move: before a form is compiled, a minor
+ * collection promotes the heap symbols in it (after which they never move). Returns the
+ * form, which may have moved. */
+value symbols_settle(value form);
 /* A symbol no program can name (for the compiler's hidden variables). */
 value make_uninterned_symbol(const char *name);
 void symbols_visit(void (*fn)(value *slot, void *ctx), void *ctx);
@@ -353,6 +385,7 @@ intptr_t arg_fixnum(const char *who, value v);
 size_t arg_index(const char *who, value v, size_t limit);
 double arg_number_double(const char *who, value v);
 bool values_eqv(value a, value b);
+bool procedure_p(value v); /* anything apply accepts */
 bool values_equal(value a, value b);
 value number_to_string(value n, int radix);
 value string_to_number(const char *s, size_t len, int radix);

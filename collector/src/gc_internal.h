@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "gcvm/gc-embedder.h"
+#include "gcvm/gc-weak.h"
 
 #define BLOCK_SHIFT 15u
 #define BLOCK_BYTES ((size_t)1 << BLOCK_SHIFT) /* 32 KiB */
@@ -23,8 +24,11 @@
  *   bit 0 LIVE: set in every allocated object. Clear with a nonzero word: the object was
  *         evacuated and the word is the address of its copy's payload. Zero: a free cell.
  *   bit 1 POINTERFREE: never traced.   bit 2 FILLER: dead object kept in a pinned block.
+ *   bit 3 HASHED, bit 4 HASH_STORED: identity hash (docs/collector.md, "Weak objects").
  *   bits 8..15 kind, bits 16..63 total size in bytes (header included). */
 #define HDR_FILLER 4u
+#define HDR_HASHED 8u       /* young object whose identity hash was taken (identity_hash.c) */
+#define HDR_HASH_STORED 16u /* the hash is in one granule appended to the object */
 typedef uint64_t gc_header;
 
 static inline gc_header *header_of(const void *obj)
@@ -65,6 +69,7 @@ struct block {
 };
 
 struct gc_barrier_ops;
+struct weak_state;
 
 struct ptr_stack {
     void **items;
@@ -202,6 +207,9 @@ struct gc_heap {
     /* Work list shared by evacuation and marking; blocks pinned in this collection. */
     struct ptr_stack grey;
     struct ptr_stack pinned_now;
+
+    /* Ephemerons found in this collection, guardians (weak.c). NULL until first used. */
+    struct weak_state *weak;
 
     /* Statistics. */
     struct gc_stats stats;
@@ -350,6 +358,31 @@ void mutators_free_all(struct gc_heap *h); /* the heap is going */
  * unless_another, returns without collecting when another thread collected while m
  * waited for it. */
 void run_collection(struct gc_mutator *m, bool major, bool unless_another);
+
+/* ---- Weak objects (weak.c) and identity hashes (identity_hash.c) ----
+ * A collection calls weak_collection_begin before it traces anything: from then until
+ * weak_collection_end, a traced ephemeron is put aside instead of visited. After the
+ * strong trace is drained, weak_collection_end resolves the ephemerons to a fixpoint,
+ * queues the dead objects of live guardians (tracing them), and breaks the ephemerons
+ * whose keys died, with `visit` the collection's visitor. */
+void weak_collection_begin(struct gc_heap *h);
+void weak_collection_end(struct gc_heap *h, gc_visit_fn visit);
+void weak_trace(struct gc_heap *h, void *obj, unsigned kind, gc_visit_fn visit, void *ctx);
+void weak_destroy(struct gc_heap *h);
+/* Whether objects of the kind can be traced: the embedder registered a trace function,
+ * or the kind is one of the collector's own. */
+static inline bool kind_is_traceable(const struct gc_heap *h, unsigned kind)
+{
+    return h->trace[kind] != NULL || kind == GC_KIND_EPHEMERON || kind == GC_KIND_GUARDIAN;
+}
+/* Bytes the copy of a young object with header hdr needs beyond its size (0 or one
+ * granule), and the write of the hash into that copy (header and appended word). */
+static inline size_t identity_hash_extra(gc_header hdr)
+{
+    return (hdr & HDR_HASHED) ? GC_GRANULE : 0;
+}
+void identity_hash_store(char *copy_header, size_t old_total, const void *old_payload);
+size_t identity_hash_payload_extra(gc_header hdr);
 
 /* ---- Verifier (verify.c) ---- */
 void verify_remembered_set(struct gc_heap *h);

@@ -410,6 +410,7 @@ void gc_heap_destroy(struct gc_heap *h)
     free(h->pinned_now.items);
     free(h->fresh_large.items);
     free(h->pauses.ms);
+    weak_destroy(h);
     pthread_mutex_destroy(&h->lock);
     pthread_cond_destroy(&h->stopped_cond);
     pthread_cond_destroy(&h->resume_cond);
@@ -440,8 +441,8 @@ int gc_register_kind(struct gc_heap *h, unsigned kind, gc_trace_fn trace)
 int gc_register_kind_ranged(struct gc_heap *h, unsigned kind, gc_trace_fn trace,
                             gc_trace_range_fn trace_range)
 {
-    if (kind >= KIND_COUNT)
-        return -1;
+    if (kind >= KIND_COUNT || kind == GC_KIND_EPHEMERON || kind == GC_KIND_GUARDIAN)
+        return -1; /* out of range, or the collector's own (gc-weak.h) */
     pthread_mutex_lock(&h->lock);
     h->trace[kind] = trace;
     h->trace_range[kind] = trace_range;
@@ -506,17 +507,23 @@ void trace_object(struct gc_heap *h, void *obj, gc_visit_fn visit, void *ctx)
     gc_header hdr = *header_of(obj);
     if (hdr & (GC_HDR_POINTERFREE | HDR_FILLER))
         return;
-    gc_trace_fn trace = h->trace[header_kind(hdr)];
+    unsigned kind = header_kind(hdr);
+    if (kind == GC_KIND_EPHEMERON || kind == GC_KIND_GUARDIAN) {
+        weak_trace(h, obj, kind, visit, ctx);
+        return;
+    }
+    gc_trace_fn trace = h->trace[kind];
     if (!trace)
         gc_fatal("object %p of kind %u holds pointers but the kind has no trace function "
                  "(gc_register_kind)",
-                 obj, header_kind(hdr));
+                 obj, kind);
     trace(obj, visit, ctx);
 }
 
 size_t gc_object_size(const void *obj)
 {
-    return header_size(*header_of(obj)) - GC_HEADER_BYTES;
+    gc_header hdr = *header_of(obj);
+    return header_size(hdr) - GC_HEADER_BYTES - identity_hash_payload_extra(hdr);
 }
 unsigned gc_object_kind(const void *obj)
 {

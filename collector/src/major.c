@@ -94,10 +94,12 @@ void major_collect(struct gc_heap *h)
     if (h->barrier->make_writable)
         for_each_old_run(h, make_old_run_writable); /* promotion fills free cells */
     for_each_old_run(h, clear_old_marks);
+    weak_collection_begin(h);
     if (h->conservative_stack)
         conservative_scan_stacks(h, mark_conservative_referent);
     trace_roots(h, visit_for_major, h);
     drain_grey(h, visit_for_major);
+    weak_collection_end(h, visit_for_major);
     fill_evacuated_remains(h);
     for (size_t i = 0; i < h->fresh_large.count; i++)
         h->blocks[block_index(h, h->fresh_large.items[i])].fresh = false;

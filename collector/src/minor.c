@@ -57,15 +57,18 @@ static void *promote(struct gc_heap *h, void *obj)
     if (h->blocks[block_index(h, obj)].kind == BLOCK_PINNED)
         return obj;
     size_t total = header_size(hdr);
-    char *to = old_alloc_small(h, total);
+    size_t extra = identity_hash_extra(hdr); /* room for its identity hash */
+    char *to = total + extra <= SMALL_MAX ? old_alloc_small(h, total + extra) : NULL;
     if (!to) { /* the old generation is full: keep the whole block where it is */
         pin_block(h, block_index(h, obj));
         return obj;
     }
     memcpy(to, header_of(obj), total);
+    if (extra)
+        identity_hash_store(to, total, obj);
     void *copy = to + GC_HEADER_BYTES;
     *header_of(obj) = (gc_header)(uintptr_t)copy;
-    h->stats.bytes_promoted += total;
+    h->stats.bytes_promoted += total + extra;
     if (h->marking)
         set_marked(h, copy);
     if (!(hdr & GC_HDR_POINTERFREE))
@@ -328,8 +331,10 @@ void minor_collect(struct gc_heap *h)
     make_allocation_blocks_writable(h);
     if (h->conservative_stack)
         conservative_scan_stacks(h, pin_if_young);
+    weak_collection_begin(h);
     trace_roots(h, visit_for_minor, h);
     scan_remembered_set(h);
     drain_grey(h, visit_for_minor);
+    weak_collection_end(h, visit_for_minor);
     fill_evacuated_remains(h);
 }

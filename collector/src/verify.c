@@ -92,7 +92,7 @@ static void check_reachable_field(void **field, void *arg)
         report(c, "an object with a corrupt size", field, v);
         return;
     }
-    if (!(hdr & GC_HDR_POINTERFREE) && !h->trace[header_kind(hdr)]) {
+    if (!(hdr & GC_HDR_POINTERFREE) && !kind_is_traceable(h, header_kind(hdr))) {
         report(c, "a pointerful object of a kind with no trace function", field, v);
         return;
     }

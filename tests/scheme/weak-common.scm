@@ -1,0 +1,28 @@
+;; What both collectors do with weak objects (this runs on gcvm and on Boehm GC):
+;; ephemerons and weak-key tables keep what is referenced, and guardians hand back what
+;; became unreachable, once per registration, and never what is still referenced. Boehm
+;; scans the stack conservatively, so of a thousand dropped objects most, not all, count.
+(import (scheme base) (scheme write) (srfi 69) (srfi 124))
+(define k (list 'key))
+(define e (make-ephemeron k 'datum))
+(define w (make-weak-key-hash-table))
+(hash-table-set! w k 1)
+(define g (make-guardian))
+(define (register-fresh n) (let loop ((i 0)) (when (< i n) (g (vector 'obj i)) (loop (+ i 1)))))
+(register-fresh 1000)
+(define kept (vector 'obj 5000))
+(g kept)
+(g kept)
+(define g2 (make-guardian))
+(g2 kept)
+(gc)
+(define (drain g) (let loop ((n 0) (k 0)) (let ((x (g))) (if x (loop (+ n 1) (if (eq? x kept) (+ k 1) k)) (list n k)))))
+(define r (drain g))
+(display (list (ephemeron-broken? e) (ephemeron-datum e) (hash-table-ref/default w k #f)))
+(newline)
+(display (list (> (car r) 900) (cadr r) (drain g2)))
+(newline)
+(set! kept #f)
+(gc)
+(display (list (drain g) (drain g2)))
+(newline)

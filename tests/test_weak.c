@@ -1,0 +1,524 @@
+/* Differential test of ephemerons, weak references, guardians and identity hashes
+ * against a model of the object graph.
+ *
+ * A random mutator allocates nodes, ephemerons and weak references (ephemerons with no
+ * value), gives ephemerons new keys and values (so old ephemerons hold young keys), links
+ * them through root variables and node slots, registers objects with
+ * guardians, takes identity hashes, and collects. The model knows which keys are
+ * reachable: in a major collection, from the roots; in a minor one, also from every old
+ * object, dead or alive (the remembered set holds what old objects point to, and no old
+ * object dies), with every old object live. Ephemeron chains resolve to a fixpoint, dead
+ * registrations of live guardians are queued and traced, the rest breaks. After every
+ * collection each reachable object must match its model: ephemerons broken exactly when
+ * the model broke them, guardians queue exactly the model's objects, identity hashes are
+ * unchanged although young objects moved; after a major collection the heap holds
+ * exactly the model's live objects. The heap verifier runs at every collection.
+ *
+ * usage: test_weak BARRIER SEED STEPS minor|major
+ *   minor: seven of eight collections are minor ones (young keys in old ephemerons and
+ *   the reverse); major: every collection is a major one.
+ * Exits 77 (skipped) when the barrier is not available on this machine. */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gcvm/gc-weak.h"
+#include "test_util.h"
+
+enum { KIND_NODE = 1, ROOTS = 16, GUARDIANS = 2, MAX_SLOTS = 4, COLLECT_EVERY = 400 };
+enum mtype { M_NODE, M_EPH, M_GUARD };
+
+struct node {
+    uint64_t id;
+    uint64_t nslots;
+    void *slots[];
+};
+
+struct mobj {
+    enum mtype type;
+    bool live, old, marked, broken, hashed;
+    int nslots;
+    int64_t slots[MAX_SLOTS]; /* node: slots; ephemeron: key, value (-1: NULL) */
+    uint64_t hash;
+    int64_t *registered, *queued; /* guardian */
+    size_t nregistered, nqueued, first_new;
+};
+
+static struct gc_heap *heap;
+static struct gc_mutator *mut; /* the test's one thread */
+static struct mobj *model;
+static size_t model_count, model_cap;
+static void *roots[ROOTS];
+static int64_t root_ids[ROOTS];
+static void *guardians[GUARDIANS];
+static int64_t guardian_ids[GUARDIANS];
+
+static uint64_t rng_state;
+static uint64_t below(uint64_t n)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return n ? rng_state % n : 0;
+}
+
+static void *grow(void *p, size_t bytes)
+{
+    void *q = realloc(p, bytes);
+    CHECK_MSG(q != NULL, "out of memory (%zu bytes)", bytes);
+    return q;
+}
+
+static void push_id(int64_t **v, size_t *n, int64_t id)
+{
+    *v = grow(*v, (*n + 1) * sizeof **v);
+    (*v)[(*n)++] = id;
+}
+
+static void trace_node(void *obj, gc_visit_fn visit, void *ctx)
+{
+    struct node *n = obj;
+    for (uint64_t i = 0; i < n->nslots; i++)
+        visit(&n->slots[i], ctx);
+}
+
+static int64_t id_of(const void *p)
+{
+    return p ? (int64_t) * (const uint64_t *)p : -1;
+}
+
+static int64_t model_new(enum mtype type)
+{
+    if (model_count == model_cap) {
+        model_cap = model_cap ? 2 * model_cap : 4096;
+        model = grow(model, model_cap * sizeof *model);
+    }
+    struct mobj *m = &model[model_count];
+    memset(m, 0, sizeof *m);
+    m->type = type;
+    m->live = true;
+    for (int i = 0; i < MAX_SLOTS; i++)
+        m->slots[i] = -1;
+    return (int64_t)model_count++;
+}
+
+/* ---- Mutator ---- */
+
+static void *new_node(void)
+{
+    int64_t id = model_new(M_NODE);
+    int n = 1 + (int)below(MAX_SLOTS);
+    struct node *p = gc_alloc(mut, KIND_NODE, sizeof *p + (size_t)n * sizeof(void *));
+    CHECK(p != NULL);
+    p->id = (uint64_t)id;
+    p->nslots = (uint64_t)n;
+    model[id].nslots = n;
+    for (int i = 0; i < n; i++) {
+        int r = (int)below(ROOTS);
+        if (below(2)) {
+            p->slots[i] = roots[r];
+            model[id].slots[i] = root_ids[r];
+        }
+    }
+    return p;
+}
+
+static void *new_ephemeron(void *key, void *value)
+{
+    int64_t id = model_new(M_EPH);
+    model[id].slots[0] = id_of(key);
+    model[id].slots[1] = id_of(value);
+    void *e = value || below(3) ? gc_alloc_ephemeron(mut, (uintptr_t)id, key, value)
+                                : gc_alloc_weak_ref(mut, (uintptr_t)id, key);
+    CHECK(e != NULL);
+    return e;
+}
+
+static void set_root(int r, void *p)
+{
+    roots[r] = p;
+    root_ids[r] = id_of(p);
+}
+
+/* A node reachable from a root, found by a short random walk (old ones included). */
+static struct node *some_node(void)
+{
+    void *p = roots[below(ROOTS)];
+    for (int depth = (int)below(4); p && depth > 0; depth--) {
+        if (gc_object_kind(p) != KIND_NODE)
+            break;
+        struct node *n = p;
+        void *next = n->slots[below(n->nslots)];
+        if (!next)
+            break;
+        p = next;
+    }
+    return p && gc_object_kind(p) == KIND_NODE ? p : NULL;
+}
+
+static void store_slot(struct node *n, int k, void *v)
+{
+    n->slots[k] = v;
+    gc_write_barrier(mut, &n->slots[k]);
+    model[n->id].slots[k] = id_of(v);
+}
+
+static void mutate(void)
+{
+    int a = (int)below(ROOTS), b = (int)below(ROOTS);
+    uint64_t op = below(100);
+    if (op < 25) {
+        set_root(a, new_node());
+    } else if (op < 45) {
+        void *key = below(4) ? roots[b] : NULL;
+        if (!key)
+            key = new_node(), set_root(b, key);
+        void *value = below(2) ? roots[(int)below(ROOTS)] : NULL;
+        void *e = new_ephemeron(key, value);
+        struct node *holder = some_node();
+        if (holder && below(2))
+            store_slot(holder, (int)below(holder->nslots), e);
+        else
+            set_root(a, e);
+    } else if (op < 65) {
+        struct node *n = some_node();
+        if (n)
+            store_slot(n, (int)below(n->nslots), below(5) ? roots[b] : NULL);
+    } else if (op < 72) {
+        void *p = roots[b];
+        if (p && gc_object_kind(p) == GC_KIND_EPHEMERON)
+            set_root(a, below(2) ? gc_ephemeron_key(p) : gc_ephemeron_value(p));
+    } else if (op < 78) {
+        /* a new key (often young) and value for an ephemeron (often old) */
+        void *p = roots[b];
+        if (p && gc_object_kind(p) == GC_KIND_EPHEMERON) {
+            void *key = roots[a], *value = below(2) ? roots[(int)below(ROOTS)] : NULL;
+            gc_ephemeron_set(mut, p, key, value);
+            struct mobj *m = &model[id_of(p)];
+            m->slots[0] = id_of(key);
+            m->slots[1] = id_of(value);
+            m->broken = false;
+        }
+    } else if (op < 82) {
+        struct node *n = some_node();
+        if (n)
+            set_root(a, n->slots[below(n->nslots)]);
+    } else if (op < 88) {
+        int g = (int)below(GUARDIANS);
+        void *p = roots[b];
+        if (p && guardians[g]) {
+            CHECK(gc_guardian_register(heap, guardians[g], p) == 0);
+            struct mobj *m = &model[guardian_ids[g]];
+            push_id(&m->registered, &m->nregistered, id_of(p));
+        }
+    } else if (op < 94) {
+        void *p = roots[b];
+        if (p) {
+            uint64_t h = gc_object_hash(heap, p);
+            struct mobj *m = &model[id_of(p)];
+            CHECK_MSG(!m->hashed || m->hash == h, "object %lld changed its hash",
+                      (long long)id_of(p));
+            m->hashed = true;
+            m->hash = h;
+        }
+    } else if (op < 99) {
+        set_root(a, NULL);
+    } else {
+        int g = (int)below(GUARDIANS);
+        guardians[g] = gc_alloc_guardian(mut, 0);
+        CHECK(guardians[g] != NULL);
+        guardian_ids[g] = model_new(M_GUARD);
+        *(uint64_t *)guardians[g] = (uint64_t)guardian_ids[g];
+    }
+}
+
+/* ---- Model of a collection ---- */
+
+static int64_t *work;
+static size_t nwork;
+static int64_t *pending;
+static size_t npending;
+
+static void mark(int64_t id)
+{
+    if (id < 0 || model[id].marked)
+        return;
+    model[id].marked = true;
+    push_id(&work, &nwork, id);
+}
+
+static void drain(void)
+{
+    while (nwork) {
+        struct mobj *m = &model[work[--nwork]];
+        if (m->type == M_NODE)
+            for (int i = 0; i < m->nslots; i++)
+                mark(m->slots[i]);
+        else if (m->type == M_EPH)
+            push_id(&pending, &npending, (int64_t)(m - model));
+        else
+            for (size_t i = 0; i < m->nqueued; i++)
+                mark(m->queued[i]);
+    }
+}
+
+static void resolve(void)
+{
+    for (bool progress = true; progress;) {
+        progress = false;
+        for (size_t i = 0; i < npending;) {
+            struct mobj *e = &model[pending[i]];
+            if (e->slots[0] >= 0 && !model[e->slots[0]].marked) {
+                i++;
+                continue;
+            }
+            pending[i] = pending[--npending];
+            mark(e->slots[1]);
+            progress = true;
+        }
+        drain();
+    }
+}
+
+static bool queue_dead(void)
+{
+    bool any = false;
+    for (size_t g = 0; g < model_count; g++) {
+        struct mobj *m = &model[g];
+        m->first_new = m->nqueued;
+        if (m->type != M_GUARD || !m->live || !m->marked)
+            continue;
+        for (size_t i = 0; i < m->nregistered;) {
+            int64_t r = m->registered[i];
+            if (model[r].marked) {
+                i++;
+                continue;
+            }
+            m->registered[i] = m->registered[--m->nregistered];
+            push_id(&m->queued, &m->nqueued, r);
+            any = true;
+        }
+    }
+    for (size_t g = 0; g < model_count; g++)
+        if (model[g].type == M_GUARD)
+            for (size_t i = model[g].first_new; i < model[g].nqueued; i++)
+                mark(model[g].queued[i]);
+    return any;
+}
+
+static unsigned long long old_broken_in_minor;
+static void model_collect(bool major)
+{
+    for (size_t i = 0; i < model_count; i++)
+        model[i].marked = false;
+    for (size_t i = 0; i < model_count; i++)
+        if (model[i].live && model[i].old && !major)
+            mark((int64_t)i);
+    for (int r = 0; r < ROOTS; r++)
+        mark(root_ids[r]);
+    for (int g = 0; g < GUARDIANS; g++)
+        mark(guardians[g] ? guardian_ids[g] : -1);
+    drain();
+    do
+        resolve();
+    while (queue_dead());
+    for (size_t i = 0; i < npending; i++) {
+        struct mobj *e = &model[pending[i]];
+        if (!major && e->old && e->slots[0] >= 0 && !model[e->slots[0]].old)
+            old_broken_in_minor++; /* an old ephemeron whose young key died */
+        e->slots[0] = e->slots[1] = -1;
+        e->broken = true;
+    }
+    npending = 0;
+    for (size_t i = 0; i < model_count; i++) {
+        struct mobj *m = &model[i];
+        if (m->live && !m->marked) {
+            m->live = false;
+            m->nregistered = m->nqueued = 0;
+        }
+        m->old = m->live;
+    }
+}
+
+/* ---- Checks ---- */
+
+static unsigned long long heap_objects;
+static void count_object(void *obj, void *arg)
+{
+    (void)obj;
+    (void)arg;
+    heap_objects++;
+}
+
+static void check_object(void *p, uint32_t epoch, uint32_t *seen)
+{
+    if (!p)
+        return;
+    int64_t id = id_of(p);
+    CHECK_MSG(id >= 0 && (size_t)id < model_count, "object %p has no model id", p);
+    struct mobj *m = &model[id];
+    CHECK_MSG(m->live, "object %lld is in the heap but dead in the model", (long long)id);
+    if (seen[id] == epoch)
+        return;
+    seen[id] = epoch;
+    if (m->hashed)
+        CHECK_MSG(gc_object_hash(heap, p) == m->hash, "object %lld changed its hash",
+                  (long long)id);
+    if (m->type == M_NODE) {
+        struct node *n = p;
+        CHECK(gc_object_kind(p) == KIND_NODE && (int)n->nslots == m->nslots);
+        size_t asked = sizeof *n + (size_t)m->nslots * sizeof(void *);
+        size_t granted = ((asked + GC_HEADER_BYTES + GC_GRANULE - 1) & ~(size_t)(GC_GRANULE - 1)) -
+                         GC_HEADER_BYTES; /* what the allocation rounds to, hash or not */
+        CHECK_MSG(gc_object_size(p) == granted, "object %lld has size %zu, not %zu", (long long)id,
+                  gc_object_size(p), granted);
+        for (int i = 0; i < m->nslots; i++) {
+            CHECK_MSG(id_of(n->slots[i]) == m->slots[i], "node %lld slot %d: %lld, model %lld",
+                      (long long)id, i, (long long)id_of(n->slots[i]), (long long)m->slots[i]);
+            check_object(n->slots[i], epoch, seen);
+        }
+    } else if (m->type == M_EPH) {
+        CHECK(gc_object_kind(p) == GC_KIND_EPHEMERON);
+        CHECK_MSG(gc_ephemeron_broken(p) == (m->broken || m->slots[0] < 0),
+                  "ephemeron %lld broken %d, model %d", (long long)id, gc_ephemeron_broken(p),
+                  m->broken);
+        CHECK_MSG(id_of(gc_ephemeron_key(p)) == m->slots[0] &&
+                      id_of(gc_ephemeron_value(p)) == m->slots[1],
+                  "ephemeron %lld holds %lld -> %lld, model %lld -> %lld", (long long)id,
+                  (long long)id_of(gc_ephemeron_key(p)), (long long)id_of(gc_ephemeron_value(p)),
+                  (long long)m->slots[0], (long long)m->slots[1]);
+        check_object(gc_ephemeron_key(p), epoch, seen);
+        check_object(gc_ephemeron_value(p), epoch, seen);
+    } else {
+        CHECK(gc_object_kind(p) == GC_KIND_GUARDIAN);
+    }
+}
+
+static int compare_ids(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Takes every queued object out of the guardians; each must be what the model queued.
+ * Some go back into roots, the others are garbage again. */
+static unsigned long long guardian_queued;
+static void drain_guardians(void)
+{
+    for (int g = 0; g < GUARDIANS; g++) {
+        if (!guardians[g])
+            continue;
+        struct mobj *m = &model[guardian_ids[g]];
+        int64_t *got = NULL;
+        size_t ngot = 0;
+        for (void *p; (p = gc_guardian_next(heap, guardians[g]));) {
+            push_id(&got, &ngot, id_of(p));
+            if (below(3) == 0)
+                set_root((int)below(ROOTS), p);
+        }
+        guardian_queued += ngot;
+        CHECK_MSG(ngot == m->nqueued, "guardian %lld gave %zu objects, model queued %zu",
+                  (long long)guardian_ids[g], ngot, m->nqueued);
+        if (ngot) {
+            qsort(got, ngot, sizeof *got, compare_ids);
+            qsort(m->queued, ngot, sizeof *got, compare_ids);
+            CHECK_MSG(memcmp(got, m->queued, ngot * sizeof *got) == 0,
+                      "guardian %lld gave other objects than the model queued",
+                      (long long)guardian_ids[g]);
+        }
+        m->nqueued = 0;
+        free(got);
+    }
+}
+
+static void collect_and_check(bool want_major, uint32_t epoch, uint32_t **seen)
+{
+    struct gc_stats before, after;
+    gc_get_stats(heap, &before);
+    gc_collect(mut, want_major ? GC_COLLECT_MAJOR : GC_COLLECT_MINOR);
+    gc_get_stats(heap, &after);
+    bool major = after.major_collections > before.major_collections;
+    CHECK_MSG(after.major_collections + after.minor_collections ==
+                  before.major_collections + before.minor_collections + 1,
+              "%s", "a collection the test did not ask for ran");
+    model_collect(major);
+    *seen = grow(*seen, model_count * sizeof **seen);
+    for (int r = 0; r < ROOTS; r++)
+        check_object(roots[r], epoch, *seen);
+    if (major) {
+        size_t live = 0;
+        for (size_t i = 0; i < model_count; i++)
+            live += model[i].live;
+        heap_objects = 0;
+        gc_for_each_object(mut, count_object, NULL);
+        CHECK_MSG(heap_objects == live,
+                  "after a major collection the heap holds %llu objects, "
+                  "the model %zu",
+                  heap_objects, live);
+    }
+    drain_guardians();
+}
+
+int main(int argc, char **argv)
+{
+    enum gc_barrier_kind barrier = barrier_from_args(argc, argv);
+    CHECK_MSG(argc == 5 && (!strcmp(argv[4], "minor") || !strcmp(argv[4], "major")), "%s",
+              "usage: test_weak BARRIER SEED STEPS minor|major");
+    rng_state = strtoull(argv[2], NULL, 10) * 0x9e3779b97f4a7c15ull + 1;
+    long steps = strtol(argv[3], NULL, 10);
+    bool majors_only = !strcmp(argv[4], "major");
+
+    struct gc_config cfg;
+    gc_config_init(&cfg);
+    cfg.barrier = barrier;
+    cfg.heap_max_bytes = 256u << 20;
+    cfg.nursery_bytes = 4u << 20;
+    cfg.major_threshold_bytes = 128u << 20; /* collections only when the test asks */
+    cfg.verify = 1;
+    char err[256];
+    heap = gc_heap_create(&cfg, err, sizeof err);
+    CHECK_MSG(heap != NULL, "%s", err);
+    mut = attach_or_fail(heap);
+    CHECK(gc_register_kind(heap, KIND_NODE, trace_node) == 0);
+    CHECK(gc_register_kind(heap, GC_KIND_EPHEMERON, trace_node) == -1);
+    for (int r = 0; r < ROOTS; r++) {
+        root_ids[r] = -1;
+        CHECK(gc_root_add(heap, &roots[r]) == 0);
+    }
+    for (int g = 0; g < GUARDIANS; g++)
+        CHECK(gc_root_add(heap, &guardians[g]) == 0);
+
+    uint32_t *seen = NULL;
+    uint32_t epoch = 0;
+    unsigned long long broken = 0;
+    for (long s = 1; s <= steps; s++) {
+        mutate();
+        if (s % COLLECT_EVERY == 0) {
+            bool major = majors_only || below(8) == 0;
+            collect_and_check(major, ++epoch, &seen);
+        }
+    }
+    for (size_t i = 0; i < model_count; i++) {
+        broken += model[i].type == M_EPH && model[i].broken;
+    }
+    printf("test_weak %s: %zu objects, %llu ephemerons broken (%llu old ones with a young "
+           "key in a minor collection), %llu objects queued by guardians, %u collections\n",
+           gc_barrier_name(barrier), model_count, broken, old_broken_in_minor, guardian_queued,
+           epoch);
+    CHECK_MSG(broken > 0 && guardian_queued > 0, "%s",
+              "no ephemeron broken or no object queued: the test tested nothing");
+    CHECK_MSG(majors_only || old_broken_in_minor > 0 || barrier == GC_BARRIER_NONE, "%s",
+              "no old ephemeron lost a young key in a minor collection");
+    gc_heap_destroy(heap);
+    for (size_t i = 0; i < model_count; i++) {
+        free(model[i].registered);
+        free(model[i].queued);
+    }
+    free(model);
+    free(seen);
+    free(work);
+    free(pending);
+    return 0;
+}
