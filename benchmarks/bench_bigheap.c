@@ -6,8 +6,8 @@
  * long-lived binary tree whose random subtrees are replaced).
  *
  * Reported beside Google Benchmark's wall time: CPU time (user + sys, all threads), the
- * longest pause and the 99th percentile over the whole run, the same over the steady
- * state only, GC time, collections and peak RSS. Every gcvm major collection stops the
+ * longest pause of the run, the longest and the 99th percentile of the warm-up and of the
+ * steady state, collections and peak RSS. Every gcvm major collection stops the
  * world. Run each configuration in its own process (benchmarks/run_bigheap_table.sh
  * does): the live sizes make RSS and page faults per process figures. */
 #include <gc/gc.h>
@@ -56,13 +56,16 @@ struct pause_figures {
     double max_ms, p99_ms;
 };
 
-static void report(gbench_state *st, const char *prefix, struct pause_figures f)
+/* The longest pause of the whole run, and each phase's longest and 99th percentile. */
+static void report_pauses(gbench_state *st, struct pause_figures warmup,
+                          struct pause_figures steady)
 {
-    char name[64];
-    snprintf(name, sizeof name, "%smax_pause_ms", prefix);
-    gbench_counter(st, name, f.max_ms);
-    snprintf(name, sizeof name, "%sp99_pause_ms", prefix);
-    gbench_counter(st, name, f.p99_ms);
+    gbench_counter(st, "max_pause_ms",
+                   warmup.max_ms > steady.max_ms ? warmup.max_ms : steady.max_ms);
+    gbench_counter(st, "warmup_max_pause_ms", warmup.max_ms);
+    gbench_counter(st, "warmup_p99_pause_ms", warmup.p99_ms);
+    gbench_counter(st, "steady_max_pause_ms", steady.max_ms);
+    gbench_counter(st, "steady_p99_pause_ms", steady.p99_ms);
 }
 
 /* ---- gcvm ---- */
@@ -112,13 +115,8 @@ static void run_gcvm(gbench_state *st, const struct config *c)
         gbench_fail(st, "wrong result");
         return;
     }
-    struct pause_figures steady = {s.pause_max_ms, s.pause_p99_ms};
-    struct pause_figures whole = {
-        steady.max_ms > gcvm_warmup.max_ms ? steady.max_ms : gcvm_warmup.max_ms,
-        steady.p99_ms > gcvm_warmup.p99_ms ? steady.p99_ms : gcvm_warmup.p99_ms};
     gbench_counter(st, "cpu_ms", cpu);
-    report(st, "", whole);
-    report(st, "steady_", steady);
+    report_pauses(st, gcvm_warmup, (struct pause_figures){s.pause_max_ms, s.pause_p99_ms});
     gbench_counter(st, "collections", (double)(s.minor_collections + s.major_collections));
     gbench_counter(st, "major", (double)s.major_collections);
     gbench_counter(st, "remembered_fields", (double)s.remembered_fields);
@@ -199,13 +197,8 @@ static void run_boehm(gbench_state *st, const struct config *c)
         gbench_fail(st, "wrong result");
         return;
     }
-    struct pause_figures steady = boehm_figures();
-    struct pause_figures whole = {
-        steady.max_ms > boehm_warmup.max_ms ? steady.max_ms : boehm_warmup.max_ms,
-        steady.p99_ms > boehm_warmup.p99_ms ? steady.p99_ms : boehm_warmup.p99_ms};
     gbench_counter(st, "cpu_ms", cpu);
-    report(st, "", whole);
-    report(st, "steady_", steady);
+    report_pauses(st, boehm_warmup, boehm_figures());
     gbench_counter(st, "collections", (double)(GC_get_gc_no() - gc_before));
     gbench_counter(st, "peak_rss_mb", peak_rss_mb());
 }

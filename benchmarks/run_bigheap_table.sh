@@ -50,13 +50,13 @@ done
 fmt() { jq -r --arg live "$1" '
   .benchmarks[]? | (.name | split("/")) as $n |
   if .error_occurred then "| \($n[0]) | \($live) | \($n[1]) | \(.error_message) ||||||||"
-  else "| \($n[0]) | \($live) | \($n[1]) | \(.real_time / 1000 * 100 | round / 100) | \(.cpu_ms / 1000 * 100 | round / 100) | \(.max_pause_ms * 10 | round / 10) | \(.p99_pause_ms * 10 | round / 10) | \(.steady_max_pause_ms * 10 | round / 10) | \(.steady_p99_pause_ms * 10 | round / 10) | \(.collections) | \(.peak_rss_mb | round) |" end' "$2"; }
+  else "| \($n[0]) | \($live) | \($n[1]) | \(.real_time / 1000 * 100 | round / 100) | \(.cpu_ms / 1000 * 100 | round / 100) | \(.max_pause_ms * 10 | round / 10) | \(.warmup_p99_pause_ms * 10 | round / 10) | \(.steady_max_pause_ms * 10 | round / 10) | \(.steady_p99_pause_ms * 10 | round / 10) | \(.collections) | \(.peak_rss_mb | round) |" end' "$2"; }
 
 {
   echo "gcvm-bigheap-bench on $(nproc) CPUs, $(uname -r), $(date -u +%Y-%m-%d); one process per cell;"
   echo "times in s, pauses in ms; steady: after the warm-up that builds the live structure."
   echo
-  echo "| workload | live MiB | collector | wall | CPU | max pause | p99 | steady max | steady p99 | collections | peak RSS MiB |"
+  echo "| workload | live MiB | collector | wall | CPU | max pause | warm-up p99 | steady max | steady p99 | collections | peak RSS MiB |"
   echo "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
   for l in $live_sizes; do
     for w in $workloads; do
