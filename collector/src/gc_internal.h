@@ -388,7 +388,7 @@ size_t identity_hash_payload_extra(gc_header hdr);
 void verify_remembered_set(struct gc_heap *h);
 int verify_reachable(struct gc_heap *h); /* gc_verify with the world stopped */
 
-/* ---- Work stack (heap.c) ---- */
+/* ---- Work stack (util.c) ---- */
 void ptr_stack_grow(struct ptr_stack *s);
 static inline void ptr_stack_push(struct ptr_stack *s, void *p)
 {
@@ -401,7 +401,10 @@ static inline void *ptr_stack_pop(struct ptr_stack *s)
     return s->items[--s->count];
 }
 
-/* ---- Utilities (heap.c) ---- */
+/* ---- Utilities (util.c) ---- */
+/* Writes a one-line message to err (nothing when err is NULL or err_len 0). */
+void gc_set_error(char *err, size_t err_len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 uint64_t gc_now_ns(void);
 void gc_fatal(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 void gc_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -432,6 +435,14 @@ extern const struct gc_barrier_ops gc_barrier_none_ops, gc_barrier_card_ops,
     gc_barrier_mprotect_ops, gc_barrier_uffd_ops, gc_barrier_soft_dirty_ops,
     gc_barrier_gcvm_dirty_ops, gc_barrier_gcvm_protect_ops;
 const struct gc_barrier_ops *barrier_ops_for(enum gc_barrier_kind kind);
+
+/* The barrier a heap with this configuration gets (GCVM_BARRIER for DEFAULT, calibration
+ * for AUTO), with the reason; 0, or -1 with the error in err (barrier_registry.c). */
+int barrier_resolve(const struct gc_config *cfg, enum gc_barrier_kind *kind, char *reason,
+                    size_t reason_len, char *err, size_t err_len);
+
+/* Adds one collection's pause to the heap's log and totals (stats.c). */
+void stats_record_pause(struct gc_heap *h, double ms);
 
 /* Chooses a barrier for `auto` by calibration; writes the reason. */
 enum gc_barrier_kind barrier_auto_choose(char *reason, size_t reason_len);

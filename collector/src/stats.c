@@ -1,0 +1,108 @@
+/* Statistics: the pause log and what gc_get_stats and gc_print_stats report. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gc_internal.h"
+void stats_record_pause(struct gc_heap *h, double ms)
+{
+    struct pause_log *p = &h->pauses;
+    if (p->count == p->capacity) {
+        size_t cap = p->capacity ? p->capacity * 2 : 256;
+        double *ms_new = realloc(p->ms, cap * sizeof *ms_new);
+        if (!ms_new)
+            return; /* statistics only: lose the sample, keep the heap */
+        p->ms = ms_new;
+        p->capacity = cap;
+    }
+    p->ms[p->count++] = ms;
+    h->stats.pause_total_ms += ms;
+    if (ms > h->stats.pause_max_ms)
+        h->stats.pause_max_ms = ms;
+}
+
+/* ---- Statistics ---- */
+
+static int compare_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double percentile(const double *sorted, size_t n, double q)
+{
+    if (n == 0)
+        return 0;
+    size_t i = (size_t)(q * (double)(n - 1) + 0.5);
+    return sorted[i < n ? i : n - 1];
+}
+
+void gc_get_stats(const struct gc_heap *ch, struct gc_stats *out)
+{
+    struct gc_heap *h = (struct gc_heap *)(uintptr_t)ch; /* for the lock */
+    pthread_mutex_lock(&h->lock);
+    *out = h->stats;
+    out->heap_bytes = (h->nblocks - h->free_blocks) << BLOCK_SHIFT;
+    if (out->heap_bytes > out->peak_heap_bytes)
+        out->peak_heap_bytes = out->heap_bytes;
+    out->bytes_allocated += nursery_bytes_in_use(h);
+    /* The calling mutator's block to its cursor; the others' cursors are theirs. */
+    for (const struct gc_mutator *m = h->mutators; m; m = m->next)
+        if (m->block >= 0 && pthread_equal(m->thread, pthread_self()) &&
+            m->state == MUTATOR_RUNNING)
+            out->bytes_allocated += (size_t)(m->fast.alloc_cursor - h->blocks[m->block].fill);
+    out->barrier_ms = (double)h->barrier_ns / 1e6;
+    out->prefaulted_bytes = prefault_populated_bytes(h);
+    out->major_threshold_bytes = (uint64_t)h->major_threshold_blocks << BLOCK_SHIFT;
+    out->old_bytes = (uint64_t)h->old_blocks << BLOCK_SHIFT;
+    if (h->barrier->trap_counts) {
+        uint64_t traps, ns;
+        h->barrier->trap_counts(h, &traps, &ns);
+        out->barrier_traps = traps;
+        out->barrier_ms += (double)ns / 1e6;
+    }
+    size_t n = h->pauses.count;
+    double *sorted = n ? malloc(n * sizeof *sorted) : NULL;
+    if (sorted) {
+        memcpy(sorted, h->pauses.ms, n * sizeof *sorted);
+        qsort(sorted, n, sizeof *sorted, compare_double);
+        out->pause_p50_ms = percentile(sorted, n, 0.50);
+        out->pause_p95_ms = percentile(sorted, n, 0.95);
+        out->pause_p99_ms = percentile(sorted, n, 0.99);
+        free(sorted);
+    }
+    pthread_mutex_unlock(&h->lock);
+}
+
+void gc_reset_pause_stats(struct gc_heap *h)
+{
+    h->pauses.count = 0;
+    h->stats.pause_max_ms = 0;
+    h->stats.pause_total_ms = 0;
+}
+
+void gc_print_stats(const struct gc_heap *h, void *file)
+{
+    FILE *f = file;
+    struct gc_stats s;
+    gc_get_stats(h, &s);
+    fprintf(f, "gc: barrier %s (%s)\n", gc_barrier_name(h->barrier_kind), h->barrier_reason);
+    fprintf(f,
+            "gc: %llu minor, %llu major collections; pauses p50 %.3f ms, p95 %.3f ms, "
+            "max %.3f ms, total %.1f ms\n",
+            (unsigned long long)s.minor_collections, (unsigned long long)s.major_collections,
+            s.pause_p50_ms, s.pause_p95_ms, s.pause_max_ms, s.pause_total_ms);
+    fprintf(f, "gc: allocated %.1f MiB, promoted %.1f MiB, heap %.1f MiB (peak %.1f MiB)\n",
+            (double)s.bytes_allocated / 1048576.0, (double)s.bytes_promoted / 1048576.0,
+            (double)s.heap_bytes / 1048576.0, (double)s.peak_heap_bytes / 1048576.0);
+    fprintf(f,
+            "gc: barrier: %llu traps, %llu dirty %s found, %llu fields scanned for them, "
+            "%.1f ms; %llu pinned blocks\n",
+            (unsigned long long)s.barrier_traps, (unsigned long long)s.dirty_units,
+            s.dirty_unit_bytes == 512 ? "cards" : "pages", (unsigned long long)s.remembered_fields,
+            s.barrier_ms, (unsigned long long)s.pinned_blocks);
+    fprintf(f, "gc: growth outside pauses: %s; %.1f MiB faulted in ahead, %.1f MiB returned\n",
+            h->prefault_state, (double)s.prefaulted_bytes / 1048576.0,
+            (double)s.released_bytes / 1048576.0);
+}

@@ -1,0 +1,116 @@
+/* Roots and tracing: the embedder's kinds and roots, and the calls that visit an
+ * object's or the roots' fields. */
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "gc_internal.h"
+/* ---- Embedder registration ---- */
+
+int gc_register_kind(struct gc_heap *h, unsigned kind, gc_trace_fn trace)
+{
+    return gc_register_kind_ranged(h, kind, trace, NULL);
+}
+
+int gc_register_kind_ranged(struct gc_heap *h, unsigned kind, gc_trace_fn trace,
+                            gc_trace_range_fn trace_range)
+{
+    if (kind >= KIND_COUNT || kind == GC_KIND_EPHEMERON || kind == GC_KIND_GUARDIAN)
+        return -1; /* out of range, or the collector's own (gc-weak.h) */
+    pthread_mutex_lock(&h->lock);
+    h->trace[kind] = trace;
+    h->trace_range[kind] = trace_range;
+    pthread_mutex_unlock(&h->lock);
+    return 0;
+}
+
+int gc_root_add(struct gc_heap *h, void **root)
+{
+    int rc = 0;
+    pthread_mutex_lock(&h->lock);
+    if (h->root_count == h->root_capacity) {
+        size_t cap = h->root_capacity ? h->root_capacity * 2 : 64;
+        void ***roots = realloc(h->roots, cap * sizeof *roots);
+        if (roots) {
+            h->roots = roots;
+            h->root_capacity = cap;
+        } else {
+            rc = -1;
+        }
+    }
+    if (rc == 0)
+        h->roots[h->root_count++] = root;
+    pthread_mutex_unlock(&h->lock);
+    return rc;
+}
+
+int gc_root_remove(struct gc_heap *h, void **root)
+{
+    int rc = -1;
+    pthread_mutex_lock(&h->lock);
+    for (size_t i = h->root_count; i-- > 0;) {
+        if (h->roots[i] == root) {
+            h->roots[i] = h->roots[--h->root_count];
+            rc = 0;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&h->lock);
+    return rc;
+}
+
+void gc_set_root_tracer(struct gc_heap *h, gc_root_trace_fn fn, void *user)
+{
+    pthread_mutex_lock(&h->lock);
+    h->root_tracer = fn;
+    h->root_tracer_user = user;
+    pthread_mutex_unlock(&h->lock);
+}
+
+void trace_roots(struct gc_heap *h, gc_visit_fn visit, void *ctx)
+{
+    for (size_t i = 0; i < h->root_count; i++)
+        visit(h->roots[i], ctx);
+    if (h->root_tracer)
+        h->root_tracer(visit, ctx, h->root_tracer_user);
+    trace_mutator_roots(h, visit, ctx);
+}
+
+void trace_object(struct gc_heap *h, void *obj, gc_visit_fn visit, void *ctx)
+{
+    gc_header hdr = *header_of(obj);
+    if (hdr & (GC_HDR_POINTERFREE | HDR_FILLER))
+        return;
+    unsigned kind = header_kind(hdr);
+    if (kind == GC_KIND_EPHEMERON || kind == GC_KIND_GUARDIAN) {
+        weak_trace(h, obj, kind, visit, ctx);
+        return;
+    }
+    gc_trace_fn trace = h->trace[kind];
+    if (!trace)
+        gc_fatal("object %p of kind %u holds pointers but the kind has no trace function "
+                 "(gc_register_kind)",
+                 obj, kind);
+    trace(obj, visit, ctx);
+}
+
+size_t gc_object_size(const void *obj)
+{
+    gc_header hdr = *header_of(obj);
+    return header_size(hdr) - GC_HEADER_BYTES - identity_hash_payload_extra(hdr);
+}
+unsigned gc_object_kind(const void *obj)
+{
+    return header_kind(*header_of(obj));
+}
+
+void gc_for_each_object(struct gc_mutator *m, gc_object_fn fn, void *arg)
+{
+    struct gc_heap *h = m->heap;
+    pthread_mutex_lock(&h->lock);
+    world_stop(m);
+    for (size_t i = 0; i < h->blocks_end; i++)
+        if (h->blocks[i].kind != BLOCK_FREE)
+            block_for_each_object(h, i, fn, arg);
+    world_start(m);
+    pthread_mutex_unlock(&h->lock);
+}

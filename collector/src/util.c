@@ -1,0 +1,55 @@
+/* Utilities of the collector: time, fatal errors and warnings, error messages for the
+ * caller, the growable work stack. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "gc_internal.h"
+uint64_t gc_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void gc_fatal(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("gcvm-gc: fatal: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    abort();
+}
+
+void gc_warn(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("gcvm-gc: warning: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+void ptr_stack_grow(struct ptr_stack *s)
+{
+    size_t cap = s->capacity ? s->capacity * 2 : 1024;
+    void **items = realloc(s->items, cap * sizeof *items);
+    if (!items)
+        gc_fatal("out of memory for the collector's work list (%zu entries)", cap);
+    s->items = items;
+    s->capacity = cap;
+}
+
+void gc_set_error(char *err, size_t err_len, const char *fmt, ...)
+{
+    if (!err || err_len == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, err_len, fmt, ap);
+    va_end(ap);
+}
