@@ -4,7 +4,7 @@
 ;; random place: finding those stores must cost what was written, not the vector's size,
 ;; and the dead records make the old generation turn over.
 ;;
-;; An optional first argument sets the number of entries (default a million, 200,000 with
+;; An optional first argument sets the number of entries (default a million, 100,000 with
 ;; GCVM_BENCH_SIZE=quick as scripts/run-benchmarks.sh --quick sets); the program always
 ;; replaces four times as many.
 (import (scheme base) (scheme write) (scheme process-context))
@@ -14,7 +14,7 @@
 (define entries
   (let ((args (command-line)))
     (or (and (pair? args) (pair? (cdr args)) (string->number (cadr args)))
-        (if (equal? (get-environment-variable "GCVM_BENCH_SIZE") "quick") 200000 1000000))))
+        (if (equal? (get-environment-variable "GCVM_BENCH_SIZE") "quick") 100000 1000000))))
 (define replacements (* 4 entries))
 
 (define seed 1)
