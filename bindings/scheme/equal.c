@@ -64,14 +64,14 @@ static void uf_grow(void)
     uf.keys = malloc(uf.cap * sizeof *uf.keys);
     uf.stamp = calloc(uf.cap, sizeof *uf.stamp);
     uf.parent = malloc(uf.cap * sizeof *uf.parent);
-    if (!uf.keys || !uf.stamp || !uf.parent) {
+    /* Where each old slot's entry went: parents are slot numbers, so they are mapped. */
+    uint32_t *moved = malloc((old.cap ? old.cap : 1) * sizeof *moved);
+    if (!uf.keys || !uf.stamp || !uf.parent || !moved) {
         fprintf(stderr, "gcvm-scheme: out of memory outside the heap in equal?\n");
         exit(70);
     }
     uf.generation = 1;
     uf.used = 0;
-    /* Re-insert the live entries; parents are slot numbers, so map them over. */
-    uint32_t *moved = old.cap ? malloc(old.cap * sizeof *moved) : NULL;
     for (size_t i = 0; i < old.cap; i++) {
         if (old.stamp[i] != old.generation)
             continue;
@@ -81,8 +81,7 @@ static void uf_grow(void)
         uf.keys[j] = old.keys[i];
         uf.stamp[j] = uf.generation;
         uf.used++;
-        if (moved)
-            moved[i] = (uint32_t)j;
+        moved[i] = (uint32_t)j;
     }
     for (size_t i = 0; i < old.cap; i++)
         if (old.stamp[i] == old.generation)
