@@ -132,12 +132,13 @@ static bool uf_assume_equal(value a, value b)
 
 /* ---- The comparisons ---- */
 
-/* 1 equal, 0 not, -1 when the budget ran out. */
-static int equal_bounded(value a, value b, long *budget)
+/* 1 equal, 0 not, -1 when the budget ran out. With no budget (NULL) it compares without
+ * limit, taking each pair of pairs or vectors met as equal in the union-find. */
+static int equal_walk(value a, value b, long *budget)
 {
     stack_check();
     for (;;) {
-        if (--*budget < 0)
+        if (budget && --*budget < 0)
             return -1;
         if (values_eqv(a, b))
             return 1;
@@ -145,7 +146,9 @@ static int equal_bounded(value a, value b, long *budget)
             return 0;
         switch (OBJ_TYPE(a)) {
         case T_PAIR: {
-            int r = equal_bounded(CAR(a), CAR(b), budget);
+            if (!budget && uf_assume_equal(a, b))
+                return 1;
+            int r = equal_walk(CAR(a), CAR(b), budget);
             if (r != 1)
                 return r;
             a = CDR(a);
@@ -157,8 +160,10 @@ static int equal_bounded(value a, value b, long *budget)
         case T_VECTOR:
             if (VLEN(a) != VLEN(b))
                 return 0;
+            if (!budget && uf_assume_equal(a, b))
+                return 1;
             for (size_t i = 0; i < VLEN(a); i++) {
-                int r = equal_bounded(VREF(a, i), VREF(b, i), budget);
+                int r = equal_walk(VREF(a, i), VREF(b, i), budget);
                 if (r != 1)
                     return r;
             }
@@ -168,43 +173,10 @@ static int equal_bounded(value a, value b, long *budget)
     }
 }
 
-static bool equal_shared(value a, value b)
-{
-    stack_check();
-    for (;;) {
-        if (values_eqv(a, b))
-            return true;
-        if (!POINTER_P(a) || !POINTER_P(b) || OBJ_TYPE(a) != OBJ_TYPE(b))
-            return false;
-        switch (OBJ_TYPE(a)) {
-        case T_PAIR:
-            if (uf_assume_equal(a, b))
-                return true;
-            if (!equal_shared(CAR(a), CAR(b)))
-                return false;
-            a = CDR(a);
-            b = CDR(b);
-            continue;
-        case T_STRING:
-        case T_BYTEVECTOR: return same_bytes(a, b);
-        case T_VECTOR:
-            if (VLEN(a) != VLEN(b))
-                return false;
-            if (uf_assume_equal(a, b))
-                return true;
-            for (size_t i = 0; i < VLEN(a); i++)
-                if (!equal_shared(VREF(a, i), VREF(b, i)))
-                    return false;
-            return true;
-        default: return false;
-        }
-    }
-}
-
 bool values_equal(value a, value b)
 {
     long budget = EQUAL_BUDGET;
-    int r = equal_bounded(a, b, &budget);
+    int r = equal_walk(a, b, &budget);
     if (r >= 0)
         return r == 1;
     /* A new generation empties the table without clearing it. */
@@ -213,5 +185,5 @@ bool values_equal(value a, value b)
         uf.generation = 1;
     }
     uf.used = 0;
-    return equal_shared(a, b);
+    return equal_walk(a, b, NULL) == 1;
 }
