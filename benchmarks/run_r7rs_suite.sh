@@ -7,7 +7,8 @@
 # BIN defaults to build/bin/gcvm-scheme, COUNT (iterations; the suite's inputs give the
 # full counts) to 1, TIMEOUT_S (per program) to 120. Prints one line per program (ok with
 # the time, FAIL with the first lines of the error, or TIMEOUT) and a summary; exits 1 if
-# a program failed.
+# a program failed. GCVM_SCHEME_OPTIONS adds options (e.g. --heap=4G: earley's parse
+# forest needs more than the default 1G).
 set -uo pipefail
 suite=${1:?usage: run_r7rs_suite.sh SUITE_DIR [BIN [COUNT [TIMEOUT_S [PROGRAM...]]]]}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -38,7 +39,8 @@ for p in "${programs[@]}"; do
   # The input's first datum is the iteration count.
   awk -v c="$count" 'NR == 1 && !done { done = sub(/^[ \t]*[0-9]+/, c) } { print }' \
     "$suite/inputs/$p.input" >"$work/$p.input"
-  out=$(cd "$suite" && timeout "$limit" "$bin" "$work/$p.scm" <"$work/$p.input" 2>&1)
+  # shellcheck disable=SC2086 # GCVM_SCHEME_OPTIONS is split into options on purpose
+  out=$(cd "$suite" && timeout "$limit" "$bin" ${GCVM_SCHEME_OPTIONS:-} "$work/$p.scm" <"$work/$p.input" 2>&1)
   rc=$?
   if [ $rc -eq 124 ]; then
     echo "$p: TIMEOUT after ${limit}s"

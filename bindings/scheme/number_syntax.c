@@ -173,7 +173,7 @@ static long scan_prefixes(const char *s, size_t len, int *radix, int *exactness)
         if (c == 'e' || c == 'i') {
             if (*exactness)
                 return -1;
-            *exactness = c;
+            *exactness = (unsigned char)c;
         } else {
             int r = c == 'x' ? 16 : c == 'b' ? 2 : c == 'o' ? 8 : c == 'd' ? 10 : 0;
             if (!r || radix_seen)

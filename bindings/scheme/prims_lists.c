@@ -1,57 +1,9 @@
 /* Pairs, lists, symbols, booleans and the equivalence predicates. */
 #include <string.h>
 
-#include "numbers.h"
+#include "scheme.h"
 
 void stack_check(void);
-
-bool values_eqv(value a, value b)
-{
-    if (a == b)
-        return true;
-    if (!pointer_p(a) || !pointer_p(b) || OBJ_TYPE(a) != OBJ_TYPE(b))
-        return false;
-    switch (OBJ_TYPE(a)) {
-    case T_FLONUM: return memcmp(&OBJ(a)[1], &OBJ(b)[1], sizeof(double)) == 0;
-    case T_BIGNUM: /* normalised: equal numbers have equal limbs */
-        return HDR(a) == HDR(b) &&
-               memcmp(BIG_LIMBS(a), BIG_LIMBS(b), (size_t)BIG_NLIMBS(a) * sizeof(mp_limb_t)) == 0;
-    case T_RATNUM: return values_eqv(RAT_NUM(a), RAT_NUM(b)) && values_eqv(RAT_DEN(a), RAT_DEN(b));
-    default: return false;
-    }
-}
-
-bool values_equal(value a, value b)
-{
-    stack_check();
-    for (;;) {
-        if (values_eqv(a, b))
-            return true;
-        if (!POINTER_P(a) || !POINTER_P(b) || OBJ_TYPE(a) != OBJ_TYPE(b))
-            return false;
-        switch (OBJ_TYPE(a)) {
-        case T_PAIR:
-            if (!values_equal(CAR(a), CAR(b)))
-                return false;
-            a = CDR(a);
-            b = CDR(b);
-            continue;
-        case T_STRING:
-            return STRING_LEN(a) == STRING_LEN(b) &&
-                   memcmp(STRING_BYTES(a), STRING_BYTES(b), STRING_LEN(a)) == 0;
-        case T_BYTEVECTOR:
-            return HDR_LEN(a) == HDR_LEN(b) && memcmp(BV_BYTES(a), BV_BYTES(b), HDR_LEN(a)) == 0;
-        case T_VECTOR:
-            if (VLEN(a) != VLEN(b))
-                return false;
-            for (size_t i = 0; i < VLEN(a); i++)
-                if (!values_equal(VREF(a, i), VREF(b, i)))
-                    return false;
-            return true;
-        default: return false;
-        }
-    }
-}
 
 static value p_cons(int argc, value *argv)
 {

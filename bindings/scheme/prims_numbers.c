@@ -28,7 +28,7 @@ static void check_number(const char *who, value v)
 }
 
 /* The nearest double to a number. */
-static double d(value v)
+static double nearest_double(value v)
 {
     if (FIXNUM_P(v))
         return (double)FIX(v);
@@ -48,7 +48,7 @@ static value arith_slow(const char *who, char op, value a, value b)
     check_number(who, b);
     if (exact_p(a) && exact_p(b))
         return op == '+' ? exact_add(a, b) : op == '-' ? exact_sub(a, b) : exact_mul(a, b);
-    double x = d(a), y = d(b);
+    double x = nearest_double(a), y = nearest_double(b);
     return make_flonum(op == '+' ? x + y : op == '-' ? x - y : x * y);
 }
 
@@ -104,7 +104,7 @@ static value div2(value a, value b)
             return MAKE_FIX(FIX(a) / FIX(b));
         return exact_div(a, b);
     }
-    return make_flonum(d(a) / d(b));
+    return make_flonum(nearest_double(a) / nearest_double(b));
 }
 
 static value p_add(int argc, value *argv)
@@ -343,7 +343,7 @@ static value p_max_min(int argc, value *argv, bool max, const char *who)
             best = i;
     }
     if (inexact && !FLONUM_P(argv[best]))
-        return make_flonum(d(argv[best]));
+        return make_flonum(nearest_double(argv[best]));
     return argv[best];
 }
 
@@ -388,7 +388,7 @@ static value int_div(const char *who, value a, value b, char kind, char what)
             scm_error1("division by zero", a);
         return int_divide(a, b, kind, what);
     }
-    double x = d(a), y = d(b);
+    double x = nearest_double(a), y = nearest_double(b);
     if (y == 0)
         scm_error1("division by zero", a);
     double q = kind == 'f' ? floor(x / y) : trunc(x / y);
@@ -474,7 +474,7 @@ static value gcd_lcm(const char *who, int argc, value *argv, bool lcm)
         }
     }
     value r = vs[--vsp];
-    return inexact ? make_flonum(d(r)) : r;
+    return inexact ? make_flonum(nearest_double(r)) : r;
 }
 
 static value p_gcd(int argc, value *argv)
@@ -551,7 +551,7 @@ static value p_inexact(int argc, value *argv)
     if (FLONUM_P(v))
         return v;
     check_number("inexact", v);
-    return make_flonum(d(v));
+    return make_flonum(nearest_double(v));
 }
 
 /* The exact square root of an exact number that is a square, else FALSE_V. */
@@ -584,7 +584,7 @@ static value p_sqrt(int argc, value *argv)
         if (r != FALSE_V)
             return r;
     }
-    return make_flonum(sqrt(d(argv[0])));
+    return make_flonum(sqrt(nearest_double(argv[0])));
 }
 
 static value p_exact_integer_sqrt(int argc, value *argv)
@@ -635,7 +635,7 @@ static value p_expt(int argc, value *argv)
         vsp--;
         return exact_div(MAKE_FIX(1), p);
     }
-    double x = d(b), y = d(e);
+    double x = nearest_double(b), y = nearest_double(e);
     if (x < 0 && y != floor(y))
         scm_error1("expt: a negative base to a non-integer power is a complex number (complex "
                    "numbers are not supported)",
@@ -646,7 +646,7 @@ static value p_expt(int argc, value *argv)
 static double arg_real(const char *who, value v)
 {
     check_number(who, v);
-    return d(v);
+    return nearest_double(v);
 }
 
 #define FLOAT_FN(pname, who, expr)                                                                 \
@@ -693,7 +693,7 @@ static value fraction_part(const char *who, value v, bool den)
     bool inexact = FLONUM_P(v);
     value x = to_exact(who, v);
     value part = den ? rat_denominator(x) : rat_numerator(x);
-    return inexact ? make_flonum(d(part)) : part;
+    return inexact ? make_flonum(nearest_double(part)) : part;
 }
 
 static value p_numerator(int argc, value *argv)
@@ -758,7 +758,7 @@ static value p_rationalize(int argc, value *argv)
         r = MAKE_FIX(0);
     }
     vsp = s;
-    return inexact ? make_flonum(d(r)) : r;
+    return inexact ? make_flonum(nearest_double(r)) : r;
 }
 
 /* ---- (scheme complex) on the real numbers: a nonzero imaginary part is an error ---- */
