@@ -18,10 +18,14 @@ extern "C" {
 
 typedef void (*gc_visit_fn)(void **field, void *visit_ctx);
 
-/* Calls visit(&field, visit_ctx) for every pointer field of obj. Must not allocate. */
+/* Calls visit(&field, visit_ctx) for every pointer field of obj. It runs inside a
+ * collection, with the heap's lock held and the other mutators stopped: it must not
+ * allocate, nor call the heap's functions (gc_root_add, gc_register_kind, ...), which
+ * would wait for that lock forever. */
 typedef void (*gc_trace_fn)(void *obj, gc_visit_fn visit, void *visit_ctx);
 
 /* Calls visit(&root, visit_ctx) for every root the embedder keeps outside the heap. */
+/* The same rules as for a trace function hold. */
 typedef void (*gc_root_trace_fn)(gc_visit_fn visit, void *visit_ctx, void *user);
 
 /* Registers the trace function for objects of `kind` allocated with gc_alloc(). A kind
