@@ -24,8 +24,8 @@ typedef void (*gc_visit_fn)(void **field, void *visit_ctx);
  * would wait for that lock forever. */
 typedef void (*gc_trace_fn)(void *obj, gc_visit_fn visit, void *visit_ctx);
 
-/* Calls visit(&root, visit_ctx) for every root the embedder keeps outside the heap. */
-/* The same rules as for a trace function hold. */
+/* Calls visit(&root, visit_ctx) for every root the embedder keeps outside the heap. The
+ * same rules as for a trace function hold. */
 typedef void (*gc_root_trace_fn)(gc_visit_fn visit, void *visit_ctx, void *user);
 
 /* Registers the trace function for objects of `kind` allocated with gc_alloc(). A kind
