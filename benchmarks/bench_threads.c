@@ -30,13 +30,13 @@ static const char *const collector_names[] = {"gcvm-card", "gcvm-uffd", "boehm",
 /* One thread's allocator and roots. gcvm needs the nodes under construction on a root
  * stack it can see; Boehm finds them on the thread's stack; malloc needs nothing. */
 struct worker {
-    enum collector collector;
     struct gc_heap *heap;
     struct gc_mutator *mut;
     struct node *stack[64];
     size_t sp;
     long trees;
     long check;
+    enum collector collector;
     int failed;
 };
 
@@ -108,8 +108,8 @@ static void free_tree(struct worker *w, struct node *n)
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
-    char err[256];
     if (w->collector != BOEHM && w->collector != MALLOC) {
+        char err[256];
         w->mut = gc_mutator_attach(w->heap, err, sizeof err);
         if (!w->mut) {
             fprintf(stderr, "gcvm-threads-bench: %s\n", err);
@@ -161,8 +161,8 @@ static void run(gbench_state *st, void *arg)
 {
     const struct config *c = arg;
     struct gc_heap *heap = NULL;
-    char err[256];
     if (c->collector == GCVM_CARD || c->collector == GCVM_UFFD) {
+        char err[256];
         struct gc_config cfg;
         gc_config_init(&cfg);
         cfg.barrier = c->collector == GCVM_CARD ? GC_BARRIER_CARD : GC_BARRIER_UFFD;

@@ -65,7 +65,7 @@ static struct bh_record *bh_new_record(intptr_t id)
 /* About 72 bytes live per entry: the array slot, the record and its leaf. */
 static int bh_array_churn(size_t live_bytes)
 {
-    size_t n = live_bytes / 72;
+    size_t n = live_bytes / 72 + 1;
     bh_roots[0] = BH_NEW(n * sizeof(void *));
     intptr_t sum = 0;
     for (size_t i = 0; i < n; i++) {
@@ -105,7 +105,7 @@ struct bh_entry {
 /* About 72 bytes live per key: the entry, its value and a bucket slot for 4 keys. */
 static int bh_table(size_t live_bytes)
 {
-    size_t keys = live_bytes / 72, buckets = keys / 4 + 1;
+    size_t keys = live_bytes / 72 + 1, buckets = keys / 4 + 1;
     bh_roots[0] = BH_NEW(buckets * sizeof(void *));
     intptr_t sum = 0;
     for (size_t step = 0; step < 3 * keys; step++) {

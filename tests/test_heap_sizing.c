@@ -98,7 +98,7 @@ int main(int argc, char **argv)
               (unsigned long long)small.old_bytes);
     CHECK_MSG(small.major_threshold_bytes < big.major_threshold_bytes / 4,
               "the threshold did not follow the live size down");
-    CHECK_MSG(small.released_bytes >= 6 * 2 * mib,
+    CHECK_MSG(small.released_bytes >= (uint64_t)12 * mib,
               "free blocks beyond the retention limit were not returned (%llu bytes)",
               (unsigned long long)small.released_bytes);
     CHECK(gc_verify(m) == 0);

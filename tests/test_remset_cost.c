@@ -96,7 +96,7 @@ static void run_once(struct run *r)
 
     uint64_t before = remembered_fields(h);
     size_t span = ((size_t)4 << 20) / sizeof(void *);
-    size_t index[WRITES];
+    size_t index[WRITES] = {0};
     rng_state = 0x9E3779B97F4A7C15ull;
     for (size_t k = 0; k < WRITES; k++) {
         size_t i = next_random() % span;
