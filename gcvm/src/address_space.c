@@ -220,8 +220,11 @@ int aspace_populate(uint64_t addr, uint64_t len, bool write)
 {
     for (uint64_t va = addr & ~(PAGE - 1); va < addr + len; va += PAGE) {
         const struct host_mapping *m = mapping_of(va, false);
-        if (!m)
-            m = mapping_of(va, true); /* the cached map is old: read it again */
+        /* The cached map may be older than the mapping: a page it does not have, or has
+         * without the access asked for, may have been mapped or opened since (a heap of a
+         * thread's malloc arena grows by mprotect). Read it again before refusing. */
+        if (!m || !(m->readable || m->executable) || (write && !m->writable))
+            m = mapping_of(va, true);
         if (!m || !(m->readable || m->executable))
             return -EFAULT;
         if (write && !m->writable)
