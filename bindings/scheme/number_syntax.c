@@ -116,8 +116,10 @@ static value exact_decimal(const struct real_syntax *r)
     char *buf = malloc(n + 1);
     if (!buf)
         return FALSE_V;
-    memcpy(buf, r->digits, r->ndigits);
-    memcpy(buf + r->ndigits, r->fraction, r->nfraction);
+    if (r->ndigits) /* "#e.5" has no integer digits: digits may be NULL */
+        memcpy(buf, r->digits, r->ndigits);
+    if (r->nfraction) /* "#e1e3" has no fraction: fraction may be NULL */
+        memcpy(buf + r->ndigits, r->fraction, r->nfraction);
     vs_push(int_parse(buf, n, 10, r->negative));
     free(buf);
     value scale = int_expt(MAKE_FIX(10), (unsigned long)(e < 0 ? -e : e));
