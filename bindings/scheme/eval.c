@@ -34,8 +34,12 @@ void stack_check_reset(void)
 {
     extern void vs_overflow_reset(void);
     vs_overflow_reset();
+    /* The handlers' room is taken back once the stack has unwound well clear of the soft
+     * limit: a quarter of the stack, at most 1 MiB (a small --stack has less than that
+     * above the limit, and would otherwise never get its room back). */
+    size_t clear = stack_size_bytes / 4 < (1u << 20) ? stack_size_bytes / 4 : (1u << 20);
     char *here = __builtin_frame_address(0);
-    if (here > stack_soft_limit + (1u << 20))
+    if (here > stack_soft_limit + clear)
         stack_active_limit = stack_soft_limit;
 }
 
