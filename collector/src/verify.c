@@ -97,6 +97,10 @@ static void check_reachable_field(void **field, void *arg)
         return;
     }
     size_t bit = (size_t)((char *)obj - h->base) / GC_GRANULE;
+    if (bit >= c->h->blocks_end * (BLOCK_BYTES / GC_GRANULE)) {
+        report(c, "an object beyond the blocks in use", field, v);
+        return;
+    }
     if (c->seen[bit / 64] & ((uint64_t)1 << (bit % 64)))
         return;
     c->seen[bit / 64] |= (uint64_t)1 << (bit % 64);
@@ -107,7 +111,9 @@ static void check_reachable_field(void **field, void *arg)
 int verify_reachable(struct gc_heap *h)
 {
     struct reach_check c = {.h = h};
-    c.seen = calloc((size_t)(h->end - h->base) / GC_GRANULE / 64, sizeof(uint64_t));
+    /* One bit per granule of the blocks in use, not of the whole reservation (the
+     * machine's memory by default): objects lie below blocks_end. */
+    c.seen = calloc(h->blocks_end * (BLOCK_BYTES / GC_GRANULE) / 64 + 1, sizeof(uint64_t));
     if (!c.seen) {
         fprintf(stderr, "gcvm-gc: verify: out of memory\n");
         return -1;
