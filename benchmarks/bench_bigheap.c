@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "bigheap.h"
+#include "boehm_pauses.h"
 #include "gbench_shim.h"
 #include "gcvm/gc.h"
 
@@ -33,13 +34,6 @@ static double cpu_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
@@ -126,46 +120,19 @@ static void run_gcvm(gbench_state *st, const struct config *c)
 
 /* ---- Boehm GC ---- */
 
-enum { BOEHM_MAX_PAUSES = 1 << 16 };
-static double boehm_pauses[BOEHM_MAX_PAUSES];
-static size_t boehm_pause_count;
-static double boehm_stop_ms, boehm_total_ms;
 static struct pause_figures boehm_warmup;
-
-static void on_boehm_event(GC_EventType e)
-{
-    if (e == GC_EVENT_PRE_STOP_WORLD) {
-        boehm_stop_ms = now_ms();
-    } else if (e == GC_EVENT_POST_START_WORLD) {
-        double pause = now_ms() - boehm_stop_ms;
-        boehm_total_ms += pause;
-        if (boehm_pause_count < BOEHM_MAX_PAUSES)
-            boehm_pauses[boehm_pause_count++] = pause;
-    }
-}
-
-static int compare_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static struct pause_figures boehm_figures(void)
 {
-    struct pause_figures f = {0, 0};
-    size_t n = boehm_pause_count;
-    if (n == 0)
-        return f;
-    qsort(boehm_pauses, n, sizeof *boehm_pauses, compare_double);
-    f.max_ms = boehm_pauses[n - 1];
-    f.p99_ms = boehm_pauses[(size_t)(0.99 * (double)(n - 1) + 0.5)];
-    return f;
+    struct boehm_pause_figures f = boehm_pauses_figures();
+    return (struct pause_figures){f.max_ms, f.p99_ms};
 }
 
+/* Called by the workload when its warm-up ends. */
 static void boehm_steady(void)
 {
     boehm_warmup = boehm_figures();
-    boehm_pause_count = 0;
+    boehm_pauses_reset();
 }
 
 static void run_boehm(gbench_state *st, const struct config *c)
@@ -182,11 +149,10 @@ static void run_boehm(gbench_state *st, const struct config *c)
         if (c->boehm == 2)
             GC_enable_incremental();
         GC_INIT();
-        GC_set_on_collection_event(on_boehm_event);
+        boehm_pauses_record();
         initialised_as = c->boehm;
     }
-    boehm_pause_count = 0;
-    boehm_total_ms = 0;
+    boehm_pauses_reset();
     GC_word gc_before = GC_get_gc_no();
     double cpu0 = cpu_ms();
     int rc = 0;

@@ -19,6 +19,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "boehm_pauses.h"
 #include "gbench_shim.h"
 #include "gcvm/gc-embedder.h"
 #include "gcvm/gcvm.h"
@@ -54,13 +55,6 @@ static double peak_rss_mb(void)
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     return (double)ru.ru_maxrss / 1024.0;
-}
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 static void skip(gbench_state *st, const char *why)
@@ -127,22 +121,6 @@ static void run_gcvm(gbench_state *st, const struct config *c)
         gbench_counter(st, "hardware", info.hardware);
 }
 
-/* Boehm's pause: from stopping the world to starting it again, the part of a
- * collection the program cannot run through (incremental marking steps and lazy
- * sweeping done inside allocation calls are not counted: Boehm reports no event). */
-static double boehm_stop_ms, boehm_max_pause_ms, boehm_total_pause_ms;
-static void on_boehm_event(GC_EventType e)
-{
-    if (e == GC_EVENT_PRE_STOP_WORLD) {
-        boehm_stop_ms = now_ms();
-    } else if (e == GC_EVENT_POST_START_WORLD) {
-        double pause = now_ms() - boehm_stop_ms;
-        boehm_total_pause_ms += pause;
-        if (pause > boehm_max_pause_ms)
-            boehm_max_pause_ms = pause;
-    }
-}
-
 static void run_boehm(gbench_state *st, const struct config *c)
 {
     static int initialised_as;
@@ -159,10 +137,10 @@ static void run_boehm(gbench_state *st, const struct config *c)
         GC_INIT();
         GC_set_max_heap_size(heap_bytes);
         GC_expand_hp(heap_bytes); /* the same heap size as the gcvm runs */
-        GC_set_on_collection_event(on_boehm_event);
+        boehm_pauses_record();
         initialised_as = c->boehm;
     }
-    boehm_max_pause_ms = boehm_total_pause_ms = 0;
+    boehm_pauses_reset();
     GC_word gc_before = GC_get_gc_no();
     int rc = 0;
     while (gbench_keep_running(st))
@@ -171,8 +149,9 @@ static void run_boehm(gbench_state *st, const struct config *c)
         gbench_fail(st, "wrong result");
         return;
     }
-    gbench_counter(st, "max_pause_ms", boehm_max_pause_ms);
-    gbench_counter(st, "gc_ms", boehm_total_pause_ms);
+    struct boehm_pause_figures pauses = boehm_pauses_figures();
+    gbench_counter(st, "max_pause_ms", pauses.max_ms);
+    gbench_counter(st, "gc_ms", pauses.total_ms);
     gbench_counter(st, "collections", (double)(GC_get_gc_no() - gc_before));
     gbench_counter(st, "incremental", GC_is_incremental_mode());
     gbench_counter(st, "peak_rss_mb", peak_rss_mb());
