@@ -13,13 +13,27 @@ uint64_t gc_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* One line "gcvm-gc: WHAT: message" written with one call, so that lines from several
+ * threads do not interleave. */
+static void report_line(const char *what, const char *fmt, va_list ap)
+{
+    char line[512];
+    int n = snprintf(line, sizeof line, "gcvm-gc: %s: ", what);
+    if (n < 0 || (size_t)n >= sizeof line)
+        n = 0;
+    int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+    size_t len = m < 0 ? (size_t)n : (size_t)n + (size_t)m;
+    if (len > sizeof line - 2)
+        len = sizeof line - 2;
+    line[len++] = '\n';
+    fwrite(line, 1, len, stderr);
+}
+
 void gc_fatal(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("gcvm-gc: fatal: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    report_line("fatal", fmt, ap);
     va_end(ap);
     abort();
 }
@@ -28,9 +42,7 @@ void gc_warn(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("gcvm-gc: warning: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    report_line("warning", fmt, ap);
     va_end(ap);
 }
 
