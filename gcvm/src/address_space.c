@@ -11,6 +11,7 @@
  * guest's page-table entries are dropped when the host's mapping changes. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <linux/kvm.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -212,11 +213,18 @@ static int map_page(uint64_t va, const struct host_mapping *m, bool writable)
         return -ENOMEM;
     if (*pte & (PTE_P | PTE_PROTECTED))
         return 0; /* already there, or protected by the program: keep its bits */
-    *pte = (s->gpa + (va - s->hva)) | PTE_P | (writable ? PTE_RW | PTE_HOST_WRITABLE : 0);
+    __atomic_store_n(pte,
+                     (s->gpa + (va - s->hva)) | PTE_P | (writable ? PTE_RW | PTE_HOST_WRITABLE : 0),
+                     __ATOMIC_RELEASE);
     return 0;
 }
 
-int aspace_populate(uint64_t addr, uint64_t len, bool write)
+/* Every vCPU's thread serves its own faults: the tables, slots and cached map are
+ * changed under this lock. The guest reads the tables meanwhile; an entry is written
+ * whole, once the table it points to is ready. */
+static pthread_mutex_t aspace_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int populate_locked(uint64_t addr, uint64_t len, bool write)
 {
     for (uint64_t va = addr & ~(PAGE - 1); va < addr + len; va += PAGE) {
         const struct host_mapping *m = mapping_of(va, false);
@@ -236,26 +244,36 @@ int aspace_populate(uint64_t addr, uint64_t len, bool write)
     return 0;
 }
 
+int aspace_populate(uint64_t addr, uint64_t len, bool write)
+{
+    pthread_mutex_lock(&aspace_lock);
+    int rc = populate_locked(addr, len, write);
+    pthread_mutex_unlock(&aspace_lock);
+    return rc;
+}
+
 int aspace_map_eager(uint64_t addr, uint64_t len, bool writable)
 {
     uint64_t start = addr & ~(PAGE - 1), end = (addr + len + PAGE - 1) & ~(PAGE - 1);
     struct host_mapping m = {.start = start, .end = end, .readable = true, .writable = writable};
-    for (uint64_t va = start; va < end; va += PAGE) {
-        int rc = map_page(va, &m, writable);
-        if (rc != 0)
-            return rc;
-    }
-    return 0;
+    int rc = 0;
+    pthread_mutex_lock(&aspace_lock);
+    for (uint64_t va = start; va < end && rc == 0; va += PAGE)
+        rc = map_page(va, &m, writable);
+    pthread_mutex_unlock(&aspace_lock);
+    return rc;
 }
 
 void aspace_invalidate(uint64_t addr, uint64_t len)
 {
+    pthread_mutex_lock(&aspace_lock);
     for (uint64_t va = addr & ~(PAGE - 1); va < addr + len; va += PAGE) {
         uint64_t *pte = pte_if_present(va);
         if (pte)
-            *pte = 0;
+            __atomic_store_n(pte, 0, __ATOMIC_SEQ_CST);
     }
     map_count = 0; /* the next lookup reads /proc/self/maps again */
+    pthread_mutex_unlock(&aspace_lock);
 }
 
 uint64_t *aspace_pte(uint64_t va)
