@@ -210,13 +210,11 @@ extern char __start_gcvm_guest_data[], __stop_gcvm_guest_data[];
 
 static int map_guest_runtime(void)
 {
-    int rc = 0;
     uintptr_t text = (uintptr_t)__start_gcvm_guest_text,
               text_end = (uintptr_t)__stop_gcvm_guest_text;
     uintptr_t data = (uintptr_t)__start_gcvm_guest_data,
               data_end = (uintptr_t)__stop_gcvm_guest_data;
-    if (rc == 0)
-        rc = aspace_map_eager(text, text_end - text, false);
+    int rc = aspace_map_eager(text, text_end - text, false);
     if (rc == 0)
         rc = aspace_map_eager(data, data_end - data, true);
     return rc;
