@@ -216,6 +216,8 @@ gcvm_guest_page_fault_entry:
 5:      mov %rbx, %rsp
         mov %gs:GCVM_CPU_IST1_SLOT, %rax
         addq $GCVM_IST_SLICE, (%rax)
+/* The return from an exception-like frame (rsp: its struct fault_frame). */
+exception_return:
         cmpl $0, %gs:GCVM_CPU_SIGNAL_PENDING
         jne 6f
         RESTORE_GPRS
@@ -238,13 +240,7 @@ gcvm_guest_flush_entry:
         mov %cr3, %rax
         mov %rax, %cr3
 gcvm_guest_flush_done:
-        cmpl $0, %gs:GCVM_CPU_SIGNAL_PENDING
-        jne 1f
-        RESTORE_GPRS
-        add $(GCVM_FRAME_RIP - GCVM_FRAME_VECTOR), %rsp /* vector and error code */
-        iretq
-1:      outb %al, $GCVM_PORT_SIGNAL
-        ud2
+        jmp exception_return
 
 /* Every other exception, on IST2: report and end the process. Entries are 16 bytes
  * apart; the CPU pushes an error code for vectors 8, 10-14, 17, 21, 29 and 30. */
