@@ -180,13 +180,14 @@ static int set_msrs(int vcpu_fd)
         {.index = MSR_CSTAR, .data = (uint64_t)gcvm_guest_syscall_entry},
         {.index = MSR_SFMASK, .data = SYSCALL_CLEARS_FLAGS}};
     enum { COUNT = sizeof entries / sizeof entries[0] };
-    struct kvm_msrs *msrs = calloc(1, sizeof *msrs + sizeof entries);
-    if (!msrs)
-        return -ENOMEM;
+    /* On the stack: a vCPU is made for a thread that may start while another holds a
+     * malloc lock in guest mode (address_space.c, grow). */
+    _Alignas(struct kvm_msrs) uint8_t buffer[sizeof(struct kvm_msrs) + sizeof entries];
+    struct kvm_msrs *msrs = (struct kvm_msrs *)buffer;
+    memset(buffer, 0, sizeof buffer);
     msrs->nmsrs = COUNT;
     memcpy(msrs->entries, entries, sizeof entries);
     int rc = ioctl(vcpu_fd, KVM_SET_MSRS, msrs);
-    free(msrs);
     return rc == COUNT ? 0 : -EINVAL;
 }
 

@@ -744,6 +744,42 @@ static void test_vcpu_signals(void)
     CHECK(handled_on == target_tid && handled_in_guest == 1);
 }
 
+/* Threads created in guest mode allocate at once: each gets a malloc arena of its own,
+ * which grows by mprotect while the arena's lock is held, and the first touch of the new
+ * page faults. The engine serves that fault on the same thread, so it must not call
+ * malloc itself (it would wait for the lock the guest holds). The alarm ends a hang. */
+static void *allocate_in_guest(void *arg)
+{
+    long sum = 0;
+    for (int i = 0; i < 60; i++) {
+        char *p = malloc(100000 + (size_t)i * 1000);
+        if (!p)
+            return NULL;
+        memset(p, i, 1000);
+        sum += p[10];
+        free(p);
+    }
+    return sum == (long)(59 * 60 / 2) && gcvm_in_guest() == 1 ? arg : NULL;
+}
+
+static void test_threads_malloc(void)
+{
+    alarm(60);
+    CHECK(gcvm_set_thread_start(GCVM_THREADS_GUEST) == 0);
+    CHECK(gcvm_enter() == 0);
+    enum { THREADS = 8 };
+    pthread_t t[THREADS];
+    static int token;
+    for (int i = 0; i < THREADS; i++)
+        CHECK(pthread_create(&t[i], NULL, allocate_in_guest, &token) == 0);
+    for (int i = 0; i < THREADS; i++) {
+        void *result = NULL;
+        CHECK(pthread_join(t[i], &result) == 0 && result == &token);
+    }
+    CHECK(gcvm_exit() == 0);
+    alarm(0);
+}
+
 /* ---- TLB coherence: one thread writes a page in guest mode without pause while another
  * clears its dirty bit, or protects it, in a loop. Once the call returns, no write may go
  * through an old translation of the writer's vCPU. ---- */
@@ -875,14 +911,23 @@ static const struct {
     const char *name;
     void (*run)(void);
 } tests[] = {
-    {"enter-exit", test_enter_exit}, {"files-pipes-errno", test_files_and_pipes},
-    {"memory", test_memory},         {"stdio", test_stdio},
-    {"harvest", test_harvest},       {"protect", test_protect},
-    {"process", test_process},       {"threads", test_threads},
-    {"signals", test_signals},       {"info", test_info},
-    {"vcpus", test_vcpus},           {"thread-from-guest", test_thread_from_guest},
-    {"vcpu-reuse", test_vcpu_reuse}, {"vcpu-signals", test_vcpu_signals},
-    {"tlb-dirty", test_tlb_dirty},   {"tlb-protect", test_tlb_protect},
+    {"enter-exit", test_enter_exit},
+    {"files-pipes-errno", test_files_and_pipes},
+    {"memory", test_memory},
+    {"stdio", test_stdio},
+    {"harvest", test_harvest},
+    {"protect", test_protect},
+    {"process", test_process},
+    {"threads", test_threads},
+    {"signals", test_signals},
+    {"info", test_info},
+    {"vcpus", test_vcpus},
+    {"thread-from-guest", test_thread_from_guest},
+    {"vcpu-reuse", test_vcpu_reuse},
+    {"vcpu-signals", test_vcpu_signals},
+    {"tlb-dirty", test_tlb_dirty},
+    {"tlb-protect", test_tlb_protect},
+    {"threads-malloc", test_threads_malloc},
 };
 
 int main(int argc, char **argv)
