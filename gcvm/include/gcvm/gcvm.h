@@ -24,8 +24,10 @@ extern "C" {
  * (/dev/gcvm, the kernel module of kmod/), or auto (the default: kmod where /dev/gcvm
  * exists and can make a VM, else kvm). Returns 0; -ENODEV when the backend is not usable
  * (no device, or it refused), -EACCES when the device cannot be opened, -EBUSY when
- * another hypervisor holds VT-x (kmod), -EINVAL for a bad GCVM_BACKEND. Calling it
- * again returns the first call's result. gcvm_last_error() says why in one line. */
+ * another hypervisor holds VT-x (kmod), -EINVAL for a bad GCVM_BACKEND or GCVM_THREADS.
+ * Calling it again returns the first call's result. gcvm_last_error() says why in one
+ * line. It installs the handler of SIGRTMAX-1, the signal that kicks a vCPU out of the
+ * hypervisor for a TLB shootdown: the program must leave that signal alone. */
 GCVM_API int gcvm_init(void);
 
 /* One line describing the last failure of gcvm_init() or gcvm_enter(). */
