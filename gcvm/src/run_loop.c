@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "engine.h"
@@ -99,7 +100,12 @@ static long forward_syscall(long nr, const struct kvm_regs *r)
 {
     uint64_t kick = 1ull << (tlb_kick_signal() - 1);
     if (nr == SYS_rt_sigprocmask && r->rsi && r->r10 == sizeof(uint64_t)) {
-        uint64_t set = *(const uint64_t *)r->rsi;
+        /* Read through the kernel: a bad pointer is the program's EFAULT, not ours. */
+        uint64_t set;
+        struct iovec here = {&set, sizeof set}, there = {(void *)r->rsi, sizeof set};
+        long got = raw_syscall6(SYS_process_vm_readv, getpid(), (long)&here, 1, (long)&there, 1, 0);
+        if (got != (long)sizeof set)
+            return -EFAULT;
         if (r->rdi != SIG_UNBLOCK)
             set &= ~kick;
         return raw_syscall6(nr, (long)r->rdi, (long)&set, (long)r->rdx, (long)r->r10, 0, 0);
