@@ -188,8 +188,9 @@ struct gc_mutator *gc_mutator_attach(struct gc_heap *h, char *err, size_t err_le
             refusal = "the calling thread is a mutator of this heap already";
     if (!refusal && gc_barrier_uses_guest_mode(h->barrier_kind)) {
         if (h->mutator_count > 0)
-            refusal = "the gcvm barriers support one mutator thread until the engine runs a "
-                      "vCPU per thread; use another barrier for more threads";
+            refusal = "the gcvm barriers take one mutator thread for now (the collector does "
+                      "not run a second one in guest mode yet); use another barrier for more "
+                      "threads";
         else if (!pthread_equal(h->creator, m->thread))
             refusal = "a gcvm barrier runs the mutator in guest mode on the thread that "
                       "created the heap; attach from that thread";

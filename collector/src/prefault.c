@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "gc_internal.h"
+#include "gcvm/gcvm.h"
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
@@ -61,6 +62,11 @@ void blocks_note_resident(struct gc_heap *h, size_t first, size_t count)
 
 static void *prefault_main(void *arg)
 {
+    /* Created in guest mode (a program that entered before creating the heap), the
+     * thread starts there on a vCPU of its own: its touches belong in host mode, at host
+     * speed, setting no dirty bit and taking no gcvm protection fault. */
+    if (gcvm_in_guest())
+        gcvm_exit();
     struct gc_heap *h = arg;
     struct prefault *p = h->prefault;
     uint32_t *work = malloc(p->capacity * sizeof *work);

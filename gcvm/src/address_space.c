@@ -11,6 +11,9 @@
  * guest's page-table entries are dropped when the host's mapping changes. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <linux/kvm.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,16 +91,32 @@ static uint64_t *pte_if_present(uint64_t va)
     return &table[(va >> 12) & 511];
 }
 
+/* The host side serves a guest fault on the faulting thread, whose guest code may hold a
+ * lock of the C library's malloc (a thread's arena grows by mprotect, then its new page
+ * is touched): nothing here may call malloc. Arrays grow with mmap instead. Doubles
+ * *capacity (from first) and moves the *count elements of size bytes; false if out of
+ * memory. */
+static bool grow(void **array, size_t *capacity, size_t count, size_t size, size_t first)
+{
+    size_t cap = *capacity ? *capacity * 2 : first;
+    void *bigger =
+        mmap(NULL, cap * size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (bigger == MAP_FAILED)
+        return false;
+    if (*array) {
+        memcpy(bigger, *array, count * size);
+        munmap(*array, *capacity * size);
+    }
+    *array = bigger;
+    *capacity = cap;
+    return true;
+}
+
 static int add_slot(uint64_t hva, uint64_t size, uint64_t gpa)
 {
-    if (slot_count == slot_capacity) {
-        size_t cap = slot_capacity ? slot_capacity * 2 : 64;
-        struct slot *s = realloc(slots, cap * sizeof *s);
-        if (!s)
-            return -ENOMEM;
-        slots = s;
-        slot_capacity = cap;
-    }
+    if (slot_count == slot_capacity &&
+        !grow((void **)&slots, &slot_capacity, slot_count, sizeof *slots, 64))
+        return -ENOMEM;
     struct kvm_userspace_memory_region region = {
         .slot = (uint32_t)slot_count,
         .guest_phys_addr = gpa,
@@ -153,35 +172,64 @@ static struct slot *slot_for(uint64_t va, uint64_t start, uint64_t end)
     return slot_containing(va);
 }
 
+/* The start, end and permissions of one line of /proc/self/maps; false if malformed. */
+static bool parse_maps_line(const char *line, const char *end, struct host_mapping *m)
+{
+    uint64_t v[2] = {0, 0};
+    for (int i = 0; i < 2; i++) {
+        const char *digits = line;
+        for (; line < end; line++) {
+            unsigned d = (unsigned)(*line >= 'a' ? *line - 'a' + 10 : *line - '0');
+            if (d > 15)
+                break;
+            v[i] = v[i] << 4 | d;
+        }
+        if (line == digits || line == end || *line++ != (i == 0 ? '-' : ' '))
+            return false;
+    }
+    if (end - line < 3)
+        return false;
+    *m = (struct host_mapping){.start = v[0],
+                               .end = v[1],
+                               .readable = line[0] == 'r',
+                               .writable = line[1] == 'w',
+                               .executable = line[2] == 'x'};
+    return true;
+}
+
+/* Reads /proc/self/maps without stdio or malloc (see grow), under aspace_lock. */
 static int reload_maps(void)
 {
-    FILE *f = fopen("/proc/self/maps", "re");
-    if (!f)
+    static char buffer[64 * 1024];
+    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
         return -errno;
     map_count = 0;
-    char line[512];
-    while (fgets(line, sizeof line, f)) {
-        unsigned long long start, end;
-        char perms[5];
-        if (sscanf(line, "%llx-%llx %4s", &start, &end, perms) != 3)
-            continue;
-        if (map_count == map_capacity) {
-            size_t cap = map_capacity ? map_capacity * 2 : 256;
-            struct host_mapping *m = realloc(maps, cap * sizeof *m);
-            if (!m) {
-                fclose(f);
-                return -ENOMEM;
+    size_t held = 0; /* bytes of an unfinished line at the start of buffer */
+    for (;;) {
+        ssize_t n = read(fd, buffer + held, sizeof buffer - held);
+        if (n <= 0)
+            break;
+        held += (size_t)n;
+        char *line = buffer, *stop = buffer + held, *nl;
+        while ((nl = memchr(line, '\n', (size_t)(stop - line))) != NULL) {
+            struct host_mapping m;
+            if (parse_maps_line(line, nl, &m)) {
+                if (map_count == map_capacity &&
+                    !grow((void **)&maps, &map_capacity, map_count, sizeof *maps, 256)) {
+                    close(fd);
+                    return -ENOMEM;
+                }
+                maps[map_count++] = m;
             }
-            maps = m;
-            map_capacity = cap;
+            line = nl + 1;
         }
-        maps[map_count++] = (struct host_mapping){.start = start,
-                                                  .end = end,
-                                                  .readable = perms[0] == 'r',
-                                                  .writable = perms[1] == 'w',
-                                                  .executable = perms[2] == 'x'};
+        held = (size_t)(stop - line);
+        memmove(buffer, line, held);
+        if (held == sizeof buffer) /* a line longer than the buffer: skip it */
+            held = 0;
     }
-    fclose(f);
+    close(fd);
     return 0;
 }
 
@@ -212,11 +260,18 @@ static int map_page(uint64_t va, const struct host_mapping *m, bool writable)
         return -ENOMEM;
     if (*pte & (PTE_P | PTE_PROTECTED))
         return 0; /* already there, or protected by the program: keep its bits */
-    *pte = (s->gpa + (va - s->hva)) | PTE_P | (writable ? PTE_RW | PTE_HOST_WRITABLE : 0);
+    __atomic_store_n(pte,
+                     (s->gpa + (va - s->hva)) | PTE_P | (writable ? PTE_RW | PTE_HOST_WRITABLE : 0),
+                     __ATOMIC_RELEASE);
     return 0;
 }
 
-int aspace_populate(uint64_t addr, uint64_t len, bool write)
+/* Every vCPU's thread serves its own faults: the tables, slots and cached map are
+ * changed under this lock. The guest reads the tables meanwhile; an entry is written
+ * whole, once the table it points to is ready. */
+static pthread_mutex_t aspace_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int populate_locked(uint64_t addr, uint64_t len, bool write)
 {
     for (uint64_t va = addr & ~(PAGE - 1); va < addr + len; va += PAGE) {
         const struct host_mapping *m = mapping_of(va, false);
@@ -236,26 +291,36 @@ int aspace_populate(uint64_t addr, uint64_t len, bool write)
     return 0;
 }
 
+int aspace_populate(uint64_t addr, uint64_t len, bool write)
+{
+    pthread_mutex_lock(&aspace_lock);
+    int rc = populate_locked(addr, len, write);
+    pthread_mutex_unlock(&aspace_lock);
+    return rc;
+}
+
 int aspace_map_eager(uint64_t addr, uint64_t len, bool writable)
 {
     uint64_t start = addr & ~(PAGE - 1), end = (addr + len + PAGE - 1) & ~(PAGE - 1);
     struct host_mapping m = {.start = start, .end = end, .readable = true, .writable = writable};
-    for (uint64_t va = start; va < end; va += PAGE) {
-        int rc = map_page(va, &m, writable);
-        if (rc != 0)
-            return rc;
-    }
-    return 0;
+    int rc = 0;
+    pthread_mutex_lock(&aspace_lock);
+    for (uint64_t va = start; va < end && rc == 0; va += PAGE)
+        rc = map_page(va, &m, writable);
+    pthread_mutex_unlock(&aspace_lock);
+    return rc;
 }
 
 void aspace_invalidate(uint64_t addr, uint64_t len)
 {
+    pthread_mutex_lock(&aspace_lock);
     for (uint64_t va = addr & ~(PAGE - 1); va < addr + len; va += PAGE) {
         uint64_t *pte = pte_if_present(va);
         if (pte)
-            *pte = 0;
+            __atomic_store_n(pte, 0, __ATOMIC_SEQ_CST);
     }
     map_count = 0; /* the next lookup reads /proc/self/maps again */
+    pthread_mutex_unlock(&aspace_lock);
 }
 
 uint64_t *aspace_pte(uint64_t va)

@@ -23,13 +23,14 @@ static int init_result = 1; /* 1: not tried yet */
 static char last_error[256];
 static char backend_name[8] = "kvm";
 /* The VM's vCPUs, each with its own loop stack, and the one the calling thread runs
- * (NULL in host mode). gcvm_init creates one, and one thread at a time runs it: what a
- * vCPU per guest thread still needs is in docs/engine.md, "Not done yet". */
+ * (NULL in host mode). A thread entering guest mode takes a free one, or a new one; it
+ * gives it back when it leaves guest mode or ends (docs/engine.md, "Threads"). */
 static struct vcpu vcpus[MAX_VCPUS];
-static unsigned vcpu_count;
+static unsigned vcpu_count; /* published (release) once vcpus[vcpu_count - 1] is ready */
 static __thread struct vcpu *current_vcpu;
-static pthread_mutex_t owner_lock = PTHREAD_MUTEX_INITIALIZER; /* vcpus[].owned */
+static pthread_mutex_t owner_lock = PTHREAD_MUTEX_INITIALIZER; /* vcpus[].owned, creation */
 static uint64_t entries;                                       /* gcvm_info.entries */
+static int thread_start = GCVM_THREADS_GUEST; /* where threads cloned in guest mode start */
 static double guest_ns_per_insn, host_ns_per_insn;
 static pid_t owner_pid; /* the process whose VM this is; a forked child has none */
 
@@ -100,8 +101,14 @@ static int add_vcpu(void)
         return -ENOMEM;
     }
     v->loop_stack_top = stack + HOST_STACK_BYTES;
-    vcpu_count++;
+    native_step_vcpu_init(v);
+    __atomic_store_n(&vcpu_count, vcpu_count + 1, __ATOMIC_RELEASE);
     return 0;
+}
+
+struct vcpu *engine_vcpu_at(unsigned i)
+{
+    return i < __atomic_load_n(&vcpu_count, __ATOMIC_ACQUIRE) ? &vcpus[i] : NULL;
 }
 
 bool engine_hardware(void)
@@ -116,6 +123,15 @@ int gcvm_init(void)
     const char *backend = getenv("GCVM_BACKEND");
     const char *trace = getenv("GCVM_TRACE");
     gcvm_trace_exits = trace && *trace && strcmp(trace, "0") != 0;
+    const char *threads = getenv("GCVM_THREADS");
+    if (threads && *threads) {
+        if (strcmp(threads, "guest") != 0 && strcmp(threads, "host") != 0) {
+            snprintf(last_error, sizeof last_error,
+                     "GCVM_THREADS=%s is not a mode; use guest or host", threads);
+            return init_result = -EINVAL;
+        }
+        thread_start = strcmp(threads, "host") == 0 ? GCVM_THREADS_HOST : GCVM_THREADS_GUEST;
+    }
     if (!backend || !*backend)
         backend = "auto";
     if (strcmp(backend, "auto") != 0 && strcmp(backend, "kvm") != 0 &&
@@ -130,12 +146,15 @@ int gcvm_init(void)
     int rc = kvm_create_machine(&machine, kmod ? KMOD_DEVICE : KVM_DEVICE, last_error,
                                 sizeof last_error);
     if (rc == 0)
+        rc = tlb_init(last_error, sizeof last_error);
+    if (rc == 0)
         rc = add_vcpu();
     if (rc != 0)
         return init_result = rc;
     snprintf(backend_name, sizeof backend_name, "%s", kmod ? "kmod" : "kvm");
     owner_pid = getpid();
     init_result = 0;
+    vdso_find_functions();
     calibrate();
     /* An emulated ring 0 runs no vector instruction: those run natively, one by one. */
     if (!engine_hardware() && (rc = native_step_init(last_error, sizeof last_error)) != 0)
@@ -143,56 +162,114 @@ int gcvm_init(void)
     return 0;
 }
 
-/* The vCPU the calling thread runs: the one it holds already, else a free one; NULL when
- * none is free. One vCPU is created, so one thread at a time is in guest mode. */
+/* The vCPU the calling thread runs: the one it holds already, else a free one, else a
+ * new one; NULL (last_error says why) when the VM has no more. */
 static struct vcpu *take_vcpu(void)
 {
+    if (current_vcpu)
+        return current_vcpu;
     pthread_mutex_lock(&owner_lock);
-    struct vcpu *v = current_vcpu;
-    for (unsigned i = 0; !v && i < vcpu_count; i++) {
-        if (!vcpus[i].owned) {
+    struct vcpu *v = NULL;
+    for (unsigned i = 0; !v && i < vcpu_count; i++)
+        if (!vcpus[i].owned)
             v = &vcpus[i];
-            v->owned = true;
-        }
+    if (!v && add_vcpu() == 0)
+        v = &vcpus[vcpu_count - 1];
+    if (v) {
+        v->owned = true;
+        tlb_vcpu_taken(v);
+        /* Before the vCPU runs: a guest that clears bits from now on sees it held. */
+        __atomic_add_fetch(&gcvm_shared.vcpus_held, 1, __ATOMIC_SEQ_CST);
     }
     current_vcpu = v;
     pthread_mutex_unlock(&owner_lock);
     return v;
 }
 
-int gcvm_enter(void)
+static void give_back_vcpu(void)
+{
+    pthread_mutex_lock(&owner_lock);
+    if (current_vcpu) {
+        current_vcpu->owned = false;
+        __atomic_sub_fetch(&gcvm_shared.vcpus_held, 1, __ATOMIC_SEQ_CST);
+    }
+    current_vcpu = NULL;
+    pthread_mutex_unlock(&owner_lock);
+}
+
+/* Why the calling thread cannot enter guest mode now (-errno, last_error set), or 0. */
+static int cannot_enter(void)
 {
     if (init_result != 0) {
         snprintf(last_error, sizeof last_error, "gcvm_enter() before a successful gcvm_init()");
         return -EINVAL;
     }
-    if (gcvm_in_guest())
-        return 0;
     if (getpid() != owner_pid) {
         snprintf(last_error, sizeof last_error,
                  "the engine belongs to process %d; a forked child cannot enter guest mode",
                  (int)owner_pid);
         return -EPERM;
     }
+    return 0;
+}
+
+int gcvm_enter(void)
+{
+    int rc = cannot_enter();
+    if (rc != 0)
+        return rc;
+    if (gcvm_in_guest())
+        return 0;
     struct vcpu *v = take_vcpu();
-    if (!v) {
-        snprintf(last_error, sizeof last_error,
-                 "another thread is in guest mode (one at a time for now)");
+    if (!v)
         return -EBUSY;
-    }
-    entries++;
+    __atomic_add_fetch(&entries, 1, __ATOMIC_RELAXED);
     struct saved_context ctx = {.vcpu = v};
     gcvm_arch_enter(&ctx, run_loop, v->loop_stack_top);
     return 0; /* in guest mode now */
 }
 
-static void give_back_vcpu(void)
+int gcvm_set_thread_start(int where)
 {
-    pthread_mutex_lock(&owner_lock);
-    if (current_vcpu)
-        current_vcpu->owned = false;
-    current_vcpu = NULL;
-    pthread_mutex_unlock(&owner_lock);
+    if (where != GCVM_THREADS_GUEST && where != GCVM_THREADS_HOST)
+        return -EINVAL;
+    __atomic_store_n(&thread_start, where, __ATOMIC_RELAXED);
+    return 0;
+}
+
+void engine_start_cloned_thread(struct clone_child *c)
+{
+    if (__atomic_load_n(&thread_start, __ATOMIC_RELAXED) != GCVM_THREADS_GUEST ||
+        cannot_enter() != 0)
+        return;
+    struct vcpu *v = take_vcpu();
+    if (!v)
+        return; /* no vCPU left: the thread starts in host mode, as it may */
+    __atomic_add_fetch(&entries, 1, __ATOMIC_RELAXED);
+    /* As after the kernel's clone: the caller's registers, rax = 0; rcx and r11 are the
+     * system call's to clobber. */
+    struct kvm_regs r = {.rbx = c->rbx,
+                         .rbp = c->rbp,
+                         .r12 = c->r12,
+                         .r13 = c->r13,
+                         .r14 = c->r14,
+                         .r15 = c->r15,
+                         .rdi = c->rdi,
+                         .rsi = c->rsi,
+                         .rdx = c->rdx,
+                         .r8 = c->r8,
+                         .r9 = c->r9,
+                         .r10 = c->r10,
+                         .rcx = c->rip,
+                         .r11 = RFLAGS_GUEST,
+                         .rsp = c->rsp,
+                         .rip = c->rip,
+                         .rax = 0,
+                         .rflags = RFLAGS_GUEST};
+    __atomic_store_n(&c->started, 1, __ATOMIC_RELEASE); /* c may vanish from here on */
+    struct saved_context ctx = {.vcpu = v, .start = &r};
+    gcvm_arch_enter(&ctx, run_loop, v->loop_stack_top);
+    __builtin_unreachable(); /* the guest continues at r.rip, never here */
 }
 
 int gcvm_exit(void)
@@ -216,6 +293,7 @@ void engine_forget_after_fork(void)
     signals_forget_thread();
     for (unsigned i = 0; i < vcpu_count; i++)
         vcpus[i].owned = false;
+    gcvm_shared.vcpus_held = 0;
     current_vcpu = NULL;
 }
 
@@ -229,6 +307,7 @@ int gcvm_get_info(struct gcvm_info *out)
     out->host_ns_per_insn = host_ns_per_insn;
     out->hardware = engine_hardware();
     out->native_steps = gcvm_counters.native_steps;
+    out->vcpus_held = __atomic_load_n(&gcvm_shared.vcpus_held, __ATOMIC_RELAXED);
     out->guest_phys_bits = machine.phys_bits;
     out->exits = gcvm_counters.exits;
     out->syscall_exits = gcvm_counters.syscall_exits;
@@ -237,6 +316,8 @@ int gcvm_get_info(struct gcvm_info *out)
     out->signals_delivered = gcvm_counters.signals_delivered;
     out->protection_faults = gcvm_shared.protection_faults;
     out->memslots = aspace_memslots();
-    out->entries = entries;
+    out->entries = __atomic_load_n(&entries, __ATOMIC_RELAXED);
+    out->vcpus = __atomic_load_n(&vcpu_count, __ATOMIC_ACQUIRE);
+    out->shootdowns = tlb_shootdowns();
     return 0;
 }

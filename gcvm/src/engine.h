@@ -15,6 +15,7 @@
 
 struct kvm_regs;
 struct vcpu;
+struct clone_child;
 
 /* x86-64 page-table entry bits. */
 #define PTE_P (1ull << 0)
@@ -52,7 +53,7 @@ _Static_assert(offsetof(struct fault_frame, error) == GCVM_FRAME_ERROR, "guest_a
 _Static_assert(offsetof(struct fault_frame, rip) == GCVM_FRAME_RIP, "guest_abi.h");
 
 struct hypercall {
-    uint64_t op; /* GCVM_HC_POPULATE or GCVM_HC_CRASH */
+    uint64_t op; /* GCVM_HC_POPULATE, GCVM_HC_CRASH or GCVM_HC_SHOOTDOWN */
     uint64_t addr, len, write;
     struct fault_frame *frame; /* the page fault being served, or NULL */
     uint64_t cr2;
@@ -67,22 +68,37 @@ struct guest_shared {
     gcvm_fault_fn handler;
     void *handler_arg;
     uint64_t protection_faults;
+    /* vCPUs held by threads now: with more than one, what lowers a page's access or
+     * clears its dirty or accessed bit asks the host for a shootdown (tlb_coherence.c). */
+    uint32_t vcpus_held;
 };
 
 extern struct guest_shared gcvm_shared;
-extern void *gcvm_guest_ist1_slot; /* the TSS's IST1 field (unaligned), moved by the #PF stub */
 /* How the #PF stub saves the interrupted code's extended state around the C handler:
  * GCVM_STATE_SAVE_NONE, _FXSAVE or _XSAVE (guest_abi.h). */
 extern uint8_t gcvm_guest_state_save;
-/* Set by the host while a signal waits for the guest to leave its fault handler. */
-extern uint32_t gcvm_guest_signal_pending;
-/* The guest's MXCSR and x87 control word at gcvm_exit(), stored by the guest itself. */
-extern uint32_t gcvm_guest_exit_mxcsr;
-extern uint16_t gcvm_guest_exit_fcw;
+
+/* Each vCPU's own guest data, which the guest's stubs find at their GS base. */
+struct guest_cpu {
+    void *ist1_slot;         /* the TSS's IST1 field (unaligned), moved by the #PF stub */
+    uint32_t signal_pending; /* set while a signal waits for the guest to leave its fault
+                                handler */
+    uint32_t exit_mxcsr;     /* the guest's MXCSR and x87 control word at gcvm_exit(), */
+    uint16_t exit_fcw;       /* stored by the guest itself */
+};
+_Static_assert(offsetof(struct guest_cpu, ist1_slot) == GCVM_CPU_IST1_SLOT, "guest_abi.h");
+_Static_assert(offsetof(struct guest_cpu, signal_pending) == GCVM_CPU_SIGNAL_PENDING,
+               "guest_abi.h");
+_Static_assert(offsetof(struct guest_cpu, exit_mxcsr) == GCVM_CPU_EXIT_MXCSR, "guest_abi.h");
+_Static_assert(offsetof(struct guest_cpu, exit_fcw) == GCVM_CPU_EXIT_FCW, "guest_abi.h");
 
 /* Guest-side entry points written in assembly (guest_arch.S). */
 void gcvm_guest_syscall_entry(void);
 void gcvm_guest_flush_and_return(void);
+/* The TLB flush the host makes a vCPU run first (tlb_coherence.c): entered with a frame
+ * like an exception's (vector GCVM_VECTOR_FLUSH), it has flushed by ..._done. */
+void gcvm_guest_flush_entry(void);
+extern char gcvm_guest_flush_done[];
 void gcvm_guest_page_fault_entry(void);
 extern char gcvm_guest_exception_entries[]; /* 32 entries of 16 bytes */
 void gcvm_arch_exit(void);
@@ -91,6 +107,9 @@ void gcvm_arch_exit(void);
 struct saved_context {
     uint64_t rbx, rbp, r12, r13, r14, r15, rsp, rip;
     struct vcpu *vcpu; /* the vCPU the loop runs; not touched by the assembly */
+    /* Every register the guest starts with (a thread cloned in guest mode), or NULL: it
+     * starts from the ones above, with rax = 0. Read before the guest runs. */
+    const struct kvm_regs *start;
 };
 _Static_assert(offsetof(struct saved_context, rbx) == GCVM_CTX_RBX, "guest_abi.h");
 _Static_assert(offsetof(struct saved_context, rbp) == GCVM_CTX_RBP, "guest_abi.h");
@@ -128,6 +147,8 @@ struct engine_counters {
     uint64_t exits, syscall_exits, populate_exits, other_exits, signals_delivered, native_steps;
 };
 extern struct engine_counters gcvm_counters;
+/* Counts one event in a counter that every vCPU's thread updates. */
+#define COUNT(counter) __atomic_fetch_add(&(counter), 1, __ATOMIC_RELAXED)
 /* Runs ctx->vcpu from the registers in ctx until the guest leaves guest mode. */
 void run_loop(struct saved_context *ctx);
 /* Continues v's run loop on its own stack after a native step, with the guest's
@@ -149,6 +170,23 @@ static inline long raw_syscall6(long nr, long a, long b, long c, long d, long e,
                      : "rcx", "r11", "memory");
     return ret;
 }
+
+/* ---- TLB coherence between vCPUs (tlb_coherence.c) ---- */
+/* Installs the kick signal's handler (once, at gcvm_init). 0 or -errno. */
+int tlb_init(char *err, size_t err_len);
+/* The kick signal: it makes KVM_RUN return; a program must not use it. */
+int tlb_kick_signal(void);
+/* A vCPU taken by a thread: its TLB may hold anything, so it flushes before running. */
+void tlb_vcpu_taken(struct vcpu *v);
+/* Around every KVM_RUN of v's run loop: the first makes the guest flush its TLB first
+ * if a shootdown happened since its last flush; the second records that it is out. */
+void tlb_before_run(struct vcpu *v);
+void tlb_after_run(struct vcpu *v);
+/* Returns once no vCPU but self (NULL: none) can use a translation or a cached dirty or
+ * accessed bit older than the call: each one that is running the guest is kicked out of
+ * KVM_RUN, and flushes before it runs again. self flushes its own TLB. */
+void tlb_shootdown(const struct vcpu *self);
+uint64_t tlb_shootdowns(void);
 
 /* ---- Crash reports (crash_report.c) ---- */
 /* Reports what went wrong in guest mode (with f: the vector, registers, symbol at rip
@@ -172,9 +210,16 @@ bool vdso_overlaps(uint64_t addr, uint64_t len);
 
 /* Called in a child created by fork from guest mode: the engine stays unusable there. */
 void engine_forget_after_fork(void);
+/* Called in a thread cloned from guest mode with its own TLS: continues it in guest mode
+ * on a vCPU of its own, from the registers in c (c->started is set once they are read),
+ * and does not return. Returns when the thread is to start in host mode instead (the
+ * program asked for it, or no vCPU is left). */
+void engine_start_cloned_thread(struct clone_child *c);
 /* Ends the calling thread, which left guest mode at its exit system call: the vCPU is
  * free for another thread to enter, then the thread exits with status. */
 __attribute__((noreturn)) void engine_thread_ends(int status);
+/* The VM's vCPU number i, or NULL when it has fewer (they are never removed). */
+struct vcpu *engine_vcpu_at(unsigned i);
 /* Whether guest ring 0 runs on VT-x/AMD-V (decided by gcvm_init's calibration). */
 bool engine_hardware(void);
 
@@ -200,7 +245,7 @@ long signals_sigaction(int sig, const struct kernel_sigaction *act, struct kerne
                        size_t mask_size);
 /* Builds a handler frame on the guest's stack for each queued signal the mask allows;
  * inside the fault handler, asks the guest to come back when it leaves it. */
-void signals_deliver_pending(const struct vcpu *v);
+void signals_deliver_pending(struct vcpu *v);
 /* The fault handler's return, made by the host (GCVM_PORT_SIGNAL): *r becomes the
  * interrupted context saved in the frame at r->rsp. */
 void signals_return_from_fault(struct kvm_regs *r);
@@ -209,7 +254,7 @@ void signals_return_from_fault(struct kvm_regs *r);
 void registers_to_mcontext(const struct kvm_regs *r, mcontext_t *mc);
 void registers_from_mcontext(const mcontext_t *mc, struct kvm_regs *r);
 /* rt_sigreturn made in guest mode: *r becomes the registers saved in the frame. */
-void signals_sigreturn(const struct vcpu *v, struct kvm_regs *r);
+void signals_sigreturn(struct vcpu *v, struct kvm_regs *r);
 
 /* ---- Threads and processes created in guest mode (processes.c) ---- */
 /* What a child needs to continue as the guest would; guest_arch.S reads it. */
@@ -237,7 +282,7 @@ _Static_assert(offsetof(struct clone_child, started) == GCVM_CLONE_STARTED, "gue
  * result in *result and returns true. */
 bool processes_serve(const struct kvm_regs *r, long *result);
 long gcvm_arch_clone(long nr, long a1, long a2, long a3, long a4, long a5, struct clone_child *c);
-void gcvm_clone_child_start(const struct clone_child *c);
+void gcvm_clone_child_start(struct clone_child *c);
 
 /* ---- Instructions an emulated ring 0 cannot run (native_step.c, guest_operand.c) ---- */
 /* Prepares native stepping (emulated ring 0 only). 0, or -errno with a reason. */
@@ -245,15 +290,17 @@ int native_step_init(char *err, size_t err_len);
 bool native_step_enabled(void);
 bool native_step_in_progress(void);
 bool native_step_is_handler(const void *handler);
+/* Gives a new vCPU its vector-state buffer (in the format the first trap showed). */
+void native_step_vcpu_init(struct vcpu *v);
 /* The guest's vector registers while stepping is enabled (kernel signal-frame format). */
-void native_step_save_xstate(const struct vcpu *v, void *dst, size_t len);
-void native_step_load_xstate(const struct vcpu *v, const void *src, size_t len);
+void native_step_save_xstate(struct vcpu *v, void *dst, size_t len);
+void native_step_load_xstate(struct vcpu *v, const void *src, size_t len);
 /* Runs v's current instruction in host mode; returns only if it raised a page fault in
  * guest mode instead (the guest then retries). The run loop starts again afterwards on
  * v->loop_stack_top. */
 void native_step(struct vcpu *v);
 /* After a native step, or on entry: the vCPU's vector registers become the buffer's. */
-void native_step_buffer_to_vcpu(const struct vcpu *v);
+void native_step_buffer_to_vcpu(struct vcpu *v);
 /* Before a native step: false if the instruction must fault in guest mode first (done,
  * the registers now enter the guest's #PF handler). */
 bool guest_operand_prepare(const struct vcpu *v, struct kvm_regs *r);

@@ -16,8 +16,17 @@
 #define GCVM_PORT_SIGNAL 0xe3    /* the #PF stub's return, when a signal waits: RSP = its frame */
 
 /* ---- Hypercall operations (struct hypercall's op) ---- */
-#define GCVM_HC_POPULATE 1 /* map [addr, addr+len) in the guest's page tables */
-#define GCVM_HC_CRASH 2    /* end the process with a report of frame */
+#define GCVM_HC_POPULATE 1  /* map [addr, addr+len) in the guest's page tables */
+#define GCVM_HC_CRASH 2     /* end the process with a report of frame */
+#define GCVM_HC_SHOOTDOWN 3 /* no other vCPU may use a translation older than now */
+
+/* ---- struct guest_cpu (engine.h): each vCPU's own guest data, at its GS base ---- */
+#define GCVM_CPU_IST1_SLOT 0      /* address of the TSS's IST1 field (unaligned) */
+#define GCVM_CPU_SIGNAL_PENDING 8 /* the host waits for the #PF stub's return */
+#define GCVM_CPU_EXIT_MXCSR 12    /* the guest's MXCSR and x87 control word at exit */
+#define GCVM_CPU_EXIT_FCW 16
+/* The vector a TLB-flush frame carries (the host builds it: tlb_coherence.c). */
+#define GCVM_VECTOR_FLUSH 256
 
 /* ---- struct saved_context (engine.h): gcvm_arch_enter and gcvm_arch_resume ---- */
 #define GCVM_CTX_RBX 0
@@ -68,8 +77,9 @@
 /* ---- System calls the engine keeps for itself ----
  * Their effects are the engine's own bookkeeping: the guest's page tables (munmap,
  * mprotect, mremap, brk, shmdt, mmap with MAP_FIXED), signal delivery (rt_sigaction,
- * rt_sigreturn), the vCPU's FS base (arch_prctl), threads and processes started in host
- * mode (clone, clone3, fork, vfork) and giving the vCPU back (exit). The kernel module
+ * rt_sigreturn), the vCPU kick that must stay unblocked (rt_sigprocmask), the vCPU's FS
+ * base (arch_prctl), threads and processes started (clone, clone3, fork, vfork) and
+ * giving the vCPU back (exit). The kernel module
  * must never make one of them in the kernel: it returns them to the engine. */
 #define GCVM_ABI_MAP_FIXED 0x10 /* MAP_FIXED, checked against the C library's and kernel's */
 
@@ -88,6 +98,7 @@ static inline int gcvm_abi_engine_keeps_syscall(unsigned long nr, unsigned long 
     case __NR_shmdt:
     case __NR_rt_sigaction:
     case __NR_rt_sigreturn:
+    case __NR_rt_sigprocmask:
     case __NR_arch_prctl:
     case __NR_clone:
     case __NR_clone3:

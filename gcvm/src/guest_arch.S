@@ -4,8 +4,7 @@
 #include "guest_abi.h"
 
 /* The C symbols used here stay inside the library (no PLT or GOT in guest mode). */
-        .hidden gcvm_guest_ist1_slot, gcvm_guest_state_save, gcvm_guest_signal_pending
-        .hidden gcvm_guest_exit_mxcsr, gcvm_guest_exit_fcw
+        .hidden gcvm_guest_state_save
         .hidden gcvm_guest_page_fault, gcvm_guest_crash, gcvm_clone_child_start
         .hidden engine_thread_ends
 
@@ -67,8 +66,8 @@ gcvm_arch_thread_exit:
 gcvm_arch_exit:
         cmpb $0, gcvm_guest_state_save(%rip)
         je 1f
-        stmxcsr gcvm_guest_exit_mxcsr(%rip)
-        fnstcw gcvm_guest_exit_fcw(%rip)
+        stmxcsr %gs:GCVM_CPU_EXIT_MXCSR    /* this vCPU's guest data */
+        fnstcw %gs:GCVM_CPU_EXIT_FCW
 1:      xor %eax, %eax
         outb %al, $GCVM_PORT_EXIT
         ret
@@ -185,7 +184,7 @@ gcvm_guest_page_fault_entry:
         pushq $14
         SAVE_GPRS
         mov %rsp, %rbx                      /* rbx: the struct fault_frame */
-        mov gcvm_guest_ist1_slot(%rip), %rax
+        mov %gs:GCVM_CPU_IST1_SLOT, %rax    /* this vCPU's TSS */
         subq $GCVM_IST_SLICE, (%rax)
         sub $(GCVM_FAULT_XSAVE_BYTES + 64), %rsp
         and $-64, %rsp
@@ -215,9 +214,11 @@ gcvm_guest_page_fault_entry:
         mov $-1, %edx
         xrstor64 (%rsp)
 5:      mov %rbx, %rsp
-        mov gcvm_guest_ist1_slot(%rip), %rax
+        mov %gs:GCVM_CPU_IST1_SLOT, %rax
         addq $GCVM_IST_SLICE, (%rax)
-        cmpl $0, gcvm_guest_signal_pending(%rip)
+/* The return from an exception-like frame (rsp: its struct fault_frame). */
+exception_return:
+        cmpl $0, %gs:GCVM_CPU_SIGNAL_PENDING
         jne 6f
         RESTORE_GPRS
         add $(GCVM_FRAME_RIP - GCVM_FRAME_VECTOR), %rsp /* vector and error code */
@@ -226,6 +227,20 @@ gcvm_guest_page_fault_entry:
  * (rsp points at the struct fault_frame) and then delivers it. */
 6:      outb %al, $GCVM_PORT_SIGNAL
         ud2
+
+/* The TLB flush a shootdown asks of this vCPU (tlb_coherence.c). The host enters it as
+ * the CPU enters an exception handler, with interrupts off, on the vCPU's flush stack:
+ * a frame with vector GCVM_VECTOR_FLUSH, error 0, and the interrupted rip, cs, rflags,
+ * rsp and ss. Nothing of the interrupted code is touched. A signal that arrived
+ * meanwhile (IF was clear, so the host could not build its frame) comes back to the host
+ * as after the #PF handler. */
+        .globl gcvm_guest_flush_entry, gcvm_guest_flush_done
+gcvm_guest_flush_entry:
+        SAVE_GPRS
+        mov %cr3, %rax
+        mov %rax, %cr3
+gcvm_guest_flush_done:
+        jmp exception_return
 
 /* Every other exception, on IST2: report and end the process. Entries are 16 bytes
  * apart; the CPU pushes an error code for vectors 8, 10-14, 17, 21, 29 and 30. */

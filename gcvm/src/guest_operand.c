@@ -194,14 +194,14 @@ static bool decode(const uint8_t *p, const struct kvm_regs *r, const struct kvm_
     return true;
 }
 
-static struct operand pending;
+static __thread struct operand pending; /* the instruction this thread steps */
 
 /* Enters the guest's #PF handler as the CPU would: frame on the IST1 stack, CR2 set. */
 static void raise_guest_page_fault(const struct vcpu *v, struct kvm_regs *r, uint64_t address,
                                    bool present, bool write)
 {
     uint64_t ist;
-    memcpy(&ist, gcvm_guest_ist1_slot, sizeof ist);
+    memcpy(&ist, v->cpu->ist1_slot, sizeof ist);
     uint64_t *sp = (uint64_t *)(ist & ~15ull);
     *--sp = SEL_DATA;
     *--sp = r->rsp;

@@ -10,11 +10,7 @@
 #define GUEST_DATA __attribute__((section("gcvm_guest_data")))
 
 struct guest_shared gcvm_shared GUEST_DATA;
-void *gcvm_guest_ist1_slot GUEST_DATA;
 uint8_t gcvm_guest_state_save GUEST_DATA;
-uint32_t gcvm_guest_signal_pending GUEST_DATA;
-uint32_t gcvm_guest_exit_mxcsr GUEST_DATA;
-uint16_t gcvm_guest_exit_fcw GUEST_DATA;
 
 static inline __attribute__((always_inline)) void hypercall(struct hypercall *hc)
 {
@@ -53,14 +49,30 @@ GUEST_TEXT __attribute__((noreturn)) void gcvm_guest_crash(struct fault_frame *f
         hypercall(&hc); /* the host ends the process */
 }
 
+static inline __attribute__((always_inline)) void invlpg(uint64_t va)
+{
+    __asm__ volatile("invlpg (%0)" : : "r"(va) : "memory");
+}
+
+/* Whether entry e allows the access now: another vCPU raised it after this one cached
+ * the lower access, a fault only its TLB saw (raising needs no shootdown). */
+static inline __attribute__((always_inline)) int allows(uint64_t e, int is_write)
+{
+    return (e & PTE_P) && !(e & PTE_PROTECTED) && (!is_write || (e & PTE_RW));
+}
+
 /* Called by the #PF stub on its own stack. Returns to retry the access. */
 GUEST_TEXT void gcvm_guest_page_fault(struct fault_frame *f)
 {
     uint64_t va = read_cr2();
     int is_write = (f->error & 2) != 0;
     uint64_t *pte = pte_of(va);
+    if (pte && allows(__atomic_load_n(pte, __ATOMIC_RELAXED), is_write)) {
+        invlpg(va);
+        return;
+    }
     if (pte && (*pte & PTE_PROTECTED)) {
-        gcvm_shared.protection_faults++;
+        __atomic_fetch_add(&gcvm_shared.protection_faults, 1, __ATOMIC_RELAXED);
         gcvm_fault_fn fn = gcvm_shared.handler;
         if (fn && fn((void *)va, is_write, gcvm_shared.handler_arg))
             return;
@@ -73,8 +85,10 @@ GUEST_TEXT void gcvm_guest_page_fault(struct fault_frame *f)
                                .write = (uint64_t)is_write,
                                .frame = f};
         hypercall(&hc);
-        if (hc.result == 0)
+        if (hc.result == 0) {
+            invlpg(va); /* a TLB may have cached the absent entry */
             return;
+        }
     }
     gcvm_guest_crash(f);
 }
@@ -93,7 +107,8 @@ int gcvm_in_guest(void)
     return in_guest();
 }
 
-static void flush_tlb(uint64_t addr, uint64_t pages)
+/* This vCPU's own TLB, for [addr, addr + pages pages). */
+static void flush_local(uint64_t addr, uint64_t pages)
 {
     if (pages > 64) {
         uint64_t cr3;
@@ -101,7 +116,21 @@ static void flush_tlb(uint64_t addr, uint64_t pages)
         return;
     }
     for (uint64_t i = 0; i < pages; i++)
-        __asm__ volatile("invlpg (%0)" : : "r"(addr + i * PAGE) : "memory");
+        invlpg(addr + i * PAGE);
+}
+
+/* After an entry lost access or a dirty or accessed bit: no vCPU may still use what its
+ * TLB cached. With one vCPU held (this one) its own flush is enough; with more, the host
+ * makes every vCPU flush before the hypercall returns (tlb_coherence.c). The load comes
+ * after the entries' locked updates, so a vCPU taken later sees them. */
+static void flush_tlb(uint64_t addr, uint64_t pages)
+{
+    if (__atomic_load_n(&gcvm_shared.vcpus_held, __ATOMIC_SEQ_CST) > 1) {
+        struct hypercall hc = {.op = GCVM_HC_SHOOTDOWN};
+        hypercall(&hc);
+        return;
+    }
+    flush_local(addr, pages);
 }
 
 static int harvest(void *addr, size_t len, uint64_t *bitmap, unsigned flags, uint64_t bit)
@@ -123,7 +152,7 @@ static int harvest(void *addr, size_t len, uint64_t *bitmap, unsigned flags, uin
         bitmap[i / 64] |= 1ull << (i % 64);
         found++;
         if (flags & GCVM_CLEAR) {
-            __atomic_fetch_and(pte, ~bit, __ATOMIC_RELAXED);
+            __atomic_fetch_and(pte, ~bit, __ATOMIC_SEQ_CST);
             cleared = true;
         }
     }
@@ -165,17 +194,27 @@ int gcvm_protect(void *addr, size_t len, int prot)
     }
     for (uint64_t i = 0; i < pages; i++) {
         uint64_t *pte = pte_of(a + i * PAGE);
-        uint64_t e = *pte | PTE_P;
-        if (prot == (PROT_READ | PROT_WRITE)) {
-            e &= ~PTE_PROTECTED;
-            if (e & PTE_HOST_WRITABLE)
-                e |= PTE_RW;
-        } else {
-            e = (e & ~PTE_RW) | PTE_PROTECTED;
-            if (prot == PROT_NONE)
-                e &= ~PTE_P;
-        }
-        *pte = e;
+        /* Another vCPU may set the accessed or dirty bit meanwhile: compare and swap. */
+        uint64_t old = __atomic_load_n(pte, __ATOMIC_RELAXED), e;
+        do {
+            e = old | PTE_P;
+            if (prot == (PROT_READ | PROT_WRITE)) {
+                e &= ~PTE_PROTECTED;
+                if (e & PTE_HOST_WRITABLE)
+                    e |= PTE_RW;
+            } else {
+                e = (e & ~PTE_RW) | PTE_PROTECTED;
+                if (prot == PROT_NONE)
+                    e &= ~PTE_P;
+            }
+        } while (
+            !__atomic_compare_exchange_n(pte, &old, e, false, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED));
+    }
+    if (prot == (PROT_READ | PROT_WRITE)) {
+        /* Raising access: only this vCPU flushes; another that cached the lower access
+         * takes one spurious fault and flushes that page (gcvm_guest_page_fault). */
+        flush_local(a, pages);
+        return 0;
     }
     flush_tlb(a, pages);
     return 0;

@@ -43,7 +43,8 @@
 #define CR4_OSXSAVE (1u << 18)
 #define IST_STACK_BYTES ((size_t)256 * 1024)
 
-/* The tables the CPU reads, and the fault stacks: one block, mapped into the guest. */
+/* The tables a vCPU reads, its fault stacks and its guest data: one block per vCPU,
+ * mapped into the guest. */
 struct idt_entry {
     uint16_t offset0, selector;
     uint8_t ist, type;
@@ -66,11 +67,11 @@ struct cpu_tables {
     struct tss64 tss;
     char ist1[IST_STACK_BYTES] __attribute__((aligned(16)));
     char ist2[IST_STACK_BYTES] __attribute__((aligned(16)));
+    char flush_stack[VCPU_FLUSH_STACK_BYTES] __attribute__((aligned(16)));
+    struct guest_cpu cpu;
 };
 
-static struct cpu_tables *tables;
-
-static void set_gate(int vector, void *handler, int ist)
+static void set_gate(struct cpu_tables *tables, int vector, void *handler, int ist)
 {
     uint64_t a = (uint64_t)handler;
     tables->idt[vector] = (struct idt_entry){.offset0 = (uint16_t)a,
@@ -81,7 +82,7 @@ static void set_gate(int vector, void *handler, int ist)
                                              .offset2 = (uint32_t)(a >> 32)};
 }
 
-static void build_tables(void)
+static void build_tables(struct cpu_tables *tables)
 {
     tables->gdt[1] = 0x00af9b000000ffffull; /* 64-bit code, DPL 0 */
     tables->gdt[2] = 0x00cf93000000ffffull; /* data */
@@ -93,9 +94,9 @@ static void build_tables(void)
     tables->tss.ist[1] = (uint64_t)tables->ist2 + IST_STACK_BYTES;
     tables->tss.iomap_base = sizeof tables->tss;
     for (int v = 0; v < 32; v++)
-        set_gate(v, gcvm_guest_exception_entries + (size_t)16 * (size_t)v, 2);
-    set_gate(14, (void *)gcvm_guest_page_fault_entry, 1);
-    gcvm_guest_ist1_slot = (char *)&tables->tss + offsetof(struct tss64, ist);
+        set_gate(tables, v, gcvm_guest_exception_entries + (size_t)16 * (size_t)v, 2);
+    set_gate(tables, 14, (void *)gcvm_guest_page_fault_entry, 1);
+    tables->cpu.ist1_slot = (char *)&tables->tss + offsetof(struct tss64, ist);
 }
 
 /* The CPUID every vCPU gets (what KVM supports), and what the engine reads from it. */
@@ -128,7 +129,7 @@ static int get_supported_cpuid(struct kvm_machine *m)
     return 0;
 }
 
-static int set_special_registers(int vcpu_fd, bool xsave)
+static int set_special_registers(int vcpu_fd, bool xsave, const struct cpu_tables *tables)
 {
     struct kvm_sregs s;
     if (ioctl(vcpu_fd, KVM_GET_SREGS, &s) != 0)
@@ -160,6 +161,7 @@ static int set_special_registers(int vcpu_fd, bool xsave)
                               .present = 1};
     s.cs = code;
     s.ds = s.es = s.ss = s.fs = s.gs = data;
+    s.gs.base = (uint64_t)&tables->cpu; /* the stubs' per-vCPU data */
     s.tr = tss;
     s.gdt.base = (uint64_t)tables->gdt;
     s.gdt.limit = sizeof tables->gdt - 1;
@@ -178,13 +180,14 @@ static int set_msrs(int vcpu_fd)
         {.index = MSR_CSTAR, .data = (uint64_t)gcvm_guest_syscall_entry},
         {.index = MSR_SFMASK, .data = SYSCALL_CLEARS_FLAGS}};
     enum { COUNT = sizeof entries / sizeof entries[0] };
-    struct kvm_msrs *msrs = calloc(1, sizeof *msrs + sizeof entries);
-    if (!msrs)
-        return -ENOMEM;
+    /* On the stack: a vCPU is made for a thread that may start while another holds a
+     * malloc lock in guest mode (address_space.c, grow). */
+    _Alignas(struct kvm_msrs) uint8_t buffer[sizeof(struct kvm_msrs) + sizeof entries];
+    struct kvm_msrs *msrs = (struct kvm_msrs *)buffer;
+    memset(buffer, 0, sizeof buffer);
     msrs->nmsrs = COUNT;
     memcpy(msrs->entries, entries, sizeof entries);
     int rc = ioctl(vcpu_fd, KVM_SET_MSRS, msrs);
-    free(msrs);
     return rc == COUNT ? 0 : -EINVAL;
 }
 
@@ -201,20 +204,18 @@ static int set_xcr0(int vcpu_fd)
     return ioctl(vcpu_fd, KVM_SET_XCRS, &xcrs) == 0 ? 0 : -errno;
 }
 
-/* Maps what the guest needs before it can take its first fault: the tables and fault
- * stacks, and the guest runtime's code and data sections. */
+/* Maps what the guest needs before it can take its first fault: the guest runtime's
+ * code and data sections (and each vCPU's tables, kvm_create_vcpu). */
 extern char __start_gcvm_guest_text[], __stop_gcvm_guest_text[];
 extern char __start_gcvm_guest_data[], __stop_gcvm_guest_data[];
 
 static int map_guest_runtime(void)
 {
-    int rc = aspace_map_eager((uint64_t)tables, sizeof *tables, true);
     uintptr_t text = (uintptr_t)__start_gcvm_guest_text,
               text_end = (uintptr_t)__stop_gcvm_guest_text;
     uintptr_t data = (uintptr_t)__start_gcvm_guest_data,
               data_end = (uintptr_t)__stop_gcvm_guest_data;
-    if (rc == 0)
-        rc = aspace_map_eager(text, text_end - text, false);
+    int rc = aspace_map_eager(text, text_end - text, false);
     if (rc == 0)
         rc = aspace_map_eager(data, data_end - data, true);
     return rc;
@@ -261,12 +262,6 @@ int kvm_create_machine(struct kvm_machine *m, const char *device, char *err, siz
         snprintf(err, err_len, "KVM refused CPUID: %s", strerror(-rc));
         return -ENODEV;
     }
-    tables = mmap(NULL, sizeof *tables, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (tables == MAP_FAILED) {
-        snprintf(err, err_len, "out of memory for the guest's CPU tables");
-        return -ENOMEM;
-    }
-    build_tables();
     rc = aspace_init(m->vm_fd, m->phys_bits, err, err_len);
     if (rc != 0)
         return -ENODEV;
@@ -282,6 +277,20 @@ int kvm_create_vcpu(const struct kvm_machine *m, unsigned id, struct vcpu *v, ch
                     size_t err_len)
 {
     *v = (struct vcpu){.fd = -1, .id = id};
+    struct cpu_tables *tables =
+        mmap(NULL, sizeof *tables, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (tables == MAP_FAILED) {
+        snprintf(err, err_len, "out of memory for the guest's CPU tables");
+        return -ENOMEM;
+    }
+    build_tables(tables);
+    int rc = aspace_map_eager((uint64_t)tables, sizeof *tables, true);
+    if (rc != 0) {
+        snprintf(err, err_len, "cannot map the vCPU's tables: %s", strerror(-rc));
+        return -ENODEV;
+    }
+    v->cpu = &tables->cpu;
+    v->flush_stack_top = (uint64_t)tables->flush_stack + sizeof tables->flush_stack;
     v->fd = ioctl(m->vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
     if (v->fd < 0) {
         snprintf(err, err_len, "KVM_CREATE_VCPU failed: %s", strerror(errno));
@@ -298,7 +307,7 @@ int kvm_create_vcpu(const struct kvm_machine *m, unsigned id, struct vcpu *v, ch
         snprintf(err, err_len, "KVM refused CPUID: %s", strerror(errno));
         return -ENODEV;
     }
-    int rc = set_special_registers(v->fd, m->xsave);
+    rc = set_special_registers(v->fd, m->xsave, tables);
     if (rc == 0)
         rc = set_msrs(v->fd);
     if (rc == 0 && m->xsave)

@@ -32,15 +32,17 @@
 #define RFLAGS_TF (1ull << 8)
 #define USER_CS 0x33
 
-/* The vector state, in the kernel's signal-frame format (FXSAVE area with the XSAVE
- * magic words, then the XSAVE header and components). */
-static _Alignas(64) uint8_t xstate[XSTATE_BYTES];
+/* The vector state's format: the kernel's signal frame (FXSAVE area with the XSAVE magic
+ * words, then the XSAVE header and components), as the first trap showed it. Each vCPU
+ * keeps its own state in that format (vcpu.h: step_xstate), starting from this one. */
+static _Alignas(64) uint8_t xstate_template[XSTATE_BYTES];
 static size_t xstate_bytes; /* 0: stepping is not set up */
+_Static_assert(XSTATE_BYTES == VCPU_STEP_XSTATE_BYTES, "vcpu.h");
 
 /* Read by the SIGTRAP handler: volatile, as for any flag a signal handler reads. */
 static __thread volatile bool capturing, stepping;
-static struct vcpu *stepped;      /* the vCPU whose instruction runs */
-static uint64_t mask_before_step; /* the thread's signal mask; SIGTRAP open for the step */
+static __thread struct vcpu *stepped;      /* the vCPU whose instruction runs */
+static __thread uint64_t mask_before_step; /* the thread's mask; SIGTRAP open for the step */
 
 static size_t frame_xstate_bytes(const struct _libc_fpstate *fp)
 {
@@ -59,8 +61,8 @@ static void on_step_trap(int sig, siginfo_t *info, void *context)
     const struct _libc_fpstate *fp = uc->uc_mcontext.fpregs;
     size_t n = fp ? frame_xstate_bytes(fp) : 0;
     if (capturing) { /* the first trap only records the format */
-        if (fp && n <= sizeof xstate) {
-            memcpy(xstate, fp, n);
+        if (fp && n <= sizeof xstate_template) {
+            memcpy(xstate_template, fp, n);
             xstate_bytes = n;
         }
         return;
@@ -73,7 +75,7 @@ static void on_step_trap(int sig, siginfo_t *info, void *context)
     stepping = false;
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, &mask_before_step, NULL, sizeof(uint64_t));
     if (fp)
-        memcpy(xstate, fp, n);
+        memcpy(stepped->step_xstate, fp, n);
     struct kvm_regs r = {0};
     registers_from_mcontext(&uc->uc_mcontext, &r);
     /* This handler's frame sits below the guest's stack pointer and is abandoned: the
@@ -98,7 +100,14 @@ int native_step_init(char *err, size_t err_len)
         snprintf(err, err_len, "the kernel's signal frame has no usable vector state");
         return -ENOTSUP;
     }
+    for (unsigned i = 0; engine_vcpu_at(i); i++)
+        native_step_vcpu_init(engine_vcpu_at(i));
     return 0;
+}
+
+void native_step_vcpu_init(struct vcpu *v)
+{
+    memcpy(v->step_xstate, xstate_template, sizeof v->step_xstate);
 }
 
 bool native_step_enabled(void)
@@ -120,32 +129,30 @@ bool native_step_in_progress(void)
  * on the vCPU's own vector registers: those and the buffer must agree. Both are in the
  * standard XSAVE layout; the buffer keeps the kernel's software bytes (464..511) and the
  * trailing magic word. */
-static _Alignas(64) struct kvm_xsave vcpu_xstate;
-
-static void buffer_from_vcpu(const struct vcpu *v)
+static void buffer_from_vcpu(struct vcpu *v)
 {
-    vcpu_get_xsave(v, &vcpu_xstate);
-    size_t n = xstate_bytes - 4 < sizeof vcpu_xstate ? xstate_bytes - 4 : sizeof vcpu_xstate;
-    memcpy(xstate, &vcpu_xstate, 464);
-    memcpy(xstate + 512, (const uint8_t *)&vcpu_xstate + 512, n - 512);
+    vcpu_get_xsave(v, &v->xsave);
+    size_t n = xstate_bytes - 4 < sizeof v->xsave ? xstate_bytes - 4 : sizeof v->xsave;
+    memcpy(v->step_xstate, &v->xsave, 464);
+    memcpy(v->step_xstate + 512, (const uint8_t *)&v->xsave + 512, n - 512);
 }
 
-void native_step_buffer_to_vcpu(const struct vcpu *v)
+void native_step_buffer_to_vcpu(struct vcpu *v)
 {
-    size_t n = xstate_bytes - 4 < sizeof vcpu_xstate ? xstate_bytes - 4 : sizeof vcpu_xstate;
-    memcpy(&vcpu_xstate, xstate, n);
-    vcpu_set_xsave(v, &vcpu_xstate);
+    size_t n = xstate_bytes - 4 < sizeof v->xsave ? xstate_bytes - 4 : sizeof v->xsave;
+    memcpy(&v->xsave, v->step_xstate, n);
+    vcpu_set_xsave(v, &v->xsave);
 }
 
-void native_step_save_xstate(const struct vcpu *v, void *dst, size_t len)
+void native_step_save_xstate(struct vcpu *v, void *dst, size_t len)
 {
     buffer_from_vcpu(v);
-    memcpy(dst, xstate, len < sizeof xstate ? len : sizeof xstate);
+    memcpy(dst, v->step_xstate, len < sizeof v->step_xstate ? len : sizeof v->step_xstate);
 }
 
-void native_step_load_xstate(const struct vcpu *v, const void *src, size_t len)
+void native_step_load_xstate(struct vcpu *v, const void *src, size_t len)
 {
-    memcpy(xstate, src, len < xstate_bytes ? len : xstate_bytes);
+    memcpy(v->step_xstate, src, len < xstate_bytes ? len : xstate_bytes);
     native_step_buffer_to_vcpu(v);
 }
 
@@ -156,11 +163,11 @@ void native_step(struct vcpu *v)
     buffer_from_vcpu(v);
     if (!guest_operand_prepare(v, &r))
         return; /* a fault was raised in guest mode instead: the guest retries */
-    gcvm_counters.native_steps++;
+    COUNT(gcvm_counters.native_steps);
     stepped = v;
     /* The frame rt_sigreturn reads: [rsp - 8] would be the return address, [rsp] the
      * ucontext. It is built on the run loop's stack, which is abandoned. */
-    static _Alignas(64) struct {
+    static __thread _Alignas(64) struct {
         /* cppcheck-suppress unusedStructMember ; the slot below the ucontext */
         uint64_t return_address;
         ucontext_t uc;
@@ -177,7 +184,7 @@ void native_step(struct vcpu *v)
     greg_t *g = frame.uc.uc_mcontext.gregs;
     g[REG_EFL] = (greg_t)((r.rflags & RFLAGS_USER) | RFLAGS_TF | RFLAGS_IF | 2);
     g[REG_CSGSFS] = USER_CS;
-    frame.uc.uc_mcontext.fpregs = (struct _libc_fpstate *)xstate;
+    frame.uc.uc_mcontext.fpregs = (struct _libc_fpstate *)v->step_xstate;
     stepping = true;
     __asm__ volatile("mov %0, %%rsp\n\t"
                      "mov $15, %%eax\n\t" /* rt_sigreturn */

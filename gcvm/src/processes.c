@@ -1,8 +1,8 @@
-/* Threads and processes created from guest mode start in host mode (docs/engine.md,
- * "Threads and processes"). The host makes the clone itself; the child continues at the
- * guest's return address with the guest's registers, on the stack the caller asked for,
- * exactly as it would after the kernel's clone, but in host mode: there is one vCPU, and
- * it stays with the thread that entered guest mode. */
+/* Threads and processes created from guest mode (docs/engine.md, "Threads and
+ * processes"). The host makes the clone itself; the child continues at the guest's return
+ * address with the guest's registers, on the stack the caller asked for, exactly as it
+ * would after the kernel's clone: a thread with its own TLS in guest mode on a vCPU of its
+ * own (unless the program asked for host mode), anything else in host mode. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/kvm.h>
@@ -15,12 +15,16 @@
 #include "engine.h"
 
 /* Runs first in every child, on its new stack, before the guest's registers are loaded. */
-void gcvm_clone_child_start(const struct clone_child *c)
+void gcvm_clone_child_start(struct clone_child *c)
 {
     if (!(c->flags & CLONE_VM))
         engine_forget_after_fork(); /* a copy of the parent: its vCPU is not ours */
     if (!(c->flags & CLONE_SIGHAND) && !(c->flags & CLONE_VM))
         signals_unwrap(); /* the child's own dispositions: the program's handlers */
+    /* A thread of this process with a TLS of its own, where its vCPU is recorded. */
+    if ((c->flags & (CLONE_VM | CLONE_THREAD | CLONE_SETTLS)) ==
+        (CLONE_VM | CLONE_THREAD | CLONE_SETTLS))
+        engine_start_cloned_thread(c); /* returns only if it starts in host mode */
 }
 
 static bool is_clone_call(long nr)

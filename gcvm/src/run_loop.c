@@ -4,9 +4,11 @@
 #define _GNU_SOURCE
 #include <asm/prctl.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "engine.h"
@@ -19,12 +21,16 @@ struct engine_counters gcvm_counters;
 
 /* ---- Hypercalls ---- */
 
-static void serve_hypercall(uint64_t rdi)
+static void serve_hypercall(const struct vcpu *v, uint64_t rdi)
 {
     struct hypercall *hc = (struct hypercall *)rdi;
     switch (hc->op) {
+    case GCVM_HC_SHOOTDOWN:
+        tlb_shootdown(v);
+        hc->result = 0;
+        return;
     case GCVM_HC_POPULATE:
-        gcvm_counters.populate_exits++;
+        COUNT(gcvm_counters.populate_exits);
         if (hc->frame && vdso_emulate_call(hc->frame)) {
             hc->result = 0;
             return;
@@ -67,27 +73,57 @@ static bool changes_address_space(long nr, const struct kvm_regs *r, uint64_t *l
     }
 }
 
-static __attribute__((noreturn)) void leave_to_host(const struct kvm_regs *at_exit);
+static __attribute__((noreturn)) void leave_to_host(const struct vcpu *v,
+                                                    const struct kvm_regs *at_exit);
 
 /* exit(2) of the thread in guest mode: it leaves guest mode, then exits in host mode on
  * its own stack, giving the vCPU back (gcvm_arch_thread_exit). Exiting here, on the
  * engine's stack, would keep the vCPU from every other thread. */
-static __attribute__((noreturn)) void end_thread(const struct kvm_regs *at_call)
+static __attribute__((noreturn)) void end_thread(const struct vcpu *v,
+                                                 const struct kvm_regs *at_call)
 {
     struct kvm_regs r = *at_call;
     /* The guest did not store its MXCSR and x87 control word as gcvm_arch_exit does:
      * the thread keeps the host's, and runs no floating-point code before it ends. */
-    __asm__ volatile("stmxcsr %0; fnstcw %1"
-                     : "=m"(gcvm_guest_exit_mxcsr), "=m"(gcvm_guest_exit_fcw));
+    __asm__ volatile("stmxcsr %0; fnstcw %1" : "=m"(v->cpu->exit_mxcsr), "=m"(v->cpu->exit_fcw));
     r.rbx = r.rdi;
     r.rip = (uint64_t)gcvm_arch_thread_exit;
-    leave_to_host(&r);
+    leave_to_host(v, &r);
 }
 
-static void serve_syscall(const struct vcpu *v, struct kvm_regs *r)
+/* Another vCPU's shootdown may kick this thread a moment after it left KVM_RUN. Its
+ * kick signal must not interrupt the program's blocking call (some calls return EINTR
+ * whatever SA_RESTART says): while other vCPUs are held, the call is made with the kick
+ * blocked. The program itself never blocks the kick: a mask it sets loses that bit, or
+ * a thread in guest mode could not be kicked out of KVM_RUN. */
+static long forward_syscall(long nr, const struct kvm_regs *r)
+{
+    uint64_t kick = 1ull << (tlb_kick_signal() - 1);
+    if (nr == SYS_rt_sigprocmask && r->rsi && r->r10 == sizeof(uint64_t)) {
+        /* Read through the kernel: a bad pointer is the program's EFAULT, not ours. */
+        uint64_t set;
+        struct iovec here = {&set, sizeof set}, there = {(void *)r->rsi, sizeof set};
+        long got = raw_syscall6(SYS_process_vm_readv, getpid(), (long)&here, 1, (long)&there, 1, 0);
+        if (got != (long)sizeof set)
+            return -EFAULT;
+        if (r->rdi != SIG_UNBLOCK)
+            set &= ~kick;
+        return raw_syscall6(nr, (long)r->rdi, (long)&set, (long)r->rdx, (long)r->r10, 0, 0);
+    }
+    bool others = __atomic_load_n(&gcvm_shared.vcpus_held, __ATOMIC_SEQ_CST) > 1;
+    if (others)
+        raw_syscall6(SYS_rt_sigprocmask, SIG_BLOCK, (long)&kick, 0, sizeof kick, 0, 0);
+    long ret = raw_syscall6(nr, (long)r->rdi, (long)r->rsi, (long)r->rdx, (long)r->r10, (long)r->r8,
+                            (long)r->r9);
+    if (others)
+        raw_syscall6(SYS_rt_sigprocmask, SIG_UNBLOCK, (long)&kick, 0, sizeof kick, 0, 0);
+    return ret;
+}
+
+static void serve_syscall(struct vcpu *v, struct kvm_regs *r)
 {
     long nr = (long)r->rax, ret;
-    gcvm_counters.syscall_exits++;
+    COUNT(gcvm_counters.syscall_exits);
     uint64_t lo, hi;
     bool remap = changes_address_space(nr, r, &lo, &hi);
     if (nr == SYS_rt_sigreturn) {
@@ -95,7 +131,7 @@ static void serve_syscall(const struct vcpu *v, struct kvm_regs *r)
         return;
     }
     if (nr == SYS_exit)
-        end_thread(r);
+        end_thread(v, r);
     if (processes_serve(r, &ret)) {
         /* done: the child, if any, runs in host mode */
     } else if (nr == SYS_rt_sigaction) {
@@ -112,8 +148,7 @@ static void serve_syscall(const struct vcpu *v, struct kvm_regs *r)
         }
         ret = 0;
     } else {
-        ret = raw_syscall6(nr, (long)r->rdi, (long)r->rsi, (long)r->rdx, (long)r->r10, (long)r->r8,
-                           (long)r->r9);
+        ret = forward_syscall(nr, r);
     }
     r->rax = (uint64_t)ret;
     r->rflags = r->r11; /* as SYSRET would */
@@ -121,6 +156,8 @@ static void serve_syscall(const struct vcpu *v, struct kvm_regs *r)
     if (remap && ret >= 0) { /* an error is negative; an address from mmap is not */
         aspace_invalidate(lo, hi - lo);
         r->rip = (uint64_t)gcvm_guest_flush_and_return;
+        if (__atomic_load_n(&gcvm_shared.vcpus_held, __ATOMIC_SEQ_CST) > 1)
+            tlb_shootdown(v);
     }
 }
 
@@ -128,16 +165,17 @@ static void serve_syscall(const struct vcpu *v, struct kvm_regs *r)
 
 static void enter_registers(const struct vcpu *v, const struct saved_context *ctx)
 {
-    struct kvm_regs r = {.rbx = ctx->rbx,
-                         .rbp = ctx->rbp,
-                         .r12 = ctx->r12,
-                         .r13 = ctx->r13,
-                         .r14 = ctx->r14,
-                         .r15 = ctx->r15,
-                         .rsp = ctx->rsp,
-                         .rip = ctx->rip,
-                         .rax = 0,
-                         .rflags = RFLAGS_GUEST};
+    struct kvm_regs r = ctx->start ? *ctx->start
+                                   : (struct kvm_regs){.rbx = ctx->rbx,
+                                                       .rbp = ctx->rbp,
+                                                       .r12 = ctx->r12,
+                                                       .r13 = ctx->r13,
+                                                       .r14 = ctx->r14,
+                                                       .r15 = ctx->r15,
+                                                       .rsp = ctx->rsp,
+                                                       .rip = ctx->rip,
+                                                       .rax = 0,
+                                                       .rflags = RFLAGS_GUEST};
     vcpu_set_regs(v, &r);
     struct kvm_sregs s;
     vcpu_get_sregs(v, &s);
@@ -155,7 +193,8 @@ static void enter_registers(const struct vcpu *v, const struct saved_context *ct
     vcpu_set_fpu(v, &fpu);
 }
 
-static void __attribute__((noreturn)) leave_to_host(const struct kvm_regs *at_exit)
+static void __attribute__((noreturn))
+leave_to_host(const struct vcpu *v, const struct kvm_regs *at_exit)
 {
     signals_unwrap();
     struct kvm_regs r = *at_exit;
@@ -164,8 +203,8 @@ static void __attribute__((noreturn)) leave_to_host(const struct kvm_regs *at_ex
      * reported MXCSR 0.) An emulated ring 0 runs no floating-point code at all, so there
      * the host's stay. */
     if (gcvm_guest_state_save != GCVM_STATE_SAVE_NONE) {
-        uint32_t mxcsr = gcvm_guest_exit_mxcsr;
-        uint16_t fcw = gcvm_guest_exit_fcw;
+        uint32_t mxcsr = v->cpu->exit_mxcsr;
+        uint16_t fcw = v->cpu->exit_fcw;
         __asm__ volatile("ldmxcsr %0; fldcw %1" : : "m"(mxcsr), "m"(fcw));
     }
     struct saved_context back = {.rbx = r.rbx,
@@ -212,10 +251,13 @@ static void __attribute__((noreturn)) serve_guest(struct vcpu *v)
     for (;;) {
         signals_deliver_pending(v);
         errno = guest_errno;
-        if (!vcpu_run(v))
-            continue; /* a signal was queued for the guest: deliver it */
+        tlb_before_run(v);
+        bool exited = vcpu_run(v);
+        tlb_after_run(v);
+        if (!exited)
+            continue; /* a signal was queued for the guest, or a kick: deliver, flush */
         guest_errno = errno;
-        gcvm_counters.exits++;
+        COUNT(gcvm_counters.exits);
         const struct kvm_run *run = v->run;
         if (gcvm_trace_exits)
             trace_exit(run);
@@ -225,7 +267,7 @@ static void __attribute__((noreturn)) serve_guest(struct vcpu *v)
             continue;
         }
         if (run->exit_reason != KVM_EXIT_IO || run->io.direction != KVM_EXIT_IO_OUT) {
-            gcvm_counters.other_exits++;
+            COUNT(gcvm_counters.other_exits);
             if (run->exit_reason == KVM_EXIT_INTERNAL_ERROR)
                 fprintf(stderr, "gcvm: KVM internal error, suberror %u\n", run->internal.suberror);
             crash_report_vcpu(v, run->exit_reason == KVM_EXIT_SHUTDOWN ? "triple fault"
@@ -240,24 +282,21 @@ static void __attribute__((noreturn)) serve_guest(struct vcpu *v)
             serve_syscall(v, &r);
             vcpu_set_regs(v, &r);
             break;
-        case GCVM_PORT_HYPERCALL: serve_hypercall(r.rdi); break;
+        case GCVM_PORT_HYPERCALL: serve_hypercall(v, r.rdi); break;
         case GCVM_PORT_SIGNAL:
             signals_return_from_fault(&r);
             vcpu_set_regs(v, &r);
             break;
-        case GCVM_PORT_EXIT: errno = guest_errno; leave_to_host(&r);
-        default: gcvm_counters.other_exits++; crash_report_vcpu(v, "write to an unknown I/O port");
+        case GCVM_PORT_EXIT: errno = guest_errno; leave_to_host(v, &r);
+        default:
+            COUNT(gcvm_counters.other_exits);
+            crash_report_vcpu(v, "write to an unknown I/O port");
         }
     }
 }
 
 void run_loop(struct saved_context *ctx)
 {
-    static bool vdso_known;
-    if (!vdso_known) {
-        vdso_find_functions();
-        vdso_known = true;
-    }
     struct vcpu *v = ctx->vcpu;
     enter_registers(v, ctx);
     if (native_step_enabled())

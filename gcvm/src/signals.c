@@ -12,6 +12,7 @@
  * On leaving guest mode the wrapping is undone and queued signals are sent again. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <linux/kvm.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,16 +28,20 @@
 #define NSIG_KERNEL 64
 #define RED_ZONE 128
 
+/* Dispositions are the process's: the wrappers stay installed while any thread is in
+ * guest mode (wrap_users), under actions_lock. */
 static struct kernel_sigaction user_actions[NSIG_KERNEL + 1];
 static bool wrapped[NSIG_KERNEL + 1];
+static unsigned wrap_users;
+static pthread_mutex_t actions_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Set while the thread's run loop may receive signals for the guest. */
 static __thread volatile bool collecting;
 
-/* Signals received for the guest and not yet delivered, oldest first. */
+/* Signals received for this thread's guest and not yet delivered, oldest first. */
 #define QUEUE_CAPACITY 64
-static siginfo_t queue[QUEUE_CAPACITY];
-static int queue_length;
+static __thread siginfo_t queue[QUEUE_CAPACITY];
+static __thread int queue_length;
 
 static long raw_rt_sigaction(int sig, const struct kernel_sigaction *act,
                              struct kernel_sigaction *old)
@@ -56,8 +61,10 @@ static uint64_t current_mask(void)
     return mask;
 }
 
+/* Sets the thread's mask, never blocking the vCPU kick (tlb_coherence.c). */
 static void set_mask(uint64_t mask)
 {
+    mask &= ~sig_bit(tlb_kick_signal());
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, sizeof mask);
 }
 
@@ -118,26 +125,37 @@ static int install_wrapped(int sig, const struct kernel_sigaction *user)
 
 void signals_wrap(void)
 {
+    uint64_t kick = sig_bit(tlb_kick_signal());
+    syscall(SYS_rt_sigprocmask, SIG_UNBLOCK, &kick, NULL, sizeof kick);
     collecting = true;
-    for (int sig = 1; sig <= NSIG_KERNEL; sig++) {
-        struct kernel_sigaction old;
-        if (sig == SIGKILL || sig == SIGSTOP || raw_rt_sigaction(sig, NULL, &old) != 0)
-            continue;
-        if (is_handler(old.handler) && old.handler != (void *)trampoline &&
-            !native_step_is_handler(old.handler))
-            install_wrapped(sig, &old);
+    pthread_mutex_lock(&actions_lock);
+    if (wrap_users++ == 0) {
+        for (int sig = 1; sig <= NSIG_KERNEL; sig++) {
+            struct kernel_sigaction old;
+            if (sig == SIGKILL || sig == SIGSTOP || sig == tlb_kick_signal() ||
+                raw_rt_sigaction(sig, NULL, &old) != 0)
+                continue;
+            if (is_handler(old.handler) && old.handler != (void *)trampoline &&
+                !native_step_is_handler(old.handler))
+                install_wrapped(sig, &old);
+        }
     }
+    pthread_mutex_unlock(&actions_lock);
 }
 
 void signals_unwrap(void)
 {
     collecting = false;
-    for (int sig = 1; sig <= NSIG_KERNEL; sig++) {
-        if (wrapped[sig]) {
-            raw_rt_sigaction(sig, &user_actions[sig], NULL);
-            wrapped[sig] = false;
+    pthread_mutex_lock(&actions_lock);
+    if (wrap_users > 0 && --wrap_users == 0) {
+        for (int sig = 1; sig <= NSIG_KERNEL; sig++) {
+            if (wrapped[sig]) {
+                raw_rt_sigaction(sig, &user_actions[sig], NULL);
+                wrapped[sig] = false;
+            }
         }
     }
+    pthread_mutex_unlock(&actions_lock);
     /* What was received for the guest and not delivered goes to the program's handlers
      * in host mode, as soon as the mask allows. */
     int pending = queue_length;
@@ -150,14 +168,13 @@ void signals_forget_thread(void)
 {
     collecting = false;
     queue_length = 0;
+    wrap_users = 0; /* the forked child's only thread runs in host mode */
+    pthread_mutex_init(&actions_lock, NULL);
 }
 
-long signals_sigaction(int sig, const struct kernel_sigaction *act, struct kernel_sigaction *old,
-                       size_t mask_size)
+/* signals_sigaction's work for a signal the engine may wrap, under actions_lock. */
+static long change_action(int sig, const struct kernel_sigaction *act, struct kernel_sigaction *old)
 {
-    if (mask_size != sizeof(uint64_t) || sig < 1 || sig > NSIG_KERNEL || sig == SIGKILL ||
-        sig == SIGSTOP)
-        return syscall(SYS_rt_sigaction, sig, act, old, mask_size) ? -errno : 0;
     struct kernel_sigaction previous;
     if (wrapped[sig])
         previous = user_actions[sig];
@@ -177,6 +194,24 @@ long signals_sigaction(int sig, const struct kernel_sigaction *act, struct kerne
     if (old)
         *old = previous;
     return 0;
+}
+
+long signals_sigaction(int sig, const struct kernel_sigaction *act, struct kernel_sigaction *old,
+                       size_t mask_size)
+{
+    if (sig == tlb_kick_signal() && act) {
+        static const char msg[] = "gcvm: the program tried to handle the engine's vCPU kick "
+                                  "signal (SIGRTMAX-1); refused with EINVAL\n";
+        (void)!write(2, msg, sizeof msg - 1);
+        return -EINVAL;
+    }
+    if (mask_size != sizeof(uint64_t) || sig < 1 || sig > NSIG_KERNEL || sig == SIGKILL ||
+        sig == SIGSTOP)
+        return syscall(SYS_rt_sigaction, sig, act, old, mask_size) ? -errno : 0;
+    pthread_mutex_lock(&actions_lock);
+    long rc = change_action(sig, act, old);
+    pthread_mutex_unlock(&actions_lock);
+    return rc;
 }
 
 /* ---- Delivery ---- */
@@ -231,7 +266,7 @@ static uint64_t frame_stack_top(uint64_t rsp, const struct kernel_sigaction *act
     return rsp - RED_ZONE;
 }
 
-static void deliver(const struct vcpu *v, const siginfo_t *info, uint64_t mask)
+static void deliver(struct vcpu *v, const siginfo_t *info, uint64_t mask)
 {
     int sig = info->si_signo;
     struct kernel_sigaction act = user_actions[sig];
@@ -246,7 +281,7 @@ static void deliver(const struct vcpu *v, const siginfo_t *info, uint64_t mask)
     vcpu_get_regs(v, &r);
     stack_t ss;
     uint64_t sp = frame_stack_top(r.rsp, &act, &ss);
-    static struct kvm_xsave xsave;
+    static __thread struct kvm_xsave xsave;
     if (native_step_enabled()) /* the vector registers are kept by the engine */
         native_step_save_xstate(v, &xsave, sizeof xsave);
     else
@@ -266,7 +301,9 @@ static void deliver(const struct vcpu *v, const siginfo_t *info, uint64_t mask)
     set_mask(mask | act.mask | ((act.flags & SA_NODEFER) ? 0 : sig_bit(sig)));
     if (act.flags & SA_RESETHAND) {
         struct kernel_sigaction dfl = {.handler = (void *)SIG_DFL};
-        signals_sigaction(sig, &dfl, NULL, sizeof(uint64_t));
+        pthread_mutex_lock(&actions_lock);
+        change_action(sig, &dfl, NULL);
+        pthread_mutex_unlock(&actions_lock);
     }
     r.rsp = sp;
     r.rip = (uint64_t)act.handler;
@@ -276,7 +313,7 @@ static void deliver(const struct vcpu *v, const siginfo_t *info, uint64_t mask)
     r.rax = 0;
     r.rflags &= ~(uint64_t)((1u << 8) | (1u << 10) | (1u << 18)); /* TF, DF, AC */
     vcpu_set_regs(v, &r);
-    gcvm_counters.signals_delivered++;
+    COUNT(gcvm_counters.signals_delivered);
 }
 
 void signals_return_from_fault(struct kvm_regs *r)
@@ -302,9 +339,9 @@ void signals_return_from_fault(struct kvm_regs *r)
                            .rflags = f->rflags};
 }
 
-void signals_deliver_pending(const struct vcpu *v)
+void signals_deliver_pending(struct vcpu *v)
 {
-    gcvm_guest_signal_pending = 0;
+    v->cpu->signal_pending = 0;
     if (queue_length == 0)
         return;
     /* Inside the fault handler (IF clear: the program's handler, say) no frame may be
@@ -312,7 +349,7 @@ void signals_deliver_pending(const struct vcpu *v)
     struct kvm_regs r;
     vcpu_get_regs(v, &r);
     if (!(r.rflags & RFLAGS_IF)) {
-        gcvm_guest_signal_pending = 1;
+        v->cpu->signal_pending = 1;
         return;
     }
     uint64_t all = ~0ull, mask;
@@ -342,14 +379,14 @@ void signals_deliver_pending(const struct vcpu *v)
     set_mask(frame_mask);
 }
 
-void signals_sigreturn(const struct vcpu *v, struct kvm_regs *r)
+void signals_sigreturn(struct vcpu *v, struct kvm_regs *r)
 {
     const ucontext_t *uc = (const ucontext_t *)r->rsp;
     uint64_t mask;
     memcpy(&mask, &uc->uc_sigmask, sizeof mask);
     const struct _libc_fpstate *fp = uc->uc_mcontext.fpregs;
     if (fp) {
-        static struct kvm_xsave xsave;
+        static __thread struct kvm_xsave xsave;
         memcpy(&xsave, fp, sizeof xsave);
         if (native_step_enabled())
             native_step_load_xstate(v, &xsave, sizeof xsave);

@@ -10,17 +10,35 @@
 #define GCVM_VCPU_H
 
 #include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
 #include <linux/kvm.h>
 
+#define VCPU_STEP_XSTATE_BYTES 4096
+#define VCPU_FLUSH_STACK_BYTES 4096 /* two nested TLB-flush frames at most */
+
+struct guest_cpu;
+
 struct vcpu {
-    int fd;               /* KVM_CREATE_VCPU's file */
-    unsigned id;          /* its vCPU id in the VM */
-    struct kvm_run *run;  /* the shared run page, mapped from fd */
-    char *loop_stack_top; /* the host stack its run loop starts on */
-    bool owned;           /* a thread holds it (engine.c, under its lock) */
+    int fd;                   /* KVM_CREATE_VCPU's file */
+    unsigned id;              /* its vCPU id in the VM */
+    struct kvm_run *run;      /* the shared run page, mapped from fd */
+    char *loop_stack_top;     /* the host stack its run loop starts on */
+    bool owned;               /* a thread holds it (engine.c, under its lock) */
+    pid_t tid;                /* the thread that holds it, which a kick signals */
+    struct guest_cpu *cpu;    /* its guest data (GS base), in its CPU tables */
+    uint64_t flush_stack_top; /* where the host builds a TLB-flush frame */
+    /* TLB coherence (tlb_coherence.c): the shootdown generation its TLB was last flushed
+     * for, and run_state = 2 * (KVM_RUNs finished) + (1 while in KVM_RUN). */
+    uint64_t flushed_generation;
+    uint64_t run_state;
     /* The guest's registers after a native step, until the run loop resumes on its own
      * stack (run_loop_after_step). */
     struct kvm_regs after_step;
+    /* The vector registers while an emulated ring 0 runs (native_step.c), in the
+     * kernel's signal-frame format, and the vCPU's own XSAVE image. */
+    _Alignas(64) uint8_t step_xstate[VCPU_STEP_XSTATE_BYTES];
+    _Alignas(64) struct kvm_xsave xsave;
 };
 
 void vcpu_get_regs(const struct vcpu *v, struct kvm_regs *r);

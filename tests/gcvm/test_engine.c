@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -413,7 +414,8 @@ static void test_process(void)
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
-/* ---- Threads: started from guest mode, they run in host mode ---- */
+/* ---- Threads created from guest mode: in guest mode on a vCPU of their own, or in host
+ * mode where the program asks (and always for a clone that shares its creator's TLS) ---- */
 
 static volatile int thread_saw_guest = -1;
 
@@ -456,14 +458,18 @@ static void test_threads(void)
         CHECK(counter == i + 1 && thread_saw_guest == 0 && gcvm_in_guest() == 1);
     }
     free(stack);
-    for (int i = 0; i < 3; i++) { /* and through the thread library */
+    /* Through the thread library: host mode where the program asks, else guest mode. */
+    CHECK(gcvm_set_thread_start(7) == -EINVAL);
+    for (int i = 0; i < 4; i++) {
+        int host = i < 2;
+        CHECK(gcvm_set_thread_start(host ? GCVM_THREADS_HOST : GCVM_THREADS_GUEST) == 0);
         pthread_t t;
         thread_saw_guest = -1;
         CHECK(pthread_create(&t, NULL, thread_body, (void *)(uintptr_t)(100 + i)) == 0);
         void *result = NULL;
         CHECK(pthread_join(t, &result) == 0);
         CHECK(result == (void *)(uintptr_t)(101 + i));
-        CHECK(thread_saw_guest == 0 && gcvm_in_guest() == 1);
+        CHECK(thread_saw_guest == !host && gcvm_in_guest() == 1);
     }
     CHECK(gcvm_exit() == 0);
 
@@ -588,6 +594,323 @@ static void test_signals(void)
 /* In info_report.c, compiled with floating point: it runs in host mode only. */
 int check_and_print_info(void);
 
+/* ---- Several vCPUs: threads in guest mode at once, over the same page tables ---- */
+
+enum { GUEST_THREADS = 4 };
+static volatile int threads_in_guest, threads_checked;
+static volatile int concurrent_ok[GUEST_THREADS];
+
+/* Enters guest mode, waits there until every thread is, makes system calls and leaves. */
+static void *enter_and_call(void *arg)
+{
+    int i = (int)(uintptr_t)arg;
+    if (gcvm_enter() != 0)
+        return NULL;
+    __atomic_add_fetch(&threads_in_guest, 1, __ATOMIC_SEQ_CST);
+    while (__atomic_load_n(&threads_in_guest, __ATOMIC_SEQ_CST) < GUEST_THREADS)
+        sched_yield(); /* a forwarded system call */
+    int fds[2];
+    char byte = (char)i, back = 0;
+    int ok = pipe(fds) == 0 && write(fds[1], &byte, 1) == 1 && read(fds[0], &back, 1) == 1 &&
+             back == byte && close(fds[0]) == 0 && close(fds[1]) == 0 &&
+             syscall(SYS_gettid) == gettid() && gcvm_in_guest() == 1;
+    struct gcvm_info info;
+    ok = ok && gcvm_get_info(&info) == 0 && info.vcpus_held == GUEST_THREADS;
+    __atomic_add_fetch(&threads_checked, 1, __ATOMIC_SEQ_CST);
+    while (__atomic_load_n(&threads_checked, __ATOMIC_SEQ_CST) < GUEST_THREADS)
+        sched_yield(); /* none leaves before all have counted the vCPUs held */
+    concurrent_ok[i] = ok && gcvm_exit() == 0 && gcvm_in_guest() == 0;
+    return NULL;
+}
+
+static void test_vcpus(void)
+{
+    pthread_t t[GUEST_THREADS];
+    for (int i = 0; i < GUEST_THREADS; i++)
+        CHECK(pthread_create(&t[i], NULL, enter_and_call, (void *)(uintptr_t)i) == 0);
+    for (int i = 0; i < GUEST_THREADS; i++)
+        CHECK(pthread_join(t[i], NULL) == 0);
+    for (int i = 0; i < GUEST_THREADS; i++)
+        CHECK(concurrent_ok[i] == 1);
+    struct gcvm_info info;
+    CHECK(gcvm_get_info(&info) == 0);
+    CHECK(info.vcpus >= GUEST_THREADS && info.vcpus_held == 0);
+}
+
+/* A thread created in guest mode starts there, on a vCPU of its own, while its creator
+ * stays in guest mode; it may leave and enter again. */
+static volatile int child_in_guest = -1, child_again = -1;
+static void *child_of_guest(void *arg)
+{
+    child_in_guest = gcvm_in_guest();
+    pid_t tid = (pid_t)syscall(SYS_gettid);
+    struct gcvm_info info;
+    int held = gcvm_get_info(&info) == 0 ? (int)info.vcpus_held : -1;
+    child_again = gcvm_exit() == 0 && gcvm_in_guest() == 0 && gcvm_enter() == 0 &&
+                  gcvm_in_guest() == 1 && tid == gettid() && held == 2;
+    return arg;
+}
+
+static void test_thread_from_guest(void)
+{
+    CHECK(gcvm_set_thread_start(GCVM_THREADS_GUEST) == 0);
+    CHECK(gcvm_enter() == 0);
+    pthread_t t;
+    static int token;
+    CHECK(pthread_create(&t, NULL, child_of_guest, &token) == 0);
+    void *result = NULL;
+    CHECK(pthread_join(t, &result) == 0);
+    CHECK(result == &token && child_in_guest == 1 && child_again == 1);
+    CHECK(gcvm_in_guest() == 1 && gcvm_exit() == 0);
+}
+
+/* Many short-lived threads, one after the other: each gives its vCPU back, so the VM
+ * does not grow. Half leave guest mode, half end in it; some start there. */
+static void *short_lived(void *arg)
+{
+    int i = (int)(uintptr_t)arg;
+    if (i % 3 != 2 && gcvm_enter() != 0) /* i % 3 == 2: created in guest mode */
+        return NULL;
+    if (gcvm_in_guest() != 1 || syscall(SYS_getpid) != getpid())
+        return NULL;
+    if (i % 2 == 0 && gcvm_exit() != 0)
+        return NULL;
+    return arg;
+}
+
+static void test_vcpu_reuse(void)
+{
+    struct gcvm_info before, after;
+    CHECK(gcvm_get_info(&before) == 0);
+    enum { THREADS = 50 };
+    for (int i = 0; i < THREADS; i++) {
+        int from_guest = i % 3 == 2;
+        if (from_guest)
+            CHECK(gcvm_enter() == 0);
+        pthread_t t;
+        void *result = NULL;
+        CHECK(pthread_create(&t, NULL, short_lived, (void *)(uintptr_t)i) == 0);
+        CHECK(pthread_join(t, &result) == 0 && result == (void *)(uintptr_t)i);
+        if (from_guest)
+            CHECK(gcvm_exit() == 0);
+    }
+    CHECK(gcvm_get_info(&after) == 0);
+    /* at most two in guest mode at once: this thread and one short-lived one */
+    CHECK(after.vcpus <= 2 && after.vcpus_held == 0);
+    CHECK(after.entries >= before.entries + THREADS);
+}
+
+/* A signal sent to one thread in guest mode runs its handler on that thread, in guest
+ * mode, while another thread is in guest mode too. */
+static volatile pid_t handled_on = -1;
+static volatile int handled_in_guest = -1;
+static volatile int target_ready, target_stop;
+static volatile pid_t target_tid;
+
+static void on_targeted(int sig)
+{
+    (void)sig;
+    handled_on = (pid_t)syscall(SYS_gettid);
+    handled_in_guest = gcvm_in_guest();
+}
+
+static void *signal_target(void *arg)
+{
+    if (gcvm_enter() != 0)
+        return NULL;
+    target_tid = (pid_t)syscall(SYS_gettid);
+    target_ready = 1;
+    while (!target_stop)
+        ; /* in guest ring 0, no exit of its own: the signal must interrupt KVM_RUN */
+    return gcvm_exit() == 0 ? arg : NULL;
+}
+
+static void test_vcpu_signals(void)
+{
+    install(SIGUSR2, on_targeted, 0);
+    pthread_t t;
+    static int token;
+    CHECK(pthread_create(&t, NULL, signal_target, &token) == 0);
+    CHECK(gcvm_enter() == 0);
+    while (!target_ready)
+        sched_yield();
+    CHECK(pthread_kill(t, SIGUSR2) == 0);
+    while (handled_on == -1)
+        sched_yield();
+    target_stop = 1;
+    CHECK(gcvm_exit() == 0);
+    void *result = NULL;
+    CHECK(pthread_join(t, &result) == 0 && result == &token);
+    CHECK(handled_on == target_tid && handled_in_guest == 1);
+}
+
+/* Threads created in guest mode allocate at once: each gets a malloc arena of its own,
+ * which grows by mprotect while the arena's lock is held, and the first touch of the new
+ * page faults. The engine serves that fault on the same thread, so it must not call
+ * malloc itself (it would wait for the lock the guest holds). The alarm ends a hang. */
+static void *allocate_in_guest(void *arg)
+{
+    long sum = 0;
+    for (int i = 0; i < 60; i++) {
+        char *p = malloc(100000 + (size_t)i * 1000);
+        if (!p)
+            return NULL;
+        memset(p, i, 1000);
+        sum += p[10];
+        free(p);
+    }
+    return sum == (long)(59 * 60 / 2) && gcvm_in_guest() == 1 ? arg : NULL;
+}
+
+static void test_threads_malloc(void)
+{
+    alarm(60);
+    CHECK(gcvm_set_thread_start(GCVM_THREADS_GUEST) == 0);
+    CHECK(gcvm_enter() == 0);
+    enum { THREADS = 8 };
+    pthread_t t[THREADS];
+    static int token;
+    for (int i = 0; i < THREADS; i++)
+        CHECK(pthread_create(&t[i], NULL, allocate_in_guest, &token) == 0);
+    for (int i = 0; i < THREADS; i++) {
+        void *result = NULL;
+        CHECK(pthread_join(t[i], &result) == 0 && result == &token);
+    }
+    CHECK(gcvm_exit() == 0);
+    alarm(0);
+}
+
+/* ---- TLB coherence: one thread writes a page in guest mode without pause while another
+ * clears its dirty bit, or protects it, in a loop. Once the call returns, no write may go
+ * through an old translation of the writer's vCPU. ---- */
+
+static volatile uint64_t *shared_page;
+static volatile int writer_ready, writer_stop;
+
+static void *page_writer(void *arg)
+{
+    if (gcvm_enter() != 0)
+        return NULL;
+    /* Every signal blocked, as a program may: the engine's kick must still get through. */
+    sigset_t all;
+    sigfillset(&all);
+    if (pthread_sigmask(SIG_BLOCK, &all, NULL) != 0)
+        return NULL;
+    uint64_t n = 0;
+    shared_page[0] = ++n; /* mapped, and in this vCPU's TLB */
+    writer_ready = 1;
+    while (!writer_stop)
+        shared_page[0] = ++n;
+    return gcvm_exit() == 0 ? arg : NULL;
+}
+
+static void start_writer(pthread_t *t)
+{
+    shared_page =
+        mmap(NULL, PAGE_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(shared_page != MAP_FAILED);
+    writer_ready = writer_stop = 0;
+    alarm(60); /* a writer that cannot be kicked would hang the shootdown */
+    static int token;
+    CHECK(pthread_create(t, NULL, page_writer, &token) == 0);
+    while (!writer_ready)
+        sched_yield();
+}
+
+static void stop_writer(pthread_t t)
+{
+    writer_stop = 1;
+    void *result = NULL;
+    CHECK(pthread_join(t, &result) == 0 && result != NULL);
+    munmap((void *)shared_page, PAGE_BYTES);
+    alarm(0);
+}
+
+/* Waits (in guest mode, yielding) until the writer has written something other than
+ * seen; false after 10 s. */
+static bool writer_moved_from(uint64_t seen)
+{
+    for (int i = 0; i < 100000 && shared_page[0] == seen; i++)
+        sched_yield();
+    return shared_page[0] != seen;
+}
+
+enum { COHERENCE_ROUNDS = 40 };
+
+/* Every round, the page is written after the last harvest returned and before the next
+ * begins: the next must report it dirty. Without the shootdown, the writer's vCPU keeps
+ * a TLB entry whose dirty bit is set and writes on without setting the entry's again. */
+static void test_tlb_dirty(void)
+{
+    pthread_t t;
+    start_writer(&t);
+    CHECK(gcvm_enter() == 0);
+    /* The engine reads a mask to filter it through the kernel: a bad one is EFAULT. */
+    CHECK(syscall(SYS_rt_sigprocmask, SIG_BLOCK, (void *)16, NULL, 8) == -1 && errno == EFAULT);
+    uint64_t bitmap = 0, after = shared_page[0];
+    int missed = 0;
+    for (int round = 0; round < COHERENCE_ROUNDS; round++) {
+        CHECK(writer_moved_from(after));
+        int dirty = gcvm_dirty_harvest((void *)shared_page, PAGE_BYTES, &bitmap, GCVM_CLEAR);
+        missed += dirty != 1;
+        after = shared_page[0];
+    }
+    CHECK(gcvm_exit() == 0);
+    stop_writer(t);
+    struct gcvm_info info;
+    CHECK(gcvm_get_info(&info) == 0);
+    if (missed)
+        fprintf(stderr, "%d of %d rounds with writes reported the page clean\n", missed,
+                COHERENCE_ROUNDS);
+    CHECK(missed == 0);
+    CHECK(info.shootdowns >= COHERENCE_ROUNDS);
+}
+
+/* The writer's fault handler: waits in the fault until the page is writable again. */
+static volatile int page_protected;
+static volatile uint64_t writer_faults;
+static int wait_for_unprotect(void *addr, int is_write, void *arg)
+{
+    (void)arg;
+    if ((uint64_t)addr / PAGE_BYTES != (uint64_t)shared_page / PAGE_BYTES || !is_write)
+        return 0;
+    writer_faults++;
+    while (page_protected)
+        ;
+    return 1; /* retried; faults again until the page is writable */
+}
+
+/* Every round the writer is writing when the page is protected; once gcvm_protect
+ * returns, the page must not change until it is unprotected. Without the shootdown, the
+ * writer's vCPU writes on through its TLB's writable entry. */
+static void test_tlb_protect(void)
+{
+    pthread_t t;
+    gcvm_set_fault_handler(wait_for_unprotect, NULL);
+    start_writer(&t);
+    CHECK(gcvm_enter() == 0);
+    int leaked = 0;
+    uint64_t seen = shared_page[0];
+    for (int round = 0; round < COHERENCE_ROUNDS / 2; round++) {
+        CHECK(writer_moved_from(seen)); /* writing, through a writable TLB entry */
+        page_protected = 1;
+        CHECK(gcvm_protect((void *)shared_page, PAGE_BYTES, PROT_READ) == 0);
+        uint64_t at_protect = shared_page[0];
+        for (int i = 0; i < 3; i++)
+            sched_yield(); /* the writer runs meanwhile, and must fault */
+        leaked += shared_page[0] != at_protect;
+        page_protected = 0;
+        CHECK(gcvm_protect((void *)shared_page, PAGE_BYTES, PROT_READ | PROT_WRITE) == 0);
+        seen = shared_page[0];
+    }
+    CHECK(gcvm_exit() == 0);
+    stop_writer(t);
+    gcvm_set_fault_handler(NULL, NULL);
+    if (leaked)
+        fprintf(stderr, "%d rounds saw a write after gcvm_protect returned\n", leaked);
+    CHECK(leaked == 0 && writer_faults > 0);
+}
+
 static void test_info(void)
 {
     CHECK(check_and_print_info() == 0);
@@ -597,11 +920,23 @@ static const struct {
     const char *name;
     void (*run)(void);
 } tests[] = {
-    {"enter-exit", test_enter_exit}, {"files-pipes-errno", test_files_and_pipes},
-    {"memory", test_memory},         {"stdio", test_stdio},
-    {"harvest", test_harvest},       {"protect", test_protect},
-    {"process", test_process},       {"threads", test_threads},
-    {"signals", test_signals},       {"info", test_info},
+    {"enter-exit", test_enter_exit},
+    {"files-pipes-errno", test_files_and_pipes},
+    {"memory", test_memory},
+    {"stdio", test_stdio},
+    {"harvest", test_harvest},
+    {"protect", test_protect},
+    {"process", test_process},
+    {"threads", test_threads},
+    {"signals", test_signals},
+    {"info", test_info},
+    {"vcpus", test_vcpus},
+    {"thread-from-guest", test_thread_from_guest},
+    {"vcpu-reuse", test_vcpu_reuse},
+    {"vcpu-signals", test_vcpu_signals},
+    {"tlb-dirty", test_tlb_dirty},
+    {"tlb-protect", test_tlb_protect},
+    {"threads-malloc", test_threads_malloc},
 };
 
 int main(int argc, char **argv)

@@ -61,7 +61,8 @@ GCVM_GC_API int gc_barrier_parse(const char *name, enum gc_barrier_kind *out);
  *
  * A heap with a gcvm barrier puts the thread that creates it in guest mode (unless it is
  * there already) for the heap's life: that thread is the heap's only mutator (the
- * engine runs one vCPU), and its writes must go through the guest's page tables. The
+ * collector does not run a second one in guest mode yet), and its writes must go through
+ * the guest's page tables. The
  * last such heap destroyed takes the thread back to host mode if creating the first put
  * it in guest mode. */
 GCVM_GC_API int gc_barrier_available(enum gc_barrier_kind kind, char *why, size_t why_len);

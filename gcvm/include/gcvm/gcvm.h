@@ -24,18 +24,33 @@ extern "C" {
  * (/dev/gcvm, the kernel module of kmod/), or auto (the default: kmod where /dev/gcvm
  * exists and can make a VM, else kvm). Returns 0; -ENODEV when the backend is not usable
  * (no device, or it refused), -EACCES when the device cannot be opened, -EBUSY when
- * another hypervisor holds VT-x (kmod), -EINVAL for a bad GCVM_BACKEND. Calling it
- * again returns the first call's result. gcvm_last_error() says why in one line. */
+ * another hypervisor holds VT-x (kmod), -EINVAL for a bad GCVM_BACKEND or GCVM_THREADS.
+ * Calling it again returns the first call's result. gcvm_last_error() says why in one
+ * line. It installs the handler of SIGRTMAX-1, the signal that kicks a vCPU out of the
+ * hypervisor for a TLB shootdown: the program must leave that signal alone. */
 GCVM_API int gcvm_init(void);
 
 /* One line describing the last failure of gcvm_init() or gcvm_enter(). */
 GCVM_API const char *gcvm_last_error(void);
 
-/* Returns 0 when the calling thread now runs in guest ring 0, with the same stack,
- * registers, FS base (TLS, errno) and floating-point control state; or -errno, still
- * in host mode: -EINVAL before gcvm_init(), -EBUSY when another thread is in guest
- * mode (one guest thread at a time for now). Entering while in guest mode returns 0. */
+/* Returns 0 when the calling thread now runs in guest ring 0, on a vCPU of its own, with
+ * the same stack, registers, FS base (TLS, errno) and floating-point control state; or
+ * -errno, still in host mode: -EINVAL before gcvm_init(), -EPERM in a child forked from
+ * guest mode, -EBUSY when the VM has no vCPU left (64 threads in guest mode at once).
+ * Any number of threads may call it; a thread gives its vCPU back, to be reused, when it
+ * leaves guest mode or ends. Entering while in guest mode returns 0. */
 GCVM_API int gcvm_enter(void);
+
+/* Where a thread created in guest mode (clone with its own TLS, so pthread_create)
+ * starts: GCVM_THREADS_GUEST (the default) in guest mode on a new vCPU, or
+ * GCVM_THREADS_HOST in host mode. The environment variable GCVM_THREADS=guest|host
+ * sets it at gcvm_init(). Returns 0, or -EINVAL for another value. A thread starts in
+ * host mode anyway when the VM has no vCPU left, and so does a clone without
+ * CLONE_SETTLS (it shares its creator's TLS, where the engine keeps the thread's vCPU)
+ * and a forked process. */
+#define GCVM_THREADS_GUEST 0
+#define GCVM_THREADS_HOST 1
+GCVM_API int gcvm_set_thread_start(int where);
 
 /* Returns to host mode (0), or -EINVAL when not in guest mode. */
 GCVM_API int gcvm_exit(void);
@@ -46,7 +61,9 @@ GCVM_API int gcvm_in_guest(void);
 /* Page-granular (4 KiB) views of the caller's own page tables, in guest mode only.
  * addr and len page-aligned. Bit i of bitmap = page i of [addr, addr+len). Returns the
  * number of set bits, or -errno (-EPERM in host mode, -EINVAL for unaligned input).
- * GCVM_CLEAR also clears the bits it reports, with the TLB flush that makes that sound.
+ * GCVM_CLEAR also clears the bits it reports, with the TLB flush that makes that sound
+ * on every vCPU: a write made by any thread in guest mode after the call returns sets
+ * the dirty bit again, and one made before it returns either does or is reported now.
  * A page not touched in guest mode since it was mapped reports 0. */
 #define GCVM_CLEAR 1u
 GCVM_API int gcvm_dirty_harvest(void *addr, size_t len, uint64_t *bitmap, unsigned flags);
@@ -54,8 +71,8 @@ GCVM_API int gcvm_accessed_harvest(void *addr, size_t len, uint64_t *bitmap, uns
 
 /* In-guest page protection, no system call, guest mode only: prot is PROT_NONE,
  * PROT_READ or PROT_READ|PROT_WRITE (never more than the host mapping allows). A fault
- * on a protected page calls the fault handler (gcvm_set_fault_handler). Returns 0 or
- * -errno. */
+ * on a protected page calls the fault handler (gcvm_set_fault_handler). Once it returns,
+ * no vCPU can access the pages beyond prot. Returns 0 or -errno. */
 GCVM_API int gcvm_protect(void *addr, size_t len, int prot);
 typedef int (*gcvm_fault_fn)(void *addr, int is_write, void *arg);
 
@@ -99,9 +116,14 @@ struct gcvm_info {
     uint64_t native_steps;      /* instructions an emulated ring 0 could not run, run
                                    natively one at a time (docs/engine.md) */
     uint64_t memslots;
-    uint64_t entries; /* times a thread went from host to guest mode; a change between
-                         two reads in guest mode means it ran in host mode in between,
-                         where its writes set no dirty bit and take no protection fault */
+    uint64_t entries;    /* times a thread went from host to guest mode; a change between
+                            two reads in guest mode means it ran in host mode in between,
+                            where its writes set no dirty bit and take no protection fault */
+    uint64_t vcpus;      /* vCPUs created so far (never more than threads in guest mode
+                            at once: a thread's vCPU is reused after it) */
+    uint64_t vcpus_held; /* vCPUs held by threads in guest mode now */
+    uint64_t shootdowns; /* TLB shootdowns: harvests, protections and unmappings made
+                            while more than one vCPU was held */
 };
 
 /* Fills *out; -EINVAL before a successful gcvm_init(). */
