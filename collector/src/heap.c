@@ -221,6 +221,10 @@ static struct gc_heap *build_heap(const struct gc_config *cfg_in, const struct e
     h->stats.dirty_unit_bytes = kind == GC_BARRIER_NONE ? 0 : (uint64_t)1 << h->dirty_shift;
 
     prefault_start(h); /* before a gcvm barrier puts the thread in guest mode */
+    if (minor_parallel_create(h, err, err_len) != 0) {
+        gc_heap_destroy(h);
+        return NULL;
+    }
     if (h->barrier->attach(h, err, err_len) != 0) {
         h->barrier = NULL; /* nothing to detach */
         gc_heap_destroy(h);
@@ -236,6 +240,7 @@ void gc_heap_destroy(struct gc_heap *h)
     if (!h)
         return;
     prefault_stop(h);
+    minor_parallel_destroy(h);
     mutators_free_all(h);
     if (h->barrier)
         h->barrier->detach(h);
