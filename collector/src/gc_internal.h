@@ -203,7 +203,8 @@ struct gc_heap {
     unsigned stress_interval;
     unsigned stress_collections;
     bool verify;
-    bool trace_log; /* GCVM_GC_TRACE: one line per collection on stderr */
+    bool trace_log;        /* GCVM_GC_TRACE: one line per collection on stderr */
+    bool workers_together; /* GCVM_GC_WORKERS_TOGETHER: every worker in every collection */
     bool collecting;
     bool marking;   /* inside a major collection */
     bool major_due; /* the old generation crossed its threshold at the last minor one */

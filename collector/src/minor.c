@@ -386,12 +386,14 @@ struct minor_parallel {
     pthread_mutex_t alloc_lock;  /* the block allocator */
     pthread_mutex_t weak_lock;   /* the ephemerons put aside */
     struct ptr_stack remembered; /* blocks the remembered-set scan visits */
-    _Atomic size_t next_remembered;
+    /* The next item of each shared list a worker claims. */
+    _Atomic size_t next_root, next_pinned, next_remembered, next_fresh_large;
     struct evac_worker *workers;
 };
 
-/* Remembered blocks a worker claims at once: few enough to share a small set evenly. */
+/* Items a worker claims at once: few enough to share a short list evenly. */
 #define REMEMBERED_CHUNK 4u
+#define ROOT_CHUNK 16u
 
 static char *worker_alloc(struct evac_worker *w, size_t total)
 {
@@ -490,37 +492,53 @@ static void drain_own(struct evac_worker *w)
         trace_object(w->h, obj, parallel_visit, w);
 }
 
+/* Claims the next `chunk` items of a list of `count` that the workers share: [*from,
+ * *to), or false when none is left. */
+static bool claim(_Atomic size_t *next, size_t count, size_t chunk, size_t *from, size_t *to)
+{
+    size_t first = atomic_fetch_add_explicit(next, chunk, memory_order_relaxed);
+    if (first >= count)
+        return false;
+    *from = first;
+    *to = first + chunk < count ? first + chunk : count;
+    return true;
+}
+
 static void minor_worker(void *ctx, unsigned self)
 {
     struct minor_parallel *par = ctx;
     struct evac_worker *w = &par->workers[self];
     struct gc_heap *h = w->h;
-    unsigned n = par->count;
-    /* Objects of blocks pinned by the conservative scan, and the roots. */
-    for (size_t i = self; i < h->grey.count; i += n)
-        work_set_push(&par->work, self, h->grey.items[i]);
-    for (size_t i = self; i < h->root_count; i += n)
-        parallel_visit(h->roots[i], w);
-    if (self == 0) { /* the embedder's callbacks run on the collecting thread, as before */
+    size_t from, to;
+    work_set_join(&par->work);
+    /* The embedder's root callbacks run on the collecting thread, as before. */
+    if (self == 0) {
         if (h->root_tracer)
             h->root_tracer(parallel_visit, w, h->root_tracer_user);
         trace_mutator_roots(h, parallel_visit, w);
     }
-    /* The remembered set, a few blocks at a time, and what each reaches. */
-    for (;;) {
-        size_t first = atomic_fetch_add_explicit(&par->next_remembered, REMEMBERED_CHUNK,
-                                                 memory_order_relaxed);
-        if (first >= par->remembered.count)
-            break;
-        size_t end = first + REMEMBERED_CHUNK < par->remembered.count ? first + REMEMBERED_CHUNK
-                                                                      : par->remembered.count;
-        for (size_t i = first; i < end; i++)
+    /* Each list a chunk at a time, whoever comes first; the registered roots in equal
+     * shares when every worker takes part for sure (GCVM_GC_WORKERS_TOGETHER), so that
+     * each has a share of the copying whatever the scheduling. */
+    if (h->workers_together) {
+        for (size_t i = self; i < h->root_count; i += par->count)
+            parallel_visit(h->roots[i], w);
+    } else {
+        while (claim(&par->next_root, h->root_count, ROOT_CHUNK, &from, &to))
+            for (size_t i = from; i < to; i++)
+                parallel_visit(h->roots[i], w);
+    }
+    while (claim(&par->next_pinned, h->grey.count, ROOT_CHUNK, &from, &to))
+        for (size_t i = from; i < to; i++) /* objects of blocks the conservative scan pinned */
+            work_set_push(&par->work, self, h->grey.items[i]);
+    while (claim(&par->next_remembered, par->remembered.count, REMEMBERED_CHUNK, &from, &to)) {
+        for (size_t i = from; i < to; i++)
             scan_remembered_block(h, (size_t)(uintptr_t)par->remembered.items[i], &parallel_remset,
                                   w);
         drain_own(w);
     }
-    for (size_t i = self; i < h->fresh_large.count; i += n)
-        parallel_scan_whole_object(h->fresh_large.items[i], w);
+    while (claim(&par->next_fresh_large, h->fresh_large.count, 1, &from, &to))
+        parallel_scan_whole_object(h->fresh_large.items[from], w);
     void *obj;
     while ((obj = work_set_next(&par->work, self)))
         trace_object(h, obj, parallel_visit, w);
@@ -566,7 +584,6 @@ static void list_remembered_blocks(struct gc_heap *h, struct minor_parallel *par
     }
     for (size_t i = 0; i < h->fresh_large.count; i++)
         h->blocks[block_index(h, h->fresh_large.items[i])].fresh = false;
-    atomic_store_explicit(&par->next_remembered, 0, memory_order_relaxed);
 }
 
 static void minor_collect_parallel(struct gc_heap *h, struct minor_parallel *par)
@@ -578,6 +595,10 @@ static void minor_collect_parallel(struct gc_heap *h, struct minor_parallel *par
     weak_collection_begin(h);
     weak_share_pending(h, &par->weak_lock, visit_for_minor);
     list_remembered_blocks(h, par);
+    atomic_store_explicit(&par->next_root, 0, memory_order_relaxed);
+    atomic_store_explicit(&par->next_pinned, 0, memory_order_relaxed);
+    atomic_store_explicit(&par->next_remembered, 0, memory_order_relaxed);
+    atomic_store_explicit(&par->next_fresh_large, 0, memory_order_relaxed);
     work_set_begin(&par->work);
     workers_run(h->workers, minor_worker, par);
     work_set_end(&par->work);
@@ -646,7 +667,7 @@ int minor_parallel_create(struct gc_heap *h, char *err, size_t err_len)
             w->current[c] = -1;
     }
     h->minor_par = par;
-    h->workers = workers_create(count, err, err_len);
+    h->workers = workers_create(count, h->workers_together, err, err_len);
     if (!h->workers) {
         minor_parallel_destroy(h);
         return -1;

@@ -24,7 +24,11 @@ struct worker_pool {
     pthread_cond_t start_cond; /* a phase began, or the pool is going */
     pthread_cond_t done_cond;  /* the last thread finished its part of the phase */
     unsigned long long phase;  /* phases started so far */
-    unsigned unfinished;       /* threads still running the current phase */
+    bool open;                 /* the caller still runs its part: a thread may join */
+    bool together;             /* every thread joins every phase, all start at once */
+    bool started;              /* the phase's workers may start */
+    unsigned joined;           /* threads that joined the current phase */
+    unsigned unfinished;       /* threads that joined the phase and run it still */
     bool stopping;
     worker_fn fn;
     void *ctx;
@@ -42,6 +46,13 @@ static void *pool_thread_main(void *arg)
         if (p->stopping)
             break;
         seen = p->phase;
+        if (!p->open)
+            continue; /* woke after the work was done: skip this phase */
+        p->unfinished++;
+        p->joined++;
+        pthread_cond_signal(&p->done_cond);
+        while (!p->started)
+            pthread_cond_wait(&p->start_cond, &p->lock);
         worker_fn fn = p->fn;
         void *ctx = p->ctx;
         pthread_mutex_unlock(&p->lock);
@@ -54,7 +65,7 @@ static void *pool_thread_main(void *arg)
     return NULL;
 }
 
-struct worker_pool *workers_create(unsigned count, char *err, size_t err_len)
+struct worker_pool *workers_create(unsigned count, bool together, char *err, size_t err_len)
 {
     struct worker_pool *p = calloc(1, sizeof *p);
     if (!p || (count > 1 && !(p->threads = calloc(count - 1, sizeof *p->threads)))) {
@@ -63,6 +74,7 @@ struct worker_pool *workers_create(unsigned count, char *err, size_t err_len)
         return NULL;
     }
     p->count = 1;
+    p->together = together;
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->start_cond, NULL);
     pthread_cond_init(&p->done_cond, NULL);
@@ -121,14 +133,23 @@ void workers_run(struct worker_pool *p, worker_fn fn, void *ctx)
         pthread_mutex_lock(&p->lock);
         p->fn = fn;
         p->ctx = ctx;
-        p->unfinished = p->count - 1;
+        p->open = true;
+        p->started = !p->together;
+        p->joined = 0;
         p->phase++;
         pthread_cond_broadcast(&p->start_cond);
+        if (p->together) {
+            while (p->joined < p->count - 1)
+                pthread_cond_wait(&p->done_cond, &p->lock);
+            p->started = true;
+            pthread_cond_broadcast(&p->start_cond);
+        }
         pthread_mutex_unlock(&p->lock);
     }
     fn(ctx, 0);
     if (p->count > 1) {
         pthread_mutex_lock(&p->lock);
+        p->open = false;
         while (p->unfinished)
             pthread_cond_wait(&p->done_cond, &p->lock);
         pthread_mutex_unlock(&p->lock);
@@ -165,7 +186,12 @@ void work_set_destroy(struct work_set *s)
 
 void work_set_begin(struct work_set *s)
 {
-    atomic_store_explicit(&s->active, s->count, memory_order_relaxed);
+    atomic_store_explicit(&s->active, 0, memory_order_relaxed);
+}
+
+void work_set_join(struct work_set *s)
+{
+    atomic_fetch_add_explicit(&s->active, 1, memory_order_seq_cst);
 }
 
 void work_set_end(struct work_set *s)
@@ -202,7 +228,8 @@ static bool others_look_nonempty(struct work_set *s, unsigned self)
 /* Termination: a worker goes idle (active - 1) only with its own deque empty, and an
  * idle worker pushes nothing; it becomes active again (active + 1) before it steals.
  * So when active reaches 0 every deque is empty and nobody can add to one: the work is
- * done, and every worker sees it. */
+ * done, and every worker that joined sees it. A worker that joins later (its thread woke
+ * late) finds every deque empty; what it adds to its own it takes back itself. */
 void *work_set_next(struct work_set *s, unsigned self)
 {
     void *p = work_deque_take(&s->deques[self]);

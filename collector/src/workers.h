@@ -16,14 +16,20 @@ struct worker_pool;
 typedef void (*worker_fn)(void *ctx, unsigned worker);
 
 /* A pool of `count` workers: count - 1 threads, parked until workers_run; the caller of
- * workers_run is worker 0. NULL with a one-line message in err when a thread cannot be
- * created. The threads block every signal the process can take asynchronously. */
-struct worker_pool *workers_create(unsigned count, char *err, size_t err_len);
+ * workers_run is worker 0. together: every worker takes part in every workers_run and
+ * they start at once (for tests that count each worker's share; it makes a phase wait
+ * for the slowest thread to wake). NULL with a one-line message in err when a thread
+ * cannot be created. The threads block every signal the process can take
+ * asynchronously. */
+struct worker_pool *workers_create(unsigned count, bool together, char *err, size_t err_len);
 /* Ends the threads and frees the pool (NULL: nothing). Not during workers_run. */
 void workers_destroy(struct worker_pool *pool);
 unsigned workers_count(const struct worker_pool *pool);
-/* Calls fn(ctx, i) on every worker i at once, the caller being worker 0, and returns
- * when all have returned: what the workers wrote is then visible to the caller. One
+/* Calls fn(ctx, i) on the workers at once, the caller being worker 0, and returns when
+ * all that ran it have returned: what they wrote is then visible to the caller. A
+ * thread that wakes only after the caller's fn returned skips the phase, so the caller
+ * never waits for a thread the system has not scheduled yet: fn must share its work out
+ * dynamically (whoever comes takes the next part), never leave a part to worker i. One
  * workers_run at a time per pool. */
 void workers_run(struct worker_pool *pool, worker_fn fn, void *ctx);
 
@@ -38,8 +44,10 @@ struct work_set {
 
 bool work_set_init(struct work_set *s, unsigned count);
 void work_set_destroy(struct work_set *s);
-/* Before a phase that uses the set, with no worker running: every worker active. */
+/* Before a phase that uses the set, with no worker running. */
 void work_set_begin(struct work_set *s);
+/* A worker enters the phase (before its first push or work_set_next). */
+void work_set_join(struct work_set *s);
 /* Worker `self`: adds p to its own deque. */
 static inline void work_set_push(struct work_set *s, unsigned self, void *p)
 {
