@@ -378,6 +378,7 @@ struct evac_worker {
     uint64_t majors_seen;              /* current[] is valid while no major ran since */
     uint64_t objects_copied, bytes_promoted, remembered_fields;
     struct ptr_stack deferred; /* fields left for the end, single-threaded */
+    struct ptr_stack local;    /* copies to trace that no other worker can see */
 };
 
 struct minor_parallel {
@@ -442,7 +443,7 @@ static void *parallel_promote(struct evac_worker *w, void *obj, void **field)
     w->objects_copied++;
     w->bytes_promoted += total + extra;
     if (!(hdr & GC_HDR_POINTERFREE))
-        work_set_push(&w->par->work, w->index, copy);
+        ptr_stack_push(&w->local, copy);
     return copy;
 }
 
@@ -484,11 +485,27 @@ static void parallel_scan_whole_object(void *obj, void *ctx)
 static const struct remset_visitors parallel_remset = {
     parallel_visit_dirty_field, parallel_visit_remembered_field, parallel_scan_whole_object};
 
-/* Traces what is on the worker's own deque, without stealing. */
+/* The next object to trace from the worker's own work: its private stack first, which
+ * costs no atomic operation; while other workers could use some and its deque is empty,
+ * the oldest private item (in a depth-first trace the root of the largest subtree left)
+ * goes to the deque, where they can steal it. NULL when both are empty. */
+static void *next_own_object(struct evac_worker *w)
+{
+    struct ptr_stack *local = &w->local;
+    if (!local->count)
+        return work_deque_take(&w->par->work.deques[w->index]);
+    if (local->count > 1 && !work_deque_looks_nonempty(&w->par->work.deques[w->index])) {
+        work_set_push(&w->par->work, w->index, local->items[0]);
+        local->items[0] = local->items[--local->count];
+    }
+    return ptr_stack_pop(local);
+}
+
+/* Traces the worker's own work, without stealing. */
 static void drain_own(struct evac_worker *w)
 {
     void *obj;
-    while ((obj = work_deque_take(&w->par->work.deques[w->index])))
+    while ((obj = next_own_object(w)))
         trace_object(w->h, obj, parallel_visit, w);
 }
 
@@ -539,9 +556,14 @@ static void minor_worker(void *ctx, unsigned self)
     }
     while (claim(&par->next_fresh_large, h->fresh_large.count, 1, &from, &to))
         parallel_scan_whole_object(h->fresh_large.items[from], w);
-    void *obj;
-    while ((obj = work_set_next(&par->work, self)))
+    /* Then the work of all: the worker's own, else stolen, until none is left. */
+    for (;;) {
+        drain_own(w);
+        void *obj = work_set_next(&par->work, self);
+        if (!obj)
+            break;
         trace_object(h, obj, parallel_visit, w);
+    }
 }
 
 /* Before the workers run: each keeps its promotion blocks of the last minor collection
@@ -682,8 +704,10 @@ void minor_parallel_destroy(struct gc_heap *h)
     struct minor_parallel *par = h->minor_par;
     if (!par)
         return;
-    for (unsigned k = 0; k < par->count; k++)
+    for (unsigned k = 0; k < par->count; k++) {
         free(par->workers[k].deferred.items);
+        free(par->workers[k].local.items);
+    }
     work_set_destroy(&par->work);
     pthread_mutex_destroy(&par->alloc_lock);
     pthread_mutex_destroy(&par->weak_lock);
