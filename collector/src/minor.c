@@ -371,7 +371,7 @@ static void make_allocation_blocks_writable(struct gc_heap *h)
  * end of the collection, which pins the object's block as a single-threaded one does. */
 
 struct evac_worker {
-    struct gc_heap *h;
+    _Alignas(64) struct gc_heap *h; /* a cache line of its own: counters change often */
     struct minor_parallel *par;
     unsigned index;
     int32_t current[SIZE_CLASS_COUNT]; /* its promotion block per class, or -1 */
@@ -383,13 +383,13 @@ struct evac_worker {
 
 struct minor_parallel {
     unsigned count;
-    struct work_set work;
     pthread_mutex_t alloc_lock;  /* the block allocator */
     pthread_mutex_t weak_lock;   /* the ephemerons put aside */
     struct ptr_stack remembered; /* blocks the remembered-set scan visits */
     /* The next item of each shared list a worker claims. */
     _Atomic size_t next_root, next_pinned, next_remembered, next_fresh_large;
     struct evac_worker *workers;
+    struct work_set work;
 };
 
 /* Items a worker claims at once: few enough to share a short list evenly. */
@@ -669,8 +669,9 @@ int minor_parallel_create(struct gc_heap *h, char *err, size_t err_len)
         h->barrier_kind == GC_BARRIER_GCVM_PROTECT)
         return 0;
     struct minor_parallel *par = calloc(1, sizeof *par);
-    if (!par || !(par->workers = calloc(count, sizeof *par->workers)) ||
-        !work_set_init(&par->work, count)) {
+    if (par && (par->workers = aligned_alloc(64, count * sizeof *par->workers)))
+        memset(par->workers, 0, count * sizeof *par->workers);
+    if (!par || !par->workers || !work_set_init(&par->work, count)) {
         if (par)
             free(par->workers);
         free(par);
