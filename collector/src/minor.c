@@ -453,12 +453,14 @@ static void parallel_visit(void **field, void *ctx)
 {
     struct evac_worker *w = ctx;
     struct gc_heap *h = w->h;
-    void *v = __atomic_load_n(field, __ATOMIC_RELAXED);
+    /* Acquire and release (plain moves on x86): a field another worker updated names a
+     * copy in a block that worker took, and its block's metadata is read below. */
+    void *v = __atomic_load_n(field, __ATOMIC_ACQUIRE);
     if (!may_be_object(h, v) || h->blocks[block_index(h, v)].kind != BLOCK_NURSERY)
         return;
     void *moved = parallel_promote(w, v, field);
     if (moved)
-        __atomic_store_n(field, moved, __ATOMIC_RELAXED);
+        __atomic_store_n(field, moved, __ATOMIC_RELEASE);
 }
 
 static void parallel_visit_dirty_field(void **field, void *ctx)
