@@ -124,11 +124,15 @@ void workers_destroy(struct worker_pool *p)
 
 unsigned workers_count(const struct worker_pool *p)
 {
-    return p->count;
+    return p ? p->count : 1;
 }
 
 void workers_run(struct worker_pool *p, worker_fn fn, void *ctx)
 {
+    if (!p) {
+        fn(ctx, 0);
+        return;
+    }
     if (p->count > 1) {
         pthread_mutex_lock(&p->lock);
         p->fn = fn;

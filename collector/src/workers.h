@@ -24,13 +24,16 @@ typedef void (*worker_fn)(void *ctx, unsigned worker);
 struct worker_pool *workers_create(unsigned count, bool together, char *err, size_t err_len);
 /* Ends the threads and frees the pool (NULL: nothing). Not during workers_run. */
 void workers_destroy(struct worker_pool *pool);
+/* The workers of a pool; 1 for NULL (a heap without collector threads). */
 unsigned workers_count(const struct worker_pool *pool);
 /* Calls fn(ctx, i) on the workers at once, the caller being worker 0, and returns when
  * all that ran it have returned: what they wrote is then visible to the caller. A
  * thread that wakes only after the caller's fn returned skips the phase, so the caller
  * never waits for a thread the system has not scheduled yet: fn must share its work out
  * dynamically (whoever comes takes the next part), never leave a part to worker i. One
- * workers_run at a time per pool. */
+ * workers_run at a time per pool. A NULL pool (h->workers of a heap with parallelism 1
+ * or a gcvm barrier) runs fn(ctx, 0) on the caller: the entry point for any phase of a
+ * collection that shares its work, e.g. workers_run(h->workers, mark_fn, state). */
 void workers_run(struct worker_pool *pool, worker_fn fn, void *ctx);
 
 /* A work list shared by `count` workers: one deque each, stealing when one's own is
