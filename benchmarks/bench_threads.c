@@ -11,7 +11,8 @@
  * all survivors (a forest of binary trees filling it, every tree rooted), on 1 and on 2
  * collector threads (gc_config.parallelism); one mutator. Each iteration's time is the
  * collection's pause as the collector timed it; cpu_ms is the process's CPU time per
- * collection (all collector threads), objects the survivors per collection. */
+ * collection (all collector threads), objects the survivors per collection. The nursery
+ * is 16 MiB (1 MiB with a --depth under 12, the quick check ctest runs). */
 #include <pthread.h>
 #include <stdint.h>
 
@@ -223,7 +224,8 @@ static void run(gbench_state *st, void *arg)
 
 /* ---- Minor pause with every young object surviving ---- */
 
-enum { PAUSE_ROOTS = 64, PAUSE_TREE_DEPTH = 12, PAUSE_NURSERY_MB = 16 };
+enum { PAUSE_ROOTS = 64, PAUSE_TREE_DEPTH = 12 };
+static size_t pause_nursery_mb = 16; /* 1 with a --depth under 12: a quick check */
 
 /* A tree built top-down under an already-rooted parent, so nothing is lost meanwhile. */
 static void fill_tree(struct gc_mutator *m, struct node *parent, int d)
@@ -249,7 +251,7 @@ static void minor_pause(gbench_state *st, void *arg)
     gc_config_init(&cfg);
     cfg.barrier = GC_BARRIER_CARD;
     cfg.parallelism = gc_threads;
-    cfg.nursery_bytes = (size_t)PAUSE_NURSERY_MB << 20;
+    cfg.nursery_bytes = (size_t)pause_nursery_mb << 20;
     cfg.heap_max_bytes = (size_t)2048 << 20;
     cfg.major_threshold_bytes = (size_t)1536 << 20; /* no major collection in the run */
     char err[256];
@@ -270,7 +272,7 @@ static void minor_pause(gbench_state *st, void *arg)
         gc_root_add(heap, (void **)&roots[r]);
     /* Trees that fill 7/8 of the nursery: a node is one 32-byte cell. */
     size_t tree_bytes = ((size_t)2 << PAUSE_TREE_DEPTH) * 32;
-    size_t trees = ((size_t)PAUSE_NURSERY_MB << 20) / 8 * 7 / tree_bytes;
+    size_t trees = ((size_t)pause_nursery_mb << 20) / 8 * 7 / tree_bytes;
     if (trees > PAUSE_ROOTS)
         trees = PAUSE_ROOTS;
     double cpu_total = 0, objects = 0;
@@ -329,6 +331,8 @@ int main(int argc, char **argv)
         }
     }
     argc = out;
+    if (depth < 12)
+        pause_nursery_mb = 1;
     GC_INIT();
     static const int thread_counts[] = {1, 2, 4};
     for (int c = 0; c < COLLECTOR_COUNT; c++) {
