@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "gc_internal.h"
 
@@ -221,6 +222,22 @@ static void *steal_round(struct work_set *s, unsigned self)
     return NULL;
 }
 
+/* An idle worker's wait between two looks: spinning first (work comes back within
+ * microseconds when another worker pushes), then yielding the core, then sleeping, so a
+ * long stretch of work only one worker can do (a long list) does not cost a second
+ * core. The sleep bounds how late an idle worker sees the end: 20 microseconds. */
+static void idle_wait(unsigned spins)
+{
+    if (spins < 16)
+        return;
+    if (spins < 64) {
+        sched_yield();
+        return;
+    }
+    struct timespec ts = {0, 20000};
+    nanosleep(&ts, NULL);
+}
+
 static bool others_look_nonempty(struct work_set *s, unsigned self)
 {
     for (unsigned k = 1; k < s->count; k++)
@@ -250,8 +267,7 @@ void *work_set_next(struct work_set *s, unsigned self)
                 atomic_fetch_add_explicit(&s->active, 1, memory_order_seq_cst);
                 break;
             }
-            if (spins >= 16)
-                sched_yield(); /* two cores shared with the mutators' parked threads */
+            idle_wait(spins);
         }
     }
 }
