@@ -225,12 +225,13 @@ static void *steal_round(struct work_set *s, unsigned self)
 /* An idle worker's wait between two looks: spinning first (work comes back within
  * microseconds when another worker pushes), then yielding the core, then sleeping, so a
  * long stretch of work only one worker can do (a long list) does not cost a second
- * core. The sleep bounds how late an idle worker sees the end: 20 microseconds. */
+ * core. A yield returns at once on an idle core, so the end of a short collection is
+ * seen at once; only a worker idle for a while sleeps, 20 microseconds at a time. */
 static void idle_wait(unsigned spins)
 {
     if (spins < 16)
         return;
-    if (spins < 64) {
+    if (spins < 256) {
         sched_yield();
         return;
     }
