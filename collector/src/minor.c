@@ -670,9 +670,14 @@ int minor_parallel_create(struct gc_heap *h, char *err, size_t err_len)
     if (count <= 1 || h->barrier_kind == GC_BARRIER_GCVM_DIRTY ||
         h->barrier_kind == GC_BARRIER_GCVM_PROTECT)
         return 0;
-    struct minor_parallel *par = calloc(1, sizeof *par);
-    if (par && (par->workers = aligned_alloc(64, count * sizeof *par->workers)))
-        memset(par->workers, 0, count * sizeof *par->workers);
+    /* Both aligned as their types say (a cache line: fields that workers write often). */
+    struct minor_parallel *par = aligned_alloc(_Alignof(struct minor_parallel), sizeof *par);
+    if (par) {
+        memset(par, 0, sizeof *par);
+        par->workers = aligned_alloc(_Alignof(struct evac_worker), count * sizeof *par->workers);
+        if (par->workers)
+            memset(par->workers, 0, count * sizeof *par->workers);
+    }
     if (!par || !par->workers || !work_set_init(&par->work, count)) {
         if (par)
             free(par->workers);

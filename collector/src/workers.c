@@ -166,9 +166,11 @@ void workers_run(struct worker_pool *p, worker_fn fn, void *ctx)
 bool work_set_init(struct work_set *s, unsigned count)
 {
     s->count = count;
-    s->deques = calloc(count, sizeof *s->deques);
+    /* Aligned as their type says: each deque's two ends on cache lines of their own. */
+    s->deques = aligned_alloc(_Alignof(struct work_deque), count * sizeof *s->deques);
     if (!s->deques)
         return false;
+    memset(s->deques, 0, count * sizeof *s->deques);
     for (unsigned i = 0; i < count; i++) {
         if (!work_deque_init(&s->deques[i], 10)) {
             s->count = i;
