@@ -670,6 +670,13 @@ int minor_parallel_create(struct gc_heap *h, char *err, size_t err_len)
     if (count <= 1 || h->barrier_kind == GC_BARRIER_GCVM_DIRTY ||
         h->barrier_kind == GC_BARRIER_GCVM_PROTECT)
         return 0;
+    if (count > GC_MAX_PARALLELISM) {
+        gc_set_error(err, err_len,
+                     "%u collector threads asked (gc_config.parallelism or GCVM_GC_THREADS); "
+                     "at most %u",
+                     count, GC_MAX_PARALLELISM);
+        return -1;
+    }
     /* Both aligned as their types say (a cache line: fields that workers write often). */
     struct minor_parallel *par = aligned_alloc(_Alignof(struct minor_parallel), sizeof *par);
     if (par) {

@@ -88,8 +88,11 @@ struct gc_config {
                              Minor collections run on this many workers (the thread
                              that collects and parallelism - 1 threads created with the
                              heap); 1: on the collecting thread alone. The gcvm barriers
-                             and major collections use one thread. */
+                             and major collections use one thread. At most
+                             GC_MAX_PARALLELISM. */
 };
+
+#define GC_MAX_PARALLELISM 1024u
 
 /* Fills *cfg with the defaults described above. */
 GCVM_GC_API void gc_config_init(struct gc_config *cfg);
