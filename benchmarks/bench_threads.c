@@ -11,7 +11,9 @@
  * all survivors (a forest of binary trees filling it, every tree rooted), on 1 and on 2
  * collector threads (gc_config.parallelism); one mutator. Each iteration's time is the
  * collection's pause as the collector timed it; cpu_ms is the process's CPU time per
- * collection (all collector threads), objects the survivors per collection. Between two
+ * collection (all collector threads), objects the survivors per collection, and
+ * busiest_worker_cpu_ms the CPU time of the busiest worker in the parallel part (what
+ * the pause would be, that part, with a core per worker). Between two
  * timed collections a major one (not timed) frees the last round's trees, so the copies
  * go to memory touched before. The nursery
  * is 16 MiB (1 MiB with a --depth under 12, the quick check ctest runs). */
@@ -277,7 +279,7 @@ static void minor_pause(gbench_state *st, void *arg)
     size_t trees = ((size_t)pause_nursery_mb << 20) / 8 * 7 / tree_bytes;
     if (trees > PAUSE_ROOTS)
         trees = PAUSE_ROOTS;
-    double cpu_total = 0, objects = 0;
+    double cpu_total = 0, objects = 0, critical_ms = 0;
     long rounds = 0;
     int wrong = 0;
     gc_collect(m, GC_COLLECT_MINOR);
@@ -305,6 +307,12 @@ static void minor_pause(gbench_state *st, void *arg)
         wrong |= after.minor_collections != before.minor_collections + 1 ||
                  after.major_collections != before.major_collections;
         objects += (double)(after.bytes_promoted - before.bytes_promoted) / 32.0;
+        uint64_t busiest = 0; /* the workers' CPU time in the parallel part: the largest */
+        for (unsigned k = 0; k < GC_STATS_WORKERS; k++) {
+            uint64_t ns = after.cpu_ns_by_worker[k] - before.cpu_ns_by_worker[k];
+            busiest = ns > busiest ? ns : busiest;
+        }
+        critical_ms += (double)busiest / 1e6;
         gbench_set_iteration_time(st, (after.pause_total_ms - before.pause_total_ms) / 1e3);
         rounds++;
     }
@@ -318,6 +326,8 @@ static void minor_pause(gbench_state *st, void *arg)
     }
     gbench_counter(st, "cpu_ms", cpu_total / (double)rounds);
     gbench_counter(st, "objects", objects / (double)rounds);
+    if (gc_threads > 1) /* the pause's CPU critical path, were each worker on its own core */
+        gbench_counter(st, "busiest_worker_cpu_ms", critical_ms / (double)rounds);
 }
 
 static struct config configs[COLLECTOR_COUNT][3];

@@ -145,8 +145,10 @@ int main(int argc, char **argv)
         CHECK(after.parallel_minor_collections == 1);
         CHECK_MSG(copied == strong_objects, "workers copied %" PRIu64 " objects, not %" PRIu64,
                   copied, strong_objects);
-        for (unsigned w = 0; w < threads; w++)
+        for (unsigned w = 0; w < threads; w++) {
             CHECK_MSG(after.objects_copied_by_worker[w] > 0, "worker %u copied nothing", w);
+            CHECK_MSG(after.cpu_ns_by_worker[w] > 0, "worker %u took no CPU time", w);
+        }
     } else {
         CHECK(after.parallel_minor_collections == 0 && copied == 0);
     }

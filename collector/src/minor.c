@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "gc_internal.h"
 #include "workers.h"
@@ -376,7 +377,7 @@ struct evac_worker {
     unsigned index;
     int32_t current[SIZE_CLASS_COUNT]; /* its promotion block per class, or -1 */
     uint64_t majors_seen;              /* current[] is valid while no major ran since */
-    uint64_t objects_copied, bytes_promoted, remembered_fields;
+    uint64_t objects_copied, bytes_promoted, remembered_fields, cpu_ns;
     struct ptr_stack deferred; /* fields left for the end, single-threaded */
     struct ptr_stack local;    /* copies to trace that no other worker can see */
 };
@@ -523,12 +524,20 @@ static bool claim(_Atomic size_t *next, size_t count, size_t chunk, size_t *from
     return true;
 }
 
+static uint64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static void minor_worker(void *ctx, unsigned self)
 {
     struct minor_parallel *par = ctx;
     struct evac_worker *w = &par->workers[self];
     struct gc_heap *h = w->h;
     size_t from, to;
+    uint64_t cpu0 = thread_cpu_ns();
     work_set_join(&par->work);
     /* The embedder's root callbacks run on the collecting thread, as before. */
     if (self == 0) {
@@ -566,6 +575,7 @@ static void minor_worker(void *ctx, unsigned self)
             break;
         trace_object(h, obj, parallel_visit, w);
     }
+    w->cpu_ns += thread_cpu_ns() - cpu0;
 }
 
 /* Before the workers run: each keeps its promotion blocks of the last minor collection
@@ -634,9 +644,10 @@ static void minor_collect_parallel(struct gc_heap *h, struct minor_parallel *par
         struct evac_worker *w = &par->workers[k];
         h->stats.bytes_promoted += w->bytes_promoted;
         h->stats.remembered_fields += w->remembered_fields;
-        h->stats.objects_copied_by_worker[k < GC_STATS_WORKERS ? k : GC_STATS_WORKERS - 1] +=
-            w->objects_copied;
-        w->bytes_promoted = w->remembered_fields = w->objects_copied = 0;
+        unsigned slot = k < GC_STATS_WORKERS ? k : GC_STATS_WORKERS - 1;
+        h->stats.objects_copied_by_worker[slot] += w->objects_copied;
+        h->stats.cpu_ns_by_worker[slot] += w->cpu_ns;
+        w->bytes_promoted = w->remembered_fields = w->objects_copied = w->cpu_ns = 0;
         while (w->deferred.count)
             visit_for_minor(ptr_stack_pop(&w->deferred), h);
     }

@@ -174,6 +174,10 @@ struct gc_stats {
     uint64_t parallel_minor_collections;
     uint64_t objects_copied_by_worker[GC_STATS_WORKERS];
     uint64_t work_steals;
+    /* CPU time each worker spent in the parallel part of those collections, in
+     * nanoseconds (its thread's CPU clock): the largest is the pause's critical path when
+     * every worker has a core of its own. */
+    uint64_t cpu_ns_by_worker[GC_STATS_WORKERS];
 };
 
 /* Fills *out with the heap's statistics so far. Callable from any thread; bytes_allocated
