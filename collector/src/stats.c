@@ -110,6 +110,9 @@ void gc_print_stats(const struct gc_heap *h, void *file)
                 (unsigned long long)s.parallel_minor_collections, h->parallelism);
         for (unsigned k = 0; k < h->parallelism && k < GC_STATS_WORKERS; k++)
             fprintf(f, " %llu", (unsigned long long)s.objects_copied_by_worker[k]);
+        fprintf(f, "; CPU ms of each:");
+        for (unsigned k = 0; k < h->parallelism && k < GC_STATS_WORKERS; k++)
+            fprintf(f, " %.1f", (double)s.cpu_ns_by_worker[k] / 1e6);
         fprintf(f, "; %llu steals\n", (unsigned long long)s.work_steals);
     }
 }
