@@ -3,9 +3,9 @@
  * Benchmarks Game program, run per thread), on one gcvm heap (card and uffd barriers),
  * on Boehm GC with its threads registered (its marker threads are its own), and on
  * malloc/free (jemalloc, linked in). Reported beside the wall time: CPU time (user + sys,
- * all threads), trees per second and the longest pause. gcvm collects on the thread that
- * triggers a collection (no parallel collection yet), so its scaling is bounded by the
- * share of time spent collecting.
+ * all threads), trees per second and the longest pause. gcvm's minor collections run on
+ * gc_config.parallelism collector workers, its major ones on the thread that triggers
+ * them.
  *
  * minor-pause/gcvm-card/gc-threads:N: the pause of a minor collection whose nursery is
  * all survivors (a forest of binary trees filling it, every tree rooted), on 1 and on 2
