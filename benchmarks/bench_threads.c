@@ -3,10 +3,22 @@
  * Benchmarks Game program, run per thread), on one gcvm heap (card and uffd barriers),
  * on Boehm GC with its threads registered (its marker threads are its own), and on
  * malloc/free (jemalloc, linked in). Reported beside the wall time: CPU time (user + sys,
- * all threads), trees per second and the longest pause. gcvm collects on the thread that
- * triggers a collection (no parallel collection yet), so its scaling is bounded by the
- * share of time spent collecting. */
+ * all threads), trees per second and the longest pause. gcvm's minor collections run on
+ * gc_config.parallelism collector workers, its major ones on the thread that triggers
+ * them.
+ *
+ * minor-pause/gcvm-card/gc-threads:N: the pause of a minor collection whose nursery is
+ * all survivors (a forest of binary trees filling it, every tree rooted), on 1 and on 2
+ * collector threads (gc_config.parallelism); one mutator. Each iteration's time is the
+ * collection's pause as the collector timed it; cpu_ms is the process's CPU time per
+ * collection (all collector threads), objects the survivors per collection, and
+ * busiest_worker_cpu_ms the CPU time of the busiest worker in the parallel part (what
+ * the pause would be, that part, with a core per worker). Between two
+ * timed collections a major one (not timed) frees the last round's trees, so the copies
+ * go to memory touched before. The nursery
+ * is 16 MiB (1 MiB with a --depth under 12, the quick check ctest runs). */
 #include <pthread.h>
+#include <stdint.h>
 
 #define GC_THREADS /* Boehm registers every thread pthread_create starts (its wrapper) */
 #include <gc/gc.h>
@@ -214,6 +226,110 @@ static void run(gbench_state *st, void *arg)
     }
 }
 
+/* ---- Minor pause with every young object surviving ---- */
+
+enum { PAUSE_ROOTS = 64, PAUSE_TREE_DEPTH = 12 };
+static size_t pause_nursery_mb = 16; /* 1 with a --depth under 12: a quick check */
+
+/* A tree built top-down under an already-rooted parent, so nothing is lost meanwhile. */
+static void fill_tree(struct gc_mutator *m, struct node *parent, int d)
+{
+    if (d == 0)
+        return;
+    parent->left = gc_alloc(m, 1, sizeof *parent);
+    parent->right = gc_alloc(m, 1, sizeof *parent);
+    if (!parent->left || !parent->right) {
+        fprintf(stderr, "gcvm-threads-bench: the minor-pause heap ran out of memory\n");
+        exit(1);
+    }
+    gc_write_barrier(m, (void **)&parent->left);
+    gc_write_barrier(m, (void **)&parent->right);
+    fill_tree(m, parent->left, d - 1);
+    fill_tree(m, parent->right, d - 1);
+}
+
+static void minor_pause(gbench_state *st, void *arg)
+{
+    unsigned gc_threads = (unsigned)(uintptr_t)arg;
+    struct gc_config cfg;
+    gc_config_init(&cfg);
+    cfg.barrier = GC_BARRIER_CARD;
+    cfg.parallelism = gc_threads;
+    cfg.nursery_bytes = (size_t)pause_nursery_mb << 20;
+    cfg.heap_max_bytes = (size_t)2048 << 20;
+    cfg.major_threshold_bytes = (size_t)1536 << 20; /* no major collection in the run */
+    char err[256];
+    struct gc_heap *heap = gc_heap_create(&cfg, err, sizeof err);
+    struct gc_mutator *m = heap ? gc_mutator_attach(heap, err, sizeof err) : NULL;
+    if (!m) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "skipped: %s", err);
+        gbench_fail(st, msg);
+        while (gbench_keep_running(st)) {
+        }
+        gc_heap_destroy(heap);
+        return;
+    }
+    gc_register_kind(heap, 1, trace_node);
+    static struct node *roots[PAUSE_ROOTS];
+    for (int r = 0; r < PAUSE_ROOTS; r++)
+        gc_root_add(heap, (void **)&roots[r]);
+    /* Trees that fill 7/8 of the nursery: a node is one 32-byte cell. */
+    size_t tree_bytes = ((size_t)2 << PAUSE_TREE_DEPTH) * 32;
+    size_t trees = ((size_t)pause_nursery_mb << 20) / 8 * 7 / tree_bytes;
+    if (trees > PAUSE_ROOTS)
+        trees = PAUSE_ROOTS;
+    double cpu_total = 0, objects = 0, critical_ms = 0;
+    long rounds = 0;
+    int wrong = 0;
+    gc_collect(m, GC_COLLECT_MINOR);
+    while (gbench_keep_running(st)) {
+        /* The last round's trees die and a major collection (not timed) frees their
+         * blocks, which stay resident: the timed copy writes memory touched before, as
+         * in a program's steady state, not pages faulted in for the first time. */
+        for (size_t r = 0; r < trees; r++)
+            roots[r] = NULL;
+        gc_collect(m, GC_COLLECT_MAJOR);
+        for (size_t r = 0; r < trees; r++) {
+            roots[r] = gc_alloc(m, 1, sizeof *roots[r]);
+            if (!roots[r]) {
+                fprintf(stderr, "gcvm-threads-bench: the minor-pause heap ran out of memory\n");
+                exit(1);
+            }
+            fill_tree(m, roots[r], PAUSE_TREE_DEPTH);
+        }
+        struct gc_stats before, after;
+        gc_get_stats(heap, &before);
+        double cpu0 = cpu_ms();
+        gc_collect(m, GC_COLLECT_MINOR);
+        cpu_total += cpu_ms() - cpu0;
+        gc_get_stats(heap, &after);
+        wrong |= after.minor_collections != before.minor_collections + 1 ||
+                 after.major_collections != before.major_collections;
+        objects += (double)(after.bytes_promoted - before.bytes_promoted) / 32.0;
+        uint64_t busiest = 0; /* the workers' CPU time in the parallel part: the largest */
+        for (unsigned k = 0; k < GC_STATS_WORKERS; k++) {
+            uint64_t ns = after.cpu_ns_by_worker[k] - before.cpu_ns_by_worker[k];
+            busiest = ns > busiest ? ns : busiest;
+        }
+        critical_ms += (double)busiest / 1e6;
+        gbench_set_iteration_time(st, (after.pause_total_ms - before.pause_total_ms) / 1e3);
+        rounds++;
+    }
+    for (size_t r = 0; r < trees; r++)
+        wrong |= check_tree(roots[r]) != (2L << PAUSE_TREE_DEPTH) - 1;
+    gc_mutator_detach(m);
+    gc_heap_destroy(heap);
+    if (wrong) {
+        gbench_fail(st, "wrong result");
+        return;
+    }
+    gbench_counter(st, "cpu_ms", cpu_total / (double)rounds);
+    gbench_counter(st, "objects", objects / (double)rounds);
+    if (gc_threads > 1) /* the pause's CPU critical path, were each worker on its own core */
+        gbench_counter(st, "busiest_worker_cpu_ms", critical_ms / (double)rounds);
+}
+
 static struct config configs[COLLECTOR_COUNT][3];
 static char names[COLLECTOR_COUNT][3][64];
 
@@ -233,6 +349,8 @@ int main(int argc, char **argv)
         }
     }
     argc = out;
+    if (depth < 12)
+        pause_nursery_mb = 1;
     GC_INIT();
     static const int thread_counts[] = {1, 2, 4};
     for (int c = 0; c < COLLECTOR_COUNT; c++) {
@@ -243,5 +361,7 @@ int main(int argc, char **argv)
             gbench_register(names[c][t], run, &configs[c][t]);
         }
     }
+    gbench_register_manual("minor-pause/gcvm-card/gc-threads:1", minor_pause, (void *)1, 20);
+    gbench_register_manual("minor-pause/gcvm-card/gc-threads:2", minor_pause, (void *)2, 20);
     return gbench_main(argc, argv);
 }

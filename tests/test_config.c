@@ -79,6 +79,9 @@ int main(void)
     h = gc_heap_create(&threads_cfg, err, sizeof err);
     CHECK(h && gc_heap_parallelism(h) == 5);
     gc_heap_destroy(h);
+    setenv("GCVM_GC_THREADS", "100000", 1); /* more than GC_MAX_PARALLELISM: refused */
+    CHECK(gc_heap_create(&threads_cfg, err, sizeof err) == NULL);
+    CHECK_MSG(strstr(err, "100000") && strstr(err, "GCVM_GC_THREADS"), "%s", err);
     unsetenv("GCVM_GC_THREADS");
     h = gc_heap_create(&threads_cfg, err, sizeof err);
     CHECK(h && gc_heap_parallelism(h) == (unsigned)sysconf(_SC_NPROCESSORS_ONLN));

@@ -12,7 +12,9 @@
  * usage: test_differential BARRIER [SEED [STEPS [STRESS_INTERVAL [OPTION...]]]]
  * options: noverify leaves the collector's own verifier off, so that the model alone
  * judges; heap-mb=N sets the heap's size (default 256; the gcvm barriers' runs use a
- * small one, because an emulated ring 0 pays for every block the collector walks).
+ * small one, because an emulated ring 0 pays for every block the collector walks);
+ * gc-threads=N runs the collections on N collector threads (gc_config.parallelism) and
+ * then requires that minor collections ran in parallel (the gcvm barriers keep one).
  * With a gcvm barrier the mutator must be in guest mode from gc_heap_create() to
  * gc_heap_destroy(), and in host mode again afterwards.
  * Exits 77 (skipped) when the barrier is not available on this machine. */
@@ -345,7 +347,8 @@ int main(int argc, char **argv)
 {
     if (argc < 2) {
         fprintf(stderr,
-                "usage: %s BARRIER [SEED [STEPS [STRESS_INTERVAL [noverify] [heap-mb=N]]]]\n",
+                "usage: %s BARRIER [SEED [STEPS [STRESS_INTERVAL [noverify] [heap-mb=N] "
+                "[gc-threads=N]]]]\n",
                 argv[0]);
         return 2;
     }
@@ -365,11 +368,13 @@ int main(int argc, char **argv)
     cfg.stress_interval = stress;
     cfg.verify = 1;
     for (int a = 5; a < argc; a++) {
-        unsigned mb;
+        unsigned mb, threads;
         if (strcmp(argv[a], "noverify") == 0)
             cfg.verify = 0;
         else if (sscanf(argv[a], "heap-mb=%u", &mb) == 1 && mb >= 4)
             cfg.heap_max_bytes = (size_t)mb << 20;
+        else if (sscanf(argv[a], "gc-threads=%u", &threads) == 1 && threads >= 1)
+            cfg.parallelism = threads;
         else
             CHECK_MSG(0, "unknown option %s", argv[a]);
     }
@@ -417,6 +422,10 @@ int main(int argc, char **argv)
            after.major_collections, checks, majors_checked + 1, after.dirty_units,
            after.barrier_traps, after.pinned_blocks);
     CHECK(after.minor_collections + after.major_collections > 10);
+    if (cfg.parallelism > 1 && !guest_barrier && after.minor_collections > 0)
+        CHECK_MSG(after.parallel_minor_collections == after.minor_collections,
+                  "%" PRIu64 " of %" PRIu64 " minor collections ran on %u collector threads",
+                  after.parallel_minor_collections, after.minor_collections, cfg.parallelism);
     if (kind != GC_BARRIER_NONE)
         CHECK_MSG(after.minor_collections > 0, "a generational barrier ran no minor collection");
     gc_mutator_detach(mut);

@@ -1,6 +1,6 @@
 /* Many mutator threads on one heap, against a model.
  *
- * Usage: test_threads BARRIER THREADS [STEPS [STRESS_INTERVAL [conservative]]]
+ * Usage: test_threads BARRIER THREADS [STEPS [STRESS_INTERVAL [conservative] [gc-threads=N]]]
  *        test_threads gcvm-refuse
  *
  * THREADS workers each own a private structure (old nodes whose slots get young nodes:
@@ -13,6 +13,9 @@
  * collections would wait forever if it did not stop there). The heap verifier runs
  * around every collection, and stress mode collects every STRESS_INTERVAL allocations of
  * each thread.
+ *
+ * gc-threads=N: the collections run on N collector threads (gc_config.parallelism), and
+ * minor collections must have run in parallel.
  *
  * gcvm-refuse: a heap with a gcvm barrier takes one mutator; a second thread's attach is
  * refused with the reason. */
@@ -394,10 +397,11 @@ int main(int argc, char **argv)
     if (argc == 2 && strcmp(argv[1], "gcvm-refuse") == 0)
         return test_gcvm_refuse();
     if (argc < 3) {
-        fprintf(stderr,
-                "usage: %s BARRIER THREADS [STEPS [STRESS_INTERVAL [conservative]]] | "
-                "gcvm-refuse\n",
-                argv[0]);
+        fprintf(
+            stderr,
+            "usage: %s BARRIER THREADS [STEPS [STRESS_INTERVAL [conservative] [gc-threads=N]]] | "
+            "gcvm-refuse\n",
+            argv[0]);
         return 2;
     }
     enum gc_barrier_kind kind = barrier_from_args(argc, argv);
@@ -405,7 +409,15 @@ int main(int argc, char **argv)
     CHECK_MSG(nworkers >= 1 && nworkers <= MAX_WORKERS, "THREADS must be 1 to %d", MAX_WORKERS);
     long steps = argc > 3 ? atol(argv[3]) : 20000;
     unsigned stress = argc > 4 ? (unsigned)atoi(argv[4]) : 0;
-    bool conservative = argc > 5 && strcmp(argv[5], "conservative") == 0;
+    bool conservative = false;
+    unsigned gc_threads = 0;
+    for (int a = 5; a < argc; a++) {
+        if (strcmp(argv[a], "conservative") == 0)
+            conservative = true;
+        else
+            CHECK_MSG(sscanf(argv[a], "gc-threads=%u", &gc_threads) == 1 && gc_threads >= 1,
+                      "unknown option %s", argv[a]);
+    }
 
     struct gc_config cfg;
     gc_config_init(&cfg);
@@ -415,6 +427,7 @@ int main(int argc, char **argv)
     cfg.stress_interval = stress;
     cfg.verify = 1;
     cfg.conservative_stack = conservative;
+    cfg.parallelism = gc_threads;
     char err[256];
     heap = gc_heap_create(&cfg, err, sizeof err);
     CHECK_MSG(heap != NULL, "gc_heap_create: %s", err);
@@ -473,6 +486,13 @@ int main(int argc, char **argv)
     gc_collect(main_m, GC_COLLECT_MAJOR);
     check_shared_locked();
     CHECK(gc_verify(main_m) == 0);
+    if (gc_threads > 1 && kind != GC_BARRIER_NONE) {
+        struct gc_stats st;
+        gc_get_stats(heap, &st);
+        CHECK_MSG(st.minor_collections > 0 && st.parallel_minor_collections == st.minor_collections,
+                  "%" PRIu64 " of %" PRIu64 " minor collections ran on %u collector threads",
+                  st.parallel_minor_collections, st.minor_collections, gc_threads);
+    }
     printf("%d workers x %ld steps, %" PRIuPTR " transient threads, %" PRIu64
            " collections: PASS\n",
            nworkers, steps, (uintptr_t)spawned, collections_so_far());

@@ -136,6 +136,33 @@ static long next_block_of_class(const struct gc_heap *h, unsigned cls, size_t af
     return -1;
 }
 
+long old_take_small_block(struct gc_heap *h, unsigned cls)
+{
+    long bi = take_block(h, BLOCK_SMALL);
+    if (bi < 0)
+        return -1;
+    h->blocks[bi].size_class = (uint8_t)cls;
+    h->old_blocks++;
+    if (h->barrier->make_writable)
+        h->barrier->make_writable(h, (size_t)bi, 1);
+    return bi;
+}
+
+void *old_take_cell(struct gc_heap *h, size_t bi)
+{
+    return take_cell(h, bi);
+}
+
+void old_untake_cell(struct gc_heap *h, char *cell)
+{
+    size_t bi = block_index(h, cell);
+    struct block *b = &h->blocks[bi];
+    size_t bit = object_bit(h, cell);
+    h->alloc_bits[bit / 64] &= ~((uint64_t)1 << (bit % 64));
+    b->cursor =
+        (uint32_t)((size_t)(cell - block_start(h, bi)) / gc_size_class_bytes[b->size_class]);
+}
+
 /* Cells come from the class's current block; when it is full, from the next block of
  * the class with free cells (left by the last major collection), else a fresh block. */
 void *old_alloc_small(struct gc_heap *h, size_t total)
@@ -151,15 +178,10 @@ void *old_alloc_small(struct gc_heap *h, size_t total)
         if (cell)
             return cell;
     }
-    long bi = take_block(h, BLOCK_SMALL);
+    long bi = old_take_small_block(h, cls);
     if (bi < 0)
         return NULL;
-    struct block *b = &h->blocks[bi];
-    b->size_class = (uint8_t)cls;
-    h->old_blocks++;
     h->small_current[cls] = (int32_t)bi;
-    if (h->barrier->make_writable)
-        h->barrier->make_writable(h, (size_t)bi, 1);
     return take_cell(h, (size_t)bi);
 }
 

@@ -70,6 +70,8 @@ struct block {
 
 struct gc_barrier_ops;
 struct weak_state;
+struct worker_pool;
+struct minor_parallel;
 
 struct ptr_stack {
     void **items;
@@ -128,10 +130,12 @@ struct gc_heap {
     size_t running;      /* mutators in MUTATOR_RUNNING */
     bool stop_requested; /* a thread is stopping the others or collecting */
     struct gc_mutator *collector;
-    uint64_t collections;       /* started so far, minor and major */
-    pthread_t creator;          /* the thread in guest mode, for the gcvm barriers */
-    unsigned parallelism;       /* gc_config.parallelism resolved; not used yet */
-    uint8_t *card_table_biased; /* for gc_mutator_fast, NULL unless the barrier is card */
+    uint64_t collections;             /* started so far, minor and major */
+    pthread_t creator;                /* the thread in guest mode, for the gcvm barriers */
+    unsigned parallelism;             /* gc_config.parallelism resolved */
+    struct worker_pool *workers;      /* parallelism - 1 threads, or NULL (minor.c) */
+    struct minor_parallel *minor_par; /* the workers' state in a minor collection */
+    uint8_t *card_table_biased;       /* for gc_mutator_fast, NULL unless the barrier is card */
 
     /* The reserved region: nblocks blocks of BLOCK_BYTES from base. */
     char *base, *end;
@@ -199,7 +203,8 @@ struct gc_heap {
     unsigned stress_interval;
     unsigned stress_collections;
     bool verify;
-    bool trace_log; /* GCVM_GC_TRACE: one line per collection on stderr */
+    bool trace_log;        /* GCVM_GC_TRACE: one line per collection on stderr */
+    bool workers_together; /* GCVM_GC_WORKERS_TOGETHER: every worker in every collection */
     bool collecting;
     bool marking;   /* inside a major collection */
     bool major_due; /* the old generation crossed its threshold at the last minor one */
@@ -279,6 +284,13 @@ void dirty_clear_block(struct gc_heap *h, size_t bi);
 void dirty_clear_in_use(struct gc_heap *h);             /* every block that is not free */
 void *old_alloc_small(struct gc_heap *h, size_t total); /* NULL if no block is free */
 void *old_alloc_large(struct gc_heap *h, size_t total); /* NULL if no run is free */
+/* A fresh SMALL block of size class cls, writable, counted in the old generation; or -1.
+ * For the workers of a parallel minor collection, which fill blocks of their own. */
+long old_take_small_block(struct gc_heap *h, unsigned cls);
+/* The next free cell of SMALL block bi, now allocated, or NULL; and the undoing of the
+ * last such allocation in its block (a worker that lost the race to copy an object). */
+void *old_take_cell(struct gc_heap *h, size_t bi);
+void old_untake_cell(struct gc_heap *h, char *cell);
 /* Gives m a fresh nursery block to bump into; false when the nursery is full. */
 bool nursery_refill(struct gc_heap *h, struct gc_mutator *m);
 void nursery_reset(struct gc_heap *h); /* after a collection: no mutator has a block */
@@ -322,6 +334,11 @@ void heap_sizing_major_ends(struct gc_heap *h); /* after the sweep */
 
 /* ---- Collections (minor.c, major.c) ---- */
 void minor_collect(struct gc_heap *h);
+/* Starts the collector's worker threads when h->parallelism > 1 and the barrier lets
+ * other threads collect (not the gcvm barriers, whose thread is in guest mode); 0, or
+ * -1 with a one-line message. minor_parallel_destroy ends them. */
+int minor_parallel_create(struct gc_heap *h, char *err, size_t err_len);
+void minor_parallel_destroy(struct gc_heap *h);
 void major_collect(struct gc_heap *h);
 void trace_roots(struct gc_heap *h, gc_visit_fn visit, void *ctx);
 void trace_object(struct gc_heap *h, void *obj, gc_visit_fn visit, void *ctx);
@@ -368,6 +385,10 @@ void run_collection(struct gc_mutator *m, bool major, bool unless_another);
 void weak_collection_begin(struct gc_heap *h);
 void weak_collection_end(struct gc_heap *h, gc_visit_fn visit);
 void weak_trace(struct gc_heap *h, void *obj, unsigned kind, gc_visit_fn visit, void *ctx);
+/* While several workers trace (lock not NULL): weak_trace puts ephemerons aside under
+ * the lock, to be resolved with `visit` and the heap as context by the one thread that
+ * calls weak_collection_end. NULL ends it. */
+void weak_share_pending(struct gc_heap *h, pthread_mutex_t *lock, gc_visit_fn visit);
 void weak_destroy(struct gc_heap *h);
 /* Whether objects of the kind can be traced: the embedder registered a trace function,
  * or the kind is one of the collector's own. */

@@ -40,7 +40,7 @@ void gc_config_init(struct gc_config *cfg)
 
 /* The environment variables a heap reads at creation, each a number, 0 when unset. */
 struct env_settings {
-    unsigned stress, threads, verify, trace;
+    unsigned stress, threads, verify, trace, workers_together;
 };
 
 /* Reads one; a value that is not a number from 0 to 1000000000 is gc_heap_create's
@@ -68,7 +68,8 @@ static int read_env_settings(struct env_settings *e, char *err, size_t err_len)
     return env_unsigned("GCVM_GC_STRESS", &e->stress, err, err_len) ||
                    env_unsigned("GCVM_GC_THREADS", &e->threads, err, err_len) ||
                    env_unsigned("GCVM_GC_VERIFY", &e->verify, err, err_len) ||
-                   env_unsigned("GCVM_GC_TRACE", &e->trace, err, err_len)
+                   env_unsigned("GCVM_GC_TRACE", &e->trace, err, err_len) ||
+                   env_unsigned("GCVM_GC_WORKERS_TOGETHER", &e->workers_together, err, err_len)
                ? -1
                : 0;
 }
@@ -218,9 +219,14 @@ static struct gc_heap *build_heap(const struct gc_config *cfg_in, const struct e
     }
     h->verify = cfg.verify || env->verify;
     h->trace_log = env->trace != 0;
+    h->workers_together = env->workers_together != 0;
     h->stats.dirty_unit_bytes = kind == GC_BARRIER_NONE ? 0 : (uint64_t)1 << h->dirty_shift;
 
     prefault_start(h); /* before a gcvm barrier puts the thread in guest mode */
+    if (minor_parallel_create(h, err, err_len) != 0) {
+        gc_heap_destroy(h);
+        return NULL;
+    }
     if (h->barrier->attach(h, err, err_len) != 0) {
         h->barrier = NULL; /* nothing to detach */
         gc_heap_destroy(h);
@@ -236,6 +242,7 @@ void gc_heap_destroy(struct gc_heap *h)
     if (!h)
         return;
     prefault_stop(h);
+    minor_parallel_destroy(h);
     mutators_free_all(h);
     if (h->barrier)
         h->barrier->detach(h);

@@ -6,9 +6,13 @@
  * the next minor collection must find was therefore stored by the mutator after the
  * barrier's rearm(), into an old block the barrier tracks, or into a large object
  * allocated since (kept on fresh_large). */
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "gc_internal.h"
+#include "workers.h"
 
 /* A nursery block that cannot be evacuated (conservatively referenced, or the old
  * generation is full) becomes an old block in place. In a minor collection all of its
@@ -141,13 +145,25 @@ void drain_grey(struct gc_heap *h, gc_visit_fn visit)
         trace_object(h, ptr_stack_pop(&h->grey), visit, h);
 }
 
-/* ---- Remembered set ---- */
+/* ---- Remembered set ----
+ * The scan is written once for the single-threaded collection and the workers of a
+ * parallel one: a remset_visitors pair says how a field is visited (the two count what
+ * they are offered in their own statistics), ctx is its context (the heap, or a worker). */
+
+struct remset_visitors {
+    gc_visit_fn dirty_field; /* a field of a scanned object: visited if its unit is dirty */
+    gc_visit_fn any_field;   /* a field of an object scanned whole */
+    gc_object_fn whole;      /* scans an object whole with any_field */
+};
 
 static void scan_whole_object(void *obj, void *arg)
 {
     struct gc_heap *h = arg;
     trace_object(h, obj, visit_remembered_field, h);
 }
+
+static const struct remset_visitors serial_remset = {visit_dirty_field, visit_remembered_field,
+                                                     scan_whole_object};
 
 /* Index of the first dirty unit in [u, end), or end. Eight units at a time where they
  * are all clean, so a large object's clean stretches cost a load per 8 units. */
@@ -172,7 +188,8 @@ static size_t next_dirty_unit(const uint8_t *dirty, size_t u, size_t end)
 /* Scans the dirty parts of an object with a range tracer: one call for each maximal run
  * of dirty units it overlaps, limited to the object's payload. The cost is the fields in
  * those units, whatever the object's size. */
-static void scan_dirty_ranges(struct gc_heap *h, void *obj, gc_trace_range_fn trace_range)
+static void scan_dirty_ranges(struct gc_heap *h, void *obj, gc_trace_range_fn trace_range,
+                              const struct remset_visitors *v, void *ctx)
 {
     size_t bytes = header_size(*header_of(obj)) - GC_HEADER_BYTES;
     size_t offset = (size_t)((char *)obj - h->base); /* of the payload in the region */
@@ -184,7 +201,7 @@ static void scan_dirty_ranges(struct gc_heap *h, void *obj, gc_trace_range_fn tr
         size_t from = u << h->dirty_shift, to = run_end << h->dirty_shift;
         from = from > offset ? from - offset : 0;
         to = to - offset < bytes ? to - offset : bytes;
-        trace_range(obj, from, to, visit_dirty_field, h);
+        trace_range(obj, from, to, v->dirty_field, ctx);
         u = next_dirty_unit(h->dirty, run_end, end);
     }
 }
@@ -192,7 +209,8 @@ static void scan_dirty_ranges(struct gc_heap *h, void *obj, gc_trace_range_fn tr
 /* Scans an old object that overlaps dirty units, once per collection however many it
  * overlaps: over its dirty ranges where the kind has a range tracer and the object
  * spans more than one unit, else whole with the fields outside dirty units skipped. */
-static void scan_dirty_object(struct gc_heap *h, void *obj, void **last)
+static void scan_dirty_object(struct gc_heap *h, void *obj, void **last,
+                              const struct remset_visitors *v, void *ctx)
 {
     if (obj == *last)
         return; /* spans several dirty units: once is enough */
@@ -202,28 +220,20 @@ static void scan_dirty_object(struct gc_heap *h, void *obj, void **last)
         return;
     gc_trace_range_fn trace_range = h->trace_range[header_kind(hdr)];
     if (trace_range && header_size(hdr) > ((size_t)1 << h->dirty_shift))
-        scan_dirty_ranges(h, obj, trace_range);
+        scan_dirty_ranges(h, obj, trace_range, v, ctx);
     else
-        trace_object(h, obj, visit_dirty_field, h);
-}
-
-/* Scans the dirty parts of the large object whose first block is head, unless it is
- * fresh (then the scan of fresh_large covers it whole). */
-static void scan_dirty_large(struct gc_heap *h, size_t head)
-{
-    if (h->blocks[head].fresh)
-        return;
-    void *last = NULL;
-    scan_dirty_object(h, block_start(h, head) + GC_HEADER_BYTES, &last);
+        trace_object(h, obj, v->dirty_field, ctx);
 }
 
 /* Scans the objects of old SMALL or PINNED block bi that overlap its dirty units. */
-static void scan_dirty_block(struct gc_heap *h, size_t bi, size_t first_unit,
-                             size_t units_per_block)
+static void scan_dirty_block(struct gc_heap *h, size_t bi, const struct remset_visitors *v,
+                             void *ctx)
 {
     struct block *b = &h->blocks[bi];
     char *start = block_start(h, bi);
     size_t unit = (size_t)1 << h->dirty_shift;
+    size_t units_per_block = BLOCK_BYTES >> h->dirty_shift;
+    size_t first_unit = bi * units_per_block;
     void *last = NULL;
     if (b->kind == BLOCK_PINNED) {
         for (char *at = start; at < b->fill;) {
@@ -241,7 +251,7 @@ static void scan_dirty_block(struct gc_heap *h, size_t bi, size_t first_unit,
             size_t u1 = (size_t)(at + size - 1 - h->base) >> h->dirty_shift;
             for (size_t u = u0; u <= u1; u++) {
                 if (h->dirty[u]) {
-                    scan_dirty_object(h, at + GC_HEADER_BYTES, &last);
+                    scan_dirty_object(h, at + GC_HEADER_BYTES, &last, v, ctx);
                     break;
                 }
             }
@@ -259,7 +269,7 @@ static void scan_dirty_block(struct gc_heap *h, size_t bi, size_t first_unit,
         for (char *at = start + (size_t)(lo - start) / cell * cell; at < hi && at < cells_end;
              at += cell)
             if (cell_allocated(h, at))
-                scan_dirty_object(h, at + GC_HEADER_BYTES, &last);
+                scan_dirty_object(h, at + GC_HEADER_BYTES, &last, v, ctx);
     }
 }
 
@@ -274,32 +284,56 @@ static bool any_dirty(const uint8_t *units, size_t count)
     return false;
 }
 
+/* Whether old block bi has something for the remembered-set scan, counting its dirty
+ * units; a large object is scanned once, at its first dirty block, and through its
+ * head: *target is the block to scan. large_scanned: the head chosen last. A fresh large
+ * object is left to the scan of fresh_large, which covers it whole. */
+static bool remembered_block_wanted(struct gc_heap *h, size_t bi, size_t *large_scanned,
+                                    size_t *target)
+{
+    const struct block *b = &h->blocks[bi];
+    if (!block_is_old(b->kind))
+        return false;
+    *target = bi;
+    if (h->all_dirty)
+        return b->kind != BLOCK_LARGE_TAIL;
+    size_t units_per_block = BLOCK_BYTES >> h->dirty_shift; /* 8 or 64: a multiple of 8 */
+    size_t first_unit = bi * units_per_block;
+    if (!any_dirty(h->dirty + first_unit, units_per_block))
+        return false;
+    for (size_t k = 0; k < units_per_block; k++)
+        h->stats.dirty_units += h->dirty[first_unit + k] != 0;
+    if (b->kind == BLOCK_LARGE || b->kind == BLOCK_LARGE_TAIL) {
+        size_t head = b->kind == BLOCK_LARGE ? bi : bi - b->run;
+        bool first_time = head != *large_scanned;
+        *large_scanned = head;
+        *target = head;
+        return first_time && !h->blocks[head].fresh;
+    }
+    return true;
+}
+
+/* Scans what block bi (chosen by remembered_block_wanted) holds for the remembered set. */
+static void scan_remembered_block(struct gc_heap *h, size_t bi, const struct remset_visitors *v,
+                                  void *ctx)
+{
+    if (h->all_dirty) {
+        block_for_each_object(h, bi, v->whole, ctx);
+    } else if (h->blocks[bi].kind == BLOCK_LARGE) {
+        void *last = NULL;
+        scan_dirty_object(h, block_start(h, bi) + GC_HEADER_BYTES, &last, v, ctx);
+    } else {
+        scan_dirty_block(h, bi, v, ctx);
+    }
+}
+
 static void scan_remembered_set(struct gc_heap *h)
 {
-    size_t units_per_block = BLOCK_BYTES >> h->dirty_shift; /* 8 or 64: a multiple of 8 */
     size_t large_scanned = SIZE_MAX; /* head block of the large object scanned last */
     for (size_t bi = 0; bi < h->blocks_end; bi++) {
-        const struct block *b = &h->blocks[bi];
-        if (!block_is_old(b->kind))
-            continue;
-        if (h->all_dirty) {
-            block_for_each_object(h, bi, scan_whole_object, h);
-            continue;
-        }
-        size_t first_unit = bi * units_per_block;
-        if (!any_dirty(h->dirty + first_unit, units_per_block))
-            continue;
-        for (size_t k = 0; k < units_per_block; k++)
-            h->stats.dirty_units += h->dirty[first_unit + k] != 0;
-        if (b->kind == BLOCK_LARGE || b->kind == BLOCK_LARGE_TAIL) {
-            /* At its first dirty block, the whole object's dirty parts: once. */
-            size_t head = b->kind == BLOCK_LARGE ? bi : bi - b->run;
-            if (head != large_scanned)
-                scan_dirty_large(h, head);
-            large_scanned = head;
-            continue;
-        }
-        scan_dirty_block(h, bi, first_unit, units_per_block);
+        size_t target;
+        if (remembered_block_wanted(h, bi, &large_scanned, &target))
+            scan_remembered_block(h, target, &serial_remset, h);
     }
     /* Large objects the mutator allocated since the last collection are old but may be
      * untracked (their blocks were free at rearm()): scan them whole. */
@@ -326,8 +360,310 @@ static void make_allocation_blocks_writable(struct gc_heap *h)
             h->barrier->make_writable(h, (size_t)h->small_current[c], 1);
 }
 
+/* ---- Parallel minor collection (docs/collector.md, "Parallel minor collections") ----
+ * The workers share the roots, the remembered set and the objects to trace; each copies
+ * into SMALL blocks of its own, taken under alloc_lock. Two workers may meet the same
+ * young object: each copies it, and a compare-and-swap of its header to the copy's
+ * address decides; the loser gives its cell back and uses the winner's copy. A field may
+ * also be visited by two workers (a pinned object queued and in a dirty unit): a field's
+ * loads and stores are atomic, and both store the same address. No block changes kind
+ * while the workers run: a worker that cannot copy an object (no free block, or its copy
+ * with the identity hash would not fit a cell) leaves the field for the single-threaded
+ * end of the collection, which pins the object's block as a single-threaded one does. */
+
+struct evac_worker {
+    _Alignas(64) struct gc_heap *h; /* a cache line of its own: counters change often */
+    struct minor_parallel *par;
+    unsigned index;
+    int32_t current[SIZE_CLASS_COUNT]; /* its promotion block per class, or -1 */
+    uint64_t majors_seen;              /* current[] is valid while no major ran since */
+    uint64_t objects_copied, bytes_promoted, remembered_fields, cpu_ns;
+    struct ptr_stack deferred; /* fields left for the end, single-threaded */
+    struct ptr_stack local;    /* copies to trace that no other worker can see */
+};
+
+struct minor_parallel {
+    unsigned count;
+    pthread_mutex_t alloc_lock;  /* the block allocator */
+    pthread_mutex_t weak_lock;   /* the ephemerons put aside */
+    struct ptr_stack remembered; /* blocks the remembered-set scan visits */
+    /* The next item of each shared list a worker claims. */
+    _Atomic size_t next_root, next_pinned, next_remembered, next_fresh_large;
+    struct evac_worker *workers;
+    struct work_set work;
+};
+
+/* Items a worker claims at once: few enough to share a short list evenly. */
+#define REMEMBERED_CHUNK 4u
+#define ROOT_CHUNK 16u
+
+static char *worker_alloc(struct evac_worker *w, size_t total)
+{
+    struct gc_heap *h = w->h;
+    unsigned cls = size_class_of(total);
+    if (w->current[cls] >= 0) {
+        char *cell = old_take_cell(h, (size_t)w->current[cls]);
+        if (cell)
+            return cell;
+    }
+    pthread_mutex_lock(&w->par->alloc_lock);
+    long bi = old_take_small_block(h, cls);
+    pthread_mutex_unlock(&w->par->alloc_lock);
+    if (bi < 0)
+        return NULL;
+    w->current[cls] = (int32_t)bi;
+    return old_take_cell(h, (size_t)bi);
+}
+
+/* Where the young object obj moves, or NULL when this worker cannot copy it: field is
+ * then left for the single-threaded end. */
+static void *parallel_promote(struct evac_worker *w, void *obj, void **field)
+{
+    gc_header *hp = header_of(obj);
+    gc_header hdr = __atomic_load_n(hp, __ATOMIC_ACQUIRE);
+    if (!(hdr & GC_HDR_LIVE))
+        return (void *)(uintptr_t)hdr; /* forwarded */
+    size_t total = header_size(hdr);
+    size_t extra = identity_hash_extra(hdr);
+    char *to = total + extra <= SMALL_MAX ? worker_alloc(w, total + extra) : NULL;
+    if (!to) {
+        ptr_stack_push(&w->deferred, field);
+        return NULL;
+    }
+    *(gc_header *)to = hdr;
+    memcpy(to + GC_HEADER_BYTES, obj, total - GC_HEADER_BYTES);
+    if (extra)
+        identity_hash_store(to, total, obj);
+    void *copy = to + GC_HEADER_BYTES;
+    /* Release: whoever reads the forwarding address sees the copy complete. */
+    if (!__atomic_compare_exchange_n(hp, &hdr, (gc_header)(uintptr_t)copy, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE)) {
+        old_untake_cell(w->h, to); /* another worker copied it first: hdr is its copy */
+        return (void *)(uintptr_t)hdr;
+    }
+    w->objects_copied++;
+    w->bytes_promoted += total + extra;
+    if (!(hdr & GC_HDR_POINTERFREE))
+        ptr_stack_push(&w->local, copy);
+    return copy;
+}
+
+/* The workers' visitor. No block is pinned while they run, so young is exactly "in a
+ * nursery block". */
+static void parallel_visit(void **field, void *ctx)
+{
+    struct evac_worker *w = ctx;
+    struct gc_heap *h = w->h;
+    /* Acquire and release (plain moves on x86): a field another worker updated names a
+     * copy in a block that worker took, and its block's metadata is read below. */
+    void *v = __atomic_load_n(field, __ATOMIC_ACQUIRE);
+    if (!may_be_object(h, v) || h->blocks[block_index(h, v)].kind != BLOCK_NURSERY)
+        return;
+    void *moved = parallel_promote(w, v, field);
+    if (moved)
+        __atomic_store_n(field, moved, __ATOMIC_RELEASE);
+}
+
+static void parallel_visit_dirty_field(void **field, void *ctx)
+{
+    struct evac_worker *w = ctx;
+    w->remembered_fields++;
+    if (w->h->dirty[(size_t)((char *)field - w->h->base) >> w->h->dirty_shift])
+        parallel_visit(field, ctx);
+}
+
+static void parallel_visit_remembered_field(void **field, void *ctx)
+{
+    struct evac_worker *w = ctx;
+    w->remembered_fields++;
+    parallel_visit(field, ctx);
+}
+
+static void parallel_scan_whole_object(void *obj, void *ctx)
+{
+    struct evac_worker *w = ctx;
+    trace_object(w->h, obj, parallel_visit_remembered_field, w);
+}
+
+static const struct remset_visitors parallel_remset = {
+    parallel_visit_dirty_field, parallel_visit_remembered_field, parallel_scan_whole_object};
+
+/* The next object to trace from the worker's own work: its private stack first, which
+ * costs no atomic operation; while other workers could use some and its deque is empty,
+ * the oldest private item (in a depth-first trace the root of the largest subtree left)
+ * goes to the deque, where they can steal it. NULL when both are empty. */
+static void *next_own_object(struct evac_worker *w)
+{
+    struct ptr_stack *local = &w->local;
+    if (!local->count)
+        return work_deque_take(&w->par->work.deques[w->index]);
+    if (local->count > 1 && !work_deque_looks_nonempty(&w->par->work.deques[w->index])) {
+        work_set_push(&w->par->work, w->index, local->items[0]);
+        local->items[0] = local->items[--local->count];
+    }
+    return ptr_stack_pop(local);
+}
+
+/* Traces the worker's own work, without stealing. */
+static void drain_own(struct evac_worker *w)
+{
+    void *obj;
+    while ((obj = next_own_object(w)))
+        trace_object(w->h, obj, parallel_visit, w);
+}
+
+/* Claims the next `chunk` items of a list of `count` that the workers share: [*from,
+ * *to), or false when none is left. */
+static bool claim(_Atomic size_t *next, size_t count, size_t chunk, size_t *from, size_t *to)
+{
+    size_t first = atomic_fetch_add_explicit(next, chunk, memory_order_relaxed);
+    if (first >= count)
+        return false;
+    *from = first;
+    *to = first + chunk < count ? first + chunk : count;
+    return true;
+}
+
+static uint64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void minor_worker(void *ctx, unsigned self)
+{
+    struct minor_parallel *par = ctx;
+    struct evac_worker *w = &par->workers[self];
+    struct gc_heap *h = w->h;
+    size_t from, to;
+    uint64_t cpu0 = thread_cpu_ns();
+    work_set_join(&par->work);
+    /* The embedder's root callbacks run on the collecting thread, as before. */
+    if (self == 0) {
+        if (h->root_tracer)
+            h->root_tracer(parallel_visit, w, h->root_tracer_user);
+        trace_mutator_roots(h, parallel_visit, w);
+    }
+    /* Each list a chunk at a time, whoever comes first; the registered roots in equal
+     * shares when every worker takes part for sure (GCVM_GC_WORKERS_TOGETHER), so that
+     * each has a share of the copying whatever the scheduling. */
+    if (h->workers_together) {
+        for (size_t i = self; i < h->root_count; i += par->count)
+            parallel_visit(h->roots[i], w);
+    } else {
+        while (claim(&par->next_root, h->root_count, ROOT_CHUNK, &from, &to))
+            for (size_t i = from; i < to; i++)
+                parallel_visit(h->roots[i], w);
+    }
+    while (claim(&par->next_pinned, h->grey.count, ROOT_CHUNK, &from, &to))
+        for (size_t i = from; i < to; i++) /* objects of blocks the conservative scan pinned */
+            work_set_push(&par->work, self, h->grey.items[i]);
+    while (claim(&par->next_remembered, par->remembered.count, REMEMBERED_CHUNK, &from, &to)) {
+        for (size_t i = from; i < to; i++)
+            scan_remembered_block(h, (size_t)(uintptr_t)par->remembered.items[i], &parallel_remset,
+                                  w);
+        drain_own(w);
+    }
+    while (claim(&par->next_fresh_large, h->fresh_large.count, 1, &from, &to))
+        parallel_scan_whole_object(h->fresh_large.items[from], w);
+    /* Then the work of all: the worker's own, else stolen, until none is left. */
+    for (;;) {
+        drain_own(w);
+        void *obj = work_set_next(&par->work, self);
+        if (!obj)
+            break;
+        trace_object(h, obj, parallel_visit, w);
+    }
+    w->cpu_ns += thread_cpu_ns() - cpu0;
+}
+
+/* Before the workers run: each keeps its promotion blocks of the last minor collection
+ * unless a major one ran since (it may have freed them) or the remembered set will scan
+ * them (a dirty unit, or all of them): a worker writes a block's cells and allocation
+ * bits without a lock, so no other one may read them. */
+static void prepare_promotion_blocks(struct gc_heap *h, struct minor_parallel *par)
+{
+    size_t units_per_block = BLOCK_BYTES >> h->dirty_shift;
+    for (unsigned k = 0; k < par->count; k++) {
+        struct evac_worker *w = &par->workers[k];
+        bool stale = w->majors_seen != h->stats.major_collections;
+        w->majors_seen = h->stats.major_collections;
+        for (unsigned c = 0; c < SIZE_CLASS_COUNT; c++) {
+            long bi = w->current[c];
+            if (bi < 0)
+                continue;
+            if (stale || h->all_dirty ||
+                any_dirty(h->dirty + (size_t)bi * units_per_block, units_per_block)) {
+                w->current[c] = -1;
+                continue;
+            }
+            if (h->barrier->make_writable)
+                h->barrier->make_writable(h, (size_t)bi, 1);
+        }
+    }
+}
+
+/* The blocks the remembered-set scan visits, found single-threaded (it counts the dirty
+ * units and decides which block scans a large object); fresh large objects lose their
+ * mark now, so that no worker writes a block's metadata. */
+static void list_remembered_blocks(struct gc_heap *h, struct minor_parallel *par)
+{
+    par->remembered.count = 0;
+    size_t large_scanned = SIZE_MAX;
+    for (size_t bi = 0; bi < h->blocks_end; bi++) {
+        size_t target;
+        if (remembered_block_wanted(h, bi, &large_scanned, &target))
+            ptr_stack_push(&par->remembered, (void *)(uintptr_t)target);
+    }
+    for (size_t i = 0; i < h->fresh_large.count; i++)
+        h->blocks[block_index(h, h->fresh_large.items[i])].fresh = false;
+}
+
+static void minor_collect_parallel(struct gc_heap *h, struct minor_parallel *par)
+{
+    make_allocation_blocks_writable(h);
+    prepare_promotion_blocks(h, par);
+    if (h->conservative_stack)
+        conservative_scan_stacks(h, pin_if_young);
+    weak_collection_begin(h);
+    weak_share_pending(h, &par->weak_lock, visit_for_minor);
+    list_remembered_blocks(h, par);
+    atomic_store_explicit(&par->next_root, 0, memory_order_relaxed);
+    atomic_store_explicit(&par->next_pinned, 0, memory_order_relaxed);
+    atomic_store_explicit(&par->next_remembered, 0, memory_order_relaxed);
+    atomic_store_explicit(&par->next_fresh_large, 0, memory_order_relaxed);
+    work_set_begin(&par->work);
+    workers_run(h->workers, minor_worker, par);
+    work_set_end(&par->work);
+    weak_share_pending(h, NULL, NULL);
+    h->grey.count = 0; /* the pinned objects: the workers traced them */
+    h->fresh_large.count = 0;
+    /* Single-threaded from here: what the workers left, then the weak objects. */
+    for (unsigned k = 0; k < par->count; k++) {
+        struct evac_worker *w = &par->workers[k];
+        h->stats.bytes_promoted += w->bytes_promoted;
+        h->stats.remembered_fields += w->remembered_fields;
+        unsigned slot = k < GC_STATS_WORKERS ? k : GC_STATS_WORKERS - 1;
+        h->stats.objects_copied_by_worker[slot] += w->objects_copied;
+        h->stats.cpu_ns_by_worker[slot] += w->cpu_ns;
+        w->bytes_promoted = w->remembered_fields = w->objects_copied = w->cpu_ns = 0;
+        while (w->deferred.count)
+            visit_for_minor(ptr_stack_pop(&w->deferred), h);
+    }
+    h->stats.work_steals += atomic_exchange_explicit(&par->work.steals, 0, memory_order_relaxed);
+    h->stats.parallel_minor_collections++;
+    drain_grey(h, visit_for_minor);
+    weak_collection_end(h, visit_for_minor);
+    fill_evacuated_remains(h);
+}
+
 void minor_collect(struct gc_heap *h)
 {
+    if (h->minor_par) {
+        minor_collect_parallel(h, h->minor_par);
+        return;
+    }
     make_allocation_blocks_writable(h);
     if (h->conservative_stack)
         conservative_scan_stacks(h, pin_if_young);
@@ -337,4 +673,72 @@ void minor_collect(struct gc_heap *h)
     drain_grey(h, visit_for_minor);
     weak_collection_end(h, visit_for_minor);
     fill_evacuated_remains(h);
+}
+
+int minor_parallel_create(struct gc_heap *h, char *err, size_t err_len)
+{
+    unsigned count = h->parallelism;
+    if (count <= 1 || h->barrier_kind == GC_BARRIER_GCVM_DIRTY ||
+        h->barrier_kind == GC_BARRIER_GCVM_PROTECT)
+        return 0;
+    if (count > GC_MAX_PARALLELISM) {
+        gc_set_error(err, err_len,
+                     "%u collector threads asked (gc_config.parallelism or GCVM_GC_THREADS); "
+                     "at most %u",
+                     count, GC_MAX_PARALLELISM);
+        return -1;
+    }
+    /* Both aligned as their types say (a cache line: fields that workers write often). */
+    struct minor_parallel *par = aligned_alloc(_Alignof(struct minor_parallel), sizeof *par);
+    if (par) {
+        memset(par, 0, sizeof *par);
+        par->workers = aligned_alloc(_Alignof(struct evac_worker), count * sizeof *par->workers);
+        if (par->workers)
+            memset(par->workers, 0, count * sizeof *par->workers);
+    }
+    if (!par || !par->workers || !work_set_init(&par->work, count)) {
+        if (par)
+            free(par->workers);
+        free(par);
+        gc_set_error(err, err_len, "out of memory for the collector's %u workers", count);
+        return -1;
+    }
+    par->count = count;
+    pthread_mutex_init(&par->alloc_lock, NULL);
+    pthread_mutex_init(&par->weak_lock, NULL);
+    for (unsigned k = 0; k < count; k++) {
+        struct evac_worker *w = &par->workers[k];
+        w->h = h;
+        w->par = par;
+        w->index = k;
+        for (unsigned c = 0; c < SIZE_CLASS_COUNT; c++)
+            w->current[c] = -1;
+    }
+    h->minor_par = par;
+    h->workers = workers_create(count, h->workers_together, err, err_len);
+    if (!h->workers) {
+        minor_parallel_destroy(h);
+        return -1;
+    }
+    return 0;
+}
+
+void minor_parallel_destroy(struct gc_heap *h)
+{
+    workers_destroy(h->workers);
+    h->workers = NULL;
+    struct minor_parallel *par = h->minor_par;
+    if (!par)
+        return;
+    for (unsigned k = 0; k < par->count; k++) {
+        free(par->workers[k].deferred.items);
+        free(par->workers[k].local.items);
+    }
+    work_set_destroy(&par->work);
+    pthread_mutex_destroy(&par->alloc_lock);
+    pthread_mutex_destroy(&par->weak_lock);
+    free(par->remembered.items);
+    free(par->workers);
+    free(par);
+    h->minor_par = NULL;
 }

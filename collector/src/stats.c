@@ -105,4 +105,14 @@ void gc_print_stats(const struct gc_heap *h, void *file)
     fprintf(f, "gc: growth outside pauses: %s; %.1f MiB faulted in ahead, %.1f MiB returned\n",
             h->prefault_state, (double)s.prefaulted_bytes / 1048576.0,
             (double)s.released_bytes / 1048576.0);
+    if (s.parallel_minor_collections) {
+        fprintf(f, "gc: %llu minor collections on %u workers; objects copied by each:",
+                (unsigned long long)s.parallel_minor_collections, h->parallelism);
+        for (unsigned k = 0; k < h->parallelism && k < GC_STATS_WORKERS; k++)
+            fprintf(f, " %llu", (unsigned long long)s.objects_copied_by_worker[k]);
+        fprintf(f, "; CPU ms of each:");
+        for (unsigned k = 0; k < h->parallelism && k < GC_STATS_WORKERS; k++)
+            fprintf(f, " %.1f", (double)s.cpu_ns_by_worker[k] / 1e6);
+        fprintf(f, "; %llu steals\n", (unsigned long long)s.work_steals);
+    }
 }

@@ -34,7 +34,9 @@ struct guardian_record {
 };
 
 struct weak_state {
-    bool deferring; /* inside a collection's trace: ephemerons go to `pending` */
+    bool deferring;               /* inside a collection's trace: ephemerons go to `pending` */
+    pthread_mutex_t *shared_lock; /* several workers trace: `pending` is under it */
+    gc_visit_fn shared_visit;     /* and its entries are resolved with this visitor */
     struct pending_ephemeron *pending;
     size_t pending_count, pending_capacity;
     struct guardian_record *guardians;
@@ -106,6 +108,19 @@ static struct guardian_record *record_of(struct gc_heap *h, const void *guardian
     return r->guardian == guardian || (w->deferring && r->guardian) ? r : NULL;
 }
 
+static void pending_add(struct weak_state *w, void **fields, gc_visit_fn visit, void *ctx)
+{
+    if (w->pending_count == w->pending_capacity) {
+        size_t cap = w->pending_capacity ? 2 * w->pending_capacity : 256;
+        struct pending_ephemeron *p = realloc(w->pending, cap * sizeof *p);
+        if (!p)
+            gc_fatal("out of memory for the list of ephemerons (%zu entries)", cap);
+        w->pending = p;
+        w->pending_capacity = cap;
+    }
+    w->pending[w->pending_count++] = (struct pending_ephemeron){fields, visit, ctx};
+}
+
 void weak_trace(struct gc_heap *h, void *obj, unsigned kind, gc_visit_fn visit, void *ctx)
 {
     void **fields = obj;
@@ -126,15 +141,20 @@ void weak_trace(struct gc_heap *h, void *obj, unsigned kind, gc_visit_fn visit, 
         visit(&fields[EPH_VALUE], ctx);
         return;
     }
-    if (w->pending_count == w->pending_capacity) {
-        size_t cap = w->pending_capacity ? 2 * w->pending_capacity : 256;
-        struct pending_ephemeron *p = realloc(w->pending, cap * sizeof *p);
-        if (!p)
-            gc_fatal("out of memory for the list of ephemerons (%zu entries)", cap);
-        w->pending = p;
-        w->pending_capacity = cap;
+    if (w->shared_lock) {
+        pthread_mutex_lock(w->shared_lock);
+        pending_add(w, fields, w->shared_visit, h);
+        pthread_mutex_unlock(w->shared_lock);
+        return;
     }
-    w->pending[w->pending_count++] = (struct pending_ephemeron){fields, visit, ctx};
+    pending_add(w, fields, visit, ctx);
+}
+
+void weak_share_pending(struct gc_heap *h, pthread_mutex_t *lock, gc_visit_fn visit)
+{
+    struct weak_state *w = weak_state_of(h);
+    w->shared_lock = lock;
+    w->shared_visit = visit;
 }
 
 void weak_collection_begin(struct gc_heap *h)

@@ -21,7 +21,10 @@ typedef void (*gc_visit_fn)(void **field, void *visit_ctx);
 /* Calls visit(&field, visit_ctx) for every pointer field of obj. It runs inside a
  * collection, with the heap's lock held and the other mutators stopped: it must not
  * allocate, nor call the heap's functions (gc_root_add, gc_register_kind, ...), which
- * would wait for that lock forever. */
+ * would wait for that lock forever. With gc_config.parallelism > 1 it runs on several
+ * collector threads at once, on different objects (rarely the same one): it may read
+ * obj, but must write nothing that another call reads, and must leave the pointer
+ * fields to visit (which may update them). Root tracers run on the collecting thread. */
 typedef void (*gc_trace_fn)(void *obj, gc_visit_fn visit, void *visit_ctx);
 
 /* Calls visit(&root, visit_ctx) for every root the embedder keeps outside the heap. The

@@ -86,9 +86,14 @@ struct gc_config {
     gc_oom_fn on_oom;
     void *on_oom_arg;
     unsigned parallelism; /* collector threads; 0: GCVM_GC_THREADS, else the CPU count.
-                             Stored for the parallel collector to come: collections run
-                             on the thread that starts them for now. */
+                             Minor collections run on this many workers (the thread
+                             that collects and parallelism - 1 threads created with the
+                             heap); 1: on the collecting thread alone. The gcvm barriers
+                             and major collections use one thread. At most
+                             GC_MAX_PARALLELISM. */
 };
+
+#define GC_MAX_PARALLELISM 1024u
 
 /* Fills *cfg with the defaults described above. */
 GCVM_GC_API void gc_config_init(struct gc_config *cfg);
@@ -142,6 +147,8 @@ enum gc_collection_kind { GC_COLLECT_MINOR = 0, GC_COLLECT_MAJOR = 1 };
  * minor one with barrier none is done as a major one. */
 GCVM_GC_API void gc_collect(struct gc_mutator *mut, enum gc_collection_kind kind);
 
+#define GC_STATS_WORKERS 8u
+
 struct gc_stats {
     uint64_t minor_collections;
     uint64_t major_collections;
@@ -162,6 +169,16 @@ struct gc_stats {
     uint64_t major_threshold_bytes; /* the old generation's size that makes the next
                                        major collection (heap sizing) */
     uint64_t old_bytes;             /* the old generation's blocks now */
+    /* Parallel minor collections (gc_config.parallelism > 1): how many ran, the objects
+     * each worker copied in them (worker 0 is the collecting thread; workers past the
+     * last entry count in it), and the objects a worker took from another one's list. */
+    uint64_t parallel_minor_collections;
+    uint64_t objects_copied_by_worker[GC_STATS_WORKERS];
+    uint64_t work_steals;
+    /* CPU time each worker spent in the parallel part of those collections, in
+     * nanoseconds (its thread's CPU clock): the largest is the pause's critical path when
+     * every worker has a core of its own. */
+    uint64_t cpu_ns_by_worker[GC_STATS_WORKERS];
 };
 
 /* Fills *out with the heap's statistics so far. Callable from any thread; bytes_allocated

@@ -1,0 +1,276 @@
+/* The collector's worker pool and shared work list (workers.h; docs/collector.md,
+ * "Parallel minor collections"). */
+#include "workers.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gc_internal.h"
+
+struct pool_thread {
+    struct worker_pool *pool;
+    unsigned index;
+    pthread_t thread;
+};
+
+struct worker_pool {
+    unsigned count;
+    struct pool_thread *threads; /* count - 1 of them */
+    pthread_mutex_t lock;
+    pthread_cond_t start_cond; /* a phase began, or the pool is going */
+    pthread_cond_t done_cond;  /* the last thread finished its part of the phase */
+    unsigned long long phase;  /* phases started so far */
+    bool open;                 /* the caller still runs its part: a thread may join */
+    bool together;             /* every thread joins every phase, all start at once */
+    bool started;              /* the phase's workers may start */
+    unsigned joined;           /* threads that joined the current phase */
+    unsigned unfinished;       /* threads that joined the phase and run it still */
+    bool stopping;
+    worker_fn fn;
+    void *ctx;
+};
+
+static void *pool_thread_main(void *arg)
+{
+    struct pool_thread *t = arg;
+    struct worker_pool *p = t->pool;
+    unsigned long long seen = 0;
+    pthread_mutex_lock(&p->lock);
+    for (;;) {
+        while (p->phase == seen && !p->stopping)
+            pthread_cond_wait(&p->start_cond, &p->lock);
+        if (p->stopping)
+            break;
+        seen = p->phase;
+        if (!p->open)
+            continue; /* woke after the work was done: skip this phase */
+        p->unfinished++;
+        p->joined++;
+        pthread_cond_signal(&p->done_cond);
+        while (!p->started)
+            pthread_cond_wait(&p->start_cond, &p->lock);
+        worker_fn fn = p->fn;
+        void *ctx = p->ctx;
+        pthread_mutex_unlock(&p->lock);
+        fn(ctx, t->index);
+        pthread_mutex_lock(&p->lock);
+        if (--p->unfinished == 0)
+            pthread_cond_signal(&p->done_cond);
+    }
+    pthread_mutex_unlock(&p->lock);
+    return NULL;
+}
+
+struct worker_pool *workers_create(unsigned count, bool together, char *err, size_t err_len)
+{
+    struct worker_pool *p = calloc(1, sizeof *p);
+    if (!p || (count > 1 && !(p->threads = calloc(count - 1, sizeof *p->threads)))) {
+        free(p);
+        gc_set_error(err, err_len, "out of memory for the collector's %u worker threads", count);
+        return NULL;
+    }
+    p->count = 1;
+    p->together = together;
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->start_cond, NULL);
+    pthread_cond_init(&p->done_cond, NULL);
+    /* The threads inherit this mask: signals meant for the program go to its threads.
+     * Faults (the write barriers' SIGSEGV) are synchronous and still reach them. */
+    sigset_t all, old;
+    sigfillset(&all);
+    sigdelset(&all, SIGSEGV);
+    sigdelset(&all, SIGBUS);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    for (unsigned i = 1; i < count; i++) {
+        struct pool_thread *t = &p->threads[i - 1];
+        t->pool = p;
+        t->index = i;
+        int rc = pthread_create(&t->thread, NULL, pool_thread_main, t);
+        if (rc != 0) {
+            pthread_sigmask(SIG_SETMASK, &old, NULL);
+            gc_set_error(err, err_len,
+                         "cannot start collector worker thread %u of %u: %s (set "
+                         "gc_config.parallelism or GCVM_GC_THREADS lower)",
+                         i, count - 1, strerror(rc));
+            workers_destroy(p);
+            return NULL;
+        }
+        p->count = i + 1;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return p;
+}
+
+void workers_destroy(struct worker_pool *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->lock);
+    p->stopping = true;
+    pthread_cond_broadcast(&p->start_cond);
+    pthread_mutex_unlock(&p->lock);
+    for (unsigned i = 1; i < p->count; i++)
+        pthread_join(p->threads[i - 1].thread, NULL);
+    pthread_mutex_destroy(&p->lock);
+    pthread_cond_destroy(&p->start_cond);
+    pthread_cond_destroy(&p->done_cond);
+    free(p->threads);
+    free(p);
+}
+
+unsigned workers_count(const struct worker_pool *p)
+{
+    return p ? p->count : 1;
+}
+
+void workers_run(struct worker_pool *p, worker_fn fn, void *ctx)
+{
+    if (!p) {
+        fn(ctx, 0);
+        return;
+    }
+    if (p->count > 1) {
+        pthread_mutex_lock(&p->lock);
+        p->fn = fn;
+        p->ctx = ctx;
+        p->open = true;
+        p->started = !p->together;
+        p->joined = 0;
+        p->phase++;
+        pthread_cond_broadcast(&p->start_cond);
+        if (p->together) {
+            while (p->joined < p->count - 1)
+                pthread_cond_wait(&p->done_cond, &p->lock);
+            p->started = true;
+            pthread_cond_broadcast(&p->start_cond);
+        }
+        pthread_mutex_unlock(&p->lock);
+    }
+    fn(ctx, 0);
+    if (p->count > 1) {
+        pthread_mutex_lock(&p->lock);
+        p->open = false;
+        while (p->unfinished)
+            pthread_cond_wait(&p->done_cond, &p->lock);
+        pthread_mutex_unlock(&p->lock);
+    }
+}
+
+/* ---- Work list ---- */
+
+bool work_set_init(struct work_set *s, unsigned count)
+{
+    s->count = count;
+    /* Aligned as their type says: each deque's two ends on cache lines of their own. */
+    s->deques = aligned_alloc(_Alignof(struct work_deque), count * sizeof *s->deques);
+    if (!s->deques)
+        return false;
+    memset(s->deques, 0, count * sizeof *s->deques);
+    for (unsigned i = 0; i < count; i++) {
+        if (!work_deque_init(&s->deques[i], 10)) {
+            s->count = i;
+            work_set_destroy(s);
+            return false;
+        }
+    }
+    atomic_init(&s->active, 0);
+    atomic_init(&s->steals, 0);
+    return true;
+}
+
+void work_set_destroy(struct work_set *s)
+{
+    for (unsigned i = 0; i < s->count; i++)
+        work_deque_destroy(&s->deques[i]);
+    free(s->deques);
+    s->deques = NULL;
+}
+
+void work_set_begin(struct work_set *s)
+{
+    atomic_store_explicit(&s->active, 0, memory_order_relaxed);
+}
+
+void work_set_join(struct work_set *s)
+{
+    atomic_fetch_add_explicit(&s->active, 1, memory_order_seq_cst);
+}
+
+void work_set_end(struct work_set *s)
+{
+    for (unsigned i = 0; i < s->count; i++)
+        work_deque_reset(&s->deques[i]);
+}
+
+/* One pass over the other workers' deques, from the one after self; an item, or NULL
+ * when every deque looked empty. A lost race makes the pass start again at that deque. */
+static void *steal_round(struct work_set *s, unsigned self)
+{
+    for (unsigned k = 1; k < s->count; k++) {
+        struct work_deque *victim = &s->deques[(self + k) % s->count];
+        void *p;
+        while ((p = work_deque_steal(victim)) == WORK_DEQUE_ABORT)
+            ;
+        if (p) {
+            atomic_fetch_add_explicit(&s->steals, 1, memory_order_relaxed);
+            return p;
+        }
+    }
+    return NULL;
+}
+
+/* An idle worker's wait between two looks: spinning first (work comes back within
+ * microseconds when another worker pushes), then yielding the core, then sleeping, so a
+ * long stretch of work only one worker can do (a long list) does not cost a second
+ * core. A yield returns at once on an idle core, so the end of a short collection is
+ * seen at once; only a worker idle for a while sleeps, 20 microseconds at a time. */
+static void idle_wait(unsigned spins)
+{
+    if (spins < 16)
+        return;
+    if (spins < 256) {
+        sched_yield();
+        return;
+    }
+    struct timespec ts = {0, 20000};
+    nanosleep(&ts, NULL);
+}
+
+static bool others_look_nonempty(struct work_set *s, unsigned self)
+{
+    for (unsigned k = 1; k < s->count; k++)
+        if (work_deque_looks_nonempty(&s->deques[(self + k) % s->count]))
+            return true;
+    return false;
+}
+
+/* Termination: a worker goes idle (active - 1) only with its own deque empty, and an
+ * idle worker pushes nothing; it becomes active again (active + 1) before it steals.
+ * So when active reaches 0 every deque is empty and nobody can add to one: the work is
+ * done, and every worker that joined sees it. A worker that joins later (its thread woke
+ * late) finds every deque empty; what it adds to its own it takes back itself. */
+void *work_set_next(struct work_set *s, unsigned self)
+{
+    void *p = work_deque_take(&s->deques[self]);
+    if (p || s->count == 1)
+        return p;
+    for (;;) {
+        if ((p = steal_round(s, self)))
+            return p;
+        atomic_fetch_sub_explicit(&s->active, 1, memory_order_seq_cst);
+        for (unsigned spins = 0;; spins++) {
+            if (atomic_load_explicit(&s->active, memory_order_seq_cst) == 0)
+                return NULL;
+            if (others_look_nonempty(s, self)) {
+                atomic_fetch_add_explicit(&s->active, 1, memory_order_seq_cst);
+                break;
+            }
+            idle_wait(spins);
+        }
+    }
+}
