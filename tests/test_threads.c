@@ -1,6 +1,8 @@
 /* Many mutator threads on one heap, against a model.
  *
- * Usage: test_threads BARRIER THREADS [STEPS [STRESS_INTERVAL [conservative]]]
+ * Usage: test_threads BARRIER THREADS [STEPS [STRESS_INTERVAL [conservative|concurrent|stw]]]
+ * (concurrent: major collections mark concurrently, and at least one cycle must end while
+ * the workers run; stw: they stop the world; neither: the heap's default)
  *        test_threads gcvm-refuse
  *
  * THREADS workers each own a private structure (old nodes whose slots get young nodes:
@@ -405,7 +407,11 @@ int main(int argc, char **argv)
     CHECK_MSG(nworkers >= 1 && nworkers <= MAX_WORKERS, "THREADS must be 1 to %d", MAX_WORKERS);
     long steps = argc > 3 ? atol(argv[3]) : 20000;
     unsigned stress = argc > 4 ? (unsigned)atoi(argv[4]) : 0;
-    bool conservative = argc > 5 && strcmp(argv[5], "conservative") == 0;
+    const char *option = argc > 5 ? argv[5] : "";
+    CHECK_MSG(!*option || !strcmp(option, "conservative") || !strcmp(option, "concurrent") ||
+                  !strcmp(option, "stw"),
+              "unknown option %s", option);
+    bool conservative = strcmp(option, "conservative") == 0;
 
     struct gc_config cfg;
     gc_config_init(&cfg);
@@ -415,6 +421,7 @@ int main(int argc, char **argv)
     cfg.stress_interval = stress;
     cfg.verify = 1;
     cfg.conservative_stack = conservative;
+    cfg.concurrent_marking = !strcmp(option, "concurrent") ? 1 : !strcmp(option, "stw") ? -1 : 0;
     char err[256];
     heap = gc_heap_create(&cfg, err, sizeof err);
     CHECK_MSG(heap != NULL, "gc_heap_create: %s", err);
@@ -470,12 +477,16 @@ int main(int argc, char **argv)
     CHECK_MSG((uintptr_t)spawned >= 1, "no thread attached and detached during the run");
 
     gc_blocking_leave(main_m);
+    struct gc_stats stats;
+    gc_get_stats(heap, &stats);
+    if (cfg.concurrent_marking == 1)
+        CHECK_MSG(stats.concurrent_cycles > 0, "%s", "no concurrent cycle ended during the run");
     gc_collect(main_m, GC_COLLECT_MAJOR);
     check_shared_locked();
     CHECK(gc_verify(main_m) == 0);
     printf("%d workers x %ld steps, %" PRIuPTR " transient threads, %" PRIu64
-           " collections: PASS\n",
-           nworkers, steps, (uintptr_t)spawned, collections_so_far());
+           " collections (%" PRIu64 " concurrent cycles): PASS\n",
+           nworkers, steps, (uintptr_t)spawned, collections_so_far(), stats.concurrent_cycles);
     gc_mutator_detach(main_m);
     gc_heap_destroy(heap);
     return 0;

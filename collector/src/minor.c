@@ -27,6 +27,10 @@ void pin_block(struct gc_heap *h, size_t bi)
         return;
     for (char *at = block_start(h, bi); at < b->fill; at += walked_object_size(at)) {
         gc_header hdr = *(gc_header *)at;
+        /* Old now, during a concurrent cycle: shaded (docs/collector.md, "Concurrent
+         * marking", invariant D). */
+        if ((hdr & GC_HDR_LIVE) && h->cycle_active)
+            concurrent_shade(h, at + GC_HEADER_BYTES);
         if ((hdr & GC_HDR_LIVE) && !(hdr & GC_HDR_POINTERFREE)) /* not evacuated already */
             ptr_stack_push(&h->grey, at + GC_HEADER_BYTES);
     }
@@ -71,6 +75,8 @@ static void *promote(struct gc_heap *h, void *obj)
     h->stats.bytes_promoted += total + extra;
     if (h->marking)
         set_marked(h, copy);
+    else if (h->cycle_active) /* promoted during a concurrent cycle: shaded (invariant D) */
+        concurrent_shade(h, copy);
     if (!(hdr & GC_HDR_POINTERFREE))
         ptr_stack_push(&h->grey, copy);
     return copy;
