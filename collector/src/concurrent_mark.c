@@ -79,13 +79,15 @@ void concurrent_mark_allocated(struct gc_heap *h, void *obj)
 
 /* The marker's visitor. The field may be stored into by a mutator at this moment: either
  * value is fine (a store after the scan makes its unit dirty, which the marker re-scans),
- * so the read is a relaxed atomic one and the race is the design's, not a bug. Young and
- * new large objects are left alone: a pause shades them when they become old. */
+ * so the race is the design's, not a bug. The read is one aligned word (a volatile load,
+ * which is what a relaxed atomic load compiles to here), hidden from ThreadSanitizer, as
+ * the mutators' stores are plain ones. Young and new large objects are left alone: a
+ * pause shades them when they become old. */
 __attribute__((no_sanitize_thread)) static void marker_visit(void **field, void *ctx)
 {
     struct marker *cm = ctx;
     struct gc_heap *h = cm->heap;
-    void *v = __atomic_load_n(field, __ATOMIC_RELAXED);
+    void *v = *(void *volatile *)field;
     if (((uintptr_t)v & 7u) || !in_region(h, v) || !cm->old_at[block_index(h, v)])
         return;
     shade(cm, v);
