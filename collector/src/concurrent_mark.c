@@ -17,6 +17,10 @@
 #include "gcvm/gc-debug.h"
 
 #define PAUSE_CHECK_EVERY 64u /* marking steps between looks at a pause request */
+#define MAX_ROUNDS_BEHIND 2u  /* see concurrent_rounds_exhausted */
+/* A large object with a range tracer is traced this much per step, so that a pause never
+ * waits for the marker to finish a 100 MiB array. */
+#define CHUNK_BYTES ((size_t)64 << 10)
 
 struct marker {
     struct gc_heap *heap;
@@ -29,9 +33,14 @@ struct marker {
     bool has_work;       /* set when a pause of the cycle ends; under lock */
     bool held;           /* gc_debug_marker_hold; under lock */
     bool quit;
-    int final_due; /* atomic: the marker has nothing left: the cycle can end */
+    int final_due;          /* atomic: the marker has nothing left: the cycle can end */
+    int drained;            /* atomic: the grey stack was empty once: the first trace is done */
+    unsigned rounds_behind; /* pauses since then that found the marker still re-scanning */
 
-    struct ptr_stack grey; /* marked objects whose fields are not traced yet */
+    struct ptr_stack grey;  /* marked objects whose fields are not traced yet */
+    struct ptr_stack large; /* marked large objects traced a chunk per step, later */
+    void *partial;          /* the one being traced, from partial_at */
+    size_t partial_at;
     struct ptr_stack weak; /* ephemerons and guardians met: resolved in the final pause */
     uint8_t *mark_dirty;   /* per unit of the region: written since the marker scanned it */
     uint8_t *old_at;       /* per block: holds old objects the marker may mark (as of the
@@ -96,7 +105,13 @@ __attribute__((no_sanitize_thread)) static void marker_visit(void **field, void 
 /* Weak objects are resolved in the final pause, where the whole strong trace is known. */
 static void marker_trace(struct marker *cm, void *obj)
 {
-    unsigned kind = header_kind(*header_of(obj));
+    gc_header hdr = *header_of(obj);
+    unsigned kind = header_kind(hdr);
+    if (cm->heap->trace_range[kind] && header_size(hdr) > CHUNK_BYTES &&
+        kind != GC_KIND_EPHEMERON && kind != GC_KIND_GUARDIAN) {
+        ptr_stack_push(&cm->large, obj);
+        return;
+    }
     if (kind == GC_KIND_EPHEMERON || kind == GC_KIND_GUARDIAN) {
         ptr_stack_push(&cm->weak, obj);
         return;
@@ -187,6 +202,19 @@ static bool rescan_block(struct marker *cm, size_t bi)
     return any;
 }
 
+/* The next chunk of the large object being traced. */
+static void trace_partial_chunk(struct marker *cm)
+{
+    void *obj = cm->partial;
+    size_t bytes = header_size(*header_of(obj)) - GC_HEADER_BYTES;
+    size_t from = cm->partial_at, to = from + CHUNK_BYTES < bytes ? from + CHUNK_BYTES : bytes;
+    cm->partial_at = to;
+    if (to == bytes)
+        cm->partial = NULL;
+    cm->large.count = 0;
+    cm->heap->trace_range[header_kind(*header_of(obj))](obj, from, to, marker_visit, cm);
+}
+
 /* Marks until the grey stack is empty and every mark-dirty unit re-scanned (DONE), a
  * pause asks for the marker (PAUSED, only when `yield`), or `limit` steps were done. A
  * step traces one object or looks at one block's mark-dirty units. */
@@ -204,10 +232,20 @@ static enum mark_result mark_work(struct marker *cm, size_t limit, bool yield, s
             r = MARK_PAUSED;
             break;
         }
+        if (cm->partial) {
+            trace_partial_chunk(cm);
+            continue;
+        }
         if (cm->grey.count) {
             marker_trace(cm, ptr_stack_pop(&cm->grey));
             continue;
         }
+        if (cm->large.count) {
+            cm->partial = ptr_stack_pop(&cm->large);
+            cm->partial_at = 0;
+            continue;
+        }
+        __atomic_store_n(&cm->drained, 1, __ATOMIC_RELAXED);
         if (cm->rescan_cursor >= cm->scan_end)
             break;
         rescan_block(cm, cm->rescan_cursor++);
@@ -286,6 +324,7 @@ void concurrent_destroy(struct gc_heap *h)
     pthread_mutex_destroy(&cm->lock);
     pthread_cond_destroy(&cm->cond);
     free(cm->grey.items);
+    free(cm->large.items);
     free(cm->weak.items);
     free(cm->mark_dirty);
     free(cm->old_at);
@@ -385,8 +424,19 @@ void concurrent_note_writes(struct gc_heap *h)
             memcpy(to + k, &m, 8);
         }
     }
+    if (__atomic_load_n(&cm->drained, __ATOMIC_RELAXED) &&
+        !__atomic_load_n(&cm->final_due, __ATOMIC_RELAXED))
+        cm->rounds_behind++;
     cm->rescan_cursor = 0;
     __atomic_store_n(&cm->final_due, 0, __ATOMIC_RELAXED);
+}
+
+bool concurrent_rounds_exhausted(const struct gc_heap *h)
+{
+    /* Each round re-scans what the mutators wrote since the last pause; a marker that
+     * cannot finish one between two minor collections will not catch up: the final
+     * pause re-scans the rest. */
+    return h->cycle_active && h->marker->rounds_behind >= MAX_ROUNDS_BEHIND;
 }
 
 void concurrent_before_minor(struct gc_heap *h)
@@ -419,6 +469,10 @@ void concurrent_cycle_start(struct gc_heap *h)
     cm->weak.count = 0;
     cm->rescan_cursor = 0;
     cm->rescanned = 0;
+    cm->partial = NULL;
+    cm->large.count = 0;
+    cm->rounds_behind = 0;
+    __atomic_store_n(&cm->drained, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&cm->final_due, 0, __ATOMIC_RELAXED);
     h->cycle_active = true;
     h->cycle_start_ns = gc_now_ns();
@@ -432,6 +486,8 @@ void concurrent_cycle_abandon(struct gc_heap *h)
     memset(cm->mark_dirty, 0, (h->blocks_end << BLOCK_SHIFT) >> h->dirty_shift);
     cm->grey.count = 0;
     cm->weak.count = 0;
+    cm->partial = NULL;
+    cm->large.count = 0;
     h->cycle_active = false;
     __atomic_store_n(&cm->final_due, 0, __ATOMIC_RELAXED);
 }
@@ -512,7 +568,7 @@ int gc_debug_mark_color(struct gc_mutator *m, const void *obj)
         if (is_marked(h, obj)) {
             color = 2;
             for (size_t i = 0; i < h->marker->grey.count; i++)
-                if (h->marker->grey.items[i] == obj)
+                if (h->marker->grey.items[i] == obj || h->marker->partial == obj)
                     color = 1;
         }
         concurrent_pause_end(h);

@@ -360,6 +360,9 @@ void concurrent_mark_allocated(struct gc_heap *h, void *obj);
 /* The marker has nothing left: the next nursery block boundary ends the cycle. Any
  * thread. */
 bool concurrent_final_due(const struct gc_heap *h);
+/* The marker's rounds do not converge (each pause finds it still re-scanning): the next
+ * minor collection ends the cycle. */
+bool concurrent_rounds_exhausted(const struct gc_heap *h);
 void trace_roots(struct gc_heap *h, gc_visit_fn visit, void *ctx);
 void trace_object(struct gc_heap *h, void *obj, gc_visit_fn visit, void *ctx);
 void pin_block(struct gc_heap *h, size_t i);

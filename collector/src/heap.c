@@ -366,13 +366,21 @@ static void log_collection(struct gc_heap *h, bool major, uint64_t promoted_befo
 }
 
 /* The old generation's size at which a running cycle is ended at once, its marker
- * having fallen behind the mutators' promotion: half the threshold's headroom again. */
+ * having fallen behind the mutators' promotion: the threshold's headroom again. */
 static bool cycle_outgrown(const struct gc_heap *h)
 {
     size_t live = h->sizing.live_after_major >> BLOCK_SHIFT;
     size_t headroom = h->major_threshold_blocks > live ? h->major_threshold_blocks - live : 0;
-    size_t limit = h->major_threshold_blocks + headroom / 2;
-    return h->old_blocks >= limit;
+    return h->old_blocks >= h->major_threshold_blocks + headroom;
+}
+
+/* Whether a cycle whose marker is done ends at this nursery block boundary: only early
+ * in the nursery, where the final pause's minor collection has little to evacuate and
+ * little was written since the last one; otherwise the next minor collection ends it. */
+static bool cycle_end_due(const struct gc_heap *h)
+{
+    size_t early = h->nursery_count / 8 > 2 ? h->nursery_count / 8 : 2;
+    return concurrent_final_due(h) && h->nursery_next <= early;
 }
 
 enum pause_outcome { PAUSE_MINOR, PAUSE_CYCLE_END, PAUSE_FULL };
@@ -392,6 +400,7 @@ static void full_collect(struct gc_heap *h)
  * harvest ORed into the mark-dirty set, then the cycle started or ended in this pause. */
 static enum pause_outcome minor_and_cycle(struct gc_heap *h, enum collection_request what)
 {
+    bool marker_done = concurrent_final_due(h); /* before this harvest gives it more */
     timed_barrier_step(h, h->barrier->harvest);
     concurrent_note_writes(h);
     if (h->verify)
@@ -409,7 +418,10 @@ static enum pause_outcome minor_and_cycle(struct gc_heap *h, enum collection_req
         return PAUSE_MINOR;
     }
     if (h->cycle_active) {
-        if (what != COLLECT_MAJOR_STEP && !cycle_outgrown(h))
+        /* The marker finished its round before this minor collection: what was written
+         * since is re-scanned here rather than in another round (cycle_end_due). */
+        if (what != COLLECT_MAJOR_STEP && !marker_done && !concurrent_rounds_exhausted(h) &&
+            !cycle_outgrown(h))
             return PAUSE_MINOR;
         concurrent_cycle_finish(h);
         return PAUSE_CYCLE_END;
@@ -554,7 +566,7 @@ static char *alloc_small_young(struct gc_mutator *m, size_t total)
     char *at = bump_in_own_block(h, m, total);
     if (at)
         return at;
-    if (h->major_due || concurrent_final_due(h))
+    if (h->major_due || cycle_end_due(h))
         run_collection(m, COLLECT_MAJOR_STEP, true);
     if (nursery_refill(h, m))
         at = bump_in_own_block(h, m, total);
@@ -565,7 +577,7 @@ static char *alloc_large_old(struct gc_mutator *m, size_t total)
 {
     struct gc_heap *h = m->heap;
     bool over = h->old_blocks + (total >> BLOCK_SHIFT) >= h->major_threshold_blocks;
-    if (h->cycle_active ? concurrent_final_due(h) || cycle_outgrown(h)
+    if (h->cycle_active ? cycle_end_due(h) || cycle_outgrown(h)
                         : over && h->barrier_kind != GC_BARRIER_NONE)
         run_collection(m, COLLECT_MAJOR_STEP, true);
     char *at = old_alloc_large(h, total);
