@@ -317,6 +317,7 @@ void concurrent_destroy(struct gc_heap *h)
     if (cm->thread_started) {
         pthread_mutex_lock(&cm->lock);
         cm->quit = true;
+        __atomic_store_n(&cm->pause_requested, 1, __ATOMIC_RELEASE); /* stop marking now */
         pthread_cond_broadcast(&cm->cond);
         pthread_mutex_unlock(&cm->lock);
         pthread_join(cm->thread, NULL);
