@@ -350,12 +350,12 @@ static void timed_barrier_step(struct gc_heap *h, void (*step)(struct gc_heap *)
     h->phase_ns[2] += ns;
 }
 
-static void log_collection(struct gc_heap *h, bool major, uint64_t promoted_before, double ms)
+static void log_collection(struct gc_heap *h, const char *kind, uint64_t promoted_before, double ms)
 {
     fprintf(stderr,
             "gcvm-gc: %s #%llu: %.3f ms (trace %.3f, sweep %.3f, barrier %.3f); promoted "
             "%.1f KiB; old %.1f MiB, heap %.1f MiB\n",
-            major ? "major" : "minor",
+            kind,
             (unsigned long long)h->stats.minor_collections +
                 (unsigned long long)h->stats.major_collections,
             ms, (double)h->phase_ns[0] / 1e6, (double)h->phase_ns[1] / 1e6,
@@ -442,6 +442,7 @@ static void collect_stopped(struct gc_heap *h, enum collection_request what)
     h->stats.bytes_allocated += nursery_bytes_in_use(h);
     concurrent_pause_begin(h);
     enum pause_outcome outcome = PAUSE_FULL;
+    bool cycle_before = h->cycle_active;
     bool stw_major =
         h->concurrent ? what == COLLECT_MAJOR_FULL
                       : what != COLLECT_MINOR || h->barrier_kind == GC_BARRIER_NONE || h->major_due;
@@ -473,7 +474,12 @@ static void collect_stopped(struct gc_heap *h, enum collection_request what)
             h->stats.final_pause_max_ms = ms;
     }
     if (h->trace_log)
-        log_collection(h, major, promoted_before, ms);
+        log_collection(h,
+                       outcome == PAUSE_FULL              ? "major"
+                       : outcome == PAUSE_CYCLE_END       ? "major (end of a concurrent cycle)"
+                       : h->cycle_active && !cycle_before ? "minor (start of a concurrent cycle)"
+                                                          : "minor",
+                       promoted_before, ms);
     concurrent_pause_end(h);
     h->collecting = false;
 }
