@@ -115,6 +115,11 @@ static void run_gcvm(gbench_state *st, const struct config *c)
     gbench_counter(st, "major", (double)s.major_collections);
     gbench_counter(st, "remembered_fields", (double)s.remembered_fields);
     gbench_counter(st, "prefaulted_mb", (double)s.prefaulted_bytes / 1048576.0);
+    gbench_counter(st, "concurrent_cycles", (double)s.concurrent_cycles);
+    gbench_counter(st, "marker_ms", s.concurrent_mark_ms);
+    gbench_counter(st, "rescanned_units", (double)s.mark_rescanned_units);
+    gbench_counter(st, "final_rescanned_units", (double)s.final_rescanned_units);
+    gbench_counter(st, "final_pause_max_ms", s.final_pause_max_ms);
     gbench_counter(st, "peak_rss_mb", peak_rss_mb());
 }
 

@@ -58,13 +58,43 @@ int main(void)
 
     /* A debug aid's bad value is the creation's error, not an exit of the program. */
     static const char *const debug_vars[] = {"GCVM_GC_STRESS", "GCVM_GC_VERIFY", "GCVM_GC_TRACE",
-                                             "GCVM_GC_THREADS"};
+                                             "GCVM_GC_THREADS", "GCVM_GC_CONCURRENT"};
     for (size_t i = 0; i < sizeof debug_vars / sizeof debug_vars[0]; i++) {
         setenv(debug_vars[i], "12x", 1);
         CHECK(create(GC_BARRIER_CARD, 0, 0, err, sizeof err) == NULL);
         CHECK_MSG(strstr(err, debug_vars[i]) && strstr(err, "12x"), "%s", err);
         unsetenv(debug_vars[i]);
     }
+
+    /* Concurrent marking: the configuration's, else GCVM_GC_CONCURRENT, else on; never
+     * with barrier none, which records no writes; a value out of range is refused. */
+    struct gc_config marking_cfg;
+    gc_config_init(&marking_cfg);
+    marking_cfg.barrier = GC_BARRIER_CARD;
+    h = gc_heap_create(&marking_cfg, err, sizeof err);
+    CHECK(h && gc_heap_concurrent_marking(h) == 1);
+    gc_heap_destroy(h);
+    setenv("GCVM_GC_CONCURRENT", "0", 1);
+    h = gc_heap_create(&marking_cfg, err, sizeof err);
+    CHECK(h && gc_heap_concurrent_marking(h) == 0);
+    gc_heap_destroy(h);
+    marking_cfg.concurrent_marking = 1; /* the configuration wins over the environment */
+    h = gc_heap_create(&marking_cfg, err, sizeof err);
+    CHECK(h && gc_heap_concurrent_marking(h) == 1);
+    gc_heap_destroy(h);
+    unsetenv("GCVM_GC_CONCURRENT");
+    marking_cfg.concurrent_marking = -1;
+    h = gc_heap_create(&marking_cfg, err, sizeof err);
+    CHECK(h && gc_heap_concurrent_marking(h) == 0);
+    gc_heap_destroy(h);
+    marking_cfg.concurrent_marking = 1;
+    marking_cfg.barrier = GC_BARRIER_NONE;
+    h = gc_heap_create(&marking_cfg, err, sizeof err);
+    CHECK(h && gc_heap_concurrent_marking(h) == 0);
+    gc_heap_destroy(h);
+    marking_cfg.concurrent_marking = 2;
+    CHECK(gc_heap_create(&marking_cfg, err, sizeof err) == NULL);
+    CHECK_MSG(strstr(err, "concurrent_marking") != NULL, "%s", err);
 
     /* Collector threads: the configuration's, else GCVM_GC_THREADS, else the CPU count. */
     struct gc_config threads_cfg;

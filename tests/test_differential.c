@@ -15,6 +15,11 @@
  * small one, because an emulated ring 0 pays for every block the collector walks);
  * gc-threads=N runs the collections on N collector threads (gc_config.parallelism) and
  * then requires that minor collections ran in parallel (the gcvm barriers keep one).
+ * concurrent or stw sets gc_config.concurrent_marking (else the heap's default): with
+ * concurrent, the stress mode's major collections start and end concurrent cycles, and
+ * the marker is held and advanced by the test a few random steps between mutations, so
+ * that stores land on black, grey and white objects reproducibly; concurrent-thread
+ * lets the marker thread run free instead. At least one cycle must complete.
  * With a gcvm barrier the mutator must be in guest mode from gc_heap_create() to
  * gc_heap_destroy(), and in host mode again afterwards.
  * Exits 77 (skipped) when the barrier is not available on this machine. */
@@ -24,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gcvm/gc-debug.h"
 #include "gcvm/gc-embedder.h"
 #include "gcvm/gcvm.h"
 #include "test_util.h"
@@ -357,6 +363,7 @@ int main(int argc, char **argv)
     uint64_t seed = argc > 2 ? strtoull(argv[2], NULL, 0) : 1;
     long steps = argc > 3 ? strtol(argv[3], NULL, 0) : 60000;
     unsigned stress = argc > 4 ? (unsigned)strtoul(argv[4], NULL, 0) : 97;
+    bool stepped_marker = false;
     skip_unless_available(kind);
 
     struct gc_config cfg;
@@ -371,6 +378,12 @@ int main(int argc, char **argv)
         unsigned mb, threads;
         if (strcmp(argv[a], "noverify") == 0)
             cfg.verify = 0;
+        else if (strcmp(argv[a], "concurrent") == 0)
+            cfg.concurrent_marking = 1, stepped_marker = true;
+        else if (strcmp(argv[a], "concurrent-thread") == 0)
+            cfg.concurrent_marking = 1;
+        else if (strcmp(argv[a], "stw") == 0)
+            cfg.concurrent_marking = -1;
         else if (sscanf(argv[a], "heap-mb=%u", &mb) == 1 && mb >= 4)
             cfg.heap_max_bytes = (size_t)mb << 20;
         else if (sscanf(argv[a], "gc-threads=%u", &threads) == 1 && threads >= 1)
@@ -379,6 +392,8 @@ int main(int argc, char **argv)
             CHECK_MSG(0, "unknown option %s", argv[a]);
     }
     bool guest_barrier = gc_barrier_uses_guest_mode(kind);
+    CHECK_MSG(!stepped_marker || kind != GC_BARRIER_NONE, "%s",
+              "barrier none has no concurrent marking to step");
     char err[256];
     heap = gc_heap_create(&cfg, err, sizeof err);
     CHECK_MSG(heap != NULL, "gc_heap_create: %s", err);
@@ -386,6 +401,8 @@ int main(int argc, char **argv)
     if (guest_barrier)
         CHECK_MSG(gcvm_in_guest(), "the %s barrier did not put the mutator in guest mode", argv[1]);
     gc_register_kind(heap, KIND_NODE, trace_node);
+    if (stepped_marker)
+        gc_debug_marker_hold(heap, 1);
     for (size_t r = 0; r < ROOTS; r++) {
         root_ids[r] = -1;
         CHECK(gc_root_add(heap, &roots[r]) == 0);
@@ -399,6 +416,8 @@ int main(int argc, char **argv)
     size_t checks = 0, majors_checked = 0;
     for (long i = 0; i < steps; i++) {
         step();
+        if (stepped_marker)
+            gc_debug_mark_step(mut, below(6));
         gc_get_stats(heap, &after);
         if (after.minor_collections + after.major_collections !=
             before.minor_collections + before.major_collections) {
@@ -417,15 +436,24 @@ int main(int argc, char **argv)
     printf("%s seed %" PRIu64 ": %ld steps, %zu objects made, %zu reachable at the end; "
            "%" PRIu64 " minor + %" PRIu64 " major collections, %zu checked against the "
            "model, %zu exact; %" PRIu64 " dirty units, %" PRIu64 " traps, %" PRIu64
-           " pinned blocks\n",
+           " pinned blocks; %" PRIu64 " concurrent cycles, %" PRIu64 " units re-scanned\n",
            argv[1], seed, steps, model_count, reachable, after.minor_collections,
            after.major_collections, checks, majors_checked + 1, after.dirty_units,
-           after.barrier_traps, after.pinned_blocks);
+           after.barrier_traps, after.pinned_blocks, after.concurrent_cycles,
+           after.mark_rescanned_units);
+    if (cfg.concurrent_marking == 1)
+        CHECK_MSG(after.concurrent_cycles > 0, "%s", "no concurrent cycle completed");
     CHECK(after.minor_collections + after.major_collections > 10);
     if (cfg.parallelism > 1 && !guest_barrier && after.minor_collections > 0)
-        CHECK_MSG(after.parallel_minor_collections == after.minor_collections,
-                  "%" PRIu64 " of %" PRIu64 " minor collections ran on %u collector threads",
-                  after.parallel_minor_collections, after.minor_collections, cfg.parallelism);
+        /* A concurrent cycle's starting and final pauses run a minor collection too,
+         * counted with the cycle as a major one. */
+        CHECK_MSG(after.parallel_minor_collections >= after.minor_collections &&
+                      after.parallel_minor_collections <=
+                          after.minor_collections + 2 * after.concurrent_cycles + 2,
+                  "%" PRIu64 " parallel minor collections for %" PRIu64 " minor ones and %" PRIu64
+                  " concurrent cycles on %u collector threads",
+                  after.parallel_minor_collections, after.minor_collections,
+                  after.concurrent_cycles, cfg.parallelism);
     if (kind != GC_BARRIER_NONE)
         CHECK_MSG(after.minor_collections > 0, "a generational barrier ran no minor collection");
     gc_mutator_detach(mut);

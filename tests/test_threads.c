@@ -1,6 +1,9 @@
 /* Many mutator threads on one heap, against a model.
  *
- * Usage: test_threads BARRIER THREADS [STEPS [STRESS_INTERVAL [conservative] [gc-threads=N]]]
+ * Usage: test_threads BARRIER THREADS [STEPS [STRESS_INTERVAL [OPTION...]]]
+ * options: conservative (scan the threads' stacks); concurrent (major collections mark
+ * concurrently, and at least one cycle must end while the workers run) or stw (they stop
+ * the world; neither: the heap's default); gc-threads=N (N collector threads)
  *        test_threads gcvm-refuse
  *
  * THREADS workers each own a private structure (old nodes whose slots get young nodes:
@@ -411,9 +414,14 @@ int main(int argc, char **argv)
     unsigned stress = argc > 4 ? (unsigned)atoi(argv[4]) : 0;
     bool conservative = false;
     unsigned gc_threads = 0;
+    int concurrent_marking = 0;
     for (int a = 5; a < argc; a++) {
         if (strcmp(argv[a], "conservative") == 0)
             conservative = true;
+        else if (strcmp(argv[a], "concurrent") == 0)
+            concurrent_marking = 1;
+        else if (strcmp(argv[a], "stw") == 0)
+            concurrent_marking = -1;
         else
             CHECK_MSG(sscanf(argv[a], "gc-threads=%u", &gc_threads) == 1 && gc_threads >= 1,
                       "unknown option %s", argv[a]);
@@ -428,6 +436,7 @@ int main(int argc, char **argv)
     cfg.verify = 1;
     cfg.conservative_stack = conservative;
     cfg.parallelism = gc_threads;
+    cfg.concurrent_marking = concurrent_marking;
     char err[256];
     heap = gc_heap_create(&cfg, err, sizeof err);
     CHECK_MSG(heap != NULL, "gc_heap_create: %s", err);
@@ -483,19 +492,28 @@ int main(int argc, char **argv)
     CHECK_MSG((uintptr_t)spawned >= 1, "no thread attached and detached during the run");
 
     gc_blocking_leave(main_m);
+    struct gc_stats stats;
+    gc_get_stats(heap, &stats);
+    if (cfg.concurrent_marking == 1)
+        CHECK_MSG(stats.concurrent_cycles > 0, "%s", "no concurrent cycle ended during the run");
     gc_collect(main_m, GC_COLLECT_MAJOR);
     check_shared_locked();
     CHECK(gc_verify(main_m) == 0);
     if (gc_threads > 1 && kind != GC_BARRIER_NONE) {
         struct gc_stats st;
         gc_get_stats(heap, &st);
-        CHECK_MSG(st.minor_collections > 0 && st.parallel_minor_collections == st.minor_collections,
-                  "%" PRIu64 " of %" PRIu64 " minor collections ran on %u collector threads",
-                  st.parallel_minor_collections, st.minor_collections, gc_threads);
+        CHECK_MSG(
+            st.minor_collections > 0 && st.parallel_minor_collections >= st.minor_collections &&
+                st.parallel_minor_collections <=
+                    st.minor_collections + 2 * st.concurrent_cycles + 2,
+            "%" PRIu64 " parallel minor collections for %" PRIu64 " minor ones and %" PRIu64
+            " concurrent cycles on %u collector threads (a cycle's first and final pauses "
+            "run one each)",
+            st.parallel_minor_collections, st.minor_collections, st.concurrent_cycles, gc_threads);
     }
     printf("%d workers x %ld steps, %" PRIuPTR " transient threads, %" PRIu64
-           " collections: PASS\n",
-           nworkers, steps, (uintptr_t)spawned, collections_so_far());
+           " collections (%" PRIu64 " concurrent cycles): PASS\n",
+           nworkers, steps, (uintptr_t)spawned, collections_so_far(), stats.concurrent_cycles);
     gc_mutator_detach(main_m);
     gc_heap_destroy(heap);
     return 0;

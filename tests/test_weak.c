@@ -14,9 +14,10 @@
  * unchanged although young objects moved; after a major collection the heap holds
  * exactly the model's live objects. The heap verifier runs at every collection.
  *
- * usage: test_weak BARRIER SEED STEPS minor|major
+ * usage: test_weak BARRIER SEED STEPS minor|major|concurrent
  *   minor: seven of eight collections are minor ones (young keys in old ephemerons and
- *   the reverse); major: every collection is a major one.
+ *   the reverse); major: every collection is a major one; concurrent: as minor, each
+ *   major collection a concurrent marking cycle stepped by the test (collect_and_check).
  * Exits 77 (skipped) when the barrier is not available on this machine. */
 #include <stdbool.h>
 #include <stdint.h>
@@ -24,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gcvm/gc-debug.h"
 #include "gcvm/gc-weak.h"
 #include "test_util.h"
 
@@ -433,16 +435,17 @@ static void drain_guardians(void)
     }
 }
 
-static void collect_and_check(bool want_major, uint32_t epoch, uint32_t **seen)
+/* After one collection (before: the statistics before it): the model collects as the heap
+ * did, and they must agree. */
+static void check_collection(const struct gc_stats *before, uint32_t *seen_epoch, uint32_t **seen)
 {
-    struct gc_stats before, after;
-    gc_get_stats(heap, &before);
-    gc_collect(mut, want_major ? GC_COLLECT_MAJOR : GC_COLLECT_MINOR);
+    struct gc_stats after;
     gc_get_stats(heap, &after);
-    bool major = after.major_collections > before.major_collections;
+    bool major = after.major_collections > before->major_collections;
     CHECK_MSG(after.major_collections + after.minor_collections ==
-                  before.major_collections + before.minor_collections + 1,
+                  before->major_collections + before->minor_collections + 1,
               "%s", "a collection the test did not ask for ran");
+    uint32_t epoch = ++*seen_epoch;
     model_collect(major);
     *seen = grow(*seen, model_count * sizeof **seen);
     for (int r = 0; r < ROOTS; r++)
@@ -458,14 +461,39 @@ static void collect_and_check(bool want_major, uint32_t epoch, uint32_t **seen)
                   "the model %zu",
                   heap_objects, live);
     }
+}
+
+/* With concurrent marking (mode concurrent), a major collection is a cycle: its start is
+ * a minor collection, then the marker (held) takes a random number of steps, then the
+ * final pause resolves the weak objects the marker listed and those met in the pause.
+ * Nothing is mutated meanwhile, so the cycle has no floating garbage and must agree with
+ * the model exactly. */
+static bool concurrent_cycles;
+
+static void collect_and_check(bool want_major, uint32_t *epoch, uint32_t **seen)
+{
+    struct gc_stats before;
+    gc_get_stats(heap, &before);
+    if (want_major && concurrent_cycles) {
+        CHECK_MSG(gc_debug_cycle_start(mut) == 0, "%s", "no concurrent cycle started");
+        check_collection(&before, epoch, seen);
+        gc_debug_mark_step(mut, below(200));
+        gc_get_stats(heap, &before);
+        CHECK(gc_debug_cycle_finish(mut) == 0);
+    } else {
+        gc_collect(mut, want_major ? GC_COLLECT_MAJOR : GC_COLLECT_MINOR);
+    }
+    check_collection(&before, epoch, seen);
     drain_guardians();
 }
 
 int main(int argc, char **argv)
 {
     enum gc_barrier_kind barrier = barrier_from_args(argc, argv);
-    CHECK_MSG(argc == 5 && (!strcmp(argv[4], "minor") || !strcmp(argv[4], "major")), "%s",
-              "usage: test_weak BARRIER SEED STEPS minor|major");
+    CHECK_MSG(argc == 5 && (!strcmp(argv[4], "minor") || !strcmp(argv[4], "major") ||
+                            !strcmp(argv[4], "concurrent")),
+              "%s", "usage: test_weak BARRIER SEED STEPS minor|major|concurrent");
+    concurrent_cycles = !strcmp(argv[4], "concurrent");
     rng_state = strtoull(argv[2], NULL, 10) * 0x9e3779b97f4a7c15ull + 1;
     long steps = strtol(argv[3], NULL, 10);
     bool majors_only = !strcmp(argv[4], "major");
@@ -477,10 +505,13 @@ int main(int argc, char **argv)
     cfg.nursery_bytes = 4u << 20;
     cfg.major_threshold_bytes = 128u << 20; /* collections only when the test asks */
     cfg.verify = 1;
+    cfg.concurrent_marking = concurrent_cycles ? 1 : -1;
     char err[256];
     heap = gc_heap_create(&cfg, err, sizeof err);
     CHECK_MSG(heap != NULL, "%s", err);
     mut = attach_or_fail(heap);
+    if (concurrent_cycles)
+        gc_debug_marker_hold(heap, 1);
     CHECK(gc_register_kind(heap, KIND_NODE, trace_node) == 0);
     CHECK(gc_register_kind(heap, GC_KIND_EPHEMERON, trace_node) == -1);
     for (int r = 0; r < ROOTS; r++) {
@@ -497,7 +528,7 @@ int main(int argc, char **argv)
         mutate();
         if (s % COLLECT_EVERY == 0) {
             bool major = majors_only || below(8) == 0;
-            collect_and_check(major, ++epoch, &seen);
+            collect_and_check(major, &epoch, &seen);
         }
     }
     for (size_t i = 0; i < model_count; i++) {
@@ -507,6 +538,9 @@ int main(int argc, char **argv)
            "key in a minor collection), %llu objects queued by guardians, %u collections\n",
            gc_barrier_name(barrier), model_count, broken, old_broken_in_minor, guardian_queued,
            epoch);
+    struct gc_stats stats;
+    gc_get_stats(heap, &stats);
+    CHECK_MSG(!concurrent_cycles || stats.concurrent_cycles > 0, "%s", "no concurrent cycle ran");
     CHECK_MSG(broken > 0 && guardian_queued > 0, "%s",
               "no ephemeron broken or no object queued: the test tested nothing");
     CHECK_MSG(majors_only || old_broken_in_minor > 0 || barrier == GC_BARRIER_NONE, "%s",

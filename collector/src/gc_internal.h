@@ -72,6 +72,7 @@ struct gc_barrier_ops;
 struct weak_state;
 struct worker_pool;
 struct minor_parallel;
+struct marker;
 
 struct ptr_stack {
     void **items;
@@ -213,6 +214,16 @@ struct gc_heap {
     struct ptr_stack grey;
     struct ptr_stack pinned_now;
 
+    /* Concurrent marking (concurrent_mark.c, docs/collector.md "Concurrent marking"):
+     * whether major collections mark beside the mutators, and why (or why not); the
+     * marker thread's state (NULL when they do not); a cycle runs from its starting pause
+     * to its final one. */
+    bool concurrent;
+    char concurrent_state[160];
+    struct marker *marker;
+    bool cycle_active;
+    uint64_t cycle_start_ns;
+
     /* Ephemerons found in this collection, guardians (weak.c). NULL until first used. */
     struct weak_state *weak;
 
@@ -340,6 +351,35 @@ void minor_collect(struct gc_heap *h);
 int minor_parallel_create(struct gc_heap *h, char *err, size_t err_len);
 void minor_parallel_destroy(struct gc_heap *h);
 void major_collect(struct gc_heap *h);
+void major_clear_old_marks(struct gc_heap *h); /* before marking: stale bits of the swap */
+void major_sweep(struct gc_heap *h); /* after marking: free the unmarked, swap the bitmaps */
+
+/* ---- Concurrent marking (concurrent_mark.c); all in pauses unless said ----
+ * A cycle: concurrent_cycle_start right after a minor collection (nothing young); then
+ * pauses of minor collections, each with concurrent_note_writes after the harvest,
+ * concurrent_before_minor and concurrent_after_minor around minor_collect; then
+ * concurrent_cycle_finish after the last one. Every pause is bracketed by
+ * concurrent_pause_begin (parks the marker) and concurrent_pause_end (lets it go on). */
+int concurrent_init(struct gc_heap *h, char *err, size_t err_len); /* at creation */
+void concurrent_destroy(struct gc_heap *h);
+void concurrent_pause_begin(struct gc_heap *h);
+void concurrent_pause_end(struct gc_heap *h);
+void concurrent_cycle_start(struct gc_heap *h);
+void concurrent_cycle_finish(struct gc_heap *h);
+void concurrent_cycle_abandon(struct gc_heap *h); /* a full collection replaces it */
+void concurrent_note_writes(struct gc_heap *h);   /* ORs h->dirty into the mark-dirty set */
+void concurrent_before_minor(struct gc_heap *h);
+void concurrent_after_minor(struct gc_heap *h);
+/* Marks an object that became old during the cycle and queues it for the marker. */
+void concurrent_shade(struct gc_heap *h, void *obj);
+/* Marks an object allocated old during the cycle (any thread, under the heap's lock). */
+void concurrent_mark_allocated(struct gc_heap *h, void *obj);
+/* The marker has nothing left: the next nursery block boundary ends the cycle. Any
+ * thread. */
+bool concurrent_final_due(const struct gc_heap *h);
+/* The marker's rounds do not converge (each pause finds it still re-scanning): the next
+ * minor collection ends the cycle. */
+bool concurrent_rounds_exhausted(const struct gc_heap *h);
 void trace_roots(struct gc_heap *h, gc_visit_fn visit, void *ctx);
 void trace_object(struct gc_heap *h, void *obj, gc_visit_fn visit, void *ctx);
 void pin_block(struct gc_heap *h, size_t i);
@@ -374,7 +414,13 @@ void mutators_free_all(struct gc_heap *h); /* the heap is going */
 /* Runs a collection with h->lock held, stopping the world around it. With
  * unless_another, returns without collecting when another thread collected while m
  * waited for it. */
-void run_collection(struct gc_mutator *m, bool major, bool unless_another);
+enum collection_request {
+    COLLECT_MINOR,
+    COLLECT_MAJOR_STEP, /* the threshold's major collection: concurrent, starts or ends a
+                           cycle; else stop-the-world */
+    COLLECT_MAJOR_FULL, /* everything unreachable now is freed before it returns */
+};
+void run_collection(struct gc_mutator *m, enum collection_request what, bool unless_another);
 
 /* ---- Weak objects (weak.c) and identity hashes (identity_hash.c) ----
  * A collection calls weak_collection_begin before it traces anything: from then until

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "gc_internal.h"
+#include "gcvm/gc-debug.h"
 
 /* ---- Configuration ---- */
 
@@ -41,6 +42,7 @@ void gc_config_init(struct gc_config *cfg)
 /* The environment variables a heap reads at creation, each a number, 0 when unset. */
 struct env_settings {
     unsigned stress, threads, verify, trace, workers_together;
+    int concurrent; /* GCVM_GC_CONCURRENT: 0 or 1; -1 unset */
 };
 
 /* Reads one; a value that is not a number from 0 to 1000000000 is gc_heap_create's
@@ -63,9 +65,25 @@ static int env_unsigned(const char *name, unsigned *out, char *err, size_t err_l
     return 0;
 }
 
+/* A switch: unset, 0 or 1; anything else is gc_heap_create's error. */
+static int env_switch(const char *name, int *out, char *err, size_t err_len)
+{
+    const char *v = getenv(name);
+    *out = -1;
+    if (!v || !*v)
+        return 0;
+    if (strcmp(v, "0") != 0 && strcmp(v, "1") != 0) {
+        gc_set_error(err, err_len, "%s=%s is neither 0 nor 1", name, v);
+        return -1;
+    }
+    *out = v[0] == '1';
+    return 0;
+}
+
 static int read_env_settings(struct env_settings *e, char *err, size_t err_len)
 {
-    return env_unsigned("GCVM_GC_STRESS", &e->stress, err, err_len) ||
+    return env_switch("GCVM_GC_CONCURRENT", &e->concurrent, err, err_len) ||
+                   env_unsigned("GCVM_GC_STRESS", &e->stress, err, err_len) ||
                    env_unsigned("GCVM_GC_THREADS", &e->threads, err, err_len) ||
                    env_unsigned("GCVM_GC_VERIFY", &e->verify, err, err_len) ||
                    env_unsigned("GCVM_GC_TRACE", &e->trace, err, err_len) ||
@@ -114,6 +132,13 @@ static int prepare_config(const struct gc_config *cfg_in, struct gc_config *cfg,
                      (2 * nursery_blocks + 4) << BLOCK_SHIFT);
         return -1;
     }
+    if (cfg->concurrent_marking < -1 || cfg->concurrent_marking > 1) {
+        gc_set_error(err, err_len,
+                     "gc_config.concurrent_marking is %d; it must be 1 (on), -1 (off) or 0 "
+                     "(GCVM_GC_CONCURRENT, else on)",
+                     cfg->concurrent_marking);
+        return -1;
+    }
     if (nblocks > ((size_t)1 << 31)) {
         gc_set_error(err, err_len, "heap of %zu bytes is larger than this collector supports",
                      cfg->heap_max_bytes);
@@ -158,6 +183,37 @@ struct gc_heap *heap_create_with_barrier(const struct gc_config *cfg_in, char *e
         return NULL;
     }
     return build_heap(&cfg, &env, cfg.barrier, "chosen by the heap's configuration", err, err_len);
+}
+
+/* Whether major collections mark concurrently (docs/collector.md, "Concurrent marking"):
+ * only where the barrier records the writes on the host while the marker runs. */
+static int choose_concurrent(struct gc_heap *h, const struct gc_config *cfg,
+                             const struct env_settings *env, char *err, size_t err_len)
+{
+    int want = cfg->concurrent_marking != 0 ? cfg->concurrent_marking == 1
+               : env->concurrent >= 0       ? env->concurrent
+                                            : 1;
+    const char *source = cfg->concurrent_marking != 0 ? "gc_config.concurrent_marking"
+                         : env->concurrent >= 0       ? "GCVM_GC_CONCURRENT"
+                                                      : "the default";
+    if (!want) {
+        snprintf(h->concurrent_state, sizeof h->concurrent_state, "stop-the-world (%s)", source);
+        return 0;
+    }
+    if (h->barrier_kind == GC_BARRIER_NONE) {
+        snprintf(h->concurrent_state, sizeof h->concurrent_state,
+                 "stop-the-world (barrier none records no writes for the marker)");
+        return 0;
+    }
+    if (gc_barrier_uses_guest_mode(h->barrier_kind)) {
+        snprintf(h->concurrent_state, sizeof h->concurrent_state,
+                 "stop-the-world (the gcvm barriers harvest in guest mode on the mutator's "
+                 "thread; not concurrent yet)");
+        return 0;
+    }
+    snprintf(h->concurrent_state, sizeof h->concurrent_state, "concurrent marking (%s)", source);
+    h->concurrent = true;
+    return concurrent_init(h, err, err_len);
 }
 
 static struct gc_heap *build_heap(const struct gc_config *cfg_in, const struct env_settings *env,
@@ -221,6 +277,10 @@ static struct gc_heap *build_heap(const struct gc_config *cfg_in, const struct e
     h->trace_log = env->trace != 0;
     h->workers_together = env->workers_together != 0;
     h->stats.dirty_unit_bytes = kind == GC_BARRIER_NONE ? 0 : (uint64_t)1 << h->dirty_shift;
+    if (choose_concurrent(h, &cfg, env, err, err_len) != 0) {
+        gc_heap_destroy(h);
+        return NULL;
+    }
 
     prefault_start(h); /* before a gcvm barrier puts the thread in guest mode */
     if (minor_parallel_create(h, err, err_len) != 0) {
@@ -243,6 +303,7 @@ void gc_heap_destroy(struct gc_heap *h)
         return;
     prefault_stop(h);
     minor_parallel_destroy(h);
+    concurrent_destroy(h);
     mutators_free_all(h);
     if (h->barrier)
         h->barrier->detach(h);
@@ -264,6 +325,11 @@ void gc_heap_destroy(struct gc_heap *h)
     pthread_cond_destroy(&h->stopped_cond);
     pthread_cond_destroy(&h->resume_cond);
     free(h);
+}
+
+int gc_heap_concurrent_marking(const struct gc_heap *h)
+{
+    return h->concurrent;
 }
 
 unsigned gc_heap_parallelism(const struct gc_heap *h)
@@ -291,12 +357,12 @@ static void timed_barrier_step(struct gc_heap *h, void (*step)(struct gc_heap *)
     h->phase_ns[2] += ns;
 }
 
-static void log_collection(struct gc_heap *h, bool major, uint64_t promoted_before, double ms)
+static void log_collection(struct gc_heap *h, const char *kind, uint64_t promoted_before, double ms)
 {
     fprintf(stderr,
             "gcvm-gc: %s #%llu: %.3f ms (trace %.3f, sweep %.3f, barrier %.3f); promoted "
             "%.1f KiB; old %.1f MiB, heap %.1f MiB\n",
-            major ? "major" : "minor",
+            kind,
             (unsigned long long)h->stats.minor_collections +
                 (unsigned long long)h->stats.major_collections,
             ms, (double)h->phase_ns[0] / 1e6, (double)h->phase_ns[1] / 1e6,
@@ -306,8 +372,74 @@ static void log_collection(struct gc_heap *h, bool major, uint64_t promoted_befo
             (double)((h->nblocks - h->free_blocks) << BLOCK_SHIFT) / 1048576.0);
 }
 
+/* The old generation's size at which a running cycle is ended at once, its marker
+ * having fallen behind the mutators' promotion: the threshold's headroom again. */
+static bool cycle_outgrown(const struct gc_heap *h)
+{
+    size_t live = h->sizing.live_after_major >> BLOCK_SHIFT;
+    size_t headroom = h->major_threshold_blocks > live ? h->major_threshold_blocks - live : 0;
+    return h->old_blocks >= h->major_threshold_blocks + headroom;
+}
+
+/* Whether a cycle whose marker is done ends at this nursery block boundary: only early
+ * in the nursery, where the final pause's minor collection has little to evacuate and
+ * little was written since the last one; otherwise the next minor collection ends it. */
+static bool cycle_end_due(const struct gc_heap *h)
+{
+    size_t early = h->nursery_count / 8 > 2 ? h->nursery_count / 8 : 2;
+    return concurrent_final_due(h) && h->nursery_next <= early;
+}
+
+enum pause_outcome { PAUSE_MINOR, PAUSE_CYCLE_END, PAUSE_FULL };
+
+/* A full collection is the stop-the-world one, also with concurrent marking: it frees
+ * everything unreachable now (a cycle keeps what died while it ran), and traces from the
+ * roots only (a cycle starts after a minor collection, which keeps the young objects that
+ * any old object reaches). A running cycle is dropped. */
+static void full_collect(struct gc_heap *h)
+{
+    if (h->cycle_active)
+        concurrent_cycle_abandon(h);
+    major_collect(h);
+}
+
+/* A minor collection, and with concurrent marking what the cycle needs around it: the
+ * harvest ORed into the mark-dirty set, then the cycle started or ended in this pause. */
+static enum pause_outcome minor_and_cycle(struct gc_heap *h, enum collection_request what)
+{
+    bool marker_done = concurrent_final_due(h); /* before this harvest gives it more */
+    timed_barrier_step(h, h->barrier->harvest);
+    concurrent_note_writes(h);
+    if (h->verify)
+        verify_remembered_set(h);
+    uint64_t t_trace = gc_now_ns();
+    concurrent_before_minor(h);
+    minor_collect(h);
+    concurrent_after_minor(h);
+    h->phase_ns[0] = gc_now_ns() - t_trace;
+    if (!h->concurrent) {
+        /* Not now: at the next nursery block boundary, when the major collection has
+         * almost nothing young to evacuate (docs/collector.md, "Major collections and
+         * the pause"). */
+        h->major_due = h->old_blocks >= h->major_threshold_blocks;
+        return PAUSE_MINOR;
+    }
+    if (h->cycle_active) {
+        /* The marker finished its round before this minor collection: what was written
+         * since is re-scanned here rather than in another round (cycle_end_due). */
+        if (what != COLLECT_MAJOR_STEP && !marker_done && !concurrent_rounds_exhausted(h) &&
+            !cycle_outgrown(h))
+            return PAUSE_MINOR;
+        concurrent_cycle_finish(h);
+        return PAUSE_CYCLE_END;
+    }
+    if (what == COLLECT_MAJOR_STEP || h->old_blocks >= h->major_threshold_blocks)
+        concurrent_cycle_start(h);
+    return PAUSE_MINOR;
+}
+
 /* With the world stopped and every mutator's block retired. */
-static void collect_stopped(struct gc_heap *h, bool major)
+static void collect_stopped(struct gc_heap *h, enum collection_request what)
 {
     h->collecting = true;
     h->collections++;
@@ -315,23 +447,22 @@ static void collect_stopped(struct gc_heap *h, bool major)
     uint64_t promoted_before = h->stats.bytes_promoted;
     memset(h->phase_ns, 0, sizeof h->phase_ns);
     h->stats.bytes_allocated += nursery_bytes_in_use(h);
-    major = major || h->barrier_kind == GC_BARRIER_NONE || h->major_due;
-    if (major) {
-        major_collect(h);
+    concurrent_pause_begin(h);
+    enum pause_outcome outcome = PAUSE_FULL;
+    bool cycle_before = h->cycle_active;
+    bool stw_major =
+        h->concurrent ? what == COLLECT_MAJOR_FULL
+                      : what != COLLECT_MINOR || h->barrier_kind == GC_BARRIER_NONE || h->major_due;
+    if (stw_major)
+        full_collect(h);
+    else
+        outcome = minor_and_cycle(h, what);
+    bool major = outcome != PAUSE_MINOR;
+    if (major) { /* a cycle's final pause did a minor collection too: it counts as major */
         retention_release(h);
         h->stats.major_collections++;
     } else {
-        timed_barrier_step(h, h->barrier->harvest);
-        if (h->verify)
-            verify_remembered_set(h);
-        uint64_t t_trace = gc_now_ns();
-        minor_collect(h);
-        h->phase_ns[0] = gc_now_ns() - t_trace;
         h->stats.minor_collections++;
-        /* Not now: at the next nursery block boundary, when the major collection has
-         * almost nothing young to evacuate (docs/collector.md, "Major collections and
-         * the pause"). */
-        h->major_due = h->old_blocks >= h->major_threshold_blocks;
     }
     timed_barrier_step(h, h->barrier->rearm);
     h->all_dirty = false;
@@ -344,24 +475,84 @@ static void collect_stopped(struct gc_heap *h, bool major)
         h->stats.peak_heap_bytes = in_use;
     double ms = (double)(gc_now_ns() - t0) / 1e6;
     stats_record_pause(h, ms);
+    if (outcome == PAUSE_CYCLE_END) {
+        h->stats.final_pause_last_ms = ms;
+        if (ms > h->stats.final_pause_max_ms)
+            h->stats.final_pause_max_ms = ms;
+    }
     if (h->trace_log)
-        log_collection(h, major, promoted_before, ms);
+        log_collection(h,
+                       outcome == PAUSE_FULL              ? "major"
+                       : outcome == PAUSE_CYCLE_END       ? "major (end of a concurrent cycle)"
+                       : h->cycle_active && !cycle_before ? "minor (start of a concurrent cycle)"
+                                                          : "minor",
+                       promoted_before, ms);
+    concurrent_pause_end(h);
     h->collecting = false;
 }
 
-void run_collection(struct gc_mutator *m, bool major, bool unless_another)
+void run_collection(struct gc_mutator *m, enum collection_request what, bool unless_another)
 {
     bool another = world_stop(m);
     if (!(another && unless_another))
-        collect_stopped(m->heap, major);
+        collect_stopped(m->heap, what);
     world_start(m);
 }
 
 void gc_collect(struct gc_mutator *m, enum gc_collection_kind kind)
 {
     pthread_mutex_lock(&m->heap->lock);
-    run_collection(m, kind == GC_COLLECT_MAJOR, false);
+    run_collection(m, kind == GC_COLLECT_MAJOR ? COLLECT_MAJOR_FULL : COLLECT_MINOR, false);
     pthread_mutex_unlock(&m->heap->lock);
+}
+
+/* ---- Debug hooks for concurrent marking (gc-debug.h; the others are in
+ * concurrent_mark.c) ---- */
+
+int gc_debug_cycle_start(struct gc_mutator *m)
+{
+    struct gc_heap *h = m->heap;
+    pthread_mutex_lock(&h->lock);
+    int rc = -1;
+    if (h->concurrent && !h->cycle_active) {
+        run_collection(m, COLLECT_MAJOR_STEP, false);
+        rc = h->cycle_active ? 0 : -1;
+    }
+    pthread_mutex_unlock(&h->lock);
+    return rc;
+}
+
+int gc_debug_cycle_finish(struct gc_mutator *m)
+{
+    struct gc_heap *h = m->heap;
+    pthread_mutex_lock(&h->lock);
+    int rc = -1;
+    if (h->cycle_active) {
+        run_collection(m, COLLECT_MAJOR_STEP, false);
+        rc = 0;
+    }
+    pthread_mutex_unlock(&h->lock);
+    return rc;
+}
+
+int gc_debug_is_allocated(struct gc_mutator *m, const void *obj)
+{
+    struct gc_heap *h = m->heap;
+    if (!in_region(h, obj))
+        return 0;
+    pthread_mutex_lock(&h->lock);
+    const struct block *b = &h->blocks[block_index(h, obj)];
+    int yes = 0;
+    switch (b->kind) {
+    case BLOCK_SMALL: yes = cell_allocated(h, (const char *)header_of(obj)); break;
+    case BLOCK_PINNED: yes = !(*header_of(obj) & HDR_FILLER); break;
+    case BLOCK_LARGE:
+        yes = (const char *)obj == block_start(h, block_index(h, obj)) + GC_HEADER_BYTES;
+        break;
+    default: break;
+    }
+    pthread_mutex_unlock(&h->lock);
+    return yes;
 }
 
 /* ---- Allocation slow path ---- */
@@ -388,8 +579,8 @@ static char *alloc_small_young(struct gc_mutator *m, size_t total)
     char *at = bump_in_own_block(h, m, total);
     if (at)
         return at;
-    if (h->major_due)
-        run_collection(m, true, true);
+    if (h->major_due || cycle_end_due(h))
+        run_collection(m, COLLECT_MAJOR_STEP, true);
     if (nursery_refill(h, m))
         at = bump_in_own_block(h, m, total);
     return at;
@@ -398,13 +589,16 @@ static char *alloc_small_young(struct gc_mutator *m, size_t total)
 static char *alloc_large_old(struct gc_mutator *m, size_t total)
 {
     struct gc_heap *h = m->heap;
-    if (h->old_blocks + (total >> BLOCK_SHIFT) >= h->major_threshold_blocks &&
-        h->barrier_kind != GC_BARRIER_NONE)
-        run_collection(m, true, true);
+    bool over = h->old_blocks + (total >> BLOCK_SHIFT) >= h->major_threshold_blocks;
+    if (h->cycle_active ? cycle_end_due(h) || cycle_outgrown(h)
+                        : over && h->barrier_kind != GC_BARRIER_NONE)
+        run_collection(m, COLLECT_MAJOR_STEP, true);
     char *at = old_alloc_large(h, total);
     if (!at)
         return NULL;
     memset(at, 0, total);
+    if (h->cycle_active) /* allocated marked (docs/collector.md, "Concurrent marking") */
+        concurrent_mark_allocated(h, at + GC_HEADER_BYTES);
     size_t bi = block_index(h, at);
     h->blocks[bi].fresh = true;
     ptr_stack_push(&h->fresh_large, at + GC_HEADER_BYTES);
@@ -422,7 +616,7 @@ static void stress_tick(struct gc_mutator *m)
     m->stress_countdown = h->stress_interval;
     pthread_mutex_lock(&h->lock);
     h->stress_collections++;
-    run_collection(m, h->stress_collections % 8 == 0, false);
+    run_collection(m, h->stress_collections % 8 == 0 ? COLLECT_MAJOR_STEP : COLLECT_MINOR, false);
     pthread_mutex_unlock(&h->lock);
 }
 
@@ -463,7 +657,8 @@ void *gc_alloc_slow(struct gc_mutator *m, unsigned kind, size_t bytes, int point
             if (!again)
                 break;
         }
-        run_collection(m, !(attempt == 0 && !large), attempt == 0);
+        run_collection(m, attempt == 0 && !large ? COLLECT_MINOR : COLLECT_MAJOR_FULL,
+                       attempt == 0);
     }
     pthread_mutex_unlock(&h->lock);
     if (!at)

@@ -34,7 +34,8 @@ void heap_sizing_major_begins(struct gc_heap *h)
     if (z->last_major_end_ns && z->major_start_ns > z->last_major_end_ns &&
         old_bytes > z->live_after_major) {
         double seconds = (double)(z->major_start_ns - z->last_major_end_ns) / 1e9;
-        z->growth_rate = smooth(z->growth_rate, (double)(old_bytes - z->live_after_major) / seconds);
+        z->growth_rate =
+            smooth(z->growth_rate, (double)(old_bytes - z->live_after_major) / seconds);
     }
 }
 

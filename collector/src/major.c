@@ -1,6 +1,7 @@
 /* Major collection: trace everything reachable from the roots, promoting young objects
  * on the way and marking old ones, then free the blocks with nothing marked and make
- * the marks the new allocation bits. */
+ * the marks the new allocation bits. This is the stop-the-world one; the concurrent
+ * cycle (concurrent_mark.c) shares its mark-clearing and its sweep. */
 #include <string.h>
 
 #include "gc_internal.h"
@@ -85,6 +86,19 @@ static void make_old_run_writable(struct gc_heap *h, size_t first, size_t count)
     h->barrier->make_writable(h, first, count);
 }
 
+void major_clear_old_marks(struct gc_heap *h)
+{
+    for_each_old_run(h, clear_old_marks);
+}
+
+void major_sweep(struct gc_heap *h)
+{
+    sweep(h);
+    uint64_t *marks = h->mark_bits;
+    h->mark_bits = h->alloc_bits;
+    h->alloc_bits = marks;
+}
+
 void major_collect(struct gc_heap *h)
 {
     uint64_t t0 = gc_now_ns();
@@ -93,7 +107,7 @@ void major_collect(struct gc_heap *h)
     h->major_due = false;
     if (h->barrier->make_writable)
         for_each_old_run(h, make_old_run_writable); /* promotion fills free cells */
-    for_each_old_run(h, clear_old_marks);
+    major_clear_old_marks(h);
     weak_collection_begin(h);
     if (h->conservative_stack)
         conservative_scan_stacks(h, mark_conservative_referent);
@@ -106,10 +120,7 @@ void major_collect(struct gc_heap *h)
     h->fresh_large.count = 0;
     uint64_t t1 = gc_now_ns();
     h->phase_ns[0] = t1 - t0;
-    sweep(h);
-    uint64_t *marks = h->mark_bits;
-    h->mark_bits = h->alloc_bits;
-    h->alloc_bits = marks;
+    major_sweep(h);
     h->phase_ns[1] = gc_now_ns() - t1;
     h->marking = false;
     heap_sizing_major_ends(h);

@@ -31,6 +31,10 @@ void pin_block(struct gc_heap *h, size_t bi)
         return;
     for (char *at = block_start(h, bi); at < b->fill; at += walked_object_size(at)) {
         gc_header hdr = *(gc_header *)at;
+        /* Old now, during a concurrent cycle: shaded (docs/collector.md, "Concurrent
+         * marking", invariant D). */
+        if ((hdr & GC_HDR_LIVE) && h->cycle_active)
+            concurrent_shade(h, at + GC_HEADER_BYTES);
         if ((hdr & GC_HDR_LIVE) && !(hdr & GC_HDR_POINTERFREE)) /* not evacuated already */
             ptr_stack_push(&h->grey, at + GC_HEADER_BYTES);
     }
@@ -75,6 +79,8 @@ static void *promote(struct gc_heap *h, void *obj)
     h->stats.bytes_promoted += total + extra;
     if (h->marking)
         set_marked(h, copy);
+    else if (h->cycle_active) /* promoted during a concurrent cycle: shaded (invariant D) */
+        concurrent_shade(h, copy);
     if (!(hdr & GC_HDR_POINTERFREE))
         ptr_stack_push(&h->grey, copy);
     return copy;
@@ -380,6 +386,7 @@ struct evac_worker {
     uint64_t objects_copied, bytes_promoted, remembered_fields, cpu_ns;
     struct ptr_stack deferred; /* fields left for the end, single-threaded */
     struct ptr_stack local;    /* copies to trace that no other worker can see */
+    struct ptr_stack to_shade; /* its copies during a concurrent cycle, shaded at the end */
 };
 
 struct minor_parallel {
@@ -443,6 +450,11 @@ static void *parallel_promote(struct evac_worker *w, void *obj, void **field)
     }
     w->objects_copied++;
     w->bytes_promoted += total + extra;
+    /* Promoted during a concurrent cycle: shaded (docs/collector.md, "Concurrent marking",
+     * invariant D), by the single-threaded end, since the marker's grey list is not the
+     * workers' to share. */
+    if (w->h->cycle_active)
+        ptr_stack_push(&w->to_shade, copy);
     if (!(hdr & GC_HDR_POINTERFREE))
         ptr_stack_push(&w->local, copy);
     return copy;
@@ -648,6 +660,8 @@ static void minor_collect_parallel(struct gc_heap *h, struct minor_parallel *par
         h->stats.objects_copied_by_worker[slot] += w->objects_copied;
         h->stats.cpu_ns_by_worker[slot] += w->cpu_ns;
         w->bytes_promoted = w->remembered_fields = w->objects_copied = w->cpu_ns = 0;
+        while (w->to_shade.count)
+            concurrent_shade(h, ptr_stack_pop(&w->to_shade));
         while (w->deferred.count)
             visit_for_minor(ptr_stack_pop(&w->deferred), h);
     }
@@ -732,6 +746,7 @@ void minor_parallel_destroy(struct gc_heap *h)
         return;
     for (unsigned k = 0; k < par->count; k++) {
         free(par->workers[k].deferred.items);
+        free(par->workers[k].to_shade.items);
         free(par->workers[k].local.items);
     }
     work_set_destroy(&par->work);

@@ -126,8 +126,8 @@ static uint64_t first_touch_ns(struct gc_heap *h)
             block[off] = 1;
         clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
         madvise((char *)block, BLOCK_BYTES, MADV_DONTNEED);
-        uint64_t ns = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000u +
-                      (uint64_t)(t1.tv_nsec - t0.tv_nsec);
+        uint64_t ns =
+            (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000u + (uint64_t)(t1.tv_nsec - t0.tv_nsec);
         ns /= BLOCK_BYTES / PAGE_BYTES;
         if (ns < best)
             best = ns;

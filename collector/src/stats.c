@@ -80,6 +80,7 @@ void gc_reset_pause_stats(struct gc_heap *h)
     h->pauses.count = 0;
     h->stats.pause_max_ms = 0;
     h->stats.pause_total_ms = 0;
+    h->stats.final_pause_max_ms = 0;
 }
 
 void gc_print_stats(const struct gc_heap *h, void *file)
@@ -115,4 +116,18 @@ void gc_print_stats(const struct gc_heap *h, void *file)
             fprintf(f, " %.1f", (double)s.cpu_ns_by_worker[k] / 1e6);
         fprintf(f, "; %llu steals\n", (unsigned long long)s.work_steals);
     }
+    fprintf(f, "gc: major collections: %s", h->concurrent_state);
+    if (s.concurrent_cycles)
+        fprintf(f,
+                "; %llu cycles, marker %.1f ms; %llu dirty %s re-scanned (%.0f a cycle, %llu "
+                "in the last), %llu of them in final pauses; final pause max %.3f ms, last "
+                "%.3f ms",
+                (unsigned long long)s.concurrent_cycles, s.concurrent_mark_ms,
+                (unsigned long long)s.mark_rescanned_units,
+                s.dirty_unit_bytes == 512 ? "cards" : "pages",
+                (double)s.mark_rescanned_units / (double)s.concurrent_cycles,
+                (unsigned long long)s.last_cycle_rescanned_units,
+                (unsigned long long)s.final_rescanned_units, s.final_pause_max_ms,
+                s.final_pause_last_ms);
+    fprintf(f, "\n");
 }

@@ -17,6 +17,33 @@ extern "C" {
  * written). A later collection sees the same writes. Stops the other mutators meanwhile. */
 GCVM_GC_API size_t gc_debug_written_pages(struct gc_mutator *mut, size_t *pages, size_t max);
 
+/* Concurrent marking, one step at a time, for tests that must place a store at an exact
+ * moment of a cycle. They return -1 (and do nothing) when the heap does not mark
+ * concurrently or, where it matters, when no cycle runs. */
+
+/* hold != 0: the background marker does no work until called again with 0; marking then
+ * advances only by gc_debug_mark_step. Returns when the marker is idle. */
+GCVM_GC_API void gc_debug_marker_hold(struct gc_heap *heap, int hold);
+
+/* Starts a cycle now, in a pause that is a minor collection (no-op, -1, when one runs). */
+GCVM_GC_API int gc_debug_cycle_start(struct gc_mutator *mut);
+
+/* Runs up to `steps` steps of the marker's work on the calling thread (a step traces one
+ * object or re-scans one block's mark-dirty units). Returns the steps done: fewer than
+ * asked means the marker has nothing left until the next pause. */
+GCVM_GC_API long gc_debug_mark_step(struct gc_mutator *mut, size_t steps);
+
+/* The colour of an old object in the running cycle: 0 white (unmarked), 1 grey (marked,
+ * fields not traced yet), 2 black (marked and traced). */
+GCVM_GC_API int gc_debug_mark_color(struct gc_mutator *mut, const void *obj);
+
+/* Ends the running cycle now with its final pause. */
+GCVM_GC_API int gc_debug_cycle_finish(struct gc_mutator *mut);
+
+/* Whether obj is an object of the heap's old generation after the last collection (its
+ * cell is allocated), for a test that checks what a collection freed. */
+GCVM_GC_API int gc_debug_is_allocated(struct gc_mutator *mut, const void *obj);
+
 #ifdef __cplusplus
 }
 #endif

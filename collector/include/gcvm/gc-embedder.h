@@ -24,7 +24,16 @@ typedef void (*gc_visit_fn)(void **field, void *visit_ctx);
  * would wait for that lock forever. With gc_config.parallelism > 1 it runs on several
  * collector threads at once, on different objects (rarely the same one): it may read
  * obj, but must write nothing that another call reads, and must leave the pointer
- * fields to visit (which may update them). Root tracers run on the collecting thread. */
+ * fields to visit (which may update them). Root tracers run on the collecting thread.
+ *
+ * With concurrent marking (gc_config.concurrent_marking), trace functions of old objects,
+ * and range tracers, also run on the collector's marker thread while the mutators run.
+ * So a trace function must pass each field's address to visit without reading the field
+ * itself, and must find the fields from what the mutators do not change after the object
+ * is made (its size, a fixed layout): an object whose pointer fields move (a length field
+ * that the mutator updates beside the data) is not safe to trace concurrently. The
+ * visitor reads the field, and a store the mutator makes meanwhile is found again through
+ * the write barrier (docs/collector.md, "Concurrent marking"). */
 typedef void (*gc_trace_fn)(void *obj, gc_visit_fn visit, void *visit_ctx);
 
 /* Calls visit(&root, visit_ctx) for every root the embedder keeps outside the heap. The

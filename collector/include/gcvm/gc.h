@@ -91,6 +91,12 @@ struct gc_config {
                              heap); 1: on the collecting thread alone. The gcvm barriers
                              and major collections use one thread. At most
                              GC_MAX_PARALLELISM. */
+    int concurrent_marking; /* 1: a major collection marks the old generation on a
+                               background thread while the mutators run, between a short
+                               starting and a short final pause; -1: it stops the world
+                               throughout; 0: GCVM_GC_CONCURRENT (0 or 1), else 1. Only
+                               the host barriers (card, mprotect, uffd, soft-dirty) mark
+                               concurrently; none and the gcvm barriers stop the world. */
 };
 
 #define GC_MAX_PARALLELISM 1024u
@@ -137,6 +143,10 @@ GCVM_GC_API struct gc_heap *gc_mutator_heap(const struct gc_mutator *mut);
 GCVM_GC_API void gc_blocking_enter(struct gc_mutator *mut);
 GCVM_GC_API void gc_blocking_leave(struct gc_mutator *mut);
 
+/* 1 when the heap's major collections mark concurrently, else 0 (see
+ * gc_config.concurrent_marking); gc_print_stats says why. */
+GCVM_GC_API int gc_heap_concurrent_marking(const struct gc_heap *heap);
+
 /* The barrier the heap runs, and (for auto) a line saying why it was chosen. */
 GCVM_GC_API enum gc_barrier_kind gc_heap_barrier(const struct gc_heap *heap);
 GCVM_GC_API const char *gc_heap_barrier_reason(const struct gc_heap *heap);
@@ -179,6 +189,16 @@ struct gc_stats {
      * nanoseconds (its thread's CPU clock): the largest is the pause's critical path when
      * every worker has a core of its own. */
     uint64_t cpu_ns_by_worker[GC_STATS_WORKERS];
+    /* Concurrent marking (gc_config.concurrent_marking). A cycle counts as one major
+     * collection; its pauses (start, the minor ones meanwhile, final) are in the pause
+     * figures above. */
+    uint64_t concurrent_cycles;          /* major collections marked concurrently */
+    uint64_t mark_rescanned_units;       /* dirty cards or pages the marker re-scanned,
+                                            summed over cycles */
+    uint64_t final_rescanned_units;      /* the part of them re-scanned in final pauses */
+    uint64_t last_cycle_rescanned_units; /* in the last cycle */
+    double final_pause_max_ms, final_pause_last_ms; /* the cycles' final pauses */
+    double concurrent_mark_ms;                      /* the marker thread's marking time, summed */
 };
 
 /* Fills *out with the heap's statistics so far. Callable from any thread; bytes_allocated

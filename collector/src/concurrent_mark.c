@@ -1,0 +1,579 @@
+/* Mostly-concurrent marking of the old generation (docs/collector.md, "Concurrent
+ * marking"): a cycle starts in a pause after a minor collection (marks cleared, roots
+ * shaded), a background thread marks while the mutators run, every pause of the cycle
+ * adds what the barrier found written to the mark-dirty set that the marker re-scans, and
+ * a final pause re-scans the roots and the last writes, resolves the weak objects and
+ * sweeps.
+ *
+ * The marker thread only reads the heap (and sets mark bits): it never moves an object,
+ * never writes a field, never takes the heap's lock. Pauses park it first (pause_begin),
+ * so a minor collection and the marker never run at once; their hand-over is through
+ * the marker's own lock. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gc_internal.h"
+#include "gcvm/gc-debug.h"
+
+#define PAUSE_CHECK_EVERY 64u /* marking steps between looks at a pause request */
+#define MAX_ROUNDS_BEHIND 2u  /* see concurrent_rounds_exhausted */
+/* A large object with a range tracer is traced this much per step, so that a pause never
+ * waits for the marker to finish a 100 MiB array. */
+#define CHUNK_BYTES ((size_t)64 << 10)
+
+struct marker {
+    struct gc_heap *heap;
+    pthread_t thread;
+    bool thread_started;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int pause_requested; /* atomic: a pause (or a debug step) wants the marker parked */
+    bool busy;           /* the thread is marking; under lock */
+    bool has_work;       /* set when a pause of the cycle ends; under lock */
+    bool held;           /* gc_debug_marker_hold; under lock */
+    bool quit;
+    int final_due;          /* atomic: the marker has nothing left: the cycle can end */
+    int drained;            /* atomic: the grey stack was empty once: the first trace is done */
+    unsigned rounds_behind; /* pauses since then that found the marker still re-scanning */
+
+    struct ptr_stack grey;  /* marked objects whose fields are not traced yet */
+    struct ptr_stack large; /* marked large objects traced a chunk per step, later */
+    void *partial;          /* the one being traced, from partial_at */
+    size_t partial_at;
+    struct ptr_stack weak; /* ephemerons and guardians met: resolved in the final pause */
+    uint8_t *mark_dirty;   /* per unit of the region: written since the marker scanned it */
+    uint8_t *old_at;       /* per block: holds old objects the marker may mark (as of the
+                              last pause: SMALL, LARGE head, PINNED) */
+    size_t scan_end;       /* blocks_end at the last pause */
+    size_t rescan_cursor;  /* next block whose mark-dirty units the marker looks at */
+    uint64_t rescanned;    /* units re-scanned in this cycle */
+    uint64_t busy_ns;      /* the thread's marking time, all cycles */
+};
+
+enum mark_result { MARK_DONE, MARK_PAUSED, MARK_LIMIT };
+
+/* ---- Marking ---- */
+
+/* Sets obj's mark bit with an atomic OR (docs/collector.md, "Concurrent marking": the
+ * marker, a pause's promotion and a large allocation may mark at once). Returns whether
+ * it was set already. */
+static bool mark_atomic(struct gc_heap *h, const void *obj)
+{
+    size_t i = object_bit(h, header_of(obj));
+    uint64_t bit = (uint64_t)1 << (i % 64), *word = &h->mark_bits[i / 64];
+    if (__atomic_load_n(word, __ATOMIC_RELAXED) & bit)
+        return true;
+    return (__atomic_fetch_or(word, bit, __ATOMIC_RELAXED) & bit) != 0;
+}
+
+/* Marks an old object and queues it for tracing unless it has no pointers. */
+static void shade(struct marker *cm, void *obj)
+{
+    if (mark_atomic(cm->heap, obj))
+        return;
+    if (!(*header_of(obj) & (GC_HDR_POINTERFREE | HDR_FILLER)))
+        ptr_stack_push(&cm->grey, obj);
+}
+
+void concurrent_shade(struct gc_heap *h, void *obj)
+{
+    shade(h->marker, obj);
+}
+
+void concurrent_mark_allocated(struct gc_heap *h, void *obj)
+{
+    mark_atomic(h, obj);
+}
+
+/* The marker's visitor. The field may be stored into by a mutator at this moment: either
+ * value is fine (a store after the scan makes its unit dirty, which the marker re-scans),
+ * so the race is the design's, not a bug. The read is one aligned word (a volatile load,
+ * which is what a relaxed atomic load compiles to here), hidden from ThreadSanitizer, as
+ * the mutators' stores are plain ones. Young and new large objects are left alone: a
+ * pause shades them when they become old. */
+__attribute__((no_sanitize_thread)) static void marker_visit(void **field, void *ctx)
+{
+    struct marker *cm = ctx;
+    struct gc_heap *h = cm->heap;
+    void *v = *(void *volatile *)field;
+    if (((uintptr_t)v & 7u) || !in_region(h, v) || !cm->old_at[block_index(h, v)])
+        return;
+    shade(cm, v);
+}
+
+/* Weak objects are resolved in the final pause, where the whole strong trace is known. */
+static void marker_trace(struct marker *cm, void *obj)
+{
+    gc_header hdr = *header_of(obj);
+    unsigned kind = header_kind(hdr);
+    if (cm->heap->trace_range[kind] && header_size(hdr) > CHUNK_BYTES &&
+        kind != GC_KIND_EPHEMERON && kind != GC_KIND_GUARDIAN) {
+        ptr_stack_push(&cm->large, obj);
+        return;
+    }
+    if (kind == GC_KIND_EPHEMERON || kind == GC_KIND_GUARDIAN) {
+        ptr_stack_push(&cm->weak, obj);
+        return;
+    }
+    trace_object(cm->heap, obj, marker_visit, cm);
+}
+
+/* Re-traces a marked object overlapping a mark-dirty unit (a white one is traced when it
+ * is reached). A large object with a range tracer is traced over the unit only. */
+static void rescan_object(struct marker *cm, void *obj, size_t unit, void **last)
+{
+    struct gc_heap *h = cm->heap;
+    gc_header hdr = *header_of(obj);
+    if ((hdr & (GC_HDR_POINTERFREE | HDR_FILLER)) || !is_marked(h, obj))
+        return;
+    gc_trace_range_fn range = h->trace_range[header_kind(hdr)];
+    size_t bytes = header_size(hdr) - GC_HEADER_BYTES;
+    if (range && bytes > ((size_t)1 << h->dirty_shift) && header_kind(hdr) != GC_KIND_EPHEMERON) {
+        size_t offset = (size_t)((char *)obj - h->base);
+        size_t from = unit << h->dirty_shift, to = (unit + 1) << h->dirty_shift;
+        from = from > offset ? from - offset : 0;
+        to = to - offset < bytes ? to - offset : bytes;
+        if (from < to)
+            range(obj, from, to, marker_visit, cm);
+        return;
+    }
+    if (obj == *last)
+        return;
+    *last = obj;
+    marker_trace(cm, obj);
+}
+
+/* The objects of old block bi overlapping mark-dirty unit u (cleared here). */
+static void rescan_unit(struct marker *cm, size_t bi, size_t u, void **last)
+{
+    struct gc_heap *h = cm->heap;
+    const struct block *b = &h->blocks[bi];
+    char *lo = h->base + (u << h->dirty_shift), *hi = lo + ((size_t)1 << h->dirty_shift);
+    char *start = block_start(h, bi);
+    cm->mark_dirty[u] = 0;
+    cm->rescanned++;
+    switch (b->kind) {
+    case BLOCK_SMALL: {
+        size_t cell = gc_size_class_bytes[b->size_class];
+        char *cells_end = start + cells_per_block(b->size_class) * cell;
+        for (char *at = start + (size_t)(lo - start) / cell * cell; at < hi && at < cells_end;
+             at += cell)
+            if (cell_allocated(h, at))
+                rescan_object(cm, at + GC_HEADER_BYTES, u, last);
+        break;
+    }
+    case BLOCK_PINNED:
+        for (char *at = start; at < b->fill && at < hi;) {
+            size_t size = walked_object_size(at);
+            gc_header hdr = *(gc_header *)at;
+            if (at + size > lo && (hdr & GC_HDR_LIVE))
+                rescan_object(cm, at + GC_HEADER_BYTES, u, last);
+            at += size;
+        }
+        break;
+    case BLOCK_LARGE:
+    case BLOCK_LARGE_TAIL: {
+        size_t head = b->kind == BLOCK_LARGE ? bi : bi - b->run;
+        rescan_object(cm, block_start(h, head) + GC_HEADER_BYTES, u, last);
+        break;
+    }
+    default: break; /* not old: nothing the marker keeps */
+    }
+}
+
+static bool rescan_block(struct marker *cm, size_t bi)
+{
+    struct gc_heap *h = cm->heap;
+    size_t units = BLOCK_BYTES >> h->dirty_shift, first = bi * units;
+    bool any = false;
+    void *last = NULL;
+    for (size_t k = 0; k < units; k += 8) {
+        uint64_t w;
+        memcpy(&w, cm->mark_dirty + first + k, 8);
+        if (!w)
+            continue;
+        for (size_t j = k; j < k + 8; j++)
+            if (cm->mark_dirty[first + j]) {
+                rescan_unit(cm, bi, first + j, &last);
+                any = true;
+            }
+    }
+    return any;
+}
+
+/* The next chunk of the large object being traced. */
+static void trace_partial_chunk(struct marker *cm)
+{
+    void *obj = cm->partial;
+    size_t bytes = header_size(*header_of(obj)) - GC_HEADER_BYTES;
+    size_t from = cm->partial_at, to = from + CHUNK_BYTES < bytes ? from + CHUNK_BYTES : bytes;
+    cm->partial_at = to;
+    if (to == bytes)
+        cm->partial = NULL;
+    cm->large.count = 0;
+    cm->heap->trace_range[header_kind(*header_of(obj))](obj, from, to, marker_visit, cm);
+}
+
+/* Marks until the grey stack is empty and every mark-dirty unit re-scanned (DONE), a
+ * pause asks for the marker (PAUSED, only when `yield`), or `limit` steps were done. A
+ * step traces one object or looks at one block's mark-dirty units. */
+static enum mark_result mark_work(struct marker *cm, size_t limit, bool yield, size_t *steps)
+{
+    size_t n = 0;
+    enum mark_result r = MARK_DONE;
+    for (;; n++) {
+        if (n >= limit) {
+            r = MARK_LIMIT;
+            break;
+        }
+        if (yield && n % PAUSE_CHECK_EVERY == 0 &&
+            __atomic_load_n(&cm->pause_requested, __ATOMIC_ACQUIRE)) {
+            r = MARK_PAUSED;
+            break;
+        }
+        if (cm->partial) {
+            trace_partial_chunk(cm);
+            continue;
+        }
+        if (cm->grey.count) {
+            marker_trace(cm, ptr_stack_pop(&cm->grey));
+            continue;
+        }
+        if (cm->large.count) {
+            cm->partial = ptr_stack_pop(&cm->large);
+            cm->partial_at = 0;
+            continue;
+        }
+        __atomic_store_n(&cm->drained, 1, __ATOMIC_RELAXED);
+        if (cm->rescan_cursor >= cm->scan_end)
+            break;
+        rescan_block(cm, cm->rescan_cursor++);
+    }
+    if (steps)
+        *steps = n;
+    return r;
+}
+
+/* ---- The marker thread ---- */
+
+static void *marker_main(void *arg)
+{
+    struct marker *cm = arg;
+    pthread_mutex_lock(&cm->lock);
+    for (;;) {
+        while (!cm->quit && (cm->held || !cm->has_work ||
+                             __atomic_load_n(&cm->pause_requested, __ATOMIC_ACQUIRE)))
+            pthread_cond_wait(&cm->cond, &cm->lock);
+        if (cm->quit)
+            break;
+        cm->busy = true;
+        pthread_mutex_unlock(&cm->lock);
+        uint64_t t0 = gc_now_ns();
+        enum mark_result r = mark_work(cm, SIZE_MAX, true, NULL);
+        uint64_t ns = gc_now_ns() - t0;
+        pthread_mutex_lock(&cm->lock);
+        cm->busy_ns += ns;
+        cm->busy = false;
+        if (r == MARK_DONE) {
+            cm->has_work = false;
+            __atomic_store_n(&cm->final_due, 1, __ATOMIC_RELAXED);
+        }
+        pthread_cond_broadcast(&cm->cond);
+    }
+    pthread_mutex_unlock(&cm->lock);
+    return NULL;
+}
+
+int concurrent_init(struct gc_heap *h, char *err, size_t err_len)
+{
+    struct marker *cm = calloc(1, sizeof *cm);
+    size_t units = (h->nblocks << BLOCK_SHIFT) >> h->dirty_shift;
+    if (cm) {
+        cm->mark_dirty = calloc(units, 1);
+        cm->old_at = calloc(h->nblocks, 1);
+    }
+    if (!cm || !cm->mark_dirty || !cm->old_at) {
+        if (cm) {
+            free(cm->mark_dirty);
+            free(cm->old_at);
+        }
+        free(cm);
+        gc_set_error(err, err_len, "out of memory for the concurrent marker's tables");
+        return -1;
+    }
+    cm->heap = h;
+    pthread_mutex_init(&cm->lock, NULL);
+    pthread_cond_init(&cm->cond, NULL);
+    h->marker = cm;
+    return 0;
+}
+
+void concurrent_destroy(struct gc_heap *h)
+{
+    struct marker *cm = h->marker;
+    if (!cm)
+        return;
+    if (cm->thread_started) {
+        pthread_mutex_lock(&cm->lock);
+        cm->quit = true;
+        __atomic_store_n(&cm->pause_requested, 1, __ATOMIC_RELEASE); /* stop marking now */
+        pthread_cond_broadcast(&cm->cond);
+        pthread_mutex_unlock(&cm->lock);
+        pthread_join(cm->thread, NULL);
+    }
+    pthread_mutex_destroy(&cm->lock);
+    pthread_cond_destroy(&cm->cond);
+    free(cm->grey.items);
+    free(cm->large.items);
+    free(cm->weak.items);
+    free(cm->mark_dirty);
+    free(cm->old_at);
+    free(cm);
+    h->marker = NULL;
+}
+
+void concurrent_pause_begin(struct gc_heap *h)
+{
+    struct marker *cm = h->marker;
+    if (!cm || !cm->thread_started)
+        return;
+    pthread_mutex_lock(&cm->lock);
+    __atomic_store_n(&cm->pause_requested, 1, __ATOMIC_RELEASE);
+    while (cm->busy)
+        pthread_cond_wait(&cm->cond, &cm->lock);
+    pthread_mutex_unlock(&cm->lock);
+}
+
+void concurrent_pause_end(struct gc_heap *h)
+{
+    struct marker *cm = h->marker;
+    if (!cm)
+        return;
+    if (!cm->thread_started && h->cycle_active) {
+        /* The first cycle starts the thread; failing that, the final pause marks all. */
+        cm->thread_started = pthread_create(&cm->thread, NULL, marker_main, cm) == 0;
+    }
+    if (!cm->thread_started)
+        return;
+    pthread_mutex_lock(&cm->lock);
+    __atomic_store_n(&cm->pause_requested, 0, __ATOMIC_RELEASE);
+    cm->has_work = h->cycle_active;
+    pthread_cond_broadcast(&cm->cond);
+    pthread_mutex_unlock(&cm->lock);
+}
+
+bool concurrent_final_due(const struct gc_heap *h)
+{
+    return h->cycle_active && h->marker &&
+           __atomic_load_n(&h->marker->final_due, __ATOMIC_RELAXED) != 0;
+}
+
+/* ---- The cycle, in pauses ---- */
+
+/* Which blocks hold old objects the marker may mark, as of now (a pause). */
+static void note_old_blocks(struct marker *cm)
+{
+    struct gc_heap *h = cm->heap;
+    size_t end = h->blocks_end > cm->scan_end ? h->blocks_end : cm->scan_end;
+    for (size_t bi = 0; bi < end; bi++) {
+        uint8_t k = h->blocks[bi].kind;
+        cm->old_at[bi] = k == BLOCK_SMALL || k == BLOCK_LARGE || k == BLOCK_PINNED;
+    }
+    cm->scan_end = h->blocks_end;
+}
+
+static void shade_conservative(struct gc_heap *h, void *obj)
+{
+    if (h->marker->old_at[block_index(h, obj)])
+        shade(h->marker, obj);
+}
+
+static void shade_roots(struct marker *cm)
+{
+    struct gc_heap *h = cm->heap;
+    if (h->conservative_stack)
+        conservative_scan_stacks(h, shade_conservative);
+    trace_roots(h, marker_visit, cm);
+}
+
+void concurrent_note_writes(struct gc_heap *h)
+{
+    struct marker *cm = h->marker;
+    if (!h->cycle_active)
+        return;
+    /* Invariant D (docs/collector.md, "Concurrent marking"): every old object written
+     * since the marker scanned it lies on a unit of mark_dirty, because every harvest of
+     * the cycle is ORed in here before the barrier is re-armed. */
+    size_t units = BLOCK_BYTES >> h->dirty_shift;
+    for (size_t bi = 0; bi < h->blocks_end; bi++) {
+        if (!block_is_old(h->blocks[bi].kind))
+            continue;
+        uint8_t *to = cm->mark_dirty + bi * units;
+        if (h->all_dirty) {
+            memset(to, 1, units);
+            continue;
+        }
+        const uint8_t *from = h->dirty + bi * units;
+        for (size_t k = 0; k < units; k += 8) {
+            uint64_t w, m;
+            memcpy(&w, from + k, 8);
+            if (!w)
+                continue;
+            memcpy(&m, to + k, 8);
+            m |= w;
+            memcpy(to + k, &m, 8);
+        }
+    }
+    if (__atomic_load_n(&cm->drained, __ATOMIC_RELAXED) &&
+        !__atomic_load_n(&cm->final_due, __ATOMIC_RELAXED))
+        cm->rounds_behind++;
+    cm->rescan_cursor = 0;
+    __atomic_store_n(&cm->final_due, 0, __ATOMIC_RELAXED);
+}
+
+bool concurrent_rounds_exhausted(const struct gc_heap *h)
+{
+    /* Each round re-scans what the mutators wrote since the last pause; a marker that
+     * cannot finish one between two minor collections will not catch up: the final
+     * pause re-scans the rest. */
+    return h->cycle_active && h->marker->rounds_behind >= MAX_ROUNDS_BEHIND;
+}
+
+void concurrent_before_minor(struct gc_heap *h)
+{
+    if (!h->cycle_active)
+        return;
+    /* Large objects allocated in the cycle were allocated marked, but their fields were
+     * written untracked: trace them once now that they are old. */
+    for (size_t i = 0; i < h->fresh_large.count; i++) {
+        void *obj = h->fresh_large.items[i];
+        mark_atomic(h, obj);
+        if (!(*header_of(obj) & GC_HDR_POINTERFREE))
+            ptr_stack_push(&h->marker->grey, obj);
+    }
+}
+
+void concurrent_after_minor(struct gc_heap *h)
+{
+    if (h->cycle_active)
+        note_old_blocks(h->marker);
+}
+
+void concurrent_cycle_start(struct gc_heap *h)
+{
+    struct marker *cm = h->marker;
+    heap_sizing_major_begins(h);
+    major_clear_old_marks(h);
+    memset(cm->mark_dirty, 0, (h->blocks_end << BLOCK_SHIFT) >> h->dirty_shift);
+    cm->grey.count = 0;
+    cm->weak.count = 0;
+    cm->rescan_cursor = 0;
+    cm->rescanned = 0;
+    cm->partial = NULL;
+    cm->large.count = 0;
+    cm->rounds_behind = 0;
+    __atomic_store_n(&cm->drained, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&cm->final_due, 0, __ATOMIC_RELAXED);
+    h->cycle_active = true;
+    h->cycle_start_ns = gc_now_ns();
+    note_old_blocks(cm);
+    shade_roots(cm);
+}
+
+void concurrent_cycle_abandon(struct gc_heap *h)
+{
+    struct marker *cm = h->marker;
+    memset(cm->mark_dirty, 0, (h->blocks_end << BLOCK_SHIFT) >> h->dirty_shift);
+    cm->grey.count = 0;
+    cm->weak.count = 0;
+    cm->partial = NULL;
+    cm->large.count = 0;
+    h->cycle_active = false;
+    __atomic_store_n(&cm->final_due, 0, __ATOMIC_RELAXED);
+}
+
+void concurrent_cycle_finish(struct gc_heap *h)
+{
+    struct marker *cm = h->marker;
+    uint64_t t0 = gc_now_ns();
+    note_old_blocks(cm);
+    shade_roots(cm);
+    uint64_t before = cm->rescanned;
+    cm->rescan_cursor = 0;
+    mark_work(cm, SIZE_MAX, false, NULL);
+    h->stats.final_rescanned_units += cm->rescanned - before;
+    h->stats.mark_rescanned_units += cm->rescanned;
+    h->stats.last_cycle_rescanned_units = cm->rescanned;
+    /* Weak objects: the strong trace is complete; resolve as a stop-the-world major
+     * collection does, from every weak object the cycle met. */
+    h->marking = true;
+    weak_collection_begin(h);
+    while (cm->weak.count) {
+        void *obj = ptr_stack_pop(&cm->weak);
+        weak_trace(h, obj, header_kind(*header_of(obj)), visit_for_major, h);
+    }
+    drain_grey(h, visit_for_major);
+    weak_collection_end(h, visit_for_major);
+    uint64_t t1 = gc_now_ns();
+    h->phase_ns[0] += t1 - t0;
+    major_sweep(h);
+    h->phase_ns[1] = gc_now_ns() - t1;
+    h->marking = false;
+    h->cycle_active = false;
+    __atomic_store_n(&cm->final_due, 0, __ATOMIC_RELAXED);
+    h->stats.concurrent_cycles++;
+    h->stats.concurrent_mark_ms = (double)cm->busy_ns / 1e6;
+    heap_sizing_major_ends(h);
+}
+
+/* ---- Debug hooks (gc-debug.h) ---- */
+
+void gc_debug_marker_hold(struct gc_heap *h, int hold)
+{
+    struct marker *cm = h->marker;
+    if (!cm)
+        return;
+    pthread_mutex_lock(&cm->lock);
+    cm->held = hold != 0;
+    while (cm->held && cm->busy)
+        pthread_cond_wait(&cm->cond, &cm->lock);
+    pthread_cond_broadcast(&cm->cond);
+    pthread_mutex_unlock(&cm->lock);
+}
+
+long gc_debug_mark_step(struct gc_mutator *m, size_t steps)
+{
+    struct gc_heap *h = m->heap;
+    long done = -1;
+    pthread_mutex_lock(&h->lock);
+    if (h->cycle_active) {
+        concurrent_pause_begin(h);
+        size_t n;
+        mark_work(h->marker, steps, false, &n);
+        done = (long)n;
+        concurrent_pause_end(h);
+    }
+    pthread_mutex_unlock(&h->lock);
+    return done;
+}
+
+int gc_debug_mark_color(struct gc_mutator *m, const void *obj)
+{
+    struct gc_heap *h = m->heap;
+    int color = -1;
+    pthread_mutex_lock(&h->lock);
+    if (h->cycle_active) {
+        concurrent_pause_begin(h);
+        color = 0;
+        if (is_marked(h, obj)) {
+            color = 2;
+            for (size_t i = 0; i < h->marker->grey.count; i++)
+                if (h->marker->grey.items[i] == obj || h->marker->partial == obj)
+                    color = 1;
+        }
+        concurrent_pause_end(h);
+    }
+    pthread_mutex_unlock(&h->lock);
+    return color;
+}
