@@ -26,7 +26,7 @@ static value prim_cons, prim_list_to_vector, prim_append2, prim_raise, prim_make
 
 /* The location of the innermost form being compiled that has one: variable references
  * and errors in forms without one (symbols carry no location) report it. */
-static uint64_t enclosing_loc;
+static SCM_THREAD_LOCAL uint64_t enclosing_loc;
 
 static struct node *compile(value x, struct scope *sc);
 static struct node *compile_body(value body, struct scope *sc, value whole);

@@ -326,7 +326,28 @@ static int run_expressions(const struct options *o)
 }
 
 /* The REPL's next line, without its newline, or NULL at the end of the input. */
+static char *repl_wait_for_line(int interactive, int continuing);
+
+struct line_request {
+    int interactive, continuing;
+    char *line;
+};
+
+static void wait_for_line(void *arg)
+{
+    struct line_request *r = arg;
+    r->line = repl_wait_for_line(r->interactive, r->continuing);
+}
+
+/* The same in a blocking region: other threads collect while the REPL waits. */
 static char *repl_read_line(int interactive, int continuing)
+{
+    struct line_request r = {interactive, continuing, NULL};
+    scm_blocking(wait_for_line, &r);
+    return r.line;
+}
+
+static char *repl_wait_for_line(int interactive, int continuing)
 {
     if (interactive) {
         char *line = readline(continuing ? "... " : "> ");

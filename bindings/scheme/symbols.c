@@ -7,11 +7,18 @@
  * is a hidden pointer registered as a disappearing link. */
 #include <gc/gc.h>
 #include <gcvm/gc-weak.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "scheme.h"
 
+/* Both tables are shared by the threads under this lock. A thread holding it may
+ * allocate (a heap symbol), so others wait for it in a blocking region (scm_lock): the
+ * names they look up are copied out of the heap first. A collection reads the tables
+ * (symbols_visit) while every thread is stopped, the holder at an allocation, where the
+ * tables are consistent. */
+static pthread_mutex_t symbols_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct symbol **buckets;
 static size_t nbuckets, nsymbols;
 
@@ -158,6 +165,7 @@ static value make_heap_symbol(uint32_t h, const char *name, size_t len)
     struct symbol *s = scm_use_boehm ? GC_MALLOC(bytes) : gc_alloc(scm_mut, T_SYMBOL, bytes);
     if (!e || !s) {
         free(e);
+        pthread_mutex_unlock(&symbols_lock);
         scm_error("out of memory: the heap is full (use --heap=SIZE for a larger one)", NIL);
     }
     s->hdr = MAKE_HDR(T_SYMBOL, HEAP_SYMBOL);
@@ -168,12 +176,14 @@ static value make_heap_symbol(uint32_t h, const char *name, size_t len)
         e->weak = (value)GC_HIDE_POINTER(s);
         if (GC_general_register_disappearing_link((void **)&e->weak, s) != GC_SUCCESS) {
             free(e);
+            pthread_mutex_unlock(&symbols_lock);
             scm_error("out of memory registering a symbol with Boehm GC", NIL);
         }
     } else {
         void *weak = gc_alloc_weak_ref(scm_mut, 0, s); /* keeps s alive meanwhile */
         if (!weak) {
             free(e);
+            pthread_mutex_unlock(&symbols_lock);
             scm_error("out of memory: the heap is full (use --heap=SIZE for a larger one)", NIL);
         }
         e->weak = (value)weak;
@@ -185,26 +195,53 @@ static value make_heap_symbol(uint32_t h, const char *name, size_t len)
     return entry_symbol(e);
 }
 
+/* A copy of a name outside the heap: small names on the caller's stack. */
+struct name_copy {
+    char small[256];
+    char *name;
+};
+
+static const char *copy_name(struct name_copy *c, const char *name, size_t len)
+{
+    c->name = len < sizeof c->small ? c->small : malloc(len + 1);
+    if (!c->name)
+        scm_error("out of memory outside the heap for a symbol's name", NIL);
+    memcpy(c->name, name, len);
+    c->name[len] = 0;
+    return c->name;
+}
+
+static void free_name(struct name_copy *c)
+{
+    if (c->name != c->small)
+        free(c->name);
+}
+
+/* The symbol outside the heap named so, or #f; with symbols_lock held. */
+static value table_lookup(uint32_t h, const char *name, size_t len)
+{
+    if (nbuckets)
+        for (struct symbol *s = buckets[h & (nbuckets - 1)]; s; s = s->next_in_bucket)
+            if (same_name(s, h, name, len))
+                return (value)s;
+    return FALSE_V;
+}
+
 value intern_at_run_time(value str)
 {
     size_t len = STRING_LEN(str);
-    uint32_t h = hash_name(STRING_BYTES(str), len);
-    if (nbuckets)
-        for (struct symbol *s = buckets[h & (nbuckets - 1)]; s; s = s->next_in_bucket)
-            if (same_name(s, h, STRING_BYTES(str), len))
-                return (value)s;
-    value found = heap_lookup(h, STRING_BYTES(str), len);
-    if (found != FALSE_V)
-        return found;
-    char small[256];
-    char *name = len < sizeof small ? small : malloc(len + 1);
-    if (!name)
-        scm_error("out of memory outside the heap for a symbol's name", NIL);
-    memcpy(name, STRING_BYTES(str), len);
-    value s = make_heap_symbol(h, name, len);
-    if (name != small)
-        free(name);
-    return s;
+    struct name_copy c;
+    const char *name = copy_name(&c, STRING_BYTES(str), len);
+    uint32_t h = hash_name(name, len);
+    scm_lock(&symbols_lock);
+    value found = table_lookup(h, name, len);
+    if (found == FALSE_V)
+        found = heap_lookup(h, name, len);
+    if (found == FALSE_V)
+        found = make_heap_symbol(h, name, len);
+    pthread_mutex_unlock(&symbols_lock);
+    free_name(&c);
+    return found;
 }
 
 static bool form_has_heap_symbol(value v, int depth)
@@ -221,7 +258,14 @@ static bool form_has_heap_symbol(value v, int depth)
 
 value symbols_settle(value form)
 {
-    if (scm_use_boehm || heap_count == 0 || !form_has_heap_symbol(form, 0)) /* Boehm: never moves */
+    if (scm_use_boehm) /* Boehm: never moves */
+        return form;
+    vs_push(form);
+    scm_lock(&symbols_lock);
+    size_t count = heap_count;
+    pthread_mutex_unlock(&symbols_lock);
+    form = vs[--vsp];
+    if (count == 0 || !form_has_heap_symbol(form, 0))
         return form;
     vs_push(form);
     gc_collect(scm_mut, GC_COLLECT_MINOR);
@@ -232,26 +276,31 @@ value symbols_settle(value form)
 
 value intern(const char *name, size_t len)
 {
+    struct name_copy c;
+    name = copy_name(&c, name, len);
+    uint32_t h = hash_name(name, len);
+    scm_lock(&symbols_lock);
     if (nsymbols >= nbuckets)
         grow();
-    uint32_t h = hash_name(name, len);
-    for (struct symbol *s = buckets[h & (nbuckets - 1)]; s; s = s->next_in_bucket)
-        if (same_name(s, h, name, len))
-            return (value)s;
-    value in_heap = heap_lookup(h, name, len);
-    if (in_heap != FALSE_V)
-        return in_heap;
-    struct symbol *s = perm_alloc(sizeof *s + len + 1);
-    s->hdr = MAKE_HDR(T_SYMBOL, 0);
-    s->global = UNASSIGNED;
-    s->macro = UNASSIGNED;
-    s->hash = h;
-    s->len = (uint32_t)len;
-    memcpy(s->name, name, len);
-    s->next_in_bucket = buckets[h & (nbuckets - 1)];
-    buckets[h & (nbuckets - 1)] = s;
-    nsymbols++;
-    return (value)s;
+    value found = table_lookup(h, name, len);
+    if (found == FALSE_V)
+        found = heap_lookup(h, name, len);
+    if (found == FALSE_V) {
+        struct symbol *s = perm_alloc(sizeof *s + len + 1);
+        s->hdr = MAKE_HDR(T_SYMBOL, 0);
+        s->global = UNASSIGNED;
+        s->macro = UNASSIGNED;
+        s->hash = h;
+        s->len = (uint32_t)len;
+        memcpy(s->name, name, len);
+        s->next_in_bucket = buckets[h & (nbuckets - 1)];
+        buckets[h & (nbuckets - 1)] = s;
+        nsymbols++;
+        found = (value)s;
+    }
+    pthread_mutex_unlock(&symbols_lock);
+    free_name(&c);
+    return found;
 }
 
 value make_uninterned_symbol(const char *name)
