@@ -279,7 +279,7 @@ int scm_exit_requested(void)
     return exit_code;
 }
 
-int run_protected(void (*fn)(void *), void *arg)
+static int run_catching(void (*fn)(void *), void *arg, int keep)
 {
     size_t ci = catch_push(CATCH_TOPLEVEL);
     HANDLERS = NIL;
@@ -292,12 +292,26 @@ int run_protected(void (*fn)(void *), void *arg)
     stack_check_reset();
     if (exit_code >= 0)
         return 2;
+    if (keep) {
+        vs_push(caught);
+        return 1;
+    }
     if (!scm_error_output_suppressed) {
         vs_push(caught);
         print_condition(vs[vsp - 1]);
         vsp--;
     }
     return 1;
+}
+
+int run_protected(void (*fn)(void *), void *arg)
+{
+    return run_catching(fn, arg, 0);
+}
+
+int run_protected_keep(void (*fn)(void *), void *arg)
+{
+    return run_catching(fn, arg, 1);
 }
 
 /* ---- Application ---- */

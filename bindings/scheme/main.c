@@ -462,6 +462,7 @@ static void *interpreter_main(void *arg)
         GC_register_my_thread(&sb);
     }
     eval_init(o->stack_bytes);
+    threads_configure(o->stack_bytes);
     /* Everything that lives outside the heap is made before the heap exists: with --vm
      * or a gcvm barrier, creating the heap enters guest mode, where (on an emulated
      * ring 0) every instruction is slow. */
@@ -488,6 +489,12 @@ static void *interpreter_main(void *arg)
     if (o->stats) {
         fprintf(stderr, "gcvm-scheme: collector %s\n", memory_describe());
         memory_print_stats(stderr);
+    }
+    if (threads_running() > 0) {
+        /* The program ends with the first thread (SRFI-18): the others still use the
+         * heap, so it is left for the process's exit. */
+        fflush(NULL);
+        _exit(run->exit_code);
     }
     memory_finish();
     if (o->mem.vm && gcvm_in_guest())

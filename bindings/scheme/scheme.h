@@ -71,6 +71,9 @@ enum obj_type {
     T_HASH_TABLE,  /* [hdr(weak) | equivalence | hash | count | buckets]: prims_hash.c */
     T_EPHEMERON,   /* [hdr | key | datum]: the collector's ephemeron (weak.c) */
     T_GUARDIAN,    /* [hdr | the collector's record]: applicable, see weak.c */
+    T_THREAD,      /* SRFI-18 objects (threads.c) */
+    T_MUTEX,
+    T_CONDVAR,
     T_TYPE_COUNT
 };
 
@@ -361,6 +364,9 @@ void eval_init(size_t stack_bytes);
  * gives the code). */
 int run_protected(void (*fn)(void *), void *arg);
 extern int scm_error_output_suppressed;
+/* As run_protected, but an uncaught condition is not printed: it returns 1 with the
+ * condition pushed on the value stack. */
+int run_protected_keep(void (*fn)(void *), void *arg);
 int scm_exit_requested(void);
 /* (exit code): runs the pending dynamic-wind after thunks, then leaves through the
  * outermost run_protected. */
@@ -395,6 +401,11 @@ void load_init(void);
 void ports_init(void); /* the standard ports: once the heap exists */
 void prims_control_init(void);
 void prims_system_init(void);
+/* SRFI-18 (threads.c). threads_configure: the stack size of the threads to come. */
+void prims_threads_init(void);
+void threads_configure(size_t stack_bytes);
+/* Scheme threads started and not yet ended (the first thread not counted). */
+int threads_running(void);
 
 /* Every primitive and the compiler's keywords; needs no heap (main.c calls it before
  * creating one). */
