@@ -148,8 +148,10 @@ static void slurp_file(void *arg)
     struct slurp *sl = arg;
     size_t cap = 4096;
     sl->buf = malloc(cap);
+    if (!sl->buf)
+        return;
     int c;
-    while (sl->buf && (c = getc(sl->f)) != EOF) {
+    while ((c = getc(sl->f)) != EOF) {
         if (sl->n == cap) {
             char *nb = realloc(sl->buf, cap * 2);
             if (!nb) {
