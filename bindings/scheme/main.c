@@ -496,6 +496,9 @@ static void *interpreter_main(void *arg)
         fflush(NULL);
         _exit(run->exit_code);
     }
+    eval_thread_finish();
+    equal_thread_finish();
+    read_thread_finish();
     memory_finish();
     if (o->mem.vm && gcvm_in_guest())
         gcvm_exit();

@@ -185,6 +185,16 @@ static void slurp_into_string(size_t slot)
     OBJ(p)[3] = MAKE_FIX(0);
 }
 
+/* The text `read` works on: it must not move while the reader allocates, and it is
+ * freed by the next read (a read error leaves through a longjmp). */
+static SCM_THREAD_LOCAL char *read_text;
+
+void read_thread_finish(void)
+{
+    free(read_text);
+    read_text = NULL;
+}
+
 static value p_read(int argc, value *argv)
 {
     value port = IN(0, "read");
@@ -196,14 +206,13 @@ static value p_read(int argc, value *argv)
     size_t pos = (size_t)FIX(OBJ(port)[3]);
     size_t len = STRING_LEN(s) - pos;
     /* The reader needs text that does not move while it allocates. */
-    static SCM_THREAD_LOCAL char *text;
-    free(text);
-    text = malloc(len + 1);
-    if (!text)
+    free(read_text);
+    read_text = malloc(len + 1);
+    if (!read_text)
         scm_error("read: out of memory", NIL);
-    memcpy(text, STRING_BYTES(s) + pos, len);
+    memcpy(read_text, STRING_BYTES(s) + pos, len);
     struct reader r;
-    reader_init(&r, text, len, source_file_index("input"));
+    reader_init(&r, read_text, len, source_file_index("input"));
     value datum;
     int got = read_datum(&r, &datum);
     port = vs[slot];

@@ -422,8 +422,10 @@ double arg_number_double(const char *who, value v);
 bool values_eqv(value a, value b);
 bool procedure_p(value v); /* anything apply accepts */
 bool values_equal(value a, value b);
-/* Frees the calling thread's table for comparing cyclic structures. */
+/* Free what the calling thread's equal? (its table for cyclic structures) and read (its
+ * text) hold outside the heap. */
 void equal_thread_finish(void);
+void read_thread_finish(void);
 value number_to_string(value n, int radix);
 value string_to_number(const char *s, size_t len, int radix);
 bool number_p(value v);

@@ -263,6 +263,7 @@ static void *thread_main(void *arg)
     vsp = 0;
     eval_thread_finish();
     equal_thread_finish();
+    read_thread_finish();
     memory_thread_detach();
     __atomic_sub_fetch(&running_threads, 1, __ATOMIC_RELEASE);
     return NULL;

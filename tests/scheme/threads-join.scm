@@ -30,9 +30,13 @@
 (newline)
 
 ;; Timeouts: the default value, else join-timeout-exception; later the real value.
-(define slow (thread-start! (make-thread (lambda () (thread-sleep! 0.3) 'slow-done))))
+;; The thread waits for a mutex this thread holds, so it cannot end before the unlock.
+(define gate (make-mutex))
+(mutex-lock! gate)
+(define slow (thread-start! (make-thread (lambda () (mutex-lock! gate) 'slow-done))))
 (write (thread-join! slow 0.01 'not-yet)) (newline)
 (write (guard (c ((join-timeout-exception? c) 'timed-out)) (thread-join! slow 0.01))) (newline)
+(mutex-unlock! gate)
 (write (thread-join! slow)) (newline)
 
 ;; Identity, names, thread-specific.
