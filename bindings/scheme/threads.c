@@ -358,8 +358,10 @@ static value p_thread_sleep(int argc, value *argv)
 {
     (void)argc;
     double s = arg_number_double("thread-sleep!", argv[0]);
-    if (!(s >= 0))
-        type_error("thread-sleep!", "a non-negative number of seconds", argv[0]);
+    if (s != s)
+        type_error("thread-sleep!", "a number of seconds", argv[0]);
+    if (s <= 0) /* a time already past: no wait */
+        return UNSPEC;
     if (s > 1e9)
         s = 1e9;
     struct timespec left = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};

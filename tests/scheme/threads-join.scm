@@ -1,6 +1,6 @@
 ;; SRFI-18: what thread-join! gives back (values, uncaught exceptions, timeouts), the
 ;; thread's identity and name, thread-specific, and a few hundred short-lived threads.
-(import (scheme base) (scheme write) (srfi 18))
+(import (scheme base) (scheme write) (scheme time) (srfi 18))
 
 (define (run thunk) (thread-join! (thread-start! (make-thread thunk))))
 
@@ -38,6 +38,14 @@
 (write (guard (c ((join-timeout-exception? c) 'timed-out)) (thread-join! slow 0.01))) (newline)
 (mutex-unlock! gate)
 (write (thread-join! slow)) (newline)
+
+;; thread-sleep! waits at least as long as asked; a time already past returns at once.
+(define (slept-enough? s)
+  (let ((t0 (current-jiffy)))
+    (thread-sleep! s)
+    (>= (- (current-jiffy) t0) (* s (jiffies-per-second)))))
+(write (list (slept-enough? 0.05) (begin (thread-sleep! -1) (thread-sleep! 0) 'past)))
+(newline)
 
 ;; Identity, names, thread-specific.
 (define t (make-thread (lambda () (current-thread)) 'worker))
