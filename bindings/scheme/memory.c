@@ -33,8 +33,13 @@ struct thread_roots {
     value **vs;
     size_t *vsp;
     value *roots;
+    struct thread_roots *next; /* Boehm: the list of every thread's, boehm_threads */
 };
 static SCM_THREAD_LOCAL struct thread_roots *my_roots;
+/* Boehm: the roots of every interpreter thread, pushed by the thread that collects. The
+ * list changes with Boehm's allocation lock held (GC_call_with_alloc_lock), which a
+ * collection holds, so a collection never sees it half changed. */
+static struct thread_roots *boehm_threads;
 
 static struct gc_mutator_fast boehm_stand_in; /* card table NULL: barrier does nothing */
 /* The constants of compiled code and the memory outside the heap: any thread compiles. */
@@ -204,9 +209,31 @@ static void push_value_stack(void)
 {
     if (boehm_previous_push)
         boehm_previous_push();
-    if (vsp)
-        GC_push_all_eager(vs, vs + vsp);
-    GC_push_all_eager(runtime_roots, runtime_roots + ROOT_COUNT);
+    for (struct thread_roots *r = boehm_threads; r; r = r->next) {
+        value *stack = *r->vs;
+        size_t n = *r->vsp;
+        if (n)
+            GC_push_all_eager(stack, stack + n);
+        GC_push_all_eager(r->roots, r->roots + ROOT_COUNT);
+    }
+}
+
+static void *boehm_link_thread(void *roots)
+{
+    struct thread_roots *r = roots;
+    r->next = boehm_threads;
+    boehm_threads = r;
+    return NULL;
+}
+
+static void *boehm_unlink_thread(void *roots)
+{
+    for (struct thread_roots **link = &boehm_threads; *link; link = &(*link)->next)
+        if (*link == roots) {
+            *link = ((struct thread_roots *)roots)->next;
+            break;
+        }
+    return NULL;
 }
 
 static int boehm_init(const struct memory_options *opt, char *err, size_t errlen)
@@ -284,13 +311,19 @@ int memory_thread_attach(size_t value_stack_entries, char *err, size_t errlen)
     vsp = 0;
     vs_entries = value_stack_entries;
     vs_size = value_stack_entries - VALUE_STACK_RESERVE;
-    if (scm_use_boehm) {
+    my_roots = calloc(1, sizeof *my_roots);
+    if (my_roots) {
+        my_roots->vs = &vs;
+        my_roots->vsp = &vsp;
+        my_roots->roots = runtime_roots;
+    }
+    if (scm_use_boehm && my_roots) {
         scm_mut = (struct gc_mutator *)&boehm_stand_in;
+        GC_call_with_alloc_lock(boehm_link_thread, my_roots);
         return 0;
     }
-    my_roots = malloc(sizeof *my_roots);
     char why[256];
-    scm_mut = my_roots ? gc_mutator_attach(scm_heap, why, sizeof why) : NULL;
+    scm_mut = my_roots && !scm_use_boehm ? gc_mutator_attach(scm_heap, why, sizeof why) : NULL;
     if (!scm_mut) {
         snprintf(err, errlen, "cannot use the heap: %s", my_roots ? why : "out of memory");
         free(my_roots);
@@ -299,20 +332,18 @@ int memory_thread_attach(size_t value_stack_entries, char *err, size_t errlen)
         vs = NULL;
         return -1;
     }
-    my_roots->vs = &vs;
-    my_roots->vsp = &vsp;
-    my_roots->roots = runtime_roots;
     gc_mutator_set_root_tracer(scm_mut, trace_thread_roots, my_roots);
     return 0;
 }
 
 void memory_thread_detach(void)
 {
-    if (!scm_use_boehm && scm_mut) {
+    if (scm_use_boehm)
+        GC_call_with_alloc_lock(boehm_unlink_thread, my_roots);
+    else if (scm_mut)
         gc_mutator_detach(scm_mut);
-        free(my_roots);
-        my_roots = NULL;
-    }
+    free(my_roots);
+    my_roots = NULL;
     scm_mut = NULL;
     munmap(vs, vs_entries * sizeof(value));
     vs = NULL;
@@ -371,6 +402,8 @@ int memory_init(const struct memory_options *opt, char *err, size_t errlen)
 
 void memory_finish(void)
 {
+    if (scm_use_boehm)
+        memory_thread_detach();
     if (!scm_use_boehm && scm_heap) {
         memory_thread_detach();
         gc_heap_destroy(scm_heap);

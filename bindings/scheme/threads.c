@@ -16,7 +16,10 @@
  * changes: every unlock, signal and thread end bumps it and wakes all waiters, who look
  * again. One lock and one condition for everything is simple and fair enough for a few
  * threads; the waiters of unrelated objects wake for nothing. */
+#define GC_THREADS             /* GC_register_my_thread */
+#define GC_NO_THREAD_REDIRECTS /* pthread_create stays the plain one */
 #include <errno.h>
+#include <gc/gc.h>
 #include <gcvm/gc-embedder.h>
 #include <gcvm/gcvm.h>
 #include <pthread.h>
@@ -140,20 +143,18 @@ static value check_type(const char *who, value v, unsigned type, const char *wha
 #define MUTEX_ARG(who, v) check_type(who, v, T_MUTEX, "a mutex")
 #define CONDVAR_ARG(who, v) check_type(who, v, T_CONDVAR, "a condition variable")
 
-/* Threads need the gcvm collector on a barrier that runs outside guest mode. */
+/* Threads need Boehm GC or the gcvm collector on a barrier that runs outside guest
+ * mode. */
 static void check_threads_available(const char *who)
 {
     char msg[200];
-    if (scm_use_boehm) {
-        snprintf(msg, sizeof msg, "%s: threads need the gcvm collector; --gc=boehm runs one thread",
-                 who);
-        scm_error(msg, NIL);
-    }
+    if (scm_use_boehm)
+        return;
     enum gc_barrier_kind b = gc_heap_barrier(scm_heap);
     if (gc_barrier_uses_guest_mode(b) || gcvm_in_guest()) {
         snprintf(msg, sizeof msg,
                  "%s: the %s barrier and --vm run one thread in guest mode; use "
-                 "--barrier=card, mprotect or uffd for threads",
+                 "--barrier=card, mprotect, uffd or --gc=boehm for threads",
                  who, gc_barrier_uses_guest_mode(b) ? gc_barrier_name(b) : "current");
         scm_error(msg, NIL);
     }
@@ -207,7 +208,7 @@ static value p_make_thread(int argc, value *argv)
 }
 
 /* What a new POSIX thread gets: its thread object, a root until the thread has it on its
- * own value stack. */
+ * own value stack (on Boehm GC the record is uncollectable memory, which Boehm scans). */
 struct thread_start {
     value thread;
 };
@@ -232,9 +233,42 @@ static void finish_thread(int state)
     pthread_mutex_unlock(&sync_lock);
 }
 
+/* A start record holding t, or NULL when out of memory. */
+static struct thread_start *new_start(value t)
+{
+    struct thread_start *start;
+    if (scm_use_boehm) {
+        start = GC_MALLOC_UNCOLLECTABLE(sizeof *start);
+    } else {
+        start = malloc(sizeof *start);
+        if (start && gc_root_add(scm_heap, (void **)&start->thread) != 0) {
+            free(start);
+            start = NULL;
+        }
+    }
+    if (start)
+        start->thread = t;
+    return start;
+}
+
+static void release_start(struct thread_start *start)
+{
+    if (scm_use_boehm) {
+        GC_FREE(start);
+        return;
+    }
+    gc_root_remove(scm_heap, (void **)&start->thread);
+    free(start);
+}
+
 static void *thread_main(void *arg)
 {
     struct thread_start *start = arg;
+    if (scm_use_boehm) {
+        struct GC_stack_base sb;
+        GC_get_stack_base(&sb);
+        GC_register_my_thread(&sb);
+    }
     eval_init(thread_stack_bytes);
     char err[300];
     if (memory_thread_attach(THREAD_VALUE_STACK_ENTRIES, err, sizeof err) != 0) {
@@ -242,8 +276,7 @@ static void *thread_main(void *arg)
         exit(70);
     }
     vs_push(start->thread);
-    gc_root_remove(scm_heap, (void **)&start->thread);
-    free(start);
+    release_start(start);
     value t = vs[0];
     value inherited = OBJ(t)[TH_INHERITED];
     for (int i = 0; i < ROOT_COUNT; i++)
@@ -265,6 +298,8 @@ static void *thread_main(void *arg)
     equal_thread_finish();
     read_thread_finish();
     memory_thread_detach();
+    if (scm_use_boehm)
+        GC_unregister_my_thread();
     __atomic_sub_fetch(&running_threads, 1, __ATOMIC_RELEASE);
     return NULL;
 }
@@ -280,12 +315,9 @@ static value p_thread_start(int argc, value *argv)
     pthread_mutex_unlock(&sync_lock);
     if (!fresh)
         scm_error1("thread-start!: the thread was started already", t);
-    struct thread_start *start = malloc(sizeof *start);
-    if (!start || gc_root_add(scm_heap, (void **)&start->thread) != 0) {
-        free(start);
+    struct thread_start *start = new_start(t);
+    if (!start)
         scm_error("thread-start!: out of memory", NIL);
-    }
-    start->thread = t;
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -297,9 +329,10 @@ static value p_thread_start(int argc, value *argv)
     if (rc != 0) {
         __atomic_sub_fetch(&running_threads, 1, __ATOMIC_ACQ_REL);
         t = start->thread;
-        gc_root_remove(scm_heap, (void **)&start->thread);
-        free(start);
+        release_start(start);
+        pthread_mutex_lock(&sync_lock);
         OBJ(t)[TH_STATE] = MAKE_FIX(TS_NEW);
+        pthread_mutex_unlock(&sync_lock);
         char msg[160];
         snprintf(msg, sizeof msg, "thread-start!: cannot start a thread: %s", strerror(rc));
         scm_error(msg, NIL);
