@@ -13,11 +13,11 @@
 
 #include "scheme.h"
 
-/* Both tables are shared by the threads under this lock. A thread holding it may
- * allocate (a heap symbol), so others wait for it in a blocking region (scm_lock): the
- * names they look up are copied out of the heap first. A collection reads the tables
- * (symbols_visit) while every thread is stopped, the holder at an allocation, where the
- * tables are consistent. */
+/* Both tables are shared by the threads under this lock, which is never held across an
+ * allocation (a new heap symbol is made before it is taken, and dropped if another thread
+ * made one of the same name meanwhile): so interning never lets a collection run, and a
+ * collection, which reads the tables (symbols_visit) with every thread stopped at a
+ * safepoint, never finds them half changed. */
 static pthread_mutex_t symbols_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct symbol **buckets;
 static size_t nbuckets, nsymbols;
@@ -155,17 +155,18 @@ static void heap_table_make_room(void)
     heap_nbuckets = n;
 }
 
-/* A new heap symbol; name must not point into the heap (an allocation may move it). */
-static value make_heap_symbol(uint32_t h, const char *name, size_t len)
+/* A new heap symbol and its table entry, not in the table yet. Made without symbols_lock
+ * (it allocates); no allocation comes between it and the entry's insertion, so no
+ * collection can miss the weak reference meanwhile. name must not point into the heap. */
+static struct heap_entry *new_heap_entry(uint32_t h, const char *name, size_t len)
 {
-    if (heap_count >= heap_nbuckets)
-        heap_table_make_room();
     struct heap_entry *e = calloc(1, sizeof *e);
     size_t bytes = sizeof(struct symbol) + len + 1;
-    struct symbol *s = scm_use_boehm ? GC_MALLOC(bytes) : gc_alloc(scm_mut, T_SYMBOL, bytes);
-    if (!e || !s) {
+    struct symbol *s = !e              ? NULL
+                       : scm_use_boehm ? GC_MALLOC(bytes)
+                                       : gc_alloc(scm_mut, T_SYMBOL, bytes);
+    if (!s) {
         free(e);
-        pthread_mutex_unlock(&symbols_lock);
         scm_error("out of memory: the heap is full (use --heap=SIZE for a larger one)", NIL);
     }
     s->hdr = MAKE_HDR(T_SYMBOL, HEAP_SYMBOL);
@@ -176,23 +177,36 @@ static value make_heap_symbol(uint32_t h, const char *name, size_t len)
         e->weak = (value)GC_HIDE_POINTER(s);
         if (GC_general_register_disappearing_link((void **)&e->weak, s) != GC_SUCCESS) {
             free(e);
-            pthread_mutex_unlock(&symbols_lock);
             scm_error("out of memory registering a symbol with Boehm GC", NIL);
         }
     } else {
         void *weak = gc_alloc_weak_ref(scm_mut, 0, s); /* keeps s alive meanwhile */
         if (!weak) {
             free(e);
-            pthread_mutex_unlock(&symbols_lock);
             scm_error("out of memory: the heap is full (use --heap=SIZE for a larger one)", NIL);
         }
         e->weak = (value)weak;
     }
     e->hash = h;
-    e->next = heap_buckets[h & (heap_nbuckets - 1)];
-    heap_buckets[h & (heap_nbuckets - 1)] = e;
+    return e;
+}
+
+/* Links a new entry into the table; with symbols_lock held. */
+static void insert_heap_entry(struct heap_entry *e)
+{
+    if (heap_count >= heap_nbuckets)
+        heap_table_make_room();
+    e->next = heap_buckets[e->hash & (heap_nbuckets - 1)];
+    heap_buckets[e->hash & (heap_nbuckets - 1)] = e;
     heap_count++;
-    return entry_symbol(e);
+}
+
+/* An entry another thread's symbol of the same name made useless: its symbol is garbage. */
+static void drop_heap_entry(struct heap_entry *e)
+{
+    if (scm_use_boehm)
+        GC_unregister_disappearing_link((void **)&e->weak);
+    free(e);
 }
 
 /* A copy of a name outside the heap: small names on the caller's stack. */
@@ -233,13 +247,28 @@ value intern_at_run_time(value str)
     struct name_copy c;
     const char *name = copy_name(&c, STRING_BYTES(str), len);
     uint32_t h = hash_name(name, len);
-    scm_lock(&symbols_lock);
+    pthread_mutex_lock(&symbols_lock);
     value found = table_lookup(h, name, len);
     if (found == FALSE_V)
         found = heap_lookup(h, name, len);
-    if (found == FALSE_V)
-        found = make_heap_symbol(h, name, len);
     pthread_mutex_unlock(&symbols_lock);
+    if (found != FALSE_V) {
+        free_name(&c);
+        return found;
+    }
+    struct heap_entry *e = new_heap_entry(h, name, len);
+    pthread_mutex_lock(&symbols_lock);
+    found = table_lookup(h, name, len); /* another thread may have made it meanwhile */
+    if (found == FALSE_V)
+        found = heap_lookup(h, name, len);
+    if (found == FALSE_V) {
+        insert_heap_entry(e);
+        found = entry_symbol(e);
+        e = NULL;
+    }
+    pthread_mutex_unlock(&symbols_lock);
+    if (e)
+        drop_heap_entry(e);
     free_name(&c);
     return found;
 }
@@ -260,11 +289,9 @@ value symbols_settle(value form)
 {
     if (scm_use_boehm) /* Boehm: never moves */
         return form;
-    vs_push(form);
-    scm_lock(&symbols_lock);
+    pthread_mutex_lock(&symbols_lock);
     size_t count = heap_count;
     pthread_mutex_unlock(&symbols_lock);
-    form = vs[--vsp];
     if (count == 0 || !form_has_heap_symbol(form, 0))
         return form;
     vs_push(form);
@@ -279,7 +306,7 @@ value intern(const char *name, size_t len)
     struct name_copy c;
     name = copy_name(&c, name, len);
     uint32_t h = hash_name(name, len);
-    scm_lock(&symbols_lock);
+    pthread_mutex_lock(&symbols_lock);
     if (nsymbols >= nbuckets)
         grow();
     value found = table_lookup(h, name, len);

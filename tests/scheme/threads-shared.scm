@@ -41,6 +41,22 @@
                      (string-append "v" (number->string i)))
              (loop (+ i 1))))))
 (write (map all-present? '(1 2 3 4))) (newline)
+;; Threads intern the same fresh names at once: each name gives one symbol.
+(define (intern-all)
+  (let loop ((i 0) (acc '()))
+    (if (= i 200)
+        (reverse acc)
+        (loop (+ i 1) (cons (string->symbol (string-append "fresh-" (number->string i))) acc)))))
+(define interned
+  (map thread-join!
+       (map (lambda (i) (thread-start! (make-thread intern-all))) '(1 2 3 4))))
+(write (list (length (car interned))
+             (let same? ((ls (cdr interned)))
+               (or (null? ls) (and (for-each (lambda (a b) (if (not (eq? a b)) (error "two symbols" a b)))
+                                             (car interned) (car ls))
+                                   #t
+                                   (same? (cdr ls)))))))
+(newline)
 (write (list (who) (map thread-name threads) (thread? (car threads)) (mutex? lock)
              (mutex-name lock) (thread? lock)))
 (newline)
