@@ -26,7 +26,7 @@ static value prim_cons, prim_list_to_vector, prim_append2, prim_raise, prim_make
 
 /* The location of the innermost form being compiled that has one: variable references
  * and errors in forms without one (symbols carry no location) report it. */
-static uint64_t enclosing_loc;
+static SCM_THREAD_LOCAL uint64_t enclosing_loc;
 
 static struct node *compile(value x, struct scope *sc);
 static struct node *compile_body(value body, struct scope *sc, value whole);
@@ -874,7 +874,8 @@ bool library_available(value name)
             if (strcmp(SYM(CAR(CDR(name)))->name, known_libraries[i]) == 0)
                 return true;
     if (list_length(name) == 2 && CAR(name) == intern_c("srfi"))
-        return CAR(CDR(name)) == MAKE_FIX(69) || CAR(CDR(name)) == MAKE_FIX(124);
+        return CAR(CDR(name)) == MAKE_FIX(18) || CAR(CDR(name)) == MAKE_FIX(69) ||
+               CAR(CDR(name)) == MAKE_FIX(124);
     return false;
 }
 
@@ -892,7 +893,7 @@ static struct node *compile_import(value x)
         if (!library_available(set))
             syntax_error(set, "unknown library (the built-in (scheme ...) libraries are "
                               "base, char, cxr, file, inexact, lazy, process-context, read, "
-                              "time, write; and (srfi 69), (srfi 124))");
+                              "time, write; and (srfi 18), (srfi 69), (srfi 124))");
     }
     return new_node(N_UNSPEC, loc_of(x));
 }

@@ -49,7 +49,15 @@ struct union_find {
     size_t cap, used;
     uint32_t generation;
 };
-static struct union_find uf;
+static SCM_THREAD_LOCAL struct union_find uf;
+
+void equal_thread_finish(void)
+{
+    free(uf.keys);
+    free(uf.stamp);
+    free(uf.parent);
+    memset(&uf, 0, sizeof uf);
+}
 
 static size_t uf_home(value v)
 {

@@ -12,12 +12,12 @@
 
 #include "code.h"
 
-uint64_t current_location;
+SCM_THREAD_LOCAL uint64_t current_location;
 
 /* ---- The C stack limit (deep recursion is an error, not a crash) ---- */
 
-static char *stack_soft_limit, *stack_hard_limit, *stack_active_limit;
-static size_t stack_size_bytes;
+static SCM_THREAD_LOCAL char *stack_soft_limit, *stack_hard_limit, *stack_active_limit;
+static SCM_THREAD_LOCAL size_t stack_size_bytes;
 
 void eval_init(size_t stack_bytes)
 {
@@ -75,10 +75,10 @@ struct catch_frame {
     int kind;
 };
 
-static struct catch_frame *catches;
-static size_t ncatch, catch_cap;
-static uint64_t catch_serial;
-static value caught; /* what the jump carries, valid just after landing */
+static SCM_THREAD_LOCAL struct catch_frame *catches;
+static SCM_THREAD_LOCAL size_t ncatch, catch_cap;
+static SCM_THREAD_LOCAL uint64_t catch_serial;
+static SCM_THREAD_LOCAL value caught; /* what the jump carries, valid just after landing */
 #define HANDLERS runtime_roots[ROOT_HANDLERS]
 #define WINDS runtime_roots[ROOT_WINDS]
 
@@ -103,6 +103,13 @@ static size_t catch_push(int kind)
     return ncatch++;
 }
 
+void eval_thread_finish(void)
+{
+    free(catches);
+    catches = NULL;
+    ncatch = catch_cap = 0;
+}
+
 /* After landing in (or leaving normally) catch frame ci: restores its lists and stack. */
 static void catch_leave(size_t ci)
 {
@@ -114,12 +121,12 @@ static void catch_leave(size_t ci)
 }
 
 /* Runs the after thunks of the dynamic-winds entered since `target` was the wind list. */
-/* A parameterize's wind entry has, in place of an after thunk, the values to put back:
- * [parameter, value, parameter, value...]. */
+/* A parameterize's wind entry has, in place of an after thunk, a one-value T_VALUES
+ * holding the thread's parameter bindings to put back. */
+#define PARAMS runtime_roots[ROOT_PARAMS]
 static void restore_parameters(value saved)
 {
-    for (size_t i = 0; i + 1 < VLEN(saved); i += 2)
-        SET(VREF(saved, i), OBJ(VREF(saved, i))[1], VREF(saved, i + 1));
+    PARAMS = VREF(saved, 0);
 }
 
 static void unwind_to(value target)
@@ -258,7 +265,7 @@ void print_condition(value c)
     vsp--;
 }
 
-static int exit_code = -1;
+static SCM_THREAD_LOCAL int exit_code = -1;
 int scm_error_output_suppressed;
 
 void scm_exit(int code)
@@ -276,7 +283,7 @@ int scm_exit_requested(void)
     return exit_code;
 }
 
-int run_protected(void (*fn)(void *), void *arg)
+static int run_catching(void (*fn)(void *), void *arg, int keep)
 {
     size_t ci = catch_push(CATCH_TOPLEVEL);
     HANDLERS = NIL;
@@ -289,12 +296,26 @@ int run_protected(void (*fn)(void *), void *arg)
     stack_check_reset();
     if (exit_code >= 0)
         return 2;
+    if (keep) {
+        vs_push(caught);
+        return 1;
+    }
     if (!scm_error_output_suppressed) {
         vs_push(caught);
         print_condition(vs[vsp - 1]);
         vsp--;
     }
     return 1;
+}
+
+int run_protected(void (*fn)(void *), void *arg)
+{
+    return run_catching(fn, arg, 0);
+}
+
+int run_protected_keep(void (*fn)(void *), void *arg)
+{
+    return run_catching(fn, arg, 1);
 }
 
 /* ---- Application ---- */
@@ -391,6 +412,10 @@ static value apply_other(size_t fbase, int argc)
     if (IS(f, T_PARAMETER)) {
         if (argc != 0)
             arity_error(f, argc);
+        /* The innermost parameterize of this thread that binds it, else its value. */
+        for (value b = PARAMS; PAIR_P(b); b = CDR(b))
+            if (CAR(CAR(b)) == f)
+                return CDR(CAR(b));
         return OBJ(f)[1];
     }
     if (IS(f, T_GUARDIAN)) { /* (g obj) registers obj; (g) takes out a dead one, or #f */
@@ -911,16 +936,16 @@ value eval(struct node *n, value env)
                     vs[pbase + 2 * (size_t)i + 1] = v;
                 }
             }
-            /* Swap in the new values; the old ones go into the wind entry. */
-            value saved = alloc_object(T_VALUES, (size_t)n->nkids, (size_t)n->nkids);
-            for (int i = 0; i < count; i++) {
-                value p = vs[pbase + 2 * (size_t)i];
-                SET(saved, VREF(saved, 2 * i), p);
-                SET(saved, VREF(saved, 2 * i + 1), OBJ(p)[1]);
-                SET(p, OBJ(p)[1], vs[pbase + 2 * (size_t)i + 1]);
-            }
+            /* The thread's bindings grow by the new ones; the old list goes into the wind
+             * entry. Other threads keep theirs. */
+            value saved = alloc_object(T_VALUES, 1, 1);
+            SET(saved, VREF(saved, 0), PARAMS);
             vs_push(saved);
-            value entry = cons(UNSPEC, saved);
+            for (int i = 0; i < count; i++) {
+                value b = cons(vs[pbase + 2 * (size_t)i], vs[pbase + 2 * (size_t)i + 1]);
+                PARAMS = cons(b, PARAMS);
+            }
+            value entry = cons(UNSPEC, vs[vsp - 1]);
             WINDS = cons(entry, WINDS);
             value v = eval(n->a, ENV);
             WINDS = CDR(WINDS);

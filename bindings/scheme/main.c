@@ -326,7 +326,28 @@ static int run_expressions(const struct options *o)
 }
 
 /* The REPL's next line, without its newline, or NULL at the end of the input. */
+static char *repl_wait_for_line(int interactive, int continuing);
+
+struct line_request {
+    int interactive, continuing;
+    char *line;
+};
+
+static void wait_for_line(void *arg)
+{
+    struct line_request *r = arg;
+    r->line = repl_wait_for_line(r->interactive, r->continuing);
+}
+
+/* The same in a blocking region: other threads collect while the REPL waits. */
 static char *repl_read_line(int interactive, int continuing)
+{
+    struct line_request r = {interactive, continuing, NULL};
+    scm_blocking(wait_for_line, &r);
+    return r.line;
+}
+
+static char *repl_wait_for_line(int interactive, int continuing)
 {
     if (interactive) {
         char *line = readline(continuing ? "... " : "> ");
@@ -441,6 +462,7 @@ static void *interpreter_main(void *arg)
         GC_register_my_thread(&sb);
     }
     eval_init(o->stack_bytes);
+    threads_configure(o->stack_bytes);
     /* Everything that lives outside the heap is made before the heap exists: with --vm
      * or a gcvm barrier, creating the heap enters guest mode, where (on an emulated
      * ring 0) every instruction is slow. */
@@ -468,6 +490,15 @@ static void *interpreter_main(void *arg)
         fprintf(stderr, "gcvm-scheme: collector %s\n", memory_describe());
         memory_print_stats(stderr);
     }
+    if (threads_running() > 0) {
+        /* The program ends with the first thread (SRFI-18): the others still use the
+         * heap, so it is left for the process's exit. */
+        fflush(NULL);
+        _exit(run->exit_code);
+    }
+    eval_thread_finish();
+    equal_thread_finish();
+    read_thread_finish();
     memory_finish();
     if (o->mem.vm && gcvm_in_guest())
         gcvm_exit();

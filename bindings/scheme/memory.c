@@ -7,6 +7,7 @@
  * code. Objects move when they survive the nursery, so C code never keeps a value in a
  * local variable across an allocation; it keeps it on the value stack. */
 #include <errno.h>
+#include <pthread.h>
 #include <gc/gc.h>
 #include <gc/gc_mark.h>
 #include <gcvm/gc-embedder.h>
@@ -19,13 +20,30 @@
 #include "scheme.h"
 
 struct gc_heap *scm_heap;
-struct gc_mutator *scm_mut;
+SCM_THREAD_LOCAL struct gc_mutator *scm_mut;
 int scm_use_boehm;
-value *vs;
-size_t vsp, vs_size;
-value runtime_roots[ROOT_COUNT];
+SCM_THREAD_LOCAL value *vs;
+SCM_THREAD_LOCAL size_t vsp, vs_size;
+SCM_THREAD_LOCAL value runtime_roots[ROOT_COUNT];
+static SCM_THREAD_LOCAL size_t vs_entries; /* reserved for this thread's value stack */
+
+/* Where the collector finds one thread's roots: its thread-local variables, read while
+ * the thread is stopped or blocked. */
+struct thread_roots {
+    value **vs;
+    size_t *vsp;
+    value *roots;
+    struct thread_roots *next; /* Boehm: the list of every thread's, boehm_threads */
+};
+static SCM_THREAD_LOCAL struct thread_roots *my_roots;
+/* Boehm: the roots of every interpreter thread, pushed by the thread that collects. The
+ * list changes with Boehm's allocation lock held (GC_call_with_alloc_lock), which a
+ * collection holds, so a collection never sees it half changed. */
+static struct thread_roots *boehm_threads;
 
 static struct gc_mutator_fast boehm_stand_in; /* card table NULL: barrier does nothing */
+/* The constants of compiled code and the memory outside the heap: any thread compiles. */
+static pthread_mutex_t outside_heap_lock = PTHREAD_MUTEX_INITIALIZER;
 static value **constants;
 static size_t nconstants, constants_cap;
 static value oom_error;
@@ -46,18 +64,18 @@ static double now_ms(void)
 
 void vs_overflow(void)
 {
-    if (vs_size == VALUE_STACK_ENTRIES) {
+    if (vs_size == vs_entries) {
         fprintf(stderr, "gcvm-scheme: the value stack overflowed while handling its overflow\n");
         exit(70);
     }
-    vs_size = VALUE_STACK_ENTRIES; /* the reserve, for the handlers */
+    vs_size = vs_entries; /* the reserve, for the handlers */
     scm_error("recursion too deep: the value stack is full", NIL);
 }
 
 void vs_overflow_reset(void)
 {
-    if (vsp + 2 * VALUE_STACK_RESERVE < VALUE_STACK_ENTRIES)
-        vs_size = VALUE_STACK_ENTRIES - VALUE_STACK_RESERVE;
+    if (vsp + 2 * VALUE_STACK_RESERVE < vs_entries)
+        vs_size = vs_entries - VALUE_STACK_RESERVE;
 }
 
 /* Every block perm_alloc made, chained through a header word: the memory is meant to
@@ -72,8 +90,10 @@ void *perm_alloc(size_t bytes)
         fprintf(stderr, "gcvm-scheme: out of memory outside the heap (%zu bytes)\n", bytes);
         exit(70);
     }
+    pthread_mutex_lock(&outside_heap_lock);
     p[0] = perm_blocks;
     perm_blocks = p;
+    pthread_mutex_unlock(&outside_heap_lock);
     return (char *)p + header;
 }
 
@@ -81,6 +101,9 @@ void register_constant(value *where)
 {
     if (scm_use_boehm)
         return; /* code lives in uncollectable memory, which Boehm scans */
+    /* Never held across an allocation, so a plain lock: a collection waits for the holder
+     * only for the few instructions below. */
+    pthread_mutex_lock(&outside_heap_lock);
     if (nconstants == constants_cap) {
         constants_cap = constants_cap ? constants_cap * 2 : 256;
         constants = realloc(constants, constants_cap * sizeof *constants);
@@ -90,6 +113,7 @@ void register_constant(value *where)
         }
     }
     constants[nconstants++] = where;
+    pthread_mutex_unlock(&outside_heap_lock);
 }
 
 /* ---- Tracing for the gcvm collector ---- */
@@ -144,13 +168,21 @@ static void visit_symbol_slot(value *slot, void *ctx)
     vc->visit((void **)slot, vc->ctx);
 }
 
+/* One thread's value stack and runtime roots. */
+static void trace_thread_roots(gc_visit_fn visit, void *ctx, void *user)
+{
+    struct thread_roots *r = user;
+    value *stack = *r->vs;
+    for (size_t i = 0, n = *r->vsp; i < n; i++)
+        visit((void **)&stack[i], ctx);
+    for (int i = 0; i < ROOT_COUNT; i++)
+        visit((void **)&r->roots[i], ctx);
+}
+
+/* The roots every thread shares: constants in code, symbols' bindings. */
 static void trace_roots(gc_visit_fn visit, void *ctx, void *user)
 {
     (void)user;
-    for (size_t i = 0; i < vsp; i++)
-        visit((void **)&vs[i], ctx);
-    for (int i = 0; i < ROOT_COUNT; i++)
-        visit((void **)&runtime_roots[i], ctx);
     for (size_t i = 0; i < nconstants; i++)
         visit((void **)constants[i], ctx);
     struct visit_closure vc = {visit, ctx};
@@ -177,14 +209,36 @@ static void push_value_stack(void)
 {
     if (boehm_previous_push)
         boehm_previous_push();
-    if (vsp)
-        GC_push_all_eager(vs, vs + vsp);
+    for (struct thread_roots *r = boehm_threads; r; r = r->next) {
+        value *stack = *r->vs;
+        size_t n = *r->vsp;
+        if (n)
+            GC_push_all_eager(stack, stack + n);
+        GC_push_all_eager(r->roots, r->roots + ROOT_COUNT);
+    }
+}
+
+static void *boehm_link_thread(void *roots)
+{
+    struct thread_roots *r = roots;
+    r->next = boehm_threads;
+    boehm_threads = r;
+    return NULL;
+}
+
+static void *boehm_unlink_thread(void *roots)
+{
+    for (struct thread_roots **link = &boehm_threads; *link; link = &(*link)->next)
+        if (*link == roots) {
+            *link = ((struct thread_roots *)roots)->next;
+            break;
+        }
+    return NULL;
 }
 
 static int boehm_init(const struct memory_options *opt, char *err, size_t errlen)
 {
     scm_use_boehm = 1;
-    scm_mut = (struct gc_mutator *)&boehm_stand_in;
     if (opt->heap_bytes)
         GC_set_max_heap_size(opt->heap_bytes);
     GC_set_on_collection_event(on_boehm_event);
@@ -228,14 +282,6 @@ static int gcvm_heap_init(const struct memory_options *opt, char *err, size_t er
         snprintf(err, errlen, "cannot create the heap: %s", why);
         return -1;
     }
-    /* The interpreter runs on one thread: this one. */
-    scm_mut = gc_mutator_attach(scm_heap, why, sizeof why);
-    if (!scm_mut) {
-        snprintf(err, errlen, "cannot use the heap: %s", why);
-        gc_heap_destroy(scm_heap);
-        scm_heap = NULL;
-        return -1;
-    }
     for (unsigned t = 1; t < T_TYPE_COUNT; t++) {
         if (t == T_PAIR)
             gc_register_kind(scm_heap, t, trace_pair);
@@ -250,11 +296,12 @@ static int gcvm_heap_init(const struct memory_options *opt, char *err, size_t er
     return 0;
 }
 
-int memory_init(const struct memory_options *opt, char *err, size_t errlen)
+int memory_thread_attach(size_t value_stack_entries, char *err, size_t errlen)
 {
     for (int i = 0; i < ROOT_COUNT; i++)
         runtime_roots[i] = NIL;
-    void *m = mmap(NULL, VALUE_STACK_ENTRIES * sizeof(value), PROT_READ | PROT_WRITE,
+    runtime_roots[ROOT_THREAD] = FALSE_V;
+    void *m = mmap(NULL, value_stack_entries * sizeof(value), PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (m == MAP_FAILED) {
         snprintf(err, errlen, "cannot reserve the value stack: %s", strerror(errno));
@@ -262,8 +309,80 @@ int memory_init(const struct memory_options *opt, char *err, size_t errlen)
     }
     vs = m;
     vsp = 0;
-    vs_size = VALUE_STACK_ENTRIES - VALUE_STACK_RESERVE;
+    vs_entries = value_stack_entries;
+    vs_size = value_stack_entries - VALUE_STACK_RESERVE;
+    my_roots = calloc(1, sizeof *my_roots);
+    if (my_roots) {
+        my_roots->vs = &vs;
+        my_roots->vsp = &vsp;
+        my_roots->roots = runtime_roots;
+    }
+    if (scm_use_boehm && my_roots) {
+        scm_mut = (struct gc_mutator *)&boehm_stand_in;
+        GC_call_with_alloc_lock(boehm_link_thread, my_roots);
+        return 0;
+    }
+    char why[256];
+    scm_mut = my_roots && !scm_use_boehm ? gc_mutator_attach(scm_heap, why, sizeof why) : NULL;
+    if (!scm_mut) {
+        snprintf(err, errlen, "cannot use the heap: %s", my_roots ? why : "out of memory");
+        free(my_roots);
+        my_roots = NULL;
+        munmap(vs, value_stack_entries * sizeof(value));
+        vs = NULL;
+        return -1;
+    }
+    gc_mutator_set_root_tracer(scm_mut, trace_thread_roots, my_roots);
+    return 0;
+}
+
+void memory_thread_detach(void)
+{
+    if (scm_use_boehm)
+        GC_call_with_alloc_lock(boehm_unlink_thread, my_roots);
+    else if (scm_mut)
+        gc_mutator_detach(scm_mut);
+    free(my_roots);
+    my_roots = NULL;
+    scm_mut = NULL;
+    munmap(vs, vs_entries * sizeof(value));
+    vs = NULL;
+    vsp = vs_size = vs_entries = 0;
+}
+
+void scm_blocking(void (*fn)(void *), void *arg)
+{
+    if (scm_use_boehm) {
+        fn(arg);
+        return;
+    }
+    gc_blocking_enter(scm_mut);
+    fn(arg);
+    gc_blocking_leave(scm_mut);
+}
+
+static void lock_mutex(void *m)
+{
+    pthread_mutex_lock(m);
+}
+
+int scm_lock(void *pthread_mutex)
+{
+    if (pthread_mutex_trylock(pthread_mutex) == 0)
+        return 0;
+    scm_blocking(lock_mutex, pthread_mutex);
+    return 1;
+}
+
+int memory_init(const struct memory_options *opt, char *err, size_t errlen)
+{
     int rc = opt->gc == USE_BOEHM ? boehm_init(opt, err, errlen) : gcvm_heap_init(opt, err, errlen);
+    if (rc == 0 && memory_thread_attach(VALUE_STACK_ENTRIES, err, errlen) != 0) {
+        if (scm_heap)
+            gc_heap_destroy(scm_heap);
+        scm_heap = NULL;
+        rc = -1;
+    }
     if (rc != 0)
         return rc;
     /* The out-of-memory condition is made now: when it is needed there is no room. */
@@ -283,9 +402,10 @@ int memory_init(const struct memory_options *opt, char *err, size_t errlen)
 
 void memory_finish(void)
 {
+    if (scm_use_boehm)
+        memory_thread_detach();
     if (!scm_use_boehm && scm_heap) {
-        gc_mutator_detach(scm_mut);
-        scm_mut = NULL;
+        memory_thread_detach();
         gc_heap_destroy(scm_heap);
         scm_heap = NULL;
     }

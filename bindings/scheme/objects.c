@@ -184,5 +184,6 @@ void define_builtins(void)
     prims_system_init();
     prims_hash_init(); /* after the equivalence predicates it recognizes */
     prims_weak_init();
+    prims_threads_init();
     compiler_init();
 }

@@ -69,15 +69,18 @@ static value p_u8_ready_p(int argc, value *argv)
     return TRUE_V;
 }
 
-/* Reads up to n bytes from the port into a C buffer; returns how many (0 at the end). */
-static size_t read_bytes(value port, uint8_t *buf, size_t n)
+/* Reads up to n bytes from the port at vs[port_slot] into the bytevector at vs[bv_slot]
+ * from byte `at`; returns how many (0 at the end). Both are read back from the value
+ * stack after each byte: a read from a file waits in a blocking region, where another
+ * thread's collection may move them. */
+static size_t read_bytes(size_t port_slot, size_t bv_slot, size_t at, size_t n)
 {
     size_t got = 0;
     while (got < n) {
-        int c = port_getc(port);
+        int c = port_getc(vs[port_slot]);
         if (c < 0)
             break;
-        buf[got++] = (uint8_t)c;
+        BV_BYTES(vs[bv_slot])[at + got++] = (uint8_t)c;
     }
     return got;
 }
@@ -91,7 +94,8 @@ static value p_read_bytevector(int argc, value *argv)
     vs_push(port);
     value b = alloc_bytes(T_BYTEVECTOR, n, n);
     vs_push(b);
-    size_t got = read_bytes(vs[vsp - 2], BV_BYTES(b), n);
+    size_t got = read_bytes(vsp - 2, vsp - 1, 0, n);
+    b = vs[vsp - 1];
     vsp -= 2;
     if (got == 0 && n > 0)
         return EOF_V;
@@ -106,7 +110,9 @@ static value p_read_bytevector_into(int argc, value *argv)
     value port = IN(1, "read-bytevector!");
     size_t s, e;
     range_args("read-bytevector!", argc, argv, 2, HDR_LEN(argv[0]), &s, &e);
-    size_t got = read_bytes(port, BV_BYTES(argv[0]) + s, e - s);
+    vs_push(port);
+    size_t got = read_bytes(vsp - 1, (size_t)(argv - vs), s, e - s);
+    vsp--;
     if (got == 0 && e > s)
         return EOF_V;
     return MAKE_FIX((intptr_t)got);

@@ -136,36 +136,63 @@ static value p_read_string(int argc, value *argv)
 
 /* A file port that `read` is used on is read to its end once and becomes a string
  * port, so that the reader can work on text. */
+struct slurp {
+    FILE *f;
+    char *buf;
+    size_t n;
+};
+
+/* Reads the whole file in a blocking region (stdin waits): touches no heap object. */
+static void slurp_file(void *arg)
+{
+    struct slurp *sl = arg;
+    size_t cap = 4096;
+    sl->buf = malloc(cap);
+    if (!sl->buf)
+        return;
+    int c;
+    while ((c = getc(sl->f)) != EOF) {
+        if (sl->n == cap) {
+            char *nb = realloc(sl->buf, cap * 2);
+            if (!nb) {
+                free(sl->buf);
+                sl->buf = NULL;
+                break;
+            }
+            sl->buf = nb;
+            cap *= 2;
+        }
+        sl->buf[sl->n++] = (char)c;
+    }
+}
+
 static void slurp_into_string(size_t slot)
 {
     value p = vs[slot];
     if (port_flags(p) & PORT_STRING)
         return;
-    FILE *f = (FILE *)OBJ(p)[1];
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    if (!buf)
+    struct slurp sl = {(FILE *)OBJ(p)[1], NULL, 0};
+    scm_blocking(slurp_file, &sl);
+    if (!sl.buf)
         scm_error("read: out of memory reading the input", NIL);
-    int c;
-    while ((c = getc(f)) != EOF) {
-        if (n == cap) {
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                scm_error("read: out of memory reading the input", NIL);
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        buf[n++] = (char)c;
-    }
+    size_t n = sl.n;
     value s = alloc_bytes(T_STRING, n, n + 1);
-    memcpy(STRING_BYTES(s), buf, n);
-    free(buf);
+    memcpy(STRING_BYTES(s), sl.buf, n);
+    free(sl.buf);
     p = vs[slot];
     HDR(p) = MAKE_HDR(T_PORT, port_flags(p) | PORT_STRING);
     SET(p, OBJ(p)[2], s);
     OBJ(p)[3] = MAKE_FIX(0);
+}
+
+/* The text `read` works on: it must not move while the reader allocates, and it is
+ * freed by the next read (a read error leaves through a longjmp). */
+static SCM_THREAD_LOCAL char *read_text;
+
+void read_thread_finish(void)
+{
+    free(read_text);
+    read_text = NULL;
 }
 
 static value p_read(int argc, value *argv)
@@ -179,14 +206,13 @@ static value p_read(int argc, value *argv)
     size_t pos = (size_t)FIX(OBJ(port)[3]);
     size_t len = STRING_LEN(s) - pos;
     /* The reader needs text that does not move while it allocates. */
-    static char *text;
-    free(text);
-    text = malloc(len + 1);
-    if (!text)
+    free(read_text);
+    read_text = malloc(len + 1);
+    if (!read_text)
         scm_error("read: out of memory", NIL);
-    memcpy(text, STRING_BYTES(s) + pos, len);
+    memcpy(read_text, STRING_BYTES(s) + pos, len);
     struct reader r;
-    reader_init(&r, text, len, source_file_index("input"));
+    reader_init(&r, read_text, len, source_file_index("input"));
     value datum;
     int got = read_datum(&r, &datum);
     port = vs[slot];

@@ -216,6 +216,22 @@ static void print(size_t vslot, size_t pslot, int display)
     case T_PARAMETER: port_puts(vs[pslot], "#<procedure>"); return;
     case T_HASH_TABLE: port_puts(vs[pslot], "#<hash-table>"); return;
     case T_EPHEMERON: port_puts(vs[pslot], "#<ephemeron>"); return;
+    case T_THREAD:
+    case T_MUTEX:
+    case T_CONDVAR: {
+        const char *kind = OBJ_TYPE(v) == T_THREAD  ? "#<thread"
+                           : OBJ_TYPE(v) == T_MUTEX ? "#<mutex"
+                                                    : "#<condition-variable";
+        port_puts(vs[pslot], kind);
+        if (OBJ(vs[vslot])[1] != UNSPEC) { /* the name */
+            port_puts(vs[pslot], " ");
+            vs_push(OBJ(vs[vslot])[1]);
+            print(vsp - 1, pslot, 0);
+            vsp--;
+        }
+        port_puts(vs[pslot], ">");
+        return;
+    }
     case T_RECORD: {
         value name = OBJ(RECORD_TYPE_OF(v))[1];
         port_puts(vs[pslot], "#<");

@@ -3,6 +3,7 @@
  * malformed datum is a read error, and nesting is bounded by the evaluator's stack
  * check. */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,30 +12,41 @@
 
 void stack_check(void);
 
+/* Shared by the threads; the lock is never held across an allocation. */
+static pthread_mutex_t file_names_lock = PTHREAD_MUTEX_INITIALIZER;
 static char **file_names;
 static int nfiles;
 
 int source_file_index(const char *name)
 {
-    for (int i = 0; i < nfiles; i++)
+    pthread_mutex_lock(&file_names_lock);
+    int found = -1;
+    for (int i = 0; i < nfiles && found < 0; i++)
         if (strcmp(file_names[i], name) == 0)
-            return i;
-    if (nfiles >= 0xffff)
-        return 0;
-    char **n = realloc(file_names, (size_t)(nfiles + 1) * sizeof *n);
-    char *copy = strdup(name);
-    if (!n || !copy) {
-        fprintf(stderr, "gcvm-scheme: out of memory\n");
-        exit(70);
+            found = i;
+    if (found < 0 && nfiles >= 0xffff)
+        found = 0;
+    if (found < 0) {
+        char **n = realloc(file_names, (size_t)(nfiles + 1) * sizeof *n);
+        char *copy = strdup(name);
+        if (!n || !copy) {
+            fprintf(stderr, "gcvm-scheme: out of memory\n");
+            exit(70);
+        }
+        file_names = n;
+        file_names[nfiles] = copy;
+        found = nfiles++;
     }
-    file_names = n;
-    file_names[nfiles] = copy;
-    return nfiles++;
+    pthread_mutex_unlock(&file_names_lock);
+    return found;
 }
 
 const char *source_file_name(int index)
 {
-    return index >= 0 && index < nfiles ? file_names[index] : "?";
+    pthread_mutex_lock(&file_names_lock);
+    const char *name = index >= 0 && index < nfiles ? file_names[index] : "?";
+    pthread_mutex_unlock(&file_names_lock);
+    return name;
 }
 
 const char *format_location(uint64_t loc, char *buf, size_t len)

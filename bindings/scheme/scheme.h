@@ -71,6 +71,9 @@ enum obj_type {
     T_HASH_TABLE,  /* [hdr(weak) | equivalence | hash | count | buckets]: prims_hash.c */
     T_EPHEMERON,   /* [hdr | key | datum]: the collector's ephemeron (weak.c) */
     T_GUARDIAN,    /* [hdr | the collector's record]: applicable, see weak.c */
+    T_THREAD,      /* SRFI-18 objects (threads.c) */
+    T_MUTEX,
+    T_CONDVAR,
     T_TYPE_COUNT
 };
 
@@ -179,8 +182,11 @@ value alloc_bytes(unsigned type, size_t len_field, size_t nbytes); /* pointer-fr
 void *perm_alloc(size_t bytes);
 extern struct gc_heap *scm_heap;
 #include <gcvm/gc.h>
-/* The interpreter's thread as the heap's mutator. */
-extern struct gc_mutator *scm_mut;
+/* State of one interpreter thread: every Scheme thread has its own (threads.c). The
+ * initial-exec model makes an access one %fs-relative load, as cheap as a global. */
+#define SCM_THREAD_LOCAL __thread __attribute__((tls_model("initial-exec")))
+/* The calling thread as the heap's mutator. */
+extern SCM_THREAD_LOCAL struct gc_mutator *scm_mut;
 /* Stores v into a field of a heap object, then tells the write barrier. With --gc=boehm
  * scm_mut is a stand-in whose card table is NULL, so the barrier does nothing. */
 #define SET(objv, field, v)                                                                        \
@@ -210,9 +216,25 @@ double memory_max_pause_ms(void);
 uint64_t memory_collections(void);
 const char *memory_describe(void);
 
+/* Makes the calling thread an interpreter thread: its value stack (value_stack_entries
+ * words reserved, touched as used), its runtime roots (all NIL), its mutator and its root
+ * tracer. Returns 0, or -1 with a one-line reason in err. memory_init does it for the
+ * first thread. */
+int memory_thread_attach(size_t value_stack_entries, char *err, size_t errlen);
+/* Undoes memory_thread_attach; the thread's objects stay in the heap. */
+void memory_thread_detach(void);
+/* Runs fn(arg) for a thread that is about to block (a lock, a sleep, a read): the
+ * collector goes on meanwhile, so fn must not touch heap objects, and values the caller
+ * holds in C variables may have moved when it returns. */
+void scm_blocking(void (*fn)(void *), void *arg);
+/* Takes a lock that other interpreter threads may hold across an allocation: waits for it
+ * in a blocking region (see scm_blocking). Returns 1 if it had to wait (heap objects may
+ * have moved), 0 if it got it at once. */
+int scm_lock(void *pthread_mutex);
+
 /* The value stack: every value the C code holds across an allocation lives here. */
-extern value *vs;
-extern size_t vsp, vs_size;
+extern SCM_THREAD_LOCAL value *vs;
+extern SCM_THREAD_LOCAL size_t vsp, vs_size;
 static inline void vs_push(value v)
 {
     extern void vs_overflow(void);
@@ -221,7 +243,8 @@ static inline void vs_push(value v)
     vs[vsp++] = v;
 }
 
-/* Roots kept by the runtime: the handler stack, the dynamic-wind list, ports. */
+/* Roots kept by the runtime for each thread: the handler stack, the dynamic-wind list,
+ * the parameterize bindings, ports. */
 enum runtime_root {
     ROOT_HANDLERS,
     ROOT_WINDS,
@@ -233,9 +256,11 @@ enum runtime_root {
     ROOT_CUR_ERR,
     ROOT_COMMAND_LINE,
     ROOT_SCRATCH,
+    ROOT_PARAMS, /* ((parameter . value) ...) of the enclosing parameterize forms */
+    ROOT_THREAD, /* the thread's SRFI-18 thread object, #f until asked for */
     ROOT_COUNT
 };
-extern value runtime_roots[ROOT_COUNT];
+extern SCM_THREAD_LOCAL value runtime_roots[ROOT_COUNT];
 
 /* ---- Weak objects and identity hashes, on either collector (weak.c) ---- */
 /* A hash of v's identity that a collection does not change (objects that move carry it). */
@@ -339,11 +364,16 @@ void eval_init(size_t stack_bytes);
  * gives the code). */
 int run_protected(void (*fn)(void *), void *arg);
 extern int scm_error_output_suppressed;
+/* As run_protected, but an uncaught condition is not printed: it returns 1 with the
+ * condition pushed on the value stack. */
+int run_protected_keep(void (*fn)(void *), void *arg);
 int scm_exit_requested(void);
 /* (exit code): runs the pending dynamic-wind after thunks, then leaves through the
  * outermost run_protected. */
 __attribute__((noreturn)) void scm_exit(int code);
-extern uint64_t current_location; /* of the call being made, for error reports */
+extern SCM_THREAD_LOCAL uint64_t current_location;
+/* Frees what the calling thread's evaluator state holds outside the heap. */
+void eval_thread_finish(void); /* of the call being made, for error reports */
 /* Writes an uncaught condition to the standard error port: location, message, irritants. */
 void print_condition(value c);
 void stack_check_reset(void);
@@ -371,6 +401,11 @@ void load_init(void);
 void ports_init(void); /* the standard ports: once the heap exists */
 void prims_control_init(void);
 void prims_system_init(void);
+/* SRFI-18 (threads.c). threads_configure: the stack size of the threads to come. */
+void prims_threads_init(void);
+void threads_configure(size_t stack_bytes);
+/* Scheme threads started and not yet ended (the first thread not counted). */
+int threads_running(void);
 
 /* Every primitive and the compiler's keywords; needs no heap (main.c calls it before
  * creating one). */
@@ -387,6 +422,10 @@ double arg_number_double(const char *who, value v);
 bool values_eqv(value a, value b);
 bool procedure_p(value v); /* anything apply accepts */
 bool values_equal(value a, value b);
+/* Free what the calling thread's equal? (its table for cyclic structures) and read (its
+ * text) hold outside the heap. */
+void equal_thread_finish(void);
+void read_thread_finish(void);
 value number_to_string(value n, int radix);
 value string_to_number(const char *s, size_t len, int radix);
 bool number_p(value v);

@@ -7,11 +7,18 @@
  * is a hidden pointer registered as a disappearing link. */
 #include <gc/gc.h>
 #include <gcvm/gc-weak.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "scheme.h"
 
+/* Both tables are shared by the threads under this lock, which is never held across an
+ * allocation (a new heap symbol is made before it is taken, and dropped if another thread
+ * made one of the same name meanwhile): so interning never lets a collection run, and a
+ * collection, which reads the tables (symbols_visit) with every thread stopped at a
+ * safepoint, never finds them half changed. */
+static pthread_mutex_t symbols_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct symbol **buckets;
 static size_t nbuckets, nsymbols;
 
@@ -148,15 +155,17 @@ static void heap_table_make_room(void)
     heap_nbuckets = n;
 }
 
-/* A new heap symbol; name must not point into the heap (an allocation may move it). */
-static value make_heap_symbol(uint32_t h, const char *name, size_t len)
+/* A new heap symbol and its table entry, not in the table yet. Made without symbols_lock
+ * (it allocates); no allocation comes between it and the entry's insertion, so no
+ * collection can miss the weak reference meanwhile. name must not point into the heap. */
+static struct heap_entry *new_heap_entry(uint32_t h, const char *name, size_t len)
 {
-    if (heap_count >= heap_nbuckets)
-        heap_table_make_room();
     struct heap_entry *e = calloc(1, sizeof *e);
     size_t bytes = sizeof(struct symbol) + len + 1;
-    struct symbol *s = scm_use_boehm ? GC_MALLOC(bytes) : gc_alloc(scm_mut, T_SYMBOL, bytes);
-    if (!e || !s) {
+    struct symbol *s = !e              ? NULL
+                       : scm_use_boehm ? GC_MALLOC(bytes)
+                                       : gc_alloc(scm_mut, T_SYMBOL, bytes);
+    if (!s) {
         free(e);
         scm_error("out of memory: the heap is full (use --heap=SIZE for a larger one)", NIL);
     }
@@ -179,32 +188,89 @@ static value make_heap_symbol(uint32_t h, const char *name, size_t len)
         e->weak = (value)weak;
     }
     e->hash = h;
-    e->next = heap_buckets[h & (heap_nbuckets - 1)];
-    heap_buckets[h & (heap_nbuckets - 1)] = e;
+    return e;
+}
+
+/* Links a new entry into the table; with symbols_lock held. */
+static void insert_heap_entry(struct heap_entry *e)
+{
+    if (heap_count >= heap_nbuckets)
+        heap_table_make_room();
+    e->next = heap_buckets[e->hash & (heap_nbuckets - 1)];
+    heap_buckets[e->hash & (heap_nbuckets - 1)] = e;
     heap_count++;
-    return entry_symbol(e);
+}
+
+/* An entry another thread's symbol of the same name made useless: its symbol is garbage. */
+static void drop_heap_entry(struct heap_entry *e)
+{
+    if (scm_use_boehm)
+        GC_unregister_disappearing_link((void **)&e->weak);
+    free(e);
+}
+
+/* A copy of a name outside the heap: small names on the caller's stack. */
+struct name_copy {
+    char small[256];
+    char *name;
+};
+
+static const char *copy_name(struct name_copy *c, const char *name, size_t len)
+{
+    c->name = len < sizeof c->small ? c->small : malloc(len + 1);
+    if (!c->name)
+        scm_error("out of memory outside the heap for a symbol's name", NIL);
+    memcpy(c->name, name, len);
+    c->name[len] = 0;
+    return c->name;
+}
+
+static void free_name(struct name_copy *c)
+{
+    if (c->name != c->small)
+        free(c->name);
+}
+
+/* The symbol outside the heap named so, or #f; with symbols_lock held. */
+static value table_lookup(uint32_t h, const char *name, size_t len)
+{
+    if (nbuckets)
+        for (struct symbol *s = buckets[h & (nbuckets - 1)]; s; s = s->next_in_bucket)
+            if (same_name(s, h, name, len))
+                return (value)s;
+    return FALSE_V;
 }
 
 value intern_at_run_time(value str)
 {
     size_t len = STRING_LEN(str);
-    uint32_t h = hash_name(STRING_BYTES(str), len);
-    if (nbuckets)
-        for (struct symbol *s = buckets[h & (nbuckets - 1)]; s; s = s->next_in_bucket)
-            if (same_name(s, h, STRING_BYTES(str), len))
-                return (value)s;
-    value found = heap_lookup(h, STRING_BYTES(str), len);
-    if (found != FALSE_V)
+    struct name_copy c;
+    const char *name = copy_name(&c, STRING_BYTES(str), len);
+    uint32_t h = hash_name(name, len);
+    pthread_mutex_lock(&symbols_lock);
+    value found = table_lookup(h, name, len);
+    if (found == FALSE_V)
+        found = heap_lookup(h, name, len);
+    pthread_mutex_unlock(&symbols_lock);
+    if (found != FALSE_V) {
+        free_name(&c);
         return found;
-    char small[256];
-    char *name = len < sizeof small ? small : malloc(len + 1);
-    if (!name)
-        scm_error("out of memory outside the heap for a symbol's name", NIL);
-    memcpy(name, STRING_BYTES(str), len);
-    value s = make_heap_symbol(h, name, len);
-    if (name != small)
-        free(name);
-    return s;
+    }
+    struct heap_entry *e = new_heap_entry(h, name, len);
+    pthread_mutex_lock(&symbols_lock);
+    found = table_lookup(h, name, len); /* another thread may have made it meanwhile */
+    if (found == FALSE_V)
+        found = heap_lookup(h, name, len);
+    if (found == FALSE_V) {
+        insert_heap_entry(e);
+        found = entry_symbol(e);
+        e = NULL;
+    }
+    pthread_mutex_unlock(&symbols_lock);
+    if (e)
+        drop_heap_entry(e);
+    free_name(&c);
+    return found;
 }
 
 static bool form_has_heap_symbol(value v, int depth)
@@ -221,7 +287,12 @@ static bool form_has_heap_symbol(value v, int depth)
 
 value symbols_settle(value form)
 {
-    if (scm_use_boehm || heap_count == 0 || !form_has_heap_symbol(form, 0)) /* Boehm: never moves */
+    if (scm_use_boehm) /* Boehm: never moves */
+        return form;
+    pthread_mutex_lock(&symbols_lock);
+    size_t count = heap_count;
+    pthread_mutex_unlock(&symbols_lock);
+    if (count == 0 || !form_has_heap_symbol(form, 0))
         return form;
     vs_push(form);
     gc_collect(scm_mut, GC_COLLECT_MINOR);
@@ -232,26 +303,31 @@ value symbols_settle(value form)
 
 value intern(const char *name, size_t len)
 {
+    struct name_copy c;
+    name = copy_name(&c, name, len);
+    uint32_t h = hash_name(name, len);
+    pthread_mutex_lock(&symbols_lock);
     if (nsymbols >= nbuckets)
         grow();
-    uint32_t h = hash_name(name, len);
-    for (struct symbol *s = buckets[h & (nbuckets - 1)]; s; s = s->next_in_bucket)
-        if (same_name(s, h, name, len))
-            return (value)s;
-    value in_heap = heap_lookup(h, name, len);
-    if (in_heap != FALSE_V)
-        return in_heap;
-    struct symbol *s = perm_alloc(sizeof *s + len + 1);
-    s->hdr = MAKE_HDR(T_SYMBOL, 0);
-    s->global = UNASSIGNED;
-    s->macro = UNASSIGNED;
-    s->hash = h;
-    s->len = (uint32_t)len;
-    memcpy(s->name, name, len);
-    s->next_in_bucket = buckets[h & (nbuckets - 1)];
-    buckets[h & (nbuckets - 1)] = s;
-    nsymbols++;
-    return (value)s;
+    value found = table_lookup(h, name, len);
+    if (found == FALSE_V)
+        found = heap_lookup(h, name, len);
+    if (found == FALSE_V) {
+        struct symbol *s = perm_alloc(sizeof *s + len + 1);
+        s->hdr = MAKE_HDR(T_SYMBOL, 0);
+        s->global = UNASSIGNED;
+        s->macro = UNASSIGNED;
+        s->hash = h;
+        s->len = (uint32_t)len;
+        memcpy(s->name, name, len);
+        s->next_in_bucket = buckets[h & (nbuckets - 1)];
+        buckets[h & (nbuckets - 1)] = s;
+        nsymbols++;
+        found = (value)s;
+    }
+    pthread_mutex_unlock(&symbols_lock);
+    free_name(&c);
+    return found;
 }
 
 value make_uninterned_symbol(const char *name)
