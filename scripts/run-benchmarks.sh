@@ -2,7 +2,8 @@
 # The main job: installs what is missing, builds, and prints the barrier comparison on
 # the Scheme benchmark programs: gcvm-scheme under every write barrier available here,
 # on Boehm GC (full and incremental), and Guile 3.0 (interpreted and compiled), with a
-# plot. Usage: run-benchmarks.sh [--quick] [--reps=N] [--programs="A B"] [--configs="A B"]
+# plot; then the multi-threaded programs (SRFI-18) on 1 and 2 threads under the same
+# collectors, with the speed-up and the CPU time. Usage: run-benchmarks.sh [--quick] [--reps=N] [--programs="A B"] [--configs="A B"]
 # (--help says more; --quick gives the whole table in a few minutes.)
 # (The C workloads, GCBench and binary-trees: benchmarks/run_table.sh build.)
 set -euo pipefail
@@ -14,4 +15,5 @@ parse_scheme_table_options run-benchmarks.sh \
   'run-benchmarks.sh [--quick] [--reps=N] [--programs="A B"] [--configs="A B"]' "$@"
 scripts/install-deps.sh
 scripts/build.sh build
-exec benchmarks/run_scheme_table.sh build "$@"
+benchmarks/run_scheme_table.sh build "$@"
+exec benchmarks/run_scheme_threads_table.sh build "$@"
