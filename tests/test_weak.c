@@ -14,11 +14,14 @@
  * unchanged although young objects moved; after a major collection the heap holds
  * exactly the model's live objects. The heap verifier runs at every collection.
  *
- * usage: test_weak BARRIER SEED STEPS minor|major|concurrent
+ * usage: test_weak BARRIER SEED STEPS minor|major|concurrent [gc-threads=N]
  *   minor: seven of eight collections are minor ones (young keys in old ephemerons and
  *   the reverse); major: every collection is a major one; concurrent: as minor, each
  *   major collection a concurrent marking cycle stepped by the test (collect_and_check).
+ *   gc-threads=N: N collector threads (gc_config.parallelism; else the heap's default),
+ *   and with N > 1 every minor collection must have run on them.
  * Exits 77 (skipped) when the barrier is not available on this machine. */
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -490,9 +493,12 @@ static void collect_and_check(bool want_major, uint32_t *epoch, uint32_t **seen)
 int main(int argc, char **argv)
 {
     enum gc_barrier_kind barrier = barrier_from_args(argc, argv);
-    CHECK_MSG(argc == 5 && (!strcmp(argv[4], "minor") || !strcmp(argv[4], "major") ||
-                            !strcmp(argv[4], "concurrent")),
-              "%s", "usage: test_weak BARRIER SEED STEPS minor|major|concurrent");
+    unsigned gc_threads = 0;
+    CHECK_MSG((argc == 5 || (argc == 6 && sscanf(argv[5], "gc-threads=%u", &gc_threads) == 1 &&
+                             gc_threads >= 1)) &&
+                  (!strcmp(argv[4], "minor") || !strcmp(argv[4], "major") ||
+                   !strcmp(argv[4], "concurrent")),
+              "%s", "usage: test_weak BARRIER SEED STEPS minor|major|concurrent [gc-threads=N]");
     concurrent_cycles = !strcmp(argv[4], "concurrent");
     rng_state = strtoull(argv[2], NULL, 10) * 0x9e3779b97f4a7c15ull + 1;
     long steps = strtol(argv[3], NULL, 10);
@@ -506,6 +512,7 @@ int main(int argc, char **argv)
     cfg.major_threshold_bytes = 128u << 20; /* collections only when the test asks */
     cfg.verify = 1;
     cfg.concurrent_marking = concurrent_cycles ? 1 : -1;
+    cfg.parallelism = gc_threads;
     char err[256];
     heap = gc_heap_create(&cfg, err, sizeof err);
     CHECK_MSG(heap != NULL, "%s", err);
@@ -541,6 +548,10 @@ int main(int argc, char **argv)
     struct gc_stats stats;
     gc_get_stats(heap, &stats);
     CHECK_MSG(!concurrent_cycles || stats.concurrent_cycles > 0, "%s", "no concurrent cycle ran");
+    CHECK_MSG(gc_threads < 2 || majors_only ||
+                  stats.parallel_minor_collections >= stats.minor_collections,
+              "%" PRIu64 " of %" PRIu64 " minor collections ran on %u collector threads",
+              stats.parallel_minor_collections, stats.minor_collections, gc_threads);
     CHECK_MSG(broken > 0 && guardian_queued > 0, "%s",
               "no ephemeron broken or no object queued: the test tested nothing");
     CHECK_MSG(majors_only || old_broken_in_minor > 0 || barrier == GC_BARRIER_NONE, "%s",
