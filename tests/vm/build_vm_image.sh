@@ -82,6 +82,7 @@ programs=(
   "$build/tests/vm/test_kernel_syscalls:/gcvm/tests/test_kernel_syscalls"
   "$build/tests/test_differential:/gcvm/tests/test_differential"
   "$build/tests/test_barrier_trace:/gcvm/tests/test_barrier_trace"
+  "$build/tests/test_weak:/gcvm/tests/test_weak"
   "$build/tests/test_guest_mode:/gcvm/tests/test_guest_mode"
   "$build/bin/gcvm-scheme:/gcvm/bin/gcvm-scheme"
   "$root/tests/scheme/guest.scm:/gcvm/scheme/guest.scm"
