@@ -2,9 +2,10 @@
 # The whole test suite: installs what is missing, builds, runs ctest on a release build,
 # again on an AddressSanitizer + UndefinedBehaviorSanitizer build, the collector's thread
 # tests on a ThreadSanitizer build, and fuzzes the Scheme reader with libFuzzer for a
-# bounded time (GCVM_FUZZ_SECONDS, default 60). The emulated VT-x machine (tests/vm) boots
-# once, in the background, beside all of that: it keeps one core busy for some 12 minutes,
-# and its tests' results are read at the end. Each phase prints how long it took.
+# bounded time (GCVM_FUZZ_SECONDS, default 60). The emulated machines (tests/vm: VT-x,
+# then AMD-V) boot once each, one after the other, in the background beside all of that:
+# they keep one core busy for some 12 + 6 minutes, and their tests' results are read at
+# the end. Each phase prints how long it took.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 phase_start=$SECONDS
@@ -14,13 +15,18 @@ scripts/install-deps.sh
 scripts/build.sh build
 phase_done "release build"
 
-# The emulated machine: tests/vm/boot_vm_tests.sh is the ctest test vm.boot, run here by
-# hand so that it overlaps the rest; it exits 77 where Bochs or the kernel headers are
-# missing (its tests then skip with the reason).
+# The emulated machines: tests/vm/boot_vm_tests.sh is the ctest tests vm.boot and
+# vm-svm.boot, run here by hand so that they overlap the rest, one after the other (one
+# core); each exits 77 where Bochs or the kernel headers are missing (its tests then skip
+# with the reason). The AMD-V machine's CPU model and count are those of
+# tests/vm/CMakeLists.txt.
 vm_log=build/vm-boot.log
 (
-  rc=0
+  rc=0 svm_rc=0
   timeout 2700 tests/vm/boot_vm_tests.sh "$PWD/build" "$PWD/build/vm" >"$vm_log" 2>&1 || rc=$?
+  timeout 1200 tests/vm/boot_vm_tests.sh "$PWD/build" "$PWD/build/vm-svm" \
+    "$PWD/tests/vm/tests-svm.list" trinity_apu 2 >>"$vm_log" 2>&1 || svm_rc=$?
+  [ "$rc" != 0 ] || rc=$svm_rc
   echo "$rc" >build/vm-boot.rc
 ) &
 vm_pid=$!
@@ -33,7 +39,7 @@ CC=clang CXX=clang++ cmake -S . -B build-fuzz -DGCVM_FUZZ=ON -DCMAKE_BUILD_TYPE=
 cmake --build build-fuzz -j"$(nproc)" --target fuzz_reader >/dev/null
 phase_done "sanitizer and fuzzer builds"
 
-vm_labels='^(vm|kvm-vmx-vm|kmod-vm)$'
+vm_labels='^(vm|kvm-vmx-vm|kmod-vm|kvm-svm-vm|vm-smp)$'
 echo "== release build (the emulated machine's tests come last) =="
 (cd build && ctest -j"$(nproc)" -LE "$vm_labels" --output-on-failure)
 phase_done "release tests"
@@ -47,15 +53,16 @@ echo "== libFuzzer: the Scheme reader =="
 (cd build-fuzz && ctest -L fuzz --output-on-failure)
 phase_done "fuzzing"
 
-echo "== the emulated VT-x machine =="
+echo "== the emulated VT-x and AMD-V machines =="
 wait $vm_pid || true
 trap - EXIT
 cat "$vm_log"
 vm_rc=$(cat build/vm-boot.rc 2>/dev/null || echo 1)
 if [ "$vm_rc" != 0 ] && [ "$vm_rc" != 77 ]; then
-  echo "the emulated machine failed (exit status $vm_rc): see $vm_log and build/vm/serial.log"
+  echo "an emulated machine failed (exit status $vm_rc): see $vm_log and build/vm*/serial.log"
   exit 1
 fi
-# -FS: the machine has run already; only its tests' results are read.
-(cd build && ctest -L '^(kvm-vmx-vm|kmod-vm)$' -FS vm --output-on-failure)
-phase_done "emulated machine"
+# -FS: the machines have run already (fixtures vm and vm-svm); only their tests' results
+# are read.
+(cd build && ctest -L '^(kvm-vmx-vm|kmod-vm|kvm-svm-vm)$' -FS vm --output-on-failure)
+phase_done "emulated machines"

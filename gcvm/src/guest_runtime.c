@@ -67,11 +67,15 @@ GUEST_TEXT void gcvm_guest_page_fault(struct fault_frame *f)
     uint64_t va = read_cr2();
     int is_write = (f->error & 2) != 0;
     uint64_t *pte = pte_of(va);
-    if (pte && allows(__atomic_load_n(pte, __ATOMIC_RELAXED), is_write)) {
+    /* One reading of the entry: another vCPU may raise the access between two, and a
+     * protected entry read first and an unprotected one read next would be neither a
+     * spurious fault nor a protection fault. */
+    uint64_t e = pte ? __atomic_load_n(pte, __ATOMIC_RELAXED) : 0;
+    if (pte && allows(e, is_write)) {
         invlpg(va);
         return;
     }
-    if (pte && (*pte & PTE_PROTECTED)) {
+    if (e & PTE_PROTECTED) {
         __atomic_fetch_add(&gcvm_shared.protection_faults, 1, __ATOMIC_RELAXED);
         gcvm_fault_fn fn = gcvm_shared.handler;
         if (fn && fn((void *)va, is_write, gcvm_shared.handler_arg))

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Builds the boot disk of the emulated VT-x machine (docs/vm-tests.md): Debian's stock
-# kernel, and an initramfs holding busybox, KVM's modules, gcvm.ko (built here), the
-# programs the tests run with their shared libraries, and an /init that runs every test of
-# tests/vm/tests.list and reports each on the serial console.
+# Builds the boot disk of an emulated machine (docs/vm-tests.md): Debian's stock kernel,
+# and an initramfs holding busybox, KVM's modules (kvm-intel, and kvm-amd with the ccp it
+# needs: /init loads the one the CPU has), gcvm.ko (built here), the programs the tests run with their shared
+# libraries, and an /init that runs every test of LIST (default tests/vm/tests.list) and
+# reports each on the serial console.
 #
-# usage: build_vm_image.sh BUILD_DIR OUT_DIR
+# usage: build_vm_image.sh BUILD_DIR OUT_DIR [LIST]
 #   The kernel is the one Debian's linux-headers-amd64 points at (the module is built
 #   against it); GCVM_VM_KERNEL=6.1.0-NN-amd64 picks another. Its package is downloaded
 #   once into OUT_DIR/cache.
@@ -14,7 +15,8 @@ root=$(cd "$here/../.." && pwd)
 die() { echo "build_vm_image: $*" >&2; exit 1; }
 [ $# -ge 2 ] || die "usage: build_vm_image.sh BUILD_DIR OUT_DIR"
 build=$(cd "$1" && pwd) || die "no build directory $1"
-out=$2
+out=$2 list=${3:-$here/tests.list}
+[ -f "$list" ] || die "no test list $list"
 mkdir -p "$out/cache"
 out=$(cd "$out" && pwd)
 
@@ -51,7 +53,8 @@ tree=$out/initramfs
 rm -rf "$tree"
 mkdir -p "$tree"/{bin,sbin,proc,sys,dev,tmp,modules,gcvm/bin,gcvm/tests,gcvm/scheme}
 cp "$(command -v busybox)" "$tree/bin/busybox"
-for m in virt/lib/irqbypass.ko arch/x86/kvm/kvm.ko arch/x86/kvm/kvm-intel.ko; do
+for m in virt/lib/irqbypass.ko arch/x86/kvm/kvm.ko arch/x86/kvm/kvm-intel.ko \
+         drivers/crypto/ccp/ccp.ko arch/x86/kvm/kvm-amd.ko; do
   src=$moddir/$m
   [ -f "$src" ] || src=$(ls "$src".* 2>/dev/null | head -1)
   [ -f "$src" ] || die "the kernel package has no $m"
@@ -98,7 +101,7 @@ for entry in "${programs[@]}"; do
     [ -e "$tree$lib" ] || { mkdir -p "$tree$(dirname "$lib")"; cp -L "$lib" "$tree$lib"; }
   done
 done
-cp "$here/tests.list" "$tree/gcvm/tests.list"
+cp "$list" "$tree/gcvm/tests.list"
 cp "$here/vm_init.sh" "$tree/init"
 chmod +x "$tree/init"
 (cd "$tree" && find . | cpio -o -H newc --quiet | gzip -6 > "$out/initrd.gz")

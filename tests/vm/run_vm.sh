@@ -1,23 +1,27 @@
 #!/usr/bin/env bash
-# Boots the emulated VT-x machine that build_vm_image.sh made and waits until its /init has
-# run every test (docs/vm-tests.md). The serial console is kept in OUT_DIR/serial.log;
+# Boots the emulated machine that build_vm_image.sh made and waits until its /init has run
+# every test (docs/vm-tests.md). The serial console is kept in OUT_DIR/serial.log;
 # tests/vm/vm_result.sh reads each test's result from it.
 #
-# usage: run_vm.sh OUT_DIR [WALL_SECONDS]    (default limit: 2400 s of wall time)
+# usage: run_vm.sh OUT_DIR [WALL_SECONDS [CPU_MODEL [CPUS]]]
+#   default limit: 2400 s of wall time; default CPU: one corei7_skylake_x (VMX with EPT).
+#   CPU_MODEL is a Bochs model (bochs -help cpu): trinity_apu has SVM with nested paging.
 set -uo pipefail
 die() { echo "run_vm: $*" >&2; exit 1; }
-[ $# -ge 1 ] || die "usage: run_vm.sh OUT_DIR [WALL_SECONDS]"
+[ $# -ge 1 ] || die "usage: run_vm.sh OUT_DIR [WALL_SECONDS [CPU_MODEL [CPUS]]]"
 out=$(cd "$1" && pwd) || die "no directory $1"
-limit=${2:-2400}
+limit=${2:-2400} model=${3:-corei7_skylake_x} cpus=${4:-1}
+case $cpus in [1-8]) ;; *) die "CPUS must be 1 to 8, not $cpus" ;; esac
 [ -f "$out/disk.img" ] || die "no $out/disk.img: run build_vm_image.sh first"
 command -v bochs >/dev/null || die "bochs is missing: run scripts/install-deps.sh as root"
 bios=/usr/share/bochs/BIOS-bochs-latest vgabios=/usr/share/vgabios/vgabios.bin
 [ -f "$bios" ] && [ -f "$vgabios" ] || die "the Bochs BIOS is missing: apt-get install bochsbios vgabios"
 
-# A CPU model with VMX and EPT; no display window (rfb without waiting), no sound.
+# The CPU model (VMX with EPT, or SVM with nested paging); no display window (rfb without
+# waiting), no sound.
 cat > "$out/bochsrc" <<RC
 megs: 1024
-cpu: model=corei7_skylake_x, count=1, ips=200000000, reset_on_triple_fault=0
+cpu: model=$model, count=$cpus, ips=200000000, reset_on_triple_fault=0
 romimage: file=$bios
 vgaromimage: file=$vgabios
 ata0-master: type=disk, path=$out/disk.img, mode=flat, cylinders=$(cat "$out/disk.cylinders"), heads=16, spt=63

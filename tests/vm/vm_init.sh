@@ -1,7 +1,8 @@
 #!/bin/busybox sh
-# /init of the emulated VT-x machine: loads KVM's modules and gcvm.ko, runs each test of
+# /init of the emulated machine: loads KVM's modules (kvm-intel on VMX, kvm-amd on SVM) and
+# gcvm.ko (which refuses to load without VMX), runs each test of
 # /gcvm/tests.list and reports it on the serial console between markers that
-# tests/vm/run_vm_tests.sh reads:
+# tests/vm/run_vm.sh and vm_result.sh read:
 #   @@GCVM BEGIN name
 #   @@GCVM END name rc=N ms=T kernel-errors=K
 # then @@GCVM DONE and powers the machine off. A test over its limit (emulated seconds) is
@@ -15,8 +16,12 @@ mount -t tmpfs tmp /tmp
 export PATH=/bin:/sbin LD_BIND_NOW=1
 ms() { read -r up _ < /proc/uptime; echo "${up%.*}${up#*.}0"; }
 
-echo "@@GCVM BOOTED kernel=$(uname -r) cpu-vmx=$(grep -c -w vmx /proc/cpuinfo)"
-for m in irqbypass kvm kvm-intel; do
+flags() { grep -c -w "$1" /proc/cpuinfo; }
+echo "@@GCVM BOOTED kernel=$(uname -r) cpus=$(grep -c '^processor' /proc/cpuinfo)" \
+  "vmx=$(flags vmx) ept=$(flags ept) svm=$(flags svm) npt=$(flags npt)"
+kvm_vendor=kvm-intel
+[ "$(flags svm)" = 0 ] || kvm_vendor='ccp kvm-amd' # kvm-amd needs ccp's SEV symbols
+for m in irqbypass kvm $kvm_vendor; do
   insmod /modules/$m.ko || echo "@@GCVM NOTE insmod $m.ko failed"
 done
 [ -f /modules/gcvm.ko ] && { insmod /modules/gcvm.ko || echo "@@GCVM NOTE insmod gcvm.ko failed"; }
