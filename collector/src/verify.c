@@ -59,7 +59,8 @@ void verify_remembered_set(struct gc_heap *h)
 
 struct reach_check {
     struct gc_heap *h;
-    uint64_t *seen;
+    uint64_t *seen; /* a bit per granule of the blocks in use */
+    size_t granules;
     struct ptr_stack todo;
     size_t errors;
 };
@@ -97,7 +98,7 @@ static void check_reachable_field(void **field, void *arg)
         return;
     }
     size_t bit = (size_t)((char *)obj - h->base) / GC_GRANULE;
-    if (bit >= c->h->blocks_end * (BLOCK_BYTES / GC_GRANULE)) {
+    if (bit >= c->granules) {
         report(c, "an object beyond the blocks in use", field, v);
         return;
     }
@@ -110,10 +111,10 @@ static void check_reachable_field(void **field, void *arg)
 
 int verify_reachable(struct gc_heap *h)
 {
-    struct reach_check c = {.h = h};
     /* One bit per granule of the blocks in use, not of the whole reservation (the
      * machine's memory by default): objects lie below blocks_end. */
-    c.seen = calloc(h->blocks_end * (BLOCK_BYTES / GC_GRANULE) / 64 + 1, sizeof(uint64_t));
+    struct reach_check c = {.h = h, .granules = h->blocks_end * (BLOCK_BYTES / GC_GRANULE)};
+    c.seen = calloc(c.granules / 64 + 1, sizeof(uint64_t));
     if (!c.seen) {
         fprintf(stderr, "gcvm-gc: verify: out of memory\n");
         return -1;
