@@ -115,10 +115,12 @@ struct config {
     unsigned gc_threads;
 };
 
-static void skip(gbench_state *st, const char *why)
+/* Ends a run that cannot happen: "skipped: why" where this machine lacks what it needs,
+ * else why as a failure. */
+static void not_run(gbench_state *st, const char *why, int skipped)
 {
     char msg[400];
-    snprintf(msg, sizeof msg, "skipped: %s", why);
+    snprintf(msg, sizeof msg, "%s%s", skipped ? "skipped: " : "", why);
     gbench_fail(st, msg);
     while (gbench_keep_running(st)) {
     }
@@ -142,8 +144,8 @@ static const char *boehm_start(unsigned markers)
                "(use --benchmark_filter)";
     if ((unsigned)GC_get_parallel() + 1 != markers) {
         snprintf(why, sizeof why,
-                 "Boehm GC runs %d marker thread(s), not %u: unset GC_MARKERS, or use a libgc "
-                 "built with parallel marking",
+                 "Boehm GC runs %d marker thread(s), not %u: unset GC_MARKERS (Boehm marks on "
+                 "one thread on a single CPU, or with a libgc built without parallel marking)",
                  GC_get_parallel() + 1, markers);
         return why;
     }
@@ -167,13 +169,13 @@ static void run(gbench_state *st, void *arg)
     if (c->collector == GCVM_CARD || c->collector == GCVM_UFFD) {
         heap = gcvm_heap(c, err, sizeof err);
         if (!heap) {
-            skip(st, err);
+            not_run(st, err, 1);
             return;
         }
     } else if (c->collector == BOEHM) {
         const char *why = boehm_start(c->gc_threads);
         if (why) {
-            skip(st, why);
+            not_run(st, why, 0);
             return;
         }
         boehm_pauses_reset();
