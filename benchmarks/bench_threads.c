@@ -67,11 +67,11 @@ static const char *const collector_names[] = {"gcvm-card", "gcvm-uffd", "boehm",
 static struct wl_roots thread_roots[MAX_MUTATORS];
 
 struct worker {
-    enum collector collector;
     struct gc_heap *heap; /* gcvm */
-    int depth;            /* 0: GCBench, else binary-trees' */
     struct wl_roots *roots;
-    int rc; /* the workload's: 0 when its checks held */
+    enum collector collector;
+    int depth; /* 0: GCBench, else binary-trees' */
+    int rc;    /* the workload's: 0 when its checks held */
 };
 
 static void *worker_main(void *arg)
@@ -131,7 +131,6 @@ static void not_run(gbench_state *st, const char *why, int skipped)
 static const char *boehm_start(unsigned markers)
 {
     static unsigned started_with;
-    static char why[200];
     if (!started_with) {
         GC_set_markers_count(markers);
         GC_INIT();
@@ -143,6 +142,7 @@ static const char *boehm_start(unsigned markers)
         return "Boehm runs with 1 and 2 marker threads need separate processes "
                "(use --benchmark_filter)";
     if ((unsigned)GC_get_parallel() + 1 != markers) {
+        static char why[200];
         snprintf(why, sizeof why,
                  "Boehm GC runs %d marker thread(s), not %u: unset GC_MARKERS (Boehm marks on "
                  "one thread on a single CPU, or with a libgc built without parallel marking)",
@@ -165,8 +165,8 @@ static void run(gbench_state *st, void *arg)
 {
     const struct config *c = arg;
     struct gc_heap *heap = NULL;
-    char err[256];
     if (c->collector == GCVM_CARD || c->collector == GCVM_UFFD) {
+        char err[256];
         heap = gcvm_heap(c, err, sizeof err);
         if (!heap) {
             not_run(st, err, 1);
@@ -190,7 +190,7 @@ static void run(gbench_state *st, void *arg)
     while (gbench_keep_running(st)) {
         memset(thread_roots, 0, sizeof thread_roots); /* no stale pointers for Boehm */
         for (int i = 0; i < c->threads; i++) {
-            workers[i] = (struct worker){c->collector, heap, workload_depth, &thread_roots[i], 0};
+            workers[i] = (struct worker){heap, &thread_roots[i], c->collector, workload_depth, 0};
             if (pthread_create(&threads[i], NULL, worker_main, &workers[i]) != 0) {
                 fputs("gcvm-threads-bench: pthread_create failed\n", stderr);
                 exit(1);
