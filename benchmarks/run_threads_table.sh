@@ -14,11 +14,9 @@
 # (default 3; --quick: 1, and small workloads: --depth=8 --gcbench-shrink=6).
 set -euo pipefail
 usage="usage: run_threads_table.sh BUILD [--quick] [--reps=N] [--depth=N] [--gcbench-shrink=N]"
-bad() { echo "run_threads_table.sh: $*" >&2; echo "$usage" >&2; exit 2; }
-case ${1:-} in
-  --help | -h) echo "$usage"; exit 0 ;;
-  '' | -*) bad "the first argument is the build directory" ;;
-esac
+# shellcheck source=benchmarks/table_script_start.sh
+. "$(dirname "$0")/table_script_start.sh"
+table_build_dir "${1:-}"
 build=$1
 shift
 quick=0 reps='' depth='' shrink=''
