@@ -231,7 +231,6 @@ static struct gc_heap *build_heap(const struct gc_config *cfg_in, const struct e
     pthread_mutex_init(&h->lock, NULL);
     pthread_cond_init(&h->stopped_cond, NULL);
     pthread_cond_init(&h->resume_cond, NULL);
-    h->creator = pthread_self();
     h->barrier_kind = kind;
     h->barrier = barrier_ops_for(kind);
     snprintf(h->barrier_reason, sizeof h->barrier_reason, "%s", reason);
