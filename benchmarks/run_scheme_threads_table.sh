@@ -44,8 +44,8 @@ else
 fi
 mkdir -p "$out"
 
-# The configurations: the host barriers that run here (gcvm-scheme makes no thread with
-# the gcvm barriers), Boehm GC, Guile.
+# The configurations: the host barriers that run here (not the gcvm barriers, whose
+# threads run in guest mode), Boehm GC, Guile.
 configs=()
 notes=()
 for b in none card mprotect uffd soft-dirty; do
@@ -62,7 +62,7 @@ if [ -n "$guile_bin" ]; then
 else
   notes+=("guile: skipped: guile is not installed (apt-get install guile-3.0)")
 fi
-notes+=("gcvm/gcvm-dirty, gcvm/gcvm-protect: not run: gcvm-scheme makes no thread with the gcvm barriers")
+notes+=("gcvm/gcvm-dirty, gcvm/gcvm-protect: not run: they run every thread in guest mode, whose times mean nothing where ring 0 is emulated")
 
 run_one() { # config program threads -> prints "wall_ms cpu_ms" or fails
   local config=$1 prog=$2 threads=$3 file=$src/$2.scm cmd
