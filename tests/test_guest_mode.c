@@ -9,13 +9,16 @@
  *                                    the same store made by a second mutator thread while
  *                                    another one collects: each thread's stay in guest
  *                                    mode is checked on its own, and a thread attaching
- *                                    from host mode is put in guest mode
+ *                                    from host mode is put in guest mode; where it cannot
+ *                                    be (a forked child), the attach fails in one line
  *   test_guest_mode unusable         with no usable engine both barriers are unavailable
  *                                    and gc_heap_create says why in one line
  *   test_guest_mode auto             auto never picks a gcvm barrier on an emulated ring 0,
  *                                    and calibrates them on hardware
  * Exits 77 when the barrier is not available on this machine. */
 #include <pthread.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -167,6 +170,27 @@ static void test_leave_thread(enum gc_barrier_kind kind)
               "the safepoint did not put the second mutator back in guest mode");
     gc_collect(m, GC_COLLECT_MINOR);
     CHECK(old_node->next->value == 42);
+
+    /* A forked child has the heap's memory but not the engine's VM: its thread, in host
+     * mode, cannot enter guest mode, so attaching fails and says why in one line. */
+    gc_mutator_detach(m);
+    fflush(stdout);
+    pid_t child = fork();
+    CHECK(child >= 0);
+    if (child == 0) {
+        char why[512] = "";
+        struct gc_mutator *c = gc_mutator_attach(shared_heap, why, sizeof why);
+        printf("attach in a forked child: %s\n", why);
+        fflush(stdout);
+        _exit(c == NULL && strstr(why, "cannot put the thread in guest mode") &&
+                      strstr(why, "forked child") && !strchr(why, '\n')
+                  ? 0
+                  : 1);
+    }
+    int status = 0;
+    CHECK(waitpid(child, &status, 0) == child);
+    CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+              "attaching in a forked child did not fail with its one-line reason");
     gc_heap_destroy(shared_heap);
     CHECK(!gcvm_in_guest());
     puts("PASS");

@@ -15,6 +15,7 @@
  * entering and leaving guest mode do not disturb the check (docs/collector.md,
  * "Threads"). */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <string.h>
 
 #include "gcvm/gcvm.h"
@@ -59,9 +60,10 @@ int guest_mode_hold(char *err, size_t err_len)
         int rc = gcvm_enter();
         if (rc != 0) {
             snprintf(err, err_len,
-                     "cannot put the thread in guest mode for a gcvm barrier: %s (%s); "
-                     "attach fewer threads at once or use another barrier",
-                     gcvm_last_error(), strerror(-rc));
+                     "cannot put the thread in guest mode for a gcvm barrier: %s (%s); %s",
+                     gcvm_last_error(), strerror(-rc),
+                     rc == -EBUSY ? "attach fewer threads at once or use another barrier"
+                                  : "use another barrier here");
             return -1;
         }
         if (holds == 0)
