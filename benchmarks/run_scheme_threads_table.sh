@@ -42,8 +42,8 @@ else
 fi
 mkdir -p "$out"
 
-# The configurations: the host barriers that run here (the gcvm barriers allow one
-# mutator thread), Boehm GC, Guile.
+# The configurations: the host barriers that run here (not the gcvm barriers, whose
+# threads run in guest mode), Boehm GC, Guile.
 configs=()
 notes=()
 for b in none card mprotect uffd soft-dirty; do
@@ -60,7 +60,7 @@ if [ -n "$guile_bin" ]; then
 else
   notes+=("guile: skipped: guile is not installed (apt-get install guile-3.0)")
 fi
-notes+=("gcvm/gcvm-dirty, gcvm/gcvm-protect: not run: the gcvm barriers allow one mutator thread")
+notes+=("gcvm/gcvm-dirty, gcvm/gcvm-protect: not run: they run every thread in guest mode, whose times mean nothing where ring 0 is emulated")
 
 run_one() { # config program threads -> prints "wall_ms cpu_ms" or fails
   local config=$1 prog=$2 threads=$3 file=$src/$2.scm cmd

@@ -20,10 +20,18 @@
  * the marker is held and advanced by the test a few random steps between mutations, so
  * that stores land on black, grey and white objects reproducibly; concurrent-thread
  * lets the marker thread run free instead. At least one cycle must complete.
- * With a gcvm barrier the mutator must be in guest mode from gc_heap_create() to
- * gc_heap_destroy(), and in host mode again afterwards.
+ * mutators=N runs N mutator threads at once, each with its own graph, model, roots and
+ * root tracer (its objects' ids carry its number), from one seed each; collections any
+ * of them starts stop them all. With a gcvm barrier every mutator must be in guest mode
+ * from its attach to its detach, the threads of odd number created in host mode (the
+ * attach puts them in guest mode and the detach takes them out), and the heap's creator
+ * must be in guest mode from gc_heap_create() to gc_heap_destroy(), and in host mode
+ * again afterwards.
  * Exits 77 (skipped) when the barrier is not available on this machine. */
 #include <inttypes.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +43,10 @@
 #include "test_util.h"
 
 enum { KIND_NODE = 1, KIND_BLOB = 2 };
-enum { ROOTS = 24, LARGE_NODE_SLOTS = 1500, LARGE_BLOB_BYTES = 20000 };
+enum { ROOTS = 24, LARGE_NODE_SLOTS = 1500, LARGE_BLOB_BYTES = 20000, MAX_MUTATORS = 8 };
+/* An object's stored id: the mutator's number above ID_BITS, its model index below. */
+#define ID_BITS 40
+#define ID_MASK ((UINT64_C(1) << ID_BITS) - 1)
 
 struct node {
     uint64_t id;
@@ -58,19 +69,25 @@ struct model_obj {
     uint32_t seen_epoch;
 };
 
+/* Everything below but the heap is each mutator thread's own. */
 static struct gc_heap *heap;
-static struct gc_mutator *mut;
-static struct model_obj *model;
-static size_t model_count, model_cap;
+static _Thread_local struct gc_mutator *mut;
+static _Thread_local uint64_t id_tag; /* the mutator's number << ID_BITS */
+static _Thread_local struct model_obj *model;
+static _Thread_local size_t model_count, model_cap;
 
-static void *roots[ROOTS];
-static int64_t root_ids[ROOTS];
-static void *tmp_root; /* holds a new object while it is being linked in */
+static _Thread_local void *roots[ROOTS];
+static _Thread_local int64_t root_ids[ROOTS];
+static _Thread_local void *tmp_root; /* holds a new object while it is being linked in */
 
-/* The embedder's own root area, visited by the root tracer; it grows and shrinks. */
-static void **stack_slots;
-static int64_t *stack_ids;
-static size_t stack_depth, stack_cap;
+/* The embedder's own root area, visited by the root tracer (on whichever thread
+ * collects, so it reaches the area through its argument); it grows and shrinks. */
+struct embedder_stack {
+    void **slots;
+    int64_t *ids;
+    size_t depth, cap;
+};
+static _Thread_local struct embedder_stack stack;
 
 /* realloc that stops the test instead of returning NULL. */
 static void *grow(void *p, size_t bytes)
@@ -80,7 +97,7 @@ static void *grow(void *p, size_t bytes)
     return q;
 }
 
-static uint64_t rng_state;
+static _Thread_local uint64_t rng_state;
 static uint64_t rnd(void)
 {
     rng_state ^= rng_state << 13;
@@ -110,9 +127,9 @@ static void trace_node(void *obj, gc_visit_fn visit, void *ctx)
 
 static void trace_stack(gc_visit_fn visit, void *ctx, void *user)
 {
-    (void)user;
-    for (size_t i = 0; i < stack_depth; i++)
-        visit(&stack_slots[i], ctx);
+    struct embedder_stack *st = user;
+    for (size_t i = 0; i < st->depth; i++)
+        visit(&st->slots[i], ctx);
 }
 
 static int64_t model_new(int kind, uint32_t nslots, uint32_t len)
@@ -144,10 +161,10 @@ static int64_t allocate_object(void)
         int64_t id = model_new(KIND_BLOB, 0, len);
         struct blob *b = gc_alloc_pointerfree(mut, KIND_BLOB, sizeof *b + len);
         CHECK(b != NULL);
-        b->id = (uint64_t)id;
+        b->id = id_tag | (uint64_t)id;
         b->len = len;
         for (uint32_t i = 0; i < len; i++)
-            b->bytes[i] = (uint8_t)mix((uint64_t)id * 131 + i);
+            b->bytes[i] = (uint8_t)mix((id_tag | (uint64_t)id) * 131 + i);
         tmp_root = b;
         return id;
     }
@@ -155,8 +172,8 @@ static int64_t allocate_object(void)
     int64_t id = model_new(KIND_NODE, nslots, 0);
     struct node *n = gc_alloc(mut, KIND_NODE, sizeof *n + nslots * sizeof(void *));
     CHECK(n != NULL);
-    n->id = (uint64_t)id;
-    n->checksum = mix((uint64_t)id);
+    n->id = id_tag | (uint64_t)id;
+    n->checksum = mix(id_tag | (uint64_t)id);
     n->nslots = nslots;
     for (uint32_t i = 0; i < nslots; i++)
         CHECK(n->slots[i] == NULL); /* allocation hands out zeroed memory */
@@ -167,9 +184,9 @@ static int64_t allocate_object(void)
 /* A random reachable object: from a random root, a few random edges. */
 static void *walk(int64_t *id_out)
 {
-    size_t start = below(ROOTS + stack_depth);
-    void *p = start < ROOTS ? roots[start] : stack_slots[start - ROOTS];
-    int64_t id = start < ROOTS ? root_ids[start] : stack_ids[start - ROOTS];
+    size_t start = below(ROOTS + stack.depth);
+    void *p = start < ROOTS ? roots[start] : stack.slots[start - ROOTS];
+    int64_t id = start < ROOTS ? root_ids[start] : stack.ids[start - ROOTS];
     if (!p)
         return NULL;
     for (uint64_t steps = below(6); steps > 0; steps--) {
@@ -207,13 +224,13 @@ static void step(void)
             roots[r] = tmp_root;
             root_ids[r] = id;
         } else if (where < 3) {
-            if (stack_depth == stack_cap) {
-                stack_cap = stack_cap ? stack_cap * 2 : 64;
-                stack_slots = grow(stack_slots, stack_cap * sizeof *stack_slots);
-                stack_ids = grow(stack_ids, stack_cap * sizeof *stack_ids);
+            if (stack.depth == stack.cap) {
+                stack.cap = stack.cap ? stack.cap * 2 : 64;
+                stack.slots = grow(stack.slots, stack.cap * sizeof *stack.slots);
+                stack.ids = grow(stack.ids, stack.cap * sizeof *stack.ids);
             }
-            stack_slots[stack_depth] = tmp_root;
-            stack_ids[stack_depth++] = id;
+            stack.slots[stack.depth] = tmp_root;
+            stack.ids[stack.depth++] = id;
         } else if ((holder = walk(&holder_id)) && model[holder_id].kind == KIND_NODE &&
                    model[holder_id].nslots > 0) {
             store(holder, holder_id, (uint32_t)below(model[holder_id].nslots), tmp_root, id);
@@ -233,8 +250,8 @@ static void step(void)
         roots[r] = p;
         root_ids[r] = p ? id : -1;
     } else if (op < 97) { /* the embedder's stack shrinks */
-        if (stack_depth)
-            stack_depth -= below(stack_depth + 1) / 2 + 1;
+        if (stack.depth)
+            stack.depth -= below(stack.depth + 1) / 2 + 1;
     } else { /* build a deep chain: deep structures stress the work lists */
         size_t r = below(ROOTS);
         roots[r] = NULL;
@@ -243,8 +260,8 @@ static void step(void)
             int64_t id = model_new(KIND_NODE, 1, 0);
             struct node *n = gc_alloc(mut, KIND_NODE, sizeof *n + sizeof(void *));
             CHECK(n != NULL);
-            n->id = (uint64_t)id;
-            n->checksum = mix((uint64_t)id);
+            n->id = id_tag | (uint64_t)id;
+            n->checksum = mix(id_tag | (uint64_t)id);
             n->nslots = 1;
             store(n, id, 0, roots[r], root_ids[r]);
             roots[r] = n;
@@ -255,14 +272,14 @@ static void step(void)
 
 /* ---- Checking the heap against the model ---- */
 
-static uint32_t epoch;
+static _Thread_local uint32_t epoch;
 struct pair {
     void *p;
     int64_t id;
 };
-static struct pair *todo;
-static size_t todo_count, todo_cap;
-static size_t reachable;
+static _Thread_local struct pair *todo;
+static _Thread_local size_t todo_count, todo_cap;
+static _Thread_local size_t reachable;
 
 static void push_pair(void *p, int64_t id)
 {
@@ -285,16 +302,17 @@ static void check_object(void *p, int64_t id)
               gc_object_kind(p));
     if (m->kind == KIND_BLOB) {
         struct blob *b = p;
-        CHECK_MSG(b->id == (uint64_t)id, "blob %" PRId64 " found as id %" PRIu64, id, b->id);
+        CHECK_MSG(b->id == (id_tag | (uint64_t)id), "blob %" PRId64 " found as id %" PRIu64, id,
+                  b->id);
         CHECK(b->len == m->len);
         for (uint32_t i = 0; i < m->len; i++)
-            CHECK_MSG(b->bytes[i] == (uint8_t)mix((uint64_t)id * 131 + i),
+            CHECK_MSG(b->bytes[i] == (uint8_t)mix((id_tag | (uint64_t)id) * 131 + i),
                       "blob %" PRId64 " byte %u corrupt", id, i);
         return;
     }
     struct node *n = p;
-    CHECK_MSG(n->id == (uint64_t)id, "node %" PRId64 " found as id %" PRIu64, id, n->id);
-    CHECK_MSG(n->checksum == mix((uint64_t)id), "node %" PRId64 " checksum corrupt", id);
+    CHECK_MSG(n->id == (id_tag | (uint64_t)id), "node %" PRId64 " found as id %" PRIu64, id, n->id);
+    CHECK_MSG(n->checksum == mix(id_tag | (uint64_t)id), "node %" PRId64 " checksum corrupt", id);
     CHECK(n->nslots == m->nslots);
     for (uint32_t i = 0; i < m->nslots; i++)
         push_pair(n->slots[i], m->slots[i]);
@@ -308,8 +326,8 @@ static size_t check_reachable(void)
     todo_count = 0;
     for (size_t r = 0; r < ROOTS; r++)
         push_pair(roots[r], root_ids[r]);
-    for (size_t i = 0; i < stack_depth; i++)
-        push_pair(stack_slots[i], stack_ids[i]);
+    for (size_t i = 0; i < stack.depth; i++)
+        push_pair(stack.slots[i], stack.ids[i]);
     while (todo_count) {
         struct pair pr = todo[--todo_count];
         if (model[pr.id].seen_epoch == epoch)
@@ -330,13 +348,18 @@ static void count_heap_object(void *obj, void *arg)
 {
     struct census *c = arg;
     uint64_t id = *(uint64_t *)obj; /* both kinds start with their id */
+    if ((id & ~ID_MASK) != id_tag)
+        return; /* another mutator's */
+    id &= ID_MASK;
     CHECK_MSG(id < model_count, "heap object %p has unknown id %" PRIu64, obj, id);
     c->objects++;
     if (model[id].seen_epoch != epoch)
         c->unreachable++;
 }
 
-/* After a major collection the heap holds exactly the reachable objects. */
+/* After a major collection the heap holds exactly the reachable objects. Another
+ * mutator's collection may come between the two, but none brings back an object of this
+ * one, which allocates nothing meanwhile. */
 static void check_exact_after_major(void)
 {
     gc_collect(mut, GC_COLLECT_MAJOR);
@@ -349,12 +372,101 @@ static void check_exact_after_major(void)
               c.objects, c.unreachable, live);
 }
 
+/* What every mutator thread does, and what it reports. */
+struct mutator_run {
+    uint64_t seed;
+    long steps;
+    size_t checks, majors_checked, objects_made, reachable_at_end;
+    unsigned number;
+    int started_in_guest; /* set by the thread before anything else */
+    _Atomic int started;
+    bool stepped_marker, guest_barrier;
+};
+
+static void *run_mutator(void *arg)
+{
+    struct mutator_run *r = arg;
+    r->started_in_guest = gcvm_in_guest();
+    atomic_store(&r->started, 1);
+    id_tag = (uint64_t)r->number << ID_BITS;
+    mut = attach_or_fail(heap);
+    if (r->guest_barrier)
+        CHECK_MSG(gcvm_in_guest(), "mutator %u is not in guest mode after attaching", r->number);
+    for (size_t i = 0; i < ROOTS; i++) {
+        root_ids[i] = -1;
+        CHECK(gc_root_add(heap, &roots[i]) == 0);
+    }
+    CHECK(gc_root_add(heap, &tmp_root) == 0);
+    gc_mutator_set_root_tracer(mut, trace_stack, &stack);
+
+    rng_state = r->seed * 0x9E3779B97F4A7C15ull + 1;
+    struct gc_stats before, after;
+    gc_get_stats(heap, &before);
+    for (long i = 0; i < r->steps; i++) {
+        step();
+        if (r->stepped_marker)
+            gc_debug_mark_step(mut, below(6));
+        gc_get_stats(heap, &after);
+        if (after.minor_collections + after.major_collections !=
+            before.minor_collections + before.major_collections) {
+            check_reachable();
+            r->checks++;
+        }
+        before = after;
+        if (i % 5000 == 4999) {
+            check_exact_after_major();
+            r->majors_checked++;
+            gc_get_stats(heap, &before);
+        }
+    }
+    check_exact_after_major();
+    r->majors_checked++;
+    r->objects_made = model_count;
+    r->reachable_at_end = reachable;
+    for (size_t i = 0; i < ROOTS; i++)
+        CHECK(gc_root_remove(heap, &roots[i]) == 0);
+    CHECK(gc_root_remove(heap, &tmp_root) == 0);
+    gc_mutator_detach(mut);
+    if (r->guest_barrier)
+        CHECK_MSG(gcvm_in_guest() == r->started_in_guest,
+                  "mutator %u: detaching did not leave it in the mode it started in (%s)",
+                  r->number, r->started_in_guest ? "guest" : "host");
+    for (size_t i = 0; i < model_count; i++)
+        free(model[i].slots);
+    free(model);
+    free(todo);
+    free(stack.slots);
+    free(stack.ids);
+    return NULL;
+}
+
+/* Runs the mutators on threads of their own, the odd ones created in host mode. */
+static void run_threads(struct mutator_run *runs, unsigned count)
+{
+    pthread_t threads[MAX_MUTATORS];
+    for (unsigned i = 0; i < count; i++) {
+        bool host_start = runs[i].guest_barrier && i % 2 == 1;
+        if (runs[i].guest_barrier)
+            CHECK(gcvm_set_thread_start(host_start ? GCVM_THREADS_HOST : GCVM_THREADS_GUEST) == 0);
+        CHECK(pthread_create(&threads[i], NULL, run_mutator, &runs[i]) == 0);
+        while (!atomic_load(&runs[i].started)) /* it has read where it started */
+            sched_yield();
+        if (runs[i].guest_barrier)
+            CHECK_MSG(runs[i].started_in_guest == !host_start, "mutator %u started in %s mode", i,
+                      runs[i].started_in_guest ? "guest" : "host");
+    }
+    if (count && runs[0].guest_barrier)
+        CHECK(gcvm_set_thread_start(GCVM_THREADS_GUEST) == 0);
+    for (unsigned i = 0; i < count; i++)
+        CHECK(pthread_join(threads[i], NULL) == 0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
         fprintf(stderr,
                 "usage: %s BARRIER [SEED [STEPS [STRESS_INTERVAL [noverify] [heap-mb=N] "
-                "[gc-threads=N]]]]\n",
+                "[gc-threads=N] [mutators=N]]]]\n",
                 argv[0]);
         return 2;
     }
@@ -364,6 +476,7 @@ int main(int argc, char **argv)
     long steps = argc > 3 ? strtol(argv[3], NULL, 0) : 60000;
     unsigned stress = argc > 4 ? (unsigned)strtoul(argv[4], NULL, 0) : 97;
     bool stepped_marker = false;
+    unsigned mutators = 1;
     skip_unless_available(kind);
 
     struct gc_config cfg;
@@ -388,8 +501,11 @@ int main(int argc, char **argv)
             cfg.heap_max_bytes = (size_t)mb << 20;
         else if (sscanf(argv[a], "gc-threads=%u", &threads) == 1 && threads >= 1)
             cfg.parallelism = threads;
+        else if (sscanf(argv[a], "mutators=%u", &mutators) == 1 && mutators >= 1 &&
+                 mutators <= MAX_MUTATORS)
+            continue;
         else
-            CHECK_MSG(0, "unknown option %s", argv[a]);
+            CHECK_MSG(0, "unknown option %s (mutators=N takes 1 to %d)", argv[a], MAX_MUTATORS);
     }
     bool guest_barrier = gc_barrier_uses_guest_mode(kind);
     CHECK_MSG(!stepped_marker || kind != GC_BARRIER_NONE, "%s",
@@ -397,49 +513,43 @@ int main(int argc, char **argv)
     char err[256];
     heap = gc_heap_create(&cfg, err, sizeof err);
     CHECK_MSG(heap != NULL, "gc_heap_create: %s", err);
-    mut = attach_or_fail(heap);
     if (guest_barrier)
-        CHECK_MSG(gcvm_in_guest(), "the %s barrier did not put the mutator in guest mode", argv[1]);
+        CHECK_MSG(gcvm_in_guest(), "the %s barrier did not put the heap's creator in guest mode",
+                  argv[1]);
     gc_register_kind(heap, KIND_NODE, trace_node);
     if (stepped_marker)
         gc_debug_marker_hold(heap, 1);
-    for (size_t r = 0; r < ROOTS; r++) {
-        root_ids[r] = -1;
-        CHECK(gc_root_add(heap, &roots[r]) == 0);
-    }
-    CHECK(gc_root_add(heap, &tmp_root) == 0);
-    gc_set_root_tracer(heap, trace_stack, NULL);
 
-    rng_state = seed * 0x9E3779B97F4A7C15ull + 1;
-    struct gc_stats before, after;
-    gc_get_stats(heap, &before);
-    size_t checks = 0, majors_checked = 0;
-    for (long i = 0; i < steps; i++) {
-        step();
-        if (stepped_marker)
-            gc_debug_mark_step(mut, below(6));
-        gc_get_stats(heap, &after);
-        if (after.minor_collections + after.major_collections !=
-            before.minor_collections + before.major_collections) {
-            check_reachable();
-            checks++;
-        }
-        before = after;
-        if (i % 5000 == 4999) {
-            check_exact_after_major();
-            majors_checked++;
-            gc_get_stats(heap, &before);
-        }
+    struct mutator_run runs[MAX_MUTATORS];
+    memset(runs, 0, sizeof runs);
+    for (unsigned i = 0; i < mutators; i++) {
+        runs[i].number = i;
+        runs[i].seed = seed + i;
+        runs[i].steps = steps;
+        runs[i].stepped_marker = stepped_marker;
+        runs[i].guest_barrier = guest_barrier;
     }
-    check_exact_after_major();
+    if (mutators == 1)
+        run_mutator(&runs[0]); /* on the heap's creator, as an embedder with one thread */
+    else
+        run_threads(runs, mutators);
+
+    struct gc_stats after;
     gc_get_stats(heap, &after);
-    printf("%s seed %" PRIu64 ": %ld steps, %zu objects made, %zu reachable at the end; "
-           "%" PRIu64 " minor + %" PRIu64 " major collections, %zu checked against the "
+    size_t checks = 0, majors_checked = 0, objects = 0, live = 0;
+    for (unsigned i = 0; i < mutators; i++) {
+        checks += runs[i].checks;
+        majors_checked += runs[i].majors_checked;
+        objects += runs[i].objects_made;
+        live += runs[i].reachable_at_end;
+    }
+    printf("%s seed %" PRIu64 ": %u mutator%s of %ld steps, %zu objects made, %zu reachable at "
+           "the end; %" PRIu64 " minor + %" PRIu64 " major collections, %zu checked against the "
            "model, %zu exact; %" PRIu64 " dirty units, %" PRIu64 " traps, %" PRIu64
            " pinned blocks; %" PRIu64 " concurrent cycles, %" PRIu64 " units re-scanned\n",
-           argv[1], seed, steps, model_count, reachable, after.minor_collections,
-           after.major_collections, checks, majors_checked + 1, after.dirty_units,
-           after.barrier_traps, after.pinned_blocks, after.concurrent_cycles,
+           argv[1], seed, mutators, mutators == 1 ? "" : "s", steps, objects, live,
+           after.minor_collections, after.major_collections, checks, majors_checked,
+           after.dirty_units, after.barrier_traps, after.pinned_blocks, after.concurrent_cycles,
            after.mark_rescanned_units);
     if (cfg.concurrent_marking == 1)
         CHECK_MSG(after.concurrent_cycles > 0, "%s", "no concurrent cycle completed");
@@ -456,15 +566,8 @@ int main(int argc, char **argv)
                   after.concurrent_cycles, cfg.parallelism);
     if (kind != GC_BARRIER_NONE)
         CHECK_MSG(after.minor_collections > 0, "a generational barrier ran no minor collection");
-    gc_mutator_detach(mut);
     gc_heap_destroy(heap);
     CHECK_MSG(!gcvm_in_guest(), "destroying the heap did not take the thread back to host mode");
-    for (size_t i = 0; i < model_count; i++)
-        free(model[i].slots);
-    free(model);
-    free(todo);
-    free(stack_slots);
-    free(stack_ids);
     puts("PASS");
     return 0;
 }

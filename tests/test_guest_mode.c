@@ -5,11 +5,22 @@
  *                                    was in guest mode already stays there
  *   test_guest_mode leave BARRIER    a store made in host mode between two collections
  *                                    (the mutator left guest mode) is not lost
+ *   test_guest_mode leave-thread BARRIER
+ *                                    the same store made by a second mutator thread while
+ *                                    another one collects: each thread's stay in guest
+ *                                    mode is checked on its own, and a thread attaching
+ *                                    from host mode is put in guest mode; where it cannot
+ *                                    be (a forked child), the attach fails in one line
  *   test_guest_mode unusable         with no usable engine both barriers are unavailable
  *                                    and gc_heap_create says why in one line
  *   test_guest_mode auto             auto never picks a gcvm barrier on an emulated ring 0,
  *                                    and calibrates them on hardware
  * Exits 77 when the barrier is not available on this machine. */
+#include <pthread.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,6 +118,84 @@ static void test_leave(enum gc_barrier_kind kind)
     puts("PASS");
 }
 
+/* The second mutator: attaches from host mode, makes a young object, leaves guest mode
+ * and stores it into the old one, then waits at safepoints while the first collects. */
+static struct gc_heap *shared_heap;
+static struct node *old_node;
+static _Atomic int stored, collected;
+static int attached_in_guest = -1, back_in_guest = -1;
+
+static void *store_from_host_mode(void *arg)
+{
+    (void)arg;
+    CHECK(!gcvm_in_guest()); /* created in host mode */
+    struct gc_mutator *m = attach_or_fail(shared_heap);
+    attached_in_guest = gcvm_in_guest();
+    struct node *young = gc_alloc(m, KIND_NODE, sizeof *young);
+    young->value = 42;
+    CHECK(gcvm_exit() == 0);
+    old_node->next = young;
+    gc_write_barrier(m, &old_node->next);
+    atomic_store(&stored, 1);
+    while (!atomic_load(&collected))
+        gc_safepoint(m); /* stops there, in host mode, for the other thread's collection */
+    back_in_guest = gcvm_in_guest();
+    gc_mutator_detach(m);
+    return NULL;
+}
+
+static void test_leave_thread(enum gc_barrier_kind kind)
+{
+    char err[512];
+    shared_heap = new_heap(kind, err, sizeof err);
+    CHECK_MSG(shared_heap != NULL, "%s", err);
+    struct gc_mutator *m = attach_or_fail(shared_heap);
+    CHECK(gc_root_add(shared_heap, (void **)&old_node) == 0);
+    old_node = gc_alloc(m, KIND_NODE, sizeof *old_node);
+    old_node->value = 1;
+    gc_collect(m, GC_COLLECT_MINOR); /* old_node is old, its page tracked */
+    CHECK(gcvm_set_thread_start(GCVM_THREADS_HOST) == 0);
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, store_from_host_mode, NULL) == 0);
+    while (!atomic_load(&stored))
+        gc_safepoint(m);
+    CHECK(gcvm_set_thread_start(GCVM_THREADS_GUEST) == 0);
+    gc_collect(m, GC_COLLECT_MINOR); /* this thread stayed in guest mode; the other not */
+    CHECK_MSG(old_node->next != NULL && old_node->next->value == 42,
+              "the other mutator's store made in host mode was lost");
+    atomic_store(&collected, 1);
+    CHECK(pthread_join(t, NULL) == 0);
+    CHECK_MSG(attached_in_guest == 1, "attaching did not put the second mutator in guest mode");
+    CHECK_MSG(back_in_guest == 1,
+              "the safepoint did not put the second mutator back in guest mode");
+    gc_collect(m, GC_COLLECT_MINOR);
+    CHECK(old_node->next->value == 42);
+
+    /* A forked child has the heap's memory but not the engine's VM: its thread, in host
+     * mode, cannot enter guest mode, so attaching fails and says why in one line. */
+    gc_mutator_detach(m);
+    fflush(stdout);
+    pid_t child = fork();
+    CHECK(child >= 0);
+    if (child == 0) {
+        char why[512] = "";
+        struct gc_mutator *c = gc_mutator_attach(shared_heap, why, sizeof why);
+        printf("attach in a forked child: %s\n", why);
+        fflush(stdout);
+        _exit(c == NULL && strstr(why, "cannot put the thread in guest mode") &&
+                      strstr(why, "forked child") && !strchr(why, '\n')
+                  ? 0
+                  : 1);
+    }
+    int status = 0;
+    CHECK(waitpid(child, &status, 0) == child);
+    CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+              "attaching in a forked child did not fail with its one-line reason");
+    gc_heap_destroy(shared_heap);
+    CHECK(!gcvm_in_guest());
+    puts("PASS");
+}
+
 static void test_unusable(void)
 {
     /* Before the engine is first used: it reads GCVM_BACKEND once. */
@@ -162,14 +251,17 @@ int main(int argc, char **argv)
         test_unusable();
     } else if (strcmp(what, "auto") == 0) {
         test_auto();
-    } else if (strcmp(what, "enter") == 0 || strcmp(what, "leave") == 0) {
+    } else if (strcmp(what, "enter") == 0 || strcmp(what, "leave") == 0 ||
+               strcmp(what, "leave-thread") == 0) {
         enum gc_barrier_kind kind = barrier_from_args(argc - 1, argv + 1);
         if (strcmp(what, "enter") == 0)
             test_enter(kind);
-        else
+        else if (strcmp(what, "leave") == 0)
             test_leave(kind);
+        else
+            test_leave_thread(kind);
     } else {
-        fprintf(stderr, "usage: %s enter|leave BARRIER | unusable | auto\n", argv[0]);
+        fprintf(stderr, "usage: %s enter|leave|leave-thread BARRIER | unusable | auto\n", argv[0]);
         return 2;
     }
     return 0;

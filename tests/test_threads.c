@@ -4,7 +4,6 @@
  * options: conservative (scan the threads' stacks); concurrent (major collections mark
  * concurrently, and at least one cycle must end while the workers run) or stw (they stop
  * the world; neither: the heap's default); gc-threads=N (N collector threads)
- *        test_threads gcvm-refuse
  *
  * THREADS workers each own a private structure (old nodes whose slots get young nodes:
  * old-to-young stores from every thread) reached through their own root tracer, and
@@ -18,10 +17,7 @@
  * each thread.
  *
  * gc-threads=N: the collections run on N collector threads (gc_config.parallelism), and
- * minor collections must have run in parallel.
- *
- * gcvm-refuse: a heap with a gcvm barrier takes one mutator; a second thread's attach is
- * refused with the reason. */
+ * minor collections must have run in parallel. */
 #define _GNU_SOURCE
 #include <inttypes.h>
 #include <pthread.h>
@@ -361,49 +357,12 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* ---- gcvm barriers: one mutator ---- */
-
-static void *second_attach(void *arg)
-{
-    char *err = arg;
-    struct gc_mutator *m = gc_mutator_attach(heap, err, 256);
-    CHECK_MSG(m == NULL, "a second thread attached to a heap with a gcvm barrier");
-    return NULL;
-}
-
-static int test_gcvm_refuse(void)
-{
-    skip_unless_available(GC_BARRIER_GCVM_DIRTY);
-    struct gc_config cfg;
-    gc_config_init(&cfg);
-    cfg.barrier = GC_BARRIER_GCVM_DIRTY;
-    cfg.heap_max_bytes = (size_t)8 << 20;
-    cfg.nursery_bytes = (size_t)256 << 10;
-    char err[256];
-    heap = gc_heap_create(&cfg, err, sizeof err);
-    CHECK_MSG(heap != NULL, "%s", err);
-    struct gc_mutator *m = attach_or_fail(heap);
-    char why[256] = "";
-    pthread_t th;
-    CHECK(pthread_create(&th, NULL, second_attach, why) == 0);
-    CHECK(pthread_join(th, NULL) == 0);
-    CHECK_MSG(strstr(why, "one mutator thread") != NULL, "reason: %s", why);
-    printf("second attach refused: %s\n", why);
-    gc_mutator_detach(m);
-    gc_heap_destroy(heap);
-    puts("PASS");
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
-    if (argc == 2 && strcmp(argv[1], "gcvm-refuse") == 0)
-        return test_gcvm_refuse();
     if (argc < 3) {
         fprintf(
             stderr,
-            "usage: %s BARRIER THREADS [STEPS [STRESS_INTERVAL [conservative] [gc-threads=N]]] | "
-            "gcvm-refuse\n",
+            "usage: %s BARRIER THREADS [STEPS [STRESS_INTERVAL [conservative] [gc-threads=N]]]\n",
             argv[0]);
         return 2;
     }

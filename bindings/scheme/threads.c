@@ -21,7 +21,6 @@
 #include <errno.h>
 #include <gc/gc.h>
 #include <gcvm/gc-embedder.h>
-#include <gcvm/gcvm.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -143,23 +142,6 @@ static value check_type(const char *who, value v, unsigned type, const char *wha
 #define MUTEX_ARG(who, v) check_type(who, v, T_MUTEX, "a mutex")
 #define CONDVAR_ARG(who, v) check_type(who, v, T_CONDVAR, "a condition variable")
 
-/* Threads need Boehm GC or the gcvm collector on a barrier that runs outside guest
- * mode. */
-static void check_threads_available(const char *who)
-{
-    char msg[200];
-    if (scm_use_boehm)
-        return;
-    enum gc_barrier_kind b = gc_heap_barrier(scm_heap);
-    if (gc_barrier_uses_guest_mode(b) || gcvm_in_guest()) {
-        snprintf(msg, sizeof msg,
-                 "%s: the %s barrier and --vm run one thread in guest mode; use "
-                 "--barrier=card, mprotect, uffd or --gc=boehm for threads",
-                 who, gc_barrier_uses_guest_mode(b) ? gc_barrier_name(b) : "current");
-        scm_error(msg, NIL);
-    }
-}
-
 /* ---- Threads ---- */
 
 static value new_thread_object(value thunk, value name, int state)
@@ -189,7 +171,6 @@ static value current_thread(void)
 
 static value p_make_thread(int argc, value *argv)
 {
-    check_threads_available("make-thread");
     if (!procedure_p(argv[0]))
         type_error("make-thread", "a procedure", argv[0]);
     size_t base = (size_t)(argv - vs);

@@ -1,9 +1,10 @@
-/* The gcvm-dirty barrier: the mutator runs in guest ring 0 (guest_mode.c), so every
- * store it makes sets the dirty bit of the page's entry in the guest's page tables, by
- * the hardware, at no cost to the program. At a minor collection the collector reads
- * those bits for the old blocks (gcvm_dirty_harvest, in ring 0: no system call, no
- * exit) and scans only the pages found; at the end of every collection it clears them
- * again, because the collection itself wrote into old blocks (promotion).
+/* The gcvm-dirty barrier: every mutator runs in guest ring 0, each on its own vCPU over
+ * the same page tables (guest_mode.c), so every store it makes sets the dirty bit of the
+ * page's entry in the guest's page tables, by the hardware, at no cost to the program.
+ * At a minor collection the collector reads those bits for the old blocks
+ * (gcvm_dirty_harvest, in ring 0: no system call, no exit) and scans only the pages
+ * found; at the end of every collection it clears them again, because the collection
+ * itself wrote into old blocks (promotion).
  *
  * Writes the host kernel makes on the program's behalf (a forwarded read() into a heap
  * object) do not go through the guest's page tables and set no bit. Only pointer-free
@@ -16,7 +17,6 @@
 #include "guest_mode.h"
 
 struct gcvm_dirty_state {
-    struct guest_tracking tracking;
     uint64_t *bitmap; /* one bit per page of the largest run: the whole region */
 };
 
@@ -36,7 +36,7 @@ static int gcvm_dirty_attach(struct gc_heap *h, char *err, size_t err_len)
         snprintf(err, err_len, "out of memory for the gcvm-dirty barrier's bitmap");
         return -1;
     }
-    if (guest_mode_attach(&s->tracking, err, err_len) != 0) {
+    if (guest_mode_hold(err, err_len) != 0) {
         free(s->bitmap);
         free(s);
         return -1;
@@ -50,7 +50,7 @@ static void gcvm_dirty_detach(struct gc_heap *h)
     struct gcvm_dirty_state *s = h->barrier_state;
     if (!s)
         return;
-    guest_mode_detach(&s->tracking);
+    guest_mode_release();
     free(s->bitmap);
     free(s);
     h->barrier_state = NULL;
@@ -77,8 +77,7 @@ static void harvest_run(struct gc_heap *h, size_t first, size_t count)
 
 static void gcvm_dirty_harvest_all(struct gc_heap *h)
 {
-    struct gcvm_dirty_state *s = h->barrier_state;
-    if (!guest_mode_kept(&s->tracking, "gcvm-dirty")) {
+    if (!guest_mode_collecting(h, "gcvm-dirty", false)) {
         h->all_dirty = true;
         return;
     }
@@ -96,8 +95,7 @@ static void clear_run(struct gc_heap *h, size_t first, size_t count)
 
 static void gcvm_dirty_rearm(struct gc_heap *h)
 {
-    struct gcvm_dirty_state *s = h->barrier_state;
-    (void)guest_mode_kept(&s->tracking, "gcvm-dirty"); /* everything is cleared anyway */
+    (void)guest_mode_collecting(h, "gcvm-dirty", true); /* everything is cleared anyway */
     for_each_old_run(h, clear_run);
     dirty_clear_in_use(h);
 }

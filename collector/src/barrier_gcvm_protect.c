@@ -1,10 +1,10 @@
 /* The gcvm-protect barrier: Appel and Li's page-protection barrier without a system
- * call. The mutator runs in guest ring 0 (guest_mode.c); at the end of each collection
- * the old blocks are write-protected in the guest's own page tables (gcvm_protect); the
- * first store to such a page faults to the engine's #PF handler, still in ring 0, which
- * calls on_guest_fault: it records the page in the heap's dirty map, lifts the
- * protection of that one page and retries the store. No exit to the host, no signal,
- * no kernel mapping split (so no vm.max_map_count limit, unlike mprotect).
+ * call. Every mutator runs in guest ring 0 on its own vCPU (guest_mode.c); at the end of
+ * each collection the old blocks are write-protected in the guest's own page tables
+ * (gcvm_protect); the first store to such a page faults to the engine's #PF handler,
+ * still in ring 0, which calls on_guest_fault: it records the page in the heap's dirty
+ * map, lifts the protection of that one page and retries the store. No exit to the host,
+ * no signal, no kernel mapping split (so no vm.max_map_count limit, unlike mprotect).
  *
  * on_guest_fault runs inside the fault handler, where the interrupted code's vector
  * registers are not saved on an emulated ring 0: this file is compiled with
@@ -22,6 +22,7 @@
 
 #define MAX_HEAPS 64
 
+/* traps and ticks are added to by the faulting threads, whichever they are. */
 struct protected_heap {
     struct gc_heap *_Atomic heap;
     char *base, *end;
@@ -29,7 +30,6 @@ struct protected_heap {
 };
 
 struct gcvm_protect_state {
-    struct guest_tracking tracking;
     struct protected_heap *slot;
 };
 
@@ -57,10 +57,10 @@ static int on_guest_fault(void *addr, int is_write, void *arg)
         if (!h || at < p->base || at >= p->end || !is_write)
             continue;
         char *page = (char *)((uintptr_t)at & ~(uintptr_t)(PAGE_BYTES - 1));
-        h->dirty[(size_t)(page - h->base) >> PAGE_SHIFT] = 1;
+        __atomic_store_n(&h->dirty[(size_t)(page - h->base) >> PAGE_SHIFT], 1, __ATOMIC_RELAXED);
         int ok = gcvm_protect(page, PAGE_BYTES, PROT_READ | PROT_WRITE) == 0;
-        p->traps++;
-        p->ticks += read_tsc() - t0;
+        __atomic_add_fetch(&p->traps, 1, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&p->ticks, read_tsc() - t0, __ATOMIC_RELAXED);
         return ok; /* 0: the engine reports the fault and ends the process */
     }
     return previous_handler ? previous_handler(addr, is_write, previous_arg) : 0;
@@ -101,7 +101,7 @@ static int gcvm_protect_attach(struct gc_heap *h, char *err, size_t err_len)
                  slot ? "out of memory" : "more than 64 heaps use the gcvm-protect barrier");
         return -1;
     }
-    if (guest_mode_attach(&s->tracking, err, err_len) != 0) {
+    if (guest_mode_hold(err, err_len) != 0) {
         free(s);
         return -1;
     }
@@ -147,16 +147,15 @@ static void gcvm_protect_detach(struct gc_heap *h)
         if (now == on_guest_fault)
             gcvm_set_fault_handler(previous_handler, previous_arg);
     }
-    guest_mode_detach(&s->tracking);
+    guest_mode_release();
     free(s);
     h->barrier_state = NULL;
 }
 
 static void gcvm_protect_harvest(struct gc_heap *h)
 {
-    struct gcvm_protect_state *s = h->barrier_state;
     /* The handler wrote h->dirty as the faults came; host-mode writes took none. */
-    if (!guest_mode_kept(&s->tracking, "gcvm-protect"))
+    if (!guest_mode_collecting(h, "gcvm-protect", false))
         h->all_dirty = true;
 }
 
@@ -173,8 +172,7 @@ static void protect_run(struct gc_heap *h, size_t first, size_t count)
 
 static void gcvm_protect_rearm(struct gc_heap *h)
 {
-    struct gcvm_protect_state *s = h->barrier_state;
-    if (!guest_mode_kept(&s->tracking, "gcvm-protect"))
+    if (!guest_mode_collecting(h, "gcvm-protect", true))
         h->all_dirty = true; /* protect every run again, whatever its flags say */
     gcvm_fault_fn now;
     void *now_arg;
@@ -199,8 +197,8 @@ static void gcvm_protect_make_writable(struct gc_heap *h, size_t first, size_t c
 static void gcvm_protect_trap_counts(const struct gc_heap *h, uint64_t *traps, uint64_t *ns)
 {
     const struct gcvm_protect_state *s = h->barrier_state;
-    *traps = s ? s->slot->traps : 0;
-    uint64_t ticks = s ? s->slot->ticks : 0;
+    *traps = s ? __atomic_load_n(&s->slot->traps, __ATOMIC_RELAXED) : 0;
+    uint64_t ticks = s ? __atomic_load_n(&s->slot->ticks, __ATOMIC_RELAXED) : 0;
     *ns = ticks / ticks_per_ms * 1000000u + ticks % ticks_per_ms * 1000000u / ticks_per_ms;
 }
 

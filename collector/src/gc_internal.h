@@ -117,6 +117,10 @@ struct gc_mutator {
     gc_root_trace_fn root_tracer;
     void *root_tracer_user;
     unsigned stress_countdown;
+    /* The gcvm barriers (guest_mode.c): the thread's stay in guest mode when it last
+     * started running heap code, and whether attaching holds it in guest mode. */
+    uint64_t guest_stay;
+    bool guest_held;
 };
 
 struct gc_heap {
@@ -132,7 +136,8 @@ struct gc_heap {
     bool stop_requested; /* a thread is stopping the others or collecting */
     struct gc_mutator *collector;
     uint64_t collections;             /* started so far, minor and major */
-    pthread_t creator;                /* the thread in guest mode, for the gcvm barriers */
+    bool mutator_left_guest;          /* gcvm barriers: since the last collection */
+    bool guest_warned;                /* ... and that was said once (guest_mode.c) */
     unsigned parallelism;             /* gc_config.parallelism resolved */
     struct worker_pool *workers;      /* parallelism - 1 threads, or NULL (minor.c) */
     struct minor_parallel *minor_par; /* the workers' state in a minor collection */

@@ -207,8 +207,8 @@ static int choose_concurrent(struct gc_heap *h, const struct gc_config *cfg,
     }
     if (gc_barrier_uses_guest_mode(h->barrier_kind)) {
         snprintf(h->concurrent_state, sizeof h->concurrent_state,
-                 "stop-the-world (the gcvm barriers harvest in guest mode on the mutator's "
-                 "thread; not concurrent yet)");
+                 "stop-the-world (the gcvm barriers harvest in guest mode on the collecting "
+                 "mutator's thread; not concurrent yet)");
         return 0;
     }
     snprintf(h->concurrent_state, sizeof h->concurrent_state, "concurrent marking (%s)", source);
@@ -231,7 +231,6 @@ static struct gc_heap *build_heap(const struct gc_config *cfg_in, const struct e
     pthread_mutex_init(&h->lock, NULL);
     pthread_cond_init(&h->stopped_cond, NULL);
     pthread_cond_init(&h->resume_cond, NULL);
-    h->creator = pthread_self();
     h->barrier_kind = kind;
     h->barrier = barrier_ops_for(kind);
     snprintf(h->barrier_reason, sizeof h->barrier_reason, "%s", reason);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "gc_internal.h"
+#include "guest_mode.h"
 
 static void set_flags(struct gc_heap *h, int value)
 {
@@ -25,6 +26,8 @@ __attribute__((noinline)) static void park_below_spill(struct gc_mutator *m)
 {
     struct gc_heap *h = m->heap;
     m->stack_low = __builtin_frame_address(0);
+    if (m->guest_held)
+        guest_mode_mutator_stops(m);
     m->state = MUTATOR_STOPPED;
     h->running--;
     pthread_cond_broadcast(&h->stopped_cond);
@@ -32,6 +35,8 @@ __attribute__((noinline)) static void park_below_spill(struct gc_mutator *m)
         pthread_cond_wait(&h->resume_cond, &h->lock);
     m->state = MUTATOR_RUNNING;
     h->running++;
+    if (m->guest_held)
+        guest_mode_mutator_resumes(m);
 }
 
 __attribute__((noinline)) void mutator_park(struct gc_mutator *m)
@@ -55,6 +60,8 @@ bool world_stop(struct gc_mutator *m)
     uint64_t seen = h->collections;
     while (h->stop_requested)
         mutator_park(m);
+    if (m->guest_held)
+        guest_mode_mutator_stops(m);
     h->stop_requested = true;
     h->collector = m;
     set_flags(h, 1);
@@ -75,6 +82,8 @@ void world_start(struct gc_mutator *m)
     h->collector = NULL;
     m->state = MUTATOR_RUNNING;
     h->running++;
+    if (m->guest_held)
+        guest_mode_mutator_resumes(m);
     pthread_cond_broadcast(&h->resume_cond);
 }
 
@@ -111,6 +120,8 @@ enter_below_spill(struct gc_mutator *m)
     if (m->state != MUTATOR_RUNNING)
         gc_fatal("gc_blocking_enter: the thread is in a blocking region already");
     m->stack_low = low;
+    if (m->guest_held)
+        guest_mode_mutator_stops(m);
     m->state = MUTATOR_BLOCKING;
     h->running--;
     pthread_cond_broadcast(&h->stopped_cond);
@@ -133,6 +144,8 @@ void gc_blocking_leave(struct gc_mutator *m)
         pthread_cond_wait(&h->resume_cond, &h->lock);
     m->state = MUTATOR_RUNNING;
     h->running++;
+    if (m->guest_held)
+        guest_mode_mutator_resumes(m);
     pthread_mutex_unlock(&h->lock);
 }
 
@@ -181,24 +194,23 @@ struct gc_mutator *gc_mutator_attach(struct gc_heap *h, char *err, size_t err_le
                       "cannot find the calling thread's stack for conservative "
                       "scanning");
     }
-    pthread_mutex_lock(&h->lock);
-    const char *refusal = NULL;
-    for (struct gc_mutator *t = h->mutators; t; t = t->next)
-        if (pthread_equal(t->thread, m->thread))
-            refusal = "the calling thread is a mutator of this heap already";
-    if (!refusal && gc_barrier_uses_guest_mode(h->barrier_kind)) {
-        if (h->mutator_count > 0)
-            refusal = "the gcvm barriers take one mutator thread for now (the collector does "
-                      "not run a second one in guest mode yet); use another barrier for more "
-                      "threads";
-        else if (!pthread_equal(h->creator, m->thread))
-            refusal = "a gcvm barrier runs the mutator in guest mode on the thread that "
-                      "created the heap; attach from that thread";
+    /* A gcvm barrier's mutator runs in guest mode, on a vCPU of its own. */
+    if (gc_barrier_uses_guest_mode(h->barrier_kind)) {
+        if (guest_mode_hold(err, err_len) != 0) {
+            free(m);
+            return NULL;
+        }
+        m->guest_held = true;
     }
-    if (refusal) {
-        pthread_mutex_unlock(&h->lock);
-        free(m);
-        return refuse(err, err_len, "%s", refusal);
+    pthread_mutex_lock(&h->lock);
+    for (struct gc_mutator *t = h->mutators; t; t = t->next) {
+        if (pthread_equal(t->thread, m->thread)) {
+            pthread_mutex_unlock(&h->lock);
+            if (m->guest_held)
+                guest_mode_release();
+            free(m);
+            return refuse(err, err_len, "the calling thread is a mutator of this heap already");
+        }
     }
     while (h->stop_requested) /* not in the middle of a collection */
         pthread_cond_wait(&h->resume_cond, &h->lock);
@@ -207,6 +219,8 @@ struct gc_mutator *gc_mutator_attach(struct gc_heap *h, char *err, size_t err_le
     h->mutators = m;
     h->mutator_count++;
     h->running++;
+    if (m->guest_held)
+        guest_mode_mutator_resumes(m);
     pthread_mutex_unlock(&h->lock);
     return m;
 }
@@ -221,6 +235,8 @@ void gc_mutator_detach(struct gc_mutator *m)
         gc_fatal("gc_mutator_detach: the thread is in a blocking region or collecting");
     if (h->stop_requested)
         mutator_park(m);
+    if (m->guest_held)
+        guest_mode_mutator_stops(m); /* its last writes count at the next collection */
     nursery_retire_block(h, m);
     for (struct gc_mutator **p = &h->mutators; *p; p = &(*p)->next) {
         if (*p == m) {
@@ -231,6 +247,8 @@ void gc_mutator_detach(struct gc_mutator *m)
     h->mutator_count--;
     h->running--;
     pthread_mutex_unlock(&h->lock);
+    if (m->guest_held)
+        guest_mode_release();
     free(m);
 }
 
@@ -259,6 +277,9 @@ void mutators_free_all(struct gc_heap *h)
     while (h->mutators) {
         struct gc_mutator *m = h->mutators;
         h->mutators = m->next;
+        /* Another thread's hold stays: only that thread can take itself out. */
+        if (m->guest_held && pthread_equal(m->thread, pthread_self()))
+            guest_mode_release();
         free(m);
     }
     h->mutator_count = h->running = 0;

@@ -30,6 +30,9 @@ static unsigned vcpu_count; /* published (release) once vcpus[vcpu_count - 1] is
 static __thread struct vcpu *current_vcpu;
 static pthread_mutex_t owner_lock = PTHREAD_MUTEX_INITIALIZER; /* vcpus[].owned, creation */
 static uint64_t entries;                                       /* gcvm_info.entries */
+/* gcvm_guest_stay(): the calling thread's stay in guest mode, the value entries took at
+ * its entry (so unique in the process); meaningful only while it is in guest mode. */
+static __thread uint64_t guest_stay;
 static int thread_start = GCVM_THREADS_GUEST; /* where threads cloned in guest mode start */
 static double guest_ns_per_insn, host_ns_per_insn;
 static pid_t owner_pid; /* the process whose VM this is; a forked child has none */
@@ -225,7 +228,7 @@ int gcvm_enter(void)
     struct vcpu *v = take_vcpu();
     if (!v)
         return -EBUSY;
-    __atomic_add_fetch(&entries, 1, __ATOMIC_RELAXED);
+    guest_stay = __atomic_add_fetch(&entries, 1, __ATOMIC_RELAXED);
     struct saved_context ctx = {.vcpu = v};
     gcvm_arch_enter(&ctx, run_loop, v->loop_stack_top);
     return 0; /* in guest mode now */
@@ -247,7 +250,7 @@ void engine_start_cloned_thread(struct clone_child *c)
     struct vcpu *v = take_vcpu();
     if (!v)
         return; /* no vCPU left: the thread starts in host mode, as it may */
-    __atomic_add_fetch(&entries, 1, __ATOMIC_RELAXED);
+    guest_stay = __atomic_add_fetch(&entries, 1, __ATOMIC_RELAXED);
     /* As after the kernel's clone: the caller's registers, rax = 0; rcx and r11 are the
      * system call's to clobber. */
     struct kvm_regs r = {.rbx = c->rbx,
@@ -281,6 +284,13 @@ int gcvm_exit(void)
     gcvm_arch_exit();
     give_back_vcpu();
     return 0;
+}
+
+uint64_t gcvm_guest_stay(void)
+{
+    /* gcvm_in_guest() reads the CPL, so a thread that left behind the engine's back (a
+     * longjmp out of a host-mode handler) reads 0 here although guest_stay is set. */
+    return gcvm_in_guest() ? guest_stay : 0;
 }
 
 void engine_thread_ends(int status)

@@ -700,6 +700,55 @@ static void test_vcpu_reuse(void)
     CHECK(after.entries >= before.entries + THREADS);
 }
 
+/* gcvm_guest_stay() names one thread's stay in guest mode: other threads entering and
+ * leaving (which move the process's entry count) leave it alone; the thread's own exit
+ * ends it, and its next entry gets a new one. */
+static volatile uint64_t started_stay, entered_stay, host_stay = 1;
+static void *report_stay(void *arg)
+{
+    started_stay = gcvm_guest_stay(); /* 0 when created in host mode */
+    if (!gcvm_in_guest()) {
+        host_stay = gcvm_guest_stay();
+        if (gcvm_enter() != 0)
+            return NULL;
+    }
+    entered_stay = gcvm_guest_stay();
+    return gcvm_exit() == 0 && gcvm_guest_stay() == 0 ? arg : NULL;
+}
+
+static uint64_t stay_of_thread(int where)
+{
+    static int token;
+    pthread_t t;
+    void *result = NULL;
+    CHECK(gcvm_set_thread_start(where) == 0);
+    CHECK(pthread_create(&t, NULL, report_stay, &token) == 0);
+    CHECK(pthread_join(t, &result) == 0 && result == &token);
+    CHECK(gcvm_set_thread_start(GCVM_THREADS_GUEST) == 0);
+    return entered_stay;
+}
+
+static void test_guest_stay(void)
+{
+    CHECK(gcvm_guest_stay() == 0);
+    CHECK(gcvm_enter() == 0);
+    uint64_t first = gcvm_guest_stay();
+    struct gcvm_info before, after;
+    CHECK(first != 0 && gcvm_get_info(&before) == 0);
+    uint64_t from_host = stay_of_thread(GCVM_THREADS_HOST);
+    CHECK(host_stay == 0 && from_host != 0 && from_host != first);
+    uint64_t from_guest = stay_of_thread(GCVM_THREADS_GUEST);
+    CHECK(started_stay == from_guest && from_guest != 0 && from_guest != first &&
+          from_guest != from_host);
+    CHECK(gcvm_get_info(&after) == 0 && after.entries >= before.entries + 2);
+    CHECK(gcvm_guest_stay() == first); /* the others' entries are not this thread's */
+    CHECK(gcvm_exit() == 0 && gcvm_guest_stay() == 0);
+    CHECK(gcvm_enter() == 0);
+    uint64_t second = gcvm_guest_stay();
+    CHECK(second != 0 && second != first && second != from_host && second != from_guest);
+    CHECK(gcvm_exit() == 0);
+}
+
 /* A signal sent to one thread in guest mode runs its handler on that thread, in guest
  * mode, while another thread is in guest mode too. */
 static volatile pid_t handled_on = -1;
@@ -938,6 +987,7 @@ static const struct {
     {"vcpus", test_vcpus},
     {"thread-from-guest", test_thread_from_guest},
     {"vcpu-reuse", test_vcpu_reuse},
+    {"guest-stay", test_guest_stay},
     {"vcpu-signals", test_vcpu_signals},
     {"tlb-dirty", test_tlb_dirty},
     {"tlb-protect", test_tlb_protect},

@@ -44,8 +44,8 @@ enum gc_barrier_kind {
 /* Name as accepted by GCVM_BARRIER ("none", "card", ...); NULL for an invalid kind. */
 GCVM_GC_API const char *gc_barrier_name(enum gc_barrier_kind kind);
 
-/* 1 for the barriers that run the heap's thread in guest mode (gcvm-dirty, gcvm-protect),
- * else 0. */
+/* 1 for the barriers that run the heap's threads in guest mode (gcvm-dirty,
+ * gcvm-protect), else 0. */
 GCVM_GC_API int gc_barrier_uses_guest_mode(enum gc_barrier_kind kind);
 
 /* Writes every valid name, comma-separated, to buf (truncated to len); returns buf. */
@@ -60,11 +60,12 @@ GCVM_GC_API int gc_barrier_parse(const char *name, enum gc_barrier_kind *out);
  * succeeds), also where its ring 0 is emulated; auto never picks them there.
  *
  * A heap with a gcvm barrier puts the thread that creates it in guest mode (unless it is
- * there already) for the heap's life: that thread is the heap's only mutator (the
- * collector does not run a second one in guest mode yet), and its writes must go through
- * the guest's page tables. The
- * last such heap destroyed takes the thread back to host mode if creating the first put
- * it in guest mode. */
+ * there already) for the heap's life, and gc_mutator_attach puts each mutator thread
+ * there, each on a vCPU of its own: their writes must go through the guest's page
+ * tables. The last such heap destroyed, or mutator detached, takes the thread back to
+ * host mode if creating or attaching put it in guest mode. A mutator that leaves guest
+ * mode meanwhile is noticed at its next safepoint: the next collection scans the whole
+ * old generation once, with a warning, and the thread is put back in guest mode. */
 GCVM_GC_API int gc_barrier_available(enum gc_barrier_kind kind, char *why, size_t why_len);
 
 /* Called when an allocation cannot be satisfied even after a major collection. The
@@ -122,8 +123,9 @@ GCVM_GC_API unsigned gc_heap_parallelism(const struct gc_heap *heap);
 /* The calling thread becomes a mutator of heap, at any time, also while other mutators
  * run and collect (it waits for a running collection to end). A thread attaches once per
  * heap. Returns NULL with a one-line reason in err (if not NULL) when it cannot: out of
- * memory, the stack not found for conservative scanning, or a heap with a gcvm barrier
- * that has its mutator already or was created by another thread. */
+ * memory, the stack not found for conservative scanning, or, for a heap with a gcvm
+ * barrier, a thread that cannot be put in guest mode (the engine has no vCPU left: 64
+ * threads in guest mode at once). */
 GCVM_GC_API struct gc_mutator *gc_mutator_attach(struct gc_heap *heap, char *err, size_t err_len);
 
 /* The calling thread stops being a mutator; mut is freed. Its young objects stay in the

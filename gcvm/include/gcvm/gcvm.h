@@ -58,6 +58,17 @@ GCVM_API int gcvm_exit(void);
 /* 1 in guest mode, else 0. */
 GCVM_API int gcvm_in_guest(void);
 
+/* 0 in host mode. In guest mode, a nonzero number naming the calling thread's current
+ * stay there: it is given when the thread enters guest mode (gcvm_enter(), or a thread
+ * that starts in guest mode), no other stay of any thread of the process ever has it,
+ * and it does not change until the thread leaves. So when two calls on one thread
+ * return the same nonzero number, the thread ran in guest mode all the time between
+ * them, whatever other threads did: every write it made there set a dirty bit and took
+ * the protection faults (docs/engine.md, "Dirty and accessed bits, protection"). The one
+ * exception is a signal handler run in host mode while the thread holds its vCPU, which
+ * happens only when a host-mode thread replaced the engine's wrapper of that signal. */
+GCVM_API uint64_t gcvm_guest_stay(void);
+
 /* Page-granular (4 KiB) views of the caller's own page tables, in guest mode only.
  * addr and len page-aligned. Bit i of bitmap = page i of [addr, addr+len). Returns the
  * number of set bits, or -errno (-EPERM in host mode, -EINVAL for unaligned input).
@@ -116,9 +127,8 @@ struct gcvm_info {
     uint64_t native_steps;      /* instructions an emulated ring 0 could not run, run
                                    natively one at a time (docs/engine.md) */
     uint64_t memslots;
-    uint64_t entries;    /* times a thread went from host to guest mode; a change between
-                            two reads in guest mode means it ran in host mode in between,
-                            where its writes set no dirty bit and take no protection fault */
+    uint64_t entries;    /* times a thread went from host to guest mode, in the whole
+                            process (gcvm_guest_stay() tells it for one thread) */
     uint64_t vcpus;      /* vCPUs created so far (never more than threads in guest mode
                             at once: a thread's vCPU is reused after it) */
     uint64_t vcpus_held; /* vCPUs held by threads in guest mode now */
