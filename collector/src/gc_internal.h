@@ -19,6 +19,9 @@
 #define SMALL_MAX GC_NURSERY_MAX_OBJECT /* largest size-class cell, header included */
 #define SIZE_CLASS_COUNT 32u
 #define KIND_COUNT 256u
+/* Default of GCVM_GC_PARALLEL_MIN_KB (docs/collector.md, "Small collections stay on the
+ * collecting thread"). */
+#define PARALLEL_MIN_KB 1024u
 
 /* Object header, one word before the payload.
  *   bit 0 LIVE: set in every allocated object. Clear with a nonzero word: the object was
@@ -206,6 +209,10 @@ struct gc_heap {
     bool verify;
     bool trace_log;        /* GCVM_GC_TRACE: one line per collection on stderr */
     bool workers_together; /* GCVM_GC_WORKERS_TOGETHER: every worker in every collection */
+    /* A minor collection runs on the workers only when the last one did at least this
+     * much work (bytes copied + 8 per remembered-set field; GCVM_GC_PARALLEL_MIN_KB). */
+    uint64_t parallel_min_work;
+    uint64_t last_minor_work; /* that work, as the last minor collection did it */
     bool collecting;
     bool marking;   /* inside a major collection */
     bool major_due; /* the old generation crossed its threshold at the last minor one */

@@ -672,12 +672,18 @@ static void minor_collect_parallel(struct gc_heap *h, struct minor_parallel *par
     fill_evacuated_remains(h);
 }
 
-void minor_collect(struct gc_heap *h)
+/* Whether this minor collection runs on the workers: when the last one did enough work
+ * that sharing it pays for waking them (docs/collector.md, "Small collections stay on
+ * the collecting thread"). The survivors of consecutive minor collections are alike, so
+ * the last one's work predicts this one's; a program whose collections find little
+ * never wakes a worker. */
+static bool minor_goes_parallel(const struct gc_heap *h)
 {
-    if (h->minor_par) {
-        minor_collect_parallel(h, h->minor_par);
-        return;
-    }
+    return h->minor_par && (h->workers_together || h->last_minor_work >= h->parallel_min_work);
+}
+
+static void minor_collect_serial(struct gc_heap *h)
+{
     make_allocation_blocks_writable(h);
     if (h->conservative_stack)
         conservative_scan_stacks(h, pin_if_young);
@@ -687,6 +693,17 @@ void minor_collect(struct gc_heap *h)
     drain_grey(h, visit_for_minor);
     weak_collection_end(h, visit_for_minor);
     fill_evacuated_remains(h);
+}
+
+void minor_collect(struct gc_heap *h)
+{
+    uint64_t promoted = h->stats.bytes_promoted, fields = h->stats.remembered_fields;
+    if (minor_goes_parallel(h))
+        minor_collect_parallel(h, h->minor_par);
+    else
+        minor_collect_serial(h);
+    h->last_minor_work =
+        (h->stats.bytes_promoted - promoted) + 8 * (h->stats.remembered_fields - fields);
 }
 
 int minor_parallel_create(struct gc_heap *h, char *err, size_t err_len)
