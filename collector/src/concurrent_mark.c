@@ -60,11 +60,7 @@ enum mark_result { MARK_DONE, MARK_PAUSED, MARK_LIMIT };
  * it was set already. */
 static bool mark_atomic(struct gc_heap *h, const void *obj)
 {
-    size_t i = object_bit(h, header_of(obj));
-    uint64_t bit = (uint64_t)1 << (i % 64), *word = &h->mark_bits[i / 64];
-    if (__atomic_load_n(word, __ATOMIC_RELAXED) & bit)
-        return true;
-    return (__atomic_fetch_or(word, bit, __ATOMIC_RELAXED) & bit) != 0;
+    return mark_claim(h, obj);
 }
 
 /* Marks an old object and queues it for tracing unless it has no pointers. */

@@ -358,6 +358,12 @@ void minor_collect(struct gc_heap *h);
 int minor_parallel_create(struct gc_heap *h, char *err, size_t err_len);
 void minor_parallel_destroy(struct gc_heap *h);
 void major_collect(struct gc_heap *h);
+/* Whether a major collection's marking runs on the workers (parallel_mark.c). */
+bool major_mark_goes_parallel(const struct gc_heap *h);
+/* In a stop-the-world major collection, after weak_collection_begin and the conservative
+ * scan: marks (and promotes) everything the roots reach, on every worker. What a worker
+ * could not copy is left on h->grey for drain_grey with visit_for_major. */
+void major_mark_parallel(struct gc_heap *h);
 void major_clear_old_marks(struct gc_heap *h); /* before marking: stale bits of the swap */
 void major_sweep(struct gc_heap *h); /* after marking: free the unmarked, swap the bitmaps */
 
@@ -401,6 +407,17 @@ static inline bool is_marked(const struct gc_heap *h, const void *obj)
 static inline void set_marked(struct gc_heap *h, const void *obj)
 {
     bit_set(h->mark_bits, object_bit(h, header_of(obj)));
+}
+/* Sets obj's mark bit with an atomic OR, for when several threads mark at once (the
+ * workers of a parallel mark, the concurrent marker and a pause): returns whether it was
+ * set already, so that of several threads marking an object exactly one gets false. */
+static inline bool mark_claim(struct gc_heap *h, const void *obj)
+{
+    size_t i = object_bit(h, header_of(obj));
+    uint64_t bit = (uint64_t)1 << (i % 64), *word = &h->mark_bits[i / 64];
+    if (__atomic_load_n(word, __ATOMIC_RELAXED) & bit)
+        return true;
+    return (__atomic_fetch_or(word, bit, __ATOMIC_RELAXED) & bit) != 0;
 }
 /* Scans every mutator's stack and registers: the collecting thread's own from here, the
  * others as they stopped. */

@@ -116,6 +116,16 @@ void gc_print_stats(const struct gc_heap *h, void *file)
             fprintf(f, " %.1f", (double)s.cpu_ns_by_worker[k] / 1e6);
         fprintf(f, "; %llu steals\n", (unsigned long long)s.work_steals);
     }
+    if (s.parallel_marks) {
+        fprintf(f, "gc: %llu markings on %u workers; objects marked by each:",
+                (unsigned long long)s.parallel_marks, h->parallelism);
+        for (unsigned k = 0; k < h->parallelism && k < GC_STATS_WORKERS; k++)
+            fprintf(f, " %llu", (unsigned long long)s.objects_marked_by_worker[k]);
+        fprintf(f, "; CPU ms of each:");
+        for (unsigned k = 0; k < h->parallelism && k < GC_STATS_WORKERS; k++)
+            fprintf(f, " %.1f", (double)s.mark_cpu_ns_by_worker[k] / 1e6);
+        fprintf(f, "\n");
+    }
     fprintf(f, "gc: major collections: %s", h->concurrent_state);
     if (s.concurrent_cycles)
         fprintf(f,
