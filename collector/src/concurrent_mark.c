@@ -207,7 +207,6 @@ static void trace_partial_chunk(struct marker *cm)
     cm->partial_at = to;
     if (to == bytes)
         cm->partial = NULL;
-    cm->large.count = 0;
     cm->heap->trace_range[header_kind(*header_of(obj))](obj, from, to, marker_visit, cm);
 }
 
