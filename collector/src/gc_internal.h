@@ -408,6 +408,12 @@ static inline void set_marked(struct gc_heap *h, const void *obj)
 {
     bit_set(h->mark_bits, object_bit(h, header_of(obj)));
 }
+/* Whether obj is marked, while other threads may be setting marks (mark_claim). */
+static inline bool is_marked_atomic(const struct gc_heap *h, const void *obj)
+{
+    size_t i = object_bit(h, header_of(obj));
+    return (__atomic_load_n(&h->mark_bits[i / 64], __ATOMIC_RELAXED) >> (i % 64)) & 1u;
+}
 /* Sets obj's mark bit with an atomic OR, for when several threads mark at once (the
  * workers of a parallel mark, the concurrent marker and a pause): returns whether it was
  * set already, so that of several threads marking an object exactly one gets false. */
