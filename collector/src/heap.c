@@ -290,6 +290,7 @@ static struct gc_heap *build_heap(const struct gc_config *cfg_in, const struct e
     h->trace_log = env->trace != 0;
     h->workers_together = env->workers_together != 0;
     h->parallel_min_work = (uint64_t)env->parallel_min_kb << 10;
+    h->last_minor_work = h->parallel_min_work; /* the first one: on the workers */
     h->stats.dirty_unit_bytes = kind == GC_BARRIER_NONE ? 0 : (uint64_t)1 << h->dirty_shift;
     if (choose_concurrent(h, &cfg, env, err, err_len) != 0) {
         gc_heap_destroy(h);
