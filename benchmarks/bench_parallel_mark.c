@@ -4,7 +4,7 @@
  * usage: gcvm-mark-bench [--live-mb=N] [--collections=N] [--workers=A,B,...]
  *
  * For each worker count, in one process each after the other: a heap whose old generation
- * holds about N MiB of live binary trees (built, then made old by a minor collection),
+ * holds about N MiB of live binary trees (each made old by a minor collection),
  * then the given number of explicit major collections. Per configuration it prints the
  * median over the collections of the pause (wall), of the process's CPU time in the
  * pause (all threads), and of the busiest worker's CPU time in the marking (its thread's
@@ -76,6 +76,7 @@ static void run(unsigned workers, size_t live_mb, int collections)
     gc_config_init(&cfg);
     cfg.parallelism = workers;
     cfg.concurrent_marking = -1;
+    cfg.nursery_bytes = (size_t)4 << 20; /* a tree and then some */
     cfg.heap_max_bytes = (live_mb * 4 + 256) << 20;
     cfg.major_threshold_bytes = (live_mb * 3) << 20; /* no major collection while building */
     char err[256];
@@ -89,14 +90,16 @@ static void run(unsigned workers, size_t live_mb, int collections)
         fprintf(stderr, "gcvm-mark-bench: cannot attach the mutator: %s\n", m ? "kind" : err);
         exit(1);
     }
-    /* Trees of 2^16 nodes (about 2 MiB each) under registered roots. */
+    /* Trees of 2^16 nodes (2 MiB each) under registered roots. A tree being built is
+     * reachable only from this thread's stack, which the collector does not scan: each
+     * is built in an empty nursery that holds it whole, and made old before the next. */
     size_t trees = live_mb / 2 ? live_mb / 2 : 1;
     void **roots = calloc(trees, sizeof *roots);
     for (size_t t = 0; t < trees; t++) {
         gc_root_add(h, &roots[t]);
         roots[t] = build(m, 15);
+        gc_collect(m, GC_COLLECT_MINOR);
     }
-    gc_collect(m, GC_COLLECT_MINOR);
     double wall[MAX_COLLECTIONS], cpu[MAX_COLLECTIONS], busiest[MAX_COLLECTIONS];
     for (int c = 0; c < collections; c++) {
         struct gc_stats before, after;
@@ -124,6 +127,10 @@ static void run(unsigned workers, size_t live_mb, int collections)
                median(busiest, collections));
         for (unsigned k = 0; k < workers && k < GC_STATS_WORKERS; k++)
             printf(" %llu", (unsigned long long)s.objects_marked_by_worker[k]);
+        printf("; CPU ms of each:");
+        for (unsigned k = 0; k < workers && k < GC_STATS_WORKERS; k++)
+            printf(" %.1f", (double)s.mark_cpu_ns_by_worker[k] / 1e6);
+        printf("; %llu steals", (unsigned long long)s.work_steals);
     } else {
         printf(", marked on the collecting thread");
     }

@@ -20,22 +20,10 @@
 
 #include "gcvm/gc-embedder.h"
 #include "gcvm/gc-weak.h"
+#include "test_nodes.h"
 #include "test_util.h"
 
-enum { KIND_NODE = 1, ROOTS = 64, FANOUT = 4, DEPTH = 5, SHARED = 256, HASHED_EVERY = 7 };
-
-struct node {
-    uint64_t id;
-    uint64_t nslots;
-    void *slots[];
-};
-
-static void trace_node(void *obj, gc_visit_fn visit, void *ctx)
-{
-    struct node *n = obj;
-    for (uint64_t i = 0; i < n->nslots; i++)
-        visit(&n->slots[i], ctx);
-}
+enum { ROOTS = 64, FANOUT = 4, DEPTH = 5, SHARED = 256, HASHED_EVERY = 7 };
 
 static struct gc_mutator *mut;
 static void *roots[ROOTS];
@@ -47,11 +35,7 @@ static uint64_t strong_objects; /* allocated and strongly reachable */
 
 static struct node *new_node(uint64_t nslots)
 {
-    struct node *n = gc_alloc(mut, KIND_NODE, sizeof *n + nslots * sizeof(void *));
-    CHECK(n != NULL);
-    n->id = next_id++;
-    n->nslots = nslots;
-    return n;
+    return node_alloc(mut, &next_id, nslots);
 }
 
 /* A tree under a root: each inner node has FANOUT children and one shared node. */

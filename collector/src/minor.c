@@ -471,18 +471,25 @@ static void parallel_scan_whole_object(void *obj, void *ctx)
 static const struct remset_visitors parallel_remset = {
     parallel_visit_dirty_field, parallel_visit_remembered_field, parallel_scan_whole_object};
 
+/* Objects a worker traces between two looks at its deque: the look reads two words that
+ * thieves write, which costs more than tracing a small object. */
+#define SHARE_EVERY 16u
+
 /* The next object to trace from the worker's own work: its private stack first, which
- * costs no atomic operation; while other workers could use some and its deque is empty,
- * the oldest private item (in a depth-first trace the root of the largest subtree left)
- * goes to the deque, where they can steal it. NULL when both are empty. */
+ * costs no atomic operation; every SHARE_EVERY objects, if its deque is empty, the oldest
+ * private item (in a depth-first trace the root of the largest subtree left) goes to the
+ * deque, where other workers can steal it. NULL when both are empty. */
 static void *next_own_object(struct evac_worker *w)
 {
     struct ptr_stack *local = &w->local;
     if (!local->count)
         return work_deque_take(&w->par->work.deques[w->index]);
-    if (local->count > 1 && !work_deque_looks_nonempty(&w->par->work.deques[w->index])) {
-        work_set_push(&w->par->work, w->index, local->items[0]);
-        local->items[0] = local->items[--local->count];
+    if (local->count > 1 && w->share_countdown-- == 0) {
+        w->share_countdown = SHARE_EVERY - 1;
+        if (!work_deque_looks_nonempty(&w->par->work.deques[w->index])) {
+            work_set_push(&w->par->work, w->index, local->items[0]);
+            local->items[0] = local->items[--local->count];
+        }
     }
     return ptr_stack_pop(local);
 }

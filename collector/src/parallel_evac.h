@@ -22,6 +22,7 @@ struct evac_worker {
     struct ptr_stack deferred;            /* fields left for the end, single-threaded */
     struct ptr_stack local;               /* copies to trace that no other worker can see */
     struct ptr_stack to_shade; /* its copies during a concurrent cycle, shaded at the end */
+    unsigned share_countdown;  /* objects traced until it next looks at its deque */
 };
 
 struct minor_parallel {
