@@ -95,12 +95,16 @@ static void run(unsigned workers, size_t live_mb, int collections)
      * is built in an empty nursery that holds it whole, and made old before the next. */
     size_t trees = live_mb / 2 ? live_mb / 2 : 1;
     void **roots = calloc(trees, sizeof *roots);
+    if (!roots) {
+        fprintf(stderr, "gcvm-mark-bench: out of memory for %zu roots\n", trees);
+        exit(1);
+    }
     for (size_t t = 0; t < trees; t++) {
         gc_root_add(h, &roots[t]);
         roots[t] = build(m, 15);
         gc_collect(m, GC_COLLECT_MINOR);
     }
-    double wall[MAX_COLLECTIONS], cpu[MAX_COLLECTIONS], busiest[MAX_COLLECTIONS];
+    double wall[MAX_COLLECTIONS] = {0}, cpu[MAX_COLLECTIONS] = {0}, busiest[MAX_COLLECTIONS] = {0};
     for (int c = 0; c < collections; c++) {
         struct gc_stats before, after;
         gc_get_stats(h, &before);
