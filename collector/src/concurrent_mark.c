@@ -55,6 +55,7 @@ struct marker {
      * whose stacks are private and whose tables are this one's (final_mark_parallel). */
     struct marker *lanes;
     unsigned lane_count;
+    size_t grey_shared; /* a lane: grey.items below this went to its deque */
 };
 
 enum mark_result { MARK_DONE, MARK_PAUSED, MARK_LIMIT };
@@ -276,18 +277,19 @@ struct final_share {
     _Atomic size_t next_grey, next_large, next_block;
 };
 
-/* The lane's next object: from its grey stack, whose oldest item goes to the deque
- * whenever the deque is empty (so others can steal it), else from its deque. */
+/* The lane's next object: from its grey stack, whose oldest item not given away yet goes
+ * to the deque whenever the deque is empty (so others can steal it), else from its
+ * deque. */
 static void *lane_next(struct marker *lane, struct work_set *ws, unsigned self)
 {
     struct ptr_stack *grey = &lane->grey;
-    if (grey->count > 1 && !work_deque_looks_nonempty(&ws->deques[self])) {
-        work_set_push(ws, self, grey->items[0]);
-        grey->items[0] = grey->items[--grey->count];
+    if (grey->count == lane->grey_shared) {
+        grey->count = lane->grey_shared = 0;
+        return work_deque_take(&ws->deques[self]);
     }
-    if (grey->count)
-        return ptr_stack_pop(grey);
-    return work_deque_take(&ws->deques[self]);
+    if (grey->count - lane->grey_shared > 1 && !work_deque_looks_nonempty(&ws->deques[self]))
+        work_set_push(ws, self, grey->items[lane->grey_shared++]);
+    return ptr_stack_pop(grey);
 }
 
 /* Traces the lane's own work (its large objects a chunk at a time), without stealing. */
@@ -389,7 +391,7 @@ static void final_mark_parallel(struct marker *cm)
         lane->heap = h;
         lane->mark_dirty = cm->mark_dirty;
         lane->old_at = cm->old_at;
-        lane->grey.count = lane->large.count = lane->weak.count = 0;
+        lane->grey.count = lane->large.count = lane->weak.count = lane->grey_shared = 0;
         lane->partial = NULL;
         lane->rescanned = lane->marked = 0;
     }

@@ -477,19 +477,20 @@ static const struct remset_visitors parallel_remset = {
 
 /* The next object to trace from the worker's own work: its private stack first, which
  * costs no atomic operation; every SHARE_EVERY objects, if its deque is empty, the oldest
- * private item (in a depth-first trace the root of the largest subtree left) goes to the
- * deque, where other workers can steal it. NULL when both are empty. */
+ * private item not given away yet (in a depth-first trace the root of the largest subtree
+ * left) goes to the deque, where other workers can steal it: the stack is used from both
+ * ends, so that what is shared stays the oldest. NULL when both are empty. */
 static void *next_own_object(struct evac_worker *w)
 {
     struct ptr_stack *local = &w->local;
-    if (!local->count)
+    if (local->count == w->local_shared) {
+        local->count = w->local_shared = 0;
         return work_deque_take(&w->par->work.deques[w->index]);
-    if (local->count > 1 && w->share_countdown-- == 0) {
+    }
+    if (local->count - w->local_shared > 1 && w->share_countdown-- == 0) {
         w->share_countdown = SHARE_EVERY - 1;
-        if (!work_deque_looks_nonempty(&w->par->work.deques[w->index])) {
-            work_set_push(&w->par->work, w->index, local->items[0]);
-            local->items[0] = local->items[--local->count];
-        }
+        if (!work_deque_looks_nonempty(&w->par->work.deques[w->index]))
+            work_set_push(&w->par->work, w->index, local->items[w->local_shared++]);
     }
     return ptr_stack_pop(local);
 }

@@ -21,6 +21,7 @@ struct evac_worker {
     uint64_t objects_marked, mark_cpu_ns; /* in parallel marking */
     struct ptr_stack deferred;            /* fields left for the end, single-threaded */
     struct ptr_stack local;               /* copies to trace that no other worker can see */
+    size_t local_shared;                  /* local.items below this went to the deque */
     struct ptr_stack to_shade; /* its copies during a concurrent cycle, shaded at the end */
     unsigned share_countdown;  /* objects traced until it next looks at its deque */
 };
