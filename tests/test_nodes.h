@@ -4,6 +4,7 @@
 #define GCVM_TEST_NODES_H
 
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "gcvm/gc-embedder.h"
 #include "test_util.h"
@@ -32,6 +33,28 @@ static inline struct node *node_alloc(struct gc_mutator *m, uint64_t *next_id, u
     n->id = (*next_id)++;
     n->nslots = nslots;
     return n;
+}
+
+/* The collector threads of the command line's second argument (default 2). */
+static inline unsigned gc_threads_from_args(int argc, char **argv)
+{
+    unsigned threads = argc > 2 ? (unsigned)strtoul(argv[2], NULL, 0) : 2;
+    CHECK_MSG(threads >= 1 && threads <= GC_STATS_WORKERS, "GC_THREADS must be 1 to %u",
+              GC_STATS_WORKERS);
+    return threads;
+}
+
+/* A heap of *cfg with the node kind registered, and its mutator in *m; the test fails
+ * unless the heap runs on cfg->parallelism collector threads. */
+static inline struct gc_heap *node_heap_create(const struct gc_config *cfg, struct gc_mutator **m)
+{
+    char err[256];
+    struct gc_heap *heap = gc_heap_create(cfg, err, sizeof err);
+    CHECK_MSG(heap != NULL, "gc_heap_create: %s", err);
+    CHECK(gc_heap_parallelism(heap) == cfg->parallelism);
+    *m = attach_or_fail(heap);
+    CHECK(gc_register_kind(heap, KIND_NODE, trace_node) == 0);
+    return heap;
 }
 
 #endif

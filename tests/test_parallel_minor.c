@@ -68,9 +68,7 @@ static uint64_t check_tree(const struct node *n, int depth, uint64_t *k)
 int main(int argc, char **argv)
 {
     enum gc_barrier_kind kind = barrier_from_args(argc, argv);
-    unsigned threads = argc > 2 ? (unsigned)strtoul(argv[2], NULL, 0) : 2;
-    CHECK_MSG(threads >= 1 && threads <= GC_STATS_WORKERS, "GC_THREADS must be 1 to %u",
-              GC_STATS_WORKERS);
+    unsigned threads = gc_threads_from_args(argc, argv);
     CHECK_MSG(kind != GC_BARRIER_NONE, "the none barrier makes every collection major");
 
     struct gc_config cfg;
@@ -80,12 +78,7 @@ int main(int argc, char **argv)
     cfg.nursery_bytes = (size_t)8 << 20; /* everything below fits: one collection */
     cfg.verify = 1;
     cfg.parallelism = threads;
-    char err[256];
-    struct gc_heap *heap = gc_heap_create(&cfg, err, sizeof err);
-    CHECK_MSG(heap != NULL, "gc_heap_create: %s", err);
-    CHECK(gc_heap_parallelism(heap) == threads);
-    mut = attach_or_fail(heap);
-    CHECK(gc_register_kind(heap, KIND_NODE, trace_node) == 0);
+    struct gc_heap *heap = node_heap_create(&cfg, &mut);
 
     for (int s = 0; s < SHARED; s++) {
         CHECK(gc_root_add(heap, &shared[s]) == 0);
