@@ -8,7 +8,7 @@
 #define WL_RELEASE_DATA(p) ((void)(p))
 #include "workloads_impl.h"
 
-int bench_boehm_run(int depth)
+int bench_boehm_run(int depth, struct wl_roots *roots)
 {
-    return depth == 0 ? gcbench_run() : binarytrees_run(depth);
+    return wl_run(depth, roots);
 }

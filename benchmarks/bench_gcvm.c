@@ -5,8 +5,9 @@
 #include <stdlib.h>
 
 #include "gcvm/gc-embedder.h"
+#include "workloads.h"
 
-static struct gc_mutator *wl_mut;
+static WL_THREAD_LOCAL struct gc_mutator *wl_mut;
 
 static void *must_have(void *p)
 {
@@ -35,11 +36,11 @@ static void trace_node(void *obj, gc_visit_fn visit, void *ctx)
     visit((void **)&n->right, ctx);
 }
 
-static void trace_wl_stack(gc_visit_fn visit, void *ctx, void *user)
+static void trace_wl_roots(gc_visit_fn visit, void *ctx, void *user)
 {
-    (void)user;
-    for (size_t i = 0; i < wl_sp; i++)
-        visit(&wl_stack[i], ctx);
+    struct wl_roots *roots = user;
+    for (size_t i = 0; i < roots->sp; i++)
+        visit(&roots->stack[i], ctx);
 }
 
 #ifdef GCVM_GC_PAGE_BARRIER_ONLY
@@ -48,9 +49,7 @@ static void trace_wl_stack(gc_visit_fn visit, void *ctx, void *user)
 #define BENCH_ENTRY bench_gcvm_card_run
 #endif
 
-/* Runs GCBench (depth 0) or binary-trees (depth > 0) on heap h, with the calling thread
- * as its mutator; 0 when correct. */
-int BENCH_ENTRY(struct gc_heap *h, int depth)
+int BENCH_ENTRY(struct gc_heap *h, int depth, struct wl_roots *roots)
 {
     char err[256];
     wl_mut = gc_mutator_attach(h, err, sizeof err);
@@ -59,8 +58,8 @@ int BENCH_ENTRY(struct gc_heap *h, int depth)
         return -1;
     }
     gc_register_kind(h, 1, trace_node);
-    gc_mutator_set_root_tracer(wl_mut, trace_wl_stack, NULL);
-    int rc = depth == 0 ? gcbench_run() : binarytrees_run(depth);
+    gc_mutator_set_root_tracer(wl_mut, trace_wl_roots, roots);
+    int rc = wl_run(depth, roots);
     gc_mutator_detach(wl_mut);
     wl_mut = NULL;
     return rc;

@@ -23,17 +23,16 @@
 #include "gbench_shim.h"
 #include "gcvm/gc-embedder.h"
 #include "gcvm/gcvm.h"
+#include "workloads.h"
 
-int bench_gcvm_card_run(struct gc_heap *h, int depth);
-int bench_gcvm_page_run(struct gc_heap *h, int depth);
-int bench_boehm_run(int depth);
-int bench_malloc_run(int depth);
+/* The workloads' root stack: static data, which Boehm GC scans. */
+static struct wl_roots roots;
 
 static size_t heap_bytes = (size_t)64 << 20;
 static size_t nursery_bytes; /* 0: the collector's default */
 static int binarytrees_depth = 16;
 static bool allow_emulated; /* --emulated */
-int wl_gcbench_shrink;      /* --gcbench-shrink (workloads_impl.h) */
+int wl_gcbench_shrink;      /* --gcbench-shrink (workloads.h) */
 
 enum workload { GCBENCH, BINARYTREES };
 static const char *const workload_names[] = {"GCBench", "BinaryTrees"};
@@ -93,8 +92,8 @@ static void run_gcvm(gbench_state *st, const struct config *c)
         gbench_resume_timing(st);
         if (!h)
             break;
-        rc = c->barrier == GC_BARRIER_CARD ? bench_gcvm_card_run(h, depth_of(c->workload))
-                                           : bench_gcvm_page_run(h, depth_of(c->workload));
+        rc = c->barrier == GC_BARRIER_CARD ? bench_gcvm_card_run(h, depth_of(c->workload), &roots)
+                                           : bench_gcvm_page_run(h, depth_of(c->workload), &roots);
     }
     if (!h) {
         gbench_fail(st, err);
@@ -144,7 +143,7 @@ static void run_boehm(gbench_state *st, const struct config *c)
     GC_word gc_before = GC_get_gc_no();
     int rc = 0;
     while (gbench_keep_running(st))
-        rc = bench_boehm_run(depth_of(c->workload));
+        rc = bench_boehm_run(depth_of(c->workload), &roots);
     if (rc != 0) {
         gbench_fail(st, "wrong result");
         return;
@@ -161,7 +160,7 @@ static void run_malloc(gbench_state *st, const struct config *c)
 {
     int rc = 0;
     while (gbench_keep_running(st))
-        rc = bench_malloc_run(depth_of(c->workload));
+        rc = bench_malloc_run(depth_of(c->workload), &roots);
     if (rc != 0) {
         gbench_fail(st, "wrong result");
         return;

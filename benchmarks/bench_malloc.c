@@ -22,7 +22,7 @@ static void wl_free_tree(struct wl_node *n)
     }
 }
 
-int bench_malloc_run(int depth)
+int bench_malloc_run(int depth, struct wl_roots *roots)
 {
-    return depth == 0 ? gcbench_run() : binarytrees_run(depth);
+    return wl_run(depth, roots);
 }

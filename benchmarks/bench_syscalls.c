@@ -23,9 +23,11 @@
 
 #include "gbench_shim.h"
 #include "guest_bench_options.h"
+#include "other_vcpus.h"
 #include "gcvm/gcvm.h"
 
 static long batch = 64;
+static long vcpus = 1; /* --vcpus */
 static int null_fd = -1, file_fd = -1;
 static char buffer[4096];
 
@@ -67,6 +69,10 @@ static void run_row(gbench_state *st, void *arg)
         gcvm_get_info(&before);
     }
     long wrong = 0, iterations = 0;
+    if (other_vcpus_start((int)vcpus - 1, row->guest) != 0) {
+        gbench_fail(st, "cannot start the other vCPUs' threads");
+        return;
+    }
     while (gbench_keep_running(st)) {
         if (row->guest)
             gcvm_enter();
@@ -79,6 +85,7 @@ static void run_row(gbench_state *st, void *arg)
         gbench_set_iteration_time(st, (double)ns * 1e-9 / (double)batch);
         iterations++;
     }
+    other_vcpus_stop();
     if (wrong) {
         fprintf(stderr, "%s: %ld calls gave a wrong result\n", call_names[row->call], wrong);
         gbench_fail(st, "wrong result from a system call");
@@ -90,6 +97,7 @@ static void run_row(gbench_state *st, void *arg)
                        (double)(after.syscall_exits - before.syscall_exits) /
                            (double)(iterations * batch));
     }
+    gbench_counter(st, "vcpus", (double)vcpus);
 }
 
 /* A file of one page for pread-4k, already in the page cache; unlinked at once. */
@@ -112,6 +120,7 @@ int main(int argc, char **argv)
     if (bad)
         return bad;
     batch = options.batch;
+    vcpus = options.vcpus;
     if (open_files() != 0) {
         perror("gcvm-syscall-bench: /dev/null or a file in /tmp");
         return 1;

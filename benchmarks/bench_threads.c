@@ -1,11 +1,25 @@
-/* gcvm-threads-bench: binary-trees on 1, 2 and 4 mutator threads at once, each thread
- * with its own long-lived tree and its own short-lived trees (the Computer Language
- * Benchmarks Game program, run per thread), on one gcvm heap (card and uffd barriers),
- * on Boehm GC with its threads registered (its marker threads are its own), and on
- * malloc/free (jemalloc, linked in). Reported beside the wall time: CPU time (user + sys,
- * all threads), trees per second and the longest pause. gcvm's minor collections run on
- * gc_config.parallelism collector workers, its major ones on the thread that triggers
- * them.
+/* gcvm-threads-bench: the classic GC workloads on 1, 2 and 4 mutator threads at once and
+ * on 1 and 2 collector threads.
+ *
+ * gcbench/C/threads:T/gc-threads:G and binary-trees/C/threads:T/gc-threads:G: each of T
+ * threads runs the whole program (GCBench of Ellis, Kovac and Boehm, or the Computer
+ * Language Benchmarks Game's binary-trees, workloads_impl.h) with roots of its own, all
+ * of them on one heap of collector C:
+ *   gcvm-card, gcvm-uffd  one gcvm heap with that write barrier, whose minor collections
+ *                         run on G collector threads (gc_config.parallelism); its major
+ *                         ones mark on one background thread (concurrent marking)
+ *   boehm                 Boehm GC with the T threads registered and G marker threads
+ *                         (GC_set_markers_count; 2: parallel marking). A process runs
+ *                         Boehm with one marker count: run the other in a process of its
+ *                         own (--benchmark_filter). The run fails when Boehm did not start
+ *                         the markers asked for (GC_MARKERS set, or a libgc built without
+ *                         parallel marking).
+ *   malloc                malloc/free (jemalloc, linked in), every dead tree freed; no
+ *                         collector, so only gc-threads:1.
+ * Reported beside the wall time: cpu_ms (user + sys, all threads), mnodes_per_s (tree
+ * nodes allocated per second, all threads: the throughput), max_pause_ms (the longest
+ * stop-the-world pause; 0 for malloc), collections and gc_threads (the collector threads
+ * the heap really has).
  *
  * minor-pause/gcvm-card/gc-threads:N: the pause of a minor collection whose nursery is
  * all survivors (a forest of binary trees filling it, every tree rooted), on 1 and on 2
@@ -16,40 +30,209 @@
  * the pause would be, that part, with a core per worker). Between two
  * timed collections a major one (not timed) frees the last round's trees, so the copies
  * go to memory touched before. The nursery
- * is 16 MiB (1 MiB with a --depth under 12, the quick check ctest runs). */
+ * is 16 MiB (1 MiB with a --depth under 12, the quick check ctest runs).
+ *
+ *   gcvm-threads-bench [--depth=N] [--gcbench-shrink=N] [Google Benchmark flags]
+ * --depth: binary-trees' depth (default 16); --gcbench-shrink: levels taken off every
+ * GCBench tree (default 0). benchmarks/run_threads_table.sh runs each configuration in a
+ * process of its own and prints the table. */
 #include <pthread.h>
 #include <stdint.h>
 
-#define GC_THREADS /* Boehm registers every thread pthread_create starts (its wrapper) */
-#include <gc/gc.h>
+#define GC_THREADS
+#define GC_NO_THREAD_REDIRECTS /* Boehm's mutator threads register themselves */
+#include <gc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "boehm_pauses.h"
 #include "gbench_shim.h"
 #include "gcvm/gc-embedder.h"
+#include "workloads.h"
 
-static int depth = 16; /* --depth=N */
+int wl_gcbench_shrink; /* --gcbench-shrink=N (workloads.h) */
+static int depth = 16; /* --depth=N: binary-trees' */
 
-struct node {
-    struct node *left, *right;
-};
+enum { MAX_MUTATORS = 4, MAX_GC_THREADS = 2 };
+
+enum workload { GCBENCH, BINARYTREES, WORKLOAD_COUNT };
+static const char *const workload_names[] = {"gcbench", "binary-trees"};
 
 enum collector { GCVM_CARD, GCVM_UFFD, BOEHM, MALLOC, COLLECTOR_COUNT };
 static const char *const collector_names[] = {"gcvm-card", "gcvm-uffd", "boehm", "malloc"};
 
-/* One thread's allocator and roots. gcvm needs the nodes under construction on a root
- * stack it can see; Boehm finds them on the thread's stack; malloc needs nothing. */
+/* The mutator threads' root stacks: static data, which Boehm GC scans. */
+static struct wl_roots thread_roots[MAX_MUTATORS];
+
 struct worker {
-    struct gc_heap *heap;
-    struct gc_mutator *mut;
-    struct node *stack[64];
-    size_t sp;
-    long trees;
-    long check;
+    struct gc_heap *heap; /* gcvm */
+    struct wl_roots *roots;
     enum collector collector;
-    int failed;
+    int depth; /* 0: GCBench, else binary-trees' */
+    int rc;    /* the workload's: 0 when its checks held */
+};
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    switch (w->collector) {
+    case GCVM_CARD: w->rc = bench_gcvm_card_run(w->heap, w->depth, w->roots); break;
+    case GCVM_UFFD: w->rc = bench_gcvm_page_run(w->heap, w->depth, w->roots); break;
+    case BOEHM: {
+        struct GC_stack_base base;
+        if (GC_get_stack_base(&base) != GC_SUCCESS || GC_register_my_thread(&base) != GC_SUCCESS) {
+            fputs("gcvm-threads-bench: a thread could not register with Boehm GC\n", stderr);
+            w->rc = -1;
+            break;
+        }
+        w->rc = bench_boehm_run(w->depth, w->roots);
+        GC_unregister_my_thread();
+        break;
+    }
+    default: w->rc = bench_malloc_run(w->depth, w->roots); break;
+    }
+    return NULL;
+}
+
+static double clock_ms(clockid_t clock)
+{
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static double cpu_ms(void)
+{
+    return clock_ms(CLOCK_PROCESS_CPUTIME_ID);
+}
+
+struct config {
+    enum workload workload;
+    enum collector collector;
+    int threads;
+    unsigned gc_threads;
+};
+
+/* Ends a run that cannot happen: "skipped: why" where this machine lacks what it needs,
+ * else why as a failure. */
+static void not_run(gbench_state *st, const char *why, int skipped)
+{
+    char msg[400];
+    snprintf(msg, sizeof msg, "%s%s", skipped ? "skipped: " : "", why);
+    gbench_fail(st, msg);
+    while (gbench_keep_running(st)) {
+    }
+}
+
+/* Boehm GC is set up once per process, by its first run, with that run's marker count.
+ * Returns NULL when it runs with markers marker threads, else why not. */
+static const char *boehm_start(unsigned markers)
+{
+    static unsigned started_with;
+    if (!started_with) {
+        GC_set_markers_count(markers);
+        GC_INIT();
+        GC_allow_register_threads(); /* starts the marker threads too */
+        boehm_pauses_record();
+        started_with = markers;
+    }
+    if (started_with != markers)
+        return "Boehm runs with 1 and 2 marker threads need separate processes "
+               "(use --benchmark_filter)";
+    if ((unsigned)GC_get_parallel() + 1 != markers) {
+        static char why[200];
+        snprintf(why, sizeof why,
+                 "Boehm GC runs %d marker thread(s), not %u: unset GC_MARKERS (Boehm marks on "
+                 "one thread on a single CPU, or with a libgc built without parallel marking)",
+                 GC_get_parallel() + 1, markers);
+        return why;
+    }
+    return NULL;
+}
+
+static struct gc_heap *gcvm_heap(const struct config *c, char *err, size_t err_len)
+{
+    struct gc_config cfg;
+    gc_config_init(&cfg);
+    cfg.barrier = c->collector == GCVM_CARD ? GC_BARRIER_CARD : GC_BARRIER_UFFD;
+    cfg.parallelism = c->gc_threads;
+    return gc_heap_create(&cfg, err, err_len);
+}
+
+static void run(gbench_state *st, void *arg)
+{
+    const struct config *c = arg;
+    struct gc_heap *heap = NULL;
+    if (c->collector == GCVM_CARD || c->collector == GCVM_UFFD) {
+        char err[256];
+        heap = gcvm_heap(c, err, sizeof err);
+        if (!heap) {
+            not_run(st, err, 1);
+            return;
+        }
+    } else if (c->collector == BOEHM) {
+        const char *why = boehm_start(c->gc_threads);
+        if (why) {
+            not_run(st, why, 0);
+            return;
+        }
+        boehm_pauses_reset();
+    }
+    int workload_depth = c->workload == GCBENCH ? 0 : depth;
+    GC_word boehm_gc_before = c->collector == BOEHM ? GC_get_gc_no() : 0;
+    struct worker workers[MAX_MUTATORS];
+    pthread_t threads[MAX_MUTATORS];
+    double cpu0 = cpu_ms(), wall0 = clock_ms(CLOCK_MONOTONIC);
+    double nodes = 0;
+    int wrong = 0;
+    while (gbench_keep_running(st)) {
+        memset(thread_roots, 0, sizeof thread_roots); /* no stale pointers for Boehm */
+        for (int i = 0; i < c->threads; i++) {
+            workers[i] = (struct worker){heap, &thread_roots[i], c->collector, workload_depth, 0};
+            if (pthread_create(&threads[i], NULL, worker_main, &workers[i]) != 0) {
+                fputs("gcvm-threads-bench: pthread_create failed\n", stderr);
+                exit(1);
+            }
+        }
+        for (int i = 0; i < c->threads; i++) {
+            pthread_join(threads[i], NULL);
+            wrong |= workers[i].rc != 0;
+        }
+        nodes +=
+            (double)c->threads *
+            (double)(c->workload == GCBENCH ? wl_gcbench_nodes() : wl_binarytrees_nodes(depth));
+    }
+    double wall_ms = clock_ms(CLOCK_MONOTONIC) - wall0, cpu = cpu_ms() - cpu0;
+    double max_pause_ms = 0, collections = 0, gc_threads = 0;
+    if (heap) {
+        struct gc_stats s;
+        gc_get_stats(heap, &s);
+        max_pause_ms = s.pause_max_ms;
+        collections = (double)(s.minor_collections + s.major_collections);
+        gc_threads = gc_heap_parallelism(heap);
+        gc_heap_destroy(heap);
+    } else if (c->collector == BOEHM) {
+        max_pause_ms = boehm_pauses_figures().max_ms;
+        collections = (double)(GC_get_gc_no() - boehm_gc_before);
+        gc_threads = GC_get_parallel() + 1;
+    }
+    if (wrong) {
+        gbench_fail(st, "wrong result");
+        return;
+    }
+    gbench_counter(st, "cpu_ms", cpu);
+    gbench_counter(st, "mnodes_per_s", nodes / wall_ms / 1e3);
+    gbench_counter(st, "max_pause_ms", max_pause_ms);
+    gbench_counter(st, "collections", collections);
+    gbench_counter(st, "gc_threads", gc_threads);
+}
+
+/* ---- Minor pause with every young object surviving ---- */
+
+struct node {
+    struct node *left, *right;
 };
 
 static void trace_node(void *obj, gc_visit_fn visit, void *ctx)
@@ -59,174 +242,10 @@ static void trace_node(void *obj, gc_visit_fn visit, void *ctx)
     visit((void **)&n->right, ctx);
 }
 
-static void trace_worker_roots(gc_visit_fn visit, void *ctx, void *user)
-{
-    struct worker *w = user;
-    for (size_t i = 0; i < w->sp; i++)
-        visit((void **)&w->stack[i], ctx);
-}
-
-static struct node *new_node(struct worker *w)
-{
-    struct node *n;
-    switch (w->collector) {
-    case BOEHM: n = GC_MALLOC(sizeof *n); break;
-    case MALLOC: n = calloc(1, sizeof *n); break;
-    default: n = gc_alloc(w->mut, 1, sizeof *n); break;
-    }
-    if (!n) {
-        fprintf(stderr, "gcvm-threads-bench: %s ran out of memory\n",
-                collector_names[w->collector]);
-        exit(1);
-    }
-    return n;
-}
-
-/* Bottom-up: both children wait on the root stack while their parent is allocated. */
-static struct node *make_tree(struct worker *w, int d)
-{
-    if (d > 0) {
-        w->stack[w->sp++] = make_tree(w, d - 1);
-        w->stack[w->sp++] = make_tree(w, d - 1);
-    }
-    struct node *n = new_node(w);
-    if (d > 0) {
-        n->right = w->stack[--w->sp];
-        n->left = w->stack[--w->sp];
-        if (w->mut) { /* stores into the newest object: young, no barrier work, but asked */
-            gc_write_barrier(w->mut, &n->right);
-            gc_write_barrier(w->mut, &n->left);
-        }
-    }
-    return n;
-}
-
 static long check_tree(const struct node *n)
 {
     return n->left ? 1 + check_tree(n->left) + check_tree(n->right) : 1;
 }
-
-static void free_tree(struct worker *w, struct node *n)
-{
-    if (w->collector != MALLOC)
-        return;
-    if (n->left) {
-        free_tree(w, n->left);
-        free_tree(w, n->right);
-    }
-    free(n);
-}
-
-static void *worker_main(void *arg)
-{
-    struct worker *w = arg;
-    if (w->collector != BOEHM && w->collector != MALLOC) {
-        char err[256];
-        w->mut = gc_mutator_attach(w->heap, err, sizeof err);
-        if (!w->mut) {
-            fprintf(stderr, "gcvm-threads-bench: %s\n", err);
-            w->failed = 1;
-            return NULL;
-        }
-        gc_mutator_set_root_tracer(w->mut, trace_worker_roots, w);
-    }
-    w->stack[w->sp++] = make_tree(w, depth); /* long-lived */
-    for (int d = 4; d <= depth; d += 2) {
-        long iterations = 1L << (depth - d + 4);
-        for (long i = 0; i < iterations; i++) {
-            struct node *t = make_tree(w, d);
-            w->check += check_tree(t);
-            free_tree(w, t);
-            w->trees++;
-        }
-    }
-    w->check += check_tree(w->stack[0]);
-    free_tree(w, w->stack[0]);
-    w->sp = 0;
-    if (w->mut)
-        gc_mutator_detach(w->mut);
-    return NULL;
-}
-
-/* What binary-trees checks: every node counted, the long-lived tree included. */
-static long expected_check(void)
-{
-    long sum = (1L << (depth + 1)) - 1;
-    for (int d = 4; d <= depth; d += 2)
-        sum += (1L << (depth - d + 4)) * ((1L << (d + 1)) - 1);
-    return sum;
-}
-
-static double cpu_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-struct config {
-    enum collector collector;
-    int threads;
-};
-
-static void run(gbench_state *st, void *arg)
-{
-    const struct config *c = arg;
-    struct gc_heap *heap = NULL;
-    if (c->collector == GCVM_CARD || c->collector == GCVM_UFFD) {
-        char err[256];
-        struct gc_config cfg;
-        gc_config_init(&cfg);
-        cfg.barrier = c->collector == GCVM_CARD ? GC_BARRIER_CARD : GC_BARRIER_UFFD;
-        heap = gc_heap_create(&cfg, err, sizeof err);
-        if (!heap) {
-            char msg[300];
-            snprintf(msg, sizeof msg, "skipped: %s", err);
-            gbench_fail(st, msg);
-            while (gbench_keep_running(st)) {
-            }
-            return;
-        }
-        gc_register_kind(heap, 1, trace_node);
-    }
-    struct worker workers[4];
-    pthread_t threads[4];
-    double cpu0 = cpu_ms();
-    long trees = 0;
-    int wrong = 0;
-    while (gbench_keep_running(st)) {
-        memset(workers, 0, sizeof workers);
-        for (int i = 0; i < c->threads; i++) {
-            workers[i].collector = c->collector;
-            workers[i].heap = heap;
-            pthread_create(&threads[i], NULL, worker_main, &workers[i]);
-        }
-        for (int i = 0; i < c->threads; i++) {
-            pthread_join(threads[i], NULL);
-            wrong |= workers[i].failed || workers[i].check != expected_check();
-            trees += workers[i].trees;
-        }
-    }
-    double cpu = cpu_ms() - cpu0;
-    struct gc_stats s = {0};
-    if (heap) {
-        gc_get_stats(heap, &s);
-        gc_heap_destroy(heap);
-    }
-    if (wrong) {
-        gbench_fail(st, "wrong result");
-        return;
-    }
-    gbench_counter(st, "cpu_ms", cpu);
-    gbench_counter(st, "trees", (double)trees);
-    if (heap) {
-        gbench_counter(st, "max_pause_ms", s.pause_max_ms);
-        gbench_counter(st, "gc_ms", s.pause_total_ms);
-        gbench_counter(st, "collections", (double)(s.minor_collections + s.major_collections));
-    }
-}
-
-/* ---- Minor pause with every young object surviving ---- */
 
 enum { PAUSE_ROOTS = 64, PAUSE_TREE_DEPTH = 12 };
 static size_t pause_nursery_mb = 16; /* 1 with a --depth under 12: a quick check */
@@ -330,37 +349,52 @@ static void minor_pause(gbench_state *st, void *arg)
         gbench_counter(st, "busiest_worker_cpu_ms", critical_ms / (double)rounds);
 }
 
-static struct config configs[COLLECTOR_COUNT][3];
-static char names[COLLECTOR_COUNT][3][64];
+/* If arg is "<flag>=N", parses N (from min to max, or exits with a message) into *out. */
+static int number_flag(const char *arg, const char *flag, long min, long max, long *out)
+{
+    size_t n = strlen(flag);
+    if (strncmp(arg, flag, n) != 0 || arg[n] != '=')
+        return 0;
+    char *end;
+    *out = strtol(arg + n + 1, &end, 10);
+    if (*end || end == arg + n + 1 || *out < min || *out > max) {
+        fprintf(stderr, "gcvm-threads-bench: %s takes a number from %ld to %ld, not '%s'\n", flag,
+                min, max, arg + n + 1);
+        exit(2);
+    }
+    return 1;
+}
+
+static struct config configs[WORKLOAD_COUNT][COLLECTOR_COUNT][3][MAX_GC_THREADS];
+static char names[WORKLOAD_COUNT][COLLECTOR_COUNT][3][MAX_GC_THREADS][80];
 
 int main(int argc, char **argv)
 {
     int out = 1;
     for (int i = 1; i < argc; i++) {
-        if (strncmp(argv[i], "--depth=", 8) == 0) {
-            depth = atoi(argv[i] + 8);
-            if (depth < 4 || depth > 24) {
-                fprintf(stderr, "gcvm-threads-bench: --depth takes 4 to 24, not '%s'\n",
-                        argv[i] + 8);
-                return 2;
-            }
-        } else {
+        long v;
+        if (number_flag(argv[i], "--depth", 4, 22, &v))
+            depth = (int)v;
+        else if (number_flag(argv[i], "--gcbench-shrink", 0, 10, &v))
+            wl_gcbench_shrink = (int)v;
+        else
             argv[out++] = argv[i];
-        }
     }
     argc = out;
     if (depth < 12)
         pause_nursery_mb = 1;
-    GC_INIT();
-    static const int thread_counts[] = {1, 2, 4};
-    for (int c = 0; c < COLLECTOR_COUNT; c++) {
-        for (int t = 0; t < 3; t++) {
-            configs[c][t] = (struct config){(enum collector)c, thread_counts[t]};
-            snprintf(names[c][t], sizeof names[c][t], "binary-trees/%s/threads:%d",
-                     collector_names[c], thread_counts[t]);
-            gbench_register(names[c][t], run, &configs[c][t]);
-        }
-    }
+    static const int thread_counts[] = {1, 2, MAX_MUTATORS};
+    for (int w = 0; w < WORKLOAD_COUNT; w++)
+        for (int c = 0; c < COLLECTOR_COUNT; c++)
+            for (int t = 0; t < 3; t++)
+                for (unsigned g = 1; g <= (c == MALLOC ? 1u : MAX_GC_THREADS); g++) {
+                    configs[w][c][t][g - 1] =
+                        (struct config){(enum workload)w, (enum collector)c, thread_counts[t], g};
+                    char *name = names[w][c][t][g - 1];
+                    snprintf(name, sizeof names[w][c][t][g - 1], "%s/%s/threads:%d/gc-threads:%u",
+                             workload_names[w], collector_names[c], thread_counts[t], g);
+                    gbench_register(name, run, &configs[w][c][t][g - 1]);
+                }
     gbench_register_manual("minor-pause/gcvm-card/gc-threads:1", minor_pause, (void *)1, 20);
     gbench_register_manual("minor-pause/gcvm-card/gc-threads:2", minor_pause, (void *)2, 20);
     return gbench_main(argc, argv);

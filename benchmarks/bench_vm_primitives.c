@@ -30,10 +30,12 @@
 #include "gcvm/linux-abi.h"
 #include "gbench_shim.h"
 #include "guest_bench_options.h"
+#include "other_vcpus.h"
 #include "gcvm/gcvm.h"
 
 #define PAGE_BYTES 4096
 static long batch = 64;
+static long vcpus = 1; /* --vcpus */
 static char *region;
 static volatile long faults;
 
@@ -212,6 +214,10 @@ static void run_row(gbench_state *st, void *arg)
     touch_all();
     faults = 0;
     long iterations = 0;
+    if (other_vcpus_start((int)vcpus - 1, row->m == GCVM) != 0) {
+        gbench_fail(st, "cannot start the other vCPUs' threads");
+        goto out;
+    }
     while (gbench_keep_running(st)) {
         if (row->m == GCVM)
             gcvm_enter();
@@ -221,6 +227,7 @@ static void run_row(gbench_state *st, void *arg)
         gbench_set_iteration_time(st, (double)ns * 1e-9 / (double)batch);
         iterations++;
     }
+    other_vcpus_stop();
     long expected = row->p == HARVEST || row->m == UFFD ? 0 : iterations * batch;
     if (faults != expected) {
         fprintf(stderr, "%s/%s: %ld faults, expected %ld\n", mechanism_names[row->m],
@@ -232,7 +239,11 @@ static void run_row(gbench_state *st, void *arg)
         gbench_counter(st, "hardware", after.hardware);
         gbench_counter(st, "exits_per_page",
                        (double)(after.exits - before.exits) / (double)(iterations * batch));
+        gbench_counter(st, "shootdowns_per_page",
+                       (double)(after.shootdowns - before.shootdowns) /
+                           (double)(iterations * batch));
     }
+    gbench_counter(st, "vcpus", (double)vcpus);
 out:
     if (uffd >= 0)
         close(uffd), uffd = -1;
@@ -248,6 +259,7 @@ int main(int argc, char **argv)
     if (bad)
         return bad;
     batch = options.batch;
+    vcpus = options.vcpus;
     struct sigaction sa = {.sa_sigaction = on_segv, .sa_flags = SA_SIGINFO};
     sigaction(SIGSEGV, &sa, NULL);
     static struct row rows[3 * 4];

@@ -13,6 +13,7 @@ int guest_bench_options(const char *program, long max_batch, int *argc, char **a
 {
     options->iterations = 200;
     options->gcvm_iterations = -1;
+    options->vcpus = 1;
     int kept = 1;
     for (int i = 1; i < *argc; i++) {
         if (strncmp(argv[i], "--batch=", 8) == 0)
@@ -21,13 +22,16 @@ int guest_bench_options(const char *program, long max_batch, int *argc, char **a
             options->iterations = atol(argv[i] + 13);
         else if (strncmp(argv[i], "--gcvm-iterations=", 18) == 0)
             options->gcvm_iterations = atol(argv[i] + 18);
+        else if (strncmp(argv[i], "--vcpus=", 8) == 0)
+            options->vcpus = atol(argv[i] + 8);
         else
             argv[kept++] = argv[i];
     }
     *argc = kept;
-    if (options->batch < 1 || options->batch > max_batch || options->iterations < 1) {
-        fprintf(stderr, "%s: --batch must be 1..%ld and --iterations positive\n", program,
-                max_batch);
+    if (options->batch < 1 || options->batch > max_batch || options->iterations < 1 ||
+        options->vcpus < 1 || options->vcpus > 17) {
+        fprintf(stderr, "%s: --batch must be 1..%ld, --iterations positive and --vcpus 1..17\n",
+                program, max_batch);
         return 2;
     }
     if (options->gcvm_iterations < 0) {

@@ -12,11 +12,9 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 usage="usage: run_scheme_threads_table.sh BUILD [--quick] [--reps=N]"
-bad() { echo "run_scheme_threads_table.sh: $*" >&2; echo "$usage" >&2; exit 2; }
-case ${1:-} in
-  --help | -h) echo "$usage"; exit 0 ;;
-  '' | -*) bad "the first argument is the build directory" ;;
-esac
+# shellcheck source=benchmarks/table_script_start.sh
+. "$(dirname "$0")/table_script_start.sh"
+table_build_dir "${1:-}"
 build=$1
 shift
 quick=0 reps=3

@@ -1,13 +1,13 @@
 /* The classic GC benchmark programs, written once and compiled once per allocator so
- * that each allocator's inline fast path stays inline. Before including this file a
- * translation unit defines:
+ * that each allocator's inline fast path stays inline (entry points: workloads.h). Before
+ * including this file a translation unit defines:
  *   WL_NEW(bytes)          a zeroed object that may hold pointers
  *   WL_NEW_DATA(bytes)     a zeroed object that holds none
  *   WL_STORE(obj, f, v)    obj->f = v, with whatever write barrier the allocator needs
  *   WL_RELEASE_TREE(node)  give back a dead tree (explicit-free allocators), or nothing
  *   WL_RELEASE_DATA(p)     give back a dead WL_NEW_DATA object, or nothing
- * Objects that must survive an allocation are kept on wl_stack, which a precise
- * collector registers as a root area; a conservative one finds it in static data.
+ * Objects that must survive an allocation are kept on wl_roots, the root stack the entry
+ * point was given (one per thread with WL_THREADED): wl_run sets it and runs a program.
  *
  * GCBench follows the program of Ellis, Kovac and Boehm: a long-lived tree and array,
  * then temporary trees of growing depth built top-down (parents first, so stores go
@@ -16,46 +16,32 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "workloads.h"
+
 struct wl_node {
     struct wl_node *left, *right;
     intptr_t i, j;
 };
 
-/* GCBench's sizes; wl_gcbench_shrink (bench_main.c, default 0) takes that many levels off
- * every tree and halves the array as often, for machines where the full program would
- * take too long (an emulated ring 0). */
-extern int wl_gcbench_shrink;
-#define GCBENCH_STRETCH_DEPTH (18 - wl_gcbench_shrink)
-#define GCBENCH_LONG_LIVED_DEPTH (16 - wl_gcbench_shrink)
-#define GCBENCH_ARRAY_SIZE (500000 >> wl_gcbench_shrink)
-#define GCBENCH_MIN_DEPTH 4
-#define GCBENCH_MAX_DEPTH (16 - wl_gcbench_shrink)
-enum { WL_STACK_SIZE = 4096 };
-
-static void *wl_stack[WL_STACK_SIZE];
-static size_t wl_sp;
+static WL_THREAD_LOCAL struct wl_roots *wl_roots; /* set by wl_run */
 
 static inline void wl_push(void *p)
 {
-    wl_stack[wl_sp++] = p;
+    wl_roots->stack[wl_roots->sp++] = p;
 }
 static inline void *wl_pop(void)
 {
-    return wl_stack[--wl_sp];
+    return wl_roots->stack[--wl_roots->sp];
 }
-#define WL_TOP(k) ((struct wl_node *)wl_stack[wl_sp - 1 - (k)])
+#define WL_TOP(k) ((struct wl_node *)wl_roots->stack[wl_roots->sp - 1 - (k)])
+#define WL_ROOT(i) (wl_roots->stack[i])
 
 static struct wl_node *wl_new_node(void)
 {
     return WL_NEW(sizeof(struct wl_node));
 }
 
-static long wl_tree_size(int depth)
-{
-    return (1L << (depth + 1)) - 1;
-}
-
-/* Gives the node on top of wl_stack two children, then their children, to depth. */
+/* Gives the node on top of the root stack two children, then their children, to depth. */
 static void gcbench_populate(int depth)
 {
     if (depth <= 0)
@@ -83,7 +69,7 @@ static struct wl_node *gcbench_make_tree(int depth)
     struct wl_node *n = wl_new_node();
     WL_STORE(n, left, WL_TOP(1));
     WL_STORE(n, right, WL_TOP(0));
-    wl_sp -= 2;
+    wl_roots->sp -= 2;
     return n;
 }
 
@@ -100,18 +86,18 @@ static long wl_count(const struct wl_node *n)
 /* Runs GCBench; returns 0 if every check held, else a nonzero code. */
 static int gcbench_run(void)
 {
-    wl_sp = 0;
+    wl_roots->sp = 0;
     struct wl_node *stretch = gcbench_make_tree(GCBENCH_STRETCH_DEPTH);
     if (wl_count(stretch) != wl_tree_size(GCBENCH_STRETCH_DEPTH))
         return 1;
     WL_RELEASE_TREE(stretch);
 
-    wl_push(wl_new_node()); /* the long-lived tree, wl_stack[0] */
+    wl_push(wl_new_node()); /* the long-lived tree, WL_ROOT(0) */
     gcbench_populate(GCBENCH_LONG_LIVED_DEPTH);
     double *array = WL_NEW_DATA(sizeof(double) * GCBENCH_ARRAY_SIZE);
     for (int i = 1; i < GCBENCH_ARRAY_SIZE / 2; i++)
         array[i] = 1.0 / i;
-    wl_push(array); /* wl_stack[1] */
+    wl_push(array); /* WL_ROOT(1) */
 
     for (int depth = GCBENCH_MIN_DEPTH; depth <= GCBENCH_MAX_DEPTH; depth += 2) {
         long iterations = 2 * wl_tree_size(GCBENCH_STRETCH_DEPTH) / wl_tree_size(depth);
@@ -130,20 +116,20 @@ static int gcbench_run(void)
             WL_RELEASE_TREE(t);
         }
     }
-    array = wl_stack[1];
-    if (wl_count(wl_stack[0]) != wl_tree_size(GCBENCH_LONG_LIVED_DEPTH) ||
+    array = WL_ROOT(1);
+    if (wl_count(WL_ROOT(0)) != wl_tree_size(GCBENCH_LONG_LIVED_DEPTH) ||
         array[GCBENCH_ARRAY_SIZE / 4] != 1.0 / (GCBENCH_ARRAY_SIZE / 4))
         return 4;
-    WL_RELEASE_TREE((struct wl_node *)wl_stack[0]);
+    WL_RELEASE_TREE((struct wl_node *)WL_ROOT(0));
     WL_RELEASE_DATA(array);
-    wl_sp = 0;
+    wl_roots->sp = 0;
     return 0;
 }
 
 /* binary-trees to max_depth; returns 0 if every tree had the right size. */
 static int binarytrees_run(int max_depth)
 {
-    wl_sp = 0;
+    wl_roots->sp = 0;
     struct wl_node *stretch = gcbench_make_tree(max_depth + 1);
     if (wl_count(stretch) != wl_tree_size(max_depth + 1))
         return 1;
@@ -160,8 +146,15 @@ static int binarytrees_run(int max_depth)
         if (check != iterations * wl_tree_size(depth))
             return 2;
     }
-    int ok = wl_count(wl_stack[0]) == wl_tree_size(max_depth);
-    WL_RELEASE_TREE((struct wl_node *)wl_stack[0]);
-    wl_sp = 0;
+    int ok = wl_count(WL_ROOT(0)) == wl_tree_size(max_depth);
+    WL_RELEASE_TREE((struct wl_node *)WL_ROOT(0));
+    wl_roots->sp = 0;
     return ok ? 0 : 3;
+}
+
+/* Runs GCBench (depth 0) or binary-trees to depth on roots; 0 when correct. */
+static int wl_run(int depth, struct wl_roots *roots)
+{
+    wl_roots = roots;
+    return depth == 0 ? gcbench_run() : binarytrees_run(depth);
 }

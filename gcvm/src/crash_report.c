@@ -109,7 +109,19 @@ void crash_report(const char *what, const struct fault_frame *f, uint64_t cr2)
         fprintf(stderr, "gcvm: at");
         print_symbol(f->rip);
         fputc('\n', stderr);
-        print_backtrace(f);
+        struct fault_frame interrupted = *f;
+        if (f->rip == (uint64_t)gcvm_guest_flush_entry) {
+            /* Taken at the TLB flush the host put before the interrupted code: that code
+             * is in the flush's frame (vector, error, rip, cs, rflags, rsp), its
+             * registers are f's. */
+            const uint64_t *flush = (const uint64_t *)f->rsp;
+            interrupted.rip = flush[2];
+            interrupted.rsp = flush[5];
+            fprintf(stderr, "gcvm: before a TLB flush of the host's, interrupted at");
+            print_symbol(interrupted.rip);
+            fprintf(stderr, " rsp %016lx\n", (unsigned long)interrupted.rsp);
+        }
+        print_backtrace(&interrupted);
     } else {
         fputc('\n', stderr);
     }

@@ -177,6 +177,8 @@ static struct vcpu *take_vcpu(void)
         v = &vcpus[vcpu_count - 1];
     if (v) {
         v->owned = true;
+        if (vcpu_drop_undelivered_exception(v))
+            COUNT(gcvm_counters.exceptions_dropped);
         tlb_vcpu_taken(v);
         /* Before the vCPU runs: a guest that clears bits from now on sees it held. */
         __atomic_add_fetch(&gcvm_shared.vcpus_held, 1, __ATOMIC_SEQ_CST);
@@ -319,5 +321,6 @@ int gcvm_get_info(struct gcvm_info *out)
     out->entries = __atomic_load_n(&entries, __ATOMIC_RELAXED);
     out->vcpus = __atomic_load_n(&vcpu_count, __ATOMIC_ACQUIRE);
     out->shootdowns = tlb_shootdowns();
+    out->exceptions_dropped = gcvm_counters.exceptions_dropped;
     return 0;
 }

@@ -57,7 +57,7 @@ struct hypercall {
     uint64_t addr, len, write;
     struct fault_frame *frame; /* the page fault being served, or NULL */
     uint64_t cr2;
-    int64_t result;
+    int64_t result; /* of the request; for GCVM_HC_CRASH, why the page was not mapped */
 };
 
 /* Everything the guest side reads: it lives in the pre-mapped guest data section. */
@@ -145,6 +145,7 @@ uint64_t aspace_memslots(void);
 /* ---- Run loop (run_loop.c) ---- */
 struct engine_counters {
     uint64_t exits, syscall_exits, populate_exits, other_exits, signals_delivered, native_steps;
+    uint64_t exceptions_dropped; /* vcpu_drop_undelivered_exception */
 };
 extern struct engine_counters gcvm_counters;
 /* Counts one event in a counter that every vCPU's thread updates. */

@@ -42,11 +42,19 @@ static inline __attribute__((always_inline)) uint64_t read_cr2(void)
     return v;
 }
 
+/* Reports the fault f to the host, which ends the process. map_error: why the host could
+ * not map the page (a negative errno), or 0. */
+static inline __attribute__((always_inline, noreturn)) void crash(struct fault_frame *f,
+                                                                  int64_t map_error)
+{
+    struct hypercall hc = {.op = GCVM_HC_CRASH, .frame = f, .cr2 = read_cr2(), .result = map_error};
+    for (;;)
+        hypercall(&hc);
+}
+
 GUEST_TEXT __attribute__((noreturn)) void gcvm_guest_crash(struct fault_frame *f)
 {
-    struct hypercall hc = {.op = GCVM_HC_CRASH, .frame = f, .cr2 = read_cr2()};
-    for (;;)
-        hypercall(&hc); /* the host ends the process */
+    crash(f, 0);
 }
 
 static inline __attribute__((always_inline)) void invlpg(uint64_t va)
@@ -93,6 +101,7 @@ GUEST_TEXT void gcvm_guest_page_fault(struct fault_frame *f)
             invlpg(va); /* a TLB may have cached the absent entry */
             return;
         }
+        crash(f, hc.result);
     }
     gcvm_guest_crash(f);
 }

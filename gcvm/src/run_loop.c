@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -42,6 +43,9 @@ static void serve_hypercall(const struct vcpu *v, uint64_t rdi)
         hc->result = aspace_populate(hc->addr, hc->len, hc->write != 0);
         return;
     case GCVM_HC_CRASH:
+        if (hc->result < 0)
+            fprintf(stderr, "gcvm: the host could not map the faulting page: %s\n",
+                    strerror((int)-hc->result));
         crash_report(hc->frame && hc->frame->vector == 14 ? "unhandled page fault" : "exception",
                      hc->frame, hc->cr2);
     default: crash_report("unknown request from the guest runtime", NULL, 0);
@@ -254,8 +258,11 @@ static void __attribute__((noreturn)) serve_guest(struct vcpu *v)
         tlb_before_run(v);
         bool exited = vcpu_run(v);
         tlb_after_run(v);
-        if (!exited)
-            continue; /* a signal was queued for the guest, or a kick: deliver, flush */
+        if (!exited) { /* a signal was queued for the guest, or a kick: deliver, flush */
+            if (vcpu_drop_undelivered_exception(v))
+                COUNT(gcvm_counters.exceptions_dropped);
+            continue;
+        }
         guest_errno = errno;
         COUNT(gcvm_counters.exits);
         const struct kvm_run *run = v->run;

@@ -55,6 +55,15 @@ void vcpu_set_xsave(const struct vcpu *v, const struct kvm_xsave *xsave);
  * errno is left as the guest left it when the run succeeds. */
 bool vcpu_run(const struct vcpu *v);
 
+/* After a KVM_RUN cut short (vcpu_run false) or before a vCPU serves a new thread: drops
+ * an exception KVM was delivering when it stopped. KVM keeps such an exception injected
+ * across KVM_SET_REGS and delivers it at whatever rip the registers then name, so a frame
+ * the host builds next (a TLB flush, a signal) or the next thread would receive a fault
+ * that is not its own. Every exception the guest takes is a fault whose rip is the
+ * faulting instruction, which faults again when it runs again: nothing is lost. True if
+ * one was dropped; false on the module's backend, which keeps none. */
+bool vcpu_drop_undelivered_exception(const struct vcpu *v);
+
 /* Completes the I/O instruction the guest exited at without running the guest: KVM_RUN
  * with immediate_exit set, which KVM documents as returning EINTR once it has finished
  * the instruction. */

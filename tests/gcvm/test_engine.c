@@ -778,6 +778,11 @@ static void test_threads_malloc(void)
     }
     CHECK(gcvm_exit() == 0);
     alarm(0);
+    struct gcvm_info info;
+    CHECK(gcvm_get_info(&info) == 0);
+    printf("threads-malloc: %llu vCPUs, %llu shootdowns, %llu undelivered exceptions dropped\n",
+           (unsigned long long)info.vcpus, (unsigned long long)info.shootdowns,
+           (unsigned long long)info.exceptions_dropped);
 }
 
 /* ---- TLB coherence: one thread writes a page in guest mode without pause while another

@@ -124,6 +124,9 @@ struct gcvm_info {
     uint64_t vcpus_held; /* vCPUs held by threads in guest mode now */
     uint64_t shootdowns; /* TLB shootdowns: harvests, protections and unmappings made
                             while more than one vCPU was held */
+    uint64_t exceptions_dropped; /* faults KVM had not finished delivering when the host
+                                    had to change the vCPU's registers: the faulting
+                                    instruction ran again instead (docs/engine.md) */
 };
 
 /* Fills *out; -EINVAL before a successful gcvm_init(). */
