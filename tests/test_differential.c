@@ -14,7 +14,9 @@
  * judges; heap-mb=N sets the heap's size (default 256; the gcvm barriers' runs use a
  * small one, because an emulated ring 0 pays for every block the collector walks);
  * gc-threads=N runs the collections on N collector threads (gc_config.parallelism) and
- * then requires that minor collections ran in parallel (the gcvm barriers keep one).
+ * then requires that minor collections ran in parallel and that the explicit major ones
+ * were marked in parallel (the gcvm barriers keep one thread; GCVM_GC_PARALLEL_MIN_KB is
+ * 0 unless set, so that small collections use the workers too).
  * concurrent or stw sets gc_config.concurrent_marking (else the heap's default): with
  * concurrent, the stress mode's major collections start and end concurrent cycles, and
  * the marker is held and advanced by the test a few random steps between mutations, so
@@ -508,6 +510,10 @@ int main(int argc, char **argv)
             CHECK_MSG(0, "unknown option %s (mutators=N takes 1 to %d)", argv[a], MAX_MUTATORS);
     }
     bool guest_barrier = gc_barrier_uses_guest_mode(kind);
+    /* Every collection on the workers, however small (else a small one stays on the
+     * collecting thread), unless the environment says otherwise. */
+    if (cfg.parallelism > 1)
+        setenv("GCVM_GC_PARALLEL_MIN_KB", "0", 0);
     CHECK_MSG(!stepped_marker || kind != GC_BARRIER_NONE, "%s",
               "barrier none has no concurrent marking to step");
     char err[256];
@@ -564,6 +570,15 @@ int main(int argc, char **argv)
                   " concurrent cycles on %u collector threads",
                   after.parallel_minor_collections, after.minor_collections,
                   after.concurrent_cycles, cfg.parallelism);
+    const char *min_kb = getenv("GCVM_GC_PARALLEL_MIN_KB");
+    if (cfg.parallelism > 1 && !guest_barrier && min_kb && !strcmp(min_kb, "0"))
+        /* The explicit major collections (stop-the-world) and the cycles' final pauses
+         * are marked on the workers. */
+        CHECK_MSG(after.parallel_marks >= majors_checked + 1 + after.concurrent_cycles,
+                  "%" PRIu64 " markings on the workers, fewer than the %zu explicit major "
+                  "collections and %" PRIu64 " concurrent cycles, on %u collector threads",
+                  after.parallel_marks, majors_checked + 1, after.concurrent_cycles,
+                  cfg.parallelism);
     if (kind != GC_BARRIER_NONE)
         CHECK_MSG(after.minor_collections > 0, "a generational barrier ran no minor collection");
     gc_heap_destroy(heap);

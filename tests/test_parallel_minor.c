@@ -20,22 +20,10 @@
 
 #include "gcvm/gc-embedder.h"
 #include "gcvm/gc-weak.h"
+#include "test_nodes.h"
 #include "test_util.h"
 
-enum { KIND_NODE = 1, ROOTS = 64, FANOUT = 4, DEPTH = 5, SHARED = 256, HASHED_EVERY = 7 };
-
-struct node {
-    uint64_t id;
-    uint64_t nslots;
-    void *slots[];
-};
-
-static void trace_node(void *obj, gc_visit_fn visit, void *ctx)
-{
-    struct node *n = obj;
-    for (uint64_t i = 0; i < n->nslots; i++)
-        visit(&n->slots[i], ctx);
-}
+enum { ROOTS = 64, FANOUT = 4, DEPTH = 5, SHARED = 256, HASHED_EVERY = 7 };
 
 static struct gc_mutator *mut;
 static void *roots[ROOTS];
@@ -47,11 +35,7 @@ static uint64_t strong_objects; /* allocated and strongly reachable */
 
 static struct node *new_node(uint64_t nslots)
 {
-    struct node *n = gc_alloc(mut, KIND_NODE, sizeof *n + nslots * sizeof(void *));
-    CHECK(n != NULL);
-    n->id = next_id++;
-    n->nslots = nslots;
-    return n;
+    return node_alloc(mut, &next_id, nslots);
 }
 
 /* A tree under a root: each inner node has FANOUT children and one shared node. */
@@ -84,9 +68,7 @@ static uint64_t check_tree(const struct node *n, int depth, uint64_t *k)
 int main(int argc, char **argv)
 {
     enum gc_barrier_kind kind = barrier_from_args(argc, argv);
-    unsigned threads = argc > 2 ? (unsigned)strtoul(argv[2], NULL, 0) : 2;
-    CHECK_MSG(threads >= 1 && threads <= GC_STATS_WORKERS, "GC_THREADS must be 1 to %u",
-              GC_STATS_WORKERS);
+    unsigned threads = gc_threads_from_args(argc, argv);
     CHECK_MSG(kind != GC_BARRIER_NONE, "the none barrier makes every collection major");
 
     struct gc_config cfg;
@@ -96,12 +78,7 @@ int main(int argc, char **argv)
     cfg.nursery_bytes = (size_t)8 << 20; /* everything below fits: one collection */
     cfg.verify = 1;
     cfg.parallelism = threads;
-    char err[256];
-    struct gc_heap *heap = gc_heap_create(&cfg, err, sizeof err);
-    CHECK_MSG(heap != NULL, "gc_heap_create: %s", err);
-    CHECK(gc_heap_parallelism(heap) == threads);
-    mut = attach_or_fail(heap);
-    CHECK(gc_register_kind(heap, KIND_NODE, trace_node) == 0);
+    struct gc_heap *heap = node_heap_create(&cfg, &mut);
 
     for (int s = 0; s < SHARED; s++) {
         CHECK(gc_root_add(heap, &shared[s]) == 0);

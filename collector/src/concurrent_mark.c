@@ -15,6 +15,7 @@
 
 #include "gc_internal.h"
 #include "gcvm/gc-debug.h"
+#include "parallel_evac.h"
 
 #define PAUSE_CHECK_EVERY 64u /* marking steps between looks at a pause request */
 #define MAX_ROUNDS_BEHIND 2u  /* see concurrent_rounds_exhausted */
@@ -49,6 +50,12 @@ struct marker {
     size_t rescan_cursor;  /* next block whose mark-dirty units the marker looks at */
     uint64_t rescanned;    /* units re-scanned in this cycle */
     uint64_t busy_ns;      /* the thread's marking time, all cycles */
+    uint64_t marked;       /* objects this marker (or lane) marked, since it was reset */
+    /* The final pause's marking on the workers: a lane per worker, a marker of its own
+     * whose stacks are private and whose tables are this one's (final_mark_parallel). */
+    struct marker *lanes;
+    unsigned lane_count;
+    size_t grey_shared; /* a lane: grey.items below this went to its deque */
 };
 
 enum mark_result { MARK_DONE, MARK_PAUSED, MARK_LIMIT };
@@ -60,11 +67,7 @@ enum mark_result { MARK_DONE, MARK_PAUSED, MARK_LIMIT };
  * it was set already. */
 static bool mark_atomic(struct gc_heap *h, const void *obj)
 {
-    size_t i = object_bit(h, header_of(obj));
-    uint64_t bit = (uint64_t)1 << (i % 64), *word = &h->mark_bits[i / 64];
-    if (__atomic_load_n(word, __ATOMIC_RELAXED) & bit)
-        return true;
-    return (__atomic_fetch_or(word, bit, __ATOMIC_RELAXED) & bit) != 0;
+    return mark_claim(h, obj);
 }
 
 /* Marks an old object and queues it for tracing unless it has no pointers. */
@@ -72,6 +75,7 @@ static void shade(struct marker *cm, void *obj)
 {
     if (mark_atomic(cm->heap, obj))
         return;
+    cm->marked++;
     if (!(*header_of(obj) & (GC_HDR_POINTERFREE | HDR_FILLER)))
         ptr_stack_push(&cm->grey, obj);
 }
@@ -125,7 +129,7 @@ static void rescan_object(struct marker *cm, void *obj, size_t unit, void **last
 {
     struct gc_heap *h = cm->heap;
     gc_header hdr = *header_of(obj);
-    if ((hdr & (GC_HDR_POINTERFREE | HDR_FILLER)) || !is_marked(h, obj))
+    if ((hdr & (GC_HDR_POINTERFREE | HDR_FILLER)) || !is_marked_atomic(h, obj))
         return;
     gc_trace_range_fn range = h->trace_range[header_kind(hdr)];
     size_t bytes = header_size(hdr) - GC_HEADER_BYTES;
@@ -211,7 +215,6 @@ static void trace_partial_chunk(struct marker *cm)
     cm->partial_at = to;
     if (to == bytes)
         cm->partial = NULL;
-    cm->large.count = 0;
     cm->heap->trace_range[header_kind(*header_of(obj))](obj, from, to, marker_visit, cm);
 }
 
@@ -253,6 +256,163 @@ static enum mark_result mark_work(struct marker *cm, size_t limit, bool yield, s
     if (steps)
         *steps = n;
     return r;
+}
+
+/* ---- The final pause's marking on the workers (docs/collector.md, "Parallel
+ * marking") ----
+ * Each worker marks with a lane, a marker of its own: the same code as the marker
+ * thread's, with private grey, large and weak stacks, and the marker's tables (old_at,
+ * read only in a pause; mark_dirty, whose units each belong to the block a worker
+ * claimed). Marks are claimed with the atomic OR, so each object is traced by the lane
+ * whose OR set its bit. The workers share the marker's grey and large stacks, the large
+ * object it was tracing and the blocks to re-scan, then trace their own work and steal,
+ * over the deques of a parallel minor collection. What they met of the weak objects is
+ * handed back to the marker, for the single-threaded resolution. */
+
+#define RESCAN_CHUNK 16u /* blocks a worker claims at once for the re-scan */
+
+struct final_share {
+    struct marker *cm;
+    struct minor_parallel *par;
+    _Atomic size_t next_grey, next_large, next_block;
+};
+
+/* The lane's next object: from its grey stack, whose oldest item not given away yet goes
+ * to the deque whenever the deque is empty (so others can steal it), else from its
+ * deque. */
+static void *lane_next(struct marker *lane, struct work_set *ws, unsigned self)
+{
+    struct ptr_stack *grey = &lane->grey;
+    if (grey->count == lane->grey_shared) {
+        grey->count = lane->grey_shared = 0;
+        return work_deque_take(&ws->deques[self]);
+    }
+    if (grey->count - lane->grey_shared > 1 && !work_deque_looks_nonempty(&ws->deques[self]))
+        work_set_push(ws, self, grey->items[lane->grey_shared++]);
+    return ptr_stack_pop(grey);
+}
+
+/* Traces the lane's own work (its large objects a chunk at a time), without stealing. */
+static void lane_drain_own(struct marker *lane, struct work_set *ws, unsigned self)
+{
+    for (;;) {
+        void *obj = lane_next(lane, ws, self);
+        if (obj) {
+            marker_trace(lane, obj);
+        } else if (lane->partial) {
+            trace_partial_chunk(lane);
+        } else if (lane->large.count) {
+            lane->partial = ptr_stack_pop(&lane->large);
+            lane->partial_at = 0;
+        } else {
+            return;
+        }
+    }
+}
+
+static void final_mark_worker(void *ctx, unsigned self)
+{
+    struct final_share *fs = ctx;
+    struct marker *cm = fs->cm, *lane = &cm->lanes[self];
+    struct work_set *ws = &fs->par->work;
+    struct evac_worker *w = &fs->par->workers[self];
+    uint64_t cpu0 = thread_cpu_ns();
+    size_t from, to;
+    work_set_join(ws);
+    if (self == 0 && cm->partial) { /* the large object the marker was tracing */
+        lane->partial = cm->partial;
+        lane->partial_at = cm->partial_at;
+    }
+    while (claim(&fs->next_grey, cm->grey.count, ROOT_CHUNK, &from, &to))
+        for (size_t i = from; i < to; i++)
+            work_set_push(ws, self, cm->grey.items[i]);
+    while (claim(&fs->next_large, cm->large.count, 1, &from, &to))
+        ptr_stack_push(&lane->large, cm->large.items[from]);
+    while (claim(&fs->next_block, cm->scan_end, RESCAN_CHUNK, &from, &to)) {
+        for (size_t bi = from; bi < to; bi++)
+            rescan_block(lane, bi);
+        lane_drain_own(lane, ws, self);
+    }
+    for (;;) {
+        lane_drain_own(lane, ws, self);
+        void *obj = work_set_next(ws, self);
+        if (!obj)
+            break;
+        marker_trace(lane, obj);
+    }
+    w->objects_marked += lane->marked;
+    w->mark_cpu_ns += thread_cpu_ns() - cpu0;
+}
+
+/* Units of the mark-dirty set, up to `enough`. */
+static size_t mark_dirty_units(const struct marker *cm, size_t enough)
+{
+    size_t units = (cm->scan_end << BLOCK_SHIFT) >> cm->heap->dirty_shift, n = 0;
+    for (size_t u = 0; u < units && n < enough; u += 8) {
+        uint64_t w;
+        memcpy(&w, cm->mark_dirty + u, 8);
+        for (unsigned j = 0; w && j < 8; j++)
+            n += cm->mark_dirty[u + j] != 0;
+    }
+    return n;
+}
+
+/* Whether the final pause's marking runs on the workers: as for a minor collection
+ * (docs/collector.md, "Small collections stay on the collecting thread"), when what is
+ * left (objects queued, 64 bytes each; units to re-scan; large objects) is worth it. */
+static bool final_mark_goes_parallel(const struct marker *cm)
+{
+    const struct gc_heap *h = cm->heap;
+    if (!h->minor_par)
+        return false;
+    if (h->workers_together)
+        return true;
+    uint64_t work = 64 * (uint64_t)cm->grey.count + (uint64_t)cm->large.count * CHUNK_BYTES +
+                    (cm->partial ? CHUNK_BYTES : 0);
+    if (work >= h->parallel_min_work)
+        return true;
+    size_t unit = (size_t)1 << h->dirty_shift;
+    size_t want = (size_t)((h->parallel_min_work - work) + unit - 1) / unit;
+    return mark_dirty_units(cm, want) >= want;
+}
+
+static void final_mark_parallel(struct marker *cm)
+{
+    struct gc_heap *h = cm->heap;
+    struct minor_parallel *par = h->minor_par;
+    if (!cm->lanes) {
+        cm->lanes = calloc(par->count, sizeof *cm->lanes);
+        if (!cm->lanes)
+            gc_fatal("out of memory for the final pause's %u marking lanes", par->count);
+        cm->lane_count = par->count;
+    }
+    for (unsigned k = 0; k < cm->lane_count; k++) {
+        struct marker *lane = &cm->lanes[k];
+        lane->heap = h;
+        lane->mark_dirty = cm->mark_dirty;
+        lane->old_at = cm->old_at;
+        lane->grey.count = lane->large.count = lane->weak.count = lane->grey_shared = 0;
+        lane->partial = NULL;
+        lane->rescanned = lane->marked = 0;
+    }
+    struct final_share fs = {.cm = cm, .par = par};
+    atomic_init(&fs.next_grey, 0);
+    atomic_init(&fs.next_large, 0);
+    atomic_init(&fs.next_block, 0);
+    work_set_begin(&par->work);
+    workers_run(h->workers, final_mark_worker, &fs);
+    work_set_end(&par->work);
+    cm->grey.count = cm->large.count = 0;
+    cm->partial = NULL;
+    cm->rescan_cursor = cm->scan_end;
+    for (unsigned k = 0; k < cm->lane_count; k++) {
+        struct marker *lane = &cm->lanes[k];
+        cm->rescanned += lane->rescanned;
+        while (lane->weak.count)
+            ptr_stack_push(&cm->weak, ptr_stack_pop(&lane->weak));
+    }
+    gather_worker_results(h, par, visit_for_major);
+    h->stats.parallel_marks++;
 }
 
 /* ---- The marker thread ---- */
@@ -327,6 +487,12 @@ void concurrent_destroy(struct gc_heap *h)
     free(cm->grey.items);
     free(cm->large.items);
     free(cm->weak.items);
+    for (unsigned k = 0; k < cm->lane_count; k++) {
+        free(cm->lanes[k].grey.items);
+        free(cm->lanes[k].large.items);
+        free(cm->lanes[k].weak.items);
+    }
+    free(cm->lanes);
     free(cm->mark_dirty);
     free(cm->old_at);
     free(cm);
@@ -501,7 +667,10 @@ void concurrent_cycle_finish(struct gc_heap *h)
     shade_roots(cm);
     uint64_t before = cm->rescanned;
     cm->rescan_cursor = 0;
-    mark_work(cm, SIZE_MAX, false, NULL);
+    if (final_mark_goes_parallel(cm))
+        final_mark_parallel(cm);
+    else
+        mark_work(cm, SIZE_MAX, false, NULL);
     h->stats.final_rescanned_units += cm->rescanned - before;
     h->stats.mark_rescanned_units += cm->rescanned;
     h->stats.last_cycle_rescanned_units = cm->rescanned;

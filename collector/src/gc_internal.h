@@ -19,6 +19,9 @@
 #define SMALL_MAX GC_NURSERY_MAX_OBJECT /* largest size-class cell, header included */
 #define SIZE_CLASS_COUNT 32u
 #define KIND_COUNT 256u
+/* Default of GCVM_GC_PARALLEL_MIN_KB (docs/collector.md, "Small collections stay on the
+ * collecting thread"). */
+#define PARALLEL_MIN_KB 1024u
 
 /* Object header, one word before the payload.
  *   bit 0 LIVE: set in every allocated object. Clear with a nonzero word: the object was
@@ -211,6 +214,10 @@ struct gc_heap {
     bool verify;
     bool trace_log;        /* GCVM_GC_TRACE: one line per collection on stderr */
     bool workers_together; /* GCVM_GC_WORKERS_TOGETHER: every worker in every collection */
+    /* A minor collection runs on the workers only when the last one did at least this
+     * much work (bytes copied + 8 per remembered-set field; GCVM_GC_PARALLEL_MIN_KB). */
+    uint64_t parallel_min_work;
+    uint64_t last_minor_work; /* that work, as the last minor collection did it */
     bool collecting;
     bool marking;   /* inside a major collection */
     bool major_due; /* the old generation crossed its threshold at the last minor one */
@@ -356,6 +363,12 @@ void minor_collect(struct gc_heap *h);
 int minor_parallel_create(struct gc_heap *h, char *err, size_t err_len);
 void minor_parallel_destroy(struct gc_heap *h);
 void major_collect(struct gc_heap *h);
+/* Whether a major collection's marking runs on the workers (parallel_mark.c). */
+bool major_mark_goes_parallel(const struct gc_heap *h);
+/* In a stop-the-world major collection, after weak_collection_begin and the conservative
+ * scan: marks (and promotes) everything the roots reach, on every worker. What a worker
+ * could not copy is left on h->grey for drain_grey with visit_for_major. */
+void major_mark_parallel(struct gc_heap *h);
 void major_clear_old_marks(struct gc_heap *h); /* before marking: stale bits of the swap */
 void major_sweep(struct gc_heap *h); /* after marking: free the unmarked, swap the bitmaps */
 
@@ -399,6 +412,23 @@ static inline bool is_marked(const struct gc_heap *h, const void *obj)
 static inline void set_marked(struct gc_heap *h, const void *obj)
 {
     bit_set(h->mark_bits, object_bit(h, header_of(obj)));
+}
+/* Whether obj is marked, while other threads may be setting marks (mark_claim). */
+static inline bool is_marked_atomic(const struct gc_heap *h, const void *obj)
+{
+    size_t i = object_bit(h, header_of(obj));
+    return (__atomic_load_n(&h->mark_bits[i / 64], __ATOMIC_RELAXED) >> (i % 64)) & 1u;
+}
+/* Sets obj's mark bit with an atomic OR, for when several threads mark at once (the
+ * workers of a parallel mark, the concurrent marker and a pause): returns whether it was
+ * set already, so that of several threads marking an object exactly one gets false. */
+static inline bool mark_claim(struct gc_heap *h, const void *obj)
+{
+    size_t i = object_bit(h, header_of(obj));
+    uint64_t bit = (uint64_t)1 << (i % 64), *word = &h->mark_bits[i / 64];
+    if (__atomic_load_n(word, __ATOMIC_RELAXED) & bit)
+        return true;
+    return (__atomic_fetch_or(word, bit, __ATOMIC_RELAXED) & bit) != 0;
 }
 /* Scans every mutator's stack and registers: the collecting thread's own from here, the
  * others as they stopped. */

@@ -42,7 +42,8 @@ void gc_config_init(struct gc_config *cfg)
 /* The environment variables a heap reads at creation, each a number, 0 when unset. */
 struct env_settings {
     unsigned stress, threads, verify, trace, workers_together;
-    int concurrent; /* GCVM_GC_CONCURRENT: 0 or 1; -1 unset */
+    unsigned parallel_min_kb; /* GCVM_GC_PARALLEL_MIN_KB, or PARALLEL_MIN_KB when unset */
+    int concurrent;           /* GCVM_GC_CONCURRENT: 0 or 1; -1 unset */
 };
 
 /* Reads one; a value that is not a number from 0 to 1000000000 is gc_heap_create's
@@ -80,6 +81,17 @@ static int env_switch(const char *name, int *out, char *err, size_t err_len)
     return 0;
 }
 
+/* GCVM_GC_PARALLEL_MIN_KB, whose unset value is the default rather than 0. */
+static int env_parallel_min(struct env_settings *e, char *err, size_t err_len)
+{
+    const char *v = getenv("GCVM_GC_PARALLEL_MIN_KB");
+    if (!v || !*v) {
+        e->parallel_min_kb = PARALLEL_MIN_KB;
+        return 0;
+    }
+    return env_unsigned("GCVM_GC_PARALLEL_MIN_KB", &e->parallel_min_kb, err, err_len);
+}
+
 static int read_env_settings(struct env_settings *e, char *err, size_t err_len)
 {
     return env_switch("GCVM_GC_CONCURRENT", &e->concurrent, err, err_len) ||
@@ -87,7 +99,8 @@ static int read_env_settings(struct env_settings *e, char *err, size_t err_len)
                    env_unsigned("GCVM_GC_THREADS", &e->threads, err, err_len) ||
                    env_unsigned("GCVM_GC_VERIFY", &e->verify, err, err_len) ||
                    env_unsigned("GCVM_GC_TRACE", &e->trace, err, err_len) ||
-                   env_unsigned("GCVM_GC_WORKERS_TOGETHER", &e->workers_together, err, err_len)
+                   env_unsigned("GCVM_GC_WORKERS_TOGETHER", &e->workers_together, err, err_len) ||
+                   env_parallel_min(e, err, err_len)
                ? -1
                : 0;
 }
@@ -275,6 +288,8 @@ static struct gc_heap *build_heap(const struct gc_config *cfg_in, const struct e
     h->verify = cfg.verify || env->verify;
     h->trace_log = env->trace != 0;
     h->workers_together = env->workers_together != 0;
+    h->parallel_min_work = (uint64_t)env->parallel_min_kb << 10;
+    h->last_minor_work = h->parallel_min_work; /* the first one: on the workers */
     h->stats.dirty_unit_bytes = kind == GC_BARRIER_NONE ? 0 : (uint64_t)1 << h->dirty_shift;
     if (choose_concurrent(h, &cfg, env, err, err_len) != 0) {
         gc_heap_destroy(h);

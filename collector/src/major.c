@@ -111,7 +111,10 @@ void major_collect(struct gc_heap *h)
     weak_collection_begin(h);
     if (h->conservative_stack)
         conservative_scan_stacks(h, mark_conservative_referent);
-    trace_roots(h, visit_for_major, h);
+    if (major_mark_goes_parallel(h))
+        major_mark_parallel(h);
+    else
+        trace_roots(h, visit_for_major, h);
     drain_grey(h, visit_for_major);
     weak_collection_end(h, visit_for_major);
     fill_evacuated_remains(h);

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "gc_internal.h"
+#include "parallel_evac.h"
 #include "workers.h"
 
 /* A nursery block that cannot be evacuated (conservatively referenced, or the old
@@ -92,11 +93,6 @@ static inline bool needs_promotion(const struct gc_heap *h, const void *v)
 {
     uint8_t kind = h->blocks[block_index(h, v)].kind;
     return kind == BLOCK_NURSERY || (kind == BLOCK_PINNED && !(*header_of(v) & GC_HDR_LIVE));
-}
-
-static inline bool may_be_object(const struct gc_heap *h, const void *v)
-{
-    return ((uintptr_t)v & 7u) == 0 && in_region(h, v);
 }
 
 void visit_for_minor(void **field, void *ctx)
@@ -377,33 +373,6 @@ static void make_allocation_blocks_writable(struct gc_heap *h)
  * with the identity hash would not fit a cell) leaves the field for the single-threaded
  * end of the collection, which pins the object's block as a single-threaded one does. */
 
-struct evac_worker {
-    _Alignas(64) struct gc_heap *h; /* a cache line of its own: counters change often */
-    struct minor_parallel *par;
-    unsigned index;
-    int32_t current[SIZE_CLASS_COUNT]; /* its promotion block per class, or -1 */
-    uint64_t majors_seen;              /* current[] is valid while no major ran since */
-    uint64_t objects_copied, bytes_promoted, remembered_fields, cpu_ns;
-    struct ptr_stack deferred; /* fields left for the end, single-threaded */
-    struct ptr_stack local;    /* copies to trace that no other worker can see */
-    struct ptr_stack to_shade; /* its copies during a concurrent cycle, shaded at the end */
-};
-
-struct minor_parallel {
-    unsigned count;
-    pthread_mutex_t alloc_lock;  /* the block allocator */
-    pthread_mutex_t weak_lock;   /* the ephemerons put aside */
-    struct ptr_stack remembered; /* blocks the remembered-set scan visits */
-    /* The next item of each shared list a worker claims. */
-    _Atomic size_t next_root, next_pinned, next_remembered, next_fresh_large;
-    struct evac_worker *workers;
-    struct work_set work;
-};
-
-/* Items a worker claims at once: few enough to share a short list evenly. */
-#define REMEMBERED_CHUNK 4u
-#define ROOT_CHUNK 16u
-
 static char *worker_alloc(struct evac_worker *w, size_t total)
 {
     struct gc_heap *h = w->h;
@@ -424,7 +393,7 @@ static char *worker_alloc(struct evac_worker *w, size_t total)
 
 /* Where the young object obj moves, or NULL when this worker cannot copy it: field is
  * then left for the single-threaded end. */
-static void *parallel_promote(struct evac_worker *w, void *obj, void **field)
+void *parallel_promote(struct evac_worker *w, void *obj, void **field)
 {
     gc_header *hp = header_of(obj);
     gc_header hdr = __atomic_load_n(hp, __ATOMIC_ACQUIRE);
@@ -450,6 +419,8 @@ static void *parallel_promote(struct evac_worker *w, void *obj, void **field)
     }
     w->objects_copied++;
     w->bytes_promoted += total + extra;
+    if (w->h->marking) /* a major collection's copy: live, and marked by its copier only */
+        mark_claim(w->h, copy);
     /* Promoted during a concurrent cycle: shaded (docs/collector.md, "Concurrent marking",
      * invariant D), by the single-threaded end, since the marker's grey list is not the
      * workers' to share. */
@@ -500,33 +471,52 @@ static void parallel_scan_whole_object(void *obj, void *ctx)
 static const struct remset_visitors parallel_remset = {
     parallel_visit_dirty_field, parallel_visit_remembered_field, parallel_scan_whole_object};
 
+/* Objects a worker traces between two looks at its deque: the look reads two words that
+ * thieves write, which costs more than tracing a small object. */
+#define SHARE_EVERY 16u
+
 /* The next object to trace from the worker's own work: its private stack first, which
- * costs no atomic operation; while other workers could use some and its deque is empty,
- * the oldest private item (in a depth-first trace the root of the largest subtree left)
- * goes to the deque, where they can steal it. NULL when both are empty. */
+ * costs no atomic operation; every SHARE_EVERY objects, if its deque is empty, the oldest
+ * private item not given away yet (in a depth-first trace the root of the largest subtree
+ * left) goes to the deque, where other workers can steal it: the stack is used from both
+ * ends, so that what is shared stays the oldest. NULL when both are empty. */
 static void *next_own_object(struct evac_worker *w)
 {
     struct ptr_stack *local = &w->local;
-    if (!local->count)
+    if (local->count == w->local_shared) {
+        local->count = w->local_shared = 0;
         return work_deque_take(&w->par->work.deques[w->index]);
-    if (local->count > 1 && !work_deque_looks_nonempty(&w->par->work.deques[w->index])) {
-        work_set_push(&w->par->work, w->index, local->items[0]);
-        local->items[0] = local->items[--local->count];
+    }
+    if (local->count - w->local_shared > 1 && w->share_countdown-- == 0) {
+        w->share_countdown = SHARE_EVERY - 1;
+        if (!work_deque_looks_nonempty(&w->par->work.deques[w->index]))
+            work_set_push(&w->par->work, w->index, local->items[w->local_shared++]);
     }
     return ptr_stack_pop(local);
 }
 
-/* Traces the worker's own work, without stealing. */
-static void drain_own(struct evac_worker *w)
+/* Traces the worker's own work with visit, without stealing. */
+static void drain_own(struct evac_worker *w, gc_visit_fn visit)
 {
     void *obj;
     while ((obj = next_own_object(w)))
-        trace_object(w->h, obj, parallel_visit, w);
+        trace_object(w->h, obj, visit, w);
+}
+
+void trace_until_done(struct evac_worker *w, gc_visit_fn visit)
+{
+    for (;;) {
+        drain_own(w, visit);
+        void *obj = work_set_next(&w->par->work, w->index);
+        if (!obj)
+            break;
+        trace_object(w->h, obj, visit, w);
+    }
 }
 
 /* Claims the next `chunk` items of a list of `count` that the workers share: [*from,
  * *to), or false when none is left. */
-static bool claim(_Atomic size_t *next, size_t count, size_t chunk, size_t *from, size_t *to)
+bool claim(_Atomic size_t *next, size_t count, size_t chunk, size_t *from, size_t *to)
 {
     size_t first = atomic_fetch_add_explicit(next, chunk, memory_order_relaxed);
     if (first >= count)
@@ -536,11 +526,38 @@ static bool claim(_Atomic size_t *next, size_t count, size_t chunk, size_t *from
     return true;
 }
 
-static uint64_t thread_cpu_ns(void)
+uint64_t thread_cpu_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void share_roots(struct evac_worker *w, gc_visit_fn visit)
+{
+    struct minor_parallel *par = w->par;
+    struct gc_heap *h = w->h;
+    size_t from, to;
+    /* The embedder's root callbacks run on the collecting thread, as before. */
+    if (w->index == 0) {
+        if (h->root_tracer)
+            h->root_tracer(visit, w, h->root_tracer_user);
+        trace_mutator_roots(h, visit, w);
+    }
+    /* Each list a chunk at a time, whoever comes first; the registered roots in equal
+     * shares when every worker takes part for sure (GCVM_GC_WORKERS_TOGETHER), so that
+     * each has a share of the work whatever the scheduling. */
+    if (h->workers_together) {
+        for (size_t i = w->index; i < h->root_count; i += par->count)
+            visit(h->roots[i], w);
+    } else {
+        while (claim(&par->next_root, h->root_count, ROOT_CHUNK, &from, &to))
+            for (size_t i = from; i < to; i++)
+                visit(h->roots[i], w);
+    }
+    while (claim(&par->next_pinned, h->grey.count, ROOT_CHUNK, &from, &to))
+        for (size_t i = from; i < to; i++) /* objects of blocks the conservative scan pinned */
+            work_set_push(&par->work, w->index, h->grey.items[i]);
 }
 
 static void minor_worker(void *ctx, unsigned self)
@@ -551,42 +568,17 @@ static void minor_worker(void *ctx, unsigned self)
     size_t from, to;
     uint64_t cpu0 = thread_cpu_ns();
     work_set_join(&par->work);
-    /* The embedder's root callbacks run on the collecting thread, as before. */
-    if (self == 0) {
-        if (h->root_tracer)
-            h->root_tracer(parallel_visit, w, h->root_tracer_user);
-        trace_mutator_roots(h, parallel_visit, w);
-    }
-    /* Each list a chunk at a time, whoever comes first; the registered roots in equal
-     * shares when every worker takes part for sure (GCVM_GC_WORKERS_TOGETHER), so that
-     * each has a share of the copying whatever the scheduling. */
-    if (h->workers_together) {
-        for (size_t i = self; i < h->root_count; i += par->count)
-            parallel_visit(h->roots[i], w);
-    } else {
-        while (claim(&par->next_root, h->root_count, ROOT_CHUNK, &from, &to))
-            for (size_t i = from; i < to; i++)
-                parallel_visit(h->roots[i], w);
-    }
-    while (claim(&par->next_pinned, h->grey.count, ROOT_CHUNK, &from, &to))
-        for (size_t i = from; i < to; i++) /* objects of blocks the conservative scan pinned */
-            work_set_push(&par->work, self, h->grey.items[i]);
+    share_roots(w, parallel_visit);
     while (claim(&par->next_remembered, par->remembered.count, REMEMBERED_CHUNK, &from, &to)) {
         for (size_t i = from; i < to; i++)
             scan_remembered_block(h, (size_t)(uintptr_t)par->remembered.items[i], &parallel_remset,
                                   w);
-        drain_own(w);
+        drain_own(w, parallel_visit);
     }
     while (claim(&par->next_fresh_large, h->fresh_large.count, 1, &from, &to))
         parallel_scan_whole_object(h->fresh_large.items[from], w);
     /* Then the work of all: the worker's own, else stolen, until none is left. */
-    for (;;) {
-        drain_own(w);
-        void *obj = work_set_next(&par->work, self);
-        if (!obj)
-            break;
-        trace_object(h, obj, parallel_visit, w);
-    }
+    trace_until_done(w, parallel_visit);
     w->cpu_ns += thread_cpu_ns() - cpu0;
 }
 
@@ -594,7 +586,7 @@ static void minor_worker(void *ctx, unsigned self)
  * unless a major one ran since (it may have freed them) or the remembered set will scan
  * them (a dirty unit, or all of them): a worker writes a block's cells and allocation
  * bits without a lock, so no other one may read them. */
-static void prepare_promotion_blocks(struct gc_heap *h, struct minor_parallel *par)
+void prepare_promotion_blocks(struct gc_heap *h, struct minor_parallel *par)
 {
     size_t units_per_block = BLOCK_BYTES >> h->dirty_shift;
     for (unsigned k = 0; k < par->count; k++) {
@@ -632,6 +624,28 @@ static void list_remembered_blocks(struct gc_heap *h, struct minor_parallel *par
         h->blocks[block_index(h, h->fresh_large.items[i])].fresh = false;
 }
 
+void gather_worker_results(struct gc_heap *h, struct minor_parallel *par, gc_visit_fn visit)
+{
+    h->grey.count = 0; /* the pinned objects: the workers traced them */
+    for (unsigned k = 0; k < par->count; k++) {
+        struct evac_worker *w = &par->workers[k];
+        h->stats.bytes_promoted += w->bytes_promoted;
+        h->stats.remembered_fields += w->remembered_fields;
+        unsigned slot = k < GC_STATS_WORKERS ? k : GC_STATS_WORKERS - 1;
+        h->stats.objects_copied_by_worker[slot] += w->objects_copied;
+        h->stats.cpu_ns_by_worker[slot] += w->cpu_ns;
+        h->stats.objects_marked_by_worker[slot] += w->objects_marked;
+        h->stats.mark_cpu_ns_by_worker[slot] += w->mark_cpu_ns;
+        w->bytes_promoted = w->remembered_fields = w->objects_copied = w->cpu_ns = 0;
+        w->objects_marked = w->mark_cpu_ns = 0;
+        while (w->to_shade.count)
+            concurrent_shade(h, ptr_stack_pop(&w->to_shade));
+        while (w->deferred.count)
+            visit(ptr_stack_pop(&w->deferred), h);
+    }
+    h->stats.work_steals += atomic_exchange_explicit(&par->work.steals, 0, memory_order_relaxed);
+}
+
 static void minor_collect_parallel(struct gc_heap *h, struct minor_parallel *par)
 {
     make_allocation_blocks_writable(h);
@@ -649,35 +663,27 @@ static void minor_collect_parallel(struct gc_heap *h, struct minor_parallel *par
     workers_run(h->workers, minor_worker, par);
     work_set_end(&par->work);
     weak_share_pending(h, NULL, NULL);
-    h->grey.count = 0; /* the pinned objects: the workers traced them */
     h->fresh_large.count = 0;
     /* Single-threaded from here: what the workers left, then the weak objects. */
-    for (unsigned k = 0; k < par->count; k++) {
-        struct evac_worker *w = &par->workers[k];
-        h->stats.bytes_promoted += w->bytes_promoted;
-        h->stats.remembered_fields += w->remembered_fields;
-        unsigned slot = k < GC_STATS_WORKERS ? k : GC_STATS_WORKERS - 1;
-        h->stats.objects_copied_by_worker[slot] += w->objects_copied;
-        h->stats.cpu_ns_by_worker[slot] += w->cpu_ns;
-        w->bytes_promoted = w->remembered_fields = w->objects_copied = w->cpu_ns = 0;
-        while (w->to_shade.count)
-            concurrent_shade(h, ptr_stack_pop(&w->to_shade));
-        while (w->deferred.count)
-            visit_for_minor(ptr_stack_pop(&w->deferred), h);
-    }
-    h->stats.work_steals += atomic_exchange_explicit(&par->work.steals, 0, memory_order_relaxed);
+    gather_worker_results(h, par, visit_for_minor);
     h->stats.parallel_minor_collections++;
     drain_grey(h, visit_for_minor);
     weak_collection_end(h, visit_for_minor);
     fill_evacuated_remains(h);
 }
 
-void minor_collect(struct gc_heap *h)
+/* Whether this minor collection runs on the workers: when the last one did enough work
+ * that sharing it pays for waking them (docs/collector.md, "Small collections stay on
+ * the collecting thread"). The survivors of consecutive minor collections are alike, so
+ * the last one's work predicts this one's; a program whose collections find little
+ * never wakes a worker. */
+static bool minor_goes_parallel(const struct gc_heap *h)
 {
-    if (h->minor_par) {
-        minor_collect_parallel(h, h->minor_par);
-        return;
-    }
+    return h->minor_par && (h->workers_together || h->last_minor_work >= h->parallel_min_work);
+}
+
+static void minor_collect_serial(struct gc_heap *h)
+{
     make_allocation_blocks_writable(h);
     if (h->conservative_stack)
         conservative_scan_stacks(h, pin_if_young);
@@ -687,6 +693,17 @@ void minor_collect(struct gc_heap *h)
     drain_grey(h, visit_for_minor);
     weak_collection_end(h, visit_for_minor);
     fill_evacuated_remains(h);
+}
+
+void minor_collect(struct gc_heap *h)
+{
+    uint64_t promoted = h->stats.bytes_promoted, fields = h->stats.remembered_fields;
+    if (minor_goes_parallel(h))
+        minor_collect_parallel(h, h->minor_par);
+    else
+        minor_collect_serial(h);
+    h->last_minor_work =
+        (h->stats.bytes_promoted - promoted) + 8 * (h->stats.remembered_fields - fields);
 }
 
 int minor_parallel_create(struct gc_heap *h, char *err, size_t err_len)

@@ -83,6 +83,17 @@ void gc_reset_pause_stats(struct gc_heap *h)
     h->stats.final_pause_max_ms = 0;
 }
 
+/* Each worker's count of objects, then each one's CPU time. */
+static void print_per_worker(FILE *f, const struct gc_heap *h, const uint64_t *objects,
+                             const uint64_t *cpu_ns)
+{
+    for (unsigned k = 0; k < h->parallelism && k < GC_STATS_WORKERS; k++)
+        fprintf(f, " %llu", (unsigned long long)objects[k]);
+    fprintf(f, "; CPU ms of each:");
+    for (unsigned k = 0; k < h->parallelism && k < GC_STATS_WORKERS; k++)
+        fprintf(f, " %.1f", (double)cpu_ns[k] / 1e6);
+}
+
 void gc_print_stats(const struct gc_heap *h, void *file)
 {
     FILE *f = file;
@@ -109,12 +120,14 @@ void gc_print_stats(const struct gc_heap *h, void *file)
     if (s.parallel_minor_collections) {
         fprintf(f, "gc: %llu minor collections on %u workers; objects copied by each:",
                 (unsigned long long)s.parallel_minor_collections, h->parallelism);
-        for (unsigned k = 0; k < h->parallelism && k < GC_STATS_WORKERS; k++)
-            fprintf(f, " %llu", (unsigned long long)s.objects_copied_by_worker[k]);
-        fprintf(f, "; CPU ms of each:");
-        for (unsigned k = 0; k < h->parallelism && k < GC_STATS_WORKERS; k++)
-            fprintf(f, " %.1f", (double)s.cpu_ns_by_worker[k] / 1e6);
+        print_per_worker(f, h, s.objects_copied_by_worker, s.cpu_ns_by_worker);
         fprintf(f, "; %llu steals\n", (unsigned long long)s.work_steals);
+    }
+    if (s.parallel_marks) {
+        fprintf(f, "gc: %llu markings on %u workers; objects marked by each:",
+                (unsigned long long)s.parallel_marks, h->parallelism);
+        print_per_worker(f, h, s.objects_marked_by_worker, s.mark_cpu_ns_by_worker);
+        fprintf(f, "\n");
     }
     fprintf(f, "gc: major collections: %s", h->concurrent_state);
     if (s.concurrent_cycles)

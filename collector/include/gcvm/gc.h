@@ -86,12 +86,14 @@ struct gc_config {
                                  0: GCVM_GC_VERIFY or off */
     gc_oom_fn on_oom;
     void *on_oom_arg;
-    unsigned parallelism; /* collector threads; 0: GCVM_GC_THREADS, else the CPU count.
-                             Minor collections run on this many workers (the thread
-                             that collects and parallelism - 1 threads created with the
-                             heap); 1: on the collecting thread alone. The gcvm barriers
-                             and major collections use one thread. At most
-                             GC_MAX_PARALLELISM. */
+    unsigned parallelism;   /* collector threads; 0: GCVM_GC_THREADS, else the CPU count.
+                               Minor collections run on this many workers (the thread
+                               that collects and parallelism - 1 threads created with the
+                               heap), stop-the-world major collections mark on them;
+                               1: on the collecting thread alone. A collection with
+                               little work stays on the collecting thread
+                               (GCVM_GC_PARALLEL_MIN_KB). The gcvm barriers use one
+                               thread. At most GC_MAX_PARALLELISM. */
     int concurrent_marking; /* 1: a major collection marks the old generation on a
                                background thread while the mutators run, between a short
                                starting and a short final pause; -1: it stops the world
@@ -191,6 +193,13 @@ struct gc_stats {
      * nanoseconds (its thread's CPU clock): the largest is the pause's critical path when
      * every worker has a core of its own. */
     uint64_t cpu_ns_by_worker[GC_STATS_WORKERS];
+    /* Parallel marking (docs/collector.md, "Parallel marking"): the major collections
+     * whose marking ran on the workers, the old objects each worker marked in them (each
+     * marked object counts once, for the worker that claimed it) and each worker's CPU
+     * time there, in nanoseconds. */
+    uint64_t parallel_marks;
+    uint64_t objects_marked_by_worker[GC_STATS_WORKERS];
+    uint64_t mark_cpu_ns_by_worker[GC_STATS_WORKERS];
     /* Concurrent marking (gc_config.concurrent_marking). A cycle counts as one major
      * collection; its pauses (start, the minor ones meanwhile, final) are in the pause
      * figures above. */

@@ -1,0 +1,74 @@
+/* The collector's workers in a collection (docs/collector.md, "Parallel minor
+ * collections" and "Parallel marking"): each worker's state, the state they share, and
+ * the parts of a parallel phase that evacuation (minor.c) and marking (parallel_mark.c)
+ * have in common. */
+#ifndef GCVM_PARALLEL_EVAC_H
+#define GCVM_PARALLEL_EVAC_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "gc_internal.h"
+#include "workers.h"
+
+struct evac_worker {
+    _Alignas(64) struct gc_heap *h; /* a cache line of its own: counters change often */
+    struct minor_parallel *par;
+    unsigned index;
+    int32_t current[SIZE_CLASS_COUNT]; /* its promotion block per class, or -1 */
+    uint64_t majors_seen;              /* current[] is valid while no major ran since */
+    uint64_t objects_copied, bytes_promoted, remembered_fields, cpu_ns;
+    uint64_t objects_marked, mark_cpu_ns; /* in parallel marking */
+    struct ptr_stack deferred;            /* fields left for the end, single-threaded */
+    struct ptr_stack local;               /* copies to trace that no other worker can see */
+    size_t local_shared;                  /* local.items below this went to the deque */
+    struct ptr_stack to_shade; /* its copies during a concurrent cycle, shaded at the end */
+    unsigned share_countdown;  /* objects traced until it next looks at its deque */
+};
+
+struct minor_parallel {
+    unsigned count;
+    pthread_mutex_t alloc_lock;  /* the block allocator */
+    pthread_mutex_t weak_lock;   /* the ephemerons put aside */
+    struct ptr_stack remembered; /* blocks the remembered-set scan visits */
+    /* The next item of each shared list a worker claims. */
+    _Atomic size_t next_root, next_pinned, next_remembered, next_fresh_large;
+    struct evac_worker *workers;
+    struct work_set work;
+};
+
+/* Items a worker claims at once: few enough to share a short list evenly. */
+#define REMEMBERED_CHUNK 4u
+#define ROOT_CHUNK 16u
+
+static inline bool may_be_object(const struct gc_heap *h, const void *v)
+{
+    return ((uintptr_t)v & 7u) == 0 && in_region(h, v);
+}
+
+/* Worker w: where the young object obj moves (copied by w, or by the worker that won the
+ * race for it), or NULL when w cannot copy it: field is then left for the
+ * single-threaded end. In a major collection the copy is marked by the worker that made
+ * it, and queued by it. */
+void *parallel_promote(struct evac_worker *w, void *obj, void **field);
+/* Claims the next `chunk` items of a list of `count` that the workers share: [*from,
+ * *to), or false when none is left. */
+bool claim(_Atomic size_t *next, size_t count, size_t chunk, size_t *from, size_t *to);
+/* The calling thread's CPU time, in nanoseconds. */
+uint64_t thread_cpu_ns(void);
+/* Worker w visits its share of the roots with visit (worker 0: the embedder's root
+ * tracers and the mutators' roots; all: the registered roots, claimed in chunks) and
+ * queues its share of h->grey (objects the conservative scan found). next_root and
+ * next_pinned must be 0 when the phase starts. */
+void share_roots(struct evac_worker *w, gc_visit_fn visit);
+/* Worker w traces with visit its own work, then what it can steal, until every worker
+ * of the phase is idle with nothing left. */
+void trace_until_done(struct evac_worker *w, gc_visit_fn visit);
+/* Before the workers copy: which of each worker's promotion blocks it may keep filling. */
+void prepare_promotion_blocks(struct gc_heap *h, struct minor_parallel *par);
+/* After the phase, single-threaded: adds each worker's counters to h->stats, shades
+ * what they promoted during a concurrent cycle, visits with visit (context h) the fields
+ * they could not, and empties h->grey (the workers traced it). */
+void gather_worker_results(struct gc_heap *h, struct minor_parallel *par, gc_visit_fn visit);
+
+#endif
