@@ -63,6 +63,7 @@ struct block {
     bool fresh;           /* BLOCK_LARGE allocated by the mutator since the last
                              collection: scanned whole at the next minor one */
     bool write_protected; /* mprotect barrier: protected since the last re-arm */
+    bool unswept;         /* SMALL: not swept since the last major collection (sweep.c) */
     uint32_t run;         /* LARGE: blocks in the object; LARGE_TAIL: offset to head */
     uint32_t cursor;      /* SMALL: next cell to try when allocating */
     char *fill;           /* NURSERY/PINNED: end of the allocated objects */
@@ -90,6 +91,7 @@ struct heap_sizing {
     size_t live_after_major; /* bytes of old generation the last major collection left */
     double growth_rate;      /* bytes per second the old generation grows, smoothed */
     double collection_rate;  /* bytes per second a major collection processes, smoothed */
+    uint64_t marking_end_ns; /* a concurrent cycle's final pause, when its sweep is lazy */
 };
 
 /* A mutator thread's state, read and written under the heap's lock. */
@@ -166,6 +168,10 @@ struct gc_heap {
     size_t major_threshold_blocks, min_major_threshold_blocks;
     struct heap_sizing sizing;
     struct ptr_stack fresh_large; /* payloads of mutator-allocated large objects */
+    /* Lazy sweeping (sweep.c): SMALL blocks flagged unswept, all below sweep_cursor's
+     * next visit; sizing_pending: the threshold waits for the sweep to finish. */
+    size_t sweep_pending, sweep_cursor;
+    bool sizing_pending;
 
     /* One bit per granule of the region, for the granule an object's header is in.
      * alloc_bits: which cells of SMALL blocks hold objects (a cell is free iff its bit is
@@ -342,6 +348,8 @@ struct gc_heap *heap_create_with_barrier(const struct gc_config *cfg, char *err,
 /* ---- Heap sizing (heap_sizing.c): sets major_threshold_blocks ---- */
 void heap_sizing_major_begins(struct gc_heap *h);
 void heap_sizing_major_ends(struct gc_heap *h); /* after the sweep */
+/* A concurrent cycle's marking ended now; its sweep, and heap_sizing_major_ends, later. */
+void heap_sizing_marking_ends(struct gc_heap *h);
 
 /* ---- Collections (minor.c, major.c) ---- */
 void minor_collect(struct gc_heap *h);
@@ -352,7 +360,24 @@ int minor_parallel_create(struct gc_heap *h, char *err, size_t err_len);
 void minor_parallel_destroy(struct gc_heap *h);
 void major_collect(struct gc_heap *h);
 void major_clear_old_marks(struct gc_heap *h); /* before marking: stale bits of the swap */
-void major_sweep(struct gc_heap *h); /* after marking: free the unmarked, swap the bitmaps */
+
+/* ---- Sweeping (sweep.c; docs/collector.md, "Lazy sweeping"); all with h->lock held ----
+ * sweep_eager: after a stop-the-world marking, every block swept in the pause.
+ * sweep_begin_lazy: in a concurrent cycle's final pause: the bitmaps swapped, PINNED and
+ * LARGE blocks swept, SMALL blocks flagged unswept (their allocation bits are right; the
+ * empty ones are not freed yet, the others' cursors not reset). sweep_small_block sweeps
+ * one and returns whether it was freed (never with keep_empty: the caller allocates in
+ * it); sweep_step sweeps a batch, sweep_finish the rest
+ * (then heap sizing sets the next threshold). sweep_in_background runs on the marker
+ * thread without the lock held: it takes it per batch, never waits for it, and returns 0
+ * as soon as *stop is set, 1 when nothing is left. */
+void sweep_eager(struct gc_heap *h);
+void sweep_begin_lazy(struct gc_heap *h);
+bool sweep_small_block(struct gc_heap *h, size_t bi, bool keep_empty);
+size_t sweep_some(struct gc_heap *h, size_t limit); /* blocks swept */
+void sweep_step(struct gc_heap *h);
+void sweep_finish(struct gc_heap *h);
+int sweep_in_background(struct gc_heap *h, const int *stop);
 
 /* ---- Concurrent marking (concurrent_mark.c); all in pauses unless said ----
  * A cycle: concurrent_cycle_start right after a minor collection (nothing young); then

@@ -400,6 +400,7 @@ static void full_collect(struct gc_heap *h)
 {
     if (h->cycle_active)
         concurrent_cycle_abandon(h);
+    sweep_finish(h); /* the last cycle's, before anything counts the old generation */
     major_collect(h);
 }
 
@@ -433,8 +434,14 @@ static enum pause_outcome minor_and_cycle(struct gc_heap *h, enum collection_req
         concurrent_cycle_finish(h);
         return PAUSE_CYCLE_END;
     }
-    if (what == COLLECT_MAJOR_STEP || h->old_blocks >= h->major_threshold_blocks)
+    /* While the last cycle's sweep is pending, its threshold is not set yet (the old
+     * generation's size waits for the sweep): no cycle starts from it. One that starts
+     * anyway (the debug hook, stress mode) sweeps what is left first. */
+    if (what == COLLECT_MAJOR_STEP ||
+        (!h->sizing_pending && h->old_blocks >= h->major_threshold_blocks)) {
+        sweep_finish(h);
         concurrent_cycle_start(h);
+    }
     return PAUSE_MINOR;
 }
 
@@ -589,7 +596,8 @@ static char *alloc_small_young(struct gc_mutator *m, size_t total)
 static char *alloc_large_old(struct gc_mutator *m, size_t total)
 {
     struct gc_heap *h = m->heap;
-    bool over = h->old_blocks + (total >> BLOCK_SHIFT) >= h->major_threshold_blocks;
+    bool over =
+        !h->sizing_pending && h->old_blocks + (total >> BLOCK_SHIFT) >= h->major_threshold_blocks;
     if (h->cycle_active ? cycle_end_due(h) || cycle_outgrown(h)
                         : over && h->barrier_kind != GC_BARRIER_NONE)
         run_collection(m, COLLECT_MAJOR_STEP, true);

@@ -39,10 +39,18 @@ void heap_sizing_major_begins(struct gc_heap *h)
     }
 }
 
+void heap_sizing_marking_ends(struct gc_heap *h)
+{
+    h->sizing.marking_end_ns = gc_now_ns();
+}
+
+/* With a lazy sweep this runs when the sweep is done, and the collection's time ends at
+ * its final pause (the sweep costs the mutators no pause; the live size needs it). */
 void heap_sizing_major_ends(struct gc_heap *h)
 {
     struct heap_sizing *z = &h->sizing;
-    uint64_t end = gc_now_ns();
+    uint64_t end = z->marking_end_ns ? z->marking_end_ns : gc_now_ns();
+    z->marking_end_ns = 0;
     size_t live = h->old_blocks << BLOCK_SHIFT;
     double seconds = (double)(end - z->major_start_ns) / 1e9;
     if (seconds > 0 && live > 0)

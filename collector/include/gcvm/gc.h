@@ -199,6 +199,13 @@ struct gc_stats {
     uint64_t last_cycle_rescanned_units; /* in the last cycle */
     double final_pause_max_ms, final_pause_last_ms; /* the cycles' final pauses */
     double concurrent_mark_ms;                      /* the marker thread's marking time, summed */
+    /* Sweeping (docs/collector.md, "Lazy sweeping"): old blocks swept with the world
+     * stopped (a stop-the-world major collection sweeps all in its pause) and outside
+     * pauses (a concurrent cycle's SMALL blocks, after its final pause), summed; and the
+     * blocks still waiting to be swept now. */
+    uint64_t swept_blocks_in_pauses;
+    uint64_t swept_blocks_outside_pauses;
+    uint64_t unswept_blocks;
 };
 
 /* Fills *out with the heap's statistics so far. Callable from any thread; bytes_allocated
