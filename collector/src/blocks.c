@@ -295,6 +295,9 @@ void nursery_reset(struct gc_heap *h)
         b->fill = start;
         h->nursery[kept++] = (uint32_t)bi;
     }
+    /* A nursery that heap sizing made smaller gives its last blocks back. */
+    while (kept > h->nursery_target_blocks)
+        blocks_release_run(h, h->nursery[--kept], 1);
     h->nursery_count = kept;
     h->nursery_next = 0;
     for (struct gc_mutator *m = h->mutators; m; m = m->next) {

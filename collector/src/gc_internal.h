@@ -161,6 +161,9 @@ struct gc_heap {
     uint32_t *nursery;
     size_t nursery_count, nursery_next;
     size_t nursery_target_blocks;
+    /* The nursery's size bounds (heap_sizing.c): equal, a fixed size, when the
+     * configuration gave one; max is the nursery array's capacity. */
+    size_t nursery_min_blocks, nursery_max_blocks;
 
     /* Old generation. */
     int32_t small_current[SIZE_CLASS_COUNT]; /* block index cells come from, or -1 */
@@ -350,6 +353,11 @@ void heap_sizing_major_begins(struct gc_heap *h);
 void heap_sizing_major_ends(struct gc_heap *h); /* after the sweep */
 /* A concurrent cycle's marking ended now; its sweep, and heap_sizing_major_ends, later. */
 void heap_sizing_marking_ends(struct gc_heap *h);
+/* At creation, for a nursery the heap sizes: its bounds (the configured size is its
+ * least). After each minor collection that was not a cycle's final pause, with the CPU
+ * time its collecting thread spent: the next nursery's size. */
+void heap_sizing_nursery_limits(struct gc_heap *h);
+void heap_sizing_minor_ends(struct gc_heap *h, uint64_t pause_cpu_ns);
 
 /* ---- Collections (minor.c, major.c) ---- */
 void minor_collect(struct gc_heap *h);

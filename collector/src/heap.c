@@ -35,14 +35,15 @@ void gc_config_init(struct gc_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->heap_max_bytes = default_heap_bytes();
-    cfg->nursery_bytes = DEFAULT_NURSERY_BYTES;
+    cfg->nursery_bytes = 0; /* sized by the heap (heap_sizing.c) */
     cfg->barrier = GC_BARRIER_DEFAULT;
 }
 
 /* The environment variables a heap reads at creation, each a number, 0 when unset. */
 struct env_settings {
     unsigned stress, threads, verify, trace, workers_together;
-    int concurrent; /* GCVM_GC_CONCURRENT: 0 or 1; -1 unset */
+    int concurrent;        /* GCVM_GC_CONCURRENT: 0 or 1; -1 unset */
+    bool nursery_adaptive; /* gc_config.nursery_bytes was 0: heap sizing sizes it */
 };
 
 /* Reads one; a value that is not a number from 0 to 1000000000 is gc_heap_create's
@@ -120,6 +121,7 @@ static int prepare_config(const struct gc_config *cfg_in, struct gc_config *cfg,
         gc_config_init(cfg);
     if (cfg->heap_max_bytes == 0)
         cfg->heap_max_bytes = default_heap_bytes();
+    env->nursery_adaptive = cfg->nursery_bytes == 0;
     if (cfg->nursery_bytes == 0)
         cfg->nursery_bytes = DEFAULT_NURSERY_BYTES;
     size_t nursery_blocks = (cfg->nursery_bytes + BLOCK_BYTES - 1) >> BLOCK_SHIFT;
@@ -252,8 +254,10 @@ static struct gc_heap *build_heap(const struct gc_config *cfg_in, const struct e
     h->mark_bits = calloc(nblocks * BITMAP_WORDS_PER_BLOCK, sizeof(uint64_t));
     h->dirty_shift = h->barrier->dirty_shift;
     h->dirty = calloc((nblocks << BLOCK_SHIFT) >> h->dirty_shift, 1);
-    h->nursery_target_blocks = nursery_blocks;
-    h->nursery = calloc(nursery_blocks, sizeof *h->nursery);
+    h->nursery_target_blocks = h->nursery_min_blocks = h->nursery_max_blocks = nursery_blocks;
+    if (env->nursery_adaptive)
+        heap_sizing_nursery_limits(h);
+    h->nursery = calloc(h->nursery_max_blocks, sizeof *h->nursery);
     if (!h->blocks || !h->resident || !h->alloc_bits || !h->mark_bits || !h->dirty || !h->nursery) {
         gc_set_error(err, err_len, "out of memory for the heap's side tables");
         gc_heap_destroy(h);
@@ -347,6 +351,13 @@ const char *gc_heap_barrier_reason(const struct gc_heap *h)
 }
 
 /* ---- Collection driver ---- */
+
+static uint64_t thread_cpu_now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
 
 static void timed_barrier_step(struct gc_heap *h, void (*step)(struct gc_heap *))
 {
@@ -453,6 +464,7 @@ static void collect_stopped(struct gc_heap *h, enum collection_request what)
     uint64_t t0 = gc_now_ns();
     uint64_t promoted_before = h->stats.bytes_promoted;
     memset(h->phase_ns, 0, sizeof h->phase_ns);
+    uint64_t cpu0 = thread_cpu_now_ns();
     h->stats.bytes_allocated += nursery_bytes_in_use(h);
     concurrent_pause_begin(h);
     enum pause_outcome outcome = PAUSE_FULL;
@@ -473,6 +485,8 @@ static void collect_stopped(struct gc_heap *h, enum collection_request what)
     }
     timed_barrier_step(h, h->barrier->rearm);
     h->all_dirty = false;
+    if (outcome == PAUSE_MINOR)
+        heap_sizing_minor_ends(h, thread_cpu_now_ns() - cpu0);
     nursery_reset(h);
     prefault_request(h);
     if (h->verify && verify_reachable(h) != 0)

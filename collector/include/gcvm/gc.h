@@ -75,7 +75,10 @@ typedef int (*gc_oom_fn)(struct gc_heap *heap, size_t request_bytes, void *arg);
 struct gc_config {
     size_t heap_max_bytes;        /* hard limit on the whole heap; 0: the machine's
                                      physical memory (at least 1 GiB) */
-    size_t nursery_bytes;         /* 0: 2 MiB */
+    size_t nursery_bytes;         /* a fixed nursery size; 0 (gc_config_init): sized by
+                                     the heap, from 2 MiB up to 1/16 of the old
+                                     generation (at most 64 MiB) while minor pauses stay
+                                     short (docs/collector.md, "Nursery size") */
     size_t major_threshold_bytes; /* first major collection when the old generation
                                      reaches this; 0: 4 x nursery */
     enum gc_barrier_kind barrier;
