@@ -355,7 +355,7 @@ void heap_sizing_major_ends(struct gc_heap *h); /* after the sweep */
 void heap_sizing_marking_ends(struct gc_heap *h);
 /* At creation, for a nursery the heap sizes: its bounds (the configured size is its
  * least). After each minor collection that was not a cycle's final pause, with the CPU
- * time its collecting thread spent: the next nursery's size. */
+ * time it took (the process's, in the pause): the next nursery's size. */
 void heap_sizing_nursery_limits(struct gc_heap *h);
 void heap_sizing_minor_ends(struct gc_heap *h, uint64_t pause_cpu_ns);
 

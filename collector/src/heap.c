@@ -352,10 +352,12 @@ const char *gc_heap_barrier_reason(const struct gc_heap *h)
 
 /* ---- Collection driver ---- */
 
-static uint64_t thread_cpu_now_ns(void)
+/* The process's CPU time: in a pause, the collector's workers (the mutators are stopped
+ * and the marker parked), whichever thread did the work. */
+static uint64_t process_cpu_now_ns(void)
 {
     struct timespec t;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
     return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
@@ -464,7 +466,7 @@ static void collect_stopped(struct gc_heap *h, enum collection_request what)
     uint64_t t0 = gc_now_ns();
     uint64_t promoted_before = h->stats.bytes_promoted;
     memset(h->phase_ns, 0, sizeof h->phase_ns);
-    uint64_t cpu0 = thread_cpu_now_ns();
+    uint64_t cpu0 = process_cpu_now_ns();
     h->stats.bytes_allocated += nursery_bytes_in_use(h);
     concurrent_pause_begin(h);
     enum pause_outcome outcome = PAUSE_FULL;
@@ -486,7 +488,7 @@ static void collect_stopped(struct gc_heap *h, enum collection_request what)
     timed_barrier_step(h, h->barrier->rearm);
     h->all_dirty = false;
     if (outcome == PAUSE_MINOR)
-        heap_sizing_minor_ends(h, thread_cpu_now_ns() - cpu0);
+        heap_sizing_minor_ends(h, process_cpu_now_ns() - cpu0);
     nursery_reset(h);
     prefault_request(h);
     if (h->verify && verify_reachable(h) != 0)
