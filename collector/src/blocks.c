@@ -157,12 +157,43 @@ static long usable_block_of_class(struct gc_heap *h, unsigned cls, size_t from)
     return -1;
 }
 
+/* The next block of the class, from reuse_from on, with a free cell and no dirty unit
+ * (the remembered-set scan of this collection may read a dirty block's cells while its
+ * worker fills it), swept first if unswept; or -1. */
+static long reusable_block_of_class(struct gc_heap *h, unsigned cls)
+{
+    size_t units = BLOCK_BYTES >> h->dirty_shift;
+    for (size_t i = h->reuse_from[cls]; i < h->blocks_end && !h->all_dirty; i++) {
+        struct block *b = &h->blocks[i];
+        if (b->kind != BLOCK_SMALL || b->size_class != cls || b->worker_filled ||
+            any_dirty(h->dirty + i * units, units))
+            continue;
+        if (b->unswept)
+            sweep_small_block(h, i, true);
+        if (block_bits_set(h->alloc_bits, i) < cells_per_block(cls)) {
+            h->reuse_from[cls] = i + 1;
+            return (long)i;
+        }
+    }
+    h->reuse_from[cls] = h->blocks_end;
+    return -1;
+}
+
 long old_take_small_block(struct gc_heap *h, unsigned cls)
 {
+    long reused = reusable_block_of_class(h, cls);
+    if (reused >= 0) {
+        h->blocks[reused].cursor = 0;
+        h->blocks[reused].worker_filled = true;
+        if (h->barrier->make_writable)
+            h->barrier->make_writable(h, (size_t)reused, 1);
+        return reused;
+    }
     long bi = take_block(h, BLOCK_SMALL);
     if (bi < 0)
         return -1;
     h->blocks[bi].size_class = (uint8_t)cls;
+    h->blocks[bi].worker_filled = true;
     h->old_blocks++;
     if (h->barrier->make_writable)
         h->barrier->make_writable(h, (size_t)bi, 1);

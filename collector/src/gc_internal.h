@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "gcvm/gc-embedder.h"
 #include "gcvm/gc-weak.h"
@@ -64,6 +65,8 @@ struct block {
                              collection: scanned whole at the next minor one */
     bool write_protected; /* mprotect barrier: protected since the last re-arm */
     bool unswept;         /* SMALL: not swept since the last major collection (sweep.c) */
+    bool worker_filled;   /* SMALL: handed to a promotion worker since the last major
+                             collection (old_take_small_block): never to a second one */
     uint32_t run;         /* LARGE: blocks in the object; LARGE_TAIL: offset to head */
     uint32_t cursor;      /* SMALL: next cell to try when allocating */
     char *fill;           /* NURSERY/PINNED: end of the allocated objects */
@@ -175,6 +178,9 @@ struct gc_heap {
      * next visit; sizing_pending: the threshold waits for the sweep to finish. */
     size_t sweep_pending, sweep_cursor;
     bool sizing_pending;
+    /* Per class: where the search for a partly free block to hand a promotion worker
+     * goes on (blocks.c); back to 0 at each bitmap swap. */
+    size_t reuse_from[SIZE_CLASS_COUNT];
 
     /* One bit per granule of the region, for the granule an object's header is in.
      * alloc_bits: which cells of SMALL blocks hold objects (a cell is free iff its bit is
@@ -292,6 +298,26 @@ static inline uint64_t *block_bitmap(uint64_t *bits, size_t bi)
 {
     return bits + bi * BITMAP_WORDS_PER_BLOCK;
 }
+/* Bits set in block bi's part of a bitmap (a popcount of 32 words). */
+static inline size_t block_bits_set(uint64_t *bits, size_t bi)
+{
+    const uint64_t *words = block_bitmap(bits, bi);
+    size_t n = 0;
+    for (size_t w = 0; w < BITMAP_WORDS_PER_BLOCK; w++)
+        n += (size_t)__builtin_popcountll(words[w]);
+    return n;
+}
+/* Whether any of count units of the dirty map (a multiple of 8) is set. */
+static inline bool any_dirty(const uint8_t *units, size_t count)
+{
+    for (size_t k = 0; k < count; k += 8) {
+        uint64_t w;
+        memcpy(&w, units + k, 8);
+        if (w)
+            return true;
+    }
+    return false;
+}
 /* Whether a cell of a SMALL block holds an object. */
 static inline bool cell_allocated(const struct gc_heap *h, const char *cell)
 {
@@ -304,8 +330,11 @@ void dirty_clear_block(struct gc_heap *h, size_t bi);
 void dirty_clear_in_use(struct gc_heap *h);             /* every block that is not free */
 void *old_alloc_small(struct gc_heap *h, size_t total); /* NULL if no block is free */
 void *old_alloc_large(struct gc_heap *h, size_t total); /* NULL if no run is free */
-/* A fresh SMALL block of size class cls, writable, counted in the old generation; or -1.
- * For the workers of a parallel minor collection, which fill blocks of their own. */
+/* A SMALL block of size class cls with free cells, writable, that no other worker fills:
+ * one the last major collection left partly free (never the same twice between two
+ * major collections, never one the remembered-set scan will read), else a fresh one; or
+ * -1. For the workers of a parallel minor collection, which fill blocks of their own,
+ * under their allocation lock. */
 long old_take_small_block(struct gc_heap *h, unsigned cls);
 /* The next free cell of SMALL block bi, now allocated, or NULL; and the undoing of the
  * last such allocation in its block (a worker that lost the race to copy an object). */

@@ -19,15 +19,6 @@
  * between two looks at a pause request (about 50 ns a block). */
 #define SWEEP_BATCH 64u
 
-static size_t marked_in_block(uint64_t *bits, size_t bi)
-{
-    const uint64_t *words = block_bitmap(bits, bi);
-    size_t n = 0;
-    for (size_t w = 0; w < BITMAP_WORDS_PER_BLOCK; w++)
-        n += (size_t)__builtin_popcountll(words[w]);
-    return n;
-}
-
 /* Dead objects in a pinned block stay where they are, as fillers: their fields may
  * point at freed memory, so they must never be traced again. */
 static void fill_dead_pinned(struct gc_heap *h, size_t bi)
@@ -51,11 +42,12 @@ static void sweep_pinned_large_flag_small(struct gc_heap *h)
         switch (b->kind) {
         case BLOCK_SMALL:
             b->unswept = true;
+            b->worker_filled = false; /* the workers' blocks are dropped (minor.c) */
             h->sweep_pending++;
             break;
         case BLOCK_PINNED:
             h->stats.swept_blocks_in_pauses++;
-            if (marked_in_block(h->mark_bits, bi) == 0)
+            if (block_bits_set(h->mark_bits, bi) == 0)
                 blocks_release_run(h, bi, 1);
             else
                 fill_dead_pinned(h, bi);
@@ -80,8 +72,10 @@ static void swap_bitmaps(struct gc_heap *h)
     uint64_t *marks = h->mark_bits;
     h->mark_bits = h->alloc_bits;
     h->alloc_bits = marks;
-    for (unsigned c = 0; c < SIZE_CLASS_COUNT; c++)
+    for (unsigned c = 0; c < SIZE_CLASS_COUNT; c++) {
         h->small_current[c] = -1;
+        h->reuse_from[c] = 0;
+    }
     h->sweep_cursor = 0;
 }
 
@@ -94,7 +88,7 @@ bool sweep_small_block(struct gc_heap *h, size_t bi, bool keep_empty)
         h->stats.swept_blocks_in_pauses++;
     else
         h->stats.swept_blocks_outside_pauses++;
-    if (!keep_empty && marked_in_block(h->alloc_bits, bi) == 0) {
+    if (!keep_empty && block_bits_set(h->alloc_bits, bi) == 0) {
         blocks_release_run(h, bi, 1);
         return true;
     }
