@@ -447,6 +447,8 @@ static enum pause_outcome minor_and_cycle(struct gc_heap *h, enum collection_req
         concurrent_cycle_finish(h);
         return PAUSE_CYCLE_END;
     }
+    if (h->sizing_pending && !h->sweep_pending)
+        sweep_finish(h); /* promotion swept the last blocks: now the threshold */
     /* While the last cycle's sweep is pending, its threshold is not set yet (the old
      * generation's size waits for the sweep): no cycle starts from it. One that starts
      * anyway (the debug hook, stress mode) sweeps what is left first. */

@@ -111,7 +111,7 @@ static void check_reachable_field(void **field, void *arg)
 
 /* Lazy sweeping (docs/collector.md): every unswept block is a SMALL one the sweep has
  * still to visit and counts in sweep_pending, and none is a class's allocation block
- * (its cursor is stale). */
+ * (its cursor is stale); a finished sweep has set the next threshold. */
 static size_t check_sweep_state(struct gc_heap *h)
 {
     size_t unswept = 0, errors = 0;
@@ -128,6 +128,11 @@ static size_t check_sweep_state(struct gc_heap *h)
                         bi, current ? "an allocation block" : "out of the sweep's reach",
                         (unsigned)b->kind, h->sweep_cursor);
         }
+    }
+    if (h->sizing_pending && !h->sweep_pending) {
+        fprintf(stderr, "gcvm-gc: verify: the sweep is done but the next major collection's "
+                        "threshold was not set\n");
+        errors++;
     }
     if (unswept != h->sweep_pending) {
         fprintf(stderr, "gcvm-gc: verify: %zu unswept blocks, %zu counted\n", unswept,
