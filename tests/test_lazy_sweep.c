@@ -278,7 +278,7 @@ static void run_stress(size_t operations)
     struct gc_stats s;
     gc_get_stats(heap, &s);
     printf("stress: %llu collections, %llu cycles; swept %llu blocks in pauses, %llu outside\n",
-           (unsigned long long)(s.minor_collections + s.major_collections),
+           (unsigned long long)s.minor_collections + (unsigned long long)s.major_collections,
            (unsigned long long)s.concurrent_cycles, (unsigned long long)s.swept_blocks_in_pauses,
            (unsigned long long)s.swept_blocks_outside_pauses);
     CHECK_MSG(s.concurrent_cycles >= 2, "%s", "fewer than two concurrent cycles ran");
