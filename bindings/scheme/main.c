@@ -47,7 +47,7 @@ static const char usage[] =
     "  --barrier=NAME        gcvm's write barrier: none, card, mprotect, uffd, soft-dirty,\n"
     "                        gcvm-dirty, gcvm-protect, auto (default: GCVM_BARRIER, else auto)\n"
     "  --heap=SIZE           heap limit, e.g. 256M or 4G (default: physical memory)\n"
-    "  --nursery=SIZE        gcvm's nursery size (default 2M)\n"
+    "  --nursery=SIZE        gcvm's nursery, fixed (default: sized by the heap from 2M)\n"
     "  --stack=SIZE          the interpreter's stack, which bounds recursion depth (default 512M)\n"
     "  --vm                  run the interpreter in guest mode through the gcvm engine\n"
     "  --stats               print collector statistics to stderr at exit\n"

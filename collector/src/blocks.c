@@ -40,7 +40,7 @@ static bool run_is_free(const struct gc_heap *h, size_t first, size_t count)
     return true;
 }
 
-long blocks_take_run(struct gc_heap *h, size_t count)
+static long find_free_run(struct gc_heap *h, size_t count)
 {
     if (count == 0 || count > h->free_blocks)
         return -1;
@@ -61,6 +61,21 @@ long blocks_take_run(struct gc_heap *h, size_t count)
         }
     }
     return -1;
+}
+
+/* Outside pauses, a block taken while a sweep is pending sweeps a batch first, and the
+ * rest when no run is free (docs/collector.md, "Lazy sweeping"). In a pause (promotion,
+ * maybe on several workers) it takes what is free. */
+long blocks_take_run(struct gc_heap *h, size_t count)
+{
+    if (h->sweep_pending && !h->collecting)
+        sweep_step(h);
+    long at = find_free_run(h, count);
+    if (at < 0 && h->sweep_pending && !h->collecting) {
+        sweep_finish(h);
+        at = find_free_run(h, count);
+    }
+    return at;
 }
 
 /* Invariant: a free block's units in the dirty map are clear, so a block starts its
@@ -125,23 +140,60 @@ static void *take_cell(struct gc_heap *h, size_t bi)
     return NULL;
 }
 
-/* The next SMALL block of the class after `after` whose cursor has not reached its end. */
-static long next_block_of_class(const struct gc_heap *h, unsigned cls, size_t after)
+/* The first SMALL block of the class at or after `from` with a free cell at or after its
+ * cursor; an unswept one met on the way is swept first (lazy sweeping: its cursor reset;
+ * kept when empty, for the cells wanted now). */
+static long usable_block_of_class(struct gc_heap *h, unsigned cls, size_t from)
 {
-    for (size_t i = after + 1; i < h->blocks_end; i++) {
-        const struct block *b = &h->blocks[i];
-        if (b->kind == BLOCK_SMALL && b->size_class == cls && b->cursor < cells_per_block(cls))
+    for (size_t i = from; i < h->blocks_end; i++) {
+        struct block *b = &h->blocks[i];
+        if (b->kind != BLOCK_SMALL || b->size_class != cls)
+            continue;
+        if (b->unswept)
+            sweep_small_block(h, i, true);
+        if (b->cursor < cells_per_block(cls))
             return (long)i;
     }
     return -1;
 }
 
+/* The next block of the class, from reuse_from on, with a free cell and no dirty unit
+ * (the remembered-set scan of this collection may read a dirty block's cells while its
+ * worker fills it), swept first if unswept; or -1. */
+static long reusable_block_of_class(struct gc_heap *h, unsigned cls)
+{
+    size_t units = BLOCK_BYTES >> h->dirty_shift;
+    for (size_t i = h->reuse_from[cls]; i < h->blocks_end && !h->all_dirty; i++) {
+        struct block *b = &h->blocks[i];
+        if (b->kind != BLOCK_SMALL || b->size_class != cls || b->worker_filled ||
+            any_dirty(h->dirty + i * units, units))
+            continue;
+        if (b->unswept)
+            sweep_small_block(h, i, true);
+        if (block_bits_set(h->alloc_bits, i) < cells_per_block(cls)) {
+            h->reuse_from[cls] = i + 1;
+            return (long)i;
+        }
+    }
+    h->reuse_from[cls] = h->blocks_end;
+    return -1;
+}
+
 long old_take_small_block(struct gc_heap *h, unsigned cls)
 {
+    long reused = reusable_block_of_class(h, cls);
+    if (reused >= 0) {
+        h->blocks[reused].cursor = 0;
+        h->blocks[reused].worker_filled = true;
+        if (h->barrier->make_writable)
+            h->barrier->make_writable(h, (size_t)reused, 1);
+        return reused;
+    }
     long bi = take_block(h, BLOCK_SMALL);
     if (bi < 0)
         return -1;
     h->blocks[bi].size_class = (uint8_t)cls;
+    h->blocks[bi].worker_filled = true;
     h->old_blocks++;
     if (h->barrier->make_writable)
         h->barrier->make_writable(h, (size_t)bi, 1);
@@ -164,11 +216,15 @@ void old_untake_cell(struct gc_heap *h, char *cell)
 }
 
 /* Cells come from the class's current block; when it is full, from the next block of
- * the class with free cells (left by the last major collection), else a fresh block. */
+ * the class with free cells (left by the last major collection; with none current since
+ * then, the first one), else a fresh block. */
 void *old_alloc_small(struct gc_heap *h, size_t total)
 {
     unsigned cls = size_class_of(total);
-    for (long bi = h->small_current[cls]; bi >= 0; bi = next_block_of_class(h, cls, (size_t)bi)) {
+    long first = h->small_current[cls];
+    if (first < 0)
+        first = usable_block_of_class(h, cls, 0);
+    for (long bi = first; bi >= 0; bi = usable_block_of_class(h, cls, (size_t)bi + 1)) {
         if (bi != h->small_current[cls]) {
             h->small_current[cls] = (int32_t)bi;
             if (h->barrier->make_writable)
@@ -270,6 +326,9 @@ void nursery_reset(struct gc_heap *h)
         b->fill = start;
         h->nursery[kept++] = (uint32_t)bi;
     }
+    /* A nursery that heap sizing made smaller gives its last blocks back. */
+    while (kept > h->nursery_target_blocks)
+        blocks_release_run(h, h->nursery[--kept], 1);
     h->nursery_count = kept;
     h->nursery_next = 0;
     for (struct gc_mutator *m = h->mutators; m; m = m->next) {

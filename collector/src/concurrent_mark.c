@@ -3,7 +3,7 @@
  * shaded), a background thread marks while the mutators run, every pause of the cycle
  * adds what the barrier found written to the mark-dirty set that the marker re-scans, and
  * a final pause re-scans the roots and the last writes, resolves the weak objects and
- * sweeps.
+ * starts a lazy sweep, which this thread carries on between cycles (sweep.c).
  *
  * The marker thread only reads the heap (and sets mark bits): it never moves an object,
  * never writes a field, never takes the heap's lock. Pauses park it first (pause_begin),
@@ -430,14 +430,21 @@ static void *marker_main(void *arg)
         cm->busy = true;
         pthread_mutex_unlock(&cm->lock);
         uint64_t t0 = gc_now_ns();
-        enum mark_result r = mark_work(cm, SIZE_MAX, true, NULL);
+        /* Between cycles the thread sweeps what the last one left (sweep.c). */
+        bool marking = cm->heap->cycle_active;
+        enum mark_result r;
+        if (marking)
+            r = mark_work(cm, SIZE_MAX, true, NULL);
+        else
+            r = sweep_in_background(cm->heap, &cm->pause_requested) ? MARK_DONE : MARK_PAUSED;
         uint64_t ns = gc_now_ns() - t0;
         pthread_mutex_lock(&cm->lock);
-        cm->busy_ns += ns;
+        cm->busy_ns += marking ? ns : 0;
         cm->busy = false;
         if (r == MARK_DONE) {
             cm->has_work = false;
-            __atomic_store_n(&cm->final_due, 1, __ATOMIC_RELAXED);
+            if (marking)
+                __atomic_store_n(&cm->final_due, 1, __ATOMIC_RELAXED);
         }
         pthread_cond_broadcast(&cm->cond);
     }
@@ -524,7 +531,7 @@ void concurrent_pause_end(struct gc_heap *h)
         return;
     pthread_mutex_lock(&cm->lock);
     __atomic_store_n(&cm->pause_requested, 0, __ATOMIC_RELEASE);
-    cm->has_work = h->cycle_active;
+    cm->has_work = h->cycle_active || h->sweep_pending;
     pthread_cond_broadcast(&cm->cond);
     pthread_mutex_unlock(&cm->lock);
 }
@@ -686,14 +693,13 @@ void concurrent_cycle_finish(struct gc_heap *h)
     weak_collection_end(h, visit_for_major);
     uint64_t t1 = gc_now_ns();
     h->phase_ns[0] += t1 - t0;
-    major_sweep(h);
+    sweep_begin_lazy(h); /* heap sizing follows when the sweep is done */
     h->phase_ns[1] = gc_now_ns() - t1;
     h->marking = false;
     h->cycle_active = false;
     __atomic_store_n(&cm->final_due, 0, __ATOMIC_RELAXED);
     h->stats.concurrent_cycles++;
     h->stats.concurrent_mark_ms = (double)cm->busy_ns / 1e6;
-    heap_sizing_major_ends(h);
 }
 
 /* ---- Debug hooks (gc-debug.h) ---- */

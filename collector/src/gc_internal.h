@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "gcvm/gc-embedder.h"
 #include "gcvm/gc-weak.h"
@@ -66,6 +67,9 @@ struct block {
     bool fresh;           /* BLOCK_LARGE allocated by the mutator since the last
                              collection: scanned whole at the next minor one */
     bool write_protected; /* mprotect barrier: protected since the last re-arm */
+    bool unswept;         /* SMALL: not swept since the last major collection (sweep.c) */
+    bool worker_filled;   /* SMALL: handed to a promotion worker since the last major
+                             collection (old_take_small_block): never to a second one */
     uint32_t run;         /* LARGE: blocks in the object; LARGE_TAIL: offset to head */
     uint32_t cursor;      /* SMALL: next cell to try when allocating */
     char *fill;           /* NURSERY/PINNED: end of the allocated objects */
@@ -93,6 +97,7 @@ struct heap_sizing {
     size_t live_after_major; /* bytes of old generation the last major collection left */
     double growth_rate;      /* bytes per second the old generation grows, smoothed */
     double collection_rate;  /* bytes per second a major collection processes, smoothed */
+    uint64_t marking_end_ns; /* a concurrent cycle's final pause, when its sweep is lazy */
 };
 
 /* A mutator thread's state, read and written under the heap's lock. */
@@ -167,6 +172,9 @@ struct gc_heap {
     uint32_t *nursery;
     size_t nursery_count, nursery_next;
     size_t nursery_target_blocks;
+    /* The nursery's size bounds (heap_sizing.c): equal, a fixed size, when the
+     * configuration gave one; max is the nursery array's capacity. */
+    size_t nursery_min_blocks, nursery_max_blocks;
 
     /* Old generation. */
     int32_t small_current[SIZE_CLASS_COUNT]; /* block index cells come from, or -1 */
@@ -174,6 +182,13 @@ struct gc_heap {
     size_t major_threshold_blocks, min_major_threshold_blocks;
     struct heap_sizing sizing;
     struct ptr_stack fresh_large; /* payloads of mutator-allocated large objects */
+    /* Lazy sweeping (sweep.c): SMALL blocks flagged unswept, all below sweep_cursor's
+     * next visit; sizing_pending: the threshold waits for the sweep to finish. */
+    size_t sweep_pending, sweep_cursor;
+    bool sizing_pending;
+    /* Per class: where the search for a partly free block to hand a promotion worker
+     * goes on (blocks.c); back to 0 at each bitmap swap. */
+    size_t reuse_from[SIZE_CLASS_COUNT];
 
     /* One bit per granule of the region, for the granule an object's header is in.
      * alloc_bits: which cells of SMALL blocks hold objects (a cell is free iff its bit is
@@ -295,6 +310,26 @@ static inline uint64_t *block_bitmap(uint64_t *bits, size_t bi)
 {
     return bits + bi * BITMAP_WORDS_PER_BLOCK;
 }
+/* Bits set in block bi's part of a bitmap (a popcount of 32 words). */
+static inline size_t block_bits_set(uint64_t *bits, size_t bi)
+{
+    const uint64_t *words = block_bitmap(bits, bi);
+    size_t n = 0;
+    for (size_t w = 0; w < BITMAP_WORDS_PER_BLOCK; w++)
+        n += (size_t)__builtin_popcountll(words[w]);
+    return n;
+}
+/* Whether any of count units of the dirty map (a multiple of 8) is set. */
+static inline bool any_dirty(const uint8_t *units, size_t count)
+{
+    for (size_t k = 0; k < count; k += 8) {
+        uint64_t w;
+        memcpy(&w, units + k, 8);
+        if (w)
+            return true;
+    }
+    return false;
+}
 /* Whether a cell of a SMALL block holds an object. */
 static inline bool cell_allocated(const struct gc_heap *h, const char *cell)
 {
@@ -307,8 +342,11 @@ void dirty_clear_block(struct gc_heap *h, size_t bi);
 void dirty_clear_in_use(struct gc_heap *h);             /* every block that is not free */
 void *old_alloc_small(struct gc_heap *h, size_t total); /* NULL if no block is free */
 void *old_alloc_large(struct gc_heap *h, size_t total); /* NULL if no run is free */
-/* A fresh SMALL block of size class cls, writable, counted in the old generation; or -1.
- * For the workers of a parallel minor collection, which fill blocks of their own. */
+/* A SMALL block of size class cls with free cells, writable, that no other worker fills:
+ * one the last major collection left partly free (never the same twice between two
+ * major collections, never one the remembered-set scan will read), else a fresh one; or
+ * -1. For the workers of a parallel minor collection, which fill blocks of their own,
+ * under their allocation lock. */
 long old_take_small_block(struct gc_heap *h, unsigned cls);
 /* The next free cell of SMALL block bi, now allocated, or NULL; and the undoing of the
  * last such allocation in its block (a worker that lost the race to copy an object). */
@@ -354,6 +392,13 @@ struct gc_heap *heap_create_with_barrier(const struct gc_config *cfg, char *err,
 /* ---- Heap sizing (heap_sizing.c): sets major_threshold_blocks ---- */
 void heap_sizing_major_begins(struct gc_heap *h);
 void heap_sizing_major_ends(struct gc_heap *h); /* after the sweep */
+/* A concurrent cycle's marking ended now; its sweep, and heap_sizing_major_ends, later. */
+void heap_sizing_marking_ends(struct gc_heap *h);
+/* At creation, for a nursery the heap sizes: its bounds (the configured size is its
+ * least). After each minor collection that was not a cycle's final pause, with the CPU
+ * time it took (the process's, in the pause): the next nursery's size. */
+void heap_sizing_nursery_limits(struct gc_heap *h);
+void heap_sizing_minor_ends(struct gc_heap *h, uint64_t pause_cpu_ns);
 
 /* ---- Collections (minor.c, major.c) ---- */
 void minor_collect(struct gc_heap *h);
@@ -370,7 +415,24 @@ bool major_mark_goes_parallel(const struct gc_heap *h);
  * could not copy is left on h->grey for drain_grey with visit_for_major. */
 void major_mark_parallel(struct gc_heap *h);
 void major_clear_old_marks(struct gc_heap *h); /* before marking: stale bits of the swap */
-void major_sweep(struct gc_heap *h); /* after marking: free the unmarked, swap the bitmaps */
+
+/* ---- Sweeping (sweep.c; docs/collector.md, "Lazy sweeping"); all with h->lock held ----
+ * sweep_eager: after a stop-the-world marking, every block swept in the pause.
+ * sweep_begin_lazy: in a concurrent cycle's final pause: the bitmaps swapped, PINNED and
+ * LARGE blocks swept, SMALL blocks flagged unswept (their allocation bits are right; the
+ * empty ones are not freed yet, the others' cursors not reset). sweep_small_block sweeps
+ * one and returns whether it was freed (never with keep_empty: the caller allocates in
+ * it); sweep_step sweeps a batch, sweep_finish the rest
+ * (then heap sizing sets the next threshold). sweep_in_background runs on the marker
+ * thread without the lock held: it takes it per batch, never waits for it, and returns 0
+ * as soon as *stop is set, 1 when nothing is left. */
+void sweep_eager(struct gc_heap *h);
+void sweep_begin_lazy(struct gc_heap *h);
+bool sweep_small_block(struct gc_heap *h, size_t bi, bool keep_empty);
+size_t sweep_some(struct gc_heap *h, size_t limit); /* blocks swept */
+void sweep_step(struct gc_heap *h);
+void sweep_finish(struct gc_heap *h);
+int sweep_in_background(struct gc_heap *h, const int *stop);
 
 /* ---- Concurrent marking (concurrent_mark.c); all in pauses unless said ----
  * A cycle: concurrent_cycle_start right after a minor collection (nothing young); then

@@ -35,7 +35,7 @@ void gc_config_init(struct gc_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->heap_max_bytes = default_heap_bytes();
-    cfg->nursery_bytes = DEFAULT_NURSERY_BYTES;
+    cfg->nursery_bytes = 0; /* sized by the heap (heap_sizing.c) */
     cfg->barrier = GC_BARRIER_DEFAULT;
 }
 
@@ -44,6 +44,7 @@ struct env_settings {
     unsigned stress, threads, verify, trace, workers_together;
     unsigned parallel_min_kb; /* GCVM_GC_PARALLEL_MIN_KB, or PARALLEL_MIN_KB when unset */
     int concurrent;           /* GCVM_GC_CONCURRENT: 0 or 1; -1 unset */
+    bool nursery_adaptive;    /* gc_config.nursery_bytes was 0: heap sizing sizes it */
 };
 
 /* Reads one; a value that is not a number from 0 to 1000000000 is gc_heap_create's
@@ -133,6 +134,7 @@ static int prepare_config(const struct gc_config *cfg_in, struct gc_config *cfg,
         gc_config_init(cfg);
     if (cfg->heap_max_bytes == 0)
         cfg->heap_max_bytes = default_heap_bytes();
+    env->nursery_adaptive = cfg->nursery_bytes == 0;
     if (cfg->nursery_bytes == 0)
         cfg->nursery_bytes = DEFAULT_NURSERY_BYTES;
     size_t nursery_blocks = (cfg->nursery_bytes + BLOCK_BYTES - 1) >> BLOCK_SHIFT;
@@ -264,8 +266,10 @@ static struct gc_heap *build_heap(const struct gc_config *cfg_in, const struct e
     h->mark_bits = calloc(nblocks * BITMAP_WORDS_PER_BLOCK, sizeof(uint64_t));
     h->dirty_shift = h->barrier->dirty_shift;
     h->dirty = calloc((nblocks << BLOCK_SHIFT) >> h->dirty_shift, 1);
-    h->nursery_target_blocks = nursery_blocks;
-    h->nursery = calloc(nursery_blocks, sizeof *h->nursery);
+    h->nursery_target_blocks = h->nursery_min_blocks = h->nursery_max_blocks = nursery_blocks;
+    if (env->nursery_adaptive)
+        heap_sizing_nursery_limits(h);
+    h->nursery = calloc(h->nursery_max_blocks, sizeof *h->nursery);
     if (!h->blocks || !h->resident || !h->alloc_bits || !h->mark_bits || !h->dirty || !h->nursery) {
         gc_set_error(err, err_len, "out of memory for the heap's side tables");
         gc_heap_destroy(h);
@@ -362,6 +366,15 @@ const char *gc_heap_barrier_reason(const struct gc_heap *h)
 
 /* ---- Collection driver ---- */
 
+/* The process's CPU time: in a pause, the collector's workers (the mutators are stopped
+ * and the marker parked), whichever thread did the work. */
+static uint64_t process_cpu_now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
 static void timed_barrier_step(struct gc_heap *h, void (*step)(struct gc_heap *))
 {
     uint64_t t0 = gc_now_ns();
@@ -414,6 +427,7 @@ static void full_collect(struct gc_heap *h)
 {
     if (h->cycle_active)
         concurrent_cycle_abandon(h);
+    sweep_finish(h); /* the last cycle's, before anything counts the old generation */
     major_collect(h);
 }
 
@@ -447,8 +461,16 @@ static enum pause_outcome minor_and_cycle(struct gc_heap *h, enum collection_req
         concurrent_cycle_finish(h);
         return PAUSE_CYCLE_END;
     }
-    if (what == COLLECT_MAJOR_STEP || h->old_blocks >= h->major_threshold_blocks)
+    if (h->sizing_pending && !h->sweep_pending)
+        sweep_finish(h); /* promotion swept the last blocks: now the threshold */
+    /* While the last cycle's sweep is pending, its threshold is not set yet (the old
+     * generation's size waits for the sweep): no cycle starts from it. One that starts
+     * anyway (the debug hook, stress mode) sweeps what is left first. */
+    if (what == COLLECT_MAJOR_STEP ||
+        (!h->sizing_pending && h->old_blocks >= h->major_threshold_blocks)) {
+        sweep_finish(h);
         concurrent_cycle_start(h);
+    }
     return PAUSE_MINOR;
 }
 
@@ -460,6 +482,7 @@ static void collect_stopped(struct gc_heap *h, enum collection_request what)
     uint64_t t0 = gc_now_ns();
     uint64_t promoted_before = h->stats.bytes_promoted;
     memset(h->phase_ns, 0, sizeof h->phase_ns);
+    uint64_t cpu0 = process_cpu_now_ns();
     h->stats.bytes_allocated += nursery_bytes_in_use(h);
     concurrent_pause_begin(h);
     enum pause_outcome outcome = PAUSE_FULL;
@@ -480,6 +503,8 @@ static void collect_stopped(struct gc_heap *h, enum collection_request what)
     }
     timed_barrier_step(h, h->barrier->rearm);
     h->all_dirty = false;
+    if (outcome == PAUSE_MINOR)
+        heap_sizing_minor_ends(h, process_cpu_now_ns() - cpu0);
     nursery_reset(h);
     prefault_request(h);
     if (h->verify && verify_reachable(h) != 0)
@@ -603,7 +628,8 @@ static char *alloc_small_young(struct gc_mutator *m, size_t total)
 static char *alloc_large_old(struct gc_mutator *m, size_t total)
 {
     struct gc_heap *h = m->heap;
-    bool over = h->old_blocks + (total >> BLOCK_SHIFT) >= h->major_threshold_blocks;
+    bool over =
+        !h->sizing_pending && h->old_blocks + (total >> BLOCK_SHIFT) >= h->major_threshold_blocks;
     if (h->cycle_active ? cycle_end_due(h) || cycle_outgrown(h)
                         : over && h->barrier_kind != GC_BARRIER_NONE)
         run_collection(m, COLLECT_MAJOR_STEP, true);

@@ -39,10 +39,18 @@ void heap_sizing_major_begins(struct gc_heap *h)
     }
 }
 
+void heap_sizing_marking_ends(struct gc_heap *h)
+{
+    h->sizing.marking_end_ns = gc_now_ns();
+}
+
+/* With a lazy sweep this runs when the sweep is done, and the collection's time ends at
+ * its final pause (the sweep costs the mutators no pause; the live size needs it). */
 void heap_sizing_major_ends(struct gc_heap *h)
 {
     struct heap_sizing *z = &h->sizing;
-    uint64_t end = gc_now_ns();
+    uint64_t end = z->marking_end_ns ? z->marking_end_ns : gc_now_ns();
+    z->marking_end_ns = 0;
     size_t live = h->old_blocks << BLOCK_SHIFT;
     double seconds = (double)(end - z->major_start_ns) / 1e9;
     if (seconds > 0 && live > 0)
@@ -62,4 +70,47 @@ void heap_sizing_major_ends(struct gc_heap *h)
         next = h->min_major_threshold_blocks;
     size_t ceiling = h->nblocks - h->nursery_target_blocks;
     h->major_threshold_blocks = next < ceiling ? next : ceiling;
+}
+
+/* ---- The nursery (docs/collector.md, "Nursery size") ----
+ * A minor collection costs a part that grows with the nursery (copying its survivors) and
+ * a part that grows with the old generation (reading the remembered set's map of every old
+ * block, re-arming the barrier) or saturates (the cards a random writer dirties). A small
+ * nursery keeps the first part short but pays the others once per nursery: at 1 GiB old,
+ * a 2 MiB nursery collects 500 times per GiB allocated. So the nursery may grow with the
+ * old generation (at most 1/16 of it, at most NURSERY_MAX_BYTES), as long as the minor
+ * pauses stay under NURSERY_PAUSE_TARGET_NS of CPU (all the workers' together): it grows
+ * by a quarter after a pause under half the target, and shrinks in proportion after one
+ * over it. CPU time, not wall time, so that a loaded machine's descheduling does not
+ * shrink it; all the workers', so that the target holds when they share one core. */
+#define NURSERY_PAUSE_TARGET_NS 4000000u     /* 4 ms: under half the 10 ms pause goal */
+#define NURSERY_MAX_BYTES ((size_t)64 << 20) /* 2048 blocks */
+#define NURSERY_OLD_FRACTION 16u
+
+void heap_sizing_nursery_limits(struct gc_heap *h)
+{
+    size_t most = NURSERY_MAX_BYTES >> BLOCK_SHIFT;
+    if (most > h->nblocks / 8)
+        most = h->nblocks / 8;
+    if (most > h->nursery_min_blocks)
+        h->nursery_max_blocks = most;
+}
+
+void heap_sizing_minor_ends(struct gc_heap *h, uint64_t pause_cpu_ns)
+{
+    size_t lo = h->nursery_min_blocks, n = h->nursery_target_blocks;
+    if (h->nursery_max_blocks == lo)
+        return;
+    size_t hi = h->old_blocks / NURSERY_OLD_FRACTION;
+    if (hi > h->nursery_max_blocks)
+        hi = h->nursery_max_blocks;
+    if (pause_cpu_ns > NURSERY_PAUSE_TARGET_NS)
+        n = (size_t)((double)n * NURSERY_PAUSE_TARGET_NS / (double)pause_cpu_ns);
+    else if (pause_cpu_ns < NURSERY_PAUSE_TARGET_NS / 2 && h->nursery_next >= n)
+        n += n / 4 + 1; /* only after a full nursery: a forced collection says little */
+    if (n > hi)
+        n = hi;
+    if (n < lo)
+        n = lo;
+    h->nursery_target_blocks = n;
 }

@@ -275,17 +275,6 @@ static void scan_dirty_block(struct gc_heap *h, size_t bi, const struct remset_v
     }
 }
 
-static bool any_dirty(const uint8_t *units, size_t count)
-{
-    for (size_t k = 0; k < count; k += 8) {
-        uint64_t w;
-        memcpy(&w, units + k, 8);
-        if (w)
-            return true;
-    }
-    return false;
-}
-
 /* Whether old block bi has something for the remembered-set scan, counting its dirty
  * units; a large object is scanned once, at its first dirty block, and through its
  * head: *target is the block to scan. large_scanned: the head chosen last. A fresh large

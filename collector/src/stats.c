@@ -56,6 +56,7 @@ void gc_get_stats(const struct gc_heap *ch, struct gc_stats *out)
     out->prefaulted_bytes = prefault_populated_bytes(h);
     out->major_threshold_bytes = (uint64_t)h->major_threshold_blocks << BLOCK_SHIFT;
     out->old_bytes = (uint64_t)h->old_blocks << BLOCK_SHIFT;
+    out->unswept_blocks = h->sweep_pending;
     if (h->barrier->trap_counts) {
         uint64_t traps, ns;
         h->barrier->trap_counts(h, &traps, &ns);
@@ -143,4 +144,8 @@ void gc_print_stats(const struct gc_heap *h, void *file)
                 (unsigned long long)s.final_rescanned_units, s.final_pause_max_ms,
                 s.final_pause_last_ms);
     fprintf(f, "\n");
+    fprintf(f, "gc: sweep: %llu blocks in pauses, %llu outside them, %llu waiting\n",
+            (unsigned long long)s.swept_blocks_in_pauses,
+            (unsigned long long)s.swept_blocks_outside_pauses,
+            (unsigned long long)s.unswept_blocks);
 }

@@ -109,6 +109,39 @@ static void check_reachable_field(void **field, void *arg)
         ptr_stack_push(&c->todo, obj);
 }
 
+/* Lazy sweeping (docs/collector.md): every unswept block is a SMALL one the sweep has
+ * still to visit and counts in sweep_pending, and none is a class's allocation block
+ * (its cursor is stale); a finished sweep has set the next threshold. */
+static size_t check_sweep_state(struct gc_heap *h)
+{
+    size_t unswept = 0, errors = 0;
+    for (size_t bi = 0; bi < h->blocks_end; bi++) {
+        const struct block *b = &h->blocks[bi];
+        if (!b->unswept)
+            continue;
+        unswept++;
+        bool current = b->kind == BLOCK_SMALL && h->small_current[b->size_class] == (int32_t)bi;
+        if (b->kind != BLOCK_SMALL || current || bi < h->sweep_cursor) {
+            if (errors++ < 10)
+                fprintf(stderr,
+                        "gcvm-gc: verify: unswept block %zu is %s (kind %u, sweep cursor %zu)\n",
+                        bi, current ? "an allocation block" : "out of the sweep's reach",
+                        (unsigned)b->kind, h->sweep_cursor);
+        }
+    }
+    if (h->sizing_pending && !h->sweep_pending) {
+        fprintf(stderr, "gcvm-gc: verify: the sweep is done but the next major collection's "
+                        "threshold was not set\n");
+        errors++;
+    }
+    if (unswept != h->sweep_pending) {
+        fprintf(stderr, "gcvm-gc: verify: %zu unswept blocks, %zu counted\n", unswept,
+                h->sweep_pending);
+        errors++;
+    }
+    return errors;
+}
+
 int verify_reachable(struct gc_heap *h)
 {
     /* One bit per granule of the blocks in use, not of the whole reservation (the
@@ -124,6 +157,7 @@ int verify_reachable(struct gc_heap *h)
         trace_object(h, ptr_stack_pop(&c.todo), check_reachable_field, &c);
     free(c.todo.items);
     free(c.seen);
+    c.errors += check_sweep_state(h);
     return c.errors ? -1 : 0;
 }
 

@@ -76,7 +76,10 @@ typedef int (*gc_oom_fn)(struct gc_heap *heap, size_t request_bytes, void *arg);
 struct gc_config {
     size_t heap_max_bytes;        /* hard limit on the whole heap; 0: the machine's
                                      physical memory (at least 1 GiB) */
-    size_t nursery_bytes;         /* 0: 2 MiB */
+    size_t nursery_bytes;         /* a fixed nursery size; 0 (gc_config_init): sized by
+                                     the heap, from 2 MiB up to 1/16 of the old
+                                     generation (at most 64 MiB) while minor pauses stay
+                                     short (docs/collector.md, "Nursery size") */
     size_t major_threshold_bytes; /* first major collection when the old generation
                                      reaches this; 0: 4 x nursery */
     enum gc_barrier_kind barrier;
@@ -210,6 +213,13 @@ struct gc_stats {
     uint64_t last_cycle_rescanned_units; /* in the last cycle */
     double final_pause_max_ms, final_pause_last_ms; /* the cycles' final pauses */
     double concurrent_mark_ms;                      /* the marker thread's marking time, summed */
+    /* Sweeping (docs/collector.md, "Lazy sweeping"): old blocks swept with the world
+     * stopped (a stop-the-world major collection sweeps all in its pause) and outside
+     * pauses (a concurrent cycle's SMALL blocks, after its final pause), summed; and the
+     * blocks still waiting to be swept now. */
+    uint64_t swept_blocks_in_pauses;
+    uint64_t swept_blocks_outside_pauses;
+    uint64_t unswept_blocks;
 };
 
 /* Fills *out with the heap's statistics so far. Callable from any thread; bytes_allocated
