@@ -3,6 +3,7 @@
  * process's), then abort(). docs/engine.md ("Faults"). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
@@ -112,11 +113,12 @@ void crash_report(const char *what, const struct fault_frame *f, uint64_t cr2)
         struct fault_frame interrupted = *f;
         if (f->rip == (uint64_t)gcvm_guest_flush_entry) {
             /* Taken at the TLB flush the host put before the interrupted code: that code
-             * is in the flush's frame (vector, error, rip, cs, rflags, rsp), its
-             * registers are f's. */
-            const uint64_t *flush = (const uint64_t *)f->rsp;
-            interrupted.rip = flush[2];
-            interrupted.rsp = flush[5];
+             * is in the flush's frame, laid out as a fault frame from its vector on
+             * (tlb_coherence.c), and its registers are f's. */
+            const struct fault_frame *flush =
+                (const struct fault_frame *)(f->rsp - offsetof(struct fault_frame, vector));
+            interrupted.rip = flush->rip;
+            interrupted.rsp = flush->rsp;
             fprintf(stderr, "gcvm: before a TLB flush of the host's, interrupted at");
             print_symbol(interrupted.rip);
             fprintf(stderr, " rsp %016lx\n", (unsigned long)interrupted.rsp);

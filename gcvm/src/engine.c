@@ -180,8 +180,7 @@ static struct vcpu *take_vcpu(void)
         v = &vcpus[vcpu_count - 1];
     if (v) {
         v->owned = true;
-        if (vcpu_drop_undelivered_exception(v))
-            COUNT(gcvm_counters.exceptions_dropped);
+        vcpu_drop_undelivered_exception(v);
         tlb_vcpu_taken(v);
         /* Before the vCPU runs: a guest that clears bits from now on sees it held. */
         __atomic_add_fetch(&gcvm_shared.vcpus_held, 1, __ATOMIC_SEQ_CST);

@@ -259,8 +259,7 @@ static void __attribute__((noreturn)) serve_guest(struct vcpu *v)
         bool exited = vcpu_run(v);
         tlb_after_run(v);
         if (!exited) { /* a signal was queued for the guest, or a kick: deliver, flush */
-            if (vcpu_drop_undelivered_exception(v))
-                COUNT(gcvm_counters.exceptions_dropped);
+            vcpu_drop_undelivered_exception(v);
             continue;
         }
         guest_errno = errno;

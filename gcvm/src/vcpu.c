@@ -72,22 +72,22 @@ void vcpu_set_xsave(const struct vcpu *v, const struct kvm_xsave *xsave)
     CHECKED(v, KVM_SET_XSAVE, xsave, NULL);
 }
 
-bool vcpu_drop_undelivered_exception(const struct vcpu *v)
+void vcpu_drop_undelivered_exception(const struct vcpu *v)
 {
     struct kvm_vcpu_events events;
     /* The module (kmod) has no such state: it never injects an event, and an exit in the
      * middle of a delivery drops it as done here. */
     if (ioctl(v->fd, KVM_GET_VCPU_EVENTS, &events) != 0) {
         if (errno == ENOTTY)
-            return false;
+            return;
         failed(v, "KVM_GET_VCPU_EVENTS", NULL);
     }
     if (!events.exception.injected && !events.exception.pending)
-        return false;
+        return;
     events.exception.injected = 0;
     events.exception.pending = 0;
     CHECKED(v, KVM_SET_VCPU_EVENTS, &events, NULL);
-    return true;
+    COUNT(gcvm_counters.exceptions_dropped);
 }
 
 bool vcpu_run(const struct vcpu *v)

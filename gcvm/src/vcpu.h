@@ -60,9 +60,9 @@ bool vcpu_run(const struct vcpu *v);
  * across KVM_SET_REGS and delivers it at whatever rip the registers then name, so a frame
  * the host builds next (a TLB flush, a signal) or the next thread would receive a fault
  * that is not its own. Every exception the guest takes is a fault whose rip is the
- * faulting instruction, which faults again when it runs again: nothing is lost. True if
- * one was dropped; false on the module's backend, which keeps none. */
-bool vcpu_drop_undelivered_exception(const struct vcpu *v);
+ * faulting instruction, which faults again when it runs again: nothing is lost. Counts
+ * each one dropped (exceptions_dropped); the module's backend keeps none. */
+void vcpu_drop_undelivered_exception(const struct vcpu *v);
 
 /* Completes the I/O instruction the guest exited at without running the guest: KVM_RUN
  * with immediate_exit set, which KVM documents as returning EINTR once it has finished
