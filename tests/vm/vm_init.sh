@@ -6,7 +6,7 @@
 #   @@GCVM BEGIN name
 #   @@GCVM END name rc=N ms=T kernel-errors=K
 # then @@GCVM DONE and powers the machine off. A test over its limit (emulated seconds) is
-# killed after its processes' kernel stacks are printed.
+# killed after its threads' states and kernel stacks are printed.
 /bin/busybox --install -s /bin
 mkdir -p /proc /sys /dev /tmp
 mount -t proc proc /proc
@@ -46,8 +46,14 @@ while read -r name backend limit command; do
     echo "@@GCVM NOTE $name ran over $limit s; its processes:"
     procs=$(ps -o pid,ppid | awk -v top=$pid '$1 == top || $2 == top { print $1 }')
     for p in $procs; do
-      echo "pid $p: $(tr '\0' ' ' < /proc/$p/cmdline) state $(cut -d' ' -f3 /proc/$p/stat) wchan $(cat /proc/$p/wchan)"
-      cat /proc/$p/stack 2>/dev/null
+      echo "pid $p: $(tr '\0' ' ' < /proc/$p/cmdline)"
+      # Each thread: its state, the system call it is in (number, sp, pc; or "running"),
+      # and its kernel stack.
+      for t in /proc/$p/task/*; do
+        echo "  tid ${t##*/}: state $(cut -d' ' -f3 $t/stat) wchan $(cat $t/wchan)" \
+          "syscall $(cat $t/syscall 2>/dev/null)"
+        sed 's/^/    /' $t/stack 2>/dev/null
+      done
     done
     for p in $procs; do kill -KILL $p; done
   fi
