@@ -311,9 +311,17 @@ int aspace_map_eager(uint64_t addr, uint64_t len, bool writable)
     return rc;
 }
 
-void aspace_invalidate(uint64_t addr, uint64_t len)
+/* The lock is held across the system call: were it taken only after it, another thread
+ * could map a page of the freed range for a new owner (eagerly, for a vCPU's tables
+ * that no fault may find absent) in between, and the invalidation would then take that
+ * page away. */
+void aspace_change_begin(void)
 {
     pthread_mutex_lock(&aspace_lock);
+}
+
+void aspace_change_end(uint64_t addr, uint64_t len)
+{
     for (uint64_t va = addr & ~(PAGE - 1); va < addr + len; va += PAGE) {
         uint64_t *pte = pte_if_present(va);
         if (pte)

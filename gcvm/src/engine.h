@@ -85,12 +85,15 @@ struct guest_cpu {
                                 handler */
     uint32_t exit_mxcsr;     /* the guest's MXCSR and x87 control word at gcvm_exit(), */
     uint16_t exit_fcw;       /* stored by the guest itself */
+    uint32_t fault_depth;    /* #PF handlers running now: no signal frame is built inside
+                                one (the handler itself runs with interrupts on) */
 };
 _Static_assert(offsetof(struct guest_cpu, ist1_slot) == GCVM_CPU_IST1_SLOT, "guest_abi.h");
 _Static_assert(offsetof(struct guest_cpu, signal_pending) == GCVM_CPU_SIGNAL_PENDING,
                "guest_abi.h");
 _Static_assert(offsetof(struct guest_cpu, exit_mxcsr) == GCVM_CPU_EXIT_MXCSR, "guest_abi.h");
 _Static_assert(offsetof(struct guest_cpu, exit_fcw) == GCVM_CPU_EXIT_FCW, "guest_abi.h");
+_Static_assert(offsetof(struct guest_cpu, fault_depth) == GCVM_CPU_FAULT_DEPTH, "guest_abi.h");
 
 /* Guest-side entry points written in assembly (guest_arch.S). */
 void gcvm_guest_syscall_entry(void);
@@ -136,8 +139,14 @@ int aspace_map_eager(uint64_t addr, uint64_t len, bool writable);
 /* Maps the pages of [addr, addr+len) that the host maps with enough access; -EFAULT
  * for an unmapped page, -EACCES for a write to a read-only one. */
 int aspace_populate(uint64_t addr, uint64_t len, bool write);
-/* Forgets the mappings of [addr, addr+len) after the host's mapping changed. */
-void aspace_invalidate(uint64_t addr, uint64_t len);
+/* A change of the host's mappings made by the guest (munmap, mprotect, mremap, mmap
+ * over a range, brk, shmdt), and the guest mappings it makes stale: nothing is mapped
+ * into the guest between aspace_change_begin and aspace_change_end, which forgets the
+ * mappings of [addr, addr+len) (len 0: none; the cached host map is dropped either way).
+ * So a range the kernel frees and hands out again before the guest's entries for it are
+ * forgotten (a new vCPU's tables, mapped eagerly) keeps what was mapped for its new use. */
+void aspace_change_begin(void);
+void aspace_change_end(uint64_t addr, uint64_t len);
 /* The guest's page-table entry for va, or NULL if its tables do not exist yet. */
 uint64_t *aspace_pte(uint64_t va);
 uint64_t aspace_memslots(void);

@@ -151,14 +151,18 @@ static void serve_syscall(struct vcpu *v, struct kvm_regs *r)
             *(uint64_t *)r->rsi = s.fs.base;
         }
         ret = 0;
+    } else if (remap) {
+        aspace_change_begin();
+        ret = forward_syscall(nr, r);
+        /* an error is negative; an address from mmap is not */
+        aspace_change_end(lo, ret >= 0 ? hi - lo : 0);
     } else {
         ret = forward_syscall(nr, r);
     }
     r->rax = (uint64_t)ret;
     r->rflags = r->r11; /* as SYSRET would */
     r->rip = r->rcx;
-    if (remap && ret >= 0) { /* an error is negative; an address from mmap is not */
-        aspace_invalidate(lo, hi - lo);
+    if (remap && ret >= 0) {
         r->rip = (uint64_t)gcvm_guest_flush_and_return;
         if (__atomic_load_n(&gcvm_shared.vcpus_held, __ATOMIC_SEQ_CST) > 1)
             tlb_shootdown(v);
