@@ -25,6 +25,7 @@
 #define GCVM_CPU_SIGNAL_PENDING 8 /* the host waits for the #PF stub's return */
 #define GCVM_CPU_EXIT_MXCSR 12    /* the guest's MXCSR and x87 control word at exit */
 #define GCVM_CPU_EXIT_FCW 16
+#define GCVM_CPU_FAULT_DEPTH 20   /* #PF handlers running on this vCPU, nested ones included */
 /* The vector a TLB-flush frame carries (the host builds it: tlb_coherence.c). */
 #define GCVM_VECTOR_FLUSH 256
 

@@ -178,7 +178,15 @@ gcvm_guest_flush_and_return:
 
 /* #PF, on IST1. The C handler may run arbitrary code (the program's fault handler), so
  * all registers and the extended state are saved, and IST1 is moved down by a slice
- * while it runs so that a nested fault gets its own stack. */
+ * while it runs so that a nested fault gets its own stack.
+ *
+ * The handler runs with interrupts on, and the vCPU's fault_depth (not IF) tells the host
+ * that it may not build a signal frame there. The guest takes no interrupt either way;
+ * IF matters to the hypervisor below: an emulated VT-x CPU (Bochs 2.7) that enters a
+ * guest whose IF is clear stops taking the host's own interrupts until the guest sets IF
+ * again, external-interrupt exiting notwithstanding, so a handler that waits long after
+ * any exit (a program's handler waiting for another thread) would stall that CPU's
+ * kernel (docs/engine.md, "Faults"). */
         .globl gcvm_guest_page_fault_entry
 gcvm_guest_page_fault_entry:
         pushq $14
@@ -186,6 +194,7 @@ gcvm_guest_page_fault_entry:
         mov %rsp, %rbx                      /* rbx: the struct fault_frame */
         mov %gs:GCVM_CPU_IST1_SLOT, %rax    /* this vCPU's TSS */
         subq $GCVM_IST_SLICE, (%rax)
+        incl %gs:GCVM_CPU_FAULT_DEPTH       /* before interrupts are on */
         sub $(GCVM_FAULT_XSAVE_BYTES + 64), %rsp
         and $-64, %rsp
         mov $8, %ecx                        /* zero the XSAVE header (bytes 512..575) */
@@ -202,7 +211,9 @@ gcvm_guest_page_fault_entry:
         mov $-1, %edx
         xsave64 (%rsp)
 3:      mov %rbx, %rdi
+        sti
         call gcvm_guest_page_fault
+        cli
         movzbl gcvm_guest_state_save(%rip), %eax
         cmp $GCVM_STATE_SAVE_XSAVE, %eax
         je 4f
@@ -216,11 +227,17 @@ gcvm_guest_page_fault_entry:
 5:      mov %rbx, %rsp
         mov %gs:GCVM_CPU_IST1_SLOT, %rax
         addq $GCVM_IST_SLICE, (%rax)
-/* The return from an exception-like frame (rsp: its struct fault_frame). */
+        decl %gs:GCVM_CPU_FAULT_DEPTH       /* after interrupts are off */
+/* The return from an exception-like frame (rsp: its struct fault_frame). A signal that
+ * waits is delivered on the way back to code outside every fault handler: a frame that
+ * returns into a handler (a nested fault's, a TLB flush's) leaves it to that handler's
+ * own return. */
 exception_return:
+        cmpl $0, %gs:GCVM_CPU_FAULT_DEPTH
+        jne 7f
         cmpl $0, %gs:GCVM_CPU_SIGNAL_PENDING
         jne 6f
-        RESTORE_GPRS
+7:      RESTORE_GPRS
         add $(GCVM_FRAME_RIP - GCVM_FRAME_VECTOR), %rsp /* vector and error code */
         iretq
 /* A signal arrived while the handler ran: the host returns from the fault in our place

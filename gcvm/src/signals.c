@@ -344,11 +344,11 @@ void signals_deliver_pending(struct vcpu *v)
     v->cpu->signal_pending = 0;
     if (queue_length == 0)
         return;
-    /* Inside the fault handler (IF clear: the program's handler, say) no frame may be
-     * built: the #PF stub comes back through GCVM_PORT_SIGNAL when it is done. */
+    /* Inside a fault handler (the program's, say) or an entry stub (IF clear) no frame
+     * may be built: the #PF stub comes back through GCVM_PORT_SIGNAL when it is done. */
     struct kvm_regs r;
     vcpu_get_regs(v, &r);
-    if (!(r.rflags & RFLAGS_IF)) {
+    if (!(r.rflags & RFLAGS_IF) || __atomic_load_n(&v->cpu->fault_depth, __ATOMIC_RELAXED)) {
         v->cpu->signal_pending = 1;
         return;
     }

@@ -93,7 +93,7 @@ typedef int (*gcvm_fault_fn)(void *addr, int is_write, void *arg);
  * the process with a report.
  *
  * fn runs in guest ring 0 inside the engine's page-fault handler, on the engine's fault
- * stack (not the thread's), with interrupts off. So it must:
+ * stack (not the thread's); no signal handler runs inside it. So it must:
  * - use no vector or x87 registers: compile its file with -mgeneral-regs-only and call
  *   no library function that may (memcpy, printf). Where guest ring 0 is emulated, the
  *   interrupted code's vector registers are not saved around the handler, so any SSE or
@@ -102,7 +102,8 @@ typedef int (*gcvm_fault_fn)(void *addr, int is_write, void *arg);
  *   bytes below its stack pointer survive an exception it takes;
  * - use less than 28 KiB of stack: a fault it takes itself (a first touch of a page, a
  *   protection fault) runs 32 KiB below the start of its stack;
- * - return: a longjmp out of it would leave the fault stack moved and interrupts off;
+ * - return: a longjmp out of it would leave the fault stack moved and the thread's
+ *   signals held back for good;
  * - avoid system calls: each one leaves the guest, and a signal that arrives meanwhile
  *   waits until the handler has returned.
  * gcvm_protect() and the harvests may be called from it. */
@@ -127,13 +128,13 @@ struct gcvm_info {
     uint64_t native_steps;      /* instructions an emulated ring 0 could not run, run
                                    natively one at a time (docs/engine.md) */
     uint64_t memslots;
-    uint64_t entries;    /* times a thread went from host to guest mode, in the whole
-                            process (gcvm_guest_stay() tells it for one thread) */
-    uint64_t vcpus;      /* vCPUs created so far (never more than threads in guest mode
-                            at once: a thread's vCPU is reused after it) */
-    uint64_t vcpus_held; /* vCPUs held by threads in guest mode now */
-    uint64_t shootdowns; /* TLB shootdowns: harvests, protections and unmappings made
-                            while more than one vCPU was held */
+    uint64_t entries;            /* times a thread went from host to guest mode, in the whole
+                                    process (gcvm_guest_stay() tells it for one thread) */
+    uint64_t vcpus;              /* vCPUs created so far (never more than threads in guest mode
+                                    at once: a thread's vCPU is reused after it) */
+    uint64_t vcpus_held;         /* vCPUs held by threads in guest mode now */
+    uint64_t shootdowns;         /* TLB shootdowns: harvests, protections and unmappings made
+                                    while more than one vCPU was held */
     uint64_t exceptions_dropped; /* faults KVM had not finished delivering when the host
                                     had to change the vCPU's registers: the faulting
                                     instruction ran again instead (docs/engine.md) */
