@@ -6,7 +6,9 @@
  * is fixed: 64-bit mode, no interrupts of its own, every exception handled by its own IDT
  * without an exit. What would reach beyond the process exits: I/O (the engine's
  * hypercalls), MSRs, control registers other than CR3 (CR8 is the host's APIC priority),
- * debug registers, HLT, MWAIT/MONITOR, RDPMC, WBINVD, and CPUID (emulated). */
+ * debug registers, HLT, MWAIT/MONITOR, RDPMC, WBINVD, and CPUID (emulated). Host
+ * interrupts exit too, and the VMX-preemption timer bounds each stay in the guest
+ * (docs/kmod.md, "Leaving the guest for the host"). */
 #include <linux/cpu.h>
 #include <linux/mm.h>
 #include <linux/percpu.h>
