@@ -128,7 +128,7 @@ static int adjust_controls(u32 want, u32 msr, u32 *out)
 /* The VMX-preemption timer's count for two of the host's timer ticks, or 0 where the CPU
  * has no such timer. It counts down once every 2^rate TSC cycles (IA32_VMX_MISC bits
  * 4:0) while the guest runs, and its expiry exits whatever the guest's RFLAGS.IF
- * (docs/kmod.md, "Leaving the guest"). */
+ * (docs/kmod.md, "Leaving the guest for the host"). */
 static u32 preemption_timer_ticks(void)
 {
 	u64 pin_allowed, misc, cycles;
