@@ -66,6 +66,7 @@ struct gcvm_vcpu {
 	bool sregs_dirty; /* kvm_sregs must be written to the VMCS */
 	bool flush_ept; /* an invalidation happened: INVEPT before entry */
 	int in_guest_cpu; /* CPU running the guest now, -1 when not */
+	u64 timer_exits[2]; /* exits by the preemption timer, by the guest's RFLAGS.IF */
 	u16 vpid;
 	struct { /* the last exit, read before preemption came back */
 		u64 qualification, gpa;

@@ -6,10 +6,13 @@
  * is fixed: 64-bit mode, no interrupts of its own, every exception handled by its own IDT
  * without an exit. What would reach beyond the process exits: I/O (the engine's
  * hypercalls), MSRs, control registers other than CR3 (CR8 is the host's APIC priority),
- * debug registers, HLT, MWAIT/MONITOR, RDPMC, WBINVD, and CPUID (emulated). */
+ * debug registers, HLT, MWAIT/MONITOR, RDPMC, WBINVD, and CPUID (emulated). Host
+ * interrupts exit too, and the VMX-preemption timer bounds each stay in the guest
+ * (docs/kmod.md, "Leaving the guest for the host"). */
 #include <linux/cpu.h>
 #include <linux/mm.h>
 #include <linux/percpu.h>
+#include <linux/rcupdate.h>
 #include <linux/sched/signal.h>
 #include <linux/task_work.h>
 #include <linux/slab.h>
@@ -21,6 +24,7 @@
 #include <asm/msr.h>
 #include <asm/special_insns.h>
 #include <asm/tlbflush.h>
+#include <asm/tsc.h>
 #include <asm/vmx.h>
 
 #include "gcvm_kmod.h"
@@ -33,6 +37,7 @@ static struct {
 	u32 pin, proc, proc2, exit, entry;
 	u64 cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
 	u64 ept_vpid_cap;
+	u32 timer_ticks; /* VMX-preemption timer value for two host ticks; 0: no timer */
 } caps;
 
 static DEFINE_MUTEX(vmx_users_lock);
@@ -120,6 +125,24 @@ static int adjust_controls(u32 want, u32 msr, u32 *out)
 	return 0;
 }
 
+/* The VMX-preemption timer's count for two of the host's timer ticks, or 0 where the CPU
+ * has no such timer. It counts down once every 2^rate TSC cycles (IA32_VMX_MISC bits
+ * 4:0) while the guest runs, and its expiry exits whatever the guest's RFLAGS.IF
+ * (docs/kmod.md, "Leaving the guest for the host"). */
+static u32 preemption_timer_ticks(void)
+{
+	u64 pin_allowed, misc, cycles;
+
+	rdmsrl(caps.true_controls ? MSR_IA32_VMX_TRUE_PINBASED_CTLS : MSR_IA32_VMX_PINBASED_CTLS,
+	       pin_allowed);
+	if (!((pin_allowed >> 32) & PIN_BASED_VMX_PREEMPTION_TIMER))
+		return 0;
+	rdmsrl(MSR_IA32_VMX_MISC, misc);
+	cycles = (tsc_khz ? (u64)tsc_khz * 1000 : 1000000000ull) / HZ * 2;
+	cycles >>= misc & VMX_MISC_PREEMPTION_TIMER_RATE_MASK;
+	return (u32)clamp_val(cycles, 1, U32_MAX);
+}
+
 int gcvm_vmx_check_cpu(void)
 {
 	u64 basic, feature;
@@ -173,6 +196,9 @@ int gcvm_vmx_check_cpu(void)
 			       "INVEPT/INVVPID by context (%#llx)\n",
 			       caps.ept_vpid_cap),
 		       -ENODEV;
+	caps.timer_ticks = preemption_timer_ticks();
+	if (caps.timer_ticks)
+		caps.pin |= PIN_BASED_VMX_PREEMPTION_TIMER;
 	rdmsrl(MSR_IA32_VMX_CR0_FIXED0, caps.cr0_fixed0);
 	rdmsrl(MSR_IA32_VMX_CR0_FIXED1, caps.cr0_fixed1);
 	rdmsrl(MSR_IA32_VMX_CR4_FIXED0, caps.cr4_fixed0);
@@ -328,6 +354,10 @@ void gcvm_vmcs_destroy(struct gcvm_vcpu *v)
 {
 	if (!v->vmcs)
 		return;
+	if (v->timer_exits[0] || v->timer_exits[1])
+		pr_debug("gcvm: vCPU %u left the guest %llu times by the preemption timer with the "
+			 "guest's interrupts off, %llu with them on\n",
+			 v->id, v->timer_exits[0], v->timer_exits[1]);
 	if (v->cpu >= 0)
 		smp_call_function_single(v->cpu, vmclear_on_cpu, v, 1);
 	free_pages((unsigned long)v->vmcs, 1);
@@ -494,10 +524,21 @@ static bool is_host_nmi(const struct gcvm_vcpu *v, int reason)
 		(v->exit.intr_info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR;
 }
 
+/* Work that must not wait for the guest's next exit: a signal (the engine's kick among
+ * them), work the kernel does on the way back to user space, or another task to run. */
+static bool host_work_pending(void)
+{
+	return signal_pending(current) || task_work_pending(current) || need_resched();
+}
+
+/* What enter_once returns when it found host work pending with interrupts off and did
+ * not enter the guest. */
+#define ENTRY_SKIPPED (-2)
+
 /* One entry and exit, with preemption and interrupts off around it. The guest's extended
  * state is its own (v->xsave, in XSAVE format, or FXSAVE's where the kernel did not enable
- * XSAVE): the kernel's FPU section saves the thread's first. Returns
- * the exit reason, or -1 if the entry failed. */
+ * XSAVE): the kernel's FPU section saves the thread's first. Returns the exit reason, -1
+ * if the entry failed, or ENTRY_SKIPPED. */
 static int enter_once(struct gcvm_vcpu *v)
 {
 	u64 xcr0 = gcvm_host_xcr0(), fs_base, gs_base;
@@ -528,6 +569,15 @@ static int enter_once(struct gcvm_vcpu *v)
 	else
 		asm volatile("fxrstor64 %0" : : "m"(*(u8(*)[512])v->xsave));
 	local_irq_disable();
+	/* A kick sets its flag before its interrupt is sent: one that came after the run
+	 * loop's check, while interrupts were still on, was taken here and left only the
+	 * flag; one that comes after this check stays pending and exits the guest at once. */
+	if (host_work_pending()) {
+		reason = ENTRY_SKIPPED;
+		goto not_entered;
+	}
+	if (caps.timer_ticks)
+		vmwrite(VMX_PREEMPTION_TIMER_VALUE, caps.timer_ticks);
 	native_store_gdt(&gdt);
 	/* Published before the flag is read; an invalidation sets the flag before it reads
 	 * this (flush_all_locked), so either it kicks this CPU out or this entry flushes. */
@@ -535,6 +585,10 @@ static int enter_once(struct gcvm_vcpu *v)
 	smp_mb();
 	if (xchg(&v->flush_ept, false))
 		invept_context(gcvm_ept_pointer(v->vm));
+	/* The guest uses no RCU-protected data of the host: for RCU, entering it is a
+	 * context switch, as a return to user space is (ticks taken at the exit land with
+	 * preemption off and report none). */
+	rcu_note_context_switch(false);
 	failed = gcvm_vmx_enter(v->regs, v->launched);
 	WRITE_ONCE(v->in_guest_cpu, -1);
 	/* A VM exit leaves the GDT limit at 0xffff and TR's at 0x67 (the IDT's 0xffff is
@@ -566,6 +620,7 @@ static int enter_once(struct gcvm_vcpu *v)
 	 * off, as it would have. */
 	if (is_host_nmi(v, reason))
 		asm volatile("int $2");
+not_entered: /* the guest's extended state is still what v->xsave holds */
 	local_irq_enable(); /* an interrupt that made the exit is taken here */
 	kernel_fpu_end();
 	preempt_enable();
@@ -638,8 +693,11 @@ int gcvm_vcpu_run(struct gcvm_vcpu *v)
 			run->exit_reason = KVM_EXIT_INTR;
 			return -EINTR;
 		}
-		cond_resched();
+		if (need_resched())
+			schedule();
 		reason = enter_once(v);
+		if (reason == ENTRY_SKIPPED)
+			continue;
 		if (reason < 0) {
 			u32 error = v->exit.error;
 
@@ -659,6 +717,11 @@ int gcvm_vcpu_run(struct gcvm_vcpu *v)
 		switch (reason & 0xffff) {
 		case EXIT_REASON_EXTERNAL_INTERRUPT:
 			continue; /* taken by the host when interrupts came back on */
+		case EXIT_REASON_PREEMPTION_TIMER:
+			/* Two ticks in the guest without a host interrupt's exit; any
+			 * interrupt pending meanwhile is taken now. */
+			v->timer_exits[!!(v->rflags & X86_EFLAGS_IF)]++;
+			continue;
 		case EXIT_REASON_EXCEPTION_NMI:
 			if (is_host_nmi(v, reason))
 				continue; /* handled at the exit */
