@@ -18,8 +18,11 @@
  *   minor: seven of eight collections are minor ones (young keys in old ephemerons and
  *   the reverse); major: every collection is a major one; concurrent: as minor, each
  *   major collection a concurrent marking cycle stepped by the test (collect_and_check).
- *   gc-threads=N: N collector threads (gc_config.parallelism; else the heap's default),
- *   and with N > 1 every minor collection must have run on them.
+ *   gc-threads=N: N collector threads (gc_config.parallelism; else the heap's default).
+ *   With N > 1 every collection runs on all of them (GCVM_GC_PARALLEL_MIN_KB=0,
+ *   GCVM_GC_WORKERS_TOGETHER=1): every minor collection, every stop-the-world major
+ *   collection's marking and every cycle's final pause must have been parallel (the
+ *   statistics say so), and the other workers must have marked some objects.
  * Exits 77 (skipped) when the barrier is not available on this machine. */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -239,6 +242,85 @@ static void mutate(void)
     }
 }
 
+/* ---- Ballast: two trees whose ephemerons cross ----
+ *
+ * Tree A's nodes hold ephemerons keyed by nodes deep in tree B, whose values are fresh
+ * nodes that key further ephemerons of A (chains). Trees are wide enough that the
+ * collector's workers share them out: an ephemeron one worker sets aside may have its key
+ * marked by another one later. Every BALLAST_EVERY collections both trees are built anew
+ * (young keys, young ephemerons); halfway between, tree B is dropped, so that A's
+ * ephemerons and their chains break in the next major collection. Built right after a
+ * collection, with the test's roots unchanged meanwhile: no allocation here collects.
+ * Left out under the gcvm barriers, whose ring 0 may be emulated (ten times slower). */
+enum { BALLAST_DEPTH = 9, BALLAST_EVERY = 16, TREE_SLOTS = 3 };
+static void *ballast[2];
+static int64_t ballast_ids[2];
+static struct node **tree_b;
+static size_t tree_b_count;
+static void *chain_value; /* the value of the last ephemeron made: the next one's key */
+
+static struct node *new_tree_node(void *left, void *right, void *extra)
+{
+    int64_t id = model_new(M_NODE);
+    struct node *p = gc_alloc(mut, KIND_NODE, sizeof *p + TREE_SLOTS * sizeof(void *));
+    CHECK(p != NULL);
+    p->id = (uint64_t)id;
+    p->nslots = TREE_SLOTS;
+    model[id].nslots = TREE_SLOTS;
+    void *slots[TREE_SLOTS] = {left, right, extra};
+    for (int i = 0; i < TREE_SLOTS; i++) {
+        p->slots[i] = slots[i];
+        model[id].slots[i] = id_of(slots[i]);
+    }
+    return p;
+}
+
+/* An ephemeron for a node of tree A: keyed by a node of B, or (one in three) by the value
+ * of the ephemeron made before, so that chains form; its value is a fresh node. */
+static void *crossing_ephemeron(void)
+{
+    void *key = chain_value && below(3) == 0 ? chain_value : tree_b[below(tree_b_count)];
+    chain_value = new_tree_node(NULL, NULL, NULL);
+    return new_ephemeron(key, chain_value);
+}
+
+static struct node *build_tree(int depth, bool is_a)
+{
+    if (depth == 0)
+        return NULL;
+    struct node *left = build_tree(depth - 1, is_a);
+    struct node *right = build_tree(depth - 1, is_a);
+    void *extra = is_a && below(2) ? crossing_ephemeron() : NULL;
+    struct node *n = new_tree_node(left, right, extra);
+    if (!is_a) {
+        tree_b = grow(tree_b, (tree_b_count + 1) * sizeof *tree_b);
+        tree_b[tree_b_count++] = n;
+    }
+    return n;
+}
+
+static bool ballast_wanted; /* not under the gcvm barriers: ring 0 may be emulated */
+
+static void ballast_step(uint32_t collections)
+{
+    if (!ballast_wanted)
+        return;
+    if (collections % BALLAST_EVERY == 0) {
+        tree_b_count = 0;
+        chain_value = NULL;
+        ballast[1] = build_tree(BALLAST_DEPTH, false);
+        ballast[0] = build_tree(BALLAST_DEPTH, true);
+    } else if (collections % BALLAST_EVERY == BALLAST_EVERY / 2) {
+        ballast[1] = NULL;
+    } else {
+        return;
+    }
+    tree_b_count = 0; /* its nodes may move or die from here */
+    chain_value = NULL;
+    for (int t = 0; t < 2; t++)
+        ballast_ids[t] = id_of(ballast[t]);
+}
+
 /* ---- Model of a collection ---- */
 
 static int64_t *work;
@@ -325,6 +407,8 @@ static void model_collect(bool major)
         mark(root_ids[r]);
     for (int g = 0; g < GUARDIANS; g++)
         mark(guardians[g] ? guardian_ids[g] : -1);
+    for (int t = 0; t < 2; t++)
+        mark(ballast_ids[t]);
     drain();
     do
         resolve();
@@ -453,6 +537,8 @@ static void check_collection(const struct gc_stats *before, uint32_t *seen_epoch
     *seen = grow(*seen, model_count * sizeof **seen);
     for (int r = 0; r < ROOTS; r++)
         check_object(roots[r], epoch, *seen);
+    for (int t = 0; t < 2; t++)
+        check_object(ballast[t], epoch, *seen);
     if (major) {
         size_t live = 0;
         for (size_t i = 0; i < model_count; i++)
@@ -504,6 +590,11 @@ int main(int argc, char **argv)
     long steps = strtol(argv[3], NULL, 10);
     bool majors_only = !strcmp(argv[4], "major");
 
+    if (gc_threads > 1) {
+        /* Every collection on the workers, each of them taking part, whatever its size. */
+        setenv("GCVM_GC_PARALLEL_MIN_KB", "0", 1);
+        setenv("GCVM_GC_WORKERS_TOGETHER", "1", 1);
+    }
     struct gc_config cfg;
     gc_config_init(&cfg);
     cfg.barrier = barrier;
@@ -527,15 +618,23 @@ int main(int argc, char **argv)
     }
     for (int g = 0; g < GUARDIANS; g++)
         CHECK(gc_root_add(heap, &guardians[g]) == 0);
+    for (int t = 0; t < 2; t++) {
+        ballast_ids[t] = -1;
+        CHECK(gc_root_add(heap, &ballast[t]) == 0);
+    }
+    ballast_wanted = barrier != GC_BARRIER_GCVM_DIRTY && barrier != GC_BARRIER_GCVM_PROTECT;
+    ballast_step(0);
 
     uint32_t *seen = NULL;
     uint32_t epoch = 0;
     unsigned long long broken = 0;
+    uint32_t collections = 0;
     for (long s = 1; s <= steps; s++) {
         mutate();
         if (s % COLLECT_EVERY == 0) {
             bool major = majors_only || below(8) == 0;
             collect_and_check(major, &epoch, &seen);
+            ballast_step(++collections);
         }
     }
     for (size_t i = 0; i < model_count; i++) {
@@ -552,6 +651,20 @@ int main(int argc, char **argv)
                   stats.parallel_minor_collections >= stats.minor_collections,
               "%" PRIu64 " of %" PRIu64 " minor collections ran on %u collector threads",
               stats.parallel_minor_collections, stats.minor_collections, gc_threads);
+    /* Parallel marking: every stop-the-world major collection and every cycle's final
+     * pause marked on the workers, and the second worker marked some of it. */
+    uint64_t marked_by_others = 0;
+    for (unsigned w = 1; w < GC_STATS_WORKERS; w++)
+        marked_by_others += stats.objects_marked_by_worker[w];
+    printf("parallel marks %" PRIu64 " of %" PRIu64 " major collections, objects marked by "
+           "worker 0: %" PRIu64 ", by the others: %" PRIu64 "\n",
+           stats.parallel_marks, stats.major_collections, stats.objects_marked_by_worker[0],
+           marked_by_others);
+    CHECK_MSG(gc_threads < 2 || stats.parallel_marks >= stats.major_collections,
+              "%" PRIu64 " of %" PRIu64 " major collections marked on %u collector threads",
+              stats.parallel_marks, stats.major_collections, gc_threads);
+    CHECK_MSG(gc_threads < 2 || stats.major_collections == 0 || marked_by_others > 0, "%s",
+              "the other collector threads marked nothing");
     CHECK_MSG(broken > 0 && guardian_queued > 0, "%s",
               "no ephemeron broken or no object queued: the test tested nothing");
     CHECK_MSG(majors_only || old_broken_in_minor > 0 || barrier == GC_BARRIER_NONE, "%s",
