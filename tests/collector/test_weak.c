@@ -23,6 +23,7 @@
  *   GCVM_GC_WORKERS_TOGETHER=1): every minor collection, every stop-the-world major
  *   collection's marking and every cycle's final pause must have been parallel (the
  *   statistics say so), and the other workers must have marked some objects.
+ *   cost: no model; see cost_check (SEED and STEPS are not used).
  * Exits 77 (skipped) when the barrier is not available on this machine. */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -576,6 +577,99 @@ static void collect_and_check(bool want_major, uint32_t *epoch, uint32_t **seen)
     drain_guardians();
 }
 
+/* ---- Mode cost: weak processing depends on the weak objects, not on the heap ----
+ *
+ * A fixed set of weak objects (COST_EPHEMERONS ephemerons, half of whose keys are held,
+ * and COST_REGISTRATIONS guardian registrations, half of them dead), first beside a small
+ * heap, then beside one COST_GROWTH times larger: a major collection must set aside the
+ * same ephemerons and take the same liveness tests in both, within the bound of two
+ * passes over the ephemerons plus one test per guardian and registration. */
+enum { COST_EPHEMERONS = 2000, COST_REGISTRATIONS = 200, COST_NODES = 4000, COST_GROWTH = 25 };
+
+static void *cost_holder; /* a node whose slots hold the ephemerons, the kept keys, ballast */
+
+static struct node *cost_node(uint64_t nslots)
+{
+    struct node *n = gc_alloc(mut, KIND_NODE, sizeof *n + nslots * sizeof(void *));
+    CHECK(n != NULL);
+    n->id = 0;
+    n->nslots = nslots;
+    for (uint64_t i = 0; i < nslots; i++)
+        n->slots[i] = NULL;
+    return n;
+}
+
+/* The weak work and the time of one major collection with `ballast` more live nodes. */
+static void cost_collect(size_t ballast, uint64_t *set_aside, uint64_t *tests, double *ms)
+{
+    struct node *list = NULL;
+    CHECK(gc_root_add(heap, (void **)&list) == 0);
+    for (size_t i = 0; i < ballast; i++) {
+        struct node *n = cost_node(1);
+        n->slots[0] = list;
+        list = n;
+    }
+    struct gc_stats before, after;
+    gc_get_stats(heap, &before);
+    gc_collect(mut, GC_COLLECT_MAJOR);
+    gc_get_stats(heap, &after);
+    CHECK(gc_root_remove(heap, (void **)&list) == 0);
+    *set_aside = after.ephemerons_set_aside - before.ephemerons_set_aside;
+    *tests = after.weak_liveness_tests - before.weak_liveness_tests;
+    *ms = after.pause_total_ms - before.pause_total_ms;
+}
+
+static void cost_check(void)
+{
+    CHECK(gc_root_add(heap, &cost_holder) == 0);
+    cost_holder = cost_node(2 * COST_EPHEMERONS);
+    void *guardian = gc_alloc_guardian(mut, 0);
+    CHECK(guardian != NULL && gc_root_add(heap, &guardian) == 0);
+    for (int i = 0; i < COST_EPHEMERONS; i++) {
+        struct node *key = cost_node(1);
+        struct node *holder = cost_holder;
+        if (i % 2 == 0) {
+            holder->slots[COST_EPHEMERONS + i] = key;
+            gc_write_barrier(mut, &holder->slots[COST_EPHEMERONS + i]);
+        }
+        if (i < COST_REGISTRATIONS)
+            CHECK(gc_guardian_register(heap, guardian, key) == 0);
+        void *e = gc_alloc_ephemeron(mut, 0, key, NULL);
+        CHECK(e != NULL);
+        holder = cost_holder;
+        holder->slots[i] = e;
+        gc_write_barrier(mut, &holder->slots[i]);
+    }
+    /* The dead registrations are queued (which keeps their ephemerons), then dropped; the
+     * next collection breaks those ephemerons: from then on, every collection does the
+     * same weak work. */
+    gc_collect(mut, GC_COLLECT_MAJOR);
+    while (gc_guardian_next(heap, guardian))
+        ;
+    gc_collect(mut, GC_COLLECT_MAJOR);
+    uint64_t small_set_aside, small_tests, large_set_aside, large_tests;
+    double small_ms, large_ms;
+    cost_collect(COST_NODES, &small_set_aside, &small_tests, &small_ms);
+    cost_collect((size_t)COST_NODES * COST_GROWTH, &large_set_aside, &large_tests, &large_ms);
+    printf("test_weak cost: %d ephemerons, %d registrations: %" PRIu64 " set aside, %" PRIu64
+           " liveness tests with %d more live nodes (%.2f ms), %" PRIu64 " and %" PRIu64
+           " with %d (%.2f ms)\n",
+           COST_EPHEMERONS, COST_REGISTRATIONS, small_set_aside, small_tests, COST_NODES, small_ms,
+           large_set_aside, large_tests, COST_NODES * COST_GROWTH, large_ms);
+    CHECK_MSG(small_set_aside == COST_EPHEMERONS && large_set_aside == COST_EPHEMERONS,
+              "%" PRIu64 " and %" PRIu64 " ephemerons set aside, not %d", small_set_aside,
+              large_set_aside, COST_EPHEMERONS);
+    CHECK_MSG(small_tests == large_tests &&
+                  small_tests <= 2 * COST_EPHEMERONS + 2 * COST_REGISTRATIONS,
+              "%" PRIu64 " liveness tests beside the small heap, %" PRIu64 " beside the large one",
+              small_tests, large_tests);
+    int broken = 0;
+    for (int i = 0; i < COST_EPHEMERONS; i++)
+        broken += gc_ephemeron_broken(((struct node *)cost_holder)->slots[i]);
+    CHECK_MSG(broken == COST_EPHEMERONS / 2, "%d ephemerons broken, not %d", broken,
+              COST_EPHEMERONS / 2);
+}
+
 int main(int argc, char **argv)
 {
     enum gc_barrier_kind barrier = barrier_from_args(argc, argv);
@@ -583,8 +677,9 @@ int main(int argc, char **argv)
     CHECK_MSG((argc == 5 || (argc == 6 && sscanf(argv[5], "gc-threads=%u", &gc_threads) == 1 &&
                              gc_threads >= 1)) &&
                   (!strcmp(argv[4], "minor") || !strcmp(argv[4], "major") ||
-                   !strcmp(argv[4], "concurrent")),
-              "%s", "usage: test_weak BARRIER SEED STEPS minor|major|concurrent [gc-threads=N]");
+                   !strcmp(argv[4], "concurrent") || !strcmp(argv[4], "cost")),
+              "%s",
+              "usage: test_weak BARRIER SEED STEPS minor|major|concurrent|cost [gc-threads=N]");
     concurrent_cycles = !strcmp(argv[4], "concurrent");
     rng_state = strtoull(argv[2], NULL, 10) * 0x9e3779b97f4a7c15ull + 1;
     long steps = strtol(argv[3], NULL, 10);
@@ -612,6 +707,11 @@ int main(int argc, char **argv)
         gc_debug_marker_hold(heap, 1);
     CHECK(gc_register_kind(heap, KIND_NODE, trace_node) == 0);
     CHECK(gc_register_kind(heap, GC_KIND_EPHEMERON, trace_node) == -1);
+    if (!strcmp(argv[4], "cost")) {
+        cost_check();
+        gc_heap_destroy(heap);
+        return 0;
+    }
     for (int r = 0; r < ROOTS; r++) {
         root_ids[r] = -1;
         CHECK(gc_root_add(heap, &roots[r]) == 0);
