@@ -23,7 +23,8 @@
  *   GCVM_GC_WORKERS_TOGETHER=1): every minor collection, every stop-the-world major
  *   collection's marking and every cycle's final pause must have been parallel (the
  *   statistics say so), and the other workers must have marked some objects.
- *   cost: no model; see cost_check (SEED and STEPS are not used).
+ *   cost, cycle-writes: no model; see cost_check and cycle_writes_check (SEED and STEPS
+ *   are not used).
  * Exits 77 (skipped) when the barrier is not available on this machine. */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -670,6 +671,111 @@ static void cost_check(void)
               COST_EPHEMERONS / 2);
 }
 
+/* ---- Mode cycle-writes: the mutator changes weak objects during a concurrent cycle ----
+ *
+ * The random modes mutate nothing while a cycle marks. Here, with the marker held and
+ * stepped by the test, the mutator gives an ephemeron the marker has already traced (and
+ * set aside) a new young key and value, allocates an ephemeron whose value nothing else
+ * holds, registers objects with a guardian and takes a queued one back into a traced
+ * object, with minor collections inside the cycle; the final pause must keep what is
+ * reachable, and the next cycle must break and queue what is not. The verifier runs at
+ * every collection. Roots: the test's root variables. */
+enum { CW_MAGIC = 0x5eed };
+
+static struct node *cw_node(void)
+{
+    struct node *n = cost_node(1);
+    n->id = CW_MAGIC;
+    return n;
+}
+
+static void cw_store(struct node *holder, void *v)
+{
+    holder->slots[0] = v;
+    gc_write_barrier(mut, &holder->slots[0]);
+}
+
+/* Runs the marker until it has nothing left, so that what it reached is black. */
+static void cw_mark_all(void)
+{
+    while (gc_debug_mark_step(mut, 1000) == 1000)
+        ;
+}
+
+static void cw_full_cycle(void)
+{
+    CHECK(gc_debug_cycle_start(mut) == 0);
+    cw_mark_all();
+    CHECK(gc_debug_cycle_finish(mut) == 0);
+}
+
+static void cycle_writes_check(void)
+{
+    enum { E, K, K2, HOLDER, E3, X, G, Y };
+    /* Old: ephemeron E (key K, value a node), K, a holder node, and a node X. */
+    roots[K] = cw_node();
+    roots[E] = gc_alloc_ephemeron(mut, 0, roots[K], cw_node());
+    roots[HOLDER] = cw_node();
+    roots[X] = cw_node();
+    roots[G] = gc_alloc_guardian(mut, 0);
+    CHECK(roots[E] && roots[G]);
+    gc_collect(mut, GC_COLLECT_MINOR);
+
+    CHECK(gc_debug_cycle_start(mut) == 0);
+    cw_mark_all();
+    CHECK_MSG(gc_debug_mark_color(mut, roots[E]) == 2, "%s", "the ephemeron is not black");
+    /* E gets a young key (held by a root) and a young value (held by nothing else); its
+     * old key is dropped. */
+    roots[K2] = cw_node();
+    gc_ephemeron_set(mut, roots[E], roots[K2], cw_node());
+    roots[K] = NULL;
+    /* A young ephemeron keyed by old X, held only by the black holder; its value by
+     * nothing else. */
+    cw_store(roots[HOLDER], gc_alloc_ephemeron(mut, 0, roots[X], cw_node()));
+    /* A young object registered and dropped: the minor collection inside the cycle
+     * queues it; taken back, it goes into the black holder's ephemeron's place. X is
+     * registered too, while marked, and will be queued only in the next cycle. */
+    roots[Y] = cw_node();
+    CHECK(gc_guardian_register(heap, roots[G], roots[Y]) == 0);
+    CHECK(gc_guardian_register(heap, roots[G], roots[X]) == 0);
+    roots[Y] = NULL;
+    gc_collect(mut, GC_COLLECT_MINOR);
+    struct node *queued = gc_guardian_next(heap, roots[G]);
+    CHECK_MSG(queued && queued->id == CW_MAGIC, "%s",
+              "the young registered object was not queued by the minor collection");
+    CHECK(gc_guardian_next(heap, roots[G]) == NULL);
+    roots[E3] = ((struct node *)roots[HOLDER])->slots[0];
+    cw_store(roots[HOLDER], queued);
+    cw_mark_all();
+    gc_collect(mut, GC_COLLECT_MINOR); /* ends the cycle if the marker is done */
+    gc_debug_cycle_finish(mut);        /* or this does */
+
+    struct node *value = gc_ephemeron_value(roots[E]);
+    CHECK_MSG(gc_ephemeron_key(roots[E]) == roots[K2] && value && value->id == CW_MAGIC, "%s",
+              "an ephemeron given a live key during the cycle lost it or its value");
+    value = gc_ephemeron_value(roots[E3]);
+    CHECK_MSG(gc_ephemeron_key(roots[E3]) == roots[X] && value && value->id == CW_MAGIC, "%s",
+              "an ephemeron made during the cycle lost its live key or its value");
+    CHECK(((struct node *)((struct node *)roots[HOLDER])->slots[0])->id == CW_MAGIC);
+
+    /* Nothing holds K2 and X any more: the next cycle breaks E and queues X, which keeps
+     * X, and so E3, for the mutator; once X is dropped again, the cycle after breaks E3. */
+    roots[K2] = NULL;
+    void *x_was = roots[X];
+    roots[X] = NULL;
+    cw_full_cycle();
+    CHECK_MSG(gc_ephemeron_broken(roots[E]) && gc_ephemeron_value(roots[E]) == NULL, "%s",
+              "an ephemeron whose key died in a cycle is not broken");
+    CHECK_MSG(gc_ephemeron_key(roots[E3]) == x_was, "%s",
+              "an ephemeron whose key a guardian queued is broken");
+    CHECK_MSG(gc_guardian_next(heap, roots[G]) == x_was, "%s",
+              "an object registered during a cycle and dropped was not queued by the next");
+    cw_full_cycle();
+    CHECK_MSG(gc_ephemeron_broken(roots[E3]) && gc_ephemeron_value(roots[E3]) == NULL, "%s",
+              "an ephemeron made during a cycle whose key died is not broken");
+    printf("test_weak cycle-writes: passed\n");
+}
+
 int main(int argc, char **argv)
 {
     enum gc_barrier_kind barrier = barrier_from_args(argc, argv);
@@ -677,10 +783,12 @@ int main(int argc, char **argv)
     CHECK_MSG((argc == 5 || (argc == 6 && sscanf(argv[5], "gc-threads=%u", &gc_threads) == 1 &&
                              gc_threads >= 1)) &&
                   (!strcmp(argv[4], "minor") || !strcmp(argv[4], "major") ||
-                   !strcmp(argv[4], "concurrent") || !strcmp(argv[4], "cost")),
+                   !strcmp(argv[4], "concurrent") || !strcmp(argv[4], "cost") ||
+                   !strcmp(argv[4], "cycle-writes")),
               "%s",
-              "usage: test_weak BARRIER SEED STEPS minor|major|concurrent|cost [gc-threads=N]");
-    concurrent_cycles = !strcmp(argv[4], "concurrent");
+              "usage: test_weak BARRIER SEED STEPS minor|major|concurrent|cost|cycle-writes "
+              "[gc-threads=N]");
+    concurrent_cycles = !strcmp(argv[4], "concurrent") || !strcmp(argv[4], "cycle-writes");
     rng_state = strtoull(argv[2], NULL, 10) * 0x9e3779b97f4a7c15ull + 1;
     long steps = strtol(argv[3], NULL, 10);
     bool majors_only = !strcmp(argv[4], "major");
@@ -707,8 +815,18 @@ int main(int argc, char **argv)
         gc_debug_marker_hold(heap, 1);
     CHECK(gc_register_kind(heap, KIND_NODE, trace_node) == 0);
     CHECK(gc_register_kind(heap, GC_KIND_EPHEMERON, trace_node) == -1);
-    if (!strcmp(argv[4], "cost")) {
-        cost_check();
+    if (!strcmp(argv[4], "cost") || !strcmp(argv[4], "cycle-writes")) {
+        for (int r = 0; r < ROOTS; r++)
+            CHECK(gc_root_add(heap, &roots[r]) == 0);
+        if (!strcmp(argv[4], "cost"))
+            cost_check();
+        else
+            cycle_writes_check();
+        struct gc_stats st;
+        gc_get_stats(heap, &st);
+        CHECK_MSG(gc_threads < 2 || st.parallel_marks >= st.major_collections,
+                  "%" PRIu64 " of %" PRIu64 " major collections marked on the workers",
+                  st.parallel_marks, st.major_collections);
         gc_heap_destroy(heap);
         return 0;
     }
