@@ -257,7 +257,7 @@ static void mutate(void)
 enum { BALLAST_DEPTH = 9, BALLAST_EVERY = 16, TREE_SLOTS = 3 };
 static void *ballast[2];
 static int64_t ballast_ids[2];
-static struct node **tree_b;
+static void **tree_b; /* tree B's nodes while it is built */
 static size_t tree_b_count;
 static void *chain_value; /* the value of the last ephemeron made: the next one's key */
 
@@ -623,7 +623,7 @@ static void cost_collect(size_t ballast, uint64_t *set_aside, uint64_t *tests, d
 static void cost_check(void)
 {
     CHECK(gc_root_add(heap, &cost_holder) == 0);
-    cost_holder = cost_node(2 * COST_EPHEMERONS);
+    cost_holder = cost_node((uint64_t)2 * COST_EPHEMERONS);
     void *guardian = gc_alloc_guardian(mut, 0);
     CHECK(guardian != NULL && gc_root_add(heap, &guardian) == 0);
     for (int i = 0; i < COST_EPHEMERONS; i++) {
