@@ -896,5 +896,6 @@ int main(int argc, char **argv)
     free(seen);
     free(work);
     free(pending);
+    free(tree_b);
     return 0;
 }
