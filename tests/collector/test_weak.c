@@ -23,8 +23,8 @@
  *   GCVM_GC_WORKERS_TOGETHER=1): every minor collection, every stop-the-world major
  *   collection's marking and every cycle's final pause must have been parallel (the
  *   statistics say so), and the other workers must have marked some objects.
- *   cost, cycle-writes: no model; see cost_check and cycle_writes_check (SEED and STEPS
- *   are not used).
+ *   cost, cycle-writes, hash-edges: no model; see cost_check, cycle_writes_check and
+ *   hash_edges_check (SEED and STEPS are not used).
  * Exits 77 (skipped) when the barrier is not available on this machine. */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -776,6 +776,48 @@ static void cycle_writes_check(void)
     printf("test_weak cycle-writes: passed\n");
 }
 
+/* ---- Mode hash-edges: identity hashes of young objects at the largest size ----
+ *
+ * A hashed young object moves into a cell one granule larger that holds its hash; one
+ * whose enlarged copy would pass the largest size class keeps its place (its block is
+ * pinned). Both must keep their hash, size and contents through minor and major
+ * collections, and the first must have moved. */
+static struct node *edge_node(size_t total, uint64_t id)
+{
+    size_t payload = total - GC_HEADER_BYTES;
+    struct node *n = cost_node((payload - sizeof *n) / sizeof(void *));
+    n->id = id;
+    return n;
+}
+
+static void hash_edges_check(void)
+{
+    enum { MOVES, STAYS };
+    roots[MOVES] = edge_node(GC_NURSERY_MAX_OBJECT - GC_GRANULE, 1);
+    roots[STAYS] = edge_node(GC_NURSERY_MAX_OBJECT, 2);
+    size_t size[2];
+    uint64_t hash[2];
+    void *was[2];
+    for (int i = 0; i < 2; i++) {
+        size[i] = gc_object_size(roots[i]);
+        hash[i] = gc_object_hash(heap, roots[i]);
+        was[i] = roots[i];
+        ((struct node *)roots[i])->slots[0] = roots[1 - i];
+    }
+    for (int round = 0; round < 3; round++) {
+        gc_collect(mut, round == 1 ? GC_COLLECT_MAJOR : GC_COLLECT_MINOR);
+        for (int i = 0; i < 2; i++) {
+            struct node *n = roots[i];
+            CHECK_MSG(gc_object_hash(heap, n) == hash[i] && gc_object_size(n) == size[i] &&
+                          n->id == (uint64_t)i + 1 && n->slots[0] == roots[1 - i],
+                      "object of %zu bytes: hash, size or contents changed", size[i]);
+        }
+    }
+    CHECK_MSG(roots[MOVES] != was[MOVES] && roots[STAYS] == was[STAYS], "%s",
+              "the smaller object did not move or the largest one did");
+    printf("test_weak hash-edges: passed\n");
+}
+
 int main(int argc, char **argv)
 {
     enum gc_barrier_kind barrier = barrier_from_args(argc, argv);
@@ -784,10 +826,10 @@ int main(int argc, char **argv)
                              gc_threads >= 1)) &&
                   (!strcmp(argv[4], "minor") || !strcmp(argv[4], "major") ||
                    !strcmp(argv[4], "concurrent") || !strcmp(argv[4], "cost") ||
-                   !strcmp(argv[4], "cycle-writes")),
+                   !strcmp(argv[4], "cycle-writes") || !strcmp(argv[4], "hash-edges")),
               "%s",
-              "usage: test_weak BARRIER SEED STEPS minor|major|concurrent|cost|cycle-writes "
-              "[gc-threads=N]");
+              "usage: test_weak BARRIER SEED STEPS "
+              "minor|major|concurrent|cost|cycle-writes|hash-edges [gc-threads=N]");
     concurrent_cycles = !strcmp(argv[4], "concurrent") || !strcmp(argv[4], "cycle-writes");
     rng_state = strtoull(argv[2], NULL, 10) * 0x9e3779b97f4a7c15ull + 1;
     long steps = strtol(argv[3], NULL, 10);
@@ -815,13 +857,16 @@ int main(int argc, char **argv)
         gc_debug_marker_hold(heap, 1);
     CHECK(gc_register_kind(heap, KIND_NODE, trace_node) == 0);
     CHECK(gc_register_kind(heap, GC_KIND_EPHEMERON, trace_node) == -1);
-    if (!strcmp(argv[4], "cost") || !strcmp(argv[4], "cycle-writes")) {
+    if (!strcmp(argv[4], "cost") || !strcmp(argv[4], "cycle-writes") ||
+        !strcmp(argv[4], "hash-edges")) {
         for (int r = 0; r < ROOTS; r++)
             CHECK(gc_root_add(heap, &roots[r]) == 0);
         if (!strcmp(argv[4], "cost"))
             cost_check();
-        else
+        else if (!strcmp(argv[4], "cycle-writes"))
             cycle_writes_check();
+        else
+            hash_edges_check();
         struct gc_stats st;
         gc_get_stats(heap, &st);
         CHECK_MSG(gc_threads < 2 || st.parallel_marks >= st.major_collections,
