@@ -165,10 +165,13 @@ void weak_collection_begin(struct gc_heap *h)
 }
 
 /* Visits the fields of every pending ephemeron whose key is live, and what they reach,
- * until no more keys become live. */
+ * until no more keys become live. What is grey is traced first: the objects a guardian
+ * has just queued may reach ephemerons, which must be tested too (were they listed only
+ * by a pass that resolved nothing, no pass would follow to test them). */
 static void resolve_ephemerons(struct gc_heap *h, gc_visit_fn visit)
 {
     struct weak_state *w = h->weak;
+    drain_grey(h, visit);
     bool progress = true;
     while (progress) {
         progress = false;

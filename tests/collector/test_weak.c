@@ -23,8 +23,8 @@
  *   GCVM_GC_WORKERS_TOGETHER=1): every minor collection, every stop-the-world major
  *   collection's marking and every cycle's final pause must have been parallel (the
  *   statistics say so), and the other workers must have marked some objects.
- *   cost, cycle-writes, hash-edges: no model; see cost_check, cycle_writes_check and
- *   hash_edges_check (SEED and STEPS are not used).
+ *   cost, cycle-writes, hash-edges, resurrect: no model; see cost_check,
+ *   cycle_writes_check, hash_edges_check and resurrect_check (SEED and STEPS unused).
  * Exits 77 (skipped) when the barrier is not available on this machine. */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -355,6 +355,7 @@ static void drain(void)
 
 static void resolve(void)
 {
+    drain(); /* what guardians just queued may reach more ephemerons */
     for (bool progress = true; progress;) {
         progress = false;
         for (size_t i = 0; i < npending;) {
@@ -818,6 +819,50 @@ static void hash_edges_check(void)
     printf("test_weak hash-edges: passed\n");
 }
 
+/* ---- Mode resurrect: ephemerons reached from what a guardian queues ----
+ *
+ * A dead object registered with a guardian holds an ephemeron and, in another field, the
+ * ephemeron's key; nothing else holds either. Queueing the object keeps it and all it
+ * reaches, so the ephemeron's key is live and the ephemeron must keep its value, in a
+ * minor collection (the object young) and in a major one (old). The ephemeron is found
+ * only while tracing what was queued, after the passes over the listed ephemerons. */
+static void resurrect_check(void)
+{
+    enum { GUARDIAN, DEAD };
+    roots[GUARDIAN] = gc_alloc_guardian(mut, 0);
+    CHECK(roots[GUARDIAN] != NULL);
+    for (int round = 0; round < 4; round++) {
+        bool major = round % 2 == 1;
+        struct node *holder = cost_node(2);
+        roots[DEAD] = holder;
+        holder->id = 7;
+        struct node *key = cost_node(1);
+        holder = roots[DEAD];
+        holder->slots[1] = key;
+        void *value = cost_node(1);
+        holder = roots[DEAD];
+        ((struct node *)value)->id = 8;
+        void *e = gc_alloc_ephemeron(mut, 0, holder->slots[1], value);
+        CHECK(e != NULL);
+        holder = roots[DEAD];
+        holder->slots[0] = e;
+        if (major) /* old before it dies */
+            gc_collect(mut, GC_COLLECT_MINOR);
+        CHECK(gc_guardian_register(heap, roots[GUARDIAN], roots[DEAD]) == 0);
+        roots[DEAD] = NULL;
+        gc_collect(mut, major ? GC_COLLECT_MAJOR : GC_COLLECT_MINOR);
+        struct node *back = gc_guardian_next(heap, roots[GUARDIAN]);
+        CHECK_MSG(back && back->id == 7, "%s", "the dead object was not queued");
+        void *got = back->slots[0];
+        struct node *v = gc_ephemeron_value(got);
+        CHECK_MSG(!gc_ephemeron_broken(got) && gc_ephemeron_key(got) == back->slots[1] && v &&
+                      v->id == 8,
+                  "an ephemeron reached from a queued object lost its live key in a %s collection",
+                  major ? "major" : "minor");
+    }
+    printf("test_weak resurrect: passed\n");
+}
+
 int main(int argc, char **argv)
 {
     enum gc_barrier_kind barrier = barrier_from_args(argc, argv);
@@ -826,10 +871,11 @@ int main(int argc, char **argv)
                              gc_threads >= 1)) &&
                   (!strcmp(argv[4], "minor") || !strcmp(argv[4], "major") ||
                    !strcmp(argv[4], "concurrent") || !strcmp(argv[4], "cost") ||
-                   !strcmp(argv[4], "cycle-writes") || !strcmp(argv[4], "hash-edges")),
+                   !strcmp(argv[4], "cycle-writes") || !strcmp(argv[4], "hash-edges") ||
+                   !strcmp(argv[4], "resurrect")),
               "%s",
               "usage: test_weak BARRIER SEED STEPS "
-              "minor|major|concurrent|cost|cycle-writes|hash-edges [gc-threads=N]");
+              "minor|major|concurrent|cost|cycle-writes|hash-edges|resurrect [gc-threads=N]");
     concurrent_cycles = !strcmp(argv[4], "concurrent") || !strcmp(argv[4], "cycle-writes");
     rng_state = strtoull(argv[2], NULL, 10) * 0x9e3779b97f4a7c15ull + 1;
     long steps = strtol(argv[3], NULL, 10);
@@ -858,15 +904,17 @@ int main(int argc, char **argv)
     CHECK(gc_register_kind(heap, KIND_NODE, trace_node) == 0);
     CHECK(gc_register_kind(heap, GC_KIND_EPHEMERON, trace_node) == -1);
     if (!strcmp(argv[4], "cost") || !strcmp(argv[4], "cycle-writes") ||
-        !strcmp(argv[4], "hash-edges")) {
+        !strcmp(argv[4], "hash-edges") || !strcmp(argv[4], "resurrect")) {
         for (int r = 0; r < ROOTS; r++)
             CHECK(gc_root_add(heap, &roots[r]) == 0);
         if (!strcmp(argv[4], "cost"))
             cost_check();
         else if (!strcmp(argv[4], "cycle-writes"))
             cycle_writes_check();
-        else
+        else if (!strcmp(argv[4], "hash-edges"))
             hash_edges_check();
+        else
+            resurrect_check();
         struct gc_stats st;
         gc_get_stats(heap, &st);
         CHECK_MSG(gc_threads < 2 || st.parallel_marks >= st.major_collections,
