@@ -398,8 +398,9 @@ static bool queue_dead(void)
     return any;
 }
 
-static unsigned long long old_broken_in_minor;
-static void model_collect(bool major)
+/* Marks what a collection starts from (in a minor one, also every old object) and what
+ * that reaches strongly and through ephemerons, before guardians queue anything. */
+static void model_mark_reachable(bool major)
 {
     for (size_t i = 0; i < model_count; i++)
         model[i].marked = false;
@@ -412,7 +413,13 @@ static void model_collect(bool major)
         mark(guardians[g] ? guardian_ids[g] : -1);
     for (int t = 0; t < 2; t++)
         mark(ballast_ids[t]);
-    drain();
+    resolve();
+}
+
+static unsigned long long old_broken_in_minor;
+static void model_collect(bool major)
+{
+    model_mark_reachable(major);
     do
         resolve();
     while (queue_dead());
@@ -617,15 +624,7 @@ static void adopt_final_pause(const struct gc_stats *before, uint32_t *seen_epoc
     CHECK_MSG(after.major_collections == before->major_collections + 1 &&
                   after.minor_collections == before->minor_collections,
               "%s", "the collection was not the cycle's final pause");
-    for (size_t i = 0; i < model_count; i++)
-        model[i].marked = false;
-    for (int r = 0; r < ROOTS; r++)
-        mark(root_ids[r]);
-    for (int g = 0; g < GUARDIANS; g++)
-        mark(guardians[g] ? guardian_ids[g] : -1);
-    for (int t = 0; t < 2; t++)
-        mark(ballast_ids[t]);
-    resolve();
+    model_mark_reachable(true);
     npending = 0;
     heap_by_id = grow(heap_by_id, model_count * sizeof *heap_by_id);
     memset(heap_by_id, 0, model_count * sizeof *heap_by_id);
