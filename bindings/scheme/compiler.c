@@ -121,7 +121,9 @@ static struct node *ref_node(value sym, struct scope *sc, uint64_t loc)
         struct node *n = new_node(d == 0 ? N_LOCAL0 : d == 1 ? N_LOCAL1 : N_LOCAL, loc);
         n->depth = d;
         n->index = i;
-        n->k = sym;
+        n->k = sym; /* for the error message of a use before the definition */
+        if (symbol_in_heap(sym))
+            register_constant(&n->k);
         return n;
     }
     struct node *n = new_node(N_GLOBAL, loc);
@@ -199,6 +201,8 @@ static struct lambda *compile_lambda(value formals, value body, struct scope *ou
     sc.parent = outer;
     struct lambda *lam = perm_alloc(sizeof *lam);
     lam->name = name;
+    if (symbol_in_heap(name)) /* printed with the procedure: code keeps it */
+        register_constant(&lam->name);
     lam->loc = loc_of(whole);
     while (PAIR_P(formals)) {
         if (!SYMBOL_P(CAR(formals)))
@@ -348,6 +352,8 @@ static struct node *compile_named_let(value x, struct scope *sc)
     params.parent = &loop_scope;
     struct lambda *lam = perm_alloc(sizeof *lam);
     lam->name = name;
+    if (symbol_in_heap(name)) /* printed with the procedure: code keeps it */
+        register_constant(&lam->name);
     lam->loc = loc_of(x);
     struct node **inits = alloc_kids((size_t)n);
     value b = bindings;

@@ -213,6 +213,7 @@ static value p_read(int argc, value *argv)
     memcpy(read_text, STRING_BYTES(s) + pos, len);
     struct reader r;
     reader_init(&r, read_text, len, source_file_index("input"));
+    r.heap_symbols = 1; /* data: its symbols are reclaimed when nothing references them */
     value datum;
     int got = read_datum(&r, &datum);
     port = vs[slot];

@@ -476,7 +476,7 @@ static value read_symbol_bars(struct reader *r, uint64_t at)
             read_error(r, at, "symbol too long");
         buf[n++] = (char)c;
     }
-    return intern(buf, n);
+    return r->heap_symbols ? intern_in_heap(buf, n) : intern(buf, n);
 }
 
 static int read_inner(struct reader *r, value *out)
@@ -534,7 +534,7 @@ static int read_inner(struct reader *r, value *out)
         if (strcmp(tok, ".") == 0)
             read_error(r, at, "unexpected dot");
         reject_complex(r, at, tok, n);
-        *out = intern(tok, n);
+        *out = r->heap_symbols ? intern_in_heap(tok, n) : intern(tok, n);
         return 1;
     }
     }

@@ -285,6 +285,9 @@ value intern_c(const char *name);
 /* string->symbol: a new symbol lives in the heap and is reclaimed when nothing references
  * it. */
 value intern_at_run_time(value str);
+/* The same from a name that is not in the heap (the reader of data's buffer): the symbol
+ * of that name, a new heap one when none exists. May collect. */
+value intern_in_heap(const char *name, size_t len);
 bool symbol_in_heap(value v);
 /* Stores a symbol's top-level binding or macro (through the write barrier when the symbol
  * is in the heap). */
@@ -317,6 +320,10 @@ struct reader {
     int line, col;
     int file;       /* index into the table of source names */
     int incomplete; /* set when the text ended inside a datum */
+    /* 1: a new symbol lives in the heap and is reclaimed when nothing references it, as
+     * string->symbol's (the `read` procedure: data); 0: it lives as long as the run
+     * (program text, which compiled code keeps anyway). */
+    int heap_symbols;
 };
 void reader_init(struct reader *r, const char *text, size_t len, int file);
 /* Reads one datum into *out; returns 1, 0 at the end of the text, or raises a read error

@@ -1,7 +1,8 @@
-/* Symbols. Those the reader, the compiler and the built-ins intern live outside the heap
- * for the whole run. Those string->symbol makes at run time (on the gcvm collector) live
- * in the heap, in a table that holds them weakly: a symbol nothing references any more is
- * reclaimed, and one still referenced keeps its identity (docs/scheme.md, "Symbols").
+/* Symbols. Those of program text (the reader of source files), the compiler and the
+ * built-ins live outside the heap for the whole run. Those string->symbol and the `read`
+ * procedure make at run time live in the heap, in a table that holds them weakly: a
+ * symbol nothing references any more is reclaimed, and one still referenced keeps its
+ * identity (docs/scheme.md, "Symbols").
  * A symbol carries its top-level binding, so a global variable reference is one load; a
  * heap symbol with a binding or a macro is held strongly. On Boehm GC the weak reference
  * is a hidden pointer registered as a disappearing link. */
@@ -241,21 +242,16 @@ static value table_lookup(uint32_t h, const char *name, size_t len)
     return FALSE_V;
 }
 
-value intern_at_run_time(value str)
+value intern_in_heap(const char *name, size_t len)
 {
-    size_t len = STRING_LEN(str);
-    struct name_copy c;
-    const char *name = copy_name(&c, STRING_BYTES(str), len);
     uint32_t h = hash_name(name, len);
     pthread_mutex_lock(&symbols_lock);
     value found = table_lookup(h, name, len);
     if (found == FALSE_V)
         found = heap_lookup(h, name, len);
     pthread_mutex_unlock(&symbols_lock);
-    if (found != FALSE_V) {
-        free_name(&c);
+    if (found != FALSE_V)
         return found;
-    }
     struct heap_entry *e = new_heap_entry(h, name, len);
     pthread_mutex_lock(&symbols_lock);
     found = table_lookup(h, name, len); /* another thread may have made it meanwhile */
@@ -269,6 +265,14 @@ value intern_at_run_time(value str)
     pthread_mutex_unlock(&symbols_lock);
     if (e)
         drop_heap_entry(e);
+    return found;
+}
+
+value intern_at_run_time(value str)
+{
+    size_t len = STRING_LEN(str);
+    struct name_copy c;
+    value found = intern_in_heap(copy_name(&c, STRING_BYTES(str), len), len);
     free_name(&c);
     return found;
 }

@@ -360,13 +360,16 @@ void nursery_retire_block(struct gc_heap *h, struct gc_mutator *m);
 size_t nursery_bytes_in_use(const struct gc_heap *h); /* as of the blocks' last retire */
 
 /* Size of the object at `at` in a nursery or pinned block, also when it was evacuated
- * (its header is then the address of the copy, which has the size). */
+ * (its header is then the address of the copy, which has the size, plus one granule when
+ * the copy holds the identity hash: only a copy does, so that granule is not the young
+ * object's). */
 static inline size_t walked_object_size(const char *at)
 {
     gc_header hdr = *(const gc_header *)at;
-    if (!(hdr & GC_HDR_LIVE))
-        hdr = *header_of((const void *)(uintptr_t)hdr);
-    return header_size(hdr);
+    if (hdr & GC_HDR_LIVE)
+        return header_size(hdr);
+    gc_header copy = *header_of((const void *)(uintptr_t)hdr);
+    return header_size(copy) - ((copy & HDR_HASH_STORED) ? GC_GRANULE : 0);
 }
 
 /* Finds the object whose memory contains p, or NULL (free cell, free block, outside). */

@@ -144,6 +144,10 @@ void gc_print_stats(const struct gc_heap *h, void *file)
                 (unsigned long long)s.final_rescanned_units, s.final_pause_max_ms,
                 s.final_pause_last_ms);
     fprintf(f, "\n");
+    if (s.ephemerons_set_aside || s.weak_liveness_tests)
+        fprintf(f, "gc: weak objects: %llu ephemerons set aside, %llu liveness tests\n",
+                (unsigned long long)s.ephemerons_set_aside,
+                (unsigned long long)s.weak_liveness_tests);
     fprintf(f, "gc: sweep: %llu blocks in pauses, %llu outside them, %llu waiting\n",
             (unsigned long long)s.swept_blocks_in_pauses,
             (unsigned long long)s.swept_blocks_outside_pauses,

@@ -144,10 +144,12 @@ void weak_trace(struct gc_heap *h, void *obj, unsigned kind, gc_visit_fn visit, 
     if (w->shared_lock) {
         pthread_mutex_lock(w->shared_lock);
         pending_add(w, fields, w->shared_visit, h);
+        h->stats.ephemerons_set_aside++;
         pthread_mutex_unlock(w->shared_lock);
         return;
     }
     pending_add(w, fields, visit, ctx);
+    h->stats.ephemerons_set_aside++;
 }
 
 void weak_share_pending(struct gc_heap *h, pthread_mutex_t *lock, gc_visit_fn visit)
@@ -163,13 +165,17 @@ void weak_collection_begin(struct gc_heap *h)
 }
 
 /* Visits the fields of every pending ephemeron whose key is live, and what they reach,
- * until no more keys become live. */
+ * until no more keys become live. What is grey is traced first: the objects a guardian
+ * has just queued may reach ephemerons, which must be tested too (were they listed only
+ * by a pass that resolved nothing, no pass would follow to test them). */
 static void resolve_ephemerons(struct gc_heap *h, gc_visit_fn visit)
 {
     struct weak_state *w = h->weak;
+    drain_grey(h, visit);
     bool progress = true;
     while (progress) {
         progress = false;
+        h->stats.weak_liveness_tests += w->pending_count;
         for (size_t i = 0; i < w->pending_count;) {
             struct pending_ephemeron e = w->pending[i];
             if (!survives(h, e.fields[EPH_KEY])) {
@@ -196,8 +202,10 @@ static bool queue_dead_registrations(struct gc_heap *h, gc_visit_fn visit)
     for (size_t g = 0; g < w->guardian_count; g++) {
         struct guardian_record *r = &w->guardians[g];
         r->first_new = r->queued.count;
+        h->stats.weak_liveness_tests++;
         if (!r->guardian || !survives(h, r->guardian))
             continue;
+        h->stats.weak_liveness_tests += r->registered.count;
         r->guardian = moved_to(h, r->guardian);
         for (size_t i = 0; i < r->registered.count;) {
             void *obj = r->registered.items[i];

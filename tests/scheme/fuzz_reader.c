@@ -1,6 +1,6 @@
-/* libFuzzer target: the reader, the compiler and the printer on arbitrary bytes. Any
- * input must end in data or a Scheme error, never a crash, a hang or a sanitizer report.
- * Compiled code is kept for the whole run by design, so leak detection is off
+/* libFuzzer target: the reader (of program text and of data), the compiler and the printer on
+ * arbitrary bytes. Any input must end in data or a Scheme error, never a crash, a hang or a
+ * sanitizer report. Compiled code is kept for the whole run by design, so leak detection is off
  * (-detect_leaks=0). Built with -DGCVM_FUZZ=ON and clang. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -15,11 +15,15 @@ static void read_compile_print(void *arg)
     (void)arg;
     struct reader r;
     reader_init(&r, input, input_len, source_file_index("fuzz"));
+    /* Inputs of odd length are read as data (the `read` procedure): their new symbols are
+     * heap ones, settled before compiling as eval does. */
+    r.heap_symbols = (int)(input_len & 1);
     value datum;
     while (read_datum(&r, &datum)) {
         vs_push(datum);
         vs_push(make_string_output_port());
         write_value(vs[vsp - 1], vs[vsp - 2], 0);
+        vs[vsp - 2] = symbols_settle(vs[vsp - 2]);
         compile_toplevel(vs[vsp - 2]);
         vsp -= 2;
     }

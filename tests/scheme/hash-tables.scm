@@ -92,3 +92,10 @@
 (show "a fresh equal vector is another key: " (hash-table-ref/default q (vector 1999) 'absent))
 (for-each (lambda (k) (hash-table-delete! q k)) (hash-table-keys q))
 (show "emptied: " (hash-table-size q) " " (hash-table-size qv))
+;; The rest of SRFI 69: merging (the second table's value wins), the equivalence and hash
+;; procedures a table was made with, and string-ci-hash with and without a bound.
+(define m1 (alist->hash-table '((a . 1) (b . 2)) eq?))
+(define m2 (alist->hash-table '((b . 20) (c . 30)) eq?))
+(show "merge: " (eq? (hash-table-merge! m1 m2) m1) " " (hash-table-ref/default m1 'a #f) " " (hash-table-ref/default m1 'b #f) " " (hash-table-ref/default m1 'c #f) " " (hash-table-size m1) " " (hash-table-size m2))
+(show "equivalence and hash functions: " (eq? (hash-table-equivalence-function m1) eq?) " " (eq? (hash-table-equivalence-function ci) string-ci=?) " " (eq? (hash-table-hash-function ci) string-ci-hash) " " (procedure? (hash-table-hash-function m1)) " " (= ((hash-table-hash-function ci) "ABC") ((hash-table-hash-function ci) "abc")))
+(show "string-ci-hash: " (= (string-ci-hash "Hello") (string-ci-hash "hELLO")) " " (< (string-ci-hash "hello" 7) 7) " " (= (string-hash "Hello") (string-hash "hELLO")))

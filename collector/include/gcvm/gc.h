@@ -220,6 +220,12 @@ struct gc_stats {
     uint64_t swept_blocks_in_pauses;
     uint64_t swept_blocks_outside_pauses;
     uint64_t unswept_blocks;
+    /* Weak processing (docs/collector.md, "Weak objects and identity hashes"), summed over
+     * collections: the ephemerons the traces set aside, and the liveness tests resolving
+     * them and examining the guardians' records and registrations took. Both depend on
+     * the weak objects only, never on the size of the heap. */
+    uint64_t ephemerons_set_aside;
+    uint64_t weak_liveness_tests;
 };
 
 /* Fills *out with the heap's statistics so far. Callable from any thread; bytes_allocated
