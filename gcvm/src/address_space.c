@@ -311,22 +311,33 @@ int aspace_map_eager(uint64_t addr, uint64_t len, bool writable)
     return rc;
 }
 
-/* The lock is held across the system call: were it taken only after it, another thread
- * could map a page of the freed range for a new owner (eagerly, for a vCPU's tables
- * that no fault may find absent) in between, and the invalidation would then take that
- * page away. */
+/* The lock is held across the system call: were the entries forgotten only after it,
+ * another thread could map a page of the freed range for a new owner (eagerly, for a
+ * vCPU's tables that no fault may find absent) in between, and the invalidation would
+ * then take that page away; and a vCPU could still reach the range's new owner through
+ * an entry of the old mapping. */
 void aspace_change_begin(void)
 {
     pthread_mutex_lock(&aspace_lock);
 }
 
-void aspace_change_end(uint64_t addr, uint64_t len)
+void aspace_forget(uint64_t addr, uint64_t len)
 {
     for (uint64_t va = addr & ~(PAGE - 1); va < addr + len; va += PAGE) {
         uint64_t *pte = pte_if_present(va);
         if (pte)
             __atomic_store_n(pte, 0, __ATOMIC_SEQ_CST);
     }
+}
+
+uint64_t aspace_host_mapping_end(uint64_t addr)
+{
+    const struct host_mapping *m = mapping_of(addr, true);
+    return m ? m->end : addr;
+}
+
+void aspace_change_end(void)
+{
     map_count = 0; /* the next lookup reads /proc/self/maps again */
     pthread_mutex_unlock(&aspace_lock);
 }

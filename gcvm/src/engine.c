@@ -180,6 +180,10 @@ static struct vcpu *take_vcpu(void)
         v = &vcpus[vcpu_count - 1];
     if (v) {
         v->owned = true;
+        /* A thread that ended inside a fault handler (gcvm.h forbids it) left its depth
+         * and its #PF stack moved down: the next owner starts with neither. */
+        v->cpu->fault_depth = 0;
+        memcpy(v->cpu->ist1_slot, &v->ist1_top, sizeof v->ist1_top);
         vcpu_drop_undelivered_exception(v);
         tlb_vcpu_taken(v);
         /* Before the vCPU runs: a guest that clears bits from now on sees it held. */

@@ -140,13 +140,19 @@ int aspace_map_eager(uint64_t addr, uint64_t len, bool writable);
  * for an unmapped page, -EACCES for a write to a read-only one. */
 int aspace_populate(uint64_t addr, uint64_t len, bool write);
 /* A change of the host's mappings made by the guest (munmap, mprotect, mremap, mmap
- * over a range, brk, shmdt), and the guest mappings it makes stale: nothing is mapped
- * into the guest between aspace_change_begin and aspace_change_end, which forgets the
- * mappings of [addr, addr+len) (len 0: none; the cached host map is dropped either way).
- * So a range the kernel frees and hands out again before the guest's entries for it are
- * forgotten (a new vCPU's tables, mapped eagerly) keeps what was mapped for its new use. */
+ * over a range, brk, shmdt) is made between aspace_change_begin and aspace_change_end,
+ * under the lock that every mapping into the guest takes; aspace_forget, called there,
+ * forgets the guest's entries for a range (before the call for the range it names, so
+ * that no vCPU uses an entry of the old mapping while the kernel hands the range out
+ * again; after it for a range only its result tells). So a range the kernel frees and
+ * hands out again (a new vCPU's tables, mapped eagerly) keeps what is mapped for its
+ * new use. aspace_change_end drops the cached host map as well. */
 void aspace_change_begin(void);
-void aspace_change_end(uint64_t addr, uint64_t len);
+void aspace_forget(uint64_t addr, uint64_t len);
+void aspace_change_end(void);
+/* Between begin and end: the end of the host mapping that holds addr, as
+ * /proc/self/maps has it now; addr itself when none does. */
+uint64_t aspace_host_mapping_end(uint64_t addr);
 /* The guest's page-table entry for va, or NULL if its tables do not exist yet. */
 uint64_t *aspace_pte(uint64_t va);
 uint64_t aspace_memslots(void);

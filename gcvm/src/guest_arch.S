@@ -211,7 +211,13 @@ gcvm_guest_page_fault_entry:
         mov $-1, %edx
         xsave64 (%rsp)
 3:      mov %rbx, %rdi
-        sti
+        /* IF on by popfq, not sti: sti blocks interrupts for one instruction, and an exit
+         * in that shadow (a preemption timer, a nested-paging fault on the call's push)
+         * would leave the vCPU's state saying so; the host may then enter it with IF
+         * clear (a TLB-flush frame), which VM entry refuses. */
+        pushfq
+        orq $0x200, (%rsp)
+        popfq
         call gcvm_guest_page_fault
         cli
         movzbl gcvm_guest_state_save(%rip), %eax

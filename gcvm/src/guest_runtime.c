@@ -90,7 +90,9 @@ GUEST_TEXT void gcvm_guest_page_fault(struct fault_frame *f)
             return;
         gcvm_guest_crash(f);
     }
-    if (!(f->error & 1)) { /* not present: first touch in guest mode */
+    if (!(e & PTE_P)) {
+        /* absent from the tables: a first touch in guest mode, or an entry the host forgot
+         * (the range was unmapped or changed) after this vCPU's TLB cached it */
         struct hypercall hc = {.op = GCVM_HC_POPULATE,
                                .addr = va & ~(PAGE - 1),
                                .len = PAGE,

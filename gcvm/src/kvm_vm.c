@@ -291,6 +291,7 @@ int kvm_create_vcpu(const struct kvm_machine *m, unsigned id, struct vcpu *v, ch
     }
     v->cpu = &tables->cpu;
     v->flush_stack_top = (uint64_t)tables->flush_stack + sizeof tables->flush_stack;
+    v->ist1_top = tables->tss.ist[0];
     v->fd = ioctl(m->vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
     if (v->fd < 0) {
         snprintf(err, err_len, "KVM_CREATE_VCPU failed: %s", strerror(errno));

@@ -54,11 +54,9 @@ static void serve_hypercall(const struct vcpu *v, uint64_t rdi)
 
 /* ---- System calls ---- */
 
-/* Whether a successful call changes the host's mappings, and in which range. brk and
- * shmdt do not say which range they unmapped: for them only the cached copy of
- * /proc/self/maps is dropped (lo == hi). Entries left behind still map an address to the
- * same memory; only an access to memory the host no longer maps then fails in KVM
- * rather than with SIGSEGV. */
+/* Whether the call changes the host's mappings, and which range of them it names
+ * (munmap, mprotect, mremap's source, mmap over a range). brk and shmdt name none: their
+ * range is found when they are made (change_mappings). */
 static bool changes_address_space(long nr, const struct kvm_regs *r, uint64_t *lo, uint64_t *hi)
 {
     *lo = *hi = 0;
@@ -124,6 +122,28 @@ static long forward_syscall(long nr, const struct kvm_regs *r)
     return ret;
 }
 
+/* Makes a call that changes the host's mappings, and forgets the guest's entries for
+ * every range it may change: the one it names, before it (a call that fails may have
+ * changed part of it); a detached segment's, as the host map has it; what brk released;
+ * mremap's destination. */
+static long change_mappings(long nr, const struct kvm_regs *r, uint64_t lo, uint64_t hi)
+{
+    aspace_change_begin();
+    if (nr == SYS_shmdt) {
+        lo = r->rdi;
+        hi = aspace_host_mapping_end(lo);
+    }
+    uint64_t old_break = nr == SYS_brk ? (uint64_t)raw_syscall6(SYS_brk, 0, 0, 0, 0, 0, 0) : 0;
+    aspace_forget(lo, hi - lo);
+    long ret = forward_syscall(nr, r);
+    if (nr == SYS_mremap && ret >= 0)
+        aspace_forget((uint64_t)ret, r->rdx);
+    if (nr == SYS_brk && (uint64_t)ret < old_break)
+        aspace_forget((uint64_t)ret, old_break - (uint64_t)ret);
+    aspace_change_end();
+    return ret;
+}
+
 static void serve_syscall(struct vcpu *v, struct kvm_regs *r)
 {
     long nr = (long)r->rax, ret;
@@ -152,17 +172,14 @@ static void serve_syscall(struct vcpu *v, struct kvm_regs *r)
         }
         ret = 0;
     } else if (remap) {
-        aspace_change_begin();
-        ret = forward_syscall(nr, r);
-        /* an error is negative; an address from mmap is not */
-        aspace_change_end(lo, ret >= 0 ? hi - lo : 0);
+        ret = change_mappings(nr, r, lo, hi);
     } else {
         ret = forward_syscall(nr, r);
     }
     r->rax = (uint64_t)ret;
     r->rflags = r->r11; /* as SYSRET would */
     r->rip = r->rcx;
-    if (remap && ret >= 0) {
+    if (remap) { /* even a call that failed may have changed part of its range */
         r->rip = (uint64_t)gcvm_guest_flush_and_return;
         if (__atomic_load_n(&gcvm_shared.vcpus_held, __ATOMIC_SEQ_CST) > 1)
             tlb_shootdown(v);

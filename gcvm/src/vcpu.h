@@ -28,6 +28,7 @@ struct vcpu {
     pid_t tid;                /* the thread that holds it, which a kick signals */
     struct guest_cpu *cpu;    /* its guest data (GS base), in its CPU tables */
     uint64_t flush_stack_top; /* where the host builds a TLB-flush frame */
+    uint64_t ist1_top;        /* the top of its #PF stack, the TSS's IST1 when no fault runs */
     /* TLB coherence (tlb_coherence.c): the shootdown generation its TLB was last flushed
      * for, and run_state = 2 * (KVM_RUNs finished) + (1 while in KVM_RUN). */
     uint64_t flushed_generation;
