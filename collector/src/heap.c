@@ -280,6 +280,8 @@ static struct gc_heap *build_heap(const struct gc_config *cfg_in, const struct e
     size_t threshold =
         cfg.major_threshold_bytes ? cfg.major_threshold_bytes : 4 * cfg.nursery_bytes;
     h->major_threshold_blocks = h->min_major_threshold_blocks = threshold >> BLOCK_SHIFT;
+    h->sizing.trigger_budget = threshold; /* until heap sizing sets them */
+    h->sizing.limit_budget = 2 * threshold;
     h->on_oom = cfg.on_oom;
     h->on_oom_arg = cfg.on_oom_arg;
     h->conservative_stack = cfg.conservative_stack != 0;
@@ -366,15 +368,6 @@ const char *gc_heap_barrier_reason(const struct gc_heap *h)
 
 /* ---- Collection driver ---- */
 
-/* The process's CPU time: in a pause, the collector's workers (the mutators are stopped
- * and the marker parked), whichever thread did the work. */
-static uint64_t process_cpu_now_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
 static void timed_barrier_step(struct gc_heap *h, void (*step)(struct gc_heap *))
 {
     uint64_t t0 = gc_now_ns();
@@ -397,15 +390,6 @@ static void log_collection(struct gc_heap *h, const char *kind, uint64_t promote
             (double)(h->stats.bytes_promoted - promoted_before) / 1024.0,
             (double)(h->old_blocks << BLOCK_SHIFT) / 1048576.0,
             (double)((h->nblocks - h->free_blocks) << BLOCK_SHIFT) / 1048576.0);
-}
-
-/* The old generation's size at which a running cycle is ended at once, its marker
- * having fallen behind the mutators' promotion: the threshold's headroom again. */
-static bool cycle_outgrown(const struct gc_heap *h)
-{
-    size_t live = h->sizing.live_after_major >> BLOCK_SHIFT;
-    size_t headroom = h->major_threshold_blocks > live ? h->major_threshold_blocks - live : 0;
-    return h->old_blocks >= h->major_threshold_blocks + headroom;
 }
 
 /* Whether a cycle whose marker is done ends at this nursery block boundary: only early
@@ -449,15 +433,21 @@ static enum pause_outcome minor_and_cycle(struct gc_heap *h, enum collection_req
         /* Not now: at the next nursery block boundary, when the major collection has
          * almost nothing young to evacuate (docs/collector.md, "Major collections and
          * the pause"). */
-        h->major_due = h->old_blocks >= h->major_threshold_blocks;
+        h->major_due = heap_sizing_major_due(h, 0);
         return PAUSE_MINOR;
     }
     if (h->cycle_active) {
         /* The marker finished its round before this minor collection: what was written
          * since is re-scanned here rather than in another round (cycle_end_due). */
         if (what != COLLECT_MAJOR_STEP && !marker_done && !concurrent_rounds_exhausted(h) &&
-            !cycle_outgrown(h))
+            !heap_sizing_cycle_outgrown(h)) {
+            /* A marker that fell behind its schedule (a busy machine gives it little
+             * CPU) is helped here, in proportion to what the mutators promoted. */
+            uint64_t assist = heap_sizing_assist_bytes(h, concurrent_traced_bytes(h));
+            if (assist)
+                concurrent_assist(h, assist);
             return PAUSE_MINOR;
+        }
         concurrent_cycle_finish(h);
         return PAUSE_CYCLE_END;
     }
@@ -466,8 +456,7 @@ static enum pause_outcome minor_and_cycle(struct gc_heap *h, enum collection_req
     /* While the last cycle's sweep is pending, its threshold is not set yet (the old
      * generation's size waits for the sweep): no cycle starts from it. One that starts
      * anyway (the debug hook, stress mode) sweeps what is left first. */
-    if (what == COLLECT_MAJOR_STEP ||
-        (!h->sizing_pending && h->old_blocks >= h->major_threshold_blocks)) {
+    if (what == COLLECT_MAJOR_STEP || (!h->sizing_pending && heap_sizing_major_due(h, 0))) {
         sweep_finish(h);
         concurrent_cycle_start(h);
     }
@@ -482,7 +471,11 @@ static void collect_stopped(struct gc_heap *h, enum collection_request what)
     uint64_t t0 = gc_now_ns();
     uint64_t promoted_before = h->stats.bytes_promoted;
     memset(h->phase_ns, 0, sizeof h->phase_ns);
-    uint64_t cpu0 = process_cpu_now_ns();
+    /* The pause's CPU time, for the nursery's sizing: the collecting thread's own clock
+     * and the helper workers' in the parallel part, not the process's (other threads of
+     * the program, and other heaps, run meanwhile). */
+    uint64_t cpu0 = thread_cpu_ns();
+    h->pause_helper_cpu_ns = 0;
     h->stats.bytes_allocated += nursery_bytes_in_use(h);
     concurrent_pause_begin(h);
     enum pause_outcome outcome = PAUSE_FULL;
@@ -504,7 +497,7 @@ static void collect_stopped(struct gc_heap *h, enum collection_request what)
     timed_barrier_step(h, h->barrier->rearm);
     h->all_dirty = false;
     if (outcome == PAUSE_MINOR)
-        heap_sizing_minor_ends(h, process_cpu_now_ns() - cpu0);
+        heap_sizing_minor_ends(h, thread_cpu_ns() - cpu0 + h->pause_helper_cpu_ns);
     nursery_reset(h);
     prefault_request(h);
     if (h->verify && verify_reachable(h) != 0)
@@ -628,9 +621,8 @@ static char *alloc_small_young(struct gc_mutator *m, size_t total)
 static char *alloc_large_old(struct gc_mutator *m, size_t total)
 {
     struct gc_heap *h = m->heap;
-    bool over =
-        !h->sizing_pending && h->old_blocks + (total >> BLOCK_SHIFT) >= h->major_threshold_blocks;
-    if (h->cycle_active ? cycle_end_due(h) || cycle_outgrown(h)
+    bool over = !h->sizing_pending && heap_sizing_major_due(h, total);
+    if (h->cycle_active ? cycle_end_due(h) || heap_sizing_cycle_outgrown(h)
                         : over && h->barrier_kind != GC_BARRIER_NONE)
         run_collection(m, COLLECT_MAJOR_STEP, true);
     char *at = old_alloc_large(h, total);
@@ -643,6 +635,7 @@ static char *alloc_large_old(struct gc_mutator *m, size_t total)
     h->blocks[bi].fresh = true;
     ptr_stack_push(&h->fresh_large, at + GC_HEADER_BYTES);
     h->stats.bytes_allocated += total;
+    h->sizing.large_bytes += total;
     return at;
 }
 

@@ -56,6 +56,8 @@ void gc_get_stats(const struct gc_heap *ch, struct gc_stats *out)
     out->prefaulted_bytes = prefault_populated_bytes(h);
     out->major_threshold_bytes = (uint64_t)h->major_threshold_blocks << BLOCK_SHIFT;
     out->old_bytes = (uint64_t)h->old_blocks << BLOCK_SHIFT;
+    out->live_estimate_bytes = h->sizing.live_estimate;
+    out->heap_goal_bytes = h->sizing.live_estimate + h->sizing.goal_budget;
     out->unswept_blocks = h->sweep_pending;
     if (h->barrier->trap_counts) {
         uint64_t traps, ns;
@@ -144,6 +146,11 @@ void gc_print_stats(const struct gc_heap *h, void *file)
                 (unsigned long long)s.final_rescanned_units, s.final_pause_max_ms,
                 s.final_pause_last_ms);
     fprintf(f, "\n");
+    fprintf(f,
+            "gc: heap sizing: live estimate %.1f MiB, goal %.1f MiB, next major at %.1f MiB old; "
+            "%.1f MiB marked by minor pauses (assists)\n",
+            (double)s.live_estimate_bytes / 1048576.0, (double)s.heap_goal_bytes / 1048576.0,
+            (double)s.major_threshold_bytes / 1048576.0, (double)s.assist_marked_bytes / 1048576.0);
     fprintf(f, "gc: sweep: %llu blocks in pauses, %llu outside them, %llu waiting\n",
             (unsigned long long)s.swept_blocks_in_pauses,
             (unsigned long long)s.swept_blocks_outside_pauses,

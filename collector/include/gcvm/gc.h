@@ -220,6 +220,13 @@ struct gc_stats {
     uint64_t swept_blocks_in_pauses;
     uint64_t swept_blocks_outside_pauses;
     uint64_t unswept_blocks;
+    /* Heap sizing (docs/collector.md, "Heap sizing"): the live size the last major
+     * collection estimated, the heap goal it set (that live size plus the headroom), and
+     * the bytes minor pauses marked for concurrent cycles that fell behind their
+     * schedule (assists), summed. */
+    uint64_t live_estimate_bytes;
+    uint64_t heap_goal_bytes;
+    uint64_t assist_marked_bytes;
 };
 
 /* Fills *out with the heap's statistics so far. Callable from any thread; bytes_allocated

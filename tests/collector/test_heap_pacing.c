@@ -1,0 +1,157 @@
+/* Heap pacing (docs/collector.md, "Heap sizing"): in a steady state the old generation
+ * stays within its goal, at most 1.5 times the live size, also while concurrent cycles
+ * run beside a mutator that keeps promoting.
+ *
+ * The program holds LIVE_MIB of records in an array and replaces random entries for a
+ * while, each replacement making some garbage too; after a warm-up of several major
+ * collections it samples the old generation's size (its blocks, free cells included).
+ * The peak must be at most 1.5 x live + SLACK_MIB (a nursery's survivors and the free
+ * cells of partly used blocks) with stop-the-world major collections, 1.625 x live +
+ * SLACK_MIB with concurrent ones (the cycle's limit, where its marker falls behind).
+ *
+ * usage: test_heap_pacing BARRIER concurrent|stw [LIVE_MIB]
+ * Exits 77 when the barrier is not available here. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gcvm/gc-embedder.h"
+#include "test_util.h"
+
+enum { KIND_ARRAY = 1, KIND_RECORD = 2, KIND_DATA = 3 };
+enum { SLACK_MIB = 8, WARMUP_MAJORS = 3, MEASURED_MAJORS = 3 };
+enum { DATA_BYTES = 120, ENTRY_BYTES = 8 + 48 + 128 }; /* a slot, a record, its data */
+
+struct record {
+    uint64_t id;
+    void *data;
+    uint64_t pad[3];
+};
+
+struct array {
+    size_t n;
+    struct record *items[];
+};
+
+static void trace_record(void *obj, gc_visit_fn visit, void *ctx)
+{
+    visit(&((struct record *)obj)->data, ctx);
+}
+
+static void trace_array(void *obj, gc_visit_fn visit, void *ctx)
+{
+    struct array *a = obj;
+    for (size_t i = 0; i < a->n; i++)
+        visit((void **)&a->items[i], ctx);
+}
+
+static struct array *array;  /* a root */
+static struct record *fresh; /* a root: the record being made */
+
+static uint64_t rng = 0x9E3779B97F4A7C15ull;
+static uint64_t next_random(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+static struct gc_stats stats_of(struct gc_heap *h)
+{
+    struct gc_stats s;
+    gc_get_stats(h, &s);
+    return s;
+}
+
+/* A record (a 48-byte cell) with its data (a 128-byte cell), stored at a random slot; and two
+ * short-lived objects beside it (a mutator that keeps some of what it allocates). */
+static void replace_one(struct gc_mutator *m, uint64_t id)
+{
+    CHECK(gc_alloc_pointerfree(m, KIND_DATA, 48) != NULL);
+    fresh = gc_alloc(m, KIND_RECORD, sizeof *fresh);
+    CHECK(fresh != NULL);
+    fresh->id = id;
+    void *data = gc_alloc_pointerfree(m, KIND_DATA, DATA_BYTES);
+    CHECK(data != NULL);
+    memcpy(data, &id, sizeof id);
+    fresh->data = data;
+    gc_write_barrier(m, &fresh->data);
+    CHECK(gc_alloc_pointerfree(m, KIND_DATA, 80) != NULL);
+    size_t i = next_random() % array->n;
+    array->items[i] = fresh;
+    gc_write_barrier(m, (void **)&array->items[i]);
+    fresh = NULL;
+}
+
+int main(int argc, char **argv)
+{
+    struct gc_config cfg;
+    gc_config_init(&cfg);
+    cfg.barrier = barrier_from_args(argc, argv);
+    CHECK_MSG(argc > 2 && (!strcmp(argv[2], "concurrent") || !strcmp(argv[2], "stw")),
+              "usage: test_heap_pacing BARRIER concurrent|stw [LIVE_MIB]");
+    cfg.concurrent_marking = strcmp(argv[2], "concurrent") == 0 ? 1 : -1;
+    const size_t mib = (size_t)1 << 20;
+    size_t live_mib = argc > 3 ? strtoul(argv[3], NULL, 10) : 64;
+    CHECK_MSG(live_mib >= 8 && live_mib <= 4096, "LIVE_MIB from 8 to 4096, not %s", argv[3]);
+    char err[256];
+    struct gc_heap *h = gc_heap_create(&cfg, err, sizeof err);
+    CHECK_MSG(h != NULL, "%s", err);
+    struct gc_mutator *m = attach_or_fail(h);
+    gc_register_kind(h, KIND_ARRAY, trace_array);
+    gc_register_kind(h, KIND_RECORD, trace_record);
+    CHECK(gc_root_add(h, (void **)&array) == 0);
+    CHECK(gc_root_add(h, (void **)&fresh) == 0);
+
+    size_t n = live_mib * mib / ENTRY_BYTES;
+    array = gc_alloc(m, KIND_ARRAY, sizeof *array + n * sizeof(struct record *));
+    CHECK(array != NULL);
+    array->n = n;
+    uint64_t id = 0;
+    for (size_t i = 0; i < n; i++) {
+        replace_one(m, id++); /* random slots: some stay empty until the churn fills them */
+    }
+
+    /* Warm-up: the heap sizing's rates settle over a few major collections. */
+    uint64_t majors0 = stats_of(h).major_collections;
+    while (stats_of(h).major_collections < majors0 + WARMUP_MAJORS)
+        for (int k = 0; k < 4096; k++)
+            replace_one(m, id++);
+
+    /* Steady state: the old generation's size, sampled every 1024 replacements (about
+     * 200 KiB allocated, a tenth of the smallest nursery). */
+    uint64_t majors1 = stats_of(h).major_collections;
+    uint64_t peak = 0, replaced = 0;
+    while (stats_of(h).major_collections < majors1 + MEASURED_MAJORS || replaced < n) {
+        for (int k = 0; k < 1024; k++)
+            replace_one(m, id++);
+        replaced += 1024;
+        uint64_t old = stats_of(h).old_bytes;
+        if (old > peak)
+            peak = old;
+    }
+    struct gc_stats end = stats_of(h);
+    /* What the program holds: the array and a record and its data per slot (a slot never
+     * written yet holds nothing, but after the churn nearly none is left). */
+    uint64_t live = sizeof *array + (uint64_t)n * ENTRY_BYTES;
+    /* Stop-the-world: the goal, 1.5 x live. Concurrent: the goal while the marker (with
+     * the pauses' assists) keeps up; on a busy machine a cycle may run on to its limit,
+     * a quarter of the headroom more, before it is ended in a pause. */
+    double ratio = cfg.concurrent_marking > 0 ? 1.625 : 1.5;
+    double bound = ratio * (double)live + (double)(SLACK_MIB * mib);
+    printf("%s, %s: live %.1f MiB (estimated %.1f, goal %.1f); peak old generation %.1f MiB "
+           "in the steady state (%llu major collections; %llu cycles in all, %.1f MiB marked "
+           "by assists); bound %.1f MiB\n",
+           gc_barrier_name(cfg.barrier), argv[2], (double)live / (double)mib,
+           (double)end.live_estimate_bytes / (double)mib, (double)end.heap_goal_bytes / (double)mib,
+           (double)peak / (double)mib, (unsigned long long)(end.major_collections - majors1),
+           (unsigned long long)end.concurrent_cycles, (double)end.assist_marked_bytes / (double)mib,
+           bound / (double)mib);
+    CHECK_MSG((double)peak <= bound,
+              "the old generation reached %.2f x the live size (%.1f MiB at %.1f MiB live)",
+              (double)peak / (double)live, (double)peak / (double)mib, (double)live / (double)mib);
+    gc_heap_destroy(h);
+    printf("ok\n");
+    return 0;
+}
