@@ -101,7 +101,7 @@ static void blocked(struct gc_mutator *m)
     printf("blocked: a %d MiB object cleared in %.1f ms with %llu blocks to sweep; the other "
            "threads used %.1f ms of CPU meanwhile\n",
            LARGE_MIB, (double)wall / 1e6, (unsigned long long)unswept, (double)others / 1e6);
-    if (wall < 4u * RELEASE_AFTER_MS * 1000000u) {
+    if (wall < (uint64_t)4 * RELEASE_AFTER_MS * 1000000u) {
         printf("SKIP: the clearing was too short to tell (%.1f ms)\n", (double)wall / 1e6);
         exit(TEST_SKIP_CODE);
     }

@@ -80,8 +80,9 @@ struct gc_config {
                                      the heap, from 2 MiB up to 1/16 of the old
                                      generation (at most 64 MiB) while minor pauses stay
                                      short (docs/collector.md, "Nursery size") */
-    size_t major_threshold_bytes; /* first major collection when the old generation
-                                     reaches this; 0: 4 x nursery */
+    size_t major_threshold_bytes; /* first major collection when this much became
+                                     old, and the least heap goal after (heap
+                                     sizing); 0: 4 x nursery */
     enum gc_barrier_kind barrier;
     int conservative_stack;   /* also scan every mutator's stack and registers */
     unsigned stress_interval; /* collect every Nth allocation; 0: GCVM_GC_STRESS or off */
@@ -184,7 +185,8 @@ struct gc_stats {
     uint64_t prefaulted_bytes;      /* free blocks faulted in ahead, outside pauses */
     uint64_t released_bytes;        /* free blocks returned to the system */
     uint64_t major_threshold_bytes; /* the old generation's size that makes the next
-                                       major collection (heap sizing) */
+                                       major collection were no free cell reused
+                                       (heap sizing counts bytes that become old) */
     uint64_t old_bytes;             /* the old generation's blocks now */
     /* Parallel minor collections (gc_config.parallelism > 1): how many ran, the objects
      * each worker copied in them (worker 0 is the collecting thread; workers past the
