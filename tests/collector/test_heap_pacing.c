@@ -19,7 +19,7 @@
 #include "test_util.h"
 
 enum { KIND_ARRAY = 1, KIND_RECORD = 2, KIND_DATA = 3 };
-enum { SLACK_MIB = 8, WARMUP_MAJORS = 3, MEASURED_MAJORS = 3 };
+enum { SLACK_MIB = 8, WARMUP_MAJORS = 2, MEASURED_MAJORS = 2 };
 enum { DATA_BYTES = 120, ENTRY_BYTES = 8 + 48 + 128 }; /* a slot, a record, its data */
 
 struct record {
@@ -123,7 +123,7 @@ int main(int argc, char **argv)
      * 200 KiB allocated, a tenth of the smallest nursery). */
     uint64_t majors1 = stats_of(h).major_collections;
     uint64_t peak = 0, replaced = 0;
-    while (stats_of(h).major_collections < majors1 + MEASURED_MAJORS || replaced < n) {
+    while (stats_of(h).major_collections < majors1 + MEASURED_MAJORS || replaced < n / 2) {
         for (int k = 0; k < 1024; k++)
             replace_one(m, id++);
         replaced += 1024;
