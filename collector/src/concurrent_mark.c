@@ -20,7 +20,7 @@
 
 #define PAUSE_CHECK_EVERY 64u /* marking steps between looks at a pause request */
 #define MAX_ROUNDS_BEHIND 2u  /* see concurrent_rounds_exhausted */
-#define ASSIST_STEPS 256u     /* marking steps between looks at an assist's progress */
+#define ASSIST_STEPS 32u      /* marking steps between looks at an assist's progress */
 /* The background sweep's sleeps while the heap's lock is taken: from 50 us, doubling up to
  * 5 ms (wait_after_blocked_sweep). */
 #define SWEEP_WAIT_MIN_NS 50000u

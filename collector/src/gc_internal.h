@@ -269,7 +269,9 @@ struct gc_heap {
     struct gc_stats stats;
     struct pause_log pauses;
     uint64_t barrier_ns;
-    uint64_t phase_ns[3]; /* last collection: roots+evacuation/marking, sweep, barrier */
+    /* Last collection: roots+evacuation/marking, sweep, barrier, waiting for the marker
+     * thread to park, marking for a late cycle (an assist). */
+    uint64_t phase_ns[5];
     /* This pause's CPU time on the collector's helper threads (every worker but the
      * collecting thread), for the nursery's sizing. */
     uint64_t pause_helper_cpu_ns;

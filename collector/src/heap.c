@@ -380,13 +380,14 @@ static void timed_barrier_step(struct gc_heap *h, void (*step)(struct gc_heap *)
 static void log_collection(struct gc_heap *h, const char *kind, uint64_t promoted_before, double ms)
 {
     fprintf(stderr,
-            "gcvm-gc: %s #%llu: %.3f ms (trace %.3f, sweep %.3f, barrier %.3f); promoted "
-            "%.1f KiB; old %.1f MiB, heap %.1f MiB\n",
+            "gcvm-gc: %s #%llu: %.3f ms (trace %.3f, sweep %.3f, barrier %.3f, marker park "
+            "%.3f, assist %.3f); promoted %.1f KiB; old %.1f MiB, heap %.1f MiB\n",
             kind,
             (unsigned long long)h->stats.minor_collections +
                 (unsigned long long)h->stats.major_collections,
             ms, (double)h->phase_ns[0] / 1e6, (double)h->phase_ns[1] / 1e6,
-            (double)h->phase_ns[2] / 1e6,
+            (double)h->phase_ns[2] / 1e6, (double)h->phase_ns[3] / 1e6,
+            (double)h->phase_ns[4] / 1e6,
             (double)(h->stats.bytes_promoted - promoted_before) / 1024.0,
             (double)(h->old_blocks << BLOCK_SHIFT) / 1048576.0,
             (double)((h->nblocks - h->free_blocks) << BLOCK_SHIFT) / 1048576.0);
@@ -444,8 +445,11 @@ static enum pause_outcome minor_and_cycle(struct gc_heap *h, enum collection_req
             /* A marker that fell behind its schedule (a busy machine gives it little
              * CPU) is helped here, in proportion to what the mutators promoted. */
             uint64_t assist = heap_sizing_assist_bytes(h, concurrent_traced_bytes(h));
-            if (assist)
+            if (assist) {
+                uint64_t t_assist = gc_now_ns();
                 concurrent_assist(h, assist);
+                h->phase_ns[4] = gc_now_ns() - t_assist;
+            }
             return PAUSE_MINOR;
         }
         concurrent_cycle_finish(h);
@@ -477,7 +481,9 @@ static void collect_stopped(struct gc_heap *h, enum collection_request what)
     uint64_t cpu0 = thread_cpu_ns();
     h->pause_helper_cpu_ns = 0;
     h->stats.bytes_allocated += nursery_bytes_in_use(h);
+    uint64_t t_park = gc_now_ns();
     concurrent_pause_begin(h);
+    h->phase_ns[3] = gc_now_ns() - t_park;
     enum pause_outcome outcome = PAUSE_FULL;
     bool cycle_before = h->cycle_active;
     bool stw_major =
