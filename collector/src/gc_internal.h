@@ -23,6 +23,9 @@
 /* Default of GCVM_GC_PARALLEL_MIN_KB (docs/collector.md, "Small collections stay on the
  * collecting thread"). */
 #define PARALLEL_MIN_KB 1024u
+/* The headroom's cap, in percent of the live size (gc_config.headroom_percent). */
+#define DEFAULT_HEADROOM_PERCENT 50u
+#define MAX_HEADROOM_PERCENT 1000u
 
 /* Object header, one word before the payload.
  *   bit 0 LIVE: set in every allocated object. Clear with a nonzero word: the object was
@@ -102,13 +105,14 @@ struct heap_sizing {
      * of the last major collection's marking before the next one starts (trigger) or a
      * running cycle is ended at once (limit). */
     uint64_t added_base, trigger_budget, limit_budget;
-    uint64_t goal_budget;    /* the headroom: the budget at which a cycle should have ended */
-    uint64_t added_at_start; /* old_bytes_added() when the collection began */
-    size_t old_at_start;     /* old-generation bytes then */
-    double cycle_growth;     /* bytes the old generation grew during a cycle, smoothed */
-    uint64_t large_bytes;    /* bytes of large objects the mutators allocated, ever */
-    uint64_t marked_bytes;   /* bytes the last marking kept, counted by its sweep */
-    size_t live_estimate;    /* bytes: the last major collection's live estimate */
+    uint64_t goal_budget;     /* the headroom: the budget at which a cycle should have ended */
+    uint64_t added_at_start;  /* old_bytes_added() when the collection began */
+    size_t old_at_start;      /* old-generation bytes then */
+    double cycle_growth;      /* bytes the old generation grew during a cycle, smoothed */
+    uint64_t large_bytes;     /* bytes of large objects the mutators allocated, ever */
+    uint64_t marked_bytes;    /* bytes the last marking kept, counted by its sweep */
+    size_t live_estimate;     /* bytes: the last major collection's live estimate */
+    double headroom_fraction; /* the headroom's cap, of the live size */
 };
 
 /* A mutator thread's state, read and written under the heap's lock. */

@@ -42,9 +42,10 @@ void gc_config_init(struct gc_config *cfg)
 /* The environment variables a heap reads at creation, each a number, 0 when unset. */
 struct env_settings {
     unsigned stress, threads, verify, trace, workers_together;
-    unsigned parallel_min_kb; /* GCVM_GC_PARALLEL_MIN_KB, or PARALLEL_MIN_KB when unset */
-    int concurrent;           /* GCVM_GC_CONCURRENT: 0 or 1; -1 unset */
-    bool nursery_adaptive;    /* gc_config.nursery_bytes was 0: heap sizing sizes it */
+    unsigned parallel_min_kb;  /* GCVM_GC_PARALLEL_MIN_KB, or PARALLEL_MIN_KB when unset */
+    unsigned headroom_percent; /* GCVM_GC_HEADROOM_PERCENT */
+    int concurrent;            /* GCVM_GC_CONCURRENT: 0 or 1; -1 unset */
+    bool nursery_adaptive;     /* gc_config.nursery_bytes was 0: heap sizing sizes it */
 };
 
 /* Reads one; a value that is not a number from 0 to 1000000000 is gc_heap_create's
@@ -101,6 +102,7 @@ static int read_env_settings(struct env_settings *e, char *err, size_t err_len)
                    env_unsigned("GCVM_GC_VERIFY", &e->verify, err, err_len) ||
                    env_unsigned("GCVM_GC_TRACE", &e->trace, err, err_len) ||
                    env_unsigned("GCVM_GC_WORKERS_TOGETHER", &e->workers_together, err, err_len) ||
+                   env_unsigned("GCVM_GC_HEADROOM_PERCENT", &e->headroom_percent, err, err_len) ||
                    env_parallel_min(e, err, err_len)
                ? -1
                : 0;
@@ -154,12 +156,26 @@ static int prepare_config(const struct gc_config *cfg_in, struct gc_config *cfg,
                      cfg->concurrent_marking);
         return -1;
     }
+    if (cfg->headroom_percent > MAX_HEADROOM_PERCENT) {
+        gc_set_error(err, err_len,
+                     "gc_config.headroom_percent is %u; give 1 to %u, or 0 for the default",
+                     cfg->headroom_percent, MAX_HEADROOM_PERCENT);
+        return -1;
+    }
     if (nblocks > ((size_t)1 << 31)) {
         gc_set_error(err, err_len, "heap of %zu bytes is larger than this collector supports",
                      cfg->heap_max_bytes);
         return -1;
     }
-    return read_env_settings(env, err, err_len);
+    if (read_env_settings(env, err, err_len) != 0)
+        return -1;
+    if (env->headroom_percent > MAX_HEADROOM_PERCENT) {
+        gc_set_error(err, err_len,
+                     "GCVM_GC_HEADROOM_PERCENT=%u: give 1 to %u, or 0 for the default",
+                     env->headroom_percent, MAX_HEADROOM_PERCENT);
+        return -1;
+    }
+    return 0;
 }
 
 static struct gc_heap *build_heap(const struct gc_config *cfg_in, const struct env_settings *env,
@@ -295,6 +311,10 @@ static struct gc_heap *build_heap(const struct gc_config *cfg_in, const struct e
     h->trace_log = env->trace != 0;
     h->workers_together = env->workers_together != 0;
     h->parallel_min_work = (uint64_t)env->parallel_min_kb << 10;
+    unsigned headroom = cfg.headroom_percent    ? cfg.headroom_percent
+                        : env->headroom_percent ? env->headroom_percent
+                                                : DEFAULT_HEADROOM_PERCENT;
+    h->sizing.headroom_fraction = headroom / 100.0;
     h->last_minor_work = h->parallel_min_work; /* the first one: on the workers */
     h->stats.dirty_unit_bytes = kind == GC_BARRIER_NONE ? 0 : (uint64_t)1 << h->dirty_shift;
     if (choose_concurrent(h, &cfg, env, err, err_len) != 0) {

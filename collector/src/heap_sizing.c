@@ -17,7 +17,8 @@
  * a program that stops allocating gets its heap shrunk. lambda (HEAP_SIZING_LAMBDA) is
  * how many bytes of memory one unit of time fraction is worth. Alone, the rule gives a
  * fast allocator more headroom than its live size (at 1 GiB live, 1 GB/s promoted and
- * marked at 2 GB/s: E = 1.5 GiB), so E is capped at HEADROOM_MAX_FRACTION of L.
+ * marked at 2 GB/s: E = 1.5 GiB), so E is capped at a fraction of L (headroom_fraction,
+ * gc_config.headroom_percent: by default a half).
  *
  * The live size. L is the bytes the marking kept (counted by the sweep, cell by cell),
  * less an estimate of the floating garbage of a concurrent cycle: the old objects the
@@ -38,7 +39,6 @@
 #include "gc_internal.h"
 
 #define HEAP_SIZING_LAMBDA 4294967296.0 /* bytes: see above */
-#define HEADROOM_MAX_FRACTION 0.5       /* of the live size */
 #define RUNWAY_MARGIN 1.25              /* the trigger's margin over the last cycle's growth */
 #define RATE_SMOOTHING 0.5              /* weight of the newest measurement */
 /* What a byte that becomes old during a cycle costs of the goal: itself and, as floating
@@ -133,7 +133,7 @@ void heap_sizing_major_ends(struct gc_heap *h)
     z->live_estimate = live;
     z->last_major_end_ns = end;
 
-    double headroom = (double)live * HEADROOM_MAX_FRACTION; /* also before rates exist */
+    double headroom = (double)live * z->headroom_fraction; /* also before rates exist */
     if (z->growth_rate > 0 && z->collection_rate > 0) {
         double rule = sqrt(HEAP_SIZING_LAMBDA * (double)live * z->growth_rate / z->collection_rate);
         if (rule < headroom)

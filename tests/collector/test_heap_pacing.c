@@ -5,12 +5,18 @@
  * The program holds LIVE_MIB of records in an array and replaces random entries for a
  * while, each replacement making some garbage too; after a warm-up of several major
  * collections it samples the old generation's size (its blocks, free cells included).
- * The peak must be at most 1.5 x live + SLACK_MIB (a nursery's survivors and the free
- * cells of partly used blocks) with stop-the-world major collections, 1.625 x live +
- * SLACK_MIB with concurrent ones (the cycle's limit, where its marker falls behind).
+ * The peak must be at most (1 + h) x live + 8 MiB with stop-the-world major collections
+ * and (1 + 1.25 h) x live + 16 MiB with concurrent ones, h being the headroom's cap
+ * (HEADROOM_PERCENT, gc_config.headroom_percent, default 50%: 1.5 and 1.625 x live).
+ * The constant: the last minor collection's survivors and the free cells of partly used
+ * blocks; with concurrent cycles also the limit's nursery and the live estimate's error
+ * (its guess of the floating garbage). Concurrent cycles hold the goal while the marker,
+ * with the pauses' assists, keeps up; on a busy machine one may run on to its limit, a
+ * quarter of the headroom more, before it is ended in a pause.
  *
- * usage: test_heap_pacing BARRIER concurrent|stw [LIVE_MIB]
+ * usage: test_heap_pacing BARRIER concurrent|stw [LIVE_MIB [HEADROOM_PERCENT]]
  * Exits 77 when the barrier is not available here. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +25,7 @@
 #include "test_util.h"
 
 enum { KIND_ARRAY = 1, KIND_RECORD = 2, KIND_DATA = 3 };
-enum { SLACK_MIB = 8, WARMUP_MAJORS = 2, MEASURED_MAJORS = 2 };
+enum { WARMUP_MAJORS = 2, MEASURED_MAJORS = 2 };
 enum { DATA_BYTES = 120, ENTRY_BYTES = 8 + 48 + 128 }; /* a slot, a record, its data */
 
 struct record {
@@ -64,9 +70,9 @@ static struct gc_stats stats_of(struct gc_heap *h)
     return s;
 }
 
-/* A record (a 48-byte cell) with its data (a 128-byte cell), stored at a random slot; and two
+/* A record (a 48-byte cell) with its data (a 128-byte cell), stored at slot i; and two
  * short-lived objects beside it (a mutator that keeps some of what it allocates). */
-static void replace_one(struct gc_mutator *m, uint64_t id)
+static void store_one(struct gc_mutator *m, uint64_t id, size_t i)
 {
     CHECK(gc_alloc_pointerfree(m, KIND_DATA, 48) != NULL);
     fresh = gc_alloc(m, KIND_RECORD, sizeof *fresh);
@@ -78,10 +84,14 @@ static void replace_one(struct gc_mutator *m, uint64_t id)
     fresh->data = data;
     gc_write_barrier(m, &fresh->data);
     CHECK(gc_alloc_pointerfree(m, KIND_DATA, 80) != NULL);
-    size_t i = next_random() % array->n;
     array->items[i] = fresh;
     gc_write_barrier(m, (void **)&array->items[i]);
     fresh = NULL;
+}
+
+static void replace_one(struct gc_mutator *m, uint64_t id)
+{
+    store_one(m, id, next_random() % array->n);
 }
 
 int main(int argc, char **argv)
@@ -90,11 +100,14 @@ int main(int argc, char **argv)
     gc_config_init(&cfg);
     cfg.barrier = barrier_from_args(argc, argv);
     CHECK_MSG(argc > 2 && (!strcmp(argv[2], "concurrent") || !strcmp(argv[2], "stw")),
-              "usage: test_heap_pacing BARRIER concurrent|stw [LIVE_MIB]");
+              "usage: test_heap_pacing BARRIER concurrent|stw [LIVE_MIB [HEADROOM_PERCENT]]");
     cfg.concurrent_marking = strcmp(argv[2], "concurrent") == 0 ? 1 : -1;
     const size_t mib = (size_t)1 << 20;
     size_t live_mib = argc > 3 ? strtoul(argv[3], NULL, 10) : 64;
     CHECK_MSG(live_mib >= 8 && live_mib <= 4096, "LIVE_MIB from 8 to 4096, not %s", argv[3]);
+    cfg.headroom_percent = argc > 4 ? (unsigned)strtoul(argv[4], NULL, 10) : 50;
+    CHECK_MSG(cfg.headroom_percent >= 1 && cfg.headroom_percent <= 1000,
+              "HEADROOM_PERCENT from 1 to 1000, not %s", argv[4]);
     char err[256];
     struct gc_heap *h = gc_heap_create(&cfg, err, sizeof err);
     CHECK_MSG(h != NULL, "%s", err);
@@ -109,9 +122,8 @@ int main(int argc, char **argv)
     CHECK(array != NULL);
     array->n = n;
     uint64_t id = 0;
-    for (size_t i = 0; i < n; i++) {
-        replace_one(m, id++); /* random slots: some stay empty until the churn fills them */
-    }
+    for (size_t i = 0; i < n; i++)
+        store_one(m, id++, i);
 
     /* Warm-up: the heap sizing's rates settle over a few major collections. */
     uint64_t majors0 = stats_of(h).major_collections;
@@ -132,14 +144,12 @@ int main(int argc, char **argv)
             peak = old;
     }
     struct gc_stats end = stats_of(h);
-    /* What the program holds: the array and a record and its data per slot (a slot never
-     * written yet holds nothing, but after the churn nearly none is left). */
+    /* What the program holds: the array and a record and its data per slot. */
     uint64_t live = sizeof *array + (uint64_t)n * ENTRY_BYTES;
-    /* Stop-the-world: the goal, 1.5 x live. Concurrent: the goal while the marker (with
-     * the pauses' assists) keeps up; on a busy machine a cycle may run on to its limit,
-     * a quarter of the headroom more, before it is ended in a pause. */
-    double ratio = cfg.concurrent_marking > 0 ? 1.625 : 1.5;
-    double bound = ratio * (double)live + (double)(SLACK_MIB * mib);
+    bool concurrent = cfg.concurrent_marking > 0;
+    double headroom = (double)cfg.headroom_percent / 100.0;
+    double ratio = 1 + (concurrent ? 1.25 * headroom : headroom);
+    double bound = ratio * (double)live + (double)((concurrent ? 16 : 8) * mib);
     printf("%s, %s: live %.1f MiB (estimated %.1f, goal %.1f); peak old generation %.1f MiB "
            "in the steady state (%llu major collections; %llu cycles in all, %.1f MiB marked "
            "by assists); bound %.1f MiB\n",

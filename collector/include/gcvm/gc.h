@@ -90,20 +90,26 @@ struct gc_config {
                                  0: GCVM_GC_VERIFY or off */
     gc_oom_fn on_oom;
     void *on_oom_arg;
-    unsigned parallelism;   /* collector threads; 0: GCVM_GC_THREADS, else the CPU count.
-                               Minor collections run on this many workers (the thread
-                               that collects and parallelism - 1 threads created with the
-                               heap), stop-the-world major collections mark on them;
-                               1: on the collecting thread alone. A collection with
-                               little work stays on the collecting thread
-                               (GCVM_GC_PARALLEL_MIN_KB). The gcvm barriers use one
-                               thread. At most GC_MAX_PARALLELISM. */
-    int concurrent_marking; /* 1: a major collection marks the old generation on a
-                               background thread while the mutators run, between a short
-                               starting and a short final pause; -1: it stops the world
-                               throughout; 0: GCVM_GC_CONCURRENT (0 or 1), else 1. Only
-                               the host barriers (card, mprotect, uffd, soft-dirty) mark
-                               concurrently; none and the gcvm barriers stop the world. */
+    unsigned parallelism;      /* collector threads; 0: GCVM_GC_THREADS, else the CPU count.
+                                  Minor collections run on this many workers (the thread
+                                  that collects and parallelism - 1 threads created with the
+                                  heap), stop-the-world major collections mark on them;
+                                  1: on the collecting thread alone. A collection with
+                                  little work stays on the collecting thread
+                                  (GCVM_GC_PARALLEL_MIN_KB). The gcvm barriers use one
+                                  thread. At most GC_MAX_PARALLELISM. */
+    int concurrent_marking;    /* 1: a major collection marks the old generation on a
+                                  background thread while the mutators run, between a short
+                                  starting and a short final pause; -1: it stops the world
+                                  throughout; 0: GCVM_GC_CONCURRENT (0 or 1), else 1. Only
+                                  the host barriers (card, mprotect, uffd, soft-dirty) mark
+                                  concurrently; none and the gcvm barriers stop the world. */
+    unsigned headroom_percent; /* the most the old generation may grow beyond its live
+                                  size before the next major collection, in percent of
+                                  it (heap sizing may give less); 1 to 1000; 0:
+                                  GCVM_GC_HEADROOM_PERCENT, else 50. More: less
+                                  collecting, more memory (docs/collector.md, "Heap
+                                  sizing") */
 };
 
 #define GC_MAX_PARALLELISM 1024u
