@@ -108,6 +108,10 @@ struct heap_sizing {
     uint64_t goal_budget;     /* the headroom: the budget at which a cycle should have ended */
     uint64_t added_at_start;  /* old_bytes_added() when the collection began */
     size_t old_at_start;      /* old-generation bytes then */
+    uint64_t added_at_pause;  /* old_bytes_added() at the running cycle's last pause */
+    uint64_t traced_at_pause; /* the cycle's traced bytes then */
+    double floating;          /* the cycle's floating garbage, estimated (while it runs:
+                                 weighted by the bytes traced) */
     double cycle_growth;      /* bytes the old generation grew during a cycle, smoothed */
     uint64_t large_bytes;     /* bytes of large objects the mutators allocated, ever */
     uint64_t marked_bytes;    /* bytes the last marking kept, counted by its sweep */
@@ -415,6 +419,9 @@ void heap_sizing_major_ends(struct gc_heap *h); /* after the sweep */
 /* Whether the next major collection is due now, or would be after `extra` more bytes
  * became old: the budget since the last one is spent, or the heap is nearly full. */
 bool heap_sizing_major_due(const struct gc_heap *h, size_t extra);
+/* In each pause of a running cycle, after its minor collection, with the bytes the
+ * cycle's trace has marked so far: the floating garbage's estimate grows. */
+void heap_sizing_cycle_progress(struct gc_heap *h, uint64_t traced);
 /* In a pause of a running cycle that traced `traced` bytes so far: how many more bytes
  * the pause should mark to bring the cycle back on its schedule (0 when on it). */
 uint64_t heap_sizing_assist_bytes(const struct gc_heap *h, uint64_t traced);

@@ -458,6 +458,7 @@ static enum pause_outcome minor_and_cycle(struct gc_heap *h, enum collection_req
         return PAUSE_MINOR;
     }
     if (h->cycle_active) {
+        heap_sizing_cycle_progress(h, concurrent_traced_bytes(h));
         /* The marker finished its round before this minor collection: what was written
          * since is re-scanned here rather than in another round (cycle_end_due). */
         if (what != COLLECT_MAJOR_STEP && !marker_done && !concurrent_rounds_exhausted(h) &&

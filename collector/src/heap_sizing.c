@@ -23,10 +23,12 @@
  * The live size. L is the bytes the marking kept (counted by the sweep, cell by cell),
  * less an estimate of the floating garbage of a concurrent cycle: the old objects the
  * program unlinked after the marker had reached them. A program that replaces its data
- * at a steady rate unlinks about as much as it adds, and the marker is halfway on
- * average when it does; so L is the bytes kept less half of what became old during the
- * cycle (a program that only grows is underestimated by as much, and measured again by
- * the next cycle). Without this, each cycle's floating garbage would raise the next goal.
+ * at a steady rate unlinks about as much as it adds, and an object it unlinks was
+ * reached already with the odds of the part of the trace done by then; so each pause of
+ * the cycle adds to the estimate what became old since the last one times the part of
+ * the cycle's whole trace done at the middle of the interval. A program that only grows is
+ * underestimated by as much, and measured again by the next cycle. Without this, each
+ * cycle's floating garbage would raise the next goal.
  *
  * The trigger. The mutators keep promoting while the marker runs, so a cycle that starts
  * when the budget is spent ends above it. Like a pacer, the next cycle starts early by
@@ -42,7 +44,8 @@
 #define RUNWAY_MARGIN 1.25              /* the trigger's margin over the last cycle's growth */
 #define RATE_SMOOTHING 0.5              /* weight of the newest measurement */
 /* What a byte that becomes old during a cycle costs of the goal: itself and, as floating
- * garbage, half a byte (see "The live size"). */
+ * garbage, about half a byte (what it replaced, marked already if the marker had passed
+ * it: half the time for a marker that keeps to its schedule; see "The live size"). */
 #define FLOATING_FACTOR 1.5
 
 static double smooth(double old, double now)
@@ -71,8 +74,14 @@ bool heap_sizing_cycle_outgrown(const struct gc_heap *h)
            h->old_blocks >= h->nblocks - h->nursery_target_blocks;
 }
 
+/* The live size the running cycle's trace has to cover: the last estimate. */
+static double cycle_work(const struct heap_sizing *z)
+{
+    return (double)(z->live_estimate ? z->live_estimate : z->old_at_start) + 1;
+}
+
 /* The schedule: the cycle should end before what became old during it, with the
- * floating garbage it leaves (half as much again, as for the live estimate), spends the
+ * floating garbage it leaves (about half as much again), spends the
  * budget left to the goal when it began; so of that budget's two thirds, the part spent
  * since should have seen as large a part of the live size traced. */
 uint64_t heap_sizing_assist_bytes(const struct gc_heap *h, uint64_t traced)
@@ -86,9 +95,20 @@ uint64_t heap_sizing_assist_bytes(const struct gc_heap *h, uint64_t traced)
     if (runway < nursery)
         runway = nursery;
     uint64_t spent = old_bytes_added(h) - z->added_at_start;
-    uint64_t work = z->live_estimate ? z->live_estimate : z->old_at_start;
-    double due = spent >= runway ? (double)work : (double)work * (double)spent / (double)runway;
+    double work = cycle_work(z);
+    double due = spent >= runway ? work : work * (double)spent / (double)runway;
     return due > (double)traced ? (uint64_t)(due - (double)traced) : 0;
+}
+
+void heap_sizing_cycle_progress(struct gc_heap *h, uint64_t traced)
+{
+    struct heap_sizing *z = &h->sizing;
+    uint64_t added = old_bytes_added(h);
+    /* Weighted by the bytes traced at the middle of the interval; divided by the whole
+     * trace's bytes when the marking ends (heap_sizing_marking_ends). */
+    z->floating += (double)(added - z->added_at_pause) * (double)(traced + z->traced_at_pause) / 2;
+    z->added_at_pause = added;
+    z->traced_at_pause = traced;
 }
 
 void heap_sizing_major_begins(struct gc_heap *h)
@@ -101,13 +121,16 @@ void heap_sizing_major_begins(struct gc_heap *h)
         z->growth_rate = smooth(z->growth_rate, (double)(added - z->added_base) / seconds);
     }
     z->old_at_start = h->old_blocks << BLOCK_SHIFT;
-    z->added_at_start = added;
+    z->added_at_start = z->added_at_pause = added;
+    z->traced_at_pause = 0;
+    z->floating = 0;
 }
 
 void heap_sizing_marking_ends(struct gc_heap *h)
 {
     struct heap_sizing *z = &h->sizing;
     z->marking_end_ns = gc_now_ns();
+    z->floating = z->traced_at_pause ? z->floating / (double)z->traced_at_pause : 0;
     uint64_t added = old_bytes_added(h);
     z->cycle_growth = smooth(z->cycle_growth, (double)(added - z->added_at_start));
     z->added_base = added; /* the next budget counts from here */
@@ -124,7 +147,7 @@ void heap_sizing_major_ends(struct gc_heap *h)
     if (!concurrent)
         z->added_base = old_bytes_added(h);
     uint64_t kept = z->marked_bytes;
-    uint64_t floating = concurrent ? (z->added_base - z->added_at_start) / 2 : 0;
+    uint64_t floating = concurrent ? (uint64_t)z->floating : 0;
     size_t live = (size_t)(floating < kept / 2 ? kept - floating : kept - kept / 2);
     double seconds = (double)(end - z->major_start_ns) / 1e9;
     if (seconds > 0 && live > 0)

@@ -5,14 +5,15 @@
  * The program holds LIVE_MIB of records in an array and replaces random entries for a
  * while, each replacement making some garbage too; after a warm-up of several major
  * collections it samples the old generation's size (its blocks, free cells included).
- * The peak must be at most (1 + h) x live + 8 MiB with stop-the-world major collections
- * and (1 + 1.25 h) x live + 16 MiB with concurrent ones, h being the headroom's cap
- * (HEADROOM_PERCENT, gc_config.headroom_percent, default 50%: 1.5 and 1.625 x live).
- * The constant: the last minor collection's survivors and the free cells of partly used
- * blocks; with concurrent cycles also the limit's nursery and the live estimate's error
- * (its guess of the floating garbage). Concurrent cycles hold the goal while the marker,
- * with the pauses' assists, keeps up; on a busy machine one may run on to its limit, a
- * quarter of the headroom more, before it is ended in a pause.
+ * The peak must be at most (1 + h) x live + 8 MiB with stop-the-world major collections,
+ * h being the headroom's cap (HEADROOM_PERCENT, gc_config.headroom_percent, default 50%:
+ * 1.5 x live); the constant: the last minor collection's survivors and the free cells of
+ * partly used blocks. With concurrent cycles it must be at most (1 + 1.25 h) x the live
+ * size heap sizing estimated + 16 MiB, and that estimate within a quarter of the live
+ * size: cycles hold the goal while the marker, with the pauses' assists, keeps up; on a
+ * busy machine (or under a sanitizer) one may run on to its limit, a quarter of the
+ * headroom more, before it is ended in a pause; the constant adds the limit's nursery;
+ * and the estimate guesses the floating garbage (here it came out 5-16% high).
  *
  * usage: test_heap_pacing BARRIER concurrent|stw [LIVE_MIB [HEADROOM_PERCENT]]
  * Exits 77 when the barrier is not available here. */
@@ -148,8 +149,15 @@ int main(int argc, char **argv)
     uint64_t live = sizeof *array + (uint64_t)n * ENTRY_BYTES;
     bool concurrent = cfg.concurrent_marking > 0;
     double headroom = (double)cfg.headroom_percent / 100.0;
+    /* Concurrent: against the live size heap sizing estimated, which must be near. */
+    double base = concurrent ? (double)end.live_estimate_bytes : (double)live;
     double ratio = 1 + (concurrent ? 1.25 * headroom : headroom);
-    double bound = ratio * (double)live + (double)((concurrent ? 16 : 8) * mib);
+    double bound = ratio * base + (double)((concurrent ? 16 : 8) * mib);
+    if (concurrent)
+        CHECK_MSG((double)end.live_estimate_bytes <= 1.25 * (double)live &&
+                      (double)end.live_estimate_bytes >= 0.75 * (double)live,
+                  "the live estimate %.1f MiB is off the live size %.1f MiB by over a quarter",
+                  (double)end.live_estimate_bytes / (double)mib, (double)live / (double)mib);
     printf("%s, %s: live %.1f MiB (estimated %.1f, goal %.1f); peak old generation %.1f MiB "
            "in the steady state (%llu major collections; %llu cycles in all, %.1f MiB marked "
            "by assists); bound %.1f MiB\n",
