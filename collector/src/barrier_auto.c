@@ -30,17 +30,10 @@ static void trace_calib_node(void *obj, gc_visit_fn visit, void *ctx)
     visit((void **)&n->right, ctx);
 }
 
-/* The calling thread's CPU time: unlike the wall clock, it does not count the time another
- * process has the CPU, yet it counts what the barrier costs (its faults, signals and
- * system calls run on this thread). */
-static uint64_t thread_cpu_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* Milliseconds of CPU time the workload took under `kind`, or a negative number if it failed. */
+/* Milliseconds of CPU time the workload took under `kind` (the thread's: unlike the wall
+ * clock, it does not count the time another process has the CPU, yet it counts what the
+ * barrier costs: its faults, signals and system calls run on this thread), or a negative
+ * number if it failed. */
 static double run_workload(enum gc_barrier_kind kind)
 {
     struct gc_config cfg;

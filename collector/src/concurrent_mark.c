@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "gc_internal.h"
 #include "gcvm/gc-debug.h"
@@ -19,6 +20,14 @@
 
 #define PAUSE_CHECK_EVERY 64u /* marking steps between looks at a pause request */
 #define MAX_ROUNDS_BEHIND 2u  /* see concurrent_rounds_exhausted */
+#define ASSIST_STEPS 32u      /* marking steps between looks at an assist's progress */
+/* The background sweep's sleeps while the heap's lock is taken: from 50 us, doubling up to
+ * 5 ms (wait_after_blocked_sweep). */
+#define SWEEP_WAIT_MIN_NS 50000u
+#define SWEEP_WAIT_MAX_NS 5000000u
+/* An assist's longest marking in one pause: under half the 10 ms pause goal, beside the
+ * minor collection's own work. */
+#define ASSIST_MAX_NS 4000000u
 /* A large object with a range tracer is traced this much per step, so that a pause never
  * waits for the marker to finish a 100 MiB array. */
 #define CHUNK_BYTES ((size_t)64 << 10)
@@ -51,6 +60,8 @@ struct marker {
     uint64_t rescanned;    /* units re-scanned in this cycle */
     uint64_t busy_ns;      /* the thread's marking time, all cycles */
     uint64_t marked;       /* objects this marker (or lane) marked, since it was reset */
+    uint64_t traced_bytes; /* bytes of the objects this cycle's trace marked (not the
+                              promoted ones a pause shaded) */
     /* The final pause's marking on the workers: a lane per worker, a marker of its own
      * whose stacks are private and whose tables are this one's (final_mark_parallel). */
     struct marker *lanes;
@@ -70,14 +81,16 @@ static bool mark_atomic(struct gc_heap *h, const void *obj)
     return mark_claim(h, obj);
 }
 
-/* Marks an old object and queues it for tracing unless it has no pointers. */
-static void shade(struct marker *cm, void *obj)
+/* Marks an old object and queues it for tracing unless it has no pointers. Returns
+ * whether this call marked it. */
+static bool shade(struct marker *cm, void *obj)
 {
     if (mark_atomic(cm->heap, obj))
-        return;
+        return false;
     cm->marked++;
     if (!(*header_of(obj) & (GC_HDR_POINTERFREE | HDR_FILLER)))
         ptr_stack_push(&cm->grey, obj);
+    return true;
 }
 
 void concurrent_shade(struct gc_heap *h, void *obj)
@@ -103,7 +116,8 @@ __attribute__((no_sanitize_thread)) static void marker_visit(void **field, void 
     void *v = *(void *volatile *)field;
     if (((uintptr_t)v & 7u) || !in_region(h, v) || !cm->old_at[block_index(h, v)])
         return;
-    shade(cm, v);
+    if (shade(cm, v)) /* reached through the trace: part of the cycle's marking work */
+        cm->traced_bytes += header_size(*header_of(v));
 }
 
 /* Weak objects are resolved in the final pause, where the whole strong trace is known. */
@@ -417,9 +431,27 @@ static void final_mark_parallel(struct marker *cm)
 
 /* ---- The marker thread ---- */
 
+/* The background sweep found the heap's lock taken (a mutator holds it: a large object's
+ * clearing, a sweep for a block) or a collection starting: the thread sleeps until the
+ * pause that may be coming wakes it (pause_begin's request, pause_end's broadcast) or,
+ * for a mutator's lock, which signals nothing, until a timeout that doubles while the
+ * lock stays taken. It used to yield the CPU in a loop, which kept a core busy. */
+static void wait_after_blocked_sweep(struct marker *cm, uint64_t *backoff_ns)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    uint64_t ns = (uint64_t)until.tv_nsec + *backoff_ns;
+    until.tv_sec += (time_t)(ns / 1000000000u);
+    until.tv_nsec = (long)(ns % 1000000000u);
+    if (!cm->quit && !cm->held && !__atomic_load_n(&cm->pause_requested, __ATOMIC_ACQUIRE))
+        pthread_cond_timedwait(&cm->cond, &cm->lock, &until);
+    *backoff_ns = *backoff_ns * 2 < SWEEP_WAIT_MAX_NS ? *backoff_ns * 2 : SWEEP_WAIT_MAX_NS;
+}
+
 static void *marker_main(void *arg)
 {
     struct marker *cm = arg;
+    uint64_t backoff_ns = SWEEP_WAIT_MIN_NS;
     pthread_mutex_lock(&cm->lock);
     for (;;) {
         while (!cm->quit && (cm->held || !cm->has_work ||
@@ -433,10 +465,13 @@ static void *marker_main(void *arg)
         /* Between cycles the thread sweeps what the last one left (sweep.c). */
         bool marking = cm->heap->cycle_active;
         enum mark_result r;
-        if (marking)
+        enum sweep_result swept = SWEEP_DONE;
+        if (marking) {
             r = mark_work(cm, SIZE_MAX, true, NULL);
-        else
-            r = sweep_in_background(cm->heap, &cm->pause_requested) ? MARK_DONE : MARK_PAUSED;
+        } else {
+            swept = sweep_in_background(cm->heap, &cm->pause_requested);
+            r = swept == SWEEP_DONE ? MARK_DONE : MARK_PAUSED;
+        }
         uint64_t ns = gc_now_ns() - t0;
         pthread_mutex_lock(&cm->lock);
         cm->busy_ns += marking ? ns : 0;
@@ -447,6 +482,10 @@ static void *marker_main(void *arg)
                 __atomic_store_n(&cm->final_due, 1, __ATOMIC_RELAXED);
         }
         pthread_cond_broadcast(&cm->cond);
+        if (swept == SWEEP_BLOCKED)
+            wait_after_blocked_sweep(cm, &backoff_ns);
+        else
+            backoff_ns = SWEEP_WAIT_MIN_NS;
     }
     pthread_mutex_unlock(&cm->lock);
     return NULL;
@@ -471,7 +510,11 @@ int concurrent_init(struct gc_heap *h, char *err, size_t err_len)
     }
     cm->heap = h;
     pthread_mutex_init(&cm->lock, NULL);
-    pthread_cond_init(&cm->cond, NULL);
+    pthread_condattr_t monotonic;
+    pthread_condattr_init(&monotonic);
+    pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC); /* wait_after_blocked_sweep */
+    pthread_cond_init(&cm->cond, &monotonic);
+    pthread_condattr_destroy(&monotonic);
     h->marker = cm;
     return 0;
 }
@@ -513,6 +556,7 @@ void concurrent_pause_begin(struct gc_heap *h)
         return;
     pthread_mutex_lock(&cm->lock);
     __atomic_store_n(&cm->pause_requested, 1, __ATOMIC_RELEASE);
+    pthread_cond_broadcast(&cm->cond); /* a sleeping sweep parks now */
     while (cm->busy)
         pthread_cond_wait(&cm->cond, &cm->lock);
     pthread_mutex_unlock(&cm->lock);
@@ -605,6 +649,21 @@ void concurrent_note_writes(struct gc_heap *h)
     __atomic_store_n(&cm->final_due, 0, __ATOMIC_RELAXED);
 }
 
+void concurrent_assist(struct gc_heap *h, uint64_t bytes)
+{
+    struct marker *cm = h->marker;
+    uint64_t until = cm->traced_bytes + bytes, give_up = gc_now_ns() + ASSIST_MAX_NS;
+    while (cm->traced_bytes < until && gc_now_ns() < give_up)
+        if (mark_work(cm, ASSIST_STEPS, false, NULL) == MARK_DONE)
+            break;
+    h->stats.assist_marked_bytes += cm->traced_bytes - (until - bytes);
+}
+
+uint64_t concurrent_traced_bytes(const struct gc_heap *h)
+{
+    return h->cycle_active ? h->marker->traced_bytes : 0;
+}
+
 bool concurrent_rounds_exhausted(const struct gc_heap *h)
 {
     /* Each round re-scans what the mutators wrote since the last pause; a marker that
@@ -646,6 +705,7 @@ void concurrent_cycle_start(struct gc_heap *h)
     cm->partial = NULL;
     cm->large.count = 0;
     cm->rounds_behind = 0;
+    cm->traced_bytes = 0;
     __atomic_store_n(&cm->drained, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&cm->final_due, 0, __ATOMIC_RELAXED);
     h->cycle_active = true;

@@ -23,6 +23,9 @@
 /* Default of GCVM_GC_PARALLEL_MIN_KB (docs/collector.md, "Small collections stay on the
  * collecting thread"). */
 #define PARALLEL_MIN_KB 1024u
+/* The headroom's cap, in percent of the live size (gc_config.headroom_percent). */
+#define DEFAULT_HEADROOM_PERCENT 50u
+#define MAX_HEADROOM_PERCENT 1000u
 
 /* Object header, one word before the payload.
  *   bit 0 LIVE: set in every allocated object. Clear with a nonzero word: the object was
@@ -98,6 +101,22 @@ struct heap_sizing {
     double growth_rate;      /* bytes per second the old generation grows, smoothed */
     double collection_rate;  /* bytes per second a major collection processes, smoothed */
     uint64_t marking_end_ns; /* a concurrent cycle's final pause, when its sweep is lazy */
+    /* The budget: bytes that may become old (promoted or allocated large) from the end
+     * of the last major collection's marking before the next one starts (trigger) or a
+     * running cycle is ended at once (limit). */
+    uint64_t added_base, trigger_budget, limit_budget;
+    uint64_t goal_budget;     /* the headroom: the budget at which a cycle should have ended */
+    uint64_t added_at_start;  /* old_bytes_added() when the collection began */
+    size_t old_at_start;      /* old-generation bytes then */
+    uint64_t added_at_pause;  /* old_bytes_added() at the running cycle's last pause */
+    uint64_t traced_at_pause; /* the cycle's traced bytes then */
+    double floating;          /* the cycle's floating garbage, estimated (while it runs:
+                                 weighted by the bytes traced) */
+    double cycle_growth;      /* bytes the old generation grew during a cycle, smoothed */
+    uint64_t large_bytes;     /* bytes of large objects the mutators allocated, ever */
+    uint64_t marked_bytes;    /* bytes the last marking kept, counted by its sweep */
+    size_t live_estimate;     /* bytes: the last major collection's live estimate */
+    double headroom_fraction; /* the headroom's cap, of the live size */
 };
 
 /* A mutator thread's state, read and written under the heap's lock. */
@@ -258,7 +277,12 @@ struct gc_heap {
     struct gc_stats stats;
     struct pause_log pauses;
     uint64_t barrier_ns;
-    uint64_t phase_ns[3]; /* last collection: roots+evacuation/marking, sweep, barrier */
+    /* Last collection: roots+evacuation/marking, sweep, barrier, waiting for the marker
+     * thread to park, marking for a late cycle (an assist). */
+    uint64_t phase_ns[5];
+    /* This pause's CPU time on the collector's helper threads (every worker but the
+     * collecting thread), for the nursery's sizing. */
+    uint64_t pause_helper_cpu_ns;
 };
 
 /* ---- Region and blocks (blocks.c) ---- */
@@ -395,6 +419,22 @@ struct gc_heap *heap_create_with_barrier(const struct gc_config *cfg, char *err,
 /* ---- Heap sizing (heap_sizing.c): sets major_threshold_blocks ---- */
 void heap_sizing_major_begins(struct gc_heap *h);
 void heap_sizing_major_ends(struct gc_heap *h); /* after the sweep */
+/* Whether the next major collection is due now, or would be after `extra` more bytes
+ * became old: the budget since the last one is spent, or the heap is nearly full. */
+bool heap_sizing_major_due(const struct gc_heap *h, size_t extra);
+/* In each pause of a running cycle, after its minor collection, with the bytes the
+ * cycle's trace has marked so far: the floating garbage's estimate grows. */
+void heap_sizing_cycle_progress(struct gc_heap *h, uint64_t traced);
+/* In a pause of a running cycle that traced `traced` bytes so far: how many more bytes
+ * the pause should mark to bring the cycle back on its schedule (0 when on it). */
+uint64_t heap_sizing_assist_bytes(const struct gc_heap *h, uint64_t traced);
+/* Whether a running cycle has outgrown its limit: its marker fell behind the mutators. */
+bool heap_sizing_cycle_outgrown(const struct gc_heap *h);
+/* The sweep found `bytes` of a block kept (the marked cells, a kept large or pinned run). */
+static inline void heap_sizing_count_kept(struct gc_heap *h, size_t bytes)
+{
+    h->sizing.marked_bytes += bytes;
+}
 /* A concurrent cycle's marking ended now; its sweep, and heap_sizing_major_ends, later. */
 void heap_sizing_marking_ends(struct gc_heap *h);
 /* At creation, for a nursery the heap sizes: its bounds (the configured size is its
@@ -427,15 +467,17 @@ void major_clear_old_marks(struct gc_heap *h); /* before marking: stale bits of 
  * one and returns whether it was freed (never with keep_empty: the caller allocates in
  * it); sweep_step sweeps a batch, sweep_finish the rest
  * (then heap sizing sets the next threshold). sweep_in_background runs on the marker
- * thread without the lock held: it takes it per batch, never waits for it, and returns 0
- * as soon as *stop is set, 1 when nothing is left. */
+ * thread without the lock held: it takes it per batch and never waits for it; it returns
+ * SWEEP_STOPPED as soon as *stop is set, SWEEP_BLOCKED when the lock is taken or a
+ * collection runs (the caller waits, then calls again), SWEEP_DONE when nothing is left. */
+enum sweep_result { SWEEP_DONE, SWEEP_STOPPED, SWEEP_BLOCKED };
 void sweep_eager(struct gc_heap *h);
 void sweep_begin_lazy(struct gc_heap *h);
 bool sweep_small_block(struct gc_heap *h, size_t bi, bool keep_empty);
 size_t sweep_some(struct gc_heap *h, size_t limit); /* blocks swept */
 void sweep_step(struct gc_heap *h);
 void sweep_finish(struct gc_heap *h);
-int sweep_in_background(struct gc_heap *h, const int *stop);
+enum sweep_result sweep_in_background(struct gc_heap *h, const int *stop);
 
 /* ---- Concurrent marking (concurrent_mark.c); all in pauses unless said ----
  * A cycle: concurrent_cycle_start right after a minor collection (nothing young); then
@@ -463,6 +505,11 @@ bool concurrent_final_due(const struct gc_heap *h);
 /* The marker's rounds do not converge (each pause finds it still re-scanning): the next
  * minor collection ends the cycle. */
 bool concurrent_rounds_exhausted(const struct gc_heap *h);
+/* In a pause of a running cycle: marks `bytes` more of what the cycle's trace has left,
+ * on the calling thread; less when the trace runs out or 4 ms have passed. */
+void concurrent_assist(struct gc_heap *h, uint64_t bytes);
+/* Bytes the running cycle's trace has marked so far (0 when none runs). */
+uint64_t concurrent_traced_bytes(const struct gc_heap *h);
 void trace_roots(struct gc_heap *h, gc_visit_fn visit, void *ctx);
 void trace_object(struct gc_heap *h, void *obj, gc_visit_fn visit, void *ctx);
 void pin_block(struct gc_heap *h, size_t i);
@@ -573,6 +620,8 @@ static inline void *ptr_stack_pop(struct ptr_stack *s)
 void gc_set_error(char *err, size_t err_len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 uint64_t gc_now_ns(void);
+/* The calling thread's CPU time, in nanoseconds. */
+uint64_t thread_cpu_ns(void);
 void gc_fatal(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 void gc_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -42,9 +42,10 @@ void gc_config_init(struct gc_config *cfg)
 /* The environment variables a heap reads at creation, each a number, 0 when unset. */
 struct env_settings {
     unsigned stress, threads, verify, trace, workers_together;
-    unsigned parallel_min_kb; /* GCVM_GC_PARALLEL_MIN_KB, or PARALLEL_MIN_KB when unset */
-    int concurrent;           /* GCVM_GC_CONCURRENT: 0 or 1; -1 unset */
-    bool nursery_adaptive;    /* gc_config.nursery_bytes was 0: heap sizing sizes it */
+    unsigned parallel_min_kb;  /* GCVM_GC_PARALLEL_MIN_KB, or PARALLEL_MIN_KB when unset */
+    unsigned headroom_percent; /* GCVM_GC_HEADROOM_PERCENT */
+    int concurrent;            /* GCVM_GC_CONCURRENT: 0 or 1; -1 unset */
+    bool nursery_adaptive;     /* gc_config.nursery_bytes was 0: heap sizing sizes it */
 };
 
 /* Reads one; a value that is not a number from 0 to 1000000000 is gc_heap_create's
@@ -101,6 +102,7 @@ static int read_env_settings(struct env_settings *e, char *err, size_t err_len)
                    env_unsigned("GCVM_GC_VERIFY", &e->verify, err, err_len) ||
                    env_unsigned("GCVM_GC_TRACE", &e->trace, err, err_len) ||
                    env_unsigned("GCVM_GC_WORKERS_TOGETHER", &e->workers_together, err, err_len) ||
+                   env_unsigned("GCVM_GC_HEADROOM_PERCENT", &e->headroom_percent, err, err_len) ||
                    env_parallel_min(e, err, err_len)
                ? -1
                : 0;
@@ -154,12 +156,26 @@ static int prepare_config(const struct gc_config *cfg_in, struct gc_config *cfg,
                      cfg->concurrent_marking);
         return -1;
     }
+    if (cfg->headroom_percent > MAX_HEADROOM_PERCENT) {
+        gc_set_error(err, err_len,
+                     "gc_config.headroom_percent is %u; give 1 to %u, or 0 for the default",
+                     cfg->headroom_percent, MAX_HEADROOM_PERCENT);
+        return -1;
+    }
     if (nblocks > ((size_t)1 << 31)) {
         gc_set_error(err, err_len, "heap of %zu bytes is larger than this collector supports",
                      cfg->heap_max_bytes);
         return -1;
     }
-    return read_env_settings(env, err, err_len);
+    if (read_env_settings(env, err, err_len) != 0)
+        return -1;
+    if (env->headroom_percent > MAX_HEADROOM_PERCENT) {
+        gc_set_error(err, err_len,
+                     "GCVM_GC_HEADROOM_PERCENT=%u: give 1 to %u, or 0 for the default",
+                     env->headroom_percent, MAX_HEADROOM_PERCENT);
+        return -1;
+    }
+    return 0;
 }
 
 static struct gc_heap *build_heap(const struct gc_config *cfg_in, const struct env_settings *env,
@@ -280,6 +296,8 @@ static struct gc_heap *build_heap(const struct gc_config *cfg_in, const struct e
     size_t threshold =
         cfg.major_threshold_bytes ? cfg.major_threshold_bytes : 4 * cfg.nursery_bytes;
     h->major_threshold_blocks = h->min_major_threshold_blocks = threshold >> BLOCK_SHIFT;
+    h->sizing.trigger_budget = threshold; /* until heap sizing sets them */
+    h->sizing.limit_budget = 2 * threshold;
     h->on_oom = cfg.on_oom;
     h->on_oom_arg = cfg.on_oom_arg;
     h->conservative_stack = cfg.conservative_stack != 0;
@@ -293,6 +311,10 @@ static struct gc_heap *build_heap(const struct gc_config *cfg_in, const struct e
     h->trace_log = env->trace != 0;
     h->workers_together = env->workers_together != 0;
     h->parallel_min_work = (uint64_t)env->parallel_min_kb << 10;
+    unsigned headroom = cfg.headroom_percent    ? cfg.headroom_percent
+                        : env->headroom_percent ? env->headroom_percent
+                                                : DEFAULT_HEADROOM_PERCENT;
+    h->sizing.headroom_fraction = headroom / 100.0;
     h->last_minor_work = h->parallel_min_work; /* the first one: on the workers */
     h->stats.dirty_unit_bytes = kind == GC_BARRIER_NONE ? 0 : (uint64_t)1 << h->dirty_shift;
     if (choose_concurrent(h, &cfg, env, err, err_len) != 0) {
@@ -366,15 +388,6 @@ const char *gc_heap_barrier_reason(const struct gc_heap *h)
 
 /* ---- Collection driver ---- */
 
-/* The process's CPU time: in a pause, the collector's workers (the mutators are stopped
- * and the marker parked), whichever thread did the work. */
-static uint64_t process_cpu_now_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
 static void timed_barrier_step(struct gc_heap *h, void (*step)(struct gc_heap *))
 {
     uint64_t t0 = gc_now_ns();
@@ -387,25 +400,17 @@ static void timed_barrier_step(struct gc_heap *h, void (*step)(struct gc_heap *)
 static void log_collection(struct gc_heap *h, const char *kind, uint64_t promoted_before, double ms)
 {
     fprintf(stderr,
-            "gcvm-gc: %s #%llu: %.3f ms (trace %.3f, sweep %.3f, barrier %.3f); promoted "
-            "%.1f KiB; old %.1f MiB, heap %.1f MiB\n",
+            "gcvm-gc: %s #%llu: %.3f ms (trace %.3f, sweep %.3f, barrier %.3f, marker park "
+            "%.3f, assist %.3f); promoted %.1f KiB; old %.1f MiB, heap %.1f MiB\n",
             kind,
             (unsigned long long)h->stats.minor_collections +
                 (unsigned long long)h->stats.major_collections,
             ms, (double)h->phase_ns[0] / 1e6, (double)h->phase_ns[1] / 1e6,
-            (double)h->phase_ns[2] / 1e6,
+            (double)h->phase_ns[2] / 1e6, (double)h->phase_ns[3] / 1e6,
+            (double)h->phase_ns[4] / 1e6,
             (double)(h->stats.bytes_promoted - promoted_before) / 1024.0,
             (double)(h->old_blocks << BLOCK_SHIFT) / 1048576.0,
             (double)((h->nblocks - h->free_blocks) << BLOCK_SHIFT) / 1048576.0);
-}
-
-/* The old generation's size at which a running cycle is ended at once, its marker
- * having fallen behind the mutators' promotion: the threshold's headroom again. */
-static bool cycle_outgrown(const struct gc_heap *h)
-{
-    size_t live = h->sizing.live_after_major >> BLOCK_SHIFT;
-    size_t headroom = h->major_threshold_blocks > live ? h->major_threshold_blocks - live : 0;
-    return h->old_blocks >= h->major_threshold_blocks + headroom;
 }
 
 /* Whether a cycle whose marker is done ends at this nursery block boundary: only early
@@ -449,15 +454,25 @@ static enum pause_outcome minor_and_cycle(struct gc_heap *h, enum collection_req
         /* Not now: at the next nursery block boundary, when the major collection has
          * almost nothing young to evacuate (docs/collector.md, "Major collections and
          * the pause"). */
-        h->major_due = h->old_blocks >= h->major_threshold_blocks;
+        h->major_due = heap_sizing_major_due(h, 0);
         return PAUSE_MINOR;
     }
     if (h->cycle_active) {
+        heap_sizing_cycle_progress(h, concurrent_traced_bytes(h));
         /* The marker finished its round before this minor collection: what was written
          * since is re-scanned here rather than in another round (cycle_end_due). */
         if (what != COLLECT_MAJOR_STEP && !marker_done && !concurrent_rounds_exhausted(h) &&
-            !cycle_outgrown(h))
+            !heap_sizing_cycle_outgrown(h)) {
+            /* A marker that fell behind its schedule (a busy machine gives it little
+             * CPU) is helped here, in proportion to what the mutators promoted. */
+            uint64_t assist = heap_sizing_assist_bytes(h, concurrent_traced_bytes(h));
+            if (assist) {
+                uint64_t t_assist = gc_now_ns();
+                concurrent_assist(h, assist);
+                h->phase_ns[4] = gc_now_ns() - t_assist;
+            }
             return PAUSE_MINOR;
+        }
         concurrent_cycle_finish(h);
         return PAUSE_CYCLE_END;
     }
@@ -466,8 +481,7 @@ static enum pause_outcome minor_and_cycle(struct gc_heap *h, enum collection_req
     /* While the last cycle's sweep is pending, its threshold is not set yet (the old
      * generation's size waits for the sweep): no cycle starts from it. One that starts
      * anyway (the debug hook, stress mode) sweeps what is left first. */
-    if (what == COLLECT_MAJOR_STEP ||
-        (!h->sizing_pending && h->old_blocks >= h->major_threshold_blocks)) {
+    if (what == COLLECT_MAJOR_STEP || (!h->sizing_pending && heap_sizing_major_due(h, 0))) {
         sweep_finish(h);
         concurrent_cycle_start(h);
     }
@@ -482,9 +496,15 @@ static void collect_stopped(struct gc_heap *h, enum collection_request what)
     uint64_t t0 = gc_now_ns();
     uint64_t promoted_before = h->stats.bytes_promoted;
     memset(h->phase_ns, 0, sizeof h->phase_ns);
-    uint64_t cpu0 = process_cpu_now_ns();
+    /* The pause's CPU time, for the nursery's sizing: the collecting thread's own clock
+     * and the helper workers' in the parallel part, not the process's (other threads of
+     * the program, and other heaps, run meanwhile). */
+    uint64_t cpu0 = thread_cpu_ns();
+    h->pause_helper_cpu_ns = 0;
     h->stats.bytes_allocated += nursery_bytes_in_use(h);
+    uint64_t t_park = gc_now_ns();
     concurrent_pause_begin(h);
+    h->phase_ns[3] = gc_now_ns() - t_park;
     enum pause_outcome outcome = PAUSE_FULL;
     bool cycle_before = h->cycle_active;
     bool stw_major =
@@ -504,7 +524,7 @@ static void collect_stopped(struct gc_heap *h, enum collection_request what)
     timed_barrier_step(h, h->barrier->rearm);
     h->all_dirty = false;
     if (outcome == PAUSE_MINOR)
-        heap_sizing_minor_ends(h, process_cpu_now_ns() - cpu0);
+        heap_sizing_minor_ends(h, thread_cpu_ns() - cpu0 + h->pause_helper_cpu_ns);
     nursery_reset(h);
     prefault_request(h);
     if (h->verify && verify_reachable(h) != 0)
@@ -628,9 +648,8 @@ static char *alloc_small_young(struct gc_mutator *m, size_t total)
 static char *alloc_large_old(struct gc_mutator *m, size_t total)
 {
     struct gc_heap *h = m->heap;
-    bool over =
-        !h->sizing_pending && h->old_blocks + (total >> BLOCK_SHIFT) >= h->major_threshold_blocks;
-    if (h->cycle_active ? cycle_end_due(h) || cycle_outgrown(h)
+    bool over = !h->sizing_pending && heap_sizing_major_due(h, total);
+    if (h->cycle_active ? cycle_end_due(h) || heap_sizing_cycle_outgrown(h)
                         : over && h->barrier_kind != GC_BARRIER_NONE)
         run_collection(m, COLLECT_MAJOR_STEP, true);
     char *at = old_alloc_large(h, total);
@@ -643,6 +662,7 @@ static char *alloc_large_old(struct gc_mutator *m, size_t total)
     h->blocks[bi].fresh = true;
     ptr_stack_push(&h->fresh_large, at + GC_HEADER_BYTES);
     h->stats.bytes_allocated += total;
+    h->sizing.large_bytes += total;
     return at;
 }
 

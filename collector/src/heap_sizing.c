@@ -1,47 +1,139 @@
 /* Heap sizing: when the next major collection runs, from the live size and the rates of
- * allocation and collection (docs/collector.md, "Heap sizing"), in the spirit of
- * MemBalancer (Kirisame et al., OOPSLA 2022).
+ * allocation and collection (docs/collector.md, "Heap sizing").
  *
- * After a major collection that left L bytes live, the old generation may grow by E
- * before the next one. With g the rate at which the old generation grows (bytes per
- * second of the program's time) and s the rate at which a major collection processes
- * the live heap (bytes per second), majors take the fraction f = (g / E) * (L / s) of the
- * time. Minimising memory + lambda * f over E gives
- *     E = sqrt(lambda * L * g / s),
- * the square-root rule: the headroom grows with the square root of the live size, so a
- * small heap gets relatively more room (collections are cheap) and a large one relatively
- * less, and a program that stops allocating gets its heap shrunk at the next collection.
- * lambda (HEAP_SIZING_LAMBDA) is how many bytes of memory one unit of time fraction is
- * worth; at the optimum E = lambda * f, so with 4 GiB a heap spends 2.5% of its time in
- * major collections for every 100 MiB of headroom. */
+ * The budget. After a major collection that left L bytes live, E more bytes may become
+ * old (promoted, or allocated large) before the next one. Counting bytes that become old,
+ * not the old generation's blocks, matters because the old generation is not compacted:
+ * a block keeps its place while one of its cells lives, so after a collection the blocks
+ * hold L plus free cells, which promotion fills before it takes a new block. A rule on
+ * the blocks would start from L plus those cells and, where no block ever empties (random
+ * lifetimes), raise the goal at every collection.
+ *
+ * The headroom. With g the rate at which bytes become old (per second of the program's
+ * time) and s the rate at which a major collection processes the live heap, majors take
+ * the fraction f = (g / E) * (L / s) of the time. Minimising memory + lambda * f over E
+ * gives E = sqrt(lambda * L * g / s), the square-root rule of MemBalancer (Kirisame et
+ * al., OOPSLA 2022): a small heap gets relatively more room (its collections are cheap),
+ * a program that stops allocating gets its heap shrunk. lambda (HEAP_SIZING_LAMBDA) is
+ * how many bytes of memory one unit of time fraction is worth. Alone, the rule gives a
+ * fast allocator more headroom than its live size (at 1 GiB live, 1 GB/s promoted and
+ * marked at 2 GB/s: E = 1.5 GiB), so E is capped at a fraction of L (headroom_fraction,
+ * gc_config.headroom_percent: by default a half).
+ *
+ * The live size. L is the bytes the marking kept (counted by the sweep, cell by cell),
+ * less an estimate of the floating garbage of a concurrent cycle: the old objects the
+ * program unlinked after the marker had reached them. A program that replaces its data
+ * at a steady rate unlinks about as much as it adds, and an object it unlinks was
+ * reached already with the odds of the part of the trace done by then; so each pause of
+ * the cycle adds to the estimate what became old since the last one times the part of
+ * the cycle's whole trace done at the middle of the interval. A program that only grows is
+ * underestimated by as much, and measured again by the next cycle. Without this, each
+ * cycle's floating garbage would raise the next goal.
+ *
+ * The trigger. The mutators keep promoting while the marker runs, so a cycle that starts
+ * when the budget is spent ends above it. Like a pacer, the next cycle starts early by
+ * what became old during the last one (smoothed, plus a quarter), so that it ends near
+ * the goal; never before a nursery's worth was promoted. A cycle whose marker falls
+ * behind anyway is ended at once (its remaining marking in a pause) when the budget and
+ * a quarter more are spent (limit_budget). */
 #include <math.h>
 
 #include "gc_internal.h"
 
 #define HEAP_SIZING_LAMBDA 4294967296.0 /* bytes: see above */
+#define RUNWAY_MARGIN 1.25              /* the trigger's margin over the last cycle's growth */
 #define RATE_SMOOTHING 0.5              /* weight of the newest measurement */
+/* What a byte that becomes old during a cycle costs of the goal: itself and, as floating
+ * garbage, about half a byte (what it replaced, marked already if the marker had passed
+ * it: half the time for a marker that keeps to its schedule; see "The live size"). */
+#define FLOATING_FACTOR 1.5
 
 static double smooth(double old, double now)
 {
     return old > 0 ? (1 - RATE_SMOOTHING) * old + RATE_SMOOTHING * now : now;
 }
 
+/* Bytes that became old since the heap was created: promoted or allocated large. */
+static uint64_t old_bytes_added(const struct gc_heap *h)
+{
+    return h->stats.bytes_promoted + h->sizing.large_bytes;
+}
+
+bool heap_sizing_major_due(const struct gc_heap *h, size_t extra)
+{
+    const struct heap_sizing *z = &h->sizing;
+    size_t ceiling = h->nblocks - h->nursery_target_blocks;
+    return old_bytes_added(h) + extra - z->added_base >= z->trigger_budget ||
+           h->old_blocks + (extra >> BLOCK_SHIFT) >= ceiling;
+}
+
+bool heap_sizing_cycle_outgrown(const struct gc_heap *h)
+{
+    const struct heap_sizing *z = &h->sizing;
+    return old_bytes_added(h) - z->added_base >= z->limit_budget ||
+           h->old_blocks >= h->nblocks - h->nursery_target_blocks;
+}
+
+/* The live size the running cycle's trace has to cover: the last estimate. */
+static double cycle_work(const struct heap_sizing *z)
+{
+    return (double)(z->live_estimate ? z->live_estimate : z->old_at_start) + 1;
+}
+
+/* The schedule: the cycle should end before what became old during it, with the
+ * floating garbage it leaves (about half as much again), spends the
+ * budget left to the goal when it began; so of that budget's two thirds, the part spent
+ * since should have seen as large a part of the live size traced. */
+uint64_t heap_sizing_assist_bytes(const struct gc_heap *h, uint64_t traced)
+{
+    const struct heap_sizing *z = &h->sizing;
+    uint64_t before = z->added_at_start - z->added_base;
+    uint64_t runway = z->goal_budget > before
+                          ? (uint64_t)((double)(z->goal_budget - before) / FLOATING_FACTOR)
+                          : 0;
+    uint64_t nursery = (uint64_t)h->nursery_target_blocks << BLOCK_SHIFT;
+    if (runway < nursery)
+        runway = nursery;
+    uint64_t spent = old_bytes_added(h) - z->added_at_start;
+    double work = cycle_work(z);
+    double due = spent >= runway ? work : work * (double)spent / (double)runway;
+    return due > (double)traced ? (uint64_t)(due - (double)traced) : 0;
+}
+
+void heap_sizing_cycle_progress(struct gc_heap *h, uint64_t traced)
+{
+    struct heap_sizing *z = &h->sizing;
+    uint64_t added = old_bytes_added(h);
+    /* Weighted by the bytes traced at the middle of the interval; divided by the whole
+     * trace's bytes when the marking ends (heap_sizing_marking_ends). */
+    z->floating += (double)(added - z->added_at_pause) * (double)(traced + z->traced_at_pause) / 2;
+    z->added_at_pause = added;
+    z->traced_at_pause = traced;
+}
+
 void heap_sizing_major_begins(struct gc_heap *h)
 {
     struct heap_sizing *z = &h->sizing;
     z->major_start_ns = gc_now_ns();
-    size_t old_bytes = h->old_blocks << BLOCK_SHIFT;
-    if (z->last_major_end_ns && z->major_start_ns > z->last_major_end_ns &&
-        old_bytes > z->live_after_major) {
+    uint64_t added = old_bytes_added(h);
+    if (z->last_major_end_ns && z->major_start_ns > z->last_major_end_ns) {
         double seconds = (double)(z->major_start_ns - z->last_major_end_ns) / 1e9;
-        z->growth_rate =
-            smooth(z->growth_rate, (double)(old_bytes - z->live_after_major) / seconds);
+        z->growth_rate = smooth(z->growth_rate, (double)(added - z->added_base) / seconds);
     }
+    z->old_at_start = h->old_blocks << BLOCK_SHIFT;
+    z->added_at_start = z->added_at_pause = added;
+    z->traced_at_pause = 0;
+    z->floating = 0;
 }
 
 void heap_sizing_marking_ends(struct gc_heap *h)
 {
-    h->sizing.marking_end_ns = gc_now_ns();
+    struct heap_sizing *z = &h->sizing;
+    z->marking_end_ns = gc_now_ns();
+    z->floating = z->traced_at_pause ? z->floating / (double)z->traced_at_pause : 0;
+    uint64_t added = old_bytes_added(h);
+    z->cycle_growth = smooth(z->cycle_growth, (double)(added - z->added_at_start));
+    z->added_base = added; /* the next budget counts from here */
 }
 
 /* With a lazy sweep this runs when the sweep is done, and the collection's time ends at
@@ -49,27 +141,48 @@ void heap_sizing_marking_ends(struct gc_heap *h)
 void heap_sizing_major_ends(struct gc_heap *h)
 {
     struct heap_sizing *z = &h->sizing;
-    uint64_t end = z->marking_end_ns ? z->marking_end_ns : gc_now_ns();
+    bool concurrent = z->marking_end_ns != 0;
+    uint64_t end = concurrent ? z->marking_end_ns : gc_now_ns();
     z->marking_end_ns = 0;
-    size_t live = h->old_blocks << BLOCK_SHIFT;
+    if (!concurrent)
+        z->added_base = old_bytes_added(h);
+    uint64_t kept = z->marked_bytes;
+    uint64_t floating = concurrent ? (uint64_t)z->floating : 0;
+    size_t live = (size_t)(floating < kept / 2 ? kept - floating : kept - kept / 2);
     double seconds = (double)(end - z->major_start_ns) / 1e9;
     if (seconds > 0 && live > 0)
         z->collection_rate = smooth(z->collection_rate, (double)live / seconds);
-    z->live_after_major = live;
+    z->live_after_major = h->old_blocks << BLOCK_SHIFT;
+    z->live_estimate = live;
     z->last_major_end_ns = end;
 
-    double headroom;
-    if (z->growth_rate > 0 && z->collection_rate > 0)
-        headroom = sqrt(HEAP_SIZING_LAMBDA * (double)live * z->growth_rate / z->collection_rate);
-    else
-        headroom = (double)live; /* no rates measured yet: double the heap */
-    size_t next = (live + (size_t)headroom) >> BLOCK_SHIFT;
-    if (next < h->old_blocks + h->nursery_target_blocks) /* room for one minor's survivors */
-        next = h->old_blocks + h->nursery_target_blocks;
-    if (next < h->min_major_threshold_blocks)
-        next = h->min_major_threshold_blocks;
+    double headroom = (double)live * z->headroom_fraction; /* also before rates exist */
+    if (z->growth_rate > 0 && z->collection_rate > 0) {
+        double rule = sqrt(HEAP_SIZING_LAMBDA * (double)live * z->growth_rate / z->collection_rate);
+        if (rule < headroom)
+            headroom = rule;
+    }
+    size_t nursery = h->nursery_target_blocks << BLOCK_SHIFT;
+    size_t least = h->min_major_threshold_blocks << BLOCK_SHIFT; /* a small heap's goal */
+    if (live + (size_t)headroom < least)
+        headroom = (double)(least - live);
+    if (headroom < (double)nursery)
+        headroom = (double)nursery;
+    double runway = concurrent ? z->cycle_growth * FLOATING_FACTOR * RUNWAY_MARGIN : 0;
+    double trigger = headroom - runway;
+    if (trigger < (double)nursery) /* at least one minor collection's survivors */
+        trigger = (double)nursery;
+    z->goal_budget = (uint64_t)headroom;
+    z->trigger_budget = (uint64_t)trigger;
+    z->limit_budget = (uint64_t)(headroom * 1.25) + nursery;
+    if (z->limit_budget < z->trigger_budget + nursery)
+        z->limit_budget = z->trigger_budget + nursery;
+    /* Reported: the old generation's size at the trigger, were no free cell reused. */
+    uint64_t spent = old_bytes_added(h) - z->added_base;
+    size_t left = z->trigger_budget > spent ? (size_t)(z->trigger_budget - spent) : 0;
+    size_t threshold = h->old_blocks + (left >> BLOCK_SHIFT);
     size_t ceiling = h->nblocks - h->nursery_target_blocks;
-    h->major_threshold_blocks = next < ceiling ? next : ceiling;
+    h->major_threshold_blocks = threshold < ceiling ? threshold : ceiling;
 }
 
 /* ---- The nursery (docs/collector.md, "Nursery size") ----

@@ -515,13 +515,6 @@ bool claim(_Atomic size_t *next, size_t count, size_t chunk, size_t *from, size_
     return true;
 }
 
-uint64_t thread_cpu_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 void share_roots(struct evac_worker *w, gc_visit_fn visit)
 {
     struct minor_parallel *par = w->par;
@@ -625,6 +618,8 @@ void gather_worker_results(struct gc_heap *h, struct minor_parallel *par, gc_vis
         h->stats.cpu_ns_by_worker[slot] += w->cpu_ns;
         h->stats.objects_marked_by_worker[slot] += w->objects_marked;
         h->stats.mark_cpu_ns_by_worker[slot] += w->mark_cpu_ns;
+        if (k > 0) /* worker 0 is the collecting thread, whose own clock counts it */
+            h->pause_helper_cpu_ns += w->cpu_ns + w->mark_cpu_ns;
         w->bytes_promoted = w->remembered_fields = w->objects_copied = w->cpu_ns = 0;
         w->objects_marked = w->mark_cpu_ns = 0;
         while (w->to_shade.count)

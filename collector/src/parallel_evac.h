@@ -54,8 +54,6 @@ void *parallel_promote(struct evac_worker *w, void *obj, void **field);
 /* Claims the next `chunk` items of a list of `count` that the workers share: [*from,
  * *to), or false when none is left. */
 bool claim(_Atomic size_t *next, size_t count, size_t chunk, size_t *from, size_t *to);
-/* The calling thread's CPU time, in nanoseconds. */
-uint64_t thread_cpu_ns(void);
 /* Worker w visits its share of the roots with visit (worker 0: the embedder's root
  * tracers and the mutators' roots; all: the registered roots, claimed in chunks) and
  * queues its share of h->grey (objects the conservative scan found). next_root and

@@ -56,6 +56,8 @@ void gc_get_stats(const struct gc_heap *ch, struct gc_stats *out)
     out->prefaulted_bytes = prefault_populated_bytes(h);
     out->major_threshold_bytes = (uint64_t)h->major_threshold_blocks << BLOCK_SHIFT;
     out->old_bytes = (uint64_t)h->old_blocks << BLOCK_SHIFT;
+    out->live_estimate_bytes = h->sizing.live_estimate;
+    out->heap_goal_bytes = h->sizing.live_estimate + h->sizing.goal_budget;
     out->unswept_blocks = h->sweep_pending;
     if (h->barrier->trap_counts) {
         uint64_t traps, ns;
@@ -148,6 +150,11 @@ void gc_print_stats(const struct gc_heap *h, void *file)
         fprintf(f, "gc: weak objects: %llu ephemerons set aside, %llu liveness tests\n",
                 (unsigned long long)s.ephemerons_set_aside,
                 (unsigned long long)s.weak_liveness_tests);
+    fprintf(f,
+            "gc: heap sizing: live estimate %.1f MiB, goal %.1f MiB, next major at %.1f MiB old; "
+            "%.1f MiB marked by minor pauses (assists)\n",
+            (double)s.live_estimate_bytes / 1048576.0, (double)s.heap_goal_bytes / 1048576.0,
+            (double)s.major_threshold_bytes / 1048576.0, (double)s.assist_marked_bytes / 1048576.0);
     fprintf(f, "gc: sweep: %llu blocks in pauses, %llu outside them, %llu waiting\n",
             (unsigned long long)s.swept_blocks_in_pauses,
             (unsigned long long)s.swept_blocks_outside_pauses,

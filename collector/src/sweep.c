@@ -10,7 +10,6 @@
  * reset of the others' cursors. They are swept by promotion when it looks for a block of
  * their class, in batches by the mutators when they take a new block, by the marker
  * thread in the background, and at the latest before the next major collection starts. */
-#include <sched.h>
 #include <string.h>
 
 #include "gc_internal.h"
@@ -37,6 +36,7 @@ static void fill_dead_pinned(struct gc_heap *h, size_t bi)
  * objects of the others, and flags every SMALL block unswept. */
 static void sweep_pinned_large_flag_small(struct gc_heap *h)
 {
+    h->sizing.marked_bytes = 0;
     for (size_t bi = 0; bi < h->blocks_end; bi++) {
         struct block *b = &h->blocks[bi];
         switch (b->kind) {
@@ -47,15 +47,19 @@ static void sweep_pinned_large_flag_small(struct gc_heap *h)
             break;
         case BLOCK_PINNED:
             h->stats.swept_blocks_in_pauses++;
-            if (block_bits_set(h->mark_bits, bi) == 0)
+            if (block_bits_set(h->mark_bits, bi) == 0) {
                 blocks_release_run(h, bi, 1);
-            else
+            } else {
                 fill_dead_pinned(h, bi);
+                heap_sizing_count_kept(h, BLOCK_BYTES);
+            }
             break;
         case BLOCK_LARGE: {
             size_t run = b->run;
             if (!is_marked(h, block_start(h, bi) + GC_HEADER_BYTES))
                 blocks_release_run(h, bi, run);
+            else
+                heap_sizing_count_kept(h, run << BLOCK_SHIFT);
             bi += run - 1;
             break;
         }
@@ -88,7 +92,9 @@ bool sweep_small_block(struct gc_heap *h, size_t bi, bool keep_empty)
         h->stats.swept_blocks_in_pauses++;
     else
         h->stats.swept_blocks_outside_pauses++;
-    if (!keep_empty && block_bits_set(h->alloc_bits, bi) == 0) {
+    size_t cells = block_bits_set(h->alloc_bits, bi);
+    heap_sizing_count_kept(h, cells * gc_size_class_bytes[b->size_class]);
+    if (!keep_empty && cells == 0) {
         blocks_release_run(h, bi, 1);
         return true;
     }
@@ -156,25 +162,23 @@ void sweep_begin_lazy(struct gc_heap *h)
         sweep_done(h);
 }
 
-int sweep_in_background(struct gc_heap *h, const int *stop)
+enum sweep_result sweep_in_background(struct gc_heap *h, const int *stop)
 {
     for (;;) {
         if (__atomic_load_n(stop, __ATOMIC_ACQUIRE))
-            return 0;
+            return SWEEP_STOPPED;
         /* Never wait for the heap's lock: a pause holds it while it waits for this thread
-         * to park (docs/collector.md, "Threads"). */
-        if (pthread_mutex_trylock(&h->lock) != 0) {
-            sched_yield();
-            continue;
-        }
+         * to park (docs/collector.md, "Threads"). The caller sleeps instead. */
+        if (pthread_mutex_trylock(&h->lock) != 0)
+            return SWEEP_BLOCKED;
         bool collecting = h->collecting;
         if (!collecting)
             sweep_some(h, SWEEP_BATCH);
         bool done = h->sweep_pending == 0;
         pthread_mutex_unlock(&h->lock);
         if (done)
-            return 1;
+            return SWEEP_DONE;
         if (collecting)
-            sched_yield();
+            return SWEEP_BLOCKED;
     }
 }

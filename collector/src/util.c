@@ -13,6 +13,13 @@ uint64_t gc_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /* One line "gcvm-gc: WHAT: message" written with one call, so that lines from several
  * threads do not interleave. */
 static void report_line(const char *what, const char *fmt, va_list ap)

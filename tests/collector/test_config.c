@@ -57,8 +57,9 @@ int main(void)
     unsetenv("GCVM_BARRIER");
 
     /* A debug aid's bad value is the creation's error, not an exit of the program. */
-    static const char *const debug_vars[] = {"GCVM_GC_STRESS", "GCVM_GC_VERIFY", "GCVM_GC_TRACE",
-                                             "GCVM_GC_THREADS", "GCVM_GC_CONCURRENT"};
+    static const char *const debug_vars[] = {"GCVM_GC_STRESS",     "GCVM_GC_VERIFY",
+                                             "GCVM_GC_TRACE",      "GCVM_GC_THREADS",
+                                             "GCVM_GC_CONCURRENT", "GCVM_GC_HEADROOM_PERCENT"};
     for (size_t i = 0; i < sizeof debug_vars / sizeof debug_vars[0]; i++) {
         setenv(debug_vars[i], "12x", 1);
         CHECK(create(GC_BARRIER_CARD, 0, 0, err, sizeof err) == NULL);
@@ -95,6 +96,23 @@ int main(void)
     marking_cfg.concurrent_marking = 2;
     CHECK(gc_heap_create(&marking_cfg, err, sizeof err) == NULL);
     CHECK_MSG(strstr(err, "concurrent_marking") != NULL, "%s", err);
+
+    /* The headroom's cap: 1 to 1000 percent, from the configuration or the environment. */
+    struct gc_config headroom_cfg;
+    gc_config_init(&headroom_cfg);
+    headroom_cfg.barrier = GC_BARRIER_CARD;
+    headroom_cfg.headroom_percent = 1001;
+    CHECK(gc_heap_create(&headroom_cfg, err, sizeof err) == NULL);
+    CHECK_MSG(strstr(err, "headroom_percent") && strstr(err, "1001"), "%s", err);
+    headroom_cfg.headroom_percent = 0;
+    setenv("GCVM_GC_HEADROOM_PERCENT", "5000", 1);
+    CHECK(gc_heap_create(&headroom_cfg, err, sizeof err) == NULL);
+    CHECK_MSG(strstr(err, "GCVM_GC_HEADROOM_PERCENT") && strstr(err, "5000"), "%s", err);
+    setenv("GCVM_GC_HEADROOM_PERCENT", "100", 1);
+    h = gc_heap_create(&headroom_cfg, err, sizeof err);
+    CHECK_MSG(h != NULL, "%s", err);
+    gc_heap_destroy(h);
+    unsetenv("GCVM_GC_HEADROOM_PERCENT");
 
     /* Collector threads: the configuration's, else GCVM_GC_THREADS, else the CPU count. */
     struct gc_config threads_cfg;

@@ -80,8 +80,9 @@ struct gc_config {
                                      the heap, from 2 MiB up to 1/16 of the old
                                      generation (at most 64 MiB) while minor pauses stay
                                      short (docs/collector.md, "Nursery size") */
-    size_t major_threshold_bytes; /* first major collection when the old generation
-                                     reaches this; 0: 4 x nursery */
+    size_t major_threshold_bytes; /* first major collection when this much became
+                                     old, and the least heap goal after (heap
+                                     sizing); 0: 4 x nursery */
     enum gc_barrier_kind barrier;
     int conservative_stack;   /* also scan every mutator's stack and registers */
     unsigned stress_interval; /* collect every Nth allocation; 0: GCVM_GC_STRESS or off */
@@ -89,20 +90,26 @@ struct gc_config {
                                  0: GCVM_GC_VERIFY or off */
     gc_oom_fn on_oom;
     void *on_oom_arg;
-    unsigned parallelism;   /* collector threads; 0: GCVM_GC_THREADS, else the CPU count.
-                               Minor collections run on this many workers (the thread
-                               that collects and parallelism - 1 threads created with the
-                               heap), stop-the-world major collections mark on them;
-                               1: on the collecting thread alone. A collection with
-                               little work stays on the collecting thread
-                               (GCVM_GC_PARALLEL_MIN_KB). The gcvm barriers use one
-                               thread. At most GC_MAX_PARALLELISM. */
-    int concurrent_marking; /* 1: a major collection marks the old generation on a
-                               background thread while the mutators run, between a short
-                               starting and a short final pause; -1: it stops the world
-                               throughout; 0: GCVM_GC_CONCURRENT (0 or 1), else 1. Only
-                               the host barriers (card, mprotect, uffd, soft-dirty) mark
-                               concurrently; none and the gcvm barriers stop the world. */
+    unsigned parallelism;      /* collector threads; 0: GCVM_GC_THREADS, else the CPU count.
+                                  Minor collections run on this many workers (the thread
+                                  that collects and parallelism - 1 threads created with the
+                                  heap), stop-the-world major collections mark on them;
+                                  1: on the collecting thread alone. A collection with
+                                  little work stays on the collecting thread
+                                  (GCVM_GC_PARALLEL_MIN_KB). The gcvm barriers use one
+                                  thread. At most GC_MAX_PARALLELISM. */
+    int concurrent_marking;    /* 1: a major collection marks the old generation on a
+                                  background thread while the mutators run, between a short
+                                  starting and a short final pause; -1: it stops the world
+                                  throughout; 0: GCVM_GC_CONCURRENT (0 or 1), else 1. Only
+                                  the host barriers (card, mprotect, uffd, soft-dirty) mark
+                                  concurrently; none and the gcvm barriers stop the world. */
+    unsigned headroom_percent; /* the most the old generation may grow beyond its live
+                                  size before the next major collection, in percent of
+                                  it (heap sizing may give less); 1 to 1000; 0:
+                                  GCVM_GC_HEADROOM_PERCENT, else 50. More: less
+                                  collecting, more memory (docs/collector.md, "Heap
+                                  sizing") */
 };
 
 #define GC_MAX_PARALLELISM 1024u
@@ -184,7 +191,8 @@ struct gc_stats {
     uint64_t prefaulted_bytes;      /* free blocks faulted in ahead, outside pauses */
     uint64_t released_bytes;        /* free blocks returned to the system */
     uint64_t major_threshold_bytes; /* the old generation's size that makes the next
-                                       major collection (heap sizing) */
+                                       major collection were no free cell reused
+                                       (heap sizing counts bytes that become old) */
     uint64_t old_bytes;             /* the old generation's blocks now */
     /* Parallel minor collections (gc_config.parallelism > 1): how many ran, the objects
      * each worker copied in them (worker 0 is the collecting thread; workers past the
@@ -226,6 +234,13 @@ struct gc_stats {
      * the weak objects only, never on the size of the heap. */
     uint64_t ephemerons_set_aside;
     uint64_t weak_liveness_tests;
+    /* Heap sizing (docs/collector.md, "Heap sizing"): the live size the last major
+     * collection estimated, the heap goal it set (that live size plus the headroom), and
+     * the bytes minor pauses marked for concurrent cycles that fell behind their
+     * schedule (assists), summed. */
+    uint64_t live_estimate_bytes;
+    uint64_t heap_goal_bytes;
+    uint64_t assist_marked_bytes;
 };
 
 /* Fills *out with the heap's statistics so far. Callable from any thread; bytes_allocated
