@@ -24,7 +24,7 @@
  * collecting thread"). */
 #define PARALLEL_MIN_KB 1024u
 /* The headroom's cap, in percent of the live size (gc_config.headroom_percent). */
-#define DEFAULT_HEADROOM_PERCENT 50u
+#define DEFAULT_HEADROOM_PERCENT 100u
 #define MAX_HEADROOM_PERCENT 1000u
 
 /* Object header, one word before the payload.

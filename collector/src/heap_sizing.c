@@ -18,7 +18,7 @@
  * how many bytes of memory one unit of time fraction is worth. Alone, the rule gives a
  * fast allocator more headroom than its live size (at 1 GiB live, 1 GB/s promoted and
  * marked at 2 GB/s: E = 1.5 GiB), so E is capped at a fraction of L (headroom_fraction,
- * gc_config.headroom_percent: by default a half).
+ * gc_config.headroom_percent: by default the live size itself).
  *
  * The live size. L is the bytes the marking kept (counted by the sweep, cell by cell),
  * less an estimate of the floating garbage of a concurrent cycle: the old objects the

@@ -107,7 +107,7 @@ struct gc_config {
     unsigned headroom_percent; /* the most the old generation may grow beyond its live
                                   size before the next major collection, in percent of
                                   it (heap sizing may give less); 1 to 1000; 0:
-                                  GCVM_GC_HEADROOM_PERCENT, else 50. More: less
+                                  GCVM_GC_HEADROOM_PERCENT, else 100. More: less
                                   collecting, more memory (docs/collector.md, "Heap
                                   sizing") */
 };
