@@ -191,7 +191,8 @@ void heap_sizing_major_ends(struct gc_heap *h)
  * block, re-arming the barrier) or saturates (the cards a random writer dirties). A small
  * nursery keeps the first part short but pays the others once per nursery: at 1 GiB old,
  * a 2 MiB nursery collects 500 times per GiB allocated. So the nursery may grow with the
- * old generation (at most 1/16 of it, at most NURSERY_MAX_BYTES), as long as the minor
+ * old generation (at most 1/16 of it, or the smallest nursery per attached mutator if that
+ * is more; at most NURSERY_MAX_BYTES), as long as the minor
  * pauses stay under NURSERY_PAUSE_TARGET_NS of CPU (all the workers' together): it grows
  * by a quarter after a pause under half the target, and shrinks in proportion after one
  * over it. CPU time, not wall time, so that a loaded machine's descheduling does not
@@ -215,6 +216,11 @@ void heap_sizing_minor_ends(struct gc_heap *h, uint64_t pause_cpu_ns)
     if (h->nursery_max_blocks == lo)
         return;
     size_t hi = h->old_blocks / NURSERY_OLD_FRACTION;
+    /* Every attached mutator fills nursery blocks of its own: with N threads a nursery of
+     * the single-threaded size gives each thread's objects 1/N of the time to die. */
+    size_t per_mutator = h->nursery_min_blocks * (h->mutator_count ? h->mutator_count : 1);
+    if (hi < per_mutator)
+        hi = per_mutator;
     if (hi > h->nursery_max_blocks)
         hi = h->nursery_max_blocks;
     if (pause_cpu_ns > NURSERY_PAUSE_TARGET_NS)

@@ -1,0 +1,80 @@
+/* The nursery with several mutator threads (heap_sizing.c, "Nursery size" in
+ * docs/collector.md): each attached mutator fills nursery blocks of its own, so the cap on
+ * the nursery's size grows with the threads attached. Four threads that each allocate as
+ * much short-lived data as one thread did alone must not take four times its minor
+ * collections (they would with a nursery capped at the single-threaded size: the old
+ * generation is too small here for its 1/16 to lift the cap).
+ * Usage: test_nursery_threads BARRIER. */
+#include <pthread.h>
+#include <stdint.h>
+
+#include "gcvm/gc-embedder.h"
+#include "test_util.h"
+
+enum { KIND_DATA = 1 };
+enum { THREADS = 4 };
+
+static const size_t garbage_per_thread = (size_t)96 << 20;
+
+/* Allocates garbage_per_thread bytes of 64-byte objects that die at once. */
+static void allocate_garbage(struct gc_mutator *m)
+{
+    volatile uintptr_t sink = 0;
+    for (size_t done = 0; done < garbage_per_thread; done += 64) {
+        uint64_t *o = gc_alloc_pointerfree(m, KIND_DATA, 64);
+        CHECK(o != NULL);
+        o[0] = done;
+        sink ^= (uintptr_t)o;
+    }
+    (void)sink;
+}
+
+static uint64_t minor_collections(struct gc_heap *h)
+{
+    struct gc_stats s;
+    gc_get_stats(h, &s);
+    return s.minor_collections;
+}
+
+static void *thread_main(void *arg)
+{
+    struct gc_mutator *m = attach_or_fail(arg);
+    allocate_garbage(m);
+    gc_mutator_detach(m);
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    struct gc_config cfg;
+    gc_config_init(&cfg); /* nursery_bytes 0: sized by the heap */
+    cfg.barrier = barrier_from_args(argc, argv);
+    cfg.parallelism = 1;
+    char err[256];
+    struct gc_heap *h = gc_heap_create(&cfg, err, sizeof err);
+    CHECK_MSG(h != NULL, "%s", err);
+
+    struct gc_mutator *m = attach_or_fail(h);
+    allocate_garbage(m);
+    gc_mutator_detach(m);
+    uint64_t alone = minor_collections(h);
+
+    pthread_t threads[THREADS];
+    for (int i = 0; i < THREADS; i++)
+        CHECK(pthread_create(&threads[i], NULL, thread_main, h) == 0);
+    for (int i = 0; i < THREADS; i++)
+        CHECK(pthread_join(threads[i], NULL) == 0);
+    uint64_t together = minor_collections(h) - alone;
+
+    printf("minor collections: %llu for one thread alone, %llu for %d threads with as much "
+           "each\n",
+           (unsigned long long)alone, (unsigned long long)together, THREADS);
+    CHECK_MSG(alone >= 8, "one thread's %llu MiB took only %llu minor collections",
+              (unsigned long long)(garbage_per_thread >> 20), (unsigned long long)alone);
+    CHECK_MSG(together <= 2 * alone,
+              "%d threads took %llu minor collections, over twice one thread's %llu: the "
+              "nursery did not grow with the mutators",
+              THREADS, (unsigned long long)together, (unsigned long long)alone);
+    gc_heap_destroy(h);
+    return 0;
+}
