@@ -76,6 +76,8 @@ struct block {
     uint32_t run;         /* LARGE: blocks in the object; LARGE_TAIL: offset to head */
     uint32_t cursor;      /* SMALL: next cell to try when allocating */
     char *fill;           /* NURSERY/PINNED: end of the allocated objects */
+    char *unzeroed_end;   /* NURSERY: what it held is cleared up to here when a mutator
+                             takes it (nursery_take_zeroing), outside any pause */
 };
 
 struct gc_barrier_ops;
@@ -136,6 +138,9 @@ struct gc_mutator {
     pthread_t thread;
     enum mutator_state state;
     long block; /* the nursery block bumped into, or -1 */
+    /* What the thread must clear of the block it just took before it allocates there,
+     * once it has left the heap's lock (nursery_take_zeroing). */
+    char *zero_from, *zero_to;
     /* Conservative scanning: the stack from stack_low (recorded where the thread stopped
      * or entered a blocking region) to stack_top; for a blocking region also the words
      * of gc_blocking_enter's frames, copied there (the thread reuses that stack). */
@@ -379,6 +384,9 @@ void old_untake_cell(struct gc_heap *h, char *cell);
 /* Gives m a fresh nursery block to bump into; false when the nursery is full. */
 bool nursery_refill(struct gc_heap *h, struct gc_mutator *m);
 void nursery_reset(struct gc_heap *h); /* after a collection: no mutator has a block */
+/* Clears what the block m just took (nursery_refill) held before, if anything; called by
+ * m's thread without the heap's lock, before it makes an object there. */
+void nursery_take_zeroing(struct gc_mutator *m);
 /* Records the end of m's objects in its current block, so the block can be walked. */
 void nursery_retire_block(struct gc_heap *h, struct gc_mutator *m);
 size_t nursery_bytes_in_use(const struct gc_heap *h); /* as of the blocks' last retire */

@@ -721,6 +721,7 @@ void *gc_alloc_slow(struct gc_mutator *m, unsigned kind, size_t bytes, int point
                        attempt == 0);
     }
     pthread_mutex_unlock(&h->lock);
+    nursery_take_zeroing(m); /* a block just taken: cleared before the object is made */
     if (!at)
         return NULL;
     *(gc_header *)at = make_header(total, kind, pointerfree ? GC_HDR_POINTERFREE : 0);
