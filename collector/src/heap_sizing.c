@@ -191,8 +191,8 @@ void heap_sizing_major_ends(struct gc_heap *h)
  * block, re-arming the barrier) or saturates (the cards a random writer dirties). A small
  * nursery keeps the first part short but pays the others once per nursery: at 1 GiB old,
  * a 2 MiB nursery collects 500 times per GiB allocated. So the nursery may grow with the
- * old generation (at most 1/16 of it, or the smallest nursery per attached mutator if that
- * is more; at most NURSERY_MAX_BYTES), as long as the minor
+ * old generation (at most 1/16 of it, or NURSERY_PER_MUTATOR_BYTES per attached mutator if
+ * that is more; at most NURSERY_MAX_BYTES), as long as the minor
  * pauses stay under NURSERY_PAUSE_TARGET_NS of CPU (all the workers' together): it grows
  * by a quarter after a pause under half the target, and shrinks in proportion after one
  * over it. CPU time, not wall time, so that a loaded machine's descheduling does not
@@ -200,6 +200,7 @@ void heap_sizing_major_ends(struct gc_heap *h)
 #define NURSERY_PAUSE_TARGET_NS 4000000u     /* 4 ms: under half the 10 ms pause goal */
 #define NURSERY_MAX_BYTES ((size_t)64 << 20) /* 2048 blocks */
 #define NURSERY_OLD_FRACTION 16u
+#define NURSERY_PER_MUTATOR_BYTES ((size_t)8 << 20) /* the cap's floor, per thread */
 
 void heap_sizing_nursery_limits(struct gc_heap *h)
 {
@@ -218,7 +219,8 @@ void heap_sizing_minor_ends(struct gc_heap *h, uint64_t pause_cpu_ns)
     size_t hi = h->old_blocks / NURSERY_OLD_FRACTION;
     /* Every attached mutator fills nursery blocks of its own: with N threads a nursery of
      * the single-threaded size gives each thread's objects 1/N of the time to die. */
-    size_t per_mutator = h->nursery_min_blocks * (h->mutator_count ? h->mutator_count : 1);
+    size_t per_mutator = (NURSERY_PER_MUTATOR_BYTES >> BLOCK_SHIFT) *
+                         (h->mutator_count ? h->mutator_count : 1);
     if (hi < per_mutator)
         hi = per_mutator;
     if (hi > h->nursery_max_blocks)
