@@ -438,6 +438,9 @@ void heap_sizing_cycle_progress(struct gc_heap *h, uint64_t traced);
 uint64_t heap_sizing_assist_bytes(const struct gc_heap *h, uint64_t traced);
 /* Whether a running cycle has outgrown its limit: its marker fell behind the mutators. */
 bool heap_sizing_cycle_outgrown(const struct gc_heap *h);
+/* The running cycle is so far past its limit budget (or the heap so full) that its
+ * marking must end in this pause, however long it takes. */
+bool heap_sizing_cycle_overdue(const struct gc_heap *h);
 /* The sweep found `bytes` of a block kept (the marked cells, a kept large or pinned run). */
 static inline void heap_sizing_count_kept(struct gc_heap *h, size_t bytes)
 {

@@ -462,10 +462,13 @@ static enum pause_outcome minor_and_cycle(struct gc_heap *h, enum collection_req
         /* The marker finished its round before this minor collection: what was written
          * since is re-scanned here rather than in another round (cycle_end_due). */
         if (what != COLLECT_MAJOR_STEP && !marker_done && !concurrent_rounds_exhausted(h) &&
-            !heap_sizing_cycle_outgrown(h)) {
+            !heap_sizing_cycle_overdue(h)) {
             /* A marker that fell behind its schedule (a busy machine gives it little
-             * CPU) is helped here, in proportion to what the mutators promoted. */
-            uint64_t assist = heap_sizing_assist_bytes(h, concurrent_traced_bytes(h));
+             * CPU) is helped here, in proportion to what the mutators promoted; past the
+             * limit budget, with all the time an assist may take. */
+            uint64_t assist = heap_sizing_cycle_outgrown(h)
+                                  ? UINT64_MAX / 2
+                                  : heap_sizing_assist_bytes(h, concurrent_traced_bytes(h));
             if (assist) {
                 uint64_t t_assist = gc_now_ns();
                 concurrent_assist(h, assist);
@@ -649,7 +652,7 @@ static char *alloc_large_old(struct gc_mutator *m, size_t total)
 {
     struct gc_heap *h = m->heap;
     bool over = !h->sizing_pending && heap_sizing_major_due(h, total);
-    if (h->cycle_active ? cycle_end_due(h) || heap_sizing_cycle_outgrown(h)
+    if (h->cycle_active ? cycle_end_due(h) || heap_sizing_cycle_overdue(h)
                         : over && h->barrier_kind != GC_BARRIER_NONE)
         run_collection(m, COLLECT_MAJOR_STEP, true);
     char *at = old_alloc_large(h, total);

@@ -34,8 +34,9 @@
  * when the budget is spent ends above it. Like a pacer, the next cycle starts early by
  * what became old during the last one (smoothed, plus a quarter), so that it ends near
  * the goal; never before a nursery's worth was promoted. A cycle whose marker falls
- * behind anyway is ended at once (its remaining marking in a pause) when the budget and
- * a quarter more are spent (limit_budget). */
+ * behind anyway is helped by every minor pause for as long as an assist may take once
+ * the budget and a quarter more are spent (limit_budget), and ended at once (its
+ * remaining marking in a pause) at twice that (heap_sizing_cycle_overdue). */
 #include <math.h>
 
 #include "gc_internal.h"
@@ -47,6 +48,9 @@
  * garbage, about half a byte (what it replaced, marked already if the marker had passed
  * it: half the time for a marker that keeps to its schedule; see "The live size"). */
 #define FLOATING_FACTOR 1.5
+/* A cycle past its limit budget is ended in a pause only past this many times it; until
+ * then each minor pause marks what it can in its assist's time (see "The trigger"). */
+#define OVERDUE_FACTOR 2
 
 static double smooth(double old, double now)
 {
@@ -71,6 +75,13 @@ bool heap_sizing_cycle_outgrown(const struct gc_heap *h)
 {
     const struct heap_sizing *z = &h->sizing;
     return old_bytes_added(h) - z->added_base >= z->limit_budget ||
+           h->old_blocks >= h->nblocks - h->nursery_target_blocks;
+}
+
+bool heap_sizing_cycle_overdue(const struct gc_heap *h)
+{
+    const struct heap_sizing *z = &h->sizing;
+    return old_bytes_added(h) - z->added_base >= OVERDUE_FACTOR * z->limit_budget ||
            h->old_blocks >= h->nblocks - h->nursery_target_blocks;
 }
 
