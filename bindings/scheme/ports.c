@@ -1,7 +1,13 @@
 /* Ports: files (over stdio) and strings. A port is a heap object
  * [hdr(flags) | FILE * | buffer | position | name]; the FILE pointer is outside the heap.
- * A string output port's buffer is a bytevector that is replaced by a larger one as it
- * fills, so the port must be on the value stack across a write.
+ * Text leaves and enters as UTF-8. A string output port's buffer is a bytevector of UTF-8
+ * that is replaced by a larger one as it fills, so the port must be on the value stack
+ * across a write. A string input port's buffer is the string (position: a character
+ * index) or a bytevector (position: a byte index; open-input-bytevector's, and a file
+ * port's text once `read` has read it to its end), read as UTF-8 by read-char. A file
+ * input port's position word holds the bytes taken from the FILE but not yet consumed
+ * (peek-char looks at a whole character): their count in the low 3 bits, the bytes
+ * above.
  *
  * Threads share ports. A file port's operations are stdio's, which lock the FILE; a read
  * runs in a blocking region (a read from a terminal or a pipe waits). A string port's
@@ -19,7 +25,7 @@
 static value make_port(unsigned flags, FILE *f, value buf, const char *name)
 {
     vs_push(buf);
-    vs_push(make_string(name, strlen(name)));
+    vs_push(string_from_utf8(name, strlen(name)));
     value p = alloc_object(T_PORT, flags, 4);
     OBJ(p)[1] = (value)f;
     SET(p, PORT_BUF(p), vs[vsp - 2]);
@@ -80,40 +86,110 @@ static value lock_string_port(value p)
     return vs[--vsp];
 }
 
-struct file_read {
-    FILE *f;
-    int peek;
-    int c;
+/* A file port's pending bytes (see above). */
+struct pending {
+    unsigned char b[UTF8_MAX];
+    size_t n;
 };
 
-static void file_read_char(void *arg)
+static struct pending pending_of(value p)
+{
+    uint64_t w = (uint64_t)FIX(PORT_POS(p));
+    struct pending pd = {{0}, (size_t)(w & 7)};
+    for (size_t i = 0; i < pd.n; i++)
+        pd.b[i] = (unsigned char)(w >> (8 + 8 * i));
+    return pd;
+}
+
+static void set_pending(value p, const struct pending *pd)
+{
+    uint64_t w = pd->n;
+    for (size_t i = 0; i < pd->n; i++)
+        w |= (uint64_t)pd->b[i] << (8 + 8 * i);
+    PORT_POS(p) = MAKE_FIX((intptr_t)w);
+}
+
+struct file_read {
+    FILE *f;
+    struct pending *pd;
+    int whole_char;
+};
+
+/* Reads one byte more than the pending ones, or (whole_char) the rest of the character
+ * the pending bytes start, stopping before a byte that cannot continue it. */
+static void file_fill(void *arg)
 {
     struct file_read *r = arg;
-    r->c = getc(r->f);
-    if (r->peek && r->c != EOF)
-        ungetc(r->c, r->f);
+    struct pending *pd = r->pd;
+    if (pd->n == 0) {
+        int c = getc(r->f);
+        if (c == EOF)
+            return;
+        pd->b[pd->n++] = (unsigned char)c;
+    }
+    if (!r->whole_char)
+        return;
+    size_t len = utf8_sequence_length(pd->b[0]);
+    while (pd->n < len) {
+        int c = getc(r->f);
+        if (c == EOF)
+            break;
+        if ((c & 0xc0) != 0x80) {
+            ungetc(c, r->f);
+            break;
+        }
+        pd->b[pd->n++] = (unsigned char)c;
+    }
 }
 
-/* Reads (or peeks at) a file port's next byte in a blocking region: the FILE pointer is
- * read out of the port before. */
-static int file_port_read(value p, int peek)
+/* Reads (or peeks at) a file port's next character (whole_char) or byte, in a blocking
+ * region when it needs the FILE: the FILE pointer is read out of the port before. */
+static int file_port_read(value p, int peek, int whole_char)
 {
-    struct file_read r = {PORT_FILE(p), peek, EOF};
-    scm_blocking(file_read_char, &r);
-    return r.c;
+    struct pending pd = pending_of(p);
+    if (pd.n == 0 || (whole_char && pd.n < utf8_sequence_length(pd.b[0]))) {
+        struct file_read r = {PORT_FILE(p), &pd, whole_char};
+        vs_push(p);
+        scm_blocking(file_fill, &r);
+        p = vs[--vsp];
+    }
+    if (pd.n == 0)
+        return -1;
+    uint32_t c = pd.b[0];
+    size_t took = whole_char ? utf8_decode(pd.b, pd.n, &c) : 1;
+    if (!peek) {
+        memmove(pd.b, pd.b + took, pd.n - took);
+        pd.n -= took;
+    }
+    set_pending(p, &pd);
+    return (int)c;
 }
 
-static int string_port_read(value p, int peek)
+static int string_port_read(value p, int peek, int whole_char, const char *who)
 {
     p = lock_string_port(p);
     value s = PORT_BUF(p);
     intptr_t pos = FIX(PORT_POS(p));
     int c = -1;
-    if ((size_t)pos < STRING_LEN(s)) {
-        c = (unsigned char)STRING_BYTES(s)[pos];
-        if (!peek)
-            PORT_POS(p) = MAKE_FIX(pos + 1);
+    size_t took = 1;
+    if (STRING_P(s)) {
+        if ((size_t)pos < STRING_LEN(s)) {
+            if (!whole_char) {
+                pthread_mutex_unlock(&string_ports_lock);
+                char msg[120];
+                snprintf(msg, sizeof msg, "%s: a string port holds characters, not bytes", who);
+                scm_error1(msg, p);
+            }
+            c = (int)STRING_CHARS(s)[pos];
+        }
+    } else if ((size_t)pos < HDR_LEN(s)) {
+        uint32_t code = BV_BYTES(s)[pos];
+        if (whole_char)
+            took = utf8_decode(BV_BYTES(s) + pos, HDR_LEN(s) - (size_t)pos, &code);
+        c = (int)code;
     }
+    if (c >= 0 && !peek)
+        PORT_POS(p) = MAKE_FIX(pos + (intptr_t)took);
     pthread_mutex_unlock(&string_ports_lock);
     return c;
 }
@@ -121,13 +197,100 @@ static int string_port_read(value p, int peek)
 int port_getc(value p)
 {
     check_open(p, "read from a closed port");
-    return port_flags(p) & PORT_STRING ? string_port_read(p, 0) : file_port_read(p, 0);
+    return port_flags(p) & PORT_STRING ? string_port_read(p, 0, 1, "read-char")
+                                       : file_port_read(p, 0, 1);
 }
 
 int port_peekc(value p)
 {
     check_open(p, "read from a closed port");
-    return port_flags(p) & PORT_STRING ? string_port_read(p, 1) : file_port_read(p, 1);
+    return port_flags(p) & PORT_STRING ? string_port_read(p, 1, 1, "peek-char")
+                                       : file_port_read(p, 1, 1);
+}
+
+int port_getb(value p)
+{
+    check_open(p, "read from a closed port");
+    return port_flags(p) & PORT_STRING ? string_port_read(p, 0, 0, "read-u8")
+                                       : file_port_read(p, 0, 0);
+}
+
+int port_peekb(value p)
+{
+    check_open(p, "read from a closed port");
+    return port_flags(p) & PORT_STRING ? string_port_read(p, 1, 0, "peek-u8")
+                                       : file_port_read(p, 1, 0);
+}
+
+struct slurp {
+    FILE *f;
+    char *buf;
+    size_t n, cap;
+};
+
+/* Reads the rest of the file in a blocking region (stdin waits): touches no heap object. */
+static void slurp_file(void *arg)
+{
+    struct slurp *sl = arg;
+    int c;
+    while ((c = getc(sl->f)) != EOF) {
+        if (sl->n == sl->cap) {
+            char *nb = realloc(sl->buf, sl->cap * 2);
+            if (!nb) {
+                free(sl->buf);
+                sl->buf = NULL;
+                break;
+            }
+            sl->buf = nb;
+            sl->cap *= 2;
+        }
+        sl->buf[sl->n++] = (char)c;
+    }
+}
+
+char *port_unread_text(size_t slot, size_t *n)
+{
+    value p = vs[slot];
+    if (!(port_flags(p) & PORT_STRING)) {
+        /* A file port: read to its end, after its pending bytes, into a bytevector. */
+        struct pending pd = pending_of(p);
+        struct slurp sl = {PORT_FILE(p), malloc(4096), pd.n, 4096};
+        if (sl.buf) {
+            memcpy(sl.buf, pd.b, pd.n);
+            scm_blocking(slurp_file, &sl);
+        }
+        if (!sl.buf)
+            scm_error("read: out of memory reading the input", NIL);
+        value b = alloc_bytes(T_BYTEVECTOR, sl.n, sl.n);
+        memcpy(BV_BYTES(b), sl.buf, sl.n);
+        free(sl.buf);
+        p = vs[slot];
+        HDR(p) = MAKE_HDR(T_PORT, port_flags(p) | PORT_STRING);
+        SET(p, PORT_BUF(p), b);
+        PORT_POS(p) = MAKE_FIX(0);
+    }
+    value s = PORT_BUF(p);
+    size_t pos = (size_t)FIX(PORT_POS(p));
+    if (STRING_P(s))
+        return string_to_utf8(s, pos, STRING_LEN(s), n);
+    *n = HDR_LEN(s) - pos;
+    char *text = malloc(*n + 1);
+    if (!text)
+        scm_error("read: out of memory", NIL);
+    memcpy(text, BV_BYTES(s) + pos, *n);
+    text[*n] = 0;
+    return text;
+}
+
+void port_consume_text(value p, const char *text, size_t n)
+{
+    size_t advance = n;
+    if (STRING_P(PORT_BUF(p))) { /* the characters of those n bytes */
+        advance = 0;
+        for (size_t i = 0; i < n; i++)
+            advance += ((unsigned char)text[i] & 0xc0) != 0x80;
+    }
+    PORT_POS(p) = MAKE_FIX(FIX(PORT_POS(p)) + (intptr_t)advance);
 }
 
 /* Appends to a string port. The bytes may be in a heap string, which a wait for the lock
@@ -199,20 +362,49 @@ void flush_standard_ports(void)
     fflush(stderr);
 }
 
-value port_output_string(value p)
+/* The first fill bytes of a string output port as a string (decode) or a bytevector. */
+static value port_output(value p, bool decode)
 {
     p = lock_string_port(p);
-    size_t fill = (size_t)FIX(PORT_POS(p));
+    size_t fill = (size_t)FIX(PORT_POS(p)), len = fill;
+    if (decode) { /* count the characters */
+        const unsigned char *b = BV_BYTES(PORT_BUF(p));
+        uint32_t c;
+        len = 0;
+        for (size_t i = 0; i < fill; len++)
+            i += b[i] < 0x80 ? 1 : utf8_decode(b + i, fill - i, &c);
+    }
     pthread_mutex_unlock(&string_ports_lock);
     vs_push(p);
-    value s = alloc_bytes(T_STRING, fill, fill + 1);
-    vs_push(s);
+    value out = decode ? make_string_filled(len, 0) : alloc_bytes(T_BYTEVECTOR, fill, fill);
+    vs_push(out);
     p = lock_string_port(vs[vsp - 2]);
-    s = vs[vsp - 1];
+    out = vs[vsp - 1];
     vsp -= 2;
-    memcpy(STRING_BYTES(s), BV_BYTES(PORT_BUF(p)), fill); /* a port only grows */
+    const unsigned char *b = BV_BYTES(PORT_BUF(p)); /* a port only grows */
+    if (decode) {
+        uint32_t *chars = STRING_CHARS(out);
+        for (size_t i = 0, k = 0; i < fill; k++) {
+            if (b[i] < 0x80)
+                chars[k] = b[i++];
+            else
+                i += utf8_decode(b + i, fill - i, &chars[k]);
+        }
+    } else {
+        memcpy(BV_BYTES(out), b, fill);
+    }
     pthread_mutex_unlock(&string_ports_lock);
-    return s;
+    return out;
+}
+
+value port_output_string(value p)
+{
+    return port_output(p, true);
+}
+
+value port_output_bytes(value p)
+{
+    return port_output(p, false);
 }
 
 value port_name(value p)
