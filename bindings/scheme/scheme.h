@@ -345,7 +345,7 @@ char *string_to_utf8(value s, size_t start, size_t end, size_t *n);
  * fit or when s holds a NUL character (which C would take for the end). */
 void string_to_c_string(const char *who, value s, char *buf, size_t cap);
 /* Case mappings and classes of a character: simple (one character to one) mappings. The
- * Latin-1, Latin Extended-A, Greek and Cyrillic letters are mapped by this file's own
+ * Latin-1, Latin Extended-A, Greek and Cyrillic letters are mapped by text.c's own
  * rules, every other character by the C library's C.UTF-8 locale when it has one. */
 uint32_t char_upcase(uint32_t c);
 uint32_t char_downcase(uint32_t c);

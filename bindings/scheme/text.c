@@ -75,7 +75,7 @@ size_t utf8_decode(const unsigned char *p, size_t n, uint32_t *c)
 value make_string_filled(size_t len, uint32_t c)
 {
     if (len > ((size_t)1 << 40))
-        scm_error1("make-string: too long for memory", MAKE_FIX((intptr_t)len));
+        scm_error1("a string of that length does not fit in memory", MAKE_FIX((intptr_t)len));
     value s = alloc_bytes(T_STRING, len, len * sizeof(uint32_t));
     uint32_t *chars = STRING_CHARS(s);
     if (c != 0)
