@@ -232,8 +232,9 @@ struct slurp {
 static void slurp_file(void *arg)
 {
     struct slurp *sl = arg;
-    int c;
-    while ((c = getc(sl->f)) != EOF) {
+    size_t got;
+    while ((got = fread(sl->buf + sl->n, 1, sl->cap - sl->n, sl->f)) > 0) {
+        sl->n += got;
         if (sl->n == sl->cap) {
             char *nb = realloc(sl->buf, sl->cap * 2);
             if (!nb) {
@@ -244,7 +245,6 @@ static void slurp_file(void *arg)
             sl->buf = nb;
             sl->cap *= 2;
         }
-        sl->buf[sl->n++] = (char)c;
     }
 }
 

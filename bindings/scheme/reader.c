@@ -132,6 +132,8 @@ static int next_char(struct reader *r)
 {
     if (r->pos >= r->len)
         return -1;
+    if ((unsigned char)r->text[r->pos] < 0x80)
+        return next(r);
     uint32_t c;
     size_t n = utf8_decode((const unsigned char *)r->text + r->pos, r->len - r->pos, &c);
     for (size_t i = 0; i < n; i++)
@@ -144,6 +146,8 @@ static int peek_char(const struct reader *r)
 {
     if (r->pos >= r->len)
         return -1;
+    if ((unsigned char)r->text[r->pos] < 0x80)
+        return (unsigned char)r->text[r->pos];
     uint32_t c;
     utf8_decode((const unsigned char *)r->text + r->pos, r->len - r->pos, &c);
     return (int)c;
@@ -171,7 +175,9 @@ static int skip_atmosphere(struct reader *r)
         int c = peek(r);
         if (c == -1)
             return -1;
-        if (c < 128 ? isspace(c) != 0 : char_whitespace_p((uint32_t)peek_char(r))) {
+        if (c < 128 && isspace(c)) {
+            next(r);
+        } else if (c >= 128 && char_whitespace_p((uint32_t)peek_char(r))) {
             next_char(r);
         } else if (c == ';') {
             while ((c = next(r)) != -1 && c != '\n') {
@@ -212,6 +218,8 @@ static int skip_atmosphere(struct reader *r)
 static size_t make_utf8(char *buf, size_t n, size_t cap)
 {
     size_t i = 0;
+    while (i < n && (unsigned char)buf[i] < 0x80)
+        i++;
     while (i < n) {
         uint32_t c;
         size_t k = utf8_decode((const unsigned char *)buf + i, n - i, &c);
