@@ -98,39 +98,70 @@ static value p_char_ready_p(int argc, value *argv)
     return TRUE_V;
 }
 
+/* Appends chunk[0, n) to the characters read so far: the first *total characters of the
+ * string at vs[slot] (#f when none), which is replaced by one twice as large when full. */
+static void append_chars(size_t slot, size_t *total, const uint32_t *chunk, size_t n)
+{
+    size_t cap = vs[slot] == FALSE_V ? 0 : STRING_LEN(vs[slot]);
+    if (*total + n > cap) {
+        size_t ncap = cap * 2 > *total + n ? cap * 2 : *total + n;
+        value bigger = make_string_filled(ncap, 0);
+        if (*total)
+            memcpy(STRING_CHARS(bigger), STRING_CHARS(vs[slot]), *total * sizeof(uint32_t));
+        vs[slot] = bigger;
+    }
+    memcpy(STRING_CHARS(vs[slot]) + *total, chunk, n * sizeof(uint32_t));
+    *total += n;
+}
+
+/* Reads up to limit characters from the input port at vs[port_slot], or (line) up to the
+ * end of the line, whose newline is taken but not kept, into a new string. Returns EOF_V
+ * when the port was at its end and limit > 0. */
+static value read_chars(size_t port_slot, size_t limit, bool line)
+{
+    uint32_t chunk[512];
+    size_t n = 0, total = 0;
+    size_t slot = vsp;
+    vs_push(FALSE_V); /* what does not fit in chunk (append_chars) */
+    bool any = false;
+    while (total + n < limit) {
+        int c = port_getc(vs[port_slot]);
+        if (c < 0)
+            break;
+        any = true;
+        if (line && c == '\n')
+            break;
+        chunk[n++] = (uint32_t)c;
+        if (n == sizeof chunk / sizeof chunk[0]) {
+            append_chars(slot, &total, chunk, n);
+            n = 0;
+        }
+    }
+    value r = EOF_V;
+    if (any || limit == 0) {
+        r = make_string_filled(total + n, 0);
+        if (total)
+            memcpy(STRING_CHARS(r), STRING_CHARS(vs[slot]), total * sizeof(uint32_t));
+        memcpy(STRING_CHARS(r) + total, chunk, n * sizeof(uint32_t));
+    }
+    vsp = slot;
+    return r;
+}
+
 static value p_read_line(int argc, value *argv)
 {
-    value port = IN(0, "read-line");
-    vs_push(port);
-    value out = make_string_output_port();
-    vs_push(out);
-    int c, any = 0;
-    while ((c = port_getc(vs[vsp - 2])) >= 0 && c != '\n') {
-        char b[UTF8_MAX];
-        port_write(vs[vsp - 1], b, utf8_encode((uint32_t)c, b));
-        any = 1;
-    }
-    value r = (c < 0 && !any) ? EOF_V : port_output_string(vs[vsp - 1]);
-    vsp -= 2;
+    vs_push(IN(0, "read-line"));
+    value r = read_chars(vsp - 1, SIZE_MAX, true);
+    vsp--;
     return r;
 }
 
 static value p_read_string(int argc, value *argv)
 {
     intptr_t k = arg_fixnum("read-string", argv[0]);
-    value port = IN(1, "read-string");
-    vs_push(port);
-    value out = make_string_output_port();
-    vs_push(out);
-    intptr_t n = 0;
-    int c = 0;
-    while (n < k && (c = port_getc(vs[vsp - 2])) >= 0) {
-        char b[UTF8_MAX];
-        port_write(vs[vsp - 1], b, utf8_encode((uint32_t)c, b));
-        n++;
-    }
-    value r = (n == 0 && k > 0) ? EOF_V : port_output_string(vs[vsp - 1]);
-    vsp -= 2;
+    vs_push(IN(1, "read-string"));
+    value r = read_chars(vsp - 1, k < 0 ? 0 : (size_t)k, false);
+    vsp--;
     return r;
 }
 

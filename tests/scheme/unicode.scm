@@ -56,6 +56,10 @@
 (wshow (get-output-string out) (string-length (get-output-string out)))
 (wshow (read (open-input-string "(\"\\x3bb;\\x10000;\" |\\x3bb;|)")))
 (wshow (read-line (open-input-string "αβ\nγ")))
+(let ((p (open-input-string (string-append (make-string 1500 #\λ) "𝄞\n" (make-string 700 #\ж)))))
+  (let* ((line (read-line p)) (rest (read-string 2000 p)))
+    (wshow (string-length line) (string-ref line 1500) (string-length rest) (string-ref rest 699)
+           (read-line p))))
 
 ;; a UTF-8 file
 (define f (open-input-file "unicode.txt"))
