@@ -5,15 +5,16 @@
  * across a write. A string input port's buffer is the string (position: a character
  * index) or a bytevector (position: a byte index; open-input-bytevector's, and a file
  * port's text once `read` has read it to its end), read as UTF-8 by read-char. A file
- * input port's position word holds the bytes taken from the FILE but not yet consumed
- * (peek-char looks at a whole character): their count in the low 3 bits, the bytes
- * above.
+ * input port's position word points to its pending bytes (struct pending, outside the
+ * heap, as the FILE).
  *
  * Threads share ports. A file port's operations are stdio's, which lock the FILE; a read
- * runs in a blocking region (a read from a terminal or a pipe waits). A string port's
+ * runs in a blocking region (a read from a terminal or a pipe waits) and holds the FILE's
+ * lock while it uses the pending bytes. A string port's
  * operations run under string_ports_lock, which a writer holds across the allocation of a
  * larger buffer, so a thread waits for it in a blocking region (scm_lock). */
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ports.h"
@@ -21,6 +22,53 @@
 #define PORT_FILE(p) ((FILE *)OBJ(p)[1])
 #define PORT_BUF(p) (OBJ(p)[2])
 #define PORT_POS(p) (OBJ(p)[3])
+
+/* A file input port's bytes taken from the FILE but not yet consumed: peek-char looks at a
+ * whole character, and read-char stops before a byte that cannot continue the one it
+ * reads. Read and changed only with the FILE locked, so threads sharing the port see each
+ * byte once. They live as long as the FILE: on a list (every port over stdin shares one),
+ * from which closing the port takes them. */
+struct pending {
+    unsigned char b[UTF8_MAX];
+    size_t n;
+    struct pending *prev, *next;
+};
+#define PORT_PENDING(p) ((struct pending *)OBJ(p)[3])
+
+static struct pending stdin_pending;
+static struct pending *pending_list;
+static pthread_mutex_t pending_list_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static struct pending *new_pending(FILE *f)
+{
+    if (f == stdin)
+        return &stdin_pending;
+    struct pending *pd = calloc(1, sizeof *pd);
+    if (!pd)
+        return NULL;
+    pthread_mutex_lock(&pending_list_lock);
+    pd->next = pending_list;
+    if (pending_list)
+        pending_list->prev = pd;
+    pending_list = pd;
+    pthread_mutex_unlock(&pending_list_lock);
+    return pd;
+}
+
+static void drop_pending(struct pending *pd)
+{
+    if (pd == &stdin_pending)
+        return;
+    pthread_mutex_lock(&pending_list_lock);
+    if (pd->prev)
+        pd->prev->next = pd->next;
+    else
+        pending_list = pd->next;
+    if (pd->next)
+        pd->next->prev = pd->prev;
+    pthread_mutex_unlock(&pending_list_lock);
+    free(pd);
+}
 
 static value make_port(unsigned flags, FILE *f, value buf, const char *name)
 {
@@ -37,7 +85,17 @@ static value make_port(unsigned flags, FILE *f, value buf, const char *name)
 
 value make_file_port(FILE *f, int input, const char *name)
 {
-    return make_port(input ? PORT_INPUT : PORT_OUTPUT, f, FALSE_V, name);
+    if (!input)
+        return make_port(PORT_OUTPUT, f, FALSE_V, name);
+    struct pending *pd = new_pending(f);
+    if (!pd) {
+        if (f != stdin)
+            fclose(f);
+        scm_error("out of memory outside the heap (opening a file)", NIL);
+    }
+    value p = make_port(PORT_INPUT, f, FALSE_V, name);
+    OBJ(p)[3] = (value)pd; /* outside the heap, as the FILE: the collector ignores it */
+    return p;
 }
 
 value make_string_input_port(value str)
@@ -62,11 +120,15 @@ void port_close(value p)
     unsigned fl = port_flags(p);
     if (fl & PORT_CLOSED)
         return;
-    if (!(fl & PORT_STRING) && PORT_FILE(p) && PORT_FILE(p) != stdin && PORT_FILE(p) != stdout &&
-        PORT_FILE(p) != stderr)
+    /* A file port that read has read to its end is a string port that keeps its FILE. */
+    if (PORT_FILE(p) && PORT_FILE(p) != stdin && PORT_FILE(p) != stdout && PORT_FILE(p) != stderr)
         fclose(PORT_FILE(p));
     else if (!(fl & PORT_STRING) && PORT_FILE(p))
         fflush(PORT_FILE(p));
+    if ((fl & (PORT_INPUT | PORT_STRING)) == PORT_INPUT) {
+        drop_pending(PORT_PENDING(p));
+        PORT_POS(p) = MAKE_FIX(0);
+    }
     HDR(p) = MAKE_HDR(T_PORT, fl | PORT_CLOSED);
 }
 
@@ -86,83 +148,58 @@ static value lock_string_port(value p)
     return vs[--vsp];
 }
 
-/* A file port's pending bytes (see above). */
-struct pending {
-    unsigned char b[UTF8_MAX];
-    size_t n;
-};
-
-static struct pending pending_of(value p)
-{
-    uint64_t w = (uint64_t)FIX(PORT_POS(p));
-    struct pending pd = {{0}, (size_t)(w & 7)};
-    for (size_t i = 0; i < pd.n; i++)
-        pd.b[i] = (unsigned char)(w >> (8 + 8 * i));
-    return pd;
-}
-
-static void set_pending(value p, const struct pending *pd)
-{
-    uint64_t w = pd->n;
-    for (size_t i = 0; i < pd->n; i++)
-        w |= (uint64_t)pd->b[i] << (8 + 8 * i);
-    PORT_POS(p) = MAKE_FIX((intptr_t)w);
-}
-
 struct file_read {
     FILE *f;
     struct pending *pd;
-    int whole_char;
+    int peek, whole_char;
+    int c; /* the result: a byte, a code point, or -1 at the end */
 };
 
-/* Reads one byte more than the pending ones, or (whole_char) the rest of the character
- * the pending bytes start, stopping before a byte that cannot continue it. */
-static void file_fill(void *arg)
+/* Takes (or looks at) the next byte or (whole_char) character, reading what the pending
+ * bytes lack, with the FILE locked. */
+static void file_read(void *arg)
 {
     struct file_read *r = arg;
     struct pending *pd = r->pd;
+    flockfile(r->f);
     if (pd->n == 0) {
-        int c = getc(r->f);
-        if (c == EOF)
-            return;
-        pd->b[pd->n++] = (unsigned char)c;
+        int c = getc_unlocked(r->f);
+        if (c != EOF)
+            pd->b[pd->n++] = (unsigned char)c;
     }
-    if (!r->whole_char)
-        return;
-    size_t len = utf8_sequence_length(pd->b[0]);
-    while (pd->n < len) {
-        int c = getc(r->f);
-        if (c == EOF)
-            break;
-        if ((c & 0xc0) != 0x80) {
-            ungetc(c, r->f);
-            break;
+    if (pd->n > 0 && r->whole_char) {
+        size_t len = utf8_sequence_length(pd->b[0]);
+        while (pd->n < len) {
+            int c = getc_unlocked(r->f);
+            if (c == EOF)
+                break;
+            if ((c & 0xc0) != 0x80) { /* not a continuation: the next character's */
+                ungetc(c, r->f);
+                break;
+            }
+            pd->b[pd->n++] = (unsigned char)c;
         }
-        pd->b[pd->n++] = (unsigned char)c;
     }
+    r->c = -1;
+    if (pd->n > 0) {
+        uint32_t c = pd->b[0];
+        size_t took = r->whole_char ? utf8_decode(pd->b, pd->n, &c) : 1;
+        if (!r->peek) {
+            memmove(pd->b, pd->b + took, pd->n - took);
+            pd->n -= took;
+        }
+        r->c = (int)c;
+    }
+    funlockfile(r->f);
 }
 
-/* Reads (or peeks at) a file port's next character (whole_char) or byte, in a blocking
- * region when it needs the FILE: the FILE pointer is read out of the port before. */
+/* Reads (or peeks at) a file port's next character (whole_char) or byte in a blocking
+ * region: what it needs is read out of the port before. */
 static int file_port_read(value p, int peek, int whole_char)
 {
-    struct pending pd = pending_of(p);
-    if (pd.n == 0 || (whole_char && pd.n < utf8_sequence_length(pd.b[0]))) {
-        struct file_read r = {PORT_FILE(p), &pd, whole_char};
-        vs_push(p);
-        scm_blocking(file_fill, &r);
-        p = vs[--vsp];
-    }
-    if (pd.n == 0)
-        return -1;
-    uint32_t c = pd.b[0];
-    size_t took = whole_char ? utf8_decode(pd.b, pd.n, &c) : 1;
-    if (!peek) {
-        memmove(pd.b, pd.b + took, pd.n - took);
-        pd.n -= took;
-    }
-    set_pending(p, &pd);
-    return (int)c;
+    struct file_read r = {PORT_FILE(p), PORT_PENDING(p), peek, whole_char, -1};
+    scm_blocking(file_read, &r);
+    return r.c;
 }
 
 static int string_port_read(value p, int peek, int whole_char, const char *who)
@@ -224,14 +261,20 @@ int port_peekb(value p)
 
 struct slurp {
     FILE *f;
+    struct pending *pd;
     char *buf;
     size_t n, cap;
 };
 
-/* Reads the rest of the file in a blocking region (stdin waits): touches no heap object. */
+/* Takes the pending bytes and the rest of the file, in a blocking region (stdin waits):
+ * touches no heap object. */
 static void slurp_file(void *arg)
 {
     struct slurp *sl = arg;
+    flockfile(sl->f);
+    memcpy(sl->buf, sl->pd->b, sl->pd->n);
+    sl->n = sl->pd->n;
+    sl->pd->n = 0;
     size_t got;
     while ((got = fread(sl->buf + sl->n, 1, sl->cap - sl->n, sl->f)) > 0) {
         sl->n += got;
@@ -246,6 +289,7 @@ static void slurp_file(void *arg)
             sl->cap *= 2;
         }
     }
+    funlockfile(sl->f);
 }
 
 char *port_unread_text(size_t slot, size_t *n)
@@ -253,18 +297,16 @@ char *port_unread_text(size_t slot, size_t *n)
     value p = vs[slot];
     if (!(port_flags(p) & PORT_STRING)) {
         /* A file port: read to its end, after its pending bytes, into a bytevector. */
-        struct pending pd = pending_of(p);
-        struct slurp sl = {PORT_FILE(p), malloc(4096), pd.n, 4096};
-        if (sl.buf) {
-            memcpy(sl.buf, pd.b, pd.n);
+        struct slurp sl = {PORT_FILE(p), PORT_PENDING(p), malloc(4096), 0, 4096};
+        if (sl.buf)
             scm_blocking(slurp_file, &sl);
-        }
         if (!sl.buf)
             scm_error("read: out of memory reading the input", NIL);
         value b = alloc_bytes(T_BYTEVECTOR, sl.n, sl.n);
         memcpy(BV_BYTES(b), sl.buf, sl.n);
         free(sl.buf);
         p = vs[slot];
+        drop_pending(PORT_PENDING(p));
         HDR(p) = MAKE_HDR(T_PORT, port_flags(p) | PORT_STRING);
         SET(p, PORT_BUF(p), b);
         PORT_POS(p) = MAKE_FIX(0);
