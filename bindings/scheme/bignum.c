@@ -301,7 +301,7 @@ value int_to_string(value a, int radix)
     if (!buf)
         scm_error1("number->string: out of memory outside the heap", MAKE_FIX((intptr_t)cap));
     mpz_get_str(buf, radix, z);
-    value s = make_string(buf, strlen(buf));
+    value s = string_from_utf8(buf, strlen(buf));
     free(buf);
     return s;
 }

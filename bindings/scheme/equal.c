@@ -31,13 +31,14 @@ bool values_eqv(value a, value b)
     }
 }
 
-/* Strings and bytevectors: equal when their bytes are. */
+/* Strings and bytevectors (both of a's type): equal when their characters or bytes are. */
 static bool same_bytes(value a, value b)
 {
     size_t n = HDR_LEN(a);
-    const void *x = OBJ_TYPE(a) == T_STRING ? (const void *)STRING_BYTES(a) : BV_BYTES(a);
-    const void *y = OBJ_TYPE(b) == T_STRING ? (const void *)STRING_BYTES(b) : BV_BYTES(b);
-    return n == HDR_LEN(b) && memcmp(x, y, n) == 0;
+    if (OBJ_TYPE(a) == T_STRING)
+        return n == HDR_LEN(b) &&
+               memcmp(STRING_CHARS(a), STRING_CHARS(b), n * sizeof(uint32_t)) == 0;
+    return n == HDR_LEN(b) && memcmp(BV_BYTES(a), BV_BYTES(b), n) == 0;
 }
 
 /* ---- The union-find: an open-addressing table from object address to node ---- */

@@ -11,11 +11,7 @@
 static value read_file_forms(const char *who, value name)
 {
     char path[4096];
-    size_t n = STRING_LEN(name);
-    if (n >= sizeof path)
-        scm_error1("the file name is too long", name);
-    memcpy(path, STRING_BYTES(name), n);
-    path[n] = 0;
+    string_to_c_string(who, name, path, sizeof path);
     FILE *f = fopen(path, "rb");
     if (!f)
         file_error(who, name);

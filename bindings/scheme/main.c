@@ -441,12 +441,12 @@ static void init_command_line(struct options *o)
 {
     size_t base = vsp;
     if (o->script_argc == 0 || !o->file) {
-        vs_push(make_string("gcvm-scheme", 11));
+        vs_push(string_from_utf8("gcvm-scheme", 11));
         for (int i = 0; i < o->script_argc; i++)
-            vs_push(make_string(o->script_argv[i], strlen(o->script_argv[i])));
+            vs_push(string_from_utf8(o->script_argv[i], strlen(o->script_argv[i])));
     } else {
         for (int i = 0; i < o->script_argc; i++)
-            vs_push(make_string(o->script_argv[i], strlen(o->script_argv[i])));
+            vs_push(string_from_utf8(o->script_argv[i], strlen(o->script_argv[i])));
     }
     runtime_roots[ROOT_COMMAND_LINE] = list_from_stack(base, vsp - base, NIL);
     vsp = base;

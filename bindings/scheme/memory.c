@@ -387,9 +387,10 @@ int memory_init(const struct memory_options *opt, char *err, size_t errlen)
         return rc;
     /* The out-of-memory condition is made now: when it is needed there is no room. */
     static const char msg[] = "out of memory: the heap is full (use --heap=SIZE for a larger one)";
-    value *s = perm_alloc(sizeof(value) + sizeof msg);
+    value *s = perm_alloc(sizeof(value) + (sizeof msg - 1) * sizeof(uint32_t));
     s[0] = MAKE_HDR(T_STRING, sizeof msg - 1);
-    memcpy(&s[1], msg, sizeof msg);
+    for (size_t i = 0; i + 1 < sizeof msg; i++) /* ASCII: each byte is its character */
+        STRING_CHARS((value)s)[i] = (unsigned char)msg[i];
     value *e = perm_alloc(5 * sizeof(value));
     e[0] = MAKE_HDR(T_ERROR, 0);
     e[1] = intern_c("out-of-memory");

@@ -260,7 +260,7 @@ static value flonum_to_string(double x)
         if (!strpbrk(buf, ".en") && used + 3 <= sizeof buf)
             memcpy(buf + used, ".0", 3);
     }
-    return make_string(buf, strlen(buf));
+    return string_from_utf8(buf, strlen(buf));
 }
 
 static value fixnum_to_string(intptr_t x, int radix)
@@ -274,7 +274,7 @@ static value fixnum_to_string(intptr_t x, int radix)
     } while (u);
     if (x < 0)
         buf[--k] = '-';
-    return make_string(buf + k, sizeof buf - k);
+    return string_from_utf8(buf + k, sizeof buf - k);
 }
 
 value number_to_string(value n, int radix)
@@ -292,8 +292,8 @@ value number_to_string(value n, int radix)
     vs_push(int_to_string(RAT_DEN(vs[s]), radix));
     size_t a = STRING_LEN(vs[s + 1]), b = STRING_LEN(vs[s + 2]);
     value r = make_string_filled(a + 1 + b, '/');
-    memcpy(STRING_BYTES(r), STRING_BYTES(vs[s + 1]), a);
-    memcpy(STRING_BYTES(r) + a + 1, STRING_BYTES(vs[s + 2]), b);
+    memcpy(STRING_CHARS(r), STRING_CHARS(vs[s + 1]), a * sizeof(uint32_t));
+    memcpy(STRING_CHARS(r) + a + 1, STRING_CHARS(vs[s + 2]), b * sizeof(uint32_t));
     vsp = s;
     return r;
 }

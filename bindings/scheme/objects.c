@@ -30,20 +30,6 @@ value make_flonum(double d)
     return f;
 }
 
-value make_string(const char *bytes, size_t len)
-{
-    value s = alloc_bytes(T_STRING, len, len + 1);
-    memcpy(STRING_BYTES(s), bytes, len);
-    return s;
-}
-
-value make_string_filled(size_t len, int c)
-{
-    value s = alloc_bytes(T_STRING, len, len + 1);
-    memset(STRING_BYTES(s), c, len);
-    return s;
-}
-
 value make_vector(size_t len, value fill)
 {
     vs_push(fill);
@@ -84,7 +70,7 @@ long list_length(value l)
 value make_error(const char *kind, const char *msg, value irritants)
 {
     vs_push(irritants);
-    vs_push(make_string(msg, strlen(msg)));
+    vs_push(string_from_utf8(msg, strlen(msg)));
     value e = alloc_object(T_ERROR, 0, 4);
     ERR_MESSAGE(e) = vs[vsp - 1];
     ERR_IRRITANTS(e) = vs[vsp - 2];

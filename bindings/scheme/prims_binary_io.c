@@ -1,6 +1,7 @@
-/* Binary input and output. Every port holds bytes (strings are Latin-1, one byte per
- * character), so every port is both textual and binary: a bytevector port is a string
- * port over the same bytes, and read-u8 reads what read-char would, as a number. */
+/* Binary input and output. A file port and a bytevector port are both textual and binary
+ * (read-char decodes the UTF-8 that read-u8 reads byte by byte): a bytevector input port
+ * is a string input port over a bytevector, a bytevector output port a string output port
+ * (ports.c). A string input port over a string has no bytes. */
 #include <string.h>
 
 #include "ports.h"
@@ -25,9 +26,9 @@ static value p_open_input_bytevector(int argc, value *argv)
     (void)argc;
     check_bytevector("open-input-bytevector", argv[0]);
     size_t n = HDR_LEN(argv[0]);
-    value s = make_string_filled(n, 0);
-    memcpy(STRING_BYTES(s), BV_BYTES(argv[0]), n);
-    return make_string_input_port(s);
+    value b = alloc_bytes(T_BYTEVECTOR, n, n); /* a copy: the port reads it as it was */
+    memcpy(BV_BYTES(b), BV_BYTES(argv[0]), n);
+    return make_string_input_port(b);
 }
 
 static value p_open_output_bytevector(int argc, value *argv)
@@ -43,23 +44,18 @@ static value p_get_output_bytevector(int argc, value *argv)
     if (!IS(argv[0], T_PORT) ||
         (port_flags(argv[0]) & (PORT_STRING | PORT_OUTPUT)) != (PORT_STRING | PORT_OUTPUT))
         type_error("get-output-bytevector", "a bytevector output port", argv[0]);
-    vs_push(port_output_string(argv[0]));
-    size_t n = STRING_LEN(vs[vsp - 1]);
-    value b = alloc_bytes(T_BYTEVECTOR, n, n);
-    memcpy(BV_BYTES(b), STRING_BYTES(vs[vsp - 1]), n);
-    vsp--;
-    return b;
+    return port_output_bytes(argv[0]);
 }
 
 static value p_read_u8(int argc, value *argv)
 {
-    int c = port_getc(IN(0, "read-u8"));
+    int c = port_getb(IN(0, "read-u8"));
     return c < 0 ? EOF_V : MAKE_FIX(c);
 }
 
 static value p_peek_u8(int argc, value *argv)
 {
-    int c = port_peekc(IN(0, "peek-u8"));
+    int c = port_peekb(IN(0, "peek-u8"));
     return c < 0 ? EOF_V : MAKE_FIX(c);
 }
 
@@ -77,7 +73,7 @@ static size_t read_bytes(size_t port_slot, size_t bv_slot, size_t at, size_t n)
 {
     size_t got = 0;
     while (got < n) {
-        int c = port_getc(vs[port_slot]);
+        int c = port_getb(vs[port_slot]);
         if (c < 0)
             break;
         BV_BYTES(vs[bv_slot])[at + got++] = (uint8_t)c;

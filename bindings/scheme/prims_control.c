@@ -84,14 +84,14 @@ static value map_generic(const char *who, int argc, value *argv, char kind, bool
             } else if (kind == 'v') {
                 vs_push(VREF(s, k));
             } else {
-                vs_push(MAKE_CHAR((unsigned char)STRING_BYTES(s)[k]));
+                vs_push(MAKE_CHAR(STRING_CHARS(s)[k]));
             }
         }
         value r = apply_on_stack(nseq);
         if (!collect)
             continue;
-        if (kind == 's' && (!CHAR_P(r) || CHAR_CODE(r) > 0xff))
-            type_error(who, "a procedure returning characters up to U+00FF", r);
+        if (kind == 's' && !CHAR_P(r))
+            type_error(who, "a procedure returning characters", r);
         value p = cons(r, NIL);
         if (vs[base] == NIL)
             vs[base] = p;
@@ -116,7 +116,7 @@ static value map_generic(const char *who, int argc, value *argv, char kind, bool
         out = make_string_filled(limit, 0);
         size_t i = 0;
         for (value l = vs[vsp - 1]; PAIR_P(l); l = CDR(l))
-            STRING_BYTES(out)[i++] = (char)CHAR_CODE(CAR(l));
+            STRING_CHARS(out)[i++] = CHAR_CODE(CAR(l));
     }
     vsp--;
     return out;
@@ -228,8 +228,10 @@ static value p_error(int argc, value *argv)
     value msg = vs[abase];
     char cmsg[512];
     if (STRING_P(msg)) {
-        size_t n = STRING_LEN(msg) < sizeof cmsg - 1 ? STRING_LEN(msg) : sizeof cmsg - 1;
-        memcpy(cmsg, STRING_BYTES(msg), n);
+        /* The message's first characters, as UTF-8 (whole characters only). */
+        size_t n = 0;
+        for (size_t i = 0; i < STRING_LEN(msg) && n + UTF8_MAX < sizeof cmsg; i++)
+            n += utf8_encode(STRING_CHARS(msg)[i], cmsg + n);
         cmsg[n] = 0;
     } else if (SYMBOL_P(msg)) {
         snprintf(cmsg, sizeof cmsg, "%s:", SYM(msg)->name);

@@ -44,11 +44,21 @@ static uint64_t mix(uint64_t x)
     return x;
 }
 
-static uint64_t bytes_hash(const char *s, size_t n, bool fold)
+static uint64_t bytes_hash(const char *s, size_t n)
 {
     uint64_t h = 1469598103934665603ull; /* FNV-1a */
     for (size_t i = 0; i < n; i++)
-        h = (h ^ (uint8_t)(fold ? tolower((unsigned char)s[i]) : s[i])) * 1099511628211ull;
+        h = (h ^ (uint8_t)s[i]) * 1099511628211ull;
+    return h;
+}
+
+/* A string's characters (case-folded for string-ci=? tables). */
+static uint64_t string_hash(value s, bool fold)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a over the code points */
+    const uint32_t *chars = STRING_CHARS(s);
+    for (size_t i = 0; i < STRING_LEN(s); i++)
+        h = (h ^ (fold ? char_foldcase(chars[i]) : chars[i])) * 1099511628211ull;
     return h;
 }
 
@@ -69,8 +79,8 @@ static uint64_t equal_hash(value v, int *budget)
     if (--*budget < 0 || !POINTER_P(v))
         return POINTER_P(v) ? 0 : eqv_hash(v);
     switch (OBJ_TYPE(v)) {
-    case T_STRING: return bytes_hash(STRING_BYTES(v), STRING_LEN(v), false);
-    case T_BYTEVECTOR: return bytes_hash((const char *)BV_BYTES(v), HDR_LEN(v), false) ^ 1;
+    case T_STRING: return string_hash(v, false);
+    case T_BYTEVECTOR: return bytes_hash((const char *)BV_BYTES(v), HDR_LEN(v)) ^ 1;
     case T_PAIR: return mix(equal_hash(CAR(v), budget) * 31 + equal_hash(CDR(v), budget) + 2);
     case T_VECTOR: {
         uint64_t h = VLEN(v) + 3;
@@ -92,7 +102,7 @@ static uint64_t builtin_hash(enum equiv_kind kind, value key, const char *who)
     case STRING_CI:
         if (!STRING_P(key))
             type_error(who, "a string key (the table compares with string=?)", key);
-        return bytes_hash(STRING_BYTES(key), STRING_LEN(key), kind == STRING_CI);
+        return string_hash(key, kind == STRING_CI);
     case EQUAL:
     default: {
         int budget = 64;
@@ -137,8 +147,12 @@ static bool keys_equal(size_t tslot, size_t kslot, value k)
             if (!STRING_P(k) || STRING_LEN(k) != STRING_LEN(key))
                 return false;
             if (FIX(eq) == STRING)
-                return memcmp(STRING_BYTES(k), STRING_BYTES(key), STRING_LEN(k)) == 0;
-            return strncasecmp(STRING_BYTES(k), STRING_BYTES(key), STRING_LEN(k)) == 0;
+                return memcmp(STRING_CHARS(k), STRING_CHARS(key),
+                              STRING_LEN(k) * sizeof(uint32_t)) == 0;
+            for (size_t i = 0; i < STRING_LEN(k); i++)
+                if (char_foldcase(STRING_CHARS(k)[i]) != char_foldcase(STRING_CHARS(key)[i]))
+                    return false;
+            return true;
         case EQUAL:
         default: return values_equal(key, k);
         }

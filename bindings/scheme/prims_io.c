@@ -61,7 +61,7 @@ static value p_write_string(int argc, value *argv)
         if (e < s)
             scm_error1("write-string: end before start", argv[3]);
     }
-    port_write(port, STRING_BYTES(argv[0]) + s, e - s);
+    port_write_string(port, argv[0], s, e);
     return UNSPEC;
 }
 
@@ -98,91 +98,71 @@ static value p_char_ready_p(int argc, value *argv)
     return TRUE_V;
 }
 
+/* Appends chunk[0, n) to the characters read so far: the first *total characters of the
+ * string at vs[slot] (#f when none), which is replaced by one twice as large when full. */
+static void append_chars(size_t slot, size_t *total, const uint32_t *chunk, size_t n)
+{
+    size_t cap = vs[slot] == FALSE_V ? 0 : STRING_LEN(vs[slot]);
+    if (*total + n > cap) {
+        size_t ncap = cap * 2 > *total + n ? cap * 2 : *total + n;
+        value bigger = make_string_filled(ncap, 0);
+        if (*total)
+            memcpy(STRING_CHARS(bigger), STRING_CHARS(vs[slot]), *total * sizeof(uint32_t));
+        vs[slot] = bigger;
+    }
+    memcpy(STRING_CHARS(vs[slot]) + *total, chunk, n * sizeof(uint32_t));
+    *total += n;
+}
+
+/* Reads up to limit characters from the input port at vs[port_slot], or (line) up to the
+ * end of the line, whose newline is taken but not kept, into a new string. Returns EOF_V
+ * when the port was at its end and limit > 0. */
+static value read_chars(size_t port_slot, size_t limit, bool line)
+{
+    uint32_t chunk[512];
+    size_t n = 0, total = 0;
+    size_t slot = vsp;
+    vs_push(FALSE_V); /* what does not fit in chunk (append_chars) */
+    bool any = false;
+    while (total + n < limit) {
+        int c = port_getc(vs[port_slot]);
+        if (c < 0)
+            break;
+        any = true;
+        if (line && c == '\n')
+            break;
+        chunk[n++] = (uint32_t)c;
+        if (n == sizeof chunk / sizeof chunk[0]) {
+            append_chars(slot, &total, chunk, n);
+            n = 0;
+        }
+    }
+    value r = EOF_V;
+    if (any || limit == 0) {
+        r = make_string_filled(total + n, 0);
+        if (total)
+            memcpy(STRING_CHARS(r), STRING_CHARS(vs[slot]), total * sizeof(uint32_t));
+        memcpy(STRING_CHARS(r) + total, chunk, n * sizeof(uint32_t));
+    }
+    vsp = slot;
+    return r;
+}
+
 static value p_read_line(int argc, value *argv)
 {
-    value port = IN(0, "read-line");
-    vs_push(port);
-    value out = make_string_output_port();
-    vs_push(out);
-    int c, any = 0;
-    while ((c = port_getc(vs[vsp - 2])) >= 0 && c != '\n') {
-        char b = (char)c;
-        port_write(vs[vsp - 1], &b, 1);
-        any = 1;
-    }
-    value r = (c < 0 && !any) ? EOF_V : port_output_string(vs[vsp - 1]);
-    vsp -= 2;
+    vs_push(IN(0, "read-line"));
+    value r = read_chars(vsp - 1, SIZE_MAX, true);
+    vsp--;
     return r;
 }
 
 static value p_read_string(int argc, value *argv)
 {
     intptr_t k = arg_fixnum("read-string", argv[0]);
-    value port = IN(1, "read-string");
-    vs_push(port);
-    value out = make_string_output_port();
-    vs_push(out);
-    intptr_t n = 0;
-    int c = 0;
-    while (n < k && (c = port_getc(vs[vsp - 2])) >= 0) {
-        char b = (char)c;
-        port_write(vs[vsp - 1], &b, 1);
-        n++;
-    }
-    value r = (n == 0 && k > 0) ? EOF_V : port_output_string(vs[vsp - 1]);
-    vsp -= 2;
+    vs_push(IN(1, "read-string"));
+    value r = read_chars(vsp - 1, k < 0 ? 0 : (size_t)k, false);
+    vsp--;
     return r;
-}
-
-/* A file port that `read` is used on is read to its end once and becomes a string
- * port, so that the reader can work on text. */
-struct slurp {
-    FILE *f;
-    char *buf;
-    size_t n;
-};
-
-/* Reads the whole file in a blocking region (stdin waits): touches no heap object. */
-static void slurp_file(void *arg)
-{
-    struct slurp *sl = arg;
-    size_t cap = 4096;
-    sl->buf = malloc(cap);
-    if (!sl->buf)
-        return;
-    int c;
-    while ((c = getc(sl->f)) != EOF) {
-        if (sl->n == cap) {
-            char *nb = realloc(sl->buf, cap * 2);
-            if (!nb) {
-                free(sl->buf);
-                sl->buf = NULL;
-                break;
-            }
-            sl->buf = nb;
-            cap *= 2;
-        }
-        sl->buf[sl->n++] = (char)c;
-    }
-}
-
-static void slurp_into_string(size_t slot)
-{
-    value p = vs[slot];
-    if (port_flags(p) & PORT_STRING)
-        return;
-    struct slurp sl = {(FILE *)OBJ(p)[1], NULL, 0};
-    scm_blocking(slurp_file, &sl);
-    if (!sl.buf)
-        scm_error("read: out of memory reading the input", NIL);
-    size_t n = sl.n;
-    value s = alloc_bytes(T_STRING, n, n + 1);
-    memcpy(STRING_BYTES(s), sl.buf, n);
-    free(sl.buf);
-    p = vs[slot];
-    HDR(p) = MAKE_HDR(T_PORT, port_flags(p) | PORT_STRING);
-    SET(p, OBJ(p)[2], s);
-    OBJ(p)[3] = MAKE_FIX(0);
 }
 
 /* The text `read` works on: it must not move while the reader allocates, and it is
@@ -200,24 +180,17 @@ static value p_read(int argc, value *argv)
     value port = IN(0, "read");
     vs_push(port);
     size_t slot = vsp - 1;
-    slurp_into_string(slot);
-    port = vs[slot];
-    value s = OBJ(port)[2];
-    size_t pos = (size_t)FIX(OBJ(port)[3]);
-    size_t len = STRING_LEN(s) - pos;
     /* The reader needs text that does not move while it allocates. */
     free(read_text);
-    read_text = malloc(len + 1);
-    if (!read_text)
-        scm_error("read: out of memory", NIL);
-    memcpy(read_text, STRING_BYTES(s) + pos, len);
+    read_text = NULL;
+    size_t len;
+    read_text = port_unread_text(slot, &len);
     struct reader r;
     reader_init(&r, read_text, len, source_file_index("input"));
     r.heap_symbols = 1; /* data: its symbols are reclaimed when nothing references them */
     value datum;
     int got = read_datum(&r, &datum);
-    port = vs[slot];
-    OBJ(port)[3] = MAKE_FIX((intptr_t)(pos + r.pos));
+    port_consume_text(vs[slot], read_text, r.pos);
     vsp--;
     return got ? datum : EOF_V;
 }
@@ -273,10 +246,12 @@ static value open_file(const char *who, value name, int input)
 {
     if (!STRING_P(name))
         type_error(who, "a file name string", name);
-    FILE *f = fopen(STRING_BYTES(name), input ? "r" : "w");
+    char path[4096];
+    string_to_c_string(who, name, path, sizeof path);
+    FILE *f = fopen(path, input ? "r" : "w");
     if (!f)
         file_error(who, name);
-    return make_file_port(f, input, STRING_BYTES(name));
+    return make_file_port(f, input, path);
 }
 
 static value p_open_input_file(int argc, value *argv)
@@ -370,7 +345,9 @@ static value p_file_exists_p(int argc, value *argv)
     (void)argc;
     if (!STRING_P(argv[0]))
         type_error("file-exists?", "a file name string", argv[0]);
-    return BOOL(access(STRING_BYTES(argv[0]), F_OK) == 0);
+    char path[4096];
+    string_to_c_string("file-exists?", argv[0], path, sizeof path);
+    return BOOL(access(path, F_OK) == 0);
 }
 
 static value p_delete_file(int argc, value *argv)
@@ -378,7 +355,9 @@ static value p_delete_file(int argc, value *argv)
     (void)argc;
     if (!STRING_P(argv[0]))
         type_error("delete-file", "a file name string", argv[0]);
-    if (unlink(STRING_BYTES(argv[0])) != 0)
+    char path[4096];
+    string_to_c_string("delete-file", argv[0], path, sizeof path);
+    if (unlink(path) != 0)
         file_error("delete-file", argv[0]);
     return UNSPEC;
 }

@@ -1,4 +1,5 @@
 /* Pairs, lists, symbols, booleans and the equivalence predicates. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "scheme.h"
@@ -391,7 +392,17 @@ static value p_symbol_to_string(int argc, value *argv)
     (void)argc;
     if (!SYMBOL_P(argv[0]))
         type_error("symbol->string", "a symbol", argv[0]);
-    return make_string(SYM(argv[0])->name, SYM(argv[0])->len);
+    /* A heap symbol may move while the string is allocated: decode a copy. */
+    size_t n = SYM(argv[0])->len;
+    char small[256];
+    char *copy = n <= sizeof small ? small : malloc(n);
+    if (!copy)
+        scm_error1("symbol->string: out of memory outside the heap", argv[0]);
+    memcpy(copy, SYM(argv[0])->name, n);
+    value s = string_from_utf8(copy, n);
+    if (copy != small)
+        free(copy);
+    return s;
 }
 
 static value p_string_to_symbol(int argc, value *argv)

@@ -828,12 +828,9 @@ static value p_string_to_number(int argc, value *argv)
     int radix = argc > 1 ? (int)arg_fixnum("string->number", argv[1]) : 10;
     if (radix < 2 || radix > 36)
         scm_error1("string->number: the radix must be between 2 and 36", argv[1]);
-    /* A copy outside the heap: reading may allocate and move the string. */
-    size_t n = STRING_LEN(argv[0]);
-    char *copy = malloc(n + 1);
-    if (!copy)
-        scm_error1("string->number: out of memory outside the heap", argv[0]);
-    memcpy(copy, STRING_BYTES(argv[0]), n);
+    /* A UTF-8 copy outside the heap: reading may allocate and move the string. */
+    size_t n;
+    char *copy = string_to_utf8(argv[0], 0, STRING_LEN(argv[0]), &n);
     value r = string_to_number(copy, n, radix);
     free(copy);
     return r;

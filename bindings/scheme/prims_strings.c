@@ -1,6 +1,6 @@
-/* Characters and strings. A string holds one byte per character (Latin-1): a character
- * above U+00FF cannot be stored in one (an error says so). */
-#include <ctype.h>
+/* Characters and strings. A string holds every Unicode character (scheme.h); case
+ * mappings and character classes are text.c's. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "scheme.h"
@@ -18,20 +18,9 @@ static void check_string(const char *who, value v)
         type_error(who, "a string", v);
 }
 
-static int byte_of(const char *who, value c)
-{
-    uint32_t code = arg_char(who, c);
-    if (code > 0xff) {
-        char msg[160];
-        snprintf(msg, sizeof msg, "%s: characters above U+00FF cannot be stored in a string", who);
-        scm_error1(msg, c);
-    }
-    return (int)code;
-}
-
 static uint32_t fold(uint32_t c)
 {
-    return c < 128 ? (uint32_t)tolower((int)c) : c;
+    return char_foldcase(c);
 }
 
 static value p_char_p(int argc, value *argv)
@@ -88,26 +77,34 @@ CHAR_COMPARE(p_char_ci_ge, "char-ci>=?", 1, >=)
     {                                                                                              \
         (void)argc;                                                                                \
         uint32_t c = arg_char(who, argv[0]);                                                       \
-        return BOOL(c < 128 && test((int)c));                                                      \
+        return BOOL(test(c));                                                                      \
     }
-CHAR_CLASS(p_char_alphabetic, "char-alphabetic?", isalpha)
-CHAR_CLASS(p_char_numeric, "char-numeric?", isdigit)
-CHAR_CLASS(p_char_whitespace, "char-whitespace?", isspace)
-CHAR_CLASS(p_char_upper, "char-upper-case?", isupper)
-CHAR_CLASS(p_char_lower, "char-lower-case?", islower)
+static bool ascii_digit_p(uint32_t c)
+{
+    return c >= '0' && c <= '9';
+}
+CHAR_CLASS(p_char_alphabetic, "char-alphabetic?", char_alphabetic_p)
+CHAR_CLASS(p_char_numeric, "char-numeric?", ascii_digit_p)
+CHAR_CLASS(p_char_whitespace, "char-whitespace?", char_whitespace_p)
+CHAR_CLASS(p_char_upper, "char-upper-case?", char_upper_case_p)
+CHAR_CLASS(p_char_lower, "char-lower-case?", char_lower_case_p)
 
 static value p_char_upcase(int argc, value *argv)
 {
     (void)argc;
-    uint32_t c = arg_char("char-upcase", argv[0]);
-    return MAKE_CHAR(c < 128 ? (uint32_t)toupper((int)c) : c);
+    return MAKE_CHAR(char_upcase(arg_char("char-upcase", argv[0])));
 }
 
 static value p_char_downcase(int argc, value *argv)
 {
     (void)argc;
-    uint32_t c = arg_char("char-downcase", argv[0]);
-    return MAKE_CHAR(fold(c));
+    return MAKE_CHAR(char_downcase(arg_char("char-downcase", argv[0])));
+}
+
+static value p_char_foldcase(int argc, value *argv)
+{
+    (void)argc;
+    return MAKE_CHAR(char_foldcase(arg_char("char-foldcase", argv[0])));
 }
 
 static value p_digit_value(int argc, value *argv)
@@ -128,17 +125,17 @@ static value p_make_string(int argc, value *argv)
     intptr_t n = arg_fixnum("make-string", argv[0]);
     if (n < 0)
         type_error("make-string", "a non-negative length", argv[0]);
-    int c = argc > 1 ? byte_of("make-string", argv[1]) : ' ';
+    uint32_t c = argc > 1 ? arg_char("make-string", argv[1]) : ' ';
     return make_string_filled((size_t)n, c);
 }
 
 static value p_string(int argc, value *argv)
 {
     for (int i = 0; i < argc; i++)
-        byte_of("string", argv[i]);
+        arg_char("string", argv[i]);
     value s = make_string_filled((size_t)argc, 0);
     for (int i = 0; i < argc; i++)
-        STRING_BYTES(s)[i] = (char)CHAR_CODE(argv[i]);
+        STRING_CHARS(s)[i] = CHAR_CODE(argv[i]);
     return s;
 }
 
@@ -154,7 +151,7 @@ static value p_string_ref(int argc, value *argv)
     (void)argc;
     check_string("string-ref", argv[0]);
     size_t i = arg_index("string-ref", argv[1], STRING_LEN(argv[0]));
-    return MAKE_CHAR((unsigned char)STRING_BYTES(argv[0])[i]);
+    return MAKE_CHAR(STRING_CHARS(argv[0])[i]);
 }
 
 static value p_string_set(int argc, value *argv)
@@ -162,7 +159,7 @@ static value p_string_set(int argc, value *argv)
     (void)argc;
     check_string("string-set!", argv[0]);
     size_t i = arg_index("string-set!", argv[1], STRING_LEN(argv[0]));
-    STRING_BYTES(argv[0])[i] = (char)byte_of("string-set!", argv[2]);
+    STRING_CHARS(argv[0])[i] = arg_char("string-set!", argv[2]);
     return UNSPEC;
 }
 
@@ -172,7 +169,7 @@ static value p_substring(int argc, value *argv)
     size_t s, e;
     range_args("substring", argc, argv, 1, STRING_LEN(argv[0]), &s, &e);
     value r = make_string_filled(e - s, 0);
-    memcpy(STRING_BYTES(r), STRING_BYTES(argv[0]) + s, e - s);
+    memcpy(STRING_CHARS(r), STRING_CHARS(argv[0]) + s, (e - s) * sizeof(uint32_t));
     return r;
 }
 
@@ -186,7 +183,7 @@ static value p_string_append(int argc, value *argv)
     value r = make_string_filled(total, 0);
     size_t at = 0;
     for (int i = 0; i < argc; i++) {
-        memcpy(STRING_BYTES(r) + at, STRING_BYTES(argv[i]), STRING_LEN(argv[i]));
+        memcpy(STRING_CHARS(r) + at, STRING_CHARS(argv[i]), STRING_LEN(argv[i]) * sizeof(uint32_t));
         at += STRING_LEN(argv[i]);
     }
     return r;
@@ -201,17 +198,18 @@ static value p_string_copy_to(int argc, value *argv)
     range_args("string-copy!", argc, argv, 3, STRING_LEN(argv[2]), &s, &e);
     if (at + (e - s) > STRING_LEN(argv[0]))
         scm_error1("string-copy!: the destination is too short", argv[0]);
-    memmove(STRING_BYTES(argv[0]) + at, STRING_BYTES(argv[2]) + s, e - s);
+    memmove(STRING_CHARS(argv[0]) + at, STRING_CHARS(argv[2]) + s, (e - s) * sizeof(uint32_t));
     return UNSPEC;
 }
 
 static value p_string_fill(int argc, value *argv)
 {
     check_string("string-fill!", argv[0]);
-    int c = byte_of("string-fill!", argv[1]);
+    uint32_t c = arg_char("string-fill!", argv[1]);
     size_t s, e;
     range_args("string-fill!", argc, argv, 2, STRING_LEN(argv[0]), &s, &e);
-    memset(STRING_BYTES(argv[0]) + s, c, e - s);
+    for (size_t i = s; i < e; i++)
+        STRING_CHARS(argv[0])[i] = c;
     return UNSPEC;
 }
 
@@ -222,7 +220,7 @@ static value p_string_to_list(int argc, value *argv)
     range_args("string->list", argc, argv, 1, STRING_LEN(argv[0]), &s, &e);
     vs_push(NIL);
     for (size_t i = e; i-- > s;)
-        vs[vsp - 1] = cons(MAKE_CHAR((unsigned char)STRING_BYTES(argv[0])[i]), vs[vsp - 1]);
+        vs[vsp - 1] = cons(MAKE_CHAR(STRING_CHARS(argv[0])[i]), vs[vsp - 1]);
     return vs[--vsp];
 }
 
@@ -233,11 +231,11 @@ static value p_list_to_string(int argc, value *argv)
     if (n < 0)
         type_error("list->string", "a proper list of characters", argv[0]);
     for (value l = argv[0]; PAIR_P(l); l = CDR(l))
-        byte_of("list->string", CAR(l));
+        arg_char("list->string", CAR(l));
     value s = make_string_filled((size_t)n, 0);
     size_t i = 0;
     for (value l = argv[0]; PAIR_P(l); l = CDR(l))
-        STRING_BYTES(s)[i++] = (char)CHAR_CODE(CAR(l));
+        STRING_CHARS(s)[i++] = CHAR_CODE(CAR(l));
     return s;
 }
 
@@ -247,7 +245,7 @@ static int string_compare(const char *who, value a, value b, bool ci)
     check_string(who, b);
     size_t la = STRING_LEN(a), lb = STRING_LEN(b);
     for (size_t i = 0; i < la && i < lb; i++) {
-        uint32_t x = (unsigned char)STRING_BYTES(a)[i], y = (unsigned char)STRING_BYTES(b)[i];
+        uint32_t x = STRING_CHARS(a)[i], y = STRING_CHARS(b)[i];
         if (ci) {
             x = fold(x);
             y = fold(y);
@@ -280,29 +278,34 @@ STRING_COMPARE(p_string_ci_gt, "string-ci>?", true, c > 0)
 STRING_COMPARE(p_string_ci_le, "string-ci<=?", true, c <= 0)
 STRING_COMPARE(p_string_ci_ge, "string-ci>=?", true, c >= 0)
 
-static value change_case(const char *who, value s, int (*fn)(int))
+/* A new string of fn of each character of s (simple, one-to-one case mappings). */
+static value change_case(const char *who, value s, uint32_t (*fn)(uint32_t))
 {
     check_string(who, s);
     vs_push(s);
     value r = make_string_filled(STRING_LEN(s), 0);
     s = vs[--vsp];
-    for (size_t i = 0; i < STRING_LEN(s); i++) {
-        unsigned char c = (unsigned char)STRING_BYTES(s)[i];
-        STRING_BYTES(r)[i] = (char)(c < 128 ? fn(c) : c);
-    }
+    for (size_t i = 0; i < STRING_LEN(s); i++)
+        STRING_CHARS(r)[i] = fn(STRING_CHARS(s)[i]);
     return r;
 }
 
 static value p_string_upcase(int argc, value *argv)
 {
     (void)argc;
-    return change_case("string-upcase", argv[0], toupper);
+    return change_case("string-upcase", argv[0], char_upcase);
 }
 
 static value p_string_downcase(int argc, value *argv)
 {
     (void)argc;
-    return change_case("string-downcase", argv[0], tolower);
+    return change_case("string-downcase", argv[0], char_downcase);
+}
+
+static value p_string_foldcase(int argc, value *argv)
+{
+    (void)argc;
+    return change_case("string-foldcase", argv[0], char_foldcase);
 }
 
 /* ---- Bytevectors ---- */
@@ -416,8 +419,15 @@ static value p_utf8_to_string(int argc, value *argv)
     check_bytevector("utf8->string", argv[0]);
     size_t s, e;
     range_args("utf8->string", argc, argv, 1, HDR_LEN(argv[0]), &s, &e);
-    value r = make_string_filled(e - s, 0);
-    memcpy(STRING_BYTES(r), BV_BYTES(argv[0]) + s, e - s);
+    /* Decoded from a copy: the string's allocation may move the bytevector. */
+    char small[256];
+    char *copy = e - s <= sizeof small ? small : malloc(e - s);
+    if (!copy)
+        scm_error1("utf8->string: out of memory outside the heap", argv[0]);
+    memcpy(copy, BV_BYTES(argv[0]) + s, e - s);
+    value r = string_from_utf8(copy, e - s);
+    if (copy != small)
+        free(copy);
     return r;
 }
 
@@ -426,8 +436,10 @@ static value p_string_to_utf8(int argc, value *argv)
     check_string("string->utf8", argv[0]);
     size_t s, e;
     range_args("string->utf8", argc, argv, 1, STRING_LEN(argv[0]), &s, &e);
-    value b = alloc_bytes(T_BYTEVECTOR, e - s, e - s);
-    memcpy(BV_BYTES(b), STRING_BYTES(argv[0]) + s, e - s);
+    size_t n = string_utf8_length(argv[0], s, e);
+    vs_push(argv[0]);
+    value b = alloc_bytes(T_BYTEVECTOR, n, n);
+    string_encode_utf8(vs[--vsp], s, e, (char *)BV_BYTES(b));
     return b;
 }
 
@@ -458,7 +470,7 @@ void prims_strings_init(void)
     define_primitive("char-lower-case?", p_char_lower, 1, 1);
     define_primitive("char-upcase", p_char_upcase, 1, 1);
     define_primitive("char-downcase", p_char_downcase, 1, 1);
-    define_primitive("char-foldcase", p_char_downcase, 1, 1);
+    define_primitive("char-foldcase", p_char_foldcase, 1, 1);
     define_primitive("digit-value", p_digit_value, 1, 1);
     define_primitive("string?", p_string_p, 1, 1);
     define_primitive("make-string", p_make_string, 1, 2);
@@ -485,7 +497,7 @@ void prims_strings_init(void)
     define_primitive("string-ci>=?", p_string_ci_ge, 1, -1);
     define_primitive("string-upcase", p_string_upcase, 1, 1);
     define_primitive("string-downcase", p_string_downcase, 1, 1);
-    define_primitive("string-foldcase", p_string_downcase, 1, 1);
+    define_primitive("string-foldcase", p_string_foldcase, 1, 1);
     define_primitive("bytevector?", p_bytevector_p, 1, 1);
     define_primitive("make-bytevector", p_make_bytevector, 1, 2);
     define_primitive("bytevector", p_bytevector, 0, -1);

@@ -40,8 +40,10 @@ static value p_getenv(int argc, value *argv)
     (void)argc;
     if (!STRING_P(argv[0]))
         type_error("get-environment-variable", "a string", argv[0]);
-    const char *v = getenv(STRING_BYTES(argv[0]));
-    return v ? make_string(v, strlen(v)) : FALSE_V;
+    char name[4096];
+    string_to_c_string("get-environment-variable", argv[0], name, sizeof name);
+    const char *v = getenv(name);
+    return v ? string_from_utf8(v, strlen(v)) : FALSE_V;
 }
 
 static value p_getenvs(int argc, value *argv)
@@ -53,8 +55,8 @@ static value p_getenvs(int argc, value *argv)
         const char *eq = strchr(*e, '=');
         if (!eq)
             continue;
-        vs_push(make_string(*e, (size_t)(eq - *e)));
-        value v = make_string(eq + 1, strlen(eq + 1));
+        vs_push(string_from_utf8(*e, (size_t)(eq - *e)));
+        value v = string_from_utf8(eq + 1, strlen(eq + 1));
         value pair = cons(vs[vsp - 1], v);
         vsp--;
         vs[vsp - 1] = cons(pair, vs[vsp - 1]);

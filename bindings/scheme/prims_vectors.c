@@ -139,11 +139,11 @@ static value p_vector_to_string(int argc, value *argv)
     size_t s, e;
     range_args("vector->string", argc, argv, 1, VLEN(argv[0]), &s, &e);
     for (size_t i = s; i < e; i++)
-        if (!CHAR_P(VREF(argv[0], i)) || CHAR_CODE(VREF(argv[0], i)) > 0xff)
-            type_error("vector->string", "a vector of characters up to U+00FF", VREF(argv[0], i));
+        if (!CHAR_P(VREF(argv[0], i)))
+            type_error("vector->string", "a vector of characters", VREF(argv[0], i));
     value str = make_string_filled(e - s, 0);
     for (size_t i = s; i < e; i++)
-        STRING_BYTES(str)[i - s] = (char)CHAR_CODE(VREF(argv[0], i));
+        STRING_CHARS(str)[i - s] = CHAR_CODE(VREF(argv[0], i));
     return str;
 }
 
@@ -155,7 +155,7 @@ static value p_string_to_vector(int argc, value *argv)
     range_args("string->vector", argc, argv, 1, STRING_LEN(argv[0]), &s, &e);
     value v = make_vector(e - s, UNASSIGNED);
     for (size_t i = s; i < e; i++)
-        VREF(v, i - s) = MAKE_CHAR((unsigned char)STRING_BYTES(argv[0])[i]);
+        VREF(v, i - s) = MAKE_CHAR(STRING_CHARS(argv[0])[i]);
     return v;
 }
 

@@ -36,68 +36,46 @@ static const char *char_name(uint32_t c)
     }
 }
 
-static void write_utf8(value port, uint32_t c)
+/* Control characters (C0, DEL and C1): write shows them as escapes. */
+static bool control_char_p(uint32_t c)
 {
-    char b[4];
-    size_t n;
-    if (c < 0x80) {
-        b[0] = (char)c;
-        n = 1;
-    } else if (c < 0x800) {
-        b[0] = (char)(0xc0 | (c >> 6));
-        b[1] = (char)(0x80 | (c & 0x3f));
-        n = 2;
-    } else if (c < 0x10000) {
-        b[0] = (char)(0xe0 | (c >> 12));
-        b[1] = (char)(0x80 | ((c >> 6) & 0x3f));
-        b[2] = (char)(0x80 | (c & 0x3f));
-        n = 3;
-    } else {
-        b[0] = (char)(0xf0 | (c >> 18));
-        b[1] = (char)(0x80 | ((c >> 12) & 0x3f));
-        b[2] = (char)(0x80 | ((c >> 6) & 0x3f));
-        b[3] = (char)(0x80 | (c & 0x3f));
-        n = 4;
-    }
-    port_write(port, b, n);
+    return c < 32 || (c >= 127 && c < 160);
 }
 
+/* Writes c as UTF-8. */
 void write_char_to(value port, uint32_t c)
 {
-    if (c < 0x100) {
-        char b = (char)c;
-        port_write(port, &b, 1);
-    } else {
-        write_utf8(port, c);
-    }
+    char b[UTF8_MAX];
+    port_write(port, b, utf8_encode(c, b));
 }
 
+/* Writes the string at vs[sslot] as a literal that read gives back: the escapes R7RS
+ * names, \xHH; for other control characters, every other character as itself (UTF-8). */
 static void write_string_literal(size_t sslot, size_t pslot)
 {
     port_puts(vs[pslot], "\"");
+    char buf[256];
+    size_t n = 0;
     for (size_t i = 0; i < STRING_LEN(vs[sslot]); i++) {
-        unsigned char c = (unsigned char)STRING_BYTES(vs[sslot])[i];
-        char esc[8];
-        const char *out = NULL;
+        uint32_t c = STRING_CHARS(vs[sslot])[i];
         switch (c) {
-        case '"': out = "\\\""; break;
-        case '\\': out = "\\\\"; break;
-        case '\n': out = "\\n"; break;
-        case '\t': out = "\\t"; break;
-        case '\r': out = "\\r"; break;
+        case '"': n += (size_t)snprintf(buf + n, 3, "\\\""); break;
+        case '\\': n += (size_t)snprintf(buf + n, 3, "\\\\"); break;
+        case '\n': n += (size_t)snprintf(buf + n, 3, "\\n"); break;
+        case '\t': n += (size_t)snprintf(buf + n, 3, "\\t"); break;
+        case '\r': n += (size_t)snprintf(buf + n, 3, "\\r"); break;
         default:
-            if (c < 32 || c == 127) {
-                snprintf(esc, sizeof esc, "\\x%x;", c);
-                out = esc;
-            }
+            if (control_char_p(c))
+                n += (size_t)snprintf(buf + n, 8, "\\x%x;", c);
+            else
+                n += utf8_encode(c, buf + n);
         }
-        if (out) {
-            port_puts(vs[pslot], out);
-        } else {
-            char b = (char)c;
-            port_write(vs[pslot], &b, 1);
+        if (n + 8 > sizeof buf) { /* the write may move the string: it is re-read above */
+            port_write(vs[pslot], buf, n);
+            n = 0;
         }
     }
+    port_write(vs[pslot], buf, n);
     port_puts(vs[pslot], "\"");
 }
 
@@ -109,7 +87,7 @@ static void print(size_t vslot, size_t pslot, int display)
     char buf[64];
     if (number_p(v)) {
         value s = number_to_string(v, 10);
-        port_write(vs[pslot], STRING_BYTES(s), STRING_LEN(s));
+        port_write_string(vs[pslot], s, 0, STRING_LEN(s));
         return;
     }
     if (CHAR_P(v)) {
@@ -122,7 +100,7 @@ static void print(size_t vslot, size_t pslot, int display)
         if (name) {
             port_puts(vs[pslot], "#\\");
             port_puts(vs[pslot], name);
-        } else if (c < 32) {
+        } else if (control_char_p(c)) {
             snprintf(buf, sizeof buf, "#\\x%x", c);
             port_puts(vs[pslot], buf);
         } else {
@@ -143,7 +121,7 @@ static void print(size_t vslot, size_t pslot, int display)
     switch (OBJ_TYPE(v)) {
     case T_STRING:
         if (display)
-            port_write(vs[pslot], STRING_BYTES(v), STRING_LEN(v));
+            port_write_string(vs[pslot], v, 0, STRING_LEN(v));
         else
             write_string_literal(vslot, pslot);
         return;

@@ -1,11 +1,14 @@
 /* The reader: text to data, recording where each list starts (in the pair's type word)
  * so that errors can name a file, line and column. It never trusts its input: every
  * malformed datum is a read error, and nesting is bounded by the evaluator's stack
- * check. */
+ * check. The text is UTF-8: the syntax is ASCII, a symbol's name keeps the text's bytes
+ * (made valid UTF-8), strings and characters are decoded (invalid bytes read as U+FFFD).
+ * Columns count characters. */
 #include <ctype.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "numbers.h"
 #include "scheme.h"
@@ -118,16 +121,49 @@ static int next(struct reader *r)
     if (c == '\n') {
         r->line++;
         r->col = 1;
-    } else {
+    } else if ((c & 0xc0) != 0x80) { /* not a UTF-8 continuation byte */
         r->col++;
     }
     return c;
 }
 
+/* Takes the next character, decoding UTF-8; -1 at the end. */
+static int next_char(struct reader *r)
+{
+    if (r->pos >= r->len)
+        return -1;
+    if ((unsigned char)r->text[r->pos] < 0x80)
+        return next(r);
+    uint32_t c;
+    size_t n = utf8_decode((const unsigned char *)r->text + r->pos, r->len - r->pos, &c);
+    for (size_t i = 0; i < n; i++)
+        next(r);
+    return (int)c;
+}
+
+/* The character at the reader's position without taking it; -1 at the end. */
+static int peek_char(const struct reader *r)
+{
+    if (r->pos >= r->len)
+        return -1;
+    if ((unsigned char)r->text[r->pos] < 0x80)
+        return (unsigned char)r->text[r->pos];
+    uint32_t c;
+    utf8_decode((const unsigned char *)r->text + r->pos, r->len - r->pos, &c);
+    return (int)c;
+}
+
 static bool delimiter(int c)
 {
-    return c == -1 || isspace(c) || c == '(' || c == ')' || c == '[' || c == ']' || c == '"' ||
-           c == ';' || c == '\'' || c == '`' || c == ',';
+    return c == -1 || (c < 128 && isspace(c)) || c == '(' || c == ')' || c == '[' || c == ']' ||
+           c == '"' || c == ';' || c == '\'' || c == '`' || c == ',';
+}
+
+/* Whether the next character ends a token (Unicode whitespace included). */
+static bool at_delimiter(const struct reader *r)
+{
+    int c = peek(r);
+    return c < 128 ? delimiter(c) : char_whitespace_p((uint32_t)peek_char(r));
 }
 
 static int read_inner(struct reader *r, value *out);
@@ -139,8 +175,10 @@ static int skip_atmosphere(struct reader *r)
         int c = peek(r);
         if (c == -1)
             return -1;
-        if (isspace(c)) {
+        if (c < 128 && isspace(c)) {
             next(r);
+        } else if (c >= 128 && char_whitespace_p((uint32_t)peek_char(r))) {
+            next_char(r);
         } else if (c == ';') {
             while ((c = next(r)) != -1 && c != '\n') {
             }
@@ -174,18 +212,84 @@ static int skip_atmosphere(struct reader *r)
     }
 }
 
-/* Reads the characters of an atom (up to a delimiter) into buf. */
-static size_t read_token(struct reader *r, char *buf, size_t cap, uint64_t at)
+/* Replaces, in buf[0, n), every byte that is not part of a well-formed UTF-8 character
+ * by U+FFFD's encoding, so that a symbol's name is UTF-8; returns the new length (at most
+ * cap - 1, NUL-terminated), or 0 when it does not fit. */
+static size_t make_utf8(char *buf, size_t n, size_t cap)
+{
+    size_t i = 0;
+    while (i < n && (unsigned char)buf[i] < 0x80)
+        i++;
+    while (i < n) {
+        uint32_t c;
+        size_t k = utf8_decode((const unsigned char *)buf + i, n - i, &c);
+        if (c == REPLACEMENT_CHAR && k == 1)
+            break;
+        i += k;
+    }
+    if (i == n)
+        return n;
+    char *fixed = malloc(3 * n + 1);
+    if (!fixed)
+        return 0;
+    size_t m = 0;
+    for (i = 0; i < n;) {
+        uint32_t c;
+        i += utf8_decode((const unsigned char *)buf + i, n - i, &c);
+        m += utf8_encode(c, fixed + m);
+    }
+    if (m + 1 > cap) {
+        free(fixed);
+        return 0;
+    }
+    memcpy(buf, fixed, m);
+    buf[m] = 0;
+    free(fixed);
+    return m;
+}
+
+/* The value of the hex digits of an inline hex escape (after \x), up to the ';': a
+ * Unicode scalar value, or -1. */
+static long read_hex_escape(struct reader *r)
+{
+    long code = 0;
+    int d, digits = 0;
+    while ((d = next(r)) != ';') {
+        if (d == -1 || !isxdigit(d) || ++digits > 8)
+            return -1;
+        code = code * 16 + (isdigit(d) ? d - '0' : (tolower(d) - 'a' + 10));
+    }
+    if (digits == 0 || code > 0x10ffff || (code >= 0xd800 && code < 0xe000))
+        return -1;
+    return code;
+}
+
+/* Reads the characters of an atom (up to a delimiter) into buf. With escapes (a symbol),
+ * \xHH; stands for its character, written as UTF-8. */
+static size_t read_token_escapes(struct reader *r, char *buf, size_t cap, uint64_t at, bool escapes)
 {
     size_t n = 0;
-    while (!delimiter(peek(r))) {
+    while (!at_delimiter(r)) {
         int c = next(r);
-        if (n + 1 >= cap)
+        if (n + UTF8_MAX + 1 >= cap)
             read_error(r, at, "token too long");
+        if (escapes && c == '\\' && (peek(r) == 'x' || peek(r) == 'X')) {
+            next(r);
+            long code = read_hex_escape(r);
+            if (code < 0)
+                read_error(r, at, "bad \\x escape in a symbol (\\xHH; expected)");
+            n += utf8_encode((uint32_t)code, buf + n);
+            continue;
+        }
         buf[n++] = (char)c;
     }
     buf[n] = 0;
     return n;
+}
+
+static size_t read_token(struct reader *r, char *buf, size_t cap, uint64_t at)
+{
+    return read_token_escapes(r, buf, cap, at, false);
 }
 
 static value read_list(struct reader *r, int close, uint64_t at)
@@ -234,20 +338,43 @@ static value read_list(struct reader *r, int close, uint64_t at)
     return l;
 }
 
+/* A line ending inside a string (R6RS's: CR, CR LF, NEL, CR NEL, LS) that starts with c,
+ * already taken: takes the rest of it and returns true, else false. */
+static bool line_ending(struct reader *r, int c)
+{
+    if (c == '\r') {
+        if (peek(r) == '\n' || peek_char(r) == 0x85)
+            next_char(r);
+        return true;
+    }
+    return c == '\n' || c == 0x85 || c == 0x2028;
+}
+
+/* Space, tab, or a Unicode space separator (intraline whitespace). */
+static bool intraline_space(int c)
+{
+    return c == ' ' || c == '\t' ||
+           (c >= 0xa0 && c != 0x2028 && c != 0x2029 && char_whitespace_p((uint32_t)c));
+}
+
 static value read_string(struct reader *r, uint64_t at)
 {
     size_t cap = 64, n = 0;
-    char *buf = malloc(cap);
+    uint32_t *buf = malloc(cap * sizeof *buf);
+    if (!buf)
+        read_error(r, at, "string too long for memory");
     for (;;) {
-        int c = next(r);
+        int c = next_char(r);
         if (c == -1) {
             free(buf);
             unexpected_end(r, at, "a string");
         }
         if (c == '"')
             break;
-        if (c == '\\') {
-            int e = next(r);
+        if (line_ending(r, c)) {
+            c = '\n';
+        } else if (c == '\\') {
+            int e = next_char(r);
             switch (e) {
             case 'n': c = '\n'; break;
             case 't': c = '\t'; break;
@@ -260,60 +387,59 @@ static value read_string(struct reader *r, uint64_t at)
             case '|': c = '|'; break;
             case 'x':
             case 'X': {
-                unsigned code = 0;
-                int d, digits = 0;
-                while ((d = next(r)) != ';') {
-                    if (d == -1 || !isxdigit(d) || ++digits > 6) {
-                        free(buf);
-                        read_error(r, at, "bad \\x escape in a string (\\xHH; expected)");
-                    }
-                    code = code * 16 + (unsigned)(isdigit(d) ? d - '0' : (tolower(d) - 'a' + 10));
-                }
-                if (code > 255) {
+                long code = read_hex_escape(r);
+                if (code < 0) {
                     free(buf);
-                    read_error(r, at, "string characters above \\xff; are not supported");
+                    read_error(
+                        r, at,
+                        "bad \\x escape in a string (\\xHH; of a Unicode scalar value expected)");
                 }
                 c = (int)code;
                 break;
             }
             case -1: free(buf); unexpected_end(r, at, "a string");
             default:
-                if (e == '\n' || e == ' ' || e == '\t') { /* line continuation */
-                    while (e != '\n' && (e == ' ' || e == '\t'))
-                        e = next(r);
-                    if (e != '\n') {
+                if (intraline_space(e) || line_ending(r, e)) { /* a line continuation */
+                    bool ended = !intraline_space(e);
+                    while (!ended && intraline_space(e))
+                        e = next_char(r);
+                    if (!ended && !line_ending(r, e)) {
                         free(buf);
+                        if (e == -1)
+                            unexpected_end(r, at, "a string");
                         read_error(r, at, "bad escape in a string");
                     }
-                    while (peek(r) == ' ' || peek(r) == '\t')
-                        next(r);
+                    while (intraline_space(peek_char(r)))
+                        next_char(r);
                     continue;
                 }
                 free(buf);
                 read_error(r, at, "unknown escape in a string");
             }
         }
-        if (n + 1 >= cap) {
+        if (n == cap) {
             cap *= 2;
-            char *nb = realloc(buf, cap);
+            uint32_t *nb = realloc(buf, cap * sizeof *buf);
             if (!nb) {
                 free(buf);
                 read_error(r, at, "string too long for memory");
             }
             buf = nb;
         }
-        buf[n++] = (char)c;
+        buf[n++] = (uint32_t)c;
     }
+    /* The allocation may raise out-of-memory: when the characters fit on the stack, the
+     * buffer is freed first. */
+    uint32_t small[128];
     value s;
-    /* make_string may raise out-of-memory: free first by copying to the stack buffer. */
-    char small[256];
-    if (n <= sizeof small) {
-        memcpy(small, buf, n);
+    if (n <= sizeof small / sizeof small[0]) {
+        memcpy(small, buf, n * sizeof *buf);
         free(buf);
-        s = make_string(small, n);
+        s = make_string_filled(n, 0);
+        memcpy(STRING_CHARS(s), small, n * sizeof *buf);
     } else {
-        s = alloc_bytes(T_STRING, n, n + 1);
-        memcpy(STRING_BYTES(s), buf, n);
+        s = make_string_filled(n, 0);
+        memcpy(STRING_CHARS(s), buf, n * sizeof *buf);
         free(buf);
     }
     return s;
@@ -326,40 +452,43 @@ static const struct {
                   {"null", 0},    {"alarm", 7},      {"backspace", 8},   {"delete", 127},
                   {"escape", 27}, {"return", '\r'},  {"linefeed", '\n'}, {"altmode", 27}};
 
+/* After #\: one character (UTF-8), a character name, or x and hex digits. The name ends at
+ * a delimiter or at a '#' (so #\a#\b is two characters). */
 static value read_char(struct reader *r, uint64_t at)
 {
-    char buf[64];
-    int first = next(r);
+    size_t start = r->pos;
+    int first = next_char(r);
     if (first == -1)
         unexpected_end(r, at, "a character");
-    buf[0] = (char)first;
-    size_t n = 1;
-    while (!delimiter(peek(r))) {
+    size_t first_len = r->pos - start;
+    char buf[64];
+    memcpy(buf, r->text + start, first_len);
+    size_t n = first_len;
+    while (!at_delimiter(r) && peek(r) != '#') {
         if (n + 1 >= sizeof buf)
             read_error(r, at, "character name too long");
         buf[n++] = (char)next(r);
     }
     buf[n] = 0;
-    if (n == 1)
-        return MAKE_CHAR((unsigned char)buf[0]);
-    if ((buf[0] == 'x' || buf[0] == 'X') && n > 1) {
-        char *end;
-        unsigned long code = strtoul(buf + 1, &end, 16);
-        if (*end == 0 && code <= 0x10ffff)
+    if (n == first_len)
+        return MAKE_CHAR((uint32_t)first);
+    if ((buf[0] == 'x' || buf[0] == 'X') && n <= 7) {
+        uint32_t code = 0;
+        size_t i = 1;
+        while (i < n && isxdigit((unsigned char)buf[i]))
+            code = code * 16 + (uint32_t)(isdigit((unsigned char)buf[i])
+                                              ? buf[i] - '0'
+                                              : tolower((unsigned char)buf[i]) - 'a' + 10),
+            i++;
+        if (i == n) {
+            if (code > 0x10ffff || (code >= 0xd800 && code < 0xe000))
+                read_error(r, at, "#\\x: not a Unicode scalar value");
             return MAKE_CHAR(code);
+        }
     }
     for (size_t i = 0; i < sizeof char_names / sizeof char_names[0]; i++)
         if (strcmp(buf, char_names[i].name) == 0)
             return MAKE_CHAR(char_names[i].code);
-    /* One UTF-8 encoded character. */
-    unsigned char b0 = (unsigned char)buf[0];
-    size_t need = b0 >= 0xf0 ? 4 : b0 >= 0xe0 ? 3 : b0 >= 0xc0 ? 2 : 0;
-    if (need && n == need) {
-        uint32_t code = b0 & (0x3fu >> (need - 1));
-        for (size_t i = 1; i < n; i++)
-            code = (code << 6) | ((unsigned char)buf[i] & 0x3fu);
-        return MAKE_CHAR(code);
-    }
     read_error(r, at, "unknown character name");
 }
 
@@ -428,9 +557,9 @@ static value read_hash(struct reader *r, uint64_t at)
     char tok[256];
     tok[0] = '#';
     size_t n = read_token(r, tok + 1, sizeof tok - 1, at) + 1;
-    if (strcmp(tok, "#t") == 0 || strcmp(tok, "#true") == 0)
+    if (strcasecmp(tok, "#t") == 0 || strcasecmp(tok, "#true") == 0) /* #T as Guile, Chibi */
         return TRUE_V;
-    if (strcmp(tok, "#f") == 0 || strcmp(tok, "#false") == 0)
+    if (strcasecmp(tok, "#f") == 0 || strcasecmp(tok, "#false") == 0)
         return FALSE_V;
     value num = string_to_number(tok, n, 10);
     if (num != FALSE_V)
@@ -453,17 +582,14 @@ static value read_symbol_bars(struct reader *r, uint64_t at)
             break;
         if (c == '\\') {
             c = next(r);
-            if (c == 'x') {
-                unsigned code = 0;
-                int d;
-                while ((d = next(r)) != ';') {
-                    if (d == -1 || !isxdigit(d))
-                        read_error(r, at, "bad \\x escape in a |symbol|");
-                    code = code * 16 + (unsigned)(isdigit(d) ? d - '0' : (tolower(d) - 'a' + 10));
-                    if (code > 255)
-                        read_error(r, at, "symbol characters above \\xff; are not supported");
-                }
-                c = (int)code;
+            if (c == 'x' || c == 'X') {
+                long code = read_hex_escape(r);
+                if (code < 0)
+                    read_error(r, at, "bad \\x escape in a |symbol| (\\xHH; expected)");
+                if (n + UTF8_MAX + 1 >= sizeof buf)
+                    read_error(r, at, "symbol too long");
+                n += utf8_encode((uint32_t)code, buf + n);
+                continue;
             } else if (c == 'n') {
                 c = '\n';
             } else if (c == 't') {
@@ -476,6 +602,10 @@ static value read_symbol_bars(struct reader *r, uint64_t at)
             read_error(r, at, "symbol too long");
         buf[n++] = (char)c;
     }
+    buf[n] = 0;
+    n = make_utf8(buf, n, sizeof buf);
+    if (n == 0 && buf[0] != 0)
+        read_error(r, at, "symbol too long");
     return r->heap_symbols ? intern_in_heap(buf, n) : intern(buf, n);
 }
 
@@ -525,7 +655,7 @@ static int read_inner(struct reader *r, value *out)
         return 1;
     default: {
         char tok[1024];
-        size_t n = read_token(r, tok, sizeof tok, at);
+        size_t n = read_token_escapes(r, tok, sizeof tok, at, true);
         value num = string_to_number(tok, n, 10);
         if (num != FALSE_V) {
             *out = num;
@@ -534,7 +664,10 @@ static int read_inner(struct reader *r, value *out)
         if (strcmp(tok, ".") == 0)
             read_error(r, at, "unexpected dot");
         reject_complex(r, at, tok, n);
-        *out = r->heap_symbols ? intern_in_heap(tok, n) : intern(tok, n);
+        size_t len = make_utf8(tok, n, sizeof tok);
+        if (len == 0 && n != 0)
+            read_error(r, at, "token too long");
+        *out = r->heap_symbols ? intern_in_heap(tok, len) : intern(tok, len);
         return 1;
     }
     }

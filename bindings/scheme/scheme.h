@@ -106,10 +106,13 @@ static inline double flonum_value(value v)
     __builtin_memcpy(&d, &OBJ(v)[1], sizeof d);
     return d;
 }
-/* String: [hdr(len) | bytes... NUL], pointer-free; one byte per character (Latin-1). */
+/* String: [hdr(len) | characters...], pointer-free. Each character is its Unicode code
+ * point in 32 bits (UTF-32), so string-ref and string-set! take constant time for every
+ * character. Text crosses every boundary (ports, symbol names, file names, C strings) as
+ * UTF-8, through the helpers of text.c below. */
 #define STRING_P(v) IS(v, T_STRING)
 #define STRING_LEN(v) HDR_LEN(v)
-#define STRING_BYTES(v) ((char *)&OBJ(v)[1])
+#define STRING_CHARS(v) ((uint32_t *)&OBJ(v)[1])
 /* Vector: [hdr(len) | items...]; records, frames and value lists share the layout. */
 #define VECTOR_P(v) IS(v, T_VECTOR)
 #define VLEN(v) HDR_LEN(v)
@@ -304,14 +307,56 @@ void symbols_visit(void (*fn)(value *slot, void *ctx), void *ctx);
 /* ---- Constructors and helpers (objects.c) ---- */
 value cons(value a, value d);
 value make_flonum(double d);
-value make_string(const char *bytes, size_t len);
-value make_string_filled(size_t len, int c);
 value make_vector(size_t len, value fill);
 value list_from_stack(size_t base, size_t n, value tail); /* vs[base..base+n) */
 long list_length(value l);                                /* -1 if improper or circular */
 value make_error(const char *kind, const char *msg, value irritants);
 void define_global(const char *name, value v);
 value define_primitive(const char *name, prim_fn fn, int min, int max);
+
+/* ---- Strings and UTF-8 (text.c) ---- */
+#define UTF8_MAX 4              /* bytes of the longest encoded character */
+#define REPLACEMENT_CHAR 0xfffd /* what invalid UTF-8 decodes to */
+/* Writes c's UTF-8 encoding (1 to UTF8_MAX bytes) to out; returns its length. */
+size_t utf8_encode(uint32_t c, char *out);
+/* Decodes the character that starts at p (n > 0 bytes there) into *c and returns how many
+ * bytes it took. A malformed, overlong, surrogate or truncated sequence decodes as
+ * REPLACEMENT_CHAR and takes one byte, so decoding never fails and always advances. */
+size_t utf8_decode(const unsigned char *p, size_t n, uint32_t *c);
+/* How many bytes utf8_decode takes for a sequence whose first byte is b0 when it is well
+ * formed (1 for a byte that cannot start one). */
+size_t utf8_sequence_length(unsigned char b0);
+/* A new string of len characters, all c. May collect. */
+value make_string_filled(size_t len, uint32_t c);
+/* A new string holding the characters of the UTF-8 text bytes[0, n) (which must not be in
+ * the heap: the allocation may move it). May collect. */
+value string_from_utf8(const char *bytes, size_t n);
+/* How many bytes the UTF-8 encoding of s[start, end) takes. */
+size_t string_utf8_length(value s, size_t start, size_t end);
+/* Encodes s[start, end) as UTF-8 into out, which has string_utf8_length bytes; returns
+ * that length. Allocates nothing. */
+size_t string_encode_utf8(value s, size_t start, size_t end, char *out);
+/* The UTF-8 encoding of s[start, end) in a new malloc'd buffer, NUL-terminated; its length
+ * in *n. Raises an out-of-memory error (the buffer is not leaked). Allocates nothing in
+ * the heap. */
+char *string_to_utf8(value s, size_t start, size_t end, size_t *n);
+/* The UTF-8 encoding of the whole of s into buf (cap bytes) with a NUL after it, for the C
+ * library (file names, environment variables). Raises an error naming who when it does not
+ * fit or when s holds a NUL character (which C would take for the end). */
+void string_to_c_string(const char *who, value s, char *buf, size_t cap);
+/* Case mappings and classes of a character: simple (one character to one) mappings. The
+ * Latin-1, Latin Extended-A, Greek and Cyrillic letters are mapped by text.c's own
+ * rules, every other character by the C library's C.UTF-8 locale when it has one. */
+uint32_t char_upcase(uint32_t c);
+uint32_t char_downcase(uint32_t c);
+uint32_t char_foldcase(uint32_t c);
+bool char_alphabetic_p(uint32_t c);
+bool char_upper_case_p(uint32_t c);
+bool char_lower_case_p(uint32_t c);
+bool char_whitespace_p(uint32_t c); /* Unicode's White_Space property */
+/* Writes s[start, end) to port as UTF-8 (s may move meanwhile: it is kept on the value
+ * stack). */
+void port_write_string(value port, value s, size_t start, size_t end);
 
 /* ---- Reader (reader.c) ---- */
 struct reader {
@@ -387,8 +432,12 @@ void stack_check_reset(void);
 
 /* ---- Ports (ports.c) ---- */
 value make_file_port(FILE *f, int input, const char *name);
+/* A port reading the characters of the string str, or the UTF-8 bytes of the bytevector
+ * str. */
 value make_string_input_port(value str);
 value make_string_output_port(void);
+/* The next character's code point (-1 at the end), taken or only looked at: UTF-8 is
+ * decoded, an invalid byte reading as U+FFFD. */
 int port_getc(value port);
 int port_peekc(value port);
 void port_write(value port, const char *bytes, size_t n);

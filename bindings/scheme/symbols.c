@@ -270,9 +270,15 @@ value intern_in_heap(const char *name, size_t len)
 
 value intern_at_run_time(value str)
 {
-    size_t len = STRING_LEN(str);
+    /* The name is the string's UTF-8, outside the heap (interning may move the string). */
+    size_t nchars = STRING_LEN(str), len = string_utf8_length(str, 0, nchars);
     struct name_copy c;
-    value found = intern_in_heap(copy_name(&c, STRING_BYTES(str), len), len);
+    c.name = len < sizeof c.small ? c.small : malloc(len + 1);
+    if (!c.name)
+        scm_error("out of memory outside the heap for a symbol's name", NIL);
+    string_encode_utf8(str, 0, nchars, c.name);
+    c.name[len] = 0;
+    value found = intern_in_heap(c.name, len);
     free_name(&c);
     return found;
 }
