@@ -401,7 +401,8 @@ static void log_collection(struct gc_heap *h, const char *kind, uint64_t promote
 {
     fprintf(stderr,
             "gcvm-gc: %s #%llu: %.3f ms (trace %.3f, sweep %.3f, barrier %.3f, marker park "
-            "%.3f, assist %.3f); promoted %.1f KiB; old %.1f MiB, heap %.1f MiB\n",
+            "%.3f, assist %.3f); promoted %.1f KiB; old %.1f MiB, heap %.1f MiB, next nursery "
+            "%.2f MiB\n",
             kind,
             (unsigned long long)h->stats.minor_collections +
                 (unsigned long long)h->stats.major_collections,
@@ -410,7 +411,8 @@ static void log_collection(struct gc_heap *h, const char *kind, uint64_t promote
             (double)h->phase_ns[4] / 1e6,
             (double)(h->stats.bytes_promoted - promoted_before) / 1024.0,
             (double)(h->old_blocks << BLOCK_SHIFT) / 1048576.0,
-            (double)((h->nblocks - h->free_blocks) << BLOCK_SHIFT) / 1048576.0);
+            (double)((h->nblocks - h->free_blocks) << BLOCK_SHIFT) / 1048576.0,
+            (double)(h->nursery_target_blocks << BLOCK_SHIFT) / 1048576.0);
 }
 
 /* Whether a cycle whose marker is done ends at this nursery block boundary: only early
