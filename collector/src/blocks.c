@@ -122,15 +122,15 @@ static long take_block(struct gc_heap *h, enum block_kind kind)
 
 /* ---- Old generation ---- */
 
-/* The next free cell of SMALL block bi at or after its cursor, now allocated; or NULL. */
-static void *take_cell(struct gc_heap *h, size_t bi)
+/* The next free cell of SMALL block bi, of class cls, at or after *cursor (which it
+ * advances), now allocated; or NULL. */
+static void *take_cell_at(struct gc_heap *h, size_t bi, unsigned cls, uint32_t *cursor)
 {
-    struct block *b = &h->blocks[bi];
-    size_t cell = gc_size_class_bytes[b->size_class];
-    size_t cells = cells_per_block(b->size_class);
+    size_t cell = gc_size_class_bytes[cls];
+    size_t cells = cells_per_block(cls);
     char *start = block_start(h, bi);
-    while (b->cursor < cells) {
-        char *at = start + (size_t)b->cursor++ * cell;
+    while (*cursor < cells) {
+        char *at = start + (size_t)(*cursor)++ * cell;
         size_t bit = object_bit(h, at);
         if (!bit_is_set(h->alloc_bits, bit)) {
             bit_set(h->alloc_bits, bit);
@@ -138,6 +138,13 @@ static void *take_cell(struct gc_heap *h, size_t bi)
         }
     }
     return NULL;
+}
+
+/* The next free cell of SMALL block bi at or after its cursor, now allocated; or NULL. */
+static void *take_cell(struct gc_heap *h, size_t bi)
+{
+    struct block *b = &h->blocks[bi];
+    return take_cell_at(h, bi, b->size_class, &b->cursor);
 }
 
 /* The first SMALL block of the class at or after `from` with a free cell at or after its
@@ -200,19 +207,17 @@ long old_take_small_block(struct gc_heap *h, unsigned cls)
     return bi;
 }
 
-void *old_take_cell(struct gc_heap *h, size_t bi)
+void *old_take_cell(struct gc_heap *h, size_t bi, unsigned cls, uint32_t *cursor)
 {
-    return take_cell(h, bi);
+    return take_cell_at(h, bi, cls, cursor);
 }
 
-void old_untake_cell(struct gc_heap *h, char *cell)
+void old_untake_cell(struct gc_heap *h, char *cell, unsigned cls, uint32_t *cursor)
 {
     size_t bi = block_index(h, cell);
-    struct block *b = &h->blocks[bi];
     size_t bit = object_bit(h, cell);
     h->alloc_bits[bit / 64] &= ~((uint64_t)1 << (bit % 64));
-    b->cursor =
-        (uint32_t)((size_t)(cell - block_start(h, bi)) / gc_size_class_bytes[b->size_class]);
+    *cursor = (uint32_t)((size_t)(cell - block_start(h, bi)) / gc_size_class_bytes[cls]);
 }
 
 /* Cells come from the class's current block; when it is full, from the next block of

@@ -38,6 +38,24 @@
 #define HDR_HASH_STORED 16u /* the hash is in one granule appended to the object */
 typedef uint64_t gc_header;
 
+/* Copies an object's bytes (a multiple of 8) when it moves: most objects are a few words,
+ * for which a constant-size copy is a few moves where a memcpy of a variable size is a
+ * call or a `rep movs` with a start-up cost larger than the copy. */
+static inline void copy_object_words(void *to, const void *from, size_t bytes)
+{
+    switch (bytes >> 3) {
+    case 1: memcpy(to, from, 8); return;
+    case 2: memcpy(to, from, 16); return;
+    case 3: memcpy(to, from, 24); return;
+    case 4: memcpy(to, from, 32); return;
+    case 5: memcpy(to, from, 40); return;
+    case 6: memcpy(to, from, 48); return;
+    case 7: memcpy(to, from, 56); return;
+    case 8: memcpy(to, from, 64); return;
+    default: memcpy(to, from, bytes); return;
+    }
+}
+
 static inline gc_header *header_of(const void *obj)
 {
     return (gc_header *)obj - 1;
@@ -377,10 +395,13 @@ void *old_alloc_large(struct gc_heap *h, size_t total); /* NULL if no run is fre
  * -1. For the workers of a parallel minor collection, which fill blocks of their own,
  * under their allocation lock. */
 long old_take_small_block(struct gc_heap *h, unsigned cls);
-/* The next free cell of SMALL block bi, now allocated, or NULL; and the undoing of the
- * last such allocation in its block (a worker that lost the race to copy an object). */
-void *old_take_cell(struct gc_heap *h, size_t bi);
-void old_untake_cell(struct gc_heap *h, char *cell);
+/* The next free cell of SMALL block bi (of class cls) at or after *cursor, now
+ * allocated, or NULL; and the undoing of the last such allocation in its block (a worker
+ * that lost the race to copy an object). The cursor is the caller's: a promotion worker
+ * keeps its block's in its own memory while it fills the block, since two workers'
+ * blocks' entries in h->blocks share cache lines (parallel_evac.h). */
+void *old_take_cell(struct gc_heap *h, size_t bi, unsigned cls, uint32_t *cursor);
+void old_untake_cell(struct gc_heap *h, char *cell, unsigned cls, uint32_t *cursor);
 /* Gives m a fresh nursery block to bump into; false when the nursery is full. */
 bool nursery_refill(struct gc_heap *h, struct gc_mutator *m);
 void nursery_reset(struct gc_heap *h); /* after a collection: no mutator has a block */

@@ -72,7 +72,7 @@ static void *promote(struct gc_heap *h, void *obj)
         pin_block(h, block_index(h, obj));
         return obj;
     }
-    memcpy(to, header_of(obj), total);
+    copy_object_words(to, header_of(obj), total);
     if (extra)
         identity_hash_store(to, total, obj);
     void *copy = to + GC_HEADER_BYTES;
@@ -367,17 +367,20 @@ static char *worker_alloc(struct evac_worker *w, size_t total)
     struct gc_heap *h = w->h;
     unsigned cls = size_class_of(total);
     if (w->current[cls] >= 0) {
-        char *cell = old_take_cell(h, (size_t)w->current[cls]);
+        char *cell = old_take_cell(h, (size_t)w->current[cls], cls, &w->cursor[cls]);
         if (cell)
             return cell;
+        h->blocks[w->current[cls]].cursor = w->cursor[cls]; /* full: the block's again */
     }
     pthread_mutex_lock(&w->par->alloc_lock);
     long bi = old_take_small_block(h, cls);
+    uint32_t cursor = bi >= 0 ? h->blocks[bi].cursor : 0;
     pthread_mutex_unlock(&w->par->alloc_lock);
+    w->current[cls] = (int32_t)bi; /* -1 when none is left */
     if (bi < 0)
         return NULL;
-    w->current[cls] = (int32_t)bi;
-    return old_take_cell(h, (size_t)bi);
+    w->cursor[cls] = cursor;
+    return old_take_cell(h, (size_t)bi, cls, &w->cursor[cls]);
 }
 
 /* Where the young object obj moves, or NULL when this worker cannot copy it: field is
@@ -396,14 +399,15 @@ void *parallel_promote(struct evac_worker *w, void *obj, void **field)
         return NULL;
     }
     *(gc_header *)to = hdr;
-    memcpy(to + GC_HEADER_BYTES, obj, total - GC_HEADER_BYTES);
+    copy_object_words(to + GC_HEADER_BYTES, obj, total - GC_HEADER_BYTES);
     if (extra)
         identity_hash_store(to, total, obj);
     void *copy = to + GC_HEADER_BYTES;
     /* Release: whoever reads the forwarding address sees the copy complete. */
     if (!__atomic_compare_exchange_n(hp, &hdr, (gc_header)(uintptr_t)copy, false, __ATOMIC_ACQ_REL,
                                      __ATOMIC_ACQUIRE)) {
-        old_untake_cell(w->h, to); /* another worker copied it first: hdr is its copy */
+        unsigned cls = size_class_of(total + extra);
+        old_untake_cell(w->h, to, cls, &w->cursor[cls]); /* another worker copied it first */
         return (void *)(uintptr_t)hdr;
     }
     w->objects_copied++;
@@ -584,6 +588,7 @@ void prepare_promotion_blocks(struct gc_heap *h, struct minor_parallel *par)
                 w->current[c] = -1;
                 continue;
             }
+            w->cursor[c] = h->blocks[bi].cursor;
             if (h->barrier->make_writable)
                 h->barrier->make_writable(h, (size_t)bi, 1);
         }
@@ -611,6 +616,9 @@ void gather_worker_results(struct gc_heap *h, struct minor_parallel *par, gc_vis
     h->grey.count = 0; /* the pinned objects: the workers traced them */
     for (unsigned k = 0; k < par->count; k++) {
         struct evac_worker *w = &par->workers[k];
+        for (unsigned c = 0; c < SIZE_CLASS_COUNT; c++)
+            if (w->current[c] >= 0)
+                h->blocks[w->current[c]].cursor = w->cursor[c];
         h->stats.bytes_promoted += w->bytes_promoted;
         h->stats.remembered_fields += w->remembered_fields;
         unsigned slot = k < GC_STATS_WORKERS ? k : GC_STATS_WORKERS - 1;

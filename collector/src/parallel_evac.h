@@ -16,6 +16,11 @@ struct evac_worker {
     struct minor_parallel *par;
     unsigned index;
     int32_t current[SIZE_CLASS_COUNT]; /* its promotion block per class, or -1 */
+    /* current[c]'s allocation cursor while the workers run: loaded by
+     * prepare_promotion_blocks, stored back by gather_worker_results. Writing it in the
+     * block's entry instead made two workers write one cache line per cell they took
+     * (their blocks' entries are neighbours): 2 workers copied slower than 1. */
+    uint32_t cursor[SIZE_CLASS_COUNT];
     uint64_t majors_seen;              /* current[] is valid while no major ran since */
     uint64_t objects_copied, bytes_promoted, remembered_fields, cpu_ns;
     uint64_t objects_marked, mark_cpu_ns; /* in parallel marking */
