@@ -212,7 +212,7 @@ void heap_sizing_major_ends(struct gc_heap *h)
 #define NURSERY_MAX_BYTES ((size_t)64 << 20) /* 2048 blocks */
 #define NURSERY_OLD_FRACTION 16u
 #define NURSERY_PER_MUTATOR_BYTES ((size_t)8 << 20) /* the cap's floor, per thread */
-#define NURSERY_FLOOR_BYTES ((size_t)512 << 10)      /* 16 blocks */
+#define NURSERY_FLOOR_BYTES ((size_t)512 << 10)     /* 16 blocks */
 
 void heap_sizing_nursery_limits(struct gc_heap *h)
 {
@@ -227,14 +227,14 @@ void heap_sizing_minor_ends(struct gc_heap *h, uint64_t pause_cpu_ns)
 {
     size_t lo = h->nursery_min_blocks, n = h->nursery_target_blocks;
     if (h->nursery_max_blocks == lo)
-        return; /* a fixed size (gc_config.nursery_bytes) */
+        return;                                  /* a fixed size (gc_config.nursery_bytes) */
     if (lo > NURSERY_FLOOR_BYTES >> BLOCK_SHIFT) /* the start is not the floor */
         lo = NURSERY_FLOOR_BYTES >> BLOCK_SHIFT;
     size_t hi = h->old_blocks / NURSERY_OLD_FRACTION;
     /* Every attached mutator fills nursery blocks of its own: with N threads a nursery of
      * the single-threaded size gives each thread's objects 1/N of the time to die. */
-    size_t per_mutator = (NURSERY_PER_MUTATOR_BYTES >> BLOCK_SHIFT) *
-                         (h->mutator_count ? h->mutator_count : 1);
+    size_t per_mutator =
+        (NURSERY_PER_MUTATOR_BYTES >> BLOCK_SHIFT) * (h->mutator_count ? h->mutator_count : 1);
     if (hi < per_mutator)
         hi = per_mutator;
     if (hi > h->nursery_max_blocks)

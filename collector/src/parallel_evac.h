@@ -21,7 +21,7 @@ struct evac_worker {
      * block's entry instead made two workers write one cache line per cell they took
      * (their blocks' entries are neighbours): 2 workers copied slower than 1. */
     uint32_t cursor[SIZE_CLASS_COUNT];
-    uint64_t majors_seen;              /* current[] is valid while no major ran since */
+    uint64_t majors_seen; /* current[] is valid while no major ran since */
     uint64_t objects_copied, bytes_promoted, remembered_fields, cpu_ns;
     uint64_t objects_marked, mark_cpu_ns; /* in parallel marking */
     struct ptr_stack deferred;            /* fields left for the end, single-threaded */
