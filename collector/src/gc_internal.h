@@ -303,9 +303,9 @@ struct gc_heap {
     /* Last collection: roots+evacuation/marking, sweep, barrier, waiting for the marker
      * thread to park, marking for a late cycle (an assist). */
     uint64_t phase_ns[5];
-    /* This pause's CPU time on the collector's helper threads (every worker but the
-     * collecting thread), for the nursery's sizing. */
-    uint64_t pause_helper_cpu_ns;
+    /* The most CPU time one of the collector's helper threads (every worker but the
+     * collecting thread) spent in this pause, for the nursery's sizing. */
+    uint64_t pause_busiest_helper_cpu_ns;
 };
 
 /* ---- Region and blocks (blocks.c) ---- */

@@ -501,11 +501,11 @@ static void collect_stopped(struct gc_heap *h, enum collection_request what)
     uint64_t t0 = gc_now_ns();
     uint64_t promoted_before = h->stats.bytes_promoted;
     memset(h->phase_ns, 0, sizeof h->phase_ns);
-    /* The pause's CPU time, for the nursery's sizing: the collecting thread's own clock
-     * and the helper workers' in the parallel part, not the process's (other threads of
-     * the program, and other heaps, run meanwhile). */
+    /* The pause's CPU time, for the nursery's sizing: the busiest of the collecting
+     * thread (its own clock) and the helper workers (theirs in the parallel part), not
+     * the process's (other threads of the program, and other heaps, run meanwhile). */
     uint64_t cpu0 = thread_cpu_ns();
-    h->pause_helper_cpu_ns = 0;
+    h->pause_busiest_helper_cpu_ns = 0;
     h->stats.bytes_allocated += nursery_bytes_in_use(h);
     uint64_t t_park = gc_now_ns();
     concurrent_pause_begin(h);
@@ -528,8 +528,12 @@ static void collect_stopped(struct gc_heap *h, enum collection_request what)
     }
     timed_barrier_step(h, h->barrier->rearm);
     h->all_dirty = false;
-    if (outcome == PAUSE_MINOR)
-        heap_sizing_minor_ends(h, thread_cpu_ns() - cpu0 + h->pause_helper_cpu_ns);
+    if (outcome == PAUSE_MINOR) {
+        uint64_t own = thread_cpu_ns() - cpu0;
+        heap_sizing_minor_ends(h, own > h->pause_busiest_helper_cpu_ns
+                                      ? own
+                                      : h->pause_busiest_helper_cpu_ns);
+    }
     nursery_reset(h);
     prefault_request(h);
     if (h->verify && verify_reachable(h) != 0)

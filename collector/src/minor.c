@@ -626,8 +626,8 @@ void gather_worker_results(struct gc_heap *h, struct minor_parallel *par, gc_vis
         h->stats.cpu_ns_by_worker[slot] += w->cpu_ns;
         h->stats.objects_marked_by_worker[slot] += w->objects_marked;
         h->stats.mark_cpu_ns_by_worker[slot] += w->mark_cpu_ns;
-        if (k > 0) /* worker 0 is the collecting thread, whose own clock counts it */
-            h->pause_helper_cpu_ns += w->cpu_ns + w->mark_cpu_ns;
+        if (k > 0 && w->cpu_ns + w->mark_cpu_ns > h->pause_busiest_helper_cpu_ns)
+            h->pause_busiest_helper_cpu_ns = w->cpu_ns + w->mark_cpu_ns; /* worker 0: us */
         w->bytes_promoted = w->remembered_fields = w->objects_copied = w->cpu_ns = 0;
         w->objects_marked = w->mark_cpu_ns = 0;
         while (w->to_shade.count)
