@@ -529,7 +529,10 @@ static void collect_stopped(struct gc_heap *h, enum collection_request what)
     timed_barrier_step(h, h->barrier->rearm);
     h->all_dirty = false;
     if (outcome == PAUSE_MINOR) {
+        /* Not the assist's marking (phase 4): it is the cycle's work, not the nursery's,
+         * and counting it shrank the nursery of a program whose marker fell behind. */
         uint64_t own = thread_cpu_ns() - cpu0;
+        own = own > h->phase_ns[4] ? own - h->phase_ns[4] : 0;
         heap_sizing_minor_ends(h, own > h->pause_busiest_helper_cpu_ns
                                       ? own
                                       : h->pause_busiest_helper_cpu_ns);
