@@ -19,10 +19,9 @@
 
 enum { WL_STACK_SIZE = 4096 };
 
-/* Each thread's roots on cache lines of their own: with thread_roots[] of several threads
- * side by side, one thread's sp shared a line with the bottom of the next one's stack, and
- * every push and pop of two threads fought over it (the 2-mutator runs took 50% more CPU
- * per tree node than one). */
+/* Each thread's roots on cache lines of their own: with the roots of several threads side
+ * by side in an array, one thread's sp shared a line with the bottom of the next one's
+ * stack, which the two threads write on every push and pop. */
 struct wl_roots {
     _Alignas(64) void *stack[WL_STACK_SIZE];
     _Alignas(64) size_t sp;
