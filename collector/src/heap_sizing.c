@@ -71,18 +71,23 @@ bool heap_sizing_major_due(const struct gc_heap *h, size_t extra)
            h->old_blocks + (extra >> BLOCK_SHIFT) >= ceiling;
 }
 
-bool heap_sizing_cycle_outgrown(const struct gc_heap *h)
+/* Whether what became old since the last marking reached `times` the limit budget, or
+ * the heap is a nursery from full. */
+static bool cycle_past_limit(const struct gc_heap *h, uint64_t times)
 {
     const struct heap_sizing *z = &h->sizing;
-    return old_bytes_added(h) - z->added_base >= z->limit_budget ||
+    return old_bytes_added(h) - z->added_base >= times * z->limit_budget ||
            h->old_blocks >= h->nblocks - h->nursery_target_blocks;
+}
+
+bool heap_sizing_cycle_outgrown(const struct gc_heap *h)
+{
+    return cycle_past_limit(h, 1);
 }
 
 bool heap_sizing_cycle_overdue(const struct gc_heap *h)
 {
-    const struct heap_sizing *z = &h->sizing;
-    return old_bytes_added(h) - z->added_base >= OVERDUE_FACTOR * z->limit_budget ||
-           h->old_blocks >= h->nblocks - h->nursery_target_blocks;
+    return cycle_past_limit(h, OVERDUE_FACTOR);
 }
 
 /* The live size the running cycle's trace has to cover: the last estimate. */
