@@ -208,11 +208,12 @@ void heap_sizing_major_ends(struct gc_heap *h)
  * nursery keeps the first part short but pays the others once per nursery: at 1 GiB old,
  * a 2 MiB nursery collects 500 times per GiB allocated. So the nursery may grow with the
  * old generation (at most 1/16 of it, or NURSERY_PER_MUTATOR_BYTES per attached mutator if
- * that is more; at most NURSERY_MAX_BYTES), as long as the minor
- * pauses stay under NURSERY_PAUSE_TARGET_NS of CPU (all the workers' together): it grows
- * by a quarter after a pause under half the target, and shrinks in proportion after one
- * over it. CPU time, not wall time, so that a loaded machine's descheduling does not
- * shrink it; all the workers', so that the target holds when they share one core. */
+ * that is more; at most NURSERY_MAX_BYTES), and shrink to NURSERY_FLOOR_BYTES, as long as
+ * the minor pauses stay under NURSERY_PAUSE_TARGET_NS of CPU: it grows by a quarter after
+ * a pause under half the target, and shrinks in proportion after one over it. CPU time,
+ * not wall time, so that a loaded machine's descheduling does not shrink it; the busiest
+ * collector thread's, less an assist's marking (collect_stopped in heap.c), so that the
+ * target is the pause when each worker has a core. */
 #define NURSERY_PAUSE_TARGET_NS 4000000u     /* 4 ms: under half the 10 ms pause goal */
 #define NURSERY_MAX_BYTES ((size_t)64 << 20) /* 2048 blocks */
 #define NURSERY_OLD_FRACTION 16u
