@@ -215,12 +215,52 @@ static void rearm_run(struct gc_heap *h, size_t first, size_t count)
     int rc = scan_written(s->pagemap, lo, hi, true, s->regions, 256, NULL, NULL);
     if (rc != 0)
         gc_fatal("uffd barrier: cannot write-protect old blocks again: %s", strerror(-rc));
+    protected_run_mark_protected(h, first, count);
 }
 
 static void uffd_rearm(struct gc_heap *h)
 {
     for_each_old_run(h, rearm_run);
     dirty_clear_in_use(h);
+}
+
+static void unprotect_blocks(struct gc_heap *h, size_t first, size_t count)
+{
+    struct uffd_state *s = h->barrier_state;
+    struct uffdio_writeprotect wp = {
+        .range = {.start = (uintptr_t)block_start(h, first), .len = count << BLOCK_SHIFT},
+        .mode = 0,
+    };
+    if (ioctl(s->uffd, UFFDIO_WRITEPROTECT, &wp) != 0)
+        gc_fatal("uffd barrier: cannot unprotect %zu blocks: %s", count, strerror(errno));
+    protected_run_mark_writable(h, first, count);
+}
+
+static bool holds_objects(const struct gc_heap *h, size_t bi)
+{
+    return block_bits_set(h->alloc_bits, bi) != 0;
+}
+
+/* Lifts the protection of the empty blocks among those the collector or a mutator is
+ * about to fill, one ioctl per run of them, so that filling them takes no fault. A block
+ * that holds objects keeps its protection: only the pages that get new objects fault,
+ * and on these machines a few faults cost less than the ioctl, whose TLB shootdown
+ * interrupts every other CPU the process runs on (docs/barriers.md, "uffd"). Unprotected
+ * pages count as written: at the next harvest if they are old by then, unless the re-arm
+ * of the same pause protects them first. More pages reported than written is allowed. */
+static void uffd_make_writable(struct gc_heap *h, size_t first, size_t count)
+{
+    size_t end = first + count;
+    for (size_t bi = first; bi < end;) {
+        if (!h->blocks[bi].write_protected || holds_objects(h, bi)) {
+            bi++;
+            continue;
+        }
+        size_t run = bi;
+        while (bi < end && h->blocks[bi].write_protected && !holds_objects(h, bi))
+            bi++;
+        unprotect_blocks(h, run, bi - run);
+    }
 }
 
 const struct gc_barrier_ops gc_barrier_uffd_ops = {
@@ -231,4 +271,5 @@ const struct gc_barrier_ops gc_barrier_uffd_ops = {
     .detach = uffd_detach,
     .harvest = uffd_harvest,
     .rearm = uffd_rearm,
+    .make_writable = uffd_make_writable,
 };

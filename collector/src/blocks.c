@@ -102,20 +102,27 @@ void blocks_release_run(struct gc_heap *h, size_t first, size_t count)
         struct block *b = &h->blocks[i];
         if (block_is_old(b->kind))
             h->old_blocks--;
+        bool still_protected = b->write_protected; /* the pages keep their protection */
         memset(b, 0, sizeof *b);
+        b->write_protected = still_protected;
     }
     h->free_blocks += count;
     if (first < h->free_search_from)
         h->free_search_from = first;
 }
 
-/* One free block, now of the given kind with fresh metadata; or -1. */
+/* One free block, now of the given kind with fresh metadata, writable without a fault
+ * (a page barrier may have protected it while it was old); or -1. */
 static long take_block(struct gc_heap *h, enum block_kind kind)
 {
     long bi = blocks_take_run(h, 1);
     if (bi >= 0) {
+        bool still_protected = h->blocks[bi].write_protected;
         memset(&h->blocks[bi], 0, sizeof h->blocks[bi]);
         h->blocks[bi].kind = (uint8_t)kind;
+        h->blocks[bi].write_protected = still_protected;
+        if (h->barrier->make_writable)
+            h->barrier->make_writable(h, (size_t)bi, 1);
     }
     return bi;
 }
@@ -202,8 +209,6 @@ long old_take_small_block(struct gc_heap *h, unsigned cls)
     h->blocks[bi].size_class = (uint8_t)cls;
     h->blocks[bi].worker_filled = true;
     h->old_blocks++;
-    if (h->barrier->make_writable)
-        h->barrier->make_writable(h, (size_t)bi, 1);
     return bi;
 }
 
@@ -254,7 +259,9 @@ void *old_alloc_large(struct gc_heap *h, size_t total)
         return NULL;
     for (size_t k = 0; k < count; k++) {
         struct block *b = &h->blocks[(size_t)first + k];
+        bool still_protected = b->write_protected;
         memset(b, 0, sizeof *b);
+        b->write_protected = still_protected;
         b->kind = k == 0 ? BLOCK_LARGE : BLOCK_LARGE_TAIL;
         b->run = k == 0 ? (uint32_t)count : (uint32_t)k;
     }

@@ -87,7 +87,8 @@ struct block {
     uint8_t size_class;   /* BLOCK_SMALL */
     bool fresh;           /* BLOCK_LARGE allocated by the mutator since the last
                              collection: scanned whole at the next minor one */
-    bool write_protected; /* mprotect barrier: protected since the last re-arm */
+    bool write_protected; /* page-protecting barriers: protected at the last re-arm and
+                             not made writable since; kept while the block is free */
     bool unswept;         /* SMALL: not swept since the last major collection (sweep.c) */
     bool worker_filled;   /* SMALL: handed to a promotion worker since the last major
                              collection (old_take_small_block): never to a second one */

@@ -1,0 +1,97 @@
+/* Blocks that a page barrier protected while they were old, then freed by a major
+ * collection, are writable again when the collector takes them for new objects
+ * (take_block and make_writable in blocks.c; "uffd" in docs/barriers.md). A minor
+ * collection that promotes 8 MiB into such blocks must not take a fault for each page it
+ * fills: with uffd the faults are the collecting thread's minor page faults (without
+ * make_writable on reuse, each of the 2,048 pages faults once), with mprotect the
+ * barrier's traps.
+ * Usage: test_reused_blocks BARRIER (uffd or mprotect). */
+#define _GNU_SOURCE /* RUSAGE_THREAD */
+#include <string.h>
+#include <sys/resource.h>
+
+#include "gcvm/gc-embedder.h"
+#include "test_util.h"
+
+enum { KIND_LIST = 1 };
+
+struct link {
+    struct link *next;
+    uint64_t payload[5];
+};
+
+static void trace_link(void *obj, gc_visit_fn visit, void *ctx)
+{
+    visit((void **)&((struct link *)obj)->next, ctx);
+}
+
+static struct link *list;
+
+static const size_t list_bytes = (size_t)8 << 20;
+
+static void build_list(struct gc_mutator *m)
+{
+    for (size_t have = 0; have < list_bytes; have += sizeof(struct link) + 16) {
+        struct link *l = gc_alloc(m, KIND_LIST, sizeof *l);
+        CHECK(l != NULL);
+        memset(l->payload, 0x5a, sizeof l->payload);
+        l->next = list;
+        gc_write_barrier(m, (void **)&l->next);
+        list = l;
+    }
+}
+
+static long minor_faults(void)
+{
+    struct rusage u;
+    CHECK(getrusage(RUSAGE_THREAD, &u) == 0);
+    return u.ru_minflt;
+}
+
+int main(int argc, char **argv)
+{
+    struct gc_config cfg;
+    gc_config_init(&cfg);
+    cfg.barrier = barrier_from_args(argc, argv);
+    cfg.nursery_bytes = (size_t)16 << 20; /* the list fits: one minor collection */
+    cfg.parallelism = 1;
+    cfg.concurrent_marking = -1;
+    char err[256];
+    struct gc_heap *h = gc_heap_create(&cfg, err, sizeof err);
+    CHECK_MSG(h != NULL, "%s", err);
+    struct gc_mutator *m = attach_or_fail(h);
+    CHECK(gc_register_kind(h, KIND_LIST, trace_link) == 0);
+    CHECK(gc_root_add(h, (void **)&list) == 0);
+
+    /* Old blocks, protected at the end of each collection, then all freed. */
+    build_list(m);
+    gc_collect(m, GC_COLLECT_MINOR);
+    gc_collect(m, GC_COLLECT_MINOR); /* re-armed with the list in them */
+    list = NULL;
+    gc_collect(m, GC_COLLECT_MAJOR);
+    struct gc_stats s;
+    gc_get_stats(h, &s);
+    CHECK_MSG(s.old_bytes < list_bytes / 4, "the major collection left %llu old bytes",
+              (unsigned long long)s.old_bytes);
+
+    /* A new list of the same size, promoted into the blocks the first one left. */
+    build_list(m);
+    uint64_t traps_before = s.barrier_traps;
+    long faults_before = minor_faults();
+    gc_collect(m, GC_COLLECT_MINOR);
+    long faults = minor_faults() - faults_before;
+    gc_get_stats(h, &s);
+    uint64_t traps = s.barrier_traps - traps_before;
+    size_t pages = list_bytes / 4096;
+    printf("promoting %zu MiB (%zu pages) into reused blocks: %ld page faults, %llu "
+           "barrier traps\n",
+           list_bytes >> 20, pages, faults, (unsigned long long)traps);
+    CHECK_MSG(s.bytes_promoted >= 2 * list_bytes * 9 / 10, "promoted only %llu bytes",
+              (unsigned long long)s.bytes_promoted);
+    CHECK_MSG(faults < (long)pages / 8 && traps < pages / 8,
+              "%ld faults and %llu traps for %zu pages: the reused blocks were still "
+              "protected",
+              faults, (unsigned long long)traps, pages);
+    gc_heap_destroy(h);
+    return 0;
+}
