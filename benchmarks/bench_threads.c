@@ -19,7 +19,9 @@
  * Reported beside the wall time: cpu_ms (user + sys, all threads), mnodes_per_s (tree
  * nodes allocated per second, all threads: the throughput), max_pause_ms (the longest
  * stop-the-world pause; 0 for malloc), collections and gc_threads (the collector threads
- * the heap really has).
+ * the heap really has); for gcvm also pause_total_ms, stop_wait_ms (collecting threads
+ * waiting for the other mutators to park) and resume_wait_ms (parked mutators waking up
+ * after the collections), summed.
  *
  * minor-pause/gcvm-card/gc-threads:N: the pause of a minor collection whose nursery is
  * all survivors (a forest of binary trees filling it, every tree rooted), on 1 and on 2
@@ -205,11 +207,16 @@ static void run(gbench_state *st, void *arg)
             (double)(c->workload == GCBENCH ? wl_gcbench_nodes() : wl_binarytrees_nodes(depth));
     }
     double wall_ms = clock_ms(CLOCK_MONOTONIC) - wall0, cpu = cpu_ms() - cpu0;
-    double max_pause_ms = 0, collections = 0, gc_threads = 0;
+    double max_pause_ms = 0, collections = 0, gc_threads = 0, pause_total_ms = 0;
+    double stop_wait_ms = 0, resume_wait_ms = 0;
+    bool gcvm = heap != NULL;
     if (heap) {
         struct gc_stats s;
         gc_get_stats(heap, &s);
         max_pause_ms = s.pause_max_ms;
+        pause_total_ms = s.pause_total_ms;
+        stop_wait_ms = s.stop_wait_ms;
+        resume_wait_ms = s.resume_wait_ms;
         collections = (double)(s.minor_collections + s.major_collections);
         gc_threads = gc_heap_parallelism(heap);
         gc_heap_destroy(heap);
@@ -227,6 +234,11 @@ static void run(gbench_state *st, void *arg)
     gbench_counter(st, "max_pause_ms", max_pause_ms);
     gbench_counter(st, "collections", collections);
     gbench_counter(st, "gc_threads", gc_threads);
+    if (gcvm) {
+        gbench_counter(st, "pause_total_ms", pause_total_ms);
+        gbench_counter(st, "stop_wait_ms", stop_wait_ms);
+        gbench_counter(st, "resume_wait_ms", resume_wait_ms);
+    }
 }
 
 /* ---- Minor pause with every young object surviving ---- */

@@ -300,6 +300,8 @@ struct gc_heap {
     /* Statistics. */
     struct gc_stats stats;
     struct pause_log pauses;
+    uint64_t last_stop_wait_ns; /* the last world_stop's wait for the others to park */
+    uint64_t resumed_at_ns;     /* when world_start last let the parked mutators go */
     uint64_t barrier_ns;
     /* Last collection: roots+evacuation/marking, sweep, barrier, waiting for the marker
      * thread to park, marking for a late cycle (an assist). */

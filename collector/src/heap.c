@@ -401,14 +401,14 @@ static void log_collection(struct gc_heap *h, const char *kind, uint64_t promote
 {
     fprintf(stderr,
             "gcvm-gc: %s #%llu: %.3f ms (trace %.3f, sweep %.3f, barrier %.3f, marker park "
-            "%.3f, assist %.3f); promoted %.1f KiB; old %.1f MiB, heap %.1f MiB, next nursery "
-            "%.2f MiB\n",
+            "%.3f, assist %.3f; before it, stopping the others %.3f); promoted %.1f KiB; old "
+            "%.1f MiB, heap %.1f MiB, next nursery %.2f MiB\n",
             kind,
             (unsigned long long)h->stats.minor_collections +
                 (unsigned long long)h->stats.major_collections,
             ms, (double)h->phase_ns[0] / 1e6, (double)h->phase_ns[1] / 1e6,
             (double)h->phase_ns[2] / 1e6, (double)h->phase_ns[3] / 1e6,
-            (double)h->phase_ns[4] / 1e6,
+            (double)h->phase_ns[4] / 1e6, (double)h->last_stop_wait_ns / 1e6,
             (double)(h->stats.bytes_promoted - promoted_before) / 1024.0,
             (double)(h->old_blocks << BLOCK_SHIFT) / 1048576.0,
             (double)((h->nblocks - h->free_blocks) << BLOCK_SHIFT) / 1048576.0,
@@ -533,9 +533,8 @@ static void collect_stopped(struct gc_heap *h, enum collection_request what)
          * and counting it shrank the nursery of a program whose marker fell behind. */
         uint64_t own = thread_cpu_ns() - cpu0;
         own = own > h->phase_ns[4] ? own - h->phase_ns[4] : 0;
-        heap_sizing_minor_ends(h, own > h->pause_busiest_helper_cpu_ns
-                                      ? own
-                                      : h->pause_busiest_helper_cpu_ns);
+        heap_sizing_minor_ends(
+            h, own > h->pause_busiest_helper_cpu_ns ? own : h->pause_busiest_helper_cpu_ns);
     }
     nursery_reset(h);
     prefault_request(h);
@@ -565,6 +564,11 @@ static void collect_stopped(struct gc_heap *h, enum collection_request what)
 void run_collection(struct gc_mutator *m, enum collection_request what, bool unless_another)
 {
     bool another = world_stop(m);
+    struct gc_heap *h = m->heap;
+    double stop_ms = (double)h->last_stop_wait_ns / 1e6;
+    h->stats.stop_wait_ms += stop_ms;
+    if (stop_ms > h->stats.stop_wait_max_ms)
+        h->stats.stop_wait_max_ms = stop_ms;
     if (!(another && unless_another))
         collect_stopped(m->heap, what);
     world_start(m);

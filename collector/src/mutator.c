@@ -33,6 +33,7 @@ __attribute__((noinline)) static void park_below_spill(struct gc_mutator *m)
     pthread_cond_broadcast(&h->stopped_cond);
     while (h->stop_requested)
         pthread_cond_wait(&h->resume_cond, &h->lock);
+    h->stats.resume_wait_ms += (double)(gc_now_ns() - h->resumed_at_ns) / 1e6;
     m->state = MUTATOR_RUNNING;
     h->running++;
     if (m->guest_held)
@@ -48,6 +49,38 @@ __attribute__((noinline)) void mutator_park(struct gc_mutator *m)
     /* Callee-saved registers go into this frame, which the scan covers. */
     __builtin_unwind_init();
     park_below_spill(m);
+}
+
+/* How long world_stop polls for the other mutators to park before it sleeps. A running
+ * mutator parks at its next allocation slow path, within microseconds; a sleep on the
+ * condition variable adds a futex wake-up, about 100 us on a paravirtual guest. On the
+ * AMD EPYC guest, binary-trees on 2 mutator threads waited a median 14.1 ms for its ~117
+ * stops without polling, 6.6 ms with it (five runs each). */
+#define STOP_POLL_NS 50000u
+
+static inline void spin_pause(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+/* With the lock held: returns once no other mutator runs. Polls first, dropping the lock
+ * so that the others can take it to park; then waits on stopped_cond. */
+static void wait_until_stopped(struct gc_heap *h)
+{
+    uint64_t start = gc_now_ns();
+    while (h->running > 0) {
+        if (gc_now_ns() - start > STOP_POLL_NS) {
+            while (h->running > 0)
+                pthread_cond_wait(&h->stopped_cond, &h->lock);
+            return;
+        }
+        pthread_mutex_unlock(&h->lock);
+        for (int i = 0; i < 64; i++)
+            spin_pause();
+        pthread_mutex_lock(&h->lock);
+    }
 }
 
 bool world_stop(struct gc_mutator *m)
@@ -67,8 +100,9 @@ bool world_stop(struct gc_mutator *m)
     set_flags(h, 1);
     m->state = MUTATOR_COLLECTING;
     h->running--;
-    while (h->running > 0)
-        pthread_cond_wait(&h->stopped_cond, &h->lock);
+    uint64_t start = gc_now_ns();
+    wait_until_stopped(h);
+    h->last_stop_wait_ns = gc_now_ns() - start;
     for (struct gc_mutator *t = h->mutators; t; t = t->next)
         nursery_retire_block(h, t);
     return h->collections != seen;
@@ -84,6 +118,7 @@ void world_start(struct gc_mutator *m)
     h->running++;
     if (m->guest_held)
         guest_mode_mutator_resumes(m);
+    h->resumed_at_ns = gc_now_ns();
     pthread_cond_broadcast(&h->resume_cond);
 }
 

@@ -84,6 +84,7 @@ void gc_reset_pause_stats(struct gc_heap *h)
     h->stats.pause_max_ms = 0;
     h->stats.pause_total_ms = 0;
     h->stats.final_pause_max_ms = 0;
+    h->stats.stop_wait_ms = h->stats.stop_wait_max_ms = h->stats.resume_wait_ms = 0;
 }
 
 /* Each worker's count of objects, then each one's CPU time. */
@@ -108,6 +109,11 @@ void gc_print_stats(const struct gc_heap *h, void *file)
             "max %.3f ms, total %.1f ms\n",
             (unsigned long long)s.minor_collections, (unsigned long long)s.major_collections,
             s.pause_p50_ms, s.pause_p95_ms, s.pause_max_ms, s.pause_total_ms);
+    if (s.resume_wait_ms > 0) /* another mutator was stopped */
+        fprintf(f,
+                "gc: stopping the other mutators %.1f ms (longest %.3f ms), their resuming "
+                "%.1f ms\n",
+                s.stop_wait_ms, s.stop_wait_max_ms, s.resume_wait_ms);
     fprintf(f, "gc: allocated %.1f MiB, promoted %.1f MiB, heap %.1f MiB (peak %.1f MiB)\n",
             (double)s.bytes_allocated / 1048576.0, (double)s.bytes_promoted / 1048576.0,
             (double)s.heap_bytes / 1048576.0, (double)s.peak_heap_bytes / 1048576.0);

@@ -3,7 +3,9 @@
  * the nursery's size grows with the threads attached. Four threads that each allocate as
  * much short-lived data as one thread did alone must not take four times its minor
  * collections (they would with a nursery capped at the single-threaded size: the old
- * generation is too small here for its 1/16 to lift the cap).
+ * generation is too small here for its 1/16 to lift the cap). The waits around stopping
+ * the world (gc_stats.stop_wait_ms, resume_wait_ms) are counted with threads, and a lone
+ * thread has no others to wait for.
  * Usage: test_nursery_threads BARRIER. */
 #include <pthread.h>
 #include <stdint.h>
@@ -58,6 +60,10 @@ int main(int argc, char **argv)
     allocate_garbage(m);
     gc_mutator_detach(m);
     uint64_t alone = minor_collections(h);
+    struct gc_stats single;
+    gc_get_stats(h, &single);
+    CHECK_MSG(single.resume_wait_ms == 0, "a lone thread had %.3f ms of others resuming",
+              single.resume_wait_ms);
 
     pthread_t threads[THREADS];
     for (int i = 0; i < THREADS; i++)
@@ -75,6 +81,14 @@ int main(int argc, char **argv)
               "%d threads took %llu minor collections, over twice one thread's %llu: the "
               "nursery did not grow with the mutators",
               THREADS, (unsigned long long)together, (unsigned long long)alone);
+    /* The waits around stopping the world are counted once threads stop each other. */
+    struct gc_stats s;
+    gc_get_stats(h, &s);
+    printf("stopping the others: %.2f ms (longest %.3f ms); resuming: %.2f ms\n",
+           s.stop_wait_ms, s.stop_wait_max_ms, s.resume_wait_ms);
+    CHECK_MSG(s.stop_wait_ms > 0 && s.resume_wait_ms > 0,
+              "no stop or resume wait counted with %d threads", THREADS);
+    CHECK(s.stop_wait_max_ms > 0 && s.stop_wait_max_ms <= s.stop_wait_ms);
     gc_heap_destroy(h);
     return 0;
 }

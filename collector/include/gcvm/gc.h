@@ -241,6 +241,13 @@ struct gc_stats {
     uint64_t live_estimate_bytes;
     uint64_t heap_goal_bytes;
     uint64_t assist_marked_bytes;
+    /* Stopping the world (docs/collector.md, "Threads"): how long collecting threads
+     * waited for the other mutators to park before each collection (summed, and the
+     * longest), and how long parked mutators took to run again once a collection ended
+     * (summed over them). Neither is part of the pause figures, which time the collection
+     * itself. */
+    double stop_wait_ms, stop_wait_max_ms;
+    double resume_wait_ms;
 };
 
 /* Fills *out with the heap's statistics so far. Callable from any thread; bytes_allocated
@@ -249,8 +256,9 @@ struct gc_stats {
 GCVM_GC_API void gc_get_stats(const struct gc_heap *heap, struct gc_stats *out);
 
 /* Forgets the pauses recorded so far: the pause figures of gc_get_stats() (percentiles,
- * max, total) then cover only the collections after this call, so that a benchmark can
- * report its steady state after a warm-up. The other counters are kept. */
+ * max, total) and the stop and resume waits then cover only the collections after this
+ * call, so that a benchmark can report its steady state after a warm-up. The other
+ * counters are kept. */
 GCVM_GC_API void gc_reset_pause_stats(struct gc_heap *heap);
 
 /* Writes a human-readable summary of gc_get_stats() to the stream (a FILE *). */
