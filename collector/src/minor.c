@@ -341,19 +341,16 @@ static void pin_if_young(struct gc_heap *h, void *obj)
     pin_block(h, block_index(h, obj));
 }
 
-/* The free blocks promotion is likely to take (the lowest ones from free_search_from,
- * where blocks_take_run looks first), made writable a run at a time before any worker
- * starts: twice what the last minor collection did, in blocks, plus 8, and never more than
- * the nursery holds. A page barrier that lifted its protection one block at a time from
- * a worker would pay a TLB shootdown per block while the other workers run (the uffd
- * barrier: about a fifth of binary-trees' time on 2 collector threads); here the other
- * threads are stopped or asleep, and a run is one system call. */
+/* The free blocks promotion may take (the lowest ones from free_search_from, where
+ * blocks_take_run looks first; as many as the nursery holds, since no more can survive),
+ * made writable a run at a time before any worker starts. A page barrier that lifted its
+ * protection one block at a time from a worker would pay a TLB shootdown per block while
+ * the other workers run (the uffd barrier: about a fifth of binary-trees' time on 2
+ * collector threads); here the other threads are stopped or asleep, a run is one system
+ * call, and a block already writable costs a look at its flag. */
 static void make_promotion_targets_writable(struct gc_heap *h)
 {
-    size_t want = 2 * (h->last_minor_work >> BLOCK_SHIFT) + 8;
-    size_t nursery = (nursery_bytes_in_use(h) >> BLOCK_SHIFT) + 1;
-    if (want > nursery)
-        want = nursery;
+    size_t want = (nursery_bytes_in_use(h) >> BLOCK_SHIFT) + 1;
     size_t bi = h->free_search_from;
     while (want > 0 && bi < h->nblocks) {
         if (h->blocks[bi].kind != BLOCK_FREE) {
