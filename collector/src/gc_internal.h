@@ -540,9 +540,10 @@ bool concurrent_final_due(const struct gc_heap *h);
 /* The marker's rounds do not converge (each pause finds it still re-scanning): the next
  * minor collection ends the cycle. */
 bool concurrent_rounds_exhausted(const struct gc_heap *h);
-/* In a pause of a running cycle: marks `bytes` more of what the cycle's trace has left,
- * on the calling thread; less when the trace runs out or 4 ms have passed. */
-void concurrent_assist(struct gc_heap *h, uint64_t bytes);
+/* In a pause of a running cycle that began at pause_start_ns: marks `bytes` more of what
+ * the cycle's trace has left, on the calling thread; less when the trace runs out, 4 ms
+ * have passed, or the pause has lasted 8 ms (nothing when it has already). */
+void concurrent_assist(struct gc_heap *h, uint64_t bytes, uint64_t pause_start_ns);
 /* Bytes the running cycle's trace has marked so far (0 when none runs). */
 uint64_t concurrent_traced_bytes(const struct gc_heap *h);
 void trace_roots(struct gc_heap *h, gc_visit_fn visit, void *ctx);

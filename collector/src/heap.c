@@ -440,7 +440,8 @@ static void full_collect(struct gc_heap *h)
 
 /* A minor collection, and with concurrent marking what the cycle needs around it: the
  * harvest ORed into the mark-dirty set, then the cycle started or ended in this pause. */
-static enum pause_outcome minor_and_cycle(struct gc_heap *h, enum collection_request what)
+static enum pause_outcome minor_and_cycle(struct gc_heap *h, enum collection_request what,
+                                          uint64_t pause_start_ns)
 {
     bool marker_done = concurrent_final_due(h); /* before this harvest gives it more */
     timed_barrier_step(h, h->barrier->harvest);
@@ -473,7 +474,7 @@ static enum pause_outcome minor_and_cycle(struct gc_heap *h, enum collection_req
                                   : heap_sizing_assist_bytes(h, concurrent_traced_bytes(h));
             if (assist) {
                 uint64_t t_assist = gc_now_ns();
-                concurrent_assist(h, assist);
+                concurrent_assist(h, assist, pause_start_ns);
                 h->phase_ns[4] = gc_now_ns() - t_assist;
             }
             return PAUSE_MINOR;
@@ -518,7 +519,7 @@ static void collect_stopped(struct gc_heap *h, enum collection_request what)
     if (stw_major)
         full_collect(h);
     else
-        outcome = minor_and_cycle(h, what);
+        outcome = minor_and_cycle(h, what, t0);
     bool major = outcome != PAUSE_MINOR;
     if (major) { /* a cycle's final pause did a minor collection too: it counts as major */
         retention_release(h);
