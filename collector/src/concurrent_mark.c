@@ -67,6 +67,9 @@ struct marker {
     uint64_t marked;       /* objects this marker (or lane) marked, since it was reset */
     uint64_t traced_bytes; /* bytes of the objects this cycle's trace marked (not the
                               promoted ones a pause shaded) */
+    /* The thread: the most large-object chunks it traced between two looks at a pause
+     * request, all cycles (gc_debug_marker_chunks_unlooked). */
+    size_t most_chunks_unlooked;
     /* The final pause's marking on the workers: a lane per worker, a marker of its own
      * whose stacks are private and whose tables are this one's (final_mark_parallel). */
     struct marker *lanes;
@@ -242,7 +245,7 @@ static void trace_partial_chunk(struct marker *cm)
  * step traces one object or looks at one block's mark-dirty units. */
 static enum mark_result mark_work(struct marker *cm, size_t limit, bool yield, size_t *steps)
 {
-    size_t n = 0;
+    size_t n = 0, chunks_unlooked = 0;
     enum mark_result r = MARK_DONE;
     for (;; n++) {
         if (n >= limit) {
@@ -252,13 +255,18 @@ static enum mark_result mark_work(struct marker *cm, size_t limit, bool yield, s
         /* Before every chunk of a large object too: 64 chunks (half a million fields, most
          * missing the cache) kept a minor pause waiting 8-25 ms for the marker on
          * churn.scm's million-entry vector. */
-        if (yield && (n % PAUSE_CHECK_EVERY == 0 || cm->partial) &&
-            __atomic_load_n(&cm->pause_requested, __ATOMIC_ACQUIRE)) {
-            r = MARK_PAUSED;
-            break;
+        if (yield && (n % PAUSE_CHECK_EVERY == 0 || cm->partial)) {
+            if (chunks_unlooked > cm->most_chunks_unlooked)
+                cm->most_chunks_unlooked = chunks_unlooked;
+            chunks_unlooked = 0;
+            if (__atomic_load_n(&cm->pause_requested, __ATOMIC_ACQUIRE)) {
+                r = MARK_PAUSED;
+                break;
+            }
         }
         if (cm->partial) {
             trace_partial_chunk(cm);
+            chunks_unlooked++;
             continue;
         }
         if (cm->grey.count) {
@@ -275,6 +283,8 @@ static enum mark_result mark_work(struct marker *cm, size_t limit, bool yield, s
             break;
         rescan_block(cm, cm->rescan_cursor++);
     }
+    if (yield && chunks_unlooked > cm->most_chunks_unlooked)
+        cm->most_chunks_unlooked = chunks_unlooked;
     if (steps)
         *steps = n;
     return r;
@@ -801,6 +811,20 @@ long gc_debug_mark_step(struct gc_mutator *m, size_t steps)
     }
     pthread_mutex_unlock(&h->lock);
     return done;
+}
+
+long gc_debug_marker_chunks_unlooked(struct gc_mutator *m)
+{
+    struct gc_heap *h = m->heap;
+    long most = -1;
+    pthread_mutex_lock(&h->lock);
+    if (h->marker) {
+        concurrent_pause_begin(h); /* the thread is parked: its count is settled */
+        most = (long)h->marker->most_chunks_unlooked;
+        concurrent_pause_end(h);
+    }
+    pthread_mutex_unlock(&h->lock);
+    return most;
 }
 
 int gc_debug_mark_color(struct gc_mutator *m, const void *obj)

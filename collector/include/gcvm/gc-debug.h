@@ -33,6 +33,11 @@ GCVM_GC_API int gc_debug_cycle_start(struct gc_mutator *mut);
  * asked means the marker has nothing left until the next pause. */
 GCVM_GC_API long gc_debug_mark_step(struct gc_mutator *mut, size_t steps);
 
+/* The most chunks of a large object (64 KiB each) the background marker thread traced
+ * between two looks at a pause request, over the heap's life: how long a pause may wait
+ * for it to park. -1 when the heap does not mark concurrently. */
+GCVM_GC_API long gc_debug_marker_chunks_unlooked(struct gc_mutator *mut);
+
 /* The colour of an old object in the running cycle: 0 white (unmarked), 1 grey (marked,
  * fields not traced yet), 2 black (marked and traced). */
 GCVM_GC_API int gc_debug_mark_color(struct gc_mutator *mut, const void *obj);
