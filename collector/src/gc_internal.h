@@ -480,6 +480,9 @@ void heap_sizing_minor_ends(struct gc_heap *h, uint64_t pause_cpu_ns);
 
 /* ---- Collections (minor.c, major.c) ---- */
 void minor_collect(struct gc_heap *h);
+/* Whether the next minor collection will share its work with the collector's workers
+ * (the last one did enough work to pay for waking them). */
+bool minor_goes_parallel(const struct gc_heap *h);
 /* Starts the collector's worker threads when h->parallelism > 1 and the barrier lets
  * other threads collect (not the gcvm barriers, whose thread is in guest mode); 0, or
  * -1 with a one-line message. minor_parallel_destroy ends them. */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "gc_internal.h"
+#include "workers.h"
 #include "gcvm/gc-debug.h"
 
 /* ---- Configuration ---- */
@@ -564,8 +565,11 @@ static void collect_stopped(struct gc_heap *h, enum collection_request what)
 
 void run_collection(struct gc_mutator *m, enum collection_request what, bool unless_another)
 {
-    bool another = world_stop(m);
     struct gc_heap *h = m->heap;
+    /* The workers wake while the others stop, rather than when the trace starts. */
+    if (minor_goes_parallel(h))
+        workers_warm(h->workers);
+    bool another = world_stop(m);
     double stop_ms = (double)h->last_stop_wait_ns / 1e6;
     h->stats.stop_wait_ms += stop_ms;
     if (stop_ms > h->stats.stop_wait_max_ms)

@@ -695,7 +695,7 @@ static void minor_collect_parallel(struct gc_heap *h, struct minor_parallel *par
  * the collecting thread"). The survivors of consecutive minor collections are alike, so
  * the last one's work predicts this one's; a program whose collections find little
  * never wakes a worker. */
-static bool minor_goes_parallel(const struct gc_heap *h)
+bool minor_goes_parallel(const struct gc_heap *h)
 {
     return h->minor_par && (h->workers_together || h->last_minor_work >= h->parallel_min_work);
 }

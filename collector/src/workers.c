@@ -24,7 +24,8 @@ struct worker_pool {
     pthread_mutex_t lock;
     pthread_cond_t start_cond; /* a phase began, or the pool is going */
     pthread_cond_t done_cond;  /* the last thread finished its part of the phase */
-    unsigned long long phase;  /* phases started so far */
+    unsigned long long phase;  /* phases started so far; written under lock, atomically */
+    unsigned long long warmed; /* workers_warm calls so far; under lock */
     bool open;                 /* the caller still runs its part: a thread may join */
     bool together;             /* every thread joins every phase, all start at once */
     bool started;              /* the phase's workers may start */
@@ -35,15 +36,46 @@ struct worker_pool {
     void *ctx;
 };
 
+/* How long a thread that workers_warm woke polls for the phase before it sleeps again:
+ * about two futex wake-ups on a paravirtual guest, enough for a collection to stop the
+ * other mutators and prepare its work list. */
+#define WARM_POLL_NS 200000u
+
+static inline void spin_pause(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+/* With the lock held, and released while polling: waits (without sleeping) for up to
+ * WARM_POLL_NS for a phase after `seen` to start. */
+static void poll_for_phase(struct worker_pool *p, unsigned long long seen)
+{
+    pthread_mutex_unlock(&p->lock);
+    uint64_t start = gc_now_ns();
+    while (__atomic_load_n(&p->phase, __ATOMIC_ACQUIRE) == seen &&
+           gc_now_ns() - start < WARM_POLL_NS)
+        for (int i = 0; i < 32; i++)
+            spin_pause();
+    pthread_mutex_lock(&p->lock);
+}
+
 static void *pool_thread_main(void *arg)
 {
     struct pool_thread *t = arg;
     struct worker_pool *p = t->pool;
-    unsigned long long seen = 0;
+    unsigned long long seen = 0, warmed = 0;
     pthread_mutex_lock(&p->lock);
     for (;;) {
-        while (p->phase == seen && !p->stopping)
+        while (p->phase == seen && !p->stopping) {
+            if (p->warmed != warmed) {
+                warmed = p->warmed;
+                poll_for_phase(p, seen);
+                continue;
+            }
             pthread_cond_wait(&p->start_cond, &p->lock);
+        }
         if (p->stopping)
             break;
         seen = p->phase;
@@ -128,6 +160,16 @@ unsigned workers_count(const struct worker_pool *p)
     return p ? p->count : 1;
 }
 
+void workers_warm(struct worker_pool *p)
+{
+    if (!p || p->count < 2)
+        return;
+    pthread_mutex_lock(&p->lock);
+    p->warmed++;
+    pthread_cond_broadcast(&p->start_cond);
+    pthread_mutex_unlock(&p->lock);
+}
+
 void workers_run(struct worker_pool *p, worker_fn fn, void *ctx)
 {
     if (!p) {
@@ -141,7 +183,7 @@ void workers_run(struct worker_pool *p, worker_fn fn, void *ctx)
         p->open = true;
         p->started = !p->together;
         p->joined = 0;
-        p->phase++;
+        __atomic_store_n(&p->phase, p->phase + 1, __ATOMIC_RELEASE);
         pthread_cond_broadcast(&p->start_cond);
         if (p->together) {
             while (p->joined < p->count - 1)

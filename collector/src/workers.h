@@ -35,6 +35,11 @@ unsigned workers_count(const struct worker_pool *pool);
  * or a gcvm barrier) runs fn(ctx, 0) on the caller: the entry point for any phase of a
  * collection that shares its work, e.g. workers_run(h->workers, mark_fn, state). */
 void workers_run(struct worker_pool *pool, worker_fn fn, void *ctx);
+/* Wakes the pool's threads ahead of a workers_run that is coming (a collection that must
+ * stop the other mutators first): each polls for the phase, without sleeping, for up to
+ * 200 us, so that its wake-up overlaps the caller's preparations instead of delaying the
+ * phase. Then it sleeps again. Nothing for a NULL pool. */
+void workers_warm(struct worker_pool *pool);
 
 /* A work list shared by `count` workers: one deque each, stealing when one's own is
  * empty, and the detection of the end (every deque empty and every worker idle). */
