@@ -655,6 +655,14 @@ static inline void *ptr_stack_pop(struct ptr_stack *s)
 }
 
 /* ---- Utilities (util.c) ---- */
+/* One pause of a polling loop: tells the CPU the thread is spinning (x86's PAUSE), so
+ * that a sibling hyperthread runs and the loop's exit is not mispredicted. */
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
 /* Writes a one-line message to err (nothing when err is NULL or err_len 0). */
 void gc_set_error(char *err, size_t err_len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -58,13 +58,6 @@ __attribute__((noinline)) void mutator_park(struct gc_mutator *m)
  * stops without polling, 6.6 ms with it (five runs each). */
 #define STOP_POLL_NS 50000u
 
-static inline void spin_pause(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-}
-
 /* With the lock held: returns once no other mutator runs. Polls first, dropping the lock
  * so that the others can take it to park; then waits on stopped_cond. */
 static void wait_until_stopped(struct gc_heap *h)
@@ -78,7 +71,7 @@ static void wait_until_stopped(struct gc_heap *h)
         }
         pthread_mutex_unlock(&h->lock);
         for (int i = 0; i < 64; i++)
-            spin_pause();
+            cpu_relax();
         pthread_mutex_lock(&h->lock);
     }
 }

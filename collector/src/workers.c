@@ -41,13 +41,6 @@ struct worker_pool {
  * other mutators and prepare its work list. */
 #define WARM_POLL_NS 200000u
 
-static inline void spin_pause(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-}
-
 /* With the lock held, and released while polling: waits (without sleeping) for up to
  * WARM_POLL_NS for a phase after `seen` to start. */
 static void poll_for_phase(struct worker_pool *p, unsigned long long seen)
@@ -57,7 +50,7 @@ static void poll_for_phase(struct worker_pool *p, unsigned long long seen)
     while (__atomic_load_n(&p->phase, __ATOMIC_ACQUIRE) == seen &&
            gc_now_ns() - start < WARM_POLL_NS)
         for (int i = 0; i < 32; i++)
-            spin_pause();
+            cpu_relax();
     pthread_mutex_lock(&p->lock);
 }
 
