@@ -236,9 +236,10 @@ static void unprotect_blocks(struct gc_heap *h, size_t first, size_t count)
     protected_run_mark_writable(h, first, count);
 }
 
-static bool holds_objects(const struct gc_heap *h, size_t bi)
+/* Protected and empty: a block make_writable lifts. */
+static bool to_unprotect(const struct gc_heap *h, size_t bi)
 {
-    return block_bits_set(h->alloc_bits, bi) != 0;
+    return h->blocks[bi].write_protected && block_bits_set(h->alloc_bits, bi) == 0;
 }
 
 /* Lifts the protection of the empty blocks among those the collector or a mutator is
@@ -251,15 +252,13 @@ static bool holds_objects(const struct gc_heap *h, size_t bi)
 static void uffd_make_writable(struct gc_heap *h, size_t first, size_t count)
 {
     size_t end = first + count;
-    for (size_t bi = first; bi < end;) {
-        if (!h->blocks[bi].write_protected || holds_objects(h, bi)) {
-            bi++;
+    for (size_t bi = first; bi < end; bi++) {
+        if (!to_unprotect(h, bi))
             continue;
-        }
         size_t run = bi;
-        while (bi < end && h->blocks[bi].write_protected && !holds_objects(h, bi))
+        while (bi + 1 < end && to_unprotect(h, bi + 1))
             bi++;
-        unprotect_blocks(h, run, bi - run);
+        unprotect_blocks(h, run, bi + 1 - run);
     }
 }
 

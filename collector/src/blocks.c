@@ -93,6 +93,16 @@ void dirty_clear_in_use(struct gc_heap *h)
             dirty_clear_block(h, bi);
 }
 
+/* Clears a block's metadata, all but write_protected: whether its pages are protected
+ * does not change when the block is freed or taken again, only when a barrier protects
+ * or lifts them (make_writable, rearm). */
+static void reset_block_metadata(struct block *b)
+{
+    bool still_protected = b->write_protected;
+    memset(b, 0, sizeof *b);
+    b->write_protected = still_protected;
+}
+
 void blocks_release_run(struct gc_heap *h, size_t first, size_t count)
 {
     for (size_t i = first; i < first + count; i++) {
@@ -102,9 +112,7 @@ void blocks_release_run(struct gc_heap *h, size_t first, size_t count)
         struct block *b = &h->blocks[i];
         if (block_is_old(b->kind))
             h->old_blocks--;
-        bool still_protected = b->write_protected; /* the pages keep their protection */
-        memset(b, 0, sizeof *b);
-        b->write_protected = still_protected;
+        reset_block_metadata(b);
     }
     h->free_blocks += count;
     if (first < h->free_search_from)
@@ -117,10 +125,8 @@ static long take_block(struct gc_heap *h, enum block_kind kind)
 {
     long bi = blocks_take_run(h, 1);
     if (bi >= 0) {
-        bool still_protected = h->blocks[bi].write_protected;
-        memset(&h->blocks[bi], 0, sizeof h->blocks[bi]);
+        reset_block_metadata(&h->blocks[bi]);
         h->blocks[bi].kind = (uint8_t)kind;
-        h->blocks[bi].write_protected = still_protected;
         if (h->barrier->make_writable)
             h->barrier->make_writable(h, (size_t)bi, 1);
     }
@@ -259,9 +265,7 @@ void *old_alloc_large(struct gc_heap *h, size_t total)
         return NULL;
     for (size_t k = 0; k < count; k++) {
         struct block *b = &h->blocks[(size_t)first + k];
-        bool still_protected = b->write_protected;
-        memset(b, 0, sizeof *b);
-        b->write_protected = still_protected;
+        reset_block_metadata(b);
         b->kind = k == 0 ? BLOCK_LARGE : BLOCK_LARGE_TAIL;
         b->run = k == 0 ? (uint32_t)count : (uint32_t)k;
     }
