@@ -14,36 +14,11 @@
 
 #include "gcvm/gc-debug.h"
 #include "gcvm/gc-embedder.h"
+#include "test_arrays.h"
 #include "test_util.h"
 
 enum { KIND_ARRAY = 1, KIND_NODE = 2, ARRAYS = 4, SLOTS = 40000 }; /* 320 KiB each */
 #define MAGIC 0x0b1ec7ull
-
-struct array {
-    uint64_t count;
-    void *slots[];
-};
-
-static void trace_array(void *obj, gc_visit_fn visit, void *ctx)
-{
-    struct array *a = obj;
-    for (uint64_t i = 0; i < a->count; i++)
-        visit(&a->slots[i], ctx);
-}
-
-/* The slots whose words lie in [from, to) bytes of the payload. */
-static void trace_array_range(void *obj, size_t from, size_t to, gc_visit_fn visit, void *ctx)
-{
-    struct array *a = obj;
-    size_t first = from <= sizeof a->count ? 0 : (from - sizeof a->count) / sizeof(void *);
-    for (uint64_t i = first; i < a->count; i++) {
-        size_t at = sizeof a->count + i * sizeof(void *);
-        if (at >= to)
-            break;
-        if (at >= from)
-            visit(&a->slots[i], ctx);
-    }
-}
 
 int main(int argc, char **argv)
 {

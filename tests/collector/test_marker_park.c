@@ -11,35 +11,12 @@
 
 #include "gcvm/gc-debug.h"
 #include "gcvm/gc-embedder.h"
+#include "test_arrays.h"
 #include "test_util.h"
 
 enum { KIND_ARRAY = 1, KIND_CELL = 2 };
 
 static const size_t slots = (size_t)2 << 20; /* 16 MiB of pointers */
-
-struct array {
-    size_t count;
-    void *slot[];
-};
-
-static void trace_array(void *obj, gc_visit_fn visit, void *ctx)
-{
-    struct array *a = obj;
-    for (size_t i = 0; i < a->count; i++)
-        visit(&a->slot[i], ctx);
-}
-
-/* from and to are byte offsets into the object's payload. */
-static void trace_array_range(void *obj, size_t from, size_t to, gc_visit_fn visit, void *ctx)
-{
-    struct array *a = obj;
-    size_t first = from <= sizeof a->count ? 0 : (from - sizeof a->count) / sizeof(void *);
-    size_t end = to <= sizeof a->count ? 0 : (to - sizeof a->count + 7) / sizeof(void *);
-    if (end > a->count)
-        end = a->count;
-    for (size_t i = first; i < end; i++)
-        visit(&a->slot[i], ctx);
-}
 
 static struct array *array;
 
@@ -63,8 +40,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < slots; i++) {
         void *cell = gc_alloc_pointerfree(m, KIND_CELL, 16);
         CHECK(cell != NULL);
-        array->slot[i] = cell;
-        gc_write_barrier(m, &array->slot[i]);
+        array->slots[i] = cell;
+        gc_write_barrier(m, &array->slots[i]);
     }
     gc_collect(m, GC_COLLECT_MINOR); /* the cells become old */
 
