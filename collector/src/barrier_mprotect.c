@@ -178,16 +178,24 @@ static void mprotect_detach(struct gc_heap *h)
 
 static void mprotect_harvest(struct gc_heap *h)
 {
-    (void)h; /* the handler wrote h->dirty as the faults came */
+    /* The handler wrote h->dirty as the faults came; hot pages take none. */
+    hot_pages_mark_dirty(h);
 }
 
+static void protect_range(struct gc_heap *h, char *lo, char *hi)
+{
+    (void)h;
+    if (mprotect(lo, (size_t)(hi - lo), PROT_READ) != 0)
+        gc_fatal("mprotect barrier: cannot write-protect %zu old pages: %s "
+                 "(raise vm.max_map_count or use another barrier)",
+                 (size_t)(hi - lo) / PAGE_BYTES, strerror(errno));
+}
+
+/* The run's pages but the hot ones (hot_pages.c), which stay writable. */
 static void protect_run(struct gc_heap *h, size_t first, size_t count)
 {
-    if (protected_run_needs_rearm(h, first, count) &&
-        mprotect(block_start(h, first), count << BLOCK_SHIFT, PROT_READ) != 0)
-        gc_fatal("mprotect barrier: cannot write-protect %zu old blocks: %s "
-                 "(raise vm.max_map_count or use another barrier)",
-                 count, strerror(errno));
+    if (protected_run_needs_rearm(h, first, count))
+        for_each_cold_range(h, first, count, protect_range);
     protected_run_mark_protected(h, first, count);
 }
 
@@ -197,6 +205,7 @@ static void mprotect_rearm(struct gc_heap *h)
         gc_fatal("mprotect barrier: the SIGSEGV handler was replaced after the heap was "
                  "created; install yours before gc_heap_create() (it is chained) or use "
                  "another barrier");
+    hot_pages_update(h);
     for_each_old_run(h, protect_run);
     dirty_clear_in_use(h);
 }
@@ -225,4 +234,5 @@ const struct gc_barrier_ops gc_barrier_mprotect_ops = {
     .rearm = mprotect_rearm,
     .make_writable = mprotect_make_writable,
     .trap_counts = mprotect_trap_counts,
+    .keeps_hot_pages = true,
 };

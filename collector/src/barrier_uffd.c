@@ -203,23 +203,32 @@ static void harvest_run(struct gc_heap *h, size_t first, size_t count)
     }
 }
 
+/* Hot pages (hot_pages.c) are writable, so the scan reports them written; they are
+ * marked here too, so that the remembered set never depends on that. */
 static void uffd_harvest(struct gc_heap *h)
 {
     for_each_old_run(h, harvest_run);
+    hot_pages_mark_dirty(h);
 }
 
-static void rearm_run(struct gc_heap *h, size_t first, size_t count)
+static void protect_range(struct gc_heap *h, char *lo, char *hi)
 {
     struct uffd_state *s = h->barrier_state;
-    char *lo = block_start(h, first), *hi = lo + (count << BLOCK_SHIFT);
     int rc = scan_written(s->pagemap, lo, hi, true, s->regions, 256, NULL, NULL);
     if (rc != 0)
         gc_fatal("uffd barrier: cannot write-protect old blocks again: %s", strerror(-rc));
+}
+
+/* The run's written pages but the hot ones, which stay writable. */
+static void rearm_run(struct gc_heap *h, size_t first, size_t count)
+{
+    for_each_cold_range(h, first, count, protect_range);
     protected_run_mark_protected(h, first, count);
 }
 
 static void uffd_rearm(struct gc_heap *h)
 {
+    hot_pages_update(h);
     for_each_old_run(h, rearm_run);
     dirty_clear_in_use(h);
 }
@@ -271,4 +280,5 @@ const struct gc_barrier_ops gc_barrier_uffd_ops = {
     .harvest = uffd_harvest,
     .rearm = uffd_rearm,
     .make_writable = uffd_make_writable,
+    .keeps_hot_pages = true,
 };

@@ -107,6 +107,7 @@ void blocks_release_run(struct gc_heap *h, size_t first, size_t count)
 {
     for (size_t i = first; i < first + count; i++) {
         dirty_clear_block(h, i);
+        hot_pages_clear_block(h, i);
         memset(block_bitmap(h->alloc_bits, i), 0, BITMAP_WORDS_PER_BLOCK * sizeof(uint64_t));
         memset(block_bitmap(h->mark_bits, i), 0, BITMAP_WORDS_PER_BLOCK * sizeof(uint64_t));
         struct block *b = &h->blocks[i];

@@ -246,6 +246,9 @@ struct gc_heap {
     uint8_t *dirty;
     unsigned dirty_shift;
     bool all_dirty; /* the barrier lost track: scan every old object at the next minor */
+    /* For a barrier that keeps hot pages writable (hot_pages.c): a byte per page, the
+     * collections in a row at which it was written; NULL for the others. */
+    uint8_t *write_streak;
 
     /* The barrier. */
     enum gc_barrier_kind barrier_kind;
@@ -275,7 +278,8 @@ struct gc_heap {
     /* A minor collection runs on the workers only when the last one did at least this
      * much work (bytes copied + 8 per remembered-set field; GCVM_GC_PARALLEL_MIN_KB). */
     uint64_t parallel_min_work;
-    uint64_t last_minor_work; /* that work, as the last minor collection did it */
+    uint64_t last_minor_work;        /* that work, as the last minor collection did it */
+    uint64_t last_minor_remset_work; /* its part scanning the remembered set */
     bool collecting;
     bool marking;   /* inside a major collection */
     bool major_due; /* the old generation crossed its threshold at the last minor one */
@@ -476,7 +480,12 @@ void heap_sizing_marking_ends(struct gc_heap *h);
  * least). After each minor collection that was not a cycle's final pause, with the CPU
  * time it took (the process's, in the pause): the next nursery's size. */
 void heap_sizing_nursery_limits(struct gc_heap *h);
-void heap_sizing_minor_ends(struct gc_heap *h, uint64_t pause_cpu_ns);
+/* After a minor pause: its CPU time, and the part of it taken as fixed (the barrier's
+ * steps and the remembered-set scan: they do not shrink with the nursery). */
+void heap_sizing_minor_ends(struct gc_heap *h, uint64_t pause_cpu_ns, uint64_t fixed_ns);
+/* The factor the nursery's size takes after a minor pause over the target (exported for
+ * tests as gc_debug_nursery_scale). */
+double heap_sizing_nursery_scale(uint64_t pause_cpu_ns, uint64_t fixed_ns);
 
 /* ---- Collections (minor.c, major.c) ---- */
 void minor_collect(struct gc_heap *h);
@@ -692,6 +701,9 @@ struct gc_barrier_ops {
     void (*make_writable)(struct gc_heap *h, size_t first_block, size_t count); /* or NULL */
     /* Faults taken and nanoseconds spent handling them, for a trapping barrier; or NULL. */
     void (*trap_counts)(const struct gc_heap *h, uint64_t *traps, uint64_t *ns);
+    /* Whether rearm() leaves hot pages writable (hot_pages.c); the heap then keeps
+     * h->write_streak, unless GCVM_GC_HOT_PAGES=0. */
+    bool keeps_hot_pages;
 };
 
 extern const struct gc_barrier_ops gc_barrier_none_ops, gc_barrier_card_ops,
@@ -718,6 +730,21 @@ enum gc_barrier_kind barrier_auto_choose(char *reason, size_t reason_len);
 bool protected_run_needs_rearm(const struct gc_heap *h, size_t first, size_t count);
 bool protected_run_mark_writable(struct gc_heap *h, size_t first, size_t count);
 void protected_run_mark_protected(struct gc_heap *h, size_t first, size_t count);
+
+/* Hot pages (hot_pages.c, docs/barriers.md "Hot pages"), for the page barriers that
+ * protect old pages again at every rearm() (ops.keeps_hot_pages). With the world
+ * stopped: hot_pages_update, at the start of rearm(), counts this collection's writes
+ * into the streaks and decides which pages stay writable; for_each_cold_range calls fn
+ * for each maximal range of the old blocks [first, first + count) that is not hot, the
+ * ranges rearm() protects; hot_pages_mark_dirty, in harvest(), marks the hot pages
+ * written (the program may have written them without a fault); hot_pages_clear_block
+ * forgets a block's streaks when it is freed. */
+bool hot_page(const struct gc_heap *h, size_t page);
+void hot_pages_update(struct gc_heap *h);
+void hot_pages_mark_dirty(struct gc_heap *h);
+void hot_pages_clear_block(struct gc_heap *h, size_t bi);
+void for_each_cold_range(struct gc_heap *h, size_t first, size_t count,
+                         void (*fn)(struct gc_heap *, char *lo, char *hi));
 
 /* Calls fn(first_block, count) for each maximal run of old blocks. */
 void for_each_old_run(struct gc_heap *h, void (*fn)(struct gc_heap *, size_t, size_t));

@@ -43,6 +43,7 @@ void gc_config_init(struct gc_config *cfg)
 /* The environment variables a heap reads at creation, each a number, 0 when unset. */
 struct env_settings {
     unsigned stress, threads, verify, trace, workers_together;
+    int hot_pages;             /* GCVM_GC_HOT_PAGES: 0 or 1; -1 unset (on) */
     unsigned parallel_min_kb;  /* GCVM_GC_PARALLEL_MIN_KB, or PARALLEL_MIN_KB when unset */
     unsigned headroom_percent; /* GCVM_GC_HEADROOM_PERCENT */
     int concurrent;            /* GCVM_GC_CONCURRENT: 0 or 1; -1 unset */
@@ -98,6 +99,7 @@ static int env_parallel_min(struct env_settings *e, char *err, size_t err_len)
 static int read_env_settings(struct env_settings *e, char *err, size_t err_len)
 {
     return env_switch("GCVM_GC_CONCURRENT", &e->concurrent, err, err_len) ||
+                   env_switch("GCVM_GC_HOT_PAGES", &e->hot_pages, err, err_len) ||
                    env_unsigned("GCVM_GC_STRESS", &e->stress, err, err_len) ||
                    env_unsigned("GCVM_GC_THREADS", &e->threads, err, err_len) ||
                    env_unsigned("GCVM_GC_VERIFY", &e->verify, err, err_len) ||
@@ -283,11 +285,14 @@ static struct gc_heap *build_heap(const struct gc_config *cfg_in, const struct e
     h->mark_bits = calloc(nblocks * BITMAP_WORDS_PER_BLOCK, sizeof(uint64_t));
     h->dirty_shift = h->barrier->dirty_shift;
     h->dirty = calloc((nblocks << BLOCK_SHIFT) >> h->dirty_shift, 1);
+    bool hot_pages = h->barrier->keeps_hot_pages && env->hot_pages != 0;
+    h->write_streak = hot_pages ? calloc((nblocks << BLOCK_SHIFT) >> PAGE_SHIFT, 1) : NULL;
     h->nursery_target_blocks = h->nursery_min_blocks = h->nursery_max_blocks = nursery_blocks;
     if (env->nursery_adaptive)
         heap_sizing_nursery_limits(h);
     h->nursery = calloc(h->nursery_max_blocks, sizeof *h->nursery);
-    if (!h->blocks || !h->resident || !h->alloc_bits || !h->mark_bits || !h->dirty || !h->nursery) {
+    if (!h->blocks || !h->resident || !h->alloc_bits || !h->mark_bits || !h->dirty || !h->nursery ||
+        (hot_pages && !h->write_streak)) {
         gc_set_error(err, err_len, "out of memory for the heap's side tables");
         gc_heap_destroy(h);
         return NULL;
@@ -355,6 +360,7 @@ void gc_heap_destroy(struct gc_heap *h)
     free(h->alloc_bits);
     free(h->mark_bits);
     free(h->dirty);
+    free(h->write_streak);
     free(h->nursery);
     free(h->roots);
     free(h->grey.items);
@@ -495,6 +501,18 @@ static enum pause_outcome minor_and_cycle(struct gc_heap *h, enum collection_req
     return PAUSE_MINOR;
 }
 
+/* The part of a minor pause of pause_ns that does not shrink with the nursery: the
+ * barrier's steps, and of the rest the remembered-set scan's share of the collection's
+ * work (heap_sizing_minor_ends). */
+static uint64_t fixed_part_of_minor(const struct gc_heap *h, uint64_t pause_ns)
+{
+    uint64_t barrier = h->phase_ns[2] < pause_ns ? h->phase_ns[2] : pause_ns;
+    if (!h->last_minor_work)
+        return barrier;
+    double remset = (double)h->last_minor_remset_work / (double)h->last_minor_work;
+    return barrier + (uint64_t)((double)(pause_ns - barrier) * remset);
+}
+
 /* With the world stopped and every mutator's block retired. */
 static void collect_stopped(struct gc_heap *h, enum collection_request what)
 {
@@ -535,8 +553,9 @@ static void collect_stopped(struct gc_heap *h, enum collection_request what)
          * and counting it shrank the nursery of a program whose marker fell behind. */
         uint64_t own = thread_cpu_ns() - cpu0;
         own = own > h->phase_ns[4] ? own - h->phase_ns[4] : 0;
-        heap_sizing_minor_ends(
-            h, own > h->pause_busiest_helper_cpu_ns ? own : h->pause_busiest_helper_cpu_ns);
+        uint64_t pause =
+            own > h->pause_busiest_helper_cpu_ns ? own : h->pause_busiest_helper_cpu_ns;
+        heap_sizing_minor_ends(h, pause, fixed_part_of_minor(h, pause));
     }
     nursery_reset(h);
     prefault_request(h);

@@ -40,6 +40,7 @@
 #include <math.h>
 
 #include "gc_internal.h"
+#include "gcvm/gc-debug.h"
 
 #define HEAP_SIZING_LAMBDA 4294967296.0 /* bytes: see above */
 #define RUNWAY_MARGIN 1.25              /* the trigger's margin over the last cycle's growth */
@@ -210,7 +211,12 @@ void heap_sizing_major_ends(struct gc_heap *h)
  * old generation (at most 1/16 of it, or NURSERY_PER_MUTATOR_BYTES per attached mutator if
  * that is more; at most NURSERY_MAX_BYTES), and shrink to NURSERY_FLOOR_BYTES, as long as
  * the minor pauses stay under NURSERY_PAUSE_TARGET_NS of CPU: it grows by a quarter after
- * a pause under half the target, and shrinks in proportion after one over it. CPU time,
+ * a pause under half the target, and after one over it shrinks in proportion, but not so
+ * far that the part of the pause that grows with the nursery would take less than a
+ * quarter of the target (heap_sizing_nursery_scale): the barrier's
+ * harvest and re-arm and the remembered-set scan are taken as fixed, since a random
+ * writer's dirty pages saturate, and shrinking the nursery there only adds collections
+ * (churn.scm under uffd sat at the floor, each pause 90% remembered set). CPU time,
  * not wall time, so that a loaded machine's descheduling does not shrink it; the busiest
  * collector thread's, less an assist's marking (collect_stopped in heap.c), so that the
  * target is the pause when each worker has a core. */
@@ -229,7 +235,28 @@ void heap_sizing_nursery_limits(struct gc_heap *h)
         h->nursery_max_blocks = most;
 }
 
-void heap_sizing_minor_ends(struct gc_heap *h, uint64_t pause_cpu_ns)
+/* After a pause over the target: the factor for the nursery. In proportion to the pause,
+ * unless the part that grows with the nursery (beyond fixed_ns) is so small that the
+ * proportional shrink would take it under a quarter of the target: then the nursery is
+ * sized so that this part takes a quarter of the target, at most a quarter more than
+ * now. A smaller nursery would not make such a pause much shorter, only more frequent. */
+double heap_sizing_nursery_scale(uint64_t pause_cpu_ns, uint64_t fixed_ns)
+{
+    double target = NURSERY_PAUSE_TARGET_NS, pause = (double)pause_cpu_ns;
+    double proportional = target / pause;
+    double grows = (double)fixed_ns < pause ? pause - (double)fixed_ns : 0;
+    double scale = grows > 0 ? (target / 4) / grows : 1.25;
+    if (scale < proportional)
+        scale = proportional;
+    return scale > 1.25 ? 1.25 : scale;
+}
+
+double gc_debug_nursery_scale(uint64_t pause_cpu_ns, uint64_t fixed_ns)
+{
+    return heap_sizing_nursery_scale(pause_cpu_ns, fixed_ns);
+}
+
+void heap_sizing_minor_ends(struct gc_heap *h, uint64_t pause_cpu_ns, uint64_t fixed_ns)
 {
     size_t lo = h->nursery_min_blocks, n = h->nursery_target_blocks;
     if (h->nursery_max_blocks == lo)
@@ -246,7 +273,7 @@ void heap_sizing_minor_ends(struct gc_heap *h, uint64_t pause_cpu_ns)
     if (hi > h->nursery_max_blocks)
         hi = h->nursery_max_blocks;
     if (pause_cpu_ns > NURSERY_PAUSE_TARGET_NS)
-        n = (size_t)((double)n * NURSERY_PAUSE_TARGET_NS / (double)pause_cpu_ns);
+        n = (size_t)((double)n * heap_sizing_nursery_scale(pause_cpu_ns, fixed_ns));
     else if (pause_cpu_ns < NURSERY_PAUSE_TARGET_NS / 2 && h->nursery_next >= n)
         n += n / 4 + 1; /* only after a full nursery: a forced collection says little */
     if (n > hi)

@@ -720,8 +720,8 @@ void minor_collect(struct gc_heap *h)
         minor_collect_parallel(h, h->minor_par);
     else
         minor_collect_serial(h);
-    h->last_minor_work =
-        (h->stats.bytes_promoted - promoted) + 8 * (h->stats.remembered_fields - fields);
+    h->last_minor_remset_work = 8 * (h->stats.remembered_fields - fields);
+    h->last_minor_work = (h->stats.bytes_promoted - promoted) + h->last_minor_remset_work;
 }
 
 int minor_parallel_create(struct gc_heap *h, char *err, size_t err_len)

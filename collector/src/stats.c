@@ -119,10 +119,10 @@ void gc_print_stats(const struct gc_heap *h, void *file)
             (double)s.heap_bytes / 1048576.0, (double)s.peak_heap_bytes / 1048576.0);
     fprintf(f,
             "gc: barrier: %llu traps, %llu dirty %s found, %llu fields scanned for them, "
-            "%.1f ms; %llu pinned blocks\n",
+            "%.1f ms; %llu pinned blocks; %llu hot pages\n",
             (unsigned long long)s.barrier_traps, (unsigned long long)s.dirty_units,
             s.dirty_unit_bytes == 512 ? "cards" : "pages", (unsigned long long)s.remembered_fields,
-            s.barrier_ms, (unsigned long long)s.pinned_blocks);
+            s.barrier_ms, (unsigned long long)s.pinned_blocks, (unsigned long long)s.hot_pages);
     fprintf(f, "gc: growth outside pauses: %s; %.1f MiB faulted in ahead, %.1f MiB returned\n",
             h->prefault_state, (double)s.prefaulted_bytes / 1048576.0,
             (double)s.released_bytes / 1048576.0);

@@ -49,6 +49,11 @@ GCVM_GC_API int gc_debug_cycle_finish(struct gc_mutator *mut);
  * cell is allocated), for a test that checks what a collection freed. */
 GCVM_GC_API int gc_debug_is_allocated(struct gc_mutator *mut, const void *obj);
 
+/* The factor by which heap sizing changes an adaptive nursery after a minor pause over
+ * its target that took pause_cpu_ns of CPU, fixed_ns of it in parts that do not grow with
+ * the nursery (the barrier's steps, the remembered-set scan). */
+GCVM_GC_API double gc_debug_nursery_scale(uint64_t pause_cpu_ns, uint64_t fixed_ns);
+
 #ifdef __cplusplus
 }
 #endif

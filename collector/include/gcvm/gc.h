@@ -248,6 +248,11 @@ struct gc_stats {
      * itself. */
     double stop_wait_ms, stop_wait_max_ms;
     double resume_wait_ms;
+    /* Hot pages (mprotect and uffd; docs/barriers.md, "Hot pages"): the old pages the
+     * barrier left writable at the last collection because the program wrote them at
+     * every collection before. Each counts as dirty at every minor collection, in place
+     * of a fault. */
+    uint64_t hot_pages;
 };
 
 /* Fills *out with the heap's statistics so far. Callable from any thread; bytes_allocated
