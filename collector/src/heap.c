@@ -404,18 +404,23 @@ static void timed_barrier_step(struct gc_heap *h, void (*step)(struct gc_heap *)
     h->phase_ns[2] += ns;
 }
 
-static void log_collection(struct gc_heap *h, const char *kind, uint64_t promoted_before, double ms)
+static void log_collection(struct gc_heap *h, const char *kind, uint64_t promoted_before,
+                           const uint64_t remset_before[2], double ms)
 {
     fprintf(stderr,
             "gcvm-gc: %s #%llu: %.3f ms (trace %.3f, sweep %.3f, barrier %.3f, marker park "
-            "%.3f, assist %.3f; before it, stopping the others %.3f); promoted %.1f KiB; old "
-            "%.1f MiB, heap %.1f MiB, next nursery %.2f MiB\n",
+            "%.3f, assist %.3f; before it, stopping the others %.3f); remembered set %llu "
+            "dirty %s, %llu fields; promoted %.1f KiB; old %.1f MiB, heap %.1f MiB, next "
+            "nursery %.2f MiB\n",
             kind,
             (unsigned long long)h->stats.minor_collections +
                 (unsigned long long)h->stats.major_collections,
             ms, (double)h->phase_ns[0] / 1e6, (double)h->phase_ns[1] / 1e6,
             (double)h->phase_ns[2] / 1e6, (double)h->phase_ns[3] / 1e6,
             (double)h->phase_ns[4] / 1e6, (double)h->last_stop_wait_ns / 1e6,
+            (unsigned long long)(h->stats.dirty_units - remset_before[0]),
+            h->dirty_shift == PAGE_SHIFT ? "pages" : "cards",
+            (unsigned long long)(h->stats.remembered_fields - remset_before[1]),
             (double)(h->stats.bytes_promoted - promoted_before) / 1024.0,
             (double)(h->old_blocks << BLOCK_SHIFT) / 1048576.0,
             (double)((h->nblocks - h->free_blocks) << BLOCK_SHIFT) / 1048576.0,
@@ -520,6 +525,7 @@ static void collect_stopped(struct gc_heap *h, enum collection_request what)
     h->collections++;
     uint64_t t0 = gc_now_ns();
     uint64_t promoted_before = h->stats.bytes_promoted;
+    uint64_t remset_before[2] = {h->stats.dirty_units, h->stats.remembered_fields};
     memset(h->phase_ns, 0, sizeof h->phase_ns);
     /* The pause's CPU time, for the nursery's sizing: the busiest of the collecting
      * thread (its own clock) and the helper workers (theirs in the parallel part), not
@@ -577,7 +583,7 @@ static void collect_stopped(struct gc_heap *h, enum collection_request what)
                        : outcome == PAUSE_CYCLE_END       ? "major (end of a concurrent cycle)"
                        : h->cycle_active && !cycle_before ? "minor (start of a concurrent cycle)"
                                                           : "minor",
-                       promoted_before, ms);
+                       promoted_before, remset_before, ms);
     concurrent_pause_end(h);
     h->collecting = false;
 }

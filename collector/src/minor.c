@@ -187,16 +187,18 @@ static size_t next_dirty_unit(const uint8_t *dirty, size_t u, size_t end)
     return end;
 }
 
-/* Scans the dirty parts of an object with a range tracer: one call for each maximal run
- * of dirty units it overlaps, limited to the object's payload. The cost is the fields in
- * those units, whatever the object's size. */
+/* Scans the dirty parts of an object with a range tracer that lie in units [lo, hi) of
+ * the region: one call for each maximal run of dirty units there, limited to the
+ * object's payload. The cost is the fields in those units, whatever the object's size. */
 static void scan_dirty_ranges(struct gc_heap *h, void *obj, gc_trace_range_fn trace_range,
-                              const struct remset_visitors *v, void *ctx)
+                              size_t lo, size_t hi, const struct remset_visitors *v, void *ctx)
 {
     size_t bytes = header_size(*header_of(obj)) - GC_HEADER_BYTES;
     size_t offset = (size_t)((char *)obj - h->base); /* of the payload in the region */
-    size_t end = ((offset + bytes - 1) >> h->dirty_shift) + 1;
-    for (size_t u = next_dirty_unit(h->dirty, offset >> h->dirty_shift, end); u < end;) {
+    size_t start = offset >> h->dirty_shift, end = ((offset + bytes - 1) >> h->dirty_shift) + 1;
+    start = start > lo ? start : lo;
+    end = end < hi ? end : hi;
+    for (size_t u = next_dirty_unit(h->dirty, start, end); u < end;) {
         size_t run_end = u + 1;
         while (run_end < end && h->dirty[run_end])
             run_end++;
@@ -222,7 +224,7 @@ static void scan_dirty_object(struct gc_heap *h, void *obj, void **last,
         return;
     gc_trace_range_fn trace_range = h->trace_range[header_kind(hdr)];
     if (trace_range && header_size(hdr) > ((size_t)1 << h->dirty_shift))
-        scan_dirty_ranges(h, obj, trace_range, v, ctx);
+        scan_dirty_ranges(h, obj, trace_range, 0, SIZE_MAX, v, ctx);
     else
         trace_object(h, obj, v->dirty_field, ctx);
 }
@@ -572,6 +574,53 @@ void share_roots(struct evac_worker *w, gc_visit_fn visit)
             work_set_push(&par->work, w->index, h->grey.items[i]);
 }
 
+/* A large object with a range tracer is scanned by the workers a chunk of blocks at a
+ * time, each chunk an item of its own: one worker scanning a big array written all over
+ * (every page of churn.scm's 8 MiB vector, under a page barrier) was most of the pause.
+ * An item is a block index; a chunk's has this bit set. */
+#define LARGE_CHUNK_ITEM ((uintptr_t)1 << (sizeof(uintptr_t) * 8 - 1))
+#define LARGE_CHUNK_BLOCKS 2u /* 64 KiB: 8,192 fields */
+
+/* The chunks of the large object whose head block is head that hold a dirty unit. */
+static void list_large_chunks(struct gc_heap *h, struct minor_parallel *par, size_t head)
+{
+    size_t units_per_block = BLOCK_BYTES >> h->dirty_shift;
+    size_t blocks = h->blocks[head].run;
+    for (size_t first = head; first < head + blocks; first += LARGE_CHUNK_BLOCKS) {
+        size_t n =
+            head + blocks - first < LARGE_CHUNK_BLOCKS ? head + blocks - first : LARGE_CHUNK_BLOCKS;
+        if (h->all_dirty || any_dirty(h->dirty + first * units_per_block, n * units_per_block))
+            ptr_stack_push(&par->remembered, (void *)(LARGE_CHUNK_ITEM | first));
+    }
+}
+
+/* Whether block bi, chosen by remembered_block_wanted, heads a large object that the
+ * workers scan in chunks. */
+static bool scanned_in_chunks(const struct gc_heap *h, size_t bi)
+{
+    if (h->blocks[bi].kind != BLOCK_LARGE || h->all_dirty)
+        return false;
+    gc_header hdr = *(gc_header *)block_start(h, bi);
+    return !(hdr & (GC_HDR_POINTERFREE | HDR_FILLER)) && h->trace_range[header_kind(hdr)] &&
+           header_size(hdr) > ((size_t)1 << h->dirty_shift);
+}
+
+/* Scans one item of the parallel remembered-set list: a block, or a chunk of a large
+ * object's blocks (its dirty ranges there). */
+static void scan_remembered_item(struct gc_heap *h, uintptr_t item, struct evac_worker *w)
+{
+    if (!(item & LARGE_CHUNK_ITEM)) {
+        scan_remembered_block(h, (size_t)item, &parallel_remset, w);
+        return;
+    }
+    size_t first = (size_t)(item & ~LARGE_CHUNK_ITEM);
+    size_t head = h->blocks[first].kind == BLOCK_LARGE ? first : first - h->blocks[first].run;
+    void *obj = block_start(h, head) + GC_HEADER_BYTES;
+    size_t units_per_block = BLOCK_BYTES >> h->dirty_shift;
+    scan_dirty_ranges(h, obj, h->trace_range[header_kind(*header_of(obj))], first * units_per_block,
+                      (first + LARGE_CHUNK_BLOCKS) * units_per_block, &parallel_remset, w);
+}
+
 static void minor_worker(void *ctx, unsigned self)
 {
     struct minor_parallel *par = ctx;
@@ -583,8 +632,7 @@ static void minor_worker(void *ctx, unsigned self)
     share_roots(w, parallel_visit);
     while (claim(&par->next_remembered, par->remembered.count, REMEMBERED_CHUNK, &from, &to)) {
         for (size_t i = from; i < to; i++)
-            scan_remembered_block(h, (size_t)(uintptr_t)par->remembered.items[i], &parallel_remset,
-                                  w);
+            scan_remembered_item(h, (uintptr_t)par->remembered.items[i], w);
         drain_own(w, parallel_visit);
     }
     while (claim(&par->next_fresh_large, h->fresh_large.count, 1, &from, &to))
@@ -630,7 +678,11 @@ static void list_remembered_blocks(struct gc_heap *h, struct minor_parallel *par
     size_t large_scanned = SIZE_MAX;
     for (size_t bi = 0; bi < h->blocks_end; bi++) {
         size_t target;
-        if (remembered_block_wanted(h, bi, &large_scanned, &target))
+        if (!remembered_block_wanted(h, bi, &large_scanned, &target))
+            continue;
+        if (scanned_in_chunks(h, target))
+            list_large_chunks(h, par, target);
+        else
             ptr_stack_push(&par->remembered, (void *)(uintptr_t)target);
     }
     for (size_t i = 0; i < h->fresh_large.count; i++)
@@ -648,6 +700,7 @@ void gather_worker_results(struct gc_heap *h, struct minor_parallel *par, gc_vis
         h->stats.bytes_promoted += w->bytes_promoted;
         h->stats.remembered_fields += w->remembered_fields;
         unsigned slot = k < GC_STATS_WORKERS ? k : GC_STATS_WORKERS - 1;
+        h->stats.remembered_fields_by_worker[slot] += w->remembered_fields;
         h->stats.objects_copied_by_worker[slot] += w->objects_copied;
         h->stats.cpu_ns_by_worker[slot] += w->cpu_ns;
         h->stats.objects_marked_by_worker[slot] += w->objects_marked;

@@ -199,6 +199,9 @@ struct gc_stats {
      * last entry count in it), and the objects a worker took from another one's list. */
     uint64_t parallel_minor_collections;
     uint64_t objects_copied_by_worker[GC_STATS_WORKERS];
+    /* The remembered-set fields each worker visited in them (a large array's dirty ranges
+     * are shared out in chunks of 64 KiB). */
+    uint64_t remembered_fields_by_worker[GC_STATS_WORKERS];
     uint64_t work_steals;
     /* CPU time each worker spent in the parallel part of those collections, in
      * nanoseconds (its thread's CPU clock): the largest is the pause's critical path when

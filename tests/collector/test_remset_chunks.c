@@ -1,0 +1,94 @@
+/* A large array written all over is scanned for the remembered set by every collector
+ * thread, a 64 KiB chunk at a time (list_large_chunks in minor.c; docs/collector.md,
+ * "Parallel minor collections"): on 2 workers, both visit part of its dirty ranges,
+ * together each field of them once, and every young object stored into it survives,
+ * those next to a chunk's edge too. With the
+ * array as one item, one worker visited all of it and the other none.
+ * Usage: test_remset_chunks BARRIER. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "gcvm/gc-embedder.h"
+#include "test_arrays.h"
+#include "test_util.h"
+
+enum { KIND_ARRAY = 1, KIND_BOX = 2, ROUNDS = 10 };
+
+struct box {
+    uint64_t value;
+};
+
+static struct array *array;
+static const size_t slots = (size_t)2 << 20; /* 16 MiB: 256 chunks */
+static const size_t stride = 64;             /* one store per 512 bytes: every card */
+
+/* Round r stores at slots first_slot(r) + k * stride. Round 0 stores into the first slot
+ * of every 64 KiB chunk of the region that the array covers. */
+static size_t first_slot(unsigned r)
+{
+    return 62 - 6 * (size_t)r;
+}
+
+int main(int argc, char **argv)
+{
+    setenv("GCVM_GC_WORKERS_TOGETHER", "1", 1); /* both workers in every collection */
+    struct gc_config cfg;
+    gc_config_init(&cfg);
+    cfg.barrier = barrier_from_args(argc, argv);
+    cfg.nursery_bytes = (size_t)16 << 20;
+    cfg.parallelism = 2;
+    cfg.concurrent_marking = -1;
+    char err[256];
+    struct gc_heap *h = gc_heap_create(&cfg, err, sizeof err);
+    CHECK_MSG(h != NULL, "%s", err);
+    struct gc_mutator *m = attach_or_fail(h);
+    CHECK(gc_register_kind_ranged(h, KIND_ARRAY, trace_array, trace_array_range) == 0);
+    CHECK(gc_register_kind(h, KIND_BOX, NULL) == 0);
+    CHECK(gc_root_add(h, (void **)&array) == 0);
+    array = gc_alloc(m, KIND_ARRAY, sizeof(struct array) + slots * sizeof(void *));
+    CHECK(array != NULL);
+    memset(array->slots, 0, slots * sizeof(void *));
+    array->count = slots;
+    gc_collect(m, GC_COLLECT_MINOR); /* old, and no longer fresh */
+
+    struct gc_stats before, last;
+    gc_get_stats(h, &before);
+    last = before;
+    unsigned shared_rounds = 0; /* rounds in which both workers scanned part of the array */
+    for (unsigned r = 0; r < ROUNDS; r++) {
+        for (size_t i = first_slot(r); i < slots; i += stride) {
+            struct box *b = gc_alloc_pointerfree(m, KIND_BOX, sizeof *b);
+            CHECK(b != NULL);
+            b->value = i;
+            array->slots[i] = b;
+            gc_write_barrier(m, &array->slots[i]);
+        }
+        gc_collect(m, GC_COLLECT_MINOR);
+        for (size_t i = first_slot(r); i < slots; i += stride)
+            CHECK_MSG(((struct box *)array->slots[i])->value == i, "slot %zu lost its object", i);
+        struct gc_stats now;
+        gc_get_stats(h, &now);
+        uint64_t w0 = now.remembered_fields_by_worker[0] - last.remembered_fields_by_worker[0];
+        uint64_t w1 = now.remembered_fields_by_worker[1] - last.remembered_fields_by_worker[1];
+        printf("round %u: remembered fields %llu + %llu\n", r, (unsigned long long)w0,
+               (unsigned long long)w1);
+        shared_rounds += w0 > 0 && w1 > 0;
+        last = now;
+    }
+    uint64_t total = last.remembered_fields - before.remembered_fields;
+    uint64_t by_workers = 0;
+    for (int k = 0; k < 2; k++)
+        by_workers += last.remembered_fields_by_worker[k] - before.remembered_fields_by_worker[k];
+    CHECK_MSG(last.parallel_minor_collections - before.parallel_minor_collections == ROUNDS,
+              "not every minor collection ran on the workers");
+    CHECK_MSG(by_workers == total, "the workers' fields do not add up");
+    /* Each round every unit but perhaps the array's last one is dirty. */
+    CHECK_MSG(total >= ROUNDS * (slots - stride) && total <= ROUNDS * slots,
+              "%llu fields for %u rounds of %zu slots: the array was not scanned once a round",
+              (unsigned long long)total, ROUNDS, slots);
+    /* A worker descheduled for a whole collection on a busy machine misses a round. */
+    CHECK_MSG(shared_rounds >= ROUNDS / 2, "both workers scanned the array in only %u of %u rounds",
+              shared_rounds, ROUNDS);
+    gc_heap_destroy(h);
+    return 0;
+}
