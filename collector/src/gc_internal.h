@@ -202,10 +202,12 @@ struct gc_heap {
                           nothing until it is used (raised by blocks_take_run, lowered
                           after a major collection's sweep) */
     struct block *blocks;
-    uint8_t *resident;         /* per block: its pages are (or are being) faulted in; atomic */
-    size_t resident_end;       /* one past the highest block ever resident; atomic */
-    struct prefault *prefault; /* the thread that populates blocks ahead, or NULL */
-    char prefault_state[192];  /* "on", or why not */
+    uint8_t *resident;          /* per block: its pages are (or are being) faulted in; atomic */
+    size_t resident_end;        /* one past the highest block ever resident; atomic */
+    struct prefault *prefault;  /* the thread that populates blocks ahead, or NULL */
+    char prefault_state[192];   /* "on", or why not */
+    bool huge_pages;            /* the region is madvise'd MADV_HUGEPAGE (huge_pages.c) */
+    char huge_pages_state[192]; /* "on", or why not */
     size_t free_blocks;
     size_t free_search_from; /* next block index to look at for a free one */
 
@@ -440,7 +442,11 @@ void block_for_each_object(struct gc_heap *h, size_t i, gc_object_fn fn, void *a
 
 /* ---- Heap growth outside pauses (prefault.c) ---- */
 struct prefault;
-void prefault_start(struct gc_heap *h);   /* at creation; sets prefault_state */
+void prefault_start(struct gc_heap *h); /* at creation; sets prefault_state */
+/* At creation, after prefault_start (whose measurement of a first touch is per 4 KiB
+ * page): asks for transparent huge pages for the region where the barrier allows them;
+ * setting is GCVM_GC_HUGE_PAGES (0, 1, or -1 unset). Sets huge_pages_state. */
+void huge_pages_advise(struct gc_heap *h, int setting);
 void prefault_stop(struct gc_heap *h);    /* at destruction */
 void prefault_request(struct gc_heap *h); /* after a collection: populate what comes next */
 uint64_t prefault_populated_bytes(const struct gc_heap *h);

@@ -44,6 +44,7 @@ void gc_config_init(struct gc_config *cfg)
 struct env_settings {
     unsigned stress, threads, verify, trace, workers_together;
     int hot_pages;             /* GCVM_GC_HOT_PAGES: 0 or 1; -1 unset (on) */
+    int huge_pages;            /* GCVM_GC_HUGE_PAGES: 0 or 1; -1 unset (on) */
     unsigned parallel_min_kb;  /* GCVM_GC_PARALLEL_MIN_KB, or PARALLEL_MIN_KB when unset */
     unsigned headroom_percent; /* GCVM_GC_HEADROOM_PERCENT */
     int concurrent;            /* GCVM_GC_CONCURRENT: 0 or 1; -1 unset */
@@ -100,6 +101,7 @@ static int read_env_settings(struct env_settings *e, char *err, size_t err_len)
 {
     return env_switch("GCVM_GC_CONCURRENT", &e->concurrent, err, err_len) ||
                    env_switch("GCVM_GC_HOT_PAGES", &e->hot_pages, err, err_len) ||
+                   env_switch("GCVM_GC_HUGE_PAGES", &e->huge_pages, err, err_len) ||
                    env_unsigned("GCVM_GC_STRESS", &e->stress, err, err_len) ||
                    env_unsigned("GCVM_GC_THREADS", &e->threads, err, err_len) ||
                    env_unsigned("GCVM_GC_VERIFY", &e->verify, err, err_len) ||
@@ -329,6 +331,7 @@ static struct gc_heap *build_heap(const struct gc_config *cfg_in, const struct e
     }
 
     prefault_start(h); /* before a gcvm barrier puts the thread in guest mode */
+    huge_pages_advise(h, env->huge_pages);
     if (minor_parallel_create(h, err, err_len) != 0) {
         gc_heap_destroy(h);
         return NULL;

@@ -126,6 +126,7 @@ void gc_print_stats(const struct gc_heap *h, void *file)
     fprintf(f, "gc: growth outside pauses: %s; %.1f MiB faulted in ahead, %.1f MiB returned\n",
             h->prefault_state, (double)s.prefaulted_bytes / 1048576.0,
             (double)s.released_bytes / 1048576.0);
+    fprintf(f, "gc: huge pages: %s\n", h->huge_pages_state);
     if (s.parallel_minor_collections) {
         fprintf(f, "gc: %llu minor collections on %u workers; objects copied by each:",
                 (unsigned long long)s.parallel_minor_collections, h->parallelism);
