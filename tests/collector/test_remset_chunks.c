@@ -84,10 +84,10 @@ int main(int argc, char **argv)
     CHECK_MSG(by_workers == total, "the workers' fields do not add up");
     /* Each round every unit but perhaps the array's last one is dirty. */
     CHECK_MSG(total >= ROUNDS * (slots - stride) && total <= ROUNDS * slots,
-              "%llu fields for %u rounds of %zu slots: the array was not scanned once a round",
+              "%llu fields for %d rounds of %zu slots: the array was not scanned once a round",
               (unsigned long long)total, ROUNDS, slots);
     /* A worker descheduled for a whole collection on a busy machine misses a round. */
-    CHECK_MSG(shared_rounds >= ROUNDS / 2, "both workers scanned the array in only %u of %u rounds",
+    CHECK_MSG(shared_rounds >= ROUNDS / 2, "both workers scanned the array in only %u of %d rounds",
               shared_rounds, ROUNDS);
     gc_heap_destroy(h);
     return 0;
