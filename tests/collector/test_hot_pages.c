@@ -138,7 +138,7 @@ int main(int argc, char **argv)
         return 0;
     }
     /* 2 rounds, then 2 more after HOT_FOR collections: 4 of 40; allow some slack. */
-    CHECK_MSG(faults <= 6 * PAGES, "%ld faults for %d rounds of %d pages: hot pages fault", faults,
+    CHECK_MSG(faults <= 6L * PAGES, "%ld faults for %d rounds of %d pages: hot pages fault", faults,
               ROUNDS, PAGES);
     CHECK_MSG(hot_after_stores >= PAGES / 2, "only %llu of %d pages hot",
               (unsigned long long)hot_after_stores, PAGES);
