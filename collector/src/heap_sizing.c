@@ -214,9 +214,10 @@ void heap_sizing_major_ends(struct gc_heap *h)
  * a pause under half the target, and after one over it shrinks in proportion, but not so
  * far that the part of the pause that grows with the nursery would take less than a
  * quarter of the target (heap_sizing_nursery_scale): the barrier's
- * harvest and re-arm and the remembered-set scan are taken as fixed, since a random
- * writer's dirty pages saturate, and shrinking the nursery there only adds collections
- * (churn.scm under uffd sat at the floor, each pause 90% remembered set). CPU time,
+ * harvest and re-arm, and under a page barrier the remembered-set scan, are taken as
+ * fixed, since a random writer's dirty pages saturate, and shrinking the nursery there
+ * only adds collections (churn.scm under uffd sat at the floor, each pause 90%
+ * remembered set). CPU time,
  * not wall time, so that a loaded machine's descheduling does not shrink it; the busiest
  * collector thread's, less an assist's marking (collect_stopped in heap.c), so that the
  * target is the pause when each worker has a core. */

@@ -4,9 +4,12 @@
  * collection that promotes 8 MiB into such blocks must not take a fault for each page it
  * fills: with uffd the faults are the collecting thread's minor page faults (without
  * make_writable on reuse, each of the 2,048 pages faults once), with mprotect the
- * barrier's traps.
- * Usage: test_reused_blocks BARRIER (uffd or mprotect). */
+ * barrier's traps. With "partly", the major collection frees every other object only,
+ * and the new list fills the free cells of blocks that still hold objects: mprotect
+ * lifts their protection too (uffd does not; docs/barriers.md, "uffd").
+ * Usage: test_reused_blocks BARRIER [partly] (uffd or mprotect). */
 #define _GNU_SOURCE /* RUSAGE_THREAD */
+#include <stdbool.h>
 #include <string.h>
 #include <sys/resource.h>
 
@@ -29,9 +32,9 @@ static struct link *list;
 
 static const size_t list_bytes = (size_t)8 << 20;
 
-static void build_list(struct gc_mutator *m)
+static void build_list(struct gc_mutator *m, size_t bytes)
 {
-    for (size_t have = 0; have < list_bytes; have += sizeof(struct link) + 16) {
+    for (size_t have = 0; have < bytes; have += sizeof(struct link) + 16) {
         struct link *l = gc_alloc(m, KIND_LIST, sizeof *l);
         CHECK(l != NULL);
         memset(l->payload, 0x5a, sizeof l->payload);
@@ -50,6 +53,7 @@ static long minor_faults(void)
 
 int main(int argc, char **argv)
 {
+    bool partly = argc > 2 && strcmp(argv[2], "partly") == 0;
     struct gc_config cfg;
     gc_config_init(&cfg);
     cfg.barrier = barrier_from_args(argc, argv);
@@ -63,31 +67,46 @@ int main(int argc, char **argv)
     CHECK(gc_register_kind(h, KIND_LIST, trace_link) == 0);
     CHECK(gc_root_add(h, (void **)&list) == 0);
 
-    /* Old blocks, protected at the end of each collection, then all freed. */
-    build_list(m);
+    /* Old blocks, protected at the end of each collection, then all freed (partly:
+     * every other link). */
+    build_list(m, list_bytes);
     gc_collect(m, GC_COLLECT_MINOR);
     gc_collect(m, GC_COLLECT_MINOR); /* re-armed with the list in them */
-    list = NULL;
+    if (partly) {
+        for (struct link *l = list; l && l->next; l = l->next) {
+            l->next = l->next->next;
+            gc_write_barrier(m, (void **)&l->next);
+        }
+        gc_collect(m, GC_COLLECT_MINOR); /* re-armed after those stores */
+    } else {
+        list = NULL;
+    }
     gc_collect(m, GC_COLLECT_MAJOR);
     struct gc_stats s;
     gc_get_stats(h, &s);
-    CHECK_MSG(s.old_bytes < list_bytes / 4, "the major collection left %llu old bytes",
-              (unsigned long long)s.old_bytes);
+    /* Partly: the blocks stay, each with half its cells free. */
+    size_t kept = partly ? list_bytes / 2 : 0;
+    uint64_t old_before = s.old_bytes;
+    CHECK_MSG(s.old_bytes < (partly ? list_bytes + list_bytes / 4 : list_bytes / 4),
+              "the major collection left %llu old bytes", (unsigned long long)s.old_bytes);
 
-    /* A new list of the same size, promoted into the blocks the first one left. */
-    build_list(m);
+    /* A new list as big as what was freed, promoted into the blocks the first one left. */
+    build_list(m, list_bytes - kept);
     uint64_t traps_before = s.barrier_traps;
     long faults_before = minor_faults();
     gc_collect(m, GC_COLLECT_MINOR);
     long faults = minor_faults() - faults_before;
     gc_get_stats(h, &s);
     uint64_t traps = s.barrier_traps - traps_before;
-    size_t pages = list_bytes / 4096;
-    printf("promoting %zu MiB (%zu pages) into reused blocks: %ld page faults, %llu "
+    size_t pages = list_bytes / 4096; /* the reused blocks' pages */
+    printf("promoting %zu MiB into reused blocks of %zu pages: %ld page faults, %llu "
            "barrier traps\n",
-           list_bytes >> 20, pages, faults, (unsigned long long)traps);
-    CHECK_MSG(s.bytes_promoted >= 2 * list_bytes * 9 / 10, "promoted only %llu bytes",
+           (list_bytes - kept) >> 20, pages, faults, (unsigned long long)traps);
+    CHECK_MSG(s.bytes_promoted >= (2 * list_bytes - kept) * 9 / 10, "promoted only %llu bytes",
               (unsigned long long)s.bytes_promoted);
+    CHECK_MSG(!partly || s.old_bytes - old_before < list_bytes / 4,
+              "the new list took %llu bytes of new blocks, not the free cells of the old ones",
+              (unsigned long long)(s.old_bytes - old_before));
     CHECK_MSG(faults < (long)pages / 8 && traps < pages / 8,
               "%ld faults and %llu traps for %zu pages: the reused blocks were still "
               "protected",
