@@ -206,8 +206,7 @@ struct gc_heap {
     size_t resident_end;        /* one past the highest block ever resident; atomic */
     struct prefault *prefault;  /* the thread that populates blocks ahead, or NULL */
     char prefault_state[192];   /* "on", or why not */
-    bool huge_pages;            /* the region is madvise'd MADV_HUGEPAGE (huge_pages.c) */
-    char huge_pages_state[192]; /* "on", or why not */
+    char huge_pages_state[192]; /* "on" (huge_pages.c), or why not */
     size_t free_blocks;
     size_t free_search_from; /* next block index to look at for a free one */
 
@@ -375,6 +374,11 @@ static inline size_t block_bits_set(uint64_t *bits, size_t bi)
         n += (size_t)__builtin_popcountll(words[w]);
     return n;
 }
+/* What the heap's dirty units are called in statistics and traces. */
+static inline const char *dirty_unit_name(const struct gc_heap *h)
+{
+    return h->dirty_shift == GC_CARD_SHIFT ? "cards" : "pages";
+}
 /* Whether any of count units of the dirty map (a multiple of 8) is set. */
 static inline bool any_dirty(const uint8_t *units, size_t count)
 {
@@ -442,14 +446,15 @@ void block_for_each_object(struct gc_heap *h, size_t i, gc_object_fn fn, void *a
 
 /* ---- Heap growth outside pauses (prefault.c) ---- */
 struct prefault;
-void prefault_start(struct gc_heap *h); /* at creation; sets prefault_state */
-/* At creation, after prefault_start (whose measurement of a first touch is per 4 KiB
- * page): asks for transparent huge pages for the region where the barrier allows them;
- * setting is GCVM_GC_HUGE_PAGES (0, 1, or -1 unset). Sets huge_pages_state. */
-void huge_pages_advise(struct gc_heap *h, int setting);
+void prefault_start(struct gc_heap *h);   /* at creation; sets prefault_state */
 void prefault_stop(struct gc_heap *h);    /* at destruction */
 void prefault_request(struct gc_heap *h); /* after a collection: populate what comes next */
 uint64_t prefault_populated_bytes(const struct gc_heap *h);
+/* Huge pages (huge_pages.c). At creation, after prefault_start (whose measurement of a
+ * first touch is per 4 KiB page): asks for transparent huge pages for the region where
+ * the barrier allows them; setting is GCVM_GC_HUGE_PAGES (0, 1, or -1 unset). Sets
+ * huge_pages_state. */
+void huge_pages_advise(struct gc_heap *h, int setting);
 void blocks_note_resident(struct gc_heap *h, size_t first, size_t count);
 void retention_release(struct gc_heap *h); /* after a major collection's sweep */
 
@@ -486,8 +491,9 @@ void heap_sizing_marking_ends(struct gc_heap *h);
  * least). After each minor collection that was not a cycle's final pause, with the CPU
  * time it took (the process's, in the pause): the next nursery's size. */
 void heap_sizing_nursery_limits(struct gc_heap *h);
-/* After a minor pause: its CPU time, and the part of it taken as fixed (the barrier's
- * steps and the remembered-set scan: they do not shrink with the nursery). */
+/* After a minor pause: its CPU time, and the part of it taken as fixed, which does not
+ * shrink with the nursery (fixed_part_of_minor in heap.c: the barrier's steps and, under
+ * a page barrier, the remembered-set scan). */
 void heap_sizing_minor_ends(struct gc_heap *h, uint64_t pause_cpu_ns, uint64_t fixed_ns);
 /* The factor the nursery's size takes after a minor pause over the target (exported for
  * tests as gc_debug_nursery_scale). */
@@ -745,7 +751,6 @@ void protected_run_mark_protected(struct gc_heap *h, size_t first, size_t count)
  * ranges rearm() protects; hot_pages_mark_dirty, in harvest(), marks the hot pages
  * written (the program may have written them without a fault); hot_pages_clear_block
  * forgets a block's streaks when it is freed. */
-bool hot_page(const struct gc_heap *h, size_t page);
 void hot_pages_update(struct gc_heap *h);
 void hot_pages_mark_dirty(struct gc_heap *h);
 void hot_pages_clear_block(struct gc_heap *h, size_t bi);

@@ -28,7 +28,7 @@ static bool streak_is_hot(uint8_t streak)
     return streak >= HOT_AFTER;
 }
 
-bool hot_page(const struct gc_heap *h, size_t page)
+static bool hot_page(const struct gc_heap *h, size_t page)
 {
     return h->write_streak && streak_is_hot(h->write_streak[page]);
 }

@@ -121,8 +121,8 @@ void gc_print_stats(const struct gc_heap *h, void *file)
             "gc: barrier: %llu traps, %llu dirty %s found, %llu fields scanned for them, "
             "%.1f ms; %llu pinned blocks; %llu hot pages\n",
             (unsigned long long)s.barrier_traps, (unsigned long long)s.dirty_units,
-            s.dirty_unit_bytes == 512 ? "cards" : "pages", (unsigned long long)s.remembered_fields,
-            s.barrier_ms, (unsigned long long)s.pinned_blocks, (unsigned long long)s.hot_pages);
+            dirty_unit_name(h), (unsigned long long)s.remembered_fields, s.barrier_ms,
+            (unsigned long long)s.pinned_blocks, (unsigned long long)s.hot_pages);
     fprintf(f, "gc: growth outside pauses: %s; %.1f MiB faulted in ahead, %.1f MiB returned\n",
             h->prefault_state, (double)s.prefaulted_bytes / 1048576.0,
             (double)s.released_bytes / 1048576.0);
@@ -146,8 +146,7 @@ void gc_print_stats(const struct gc_heap *h, void *file)
                 "in the last), %llu of them in final pauses; final pause max %.3f ms, last "
                 "%.3f ms",
                 (unsigned long long)s.concurrent_cycles, s.concurrent_mark_ms,
-                (unsigned long long)s.mark_rescanned_units,
-                s.dirty_unit_bytes == 512 ? "cards" : "pages",
+                (unsigned long long)s.mark_rescanned_units, dirty_unit_name(h),
                 (double)s.mark_rescanned_units / (double)s.concurrent_cycles,
                 (unsigned long long)s.last_cycle_rescanned_units,
                 (unsigned long long)s.final_rescanned_units, s.final_pause_max_ms,
