@@ -271,6 +271,13 @@ static void uffd_make_writable(struct gc_heap *h, size_t first, size_t count)
     }
 }
 
+/* Partly free blocks that promotion will fill: one ioctl for the run costs less than a
+ * fault for each of their pages with a free cell. */
+static void uffd_make_reused_writable(struct gc_heap *h, size_t first, size_t count)
+{
+    unprotect_blocks(h, first, count);
+}
+
 const struct gc_barrier_ops gc_barrier_uffd_ops = {
     .kind = GC_BARRIER_UFFD,
     .dirty_shift = PAGE_SHIFT,
@@ -280,5 +287,6 @@ const struct gc_barrier_ops gc_barrier_uffd_ops = {
     .harvest = uffd_harvest,
     .rearm = uffd_rearm,
     .make_writable = uffd_make_writable,
+    .make_reused_writable = uffd_make_reused_writable,
     .keeps_hot_pages = true,
 };

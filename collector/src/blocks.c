@@ -178,20 +178,37 @@ static long usable_block_of_class(struct gc_heap *h, unsigned cls, size_t from)
     return -1;
 }
 
-/* The next block of the class, from reuse_from on, with a free cell and no dirty unit
+/* Whether SMALL block i can take promoted objects of class cls: a free cell, no dirty unit
  * (the remembered-set scan of this collection may read a dirty block's cells while its
- * worker fills it), swept first if unswept; or -1. */
-static long reusable_block_of_class(struct gc_heap *h, unsigned cls)
+ * worker fills it), not handed to a worker yet; swept first if unswept. */
+static bool reusable_block(struct gc_heap *h, size_t i, unsigned cls)
 {
     size_t units = BLOCK_BYTES >> h->dirty_shift;
+    struct block *b = &h->blocks[i];
+    if (b->kind != BLOCK_SMALL || b->size_class != cls || b->worker_filled ||
+        any_dirty(h->dirty + i * units, units))
+        return false;
+    if (b->unswept)
+        sweep_small_block(h, i, true);
+    return block_bits_set(h->alloc_bits, i) < cells_per_block(cls);
+}
+
+/* A block with free cells that promotion is about to fill, writable: with the world
+ * stopped and no worker running, one system call for the block costs less than a fault
+ * for each of its pages with a free cell. */
+static void make_reused_writable(struct gc_heap *h, size_t bi)
+{
+    if (h->barrier->make_reused_writable)
+        h->barrier->make_reused_writable(h, bi, 1);
+    else if (h->barrier->make_writable)
+        h->barrier->make_writable(h, bi, 1);
+}
+
+/* The next reusable block of the class from reuse_from on; or -1. */
+static long reusable_block_of_class(struct gc_heap *h, unsigned cls)
+{
     for (size_t i = h->reuse_from[cls]; i < h->blocks_end && !h->all_dirty; i++) {
-        struct block *b = &h->blocks[i];
-        if (b->kind != BLOCK_SMALL || b->size_class != cls || b->worker_filled ||
-            any_dirty(h->dirty + i * units, units))
-            continue;
-        if (b->unswept)
-            sweep_small_block(h, i, true);
-        if (block_bits_set(h->alloc_bits, i) < cells_per_block(cls)) {
+        if (reusable_block(h, i, cls)) {
             h->reuse_from[cls] = i + 1;
             return (long)i;
         }
@@ -200,10 +217,46 @@ static long reusable_block_of_class(struct gc_heap *h, unsigned cls)
     return -1;
 }
 
+void old_prepare_reuse(struct gc_heap *h)
+{
+    void (*lift)(struct gc_heap *, size_t, size_t) = h->barrier->make_reused_writable
+                                                         ? h->barrier->make_reused_writable
+                                                         : h->barrier->make_writable;
+    for (unsigned cls = 0; cls < SIZE_CLASS_COUNT; cls++) {
+        /* What the last one took, or half what was expected of it: a collection that
+         * promoted nothing (a forced one) does not make the next one start blind. */
+        uint64_t taken = h->promotion_cells_taken[cls], half = h->promotion_cells_expected[cls] / 2;
+        uint64_t expected = taken > half ? taken : half;
+        h->promotion_cells_taken[cls] = 0;
+        h->promotion_cells_expected[cls] = expected;
+        if (!lift || h->all_dirty || expected == 0)
+            continue;
+        uint64_t want = expected + expected / 4, free_cells = 0;
+        size_t run = 0, run_len = 0;
+        for (size_t i = h->reuse_from[cls]; free_cells < want && i < h->blocks_end; i++) {
+            if (!reusable_block(h, i, cls))
+                continue;
+            free_cells += cells_per_block(cls) - block_bits_set(h->alloc_bits, i);
+            if (run_len > 0 && run + run_len == i) {
+                run_len++;
+                continue;
+            }
+            if (run_len > 0)
+                lift(h, run, run_len);
+            run = i;
+            run_len = 1;
+        }
+        if (run_len > 0)
+            lift(h, run, run_len);
+    }
+}
+
 long old_take_small_block(struct gc_heap *h, unsigned cls)
 {
     long reused = reusable_block_of_class(h, cls);
     if (reused >= 0) {
+        h->promotion_cells_taken[cls] +=
+            cells_per_block(cls) - block_bits_set(h->alloc_bits, (size_t)reused);
         h->blocks[reused].cursor = 0;
         h->blocks[reused].worker_filled = true;
         if (h->barrier->make_writable)
@@ -213,6 +266,7 @@ long old_take_small_block(struct gc_heap *h, unsigned cls)
     long bi = take_block(h, BLOCK_SMALL);
     if (bi < 0)
         return -1;
+    h->promotion_cells_taken[cls] += cells_per_block(cls);
     h->blocks[bi].size_class = (uint8_t)cls;
     h->blocks[bi].worker_filled = true;
     h->old_blocks++;
@@ -244,8 +298,7 @@ void *old_alloc_small(struct gc_heap *h, size_t total)
     for (long bi = first; bi >= 0; bi = usable_block_of_class(h, cls, (size_t)bi + 1)) {
         if (bi != h->small_current[cls]) {
             h->small_current[cls] = (int32_t)bi;
-            if (h->barrier->make_writable)
-                h->barrier->make_writable(h, (size_t)bi, 1);
+            make_reused_writable(h, (size_t)bi);
         }
         void *cell = take_cell(h, (size_t)bi);
         if (cell)

@@ -233,6 +233,10 @@ struct gc_heap {
     /* Per class: where the search for a partly free block to hand a promotion worker
      * goes on (blocks.c); back to 0 at each bitmap swap. */
     size_t reuse_from[SIZE_CLASS_COUNT];
+    /* Per class: free cells in the blocks handed to promotion workers since the last
+     * old_prepare_reuse, which expects the next parallel minor collection to want as many. */
+    uint64_t promotion_cells_taken[SIZE_CLASS_COUNT];
+    uint64_t promotion_cells_expected[SIZE_CLASS_COUNT]; /* what the last call lifted for */
 
     /* One bit per granule of the region, for the granule an object's header is in.
      * alloc_bits: which cells of SMALL blocks hold objects (a cell is free iff its bit is
@@ -408,6 +412,13 @@ void *old_alloc_large(struct gc_heap *h, size_t total); /* NULL if no run is fre
  * -1. For the workers of a parallel minor collection, which fill blocks of their own,
  * under their allocation lock. */
 long old_take_small_block(struct gc_heap *h, unsigned cls);
+/* Before the workers of a parallel minor collection start: the partly free blocks of each
+ * class that old_take_small_block will hand them, with free cells for what the workers of
+ * the last parallel minor collection took in that class plus a quarter, made writable a run at a
+ * time (a page barrier's faults on the pages promotion fills, or a protection lifted per block from
+ * a worker while the others run, cost more; docs/barriers.md, "Promotion into partly free blocks").
+ */
+void old_prepare_reuse(struct gc_heap *h);
 /* The next free cell of SMALL block bi (of class cls) at or after *cursor, now
  * allocated, or NULL; and the undoing of the last such allocation in its block (a worker
  * that lost the race to copy an object). The cursor is the caller's: a promotion worker
@@ -711,6 +722,11 @@ struct gc_barrier_ops {
     void (*harvest)(struct gc_heap *h);
     void (*rearm)(struct gc_heap *h);
     void (*make_writable)(struct gc_heap *h, size_t first_block, size_t count); /* or NULL */
+    /* As make_writable, for blocks that hold objects and that promotion is expected to
+     * fill: a barrier whose make_writable keeps such blocks protected lifts them here
+     * (re-armed in the same pause, so nothing the mutators write is missed); or NULL:
+     * make_writable does. */
+    void (*make_reused_writable)(struct gc_heap *h, size_t first_block, size_t count);
     /* Faults taken and nanoseconds spent handling them, for a trapping barrier; or NULL. */
     void (*trap_counts)(const struct gc_heap *h, uint64_t *traps, uint64_t *ns);
     /* Whether rearm() leaves hot pages writable (hot_pages.c); the heap then keeps

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -407,14 +408,22 @@ static void timed_barrier_step(struct gc_heap *h, void (*step)(struct gc_heap *)
     h->phase_ns[2] += ns;
 }
 
+/* The page faults the process has taken so far, every thread's: in a pause, the collector's
+ * (first touches, a page barrier's faults on promotion) and the prefault thread's. */
+static uint64_t process_page_faults(void)
+{
+    struct rusage ru;
+    return getrusage(RUSAGE_SELF, &ru) == 0 ? (uint64_t)ru.ru_minflt + (uint64_t)ru.ru_majflt : 0;
+}
+
 static void log_collection(struct gc_heap *h, const char *kind, uint64_t promoted_before,
-                           const uint64_t remset_before[2], double ms)
+                           const uint64_t remset_before[2], uint64_t faults_before, double ms)
 {
     fprintf(stderr,
             "gcvm-gc: %s #%llu: %.3f ms (trace %.3f, sweep %.3f, barrier %.3f, marker park "
             "%.3f, assist %.3f; before it, stopping the others %.3f); remembered set %llu "
-            "dirty %s, %llu fields; promoted %.1f KiB; old %.1f MiB, heap %.1f MiB, next "
-            "nursery %.2f MiB\n",
+            "dirty %s, %llu fields; promoted %.1f KiB; page faults %llu; old %.1f MiB, heap "
+            "%.1f MiB, next nursery %.2f MiB\n",
             kind,
             (unsigned long long)h->stats.minor_collections +
                 (unsigned long long)h->stats.major_collections,
@@ -424,6 +433,7 @@ static void log_collection(struct gc_heap *h, const char *kind, uint64_t promote
             (unsigned long long)(h->stats.dirty_units - remset_before[0]), dirty_unit_name(h),
             (unsigned long long)(h->stats.remembered_fields - remset_before[1]),
             (double)(h->stats.bytes_promoted - promoted_before) / 1024.0,
+            (unsigned long long)(process_page_faults() - faults_before),
             (double)(h->old_blocks << BLOCK_SHIFT) / 1048576.0,
             (double)((h->nblocks - h->free_blocks) << BLOCK_SHIFT) / 1048576.0,
             (double)(h->nursery_target_blocks << BLOCK_SHIFT) / 1048576.0);
@@ -532,6 +542,7 @@ static void collect_stopped(struct gc_heap *h, enum collection_request what)
     uint64_t t0 = gc_now_ns();
     uint64_t promoted_before = h->stats.bytes_promoted;
     uint64_t remset_before[2] = {h->stats.dirty_units, h->stats.remembered_fields};
+    uint64_t faults_before = h->trace_log ? process_page_faults() : 0;
     memset(h->phase_ns, 0, sizeof h->phase_ns);
     /* The pause's CPU time, for the nursery's sizing: the busiest of the collecting
      * thread (its own clock) and the helper workers (theirs in the parallel part), not
@@ -589,7 +600,7 @@ static void collect_stopped(struct gc_heap *h, enum collection_request what)
                        : outcome == PAUSE_CYCLE_END       ? "major (end of a concurrent cycle)"
                        : h->cycle_active && !cycle_before ? "minor (start of a concurrent cycle)"
                                                           : "minor",
-                       promoted_before, remset_before, ms);
+                       promoted_before, remset_before, faults_before, ms);
     concurrent_pause_end(h);
     h->collecting = false;
 }

@@ -7,20 +7,25 @@
  * collection: 13-18 us each on a paravirtualized machine, against a microsecond to scan
  * the page. A page written at HOT_AFTER collections in a row is therefore not protected
  * again: it stays writable and counts as written at every harvest, so the remembered-set
- * scan reads it like a dirty card. Every HOT_FOR collections a hot page is protected once
- * more, and stays writable again only if the program writes it again at the next two:
- * a page the program stopped writing costs at most HOT_FOR scans.
+ * scan reads it like a dirty card. A page hot for HOT_FOR collections is protected once
+ * more, at the first collection whose number its page number matches modulo HOT_FOR (so
+ * after HOT_FOR to 2 * HOT_FOR - 1 of them), and stays writable again only if the program
+ * writes it again at the next two. Spread so, the hot pages of a large array are
+ * re-tested a thirty-second at a time: all at once, the re-arm that protected them took
+ * 7-18 ms of one pause in churn.scm, and the program then faulted on every page. A page
+ * the program stopped writing costs at most 2 * HOT_FOR - 1 scans.
  *
  * The streak (h->write_streak, a byte per page) counts the collections in a row at which
- * a page was written; it changes only in rearm(), with the world stopped, and is clear
- * for every block that is not old. */
+ * a page was written, up to 255; it changes only in rearm(), with the world stopped, and
+ * is clear for every block that is not old. */
 #include <string.h>
 
 #include "gc_internal.h"
 
 enum {
     HOT_AFTER = 2, /* written at this many collections in a row: left writable */
-    HOT_FOR = 32,  /* then protected again at this streak, to see whether writes go on */
+    HOT_FOR = 32,  /* then protected again at a streak of 32 to 63, to see whether writes go
+                      on */
 };
 
 static bool streak_is_hot(uint8_t streak)
@@ -45,7 +50,8 @@ static size_t update_block(struct gc_heap *h, size_t bi)
             streak[k] = 0;
             continue;
         }
-        streak[k] = streak[k] + 1 >= HOT_FOR ? 0 : (uint8_t)(streak[k] + 1);
+        bool retest = streak[k] >= HOT_FOR && (h->collections + first + k) % HOT_FOR == 0;
+        streak[k] = retest ? 0 : streak[k] == UINT8_MAX ? UINT8_MAX : (uint8_t)(streak[k] + 1);
         hot += streak_is_hot(streak[k]);
     }
     return hot;

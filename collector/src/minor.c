@@ -720,6 +720,7 @@ void gather_worker_results(struct gc_heap *h, struct minor_parallel *par, gc_vis
 static void minor_collect_parallel(struct gc_heap *h, struct minor_parallel *par)
 {
     make_allocation_blocks_writable(h);
+    old_prepare_reuse(h);
     prepare_promotion_blocks(h, par);
     if (h->conservative_stack)
         conservative_scan_stacks(h, pin_if_young);

@@ -2,12 +2,16 @@
  * collection, are writable again when the collector takes them for new objects
  * (take_block and make_writable in blocks.c; "uffd" in docs/barriers.md). A minor
  * collection that promotes 8 MiB into such blocks must not take a fault for each page it
- * fills: with uffd the faults are the collecting thread's minor page faults (without
- * make_writable on reuse, each of the 2,048 pages faults once), with mprotect the
- * barrier's traps. With "partly", the major collection frees every other object only,
- * and the new list fills the free cells of blocks that still hold objects: mprotect
- * lifts their protection too (uffd does not; docs/barriers.md, "uffd").
- * Usage: test_reused_blocks BARRIER [partly] (uffd or mprotect). */
+ * fills: with uffd the faults are the process's minor page faults (without make_writable
+ * on reuse, each of the 2,048 pages faults once), with mprotect the barrier's traps.
+ *
+ * With "partly", the major collection frees every other object only, and a new list
+ * fills the free cells of blocks that still hold objects, promoted in two halves: the
+ * second half's collection is the one measured. Promotion lifts the protection of such
+ * blocks too (docs/barriers.md, "Promotion into partly free blocks"): one block at a time
+ * on one collector thread; with "parallel", on 2 threads, before the workers start, as
+ * many as the last collection filled (old_prepare_reuse), which the first half sets.
+ * Usage: test_reused_blocks BARRIER [partly [parallel]] (uffd or mprotect). */
 #define _GNU_SOURCE /* RUSAGE_THREAD */
 #include <stdbool.h>
 #include <string.h>
@@ -44,21 +48,28 @@ static void build_list(struct gc_mutator *m, size_t bytes)
     }
 }
 
+/* The process's: the collector threads' faults are what is counted (the mutator, this
+ * thread, is stopped while they run). */
 static long minor_faults(void)
 {
     struct rusage u;
-    CHECK(getrusage(RUSAGE_THREAD, &u) == 0);
+    CHECK(getrusage(RUSAGE_SELF, &u) == 0);
     return u.ru_minflt;
 }
 
 int main(int argc, char **argv)
 {
     bool partly = argc > 2 && strcmp(argv[2], "partly") == 0;
+    bool parallel = partly && argc > 3 && strcmp(argv[3], "parallel") == 0;
+    /* No page populated by the prefault thread counts as a fault of the collection; the
+     * workers take part in every collection, however small. */
+    setenv("GCVM_GC_PREFAULT", "0", 1);
+    setenv("GCVM_GC_WORKERS_TOGETHER", parallel ? "1" : "0", 1);
     struct gc_config cfg;
     gc_config_init(&cfg);
     cfg.barrier = barrier_from_args(argc, argv);
     cfg.nursery_bytes = (size_t)16 << 20; /* the list fits: one minor collection */
-    cfg.parallelism = 1;
+    cfg.parallelism = parallel ? 2 : 1;
     cfg.concurrent_marking = -1;
     char err[256];
     struct gc_heap *h = gc_heap_create(&cfg, err, sizeof err);
@@ -90,18 +101,26 @@ int main(int argc, char **argv)
     CHECK_MSG(s.old_bytes < (partly ? list_bytes + list_bytes / 4 : list_bytes / 4),
               "the major collection left %llu old bytes", (unsigned long long)s.old_bytes);
 
-    /* A new list as big as what was freed, promoted into the blocks the first one left. */
-    build_list(m, list_bytes - kept);
+    /* A new list as big as what was freed, promoted into the blocks the first one left;
+     * partly: its first half in a collection of its own. */
+    size_t measured = list_bytes - kept;
+    if (partly) {
+        build_list(m, measured / 2);
+        gc_collect(m, GC_COLLECT_MINOR);
+        measured -= measured / 2;
+        gc_get_stats(h, &s);
+    }
+    build_list(m, measured);
     uint64_t traps_before = s.barrier_traps;
     long faults_before = minor_faults();
     gc_collect(m, GC_COLLECT_MINOR);
     long faults = minor_faults() - faults_before;
     gc_get_stats(h, &s);
     uint64_t traps = s.barrier_traps - traps_before;
-    size_t pages = list_bytes / 4096; /* the reused blocks' pages */
-    printf("promoting %zu MiB into reused blocks of %zu pages: %ld page faults, %llu "
+    size_t pages = (partly ? 2 * measured : measured) / 4096; /* the reused blocks' pages */
+    printf("promoting %zu KiB into reused blocks of %zu pages: %ld page faults, %llu "
            "barrier traps\n",
-           (list_bytes - kept) >> 20, pages, faults, (unsigned long long)traps);
+           measured >> 10, pages, faults, (unsigned long long)traps);
     CHECK_MSG(s.bytes_promoted >= (2 * list_bytes - kept) * 9 / 10, "promoted only %llu bytes",
               (unsigned long long)s.bytes_promoted);
     CHECK_MSG(!partly || s.old_bytes - old_before < list_bytes / 4,
