@@ -128,6 +128,7 @@ static long take_block(struct gc_heap *h, enum block_kind kind)
     if (bi >= 0) {
         reset_block_metadata(&h->blocks[bi]);
         h->blocks[bi].kind = (uint8_t)kind;
+        h->blocks[bi].marks_clean = kind == BLOCK_SMALL; /* freed with its bits cleared */
         if (h->barrier->make_writable)
             h->barrier->make_writable(h, (size_t)bi, 1);
     }

@@ -111,6 +111,11 @@ void concurrent_mark_allocated(struct gc_heap *h, void *obj)
     mark_atomic(h, obj);
 }
 
+bool concurrent_may_shade(const struct gc_heap *h, const void *obj)
+{
+    return h->marker->old_at[block_index(h, obj)] && !is_marked_atomic(h, obj);
+}
+
 /* The marker's visitor. The field may be stored into by a mutator at this moment: either
  * value is fine (a store after the scan makes its unit dirty, which the marker re-scans),
  * so the race is the design's, not a bug. The read is one aligned word (a volatile load,
@@ -241,9 +246,11 @@ static void trace_partial_chunk(struct marker *cm)
 }
 
 /* Marks until the grey stack is empty and every mark-dirty unit re-scanned (DONE), a
- * pause asks for the marker (PAUSED, only when `yield`), or `limit` steps were done. A
- * step traces one object or looks at one block's mark-dirty units. */
-static enum mark_result mark_work(struct marker *cm, size_t limit, bool yield, size_t *steps)
+ * pause asks for the marker (PAUSED, only when `yield`), `limit` steps were done or the
+ * clock passed deadline_ns (LIMIT; 0: no deadline). A step traces one object, one chunk
+ * of a large one, or looks at one block's mark-dirty units. */
+static enum mark_result mark_work(struct marker *cm, size_t limit, bool yield, uint64_t deadline_ns,
+                                  size_t *steps)
 {
     size_t n = 0, chunks_unlooked = 0;
     enum mark_result r = MARK_DONE;
@@ -254,13 +261,20 @@ static enum mark_result mark_work(struct marker *cm, size_t limit, bool yield, s
         }
         /* Before every chunk of a large object too: 64 chunks (half a million fields, most
          * missing the cache) kept a minor pause waiting 8-25 ms for the marker on
-         * churn.scm's million-entry vector. */
-        if (yield && (n % PAUSE_CHECK_EVERY == 0 || cm->partial)) {
-            if (chunks_unlooked > cm->most_chunks_unlooked)
-                cm->most_chunks_unlooked = chunks_unlooked;
-            chunks_unlooked = 0;
-            if (__atomic_load_n(&cm->pause_requested, __ATOMIC_ACQUIRE)) {
-                r = MARK_PAUSED;
+         * churn.scm's million-entry vector, and 32 made an assist overrun its time by
+         * 4 ms. */
+        if ((yield || deadline_ns) && (n % PAUSE_CHECK_EVERY == 0 || cm->partial)) {
+            if (yield) {
+                if (chunks_unlooked > cm->most_chunks_unlooked)
+                    cm->most_chunks_unlooked = chunks_unlooked;
+                chunks_unlooked = 0;
+                if (__atomic_load_n(&cm->pause_requested, __ATOMIC_ACQUIRE)) {
+                    r = MARK_PAUSED;
+                    break;
+                }
+            }
+            if (deadline_ns && gc_now_ns() >= deadline_ns) {
+                r = MARK_LIMIT;
                 break;
             }
         }
@@ -485,7 +499,7 @@ static void *marker_main(void *arg)
         enum mark_result r;
         enum sweep_result swept = SWEEP_DONE;
         if (marking) {
-            r = mark_work(cm, SIZE_MAX, true, NULL);
+            r = mark_work(cm, SIZE_MAX, true, 0, NULL);
         } else {
             swept = sweep_in_background(cm->heap, &cm->pause_requested);
             r = swept == SWEEP_DONE ? MARK_DONE : MARK_PAUSED;
@@ -674,7 +688,7 @@ void concurrent_assist(struct gc_heap *h, uint64_t bytes, uint64_t pause_start_n
     if (give_up > pause_start_ns + ASSIST_PAUSE_MAX_NS)
         give_up = pause_start_ns + ASSIST_PAUSE_MAX_NS;
     while (cm->traced_bytes < until && gc_now_ns() < give_up)
-        if (mark_work(cm, ASSIST_STEPS, false, NULL) == MARK_DONE)
+        if (mark_work(cm, ASSIST_STEPS, false, give_up, NULL) == MARK_DONE)
             break;
     h->stats.assist_marked_bytes += cm->traced_bytes - (until - bytes);
 }
@@ -716,7 +730,7 @@ void concurrent_cycle_start(struct gc_heap *h)
 {
     struct marker *cm = h->marker;
     heap_sizing_major_begins(h);
-    major_clear_old_marks(h);
+    major_clear_stale_marks(h);
     memset(cm->mark_dirty, 0, (h->blocks_end << BLOCK_SHIFT) >> h->dirty_shift);
     cm->grey.count = 0;
     cm->weak.count = 0;
@@ -757,7 +771,7 @@ void concurrent_cycle_finish(struct gc_heap *h)
     if (final_mark_goes_parallel(cm))
         final_mark_parallel(cm);
     else
-        mark_work(cm, SIZE_MAX, false, NULL);
+        mark_work(cm, SIZE_MAX, false, 0, NULL);
     h->stats.final_rescanned_units += cm->rescanned - before;
     h->stats.mark_rescanned_units += cm->rescanned;
     h->stats.last_cycle_rescanned_units = cm->rescanned;
@@ -805,7 +819,7 @@ long gc_debug_mark_step(struct gc_mutator *m, size_t steps)
     if (h->cycle_active) {
         concurrent_pause_begin(h);
         size_t n;
-        mark_work(h->marker, steps, false, &n);
+        mark_work(h->marker, steps, false, 0, &n);
         done = (long)n;
         concurrent_pause_end(h);
     }

@@ -92,6 +92,8 @@ struct block {
     bool unswept;         /* SMALL: not swept since the last major collection (sweep.c) */
     bool worker_filled;   /* SMALL: handed to a promotion worker since the last major
                              collection (old_take_small_block): never to a second one */
+    bool marks_clean;     /* SMALL: no mark bit set since it was swept or taken free, so a
+                             cycle's start need not clear them (major_clear_stale_marks) */
     uint32_t run;         /* LARGE: blocks in the object; LARGE_TAIL: offset to head */
     uint32_t cursor;      /* SMALL: next cell to try when allocating */
     char *fill;           /* NURSERY/PINNED: end of the allocated objects */
@@ -528,6 +530,9 @@ bool major_mark_goes_parallel(const struct gc_heap *h);
  * could not copy is left on h->grey for drain_grey with visit_for_major. */
 void major_mark_parallel(struct gc_heap *h);
 void major_clear_old_marks(struct gc_heap *h); /* before marking: stale bits of the swap */
+/* The same, but for the SMALL blocks whose bits the sweep already cleared: a concurrent
+ * cycle's start, after the last one's sweep has finished. */
+void major_clear_stale_marks(struct gc_heap *h);
 
 /* ---- Sweeping (sweep.c; docs/collector.md, "Lazy sweeping"); all with h->lock held ----
  * sweep_eager: after a stop-the-world marking, every block swept in the pause.
@@ -569,6 +574,10 @@ void concurrent_after_minor(struct gc_heap *h);
 void concurrent_shade(struct gc_heap *h, void *obj);
 /* Marks an object allocated old during the cycle (any thread, under the heap's lock). */
 void concurrent_mark_allocated(struct gc_heap *h, void *obj);
+/* During a cycle, in a pause: whether obj, which is not young, is in a block the marker
+ * marks and not marked yet, so that concurrent_shade would queue it. Any worker; it reads
+ * a mark bit that others may be setting. */
+bool concurrent_may_shade(const struct gc_heap *h, const void *obj);
 /* The marker has nothing left: the next nursery block boundary ends the cycle. Any
  * thread. */
 bool concurrent_final_due(const struct gc_heap *h);

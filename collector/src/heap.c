@@ -417,11 +417,13 @@ static uint64_t process_page_faults(void)
 }
 
 static void log_collection(struct gc_heap *h, const char *kind, uint64_t promoted_before,
-                           const uint64_t remset_before[2], uint64_t faults_before, double ms)
+                           const uint64_t remset_before[2], uint64_t faults_before, uint64_t cpu_ns,
+                           double ms)
 {
     fprintf(stderr,
             "gcvm-gc: %s #%llu: %.3f ms (trace %.3f, sweep %.3f, barrier %.3f, marker park "
-            "%.3f, assist %.3f; before it, stopping the others %.3f); remembered set %llu "
+            "%.3f, assist %.3f; CPU of the collecting thread %.3f, of the busiest worker "
+            "%.3f; before it, stopping the others %.3f); remembered set %llu "
             "dirty %s, %llu fields; promoted %.1f KiB; page faults %llu; old %.1f MiB, heap "
             "%.1f MiB, next nursery %.2f MiB\n",
             kind,
@@ -429,7 +431,8 @@ static void log_collection(struct gc_heap *h, const char *kind, uint64_t promote
                 (unsigned long long)h->stats.major_collections,
             ms, (double)h->phase_ns[0] / 1e6, (double)h->phase_ns[1] / 1e6,
             (double)h->phase_ns[2] / 1e6, (double)h->phase_ns[3] / 1e6,
-            (double)h->phase_ns[4] / 1e6, (double)h->last_stop_wait_ns / 1e6,
+            (double)h->phase_ns[4] / 1e6, (double)cpu_ns / 1e6,
+            (double)h->pause_busiest_helper_cpu_ns / 1e6, (double)h->last_stop_wait_ns / 1e6,
             (unsigned long long)(h->stats.dirty_units - remset_before[0]), dirty_unit_name(h),
             (unsigned long long)(h->stats.remembered_fields - remset_before[1]),
             (double)(h->stats.bytes_promoted - promoted_before) / 1024.0,
@@ -600,7 +603,7 @@ static void collect_stopped(struct gc_heap *h, enum collection_request what)
                        : outcome == PAUSE_CYCLE_END       ? "major (end of a concurrent cycle)"
                        : h->cycle_active && !cycle_before ? "minor (start of a concurrent cycle)"
                                                           : "minor",
-                       promoted_before, remset_before, faults_before, ms);
+                       promoted_before, remset_before, faults_before, thread_cpu_ns() - cpu0, ms);
     concurrent_pause_end(h);
     h->collecting = false;
 }

@@ -29,6 +29,27 @@ void major_clear_old_marks(struct gc_heap *h)
     for_each_old_run(h, clear_old_marks);
 }
 
+/* One old run's blocks but those swept since the swap: at 1 GiB old, clearing every
+ * block's bits took 8 MiB of memset in the pause that starts a cycle (3.5 ms on
+ * churn.scm at 280 MiB); the background sweep clears them block by block instead. With
+ * the verifier on, a block said clean is checked. */
+static void clear_stale_marks(struct gc_heap *h, size_t first, size_t count)
+{
+    for (size_t bi = first; bi < first + count; bi++) {
+        const struct block *b = &h->blocks[bi];
+        if (b->kind != BLOCK_SMALL || !b->marks_clean)
+            clear_old_marks(h, bi, 1);
+        else if (h->verify && block_bits_set(h->mark_bits, bi) != 0)
+            gc_fatal("block %zu is said to have clear marks, but %zu are set", bi,
+                     block_bits_set(h->mark_bits, bi));
+    }
+}
+
+void major_clear_stale_marks(struct gc_heap *h)
+{
+    for_each_old_run(h, clear_stale_marks);
+}
+
 void major_collect(struct gc_heap *h)
 {
     uint64_t t0 = gc_now_ns();

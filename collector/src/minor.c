@@ -440,13 +440,12 @@ void *parallel_promote(struct evac_worker *w, void *obj, void **field)
     }
     w->objects_copied++;
     w->bytes_promoted += total + extra;
-    if (w->h->marking) /* a major collection's copy: live, and marked by its copier only */
+    /* A major collection's copy: live, and marked by its copier only. A copy promoted
+     * during a concurrent cycle: marked black (docs/collector.md, "Concurrent marking",
+     * invariant D): this collection traces it with parallel_visit_shading, which queues
+     * the old objects it points at for the marker. */
+    if (w->h->marking || w->h->cycle_active)
         mark_claim(w->h, copy);
-    /* Promoted during a concurrent cycle: shaded (docs/collector.md, "Concurrent marking",
-     * invariant D), by the single-threaded end, since the marker's grey list is not the
-     * workers' to share. */
-    if (w->h->cycle_active)
-        ptr_stack_push(&w->to_shade, copy);
     if (!(hdr & GC_HDR_POINTERFREE))
         ptr_stack_push(&w->local, copy);
     return copy;
@@ -463,6 +462,31 @@ static void parallel_visit(void **field, void *ctx)
     void *v = __atomic_load_n(field, __ATOMIC_ACQUIRE);
     if (!may_be_object(h, v) || h->blocks[block_index(h, v)].kind != BLOCK_NURSERY)
         return;
+    void *moved = parallel_promote(w, v, field);
+    if (moved)
+        __atomic_store_n(field, moved, __ATOMIC_RELEASE);
+}
+
+/* The workers' visitor for the fields of their copies during a concurrent cycle: as
+ * parallel_visit, and an old object not marked yet is queued to be shaded by the
+ * single-threaded end (the marker's grey list is not the workers' to share). The copies
+ * are marked black, not traced by the marker: this is where their fields are traced for
+ * it, while this collection reads them anyway; a field that points at a young object
+ * names a copy, marked black in its turn. Only copies (and the objects of blocks the
+ * conservative scan pinned, which pin_block shades) go on the workers' stacks and
+ * deques, so every copy is traced here. */
+static void parallel_visit_shading(void **field, void *ctx)
+{
+    struct evac_worker *w = ctx;
+    struct gc_heap *h = w->h;
+    void *v = __atomic_load_n(field, __ATOMIC_ACQUIRE);
+    if (!may_be_object(h, v))
+        return;
+    if (h->blocks[block_index(h, v)].kind != BLOCK_NURSERY) {
+        if (concurrent_may_shade(h, v))
+            ptr_stack_push(&w->to_shade, v);
+        return;
+    }
     void *moved = parallel_promote(w, v, field);
     if (moved)
         __atomic_store_n(field, moved, __ATOMIC_RELEASE);
@@ -628,17 +652,19 @@ static void minor_worker(void *ctx, unsigned self)
     struct gc_heap *h = w->h;
     size_t from, to;
     uint64_t cpu0 = thread_cpu_ns();
+    /* The copies' fields: shaded for the marker during a cycle. */
+    gc_visit_fn copies = h->cycle_active ? parallel_visit_shading : parallel_visit;
     work_set_join(&par->work);
     share_roots(w, parallel_visit);
     while (claim(&par->next_remembered, par->remembered.count, REMEMBERED_CHUNK, &from, &to)) {
         for (size_t i = from; i < to; i++)
             scan_remembered_item(h, (uintptr_t)par->remembered.items[i], w);
-        drain_own(w, parallel_visit);
+        drain_own(w, copies);
     }
     while (claim(&par->next_fresh_large, h->fresh_large.count, 1, &from, &to))
         parallel_scan_whole_object(h->fresh_large.items[from], w);
     /* Then the work of all: the worker's own, else stolen, until none is left. */
-    trace_until_done(w, parallel_visit);
+    trace_until_done(w, copies);
     w->cpu_ns += thread_cpu_ns() - cpu0;
 }
 

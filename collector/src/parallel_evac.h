@@ -27,8 +27,10 @@ struct evac_worker {
     struct ptr_stack deferred;            /* fields left for the end, single-threaded */
     struct ptr_stack local;               /* copies to trace that no other worker can see */
     size_t local_shared;                  /* local.items below this went to the deque */
-    struct ptr_stack to_shade; /* its copies during a concurrent cycle, shaded at the end */
-    unsigned share_countdown;  /* objects traced until it next looks at its deque */
+    /* During a concurrent cycle: the old objects its copies point at that were unmarked,
+     * shaded at the end (minor.c, "black promotion"). */
+    struct ptr_stack to_shade;
+    unsigned share_countdown; /* objects traced until it next looks at its deque */
 };
 
 struct minor_parallel {

@@ -43,6 +43,7 @@ static void sweep_pinned_large_flag_small(struct gc_heap *h)
         case BLOCK_SMALL:
             b->unswept = true;
             b->worker_filled = false; /* the workers' blocks are dropped (minor.c) */
+            b->marks_clean = false;   /* after the swap: its allocation bits of before */
             h->sweep_pending++;
             break;
         case BLOCK_PINNED:
@@ -94,6 +95,13 @@ bool sweep_small_block(struct gc_heap *h, size_t bi, bool keep_empty)
         h->stats.swept_blocks_outside_pauses++;
     size_t cells = block_bits_set(h->alloc_bits, bi);
     heap_sizing_count_kept(h, cells * gc_size_class_bytes[b->size_class]);
+    /* Its mark bits hold its allocation bits of before the swap: cleared now, in the
+     * background sweep mostly, rather than when the next cycle starts. Not while a
+     * marking runs (the sweep of the last cycle's remains, before its own swap). */
+    if (!h->marking && !h->cycle_active) {
+        memset(block_bitmap(h->mark_bits, bi), 0, BITMAP_WORDS_PER_BLOCK * sizeof(uint64_t));
+        b->marks_clean = true;
+    }
     if (!keep_empty && cells == 0) {
         blocks_release_run(h, bi, 1);
         return true;

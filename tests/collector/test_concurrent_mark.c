@@ -12,7 +12,8 @@
  *             (B must be marked before the final pause);
  *   promoted: the pointer to B goes into a young object held by a root, which a minor
  *             collection promotes during the cycle: promotion must shade it, because the
- *             final pause finds the root's target already marked.
+ *             final pause finds the root's target already marked (on 2 collector
+ *             threads the copy is marked black and B is shaded from its field).
  * Then B's contents are checked after its cell would have been reused.
  *
  * With GCVM_GC_THREADS=2 and GCVM_GC_PARALLEL_MIN_KB=0 the final pause's marking (the
