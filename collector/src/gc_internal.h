@@ -239,6 +239,7 @@ struct gc_heap {
      * old_prepare_reuse, which expects the next parallel minor collection to want as many. */
     uint64_t promotion_cells_taken[SIZE_CLASS_COUNT];
     uint64_t promotion_cells_expected[SIZE_CLASS_COUNT]; /* what the last call lifted for */
+    uint8_t *lift_wanted; /* per block, old_prepare_reuse's scratch (clear between calls) */
 
     /* One bit per granule of the region, for the granule an object's header is in.
      * alloc_bits: which cells of SMALL blocks hold objects (a cell is free iff its bit is

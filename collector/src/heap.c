@@ -365,6 +365,7 @@ void gc_heap_destroy(struct gc_heap *h)
     free(h->mark_bits);
     free(h->dirty);
     free(h->write_streak);
+    free(h->lift_wanted);
     free(h->nursery);
     free(h->roots);
     free(h->grey.items);

@@ -8,9 +8,10 @@
  * With "partly", the major collection frees every other object only, and a new list
  * fills the free cells of blocks that still hold objects, promoted in two halves: the
  * second half's collection is the one measured. Promotion lifts the protection of such
- * blocks too (docs/barriers.md, "Promotion into partly free blocks"): one block at a time
- * on one collector thread; with "parallel", on 2 threads, before the workers start, as
- * many as the last collection filled (old_prepare_reuse), which the first half sets.
+ * blocks too (docs/barriers.md, "Promotion into partly free blocks"): mprotect one block
+ * at a time on one collector thread; with "parallel", on 2 threads, mprotect and uffd
+ * before the workers start, as many as the last collection filled (old_prepare_reuse),
+ * which the first half sets. uffd on one thread leaves them protected.
  * Usage: test_reused_blocks BARRIER [partly [parallel]] (uffd or mprotect). */
 #define _GNU_SOURCE /* RUSAGE_THREAD */
 #include <stdbool.h>
