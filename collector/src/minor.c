@@ -443,9 +443,16 @@ void *parallel_promote(struct evac_worker *w, void *obj, void **field)
     /* A major collection's copy: live, and marked by its copier only. A copy promoted
      * during a concurrent cycle: marked black (docs/collector.md, "Concurrent marking",
      * invariant D): this collection traces it with parallel_visit_shading, which queues
-     * the old objects it points at for the marker. */
-    if (w->h->marking || w->h->cycle_active)
+     * the old objects it points at for the marker. But an ephemeron or a guardian is
+     * shaded, by the single-threaded end: the marker lists the weak objects the cycle
+     * meets, and the final pause resolves only those (a black one was never listed, and
+     * kept a pointer to an object the cycle freed). */
+    unsigned kind = header_kind(hdr);
+    bool weak = kind == GC_KIND_EPHEMERON || kind == GC_KIND_GUARDIAN;
+    if (w->h->marking || (w->h->cycle_active && !weak))
         mark_claim(w->h, copy);
+    else if (w->h->cycle_active)
+        ptr_stack_push(&w->to_shade, copy);
     if (!(hdr & GC_HDR_POINTERFREE))
         ptr_stack_push(&w->local, copy);
     return copy;

@@ -28,7 +28,7 @@ struct evac_worker {
     struct ptr_stack local;               /* copies to trace that no other worker can see */
     size_t local_shared;                  /* local.items below this went to the deque */
     /* During a concurrent cycle: the old objects its copies point at that were unmarked,
-     * shaded at the end (minor.c, "black promotion"). */
+     * and its weak copies, shaded at the end (parallel_promote). */
     struct ptr_stack to_shade;
     unsigned share_countdown; /* objects traced until it next looks at its deque */
 };
