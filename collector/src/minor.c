@@ -652,6 +652,44 @@ static void scan_remembered_item(struct gc_heap *h, uintptr_t item, struct evac_
                       (first + LARGE_CHUNK_BLOCKS) * units_per_block, &parallel_remset, w);
 }
 
+/* The fresh large objects, as items of the workers' list: one with a range tracer a chunk
+ * of LARGE_CHUNK_BLOCKS blocks at a time (a chunk item, as in the remembered set's list),
+ * any other whole (its address). A program that allocates a big array old and fills it
+ * had one worker scan all of it: 49 ms for a 114 MiB array, the other worker idle. */
+static void list_fresh_large(struct gc_heap *h, struct minor_parallel *par)
+{
+    par->fresh.count = 0;
+    for (size_t i = 0; i < h->fresh_large.count; i++) {
+        void *obj = h->fresh_large.items[i];
+        gc_header hdr = *header_of(obj);
+        size_t head = block_index(h, obj), blocks = h->blocks[head].run;
+        if ((hdr & GC_HDR_POINTERFREE) || !h->trace_range[header_kind(hdr)] ||
+            blocks <= LARGE_CHUNK_BLOCKS) {
+            ptr_stack_push(&par->fresh, obj);
+            continue;
+        }
+        for (size_t first = head; first < head + blocks; first += LARGE_CHUNK_BLOCKS)
+            ptr_stack_push(&par->fresh, (void *)(LARGE_CHUNK_ITEM | first));
+    }
+}
+
+/* Scans one item of list_fresh_large's list, every field of it. */
+static void scan_fresh_item(struct gc_heap *h, uintptr_t item, struct evac_worker *w)
+{
+    if (!(item & LARGE_CHUNK_ITEM)) {
+        parallel_scan_whole_object((void *)item, w);
+        return;
+    }
+    size_t first = (size_t)(item & ~LARGE_CHUNK_ITEM);
+    size_t head = h->blocks[first].kind == BLOCK_LARGE ? first : first - h->blocks[first].run;
+    char *obj = block_start(h, head) + GC_HEADER_BYTES;
+    size_t bytes = header_size(*header_of(obj)) - GC_HEADER_BYTES;
+    size_t from = first == head ? 0 : (size_t)(block_start(h, first) - obj);
+    size_t to = (size_t)(block_start(h, first) + LARGE_CHUNK_BLOCKS * BLOCK_BYTES - obj);
+    h->trace_range[header_kind(*header_of(obj))](obj, from, to < bytes ? to : bytes,
+                                                 parallel_visit_remembered_field, w);
+}
+
 static void minor_worker(void *ctx, unsigned self)
 {
     struct minor_parallel *par = ctx;
@@ -668,8 +706,8 @@ static void minor_worker(void *ctx, unsigned self)
             scan_remembered_item(h, (uintptr_t)par->remembered.items[i], w);
         drain_own(w, copies);
     }
-    while (claim(&par->next_fresh_large, h->fresh_large.count, 1, &from, &to))
-        parallel_scan_whole_object(h->fresh_large.items[from], w);
+    while (claim(&par->next_fresh_large, par->fresh.count, 1, &from, &to))
+        scan_fresh_item(h, (uintptr_t)par->fresh.items[from], w);
     /* Then the work of all: the worker's own, else stolen, until none is left. */
     trace_until_done(w, copies);
     w->cpu_ns += thread_cpu_ns() - cpu0;
@@ -760,6 +798,7 @@ static void minor_collect_parallel(struct gc_heap *h, struct minor_parallel *par
     weak_collection_begin(h);
     weak_share_pending(h, &par->weak_lock, visit_for_minor);
     list_remembered_blocks(h, par);
+    list_fresh_large(h, par);
     atomic_store_explicit(&par->next_root, 0, memory_order_relaxed);
     atomic_store_explicit(&par->next_pinned, 0, memory_order_relaxed);
     atomic_store_explicit(&par->next_remembered, 0, memory_order_relaxed);
@@ -875,6 +914,7 @@ void minor_parallel_destroy(struct gc_heap *h)
     pthread_mutex_destroy(&par->alloc_lock);
     pthread_mutex_destroy(&par->weak_lock);
     free(par->remembered.items);
+    free(par->fresh.items);
     free(par->workers);
     free(par);
     h->minor_par = NULL;

@@ -38,6 +38,7 @@ struct minor_parallel {
     pthread_mutex_t alloc_lock;  /* the block allocator */
     pthread_mutex_t weak_lock;   /* the ephemerons put aside */
     struct ptr_stack remembered; /* blocks the remembered-set scan visits */
+    struct ptr_stack fresh;      /* the fresh large objects, whole or in chunks */
     /* The next item of each shared list a worker claims. */
     _Atomic size_t next_root, next_pinned, next_remembered, next_fresh_large;
     struct evac_worker *workers;
