@@ -1,9 +1,9 @@
 /* Mostly-concurrent marking of the old generation (docs/collector.md, "Concurrent
  * marking"): a cycle starts in a pause after a minor collection (marks cleared, roots
- * shaded), a background thread marks while the mutators run, every pause of the cycle
- * adds what the barrier found written to the mark-dirty set that the marker re-scans, and
- * a final pause re-scans the roots and the last writes, resolves the weak objects and
- * starts a lazy sweep, which this thread carries on between cycles (sweep.c).
+ * shaded), a background thread marks while the mutators run, the remembered-set scan of
+ * every pause of the cycle shades what the marked objects on the written units point at
+ * (minor.c), and a final pause re-shades the roots, marks what is left, resolves the weak
+ * objects and starts a lazy sweep, which this thread carries on between cycles (sweep.c).
  *
  * The marker thread only reads the heap (and sets mark bits): it never moves an object,
  * never writes a field, never takes the heap's lock. Pauses park it first (pause_begin),
@@ -50,23 +50,24 @@ struct marker {
     bool quit;
     int final_due;          /* atomic: the marker has nothing left: the cycle can end */
     int drained;            /* atomic: the grey stack was empty once: the first trace is done */
-    unsigned rounds_behind; /* pauses since then that found the marker still re-scanning */
+    unsigned rounds_behind; /* pauses since then that found the marker still marking */
 
     struct ptr_stack grey;  /* marked objects whose fields are not traced yet */
     struct ptr_stack large; /* marked large objects traced a chunk per step, later */
     void *partial;          /* the one being traced, from partial_at */
     size_t partial_at;
-    struct ptr_stack weak; /* ephemerons and guardians met: resolved in the final pause */
-    uint8_t *mark_dirty;   /* per unit of the region: written since the marker scanned it */
-    uint8_t *old_at;       /* per block: holds old objects the marker may mark (as of the
-                              last pause: SMALL, LARGE head, PINNED) */
-    size_t scan_end;       /* blocks_end at the last pause */
-    size_t rescan_cursor;  /* next block whose mark-dirty units the marker looks at */
-    uint64_t rescanned;    /* units re-scanned in this cycle */
-    uint64_t busy_ns;      /* the thread's marking time, all cycles */
-    uint64_t marked;       /* objects this marker (or lane) marked, since it was reset */
-    uint64_t traced_bytes; /* bytes of the objects this cycle's trace marked (not the
-                              promoted ones a pause shaded) */
+    struct ptr_stack weak;  /* ephemerons and guardians met: resolved in the final pause */
+    uint8_t *old_at;        /* per block: holds old objects the marker may mark (as of the
+                               last pause: SMALL, LARGE head, PINNED) */
+    uint8_t *large_waiting; /* per block: heads a large object on a large stack, not begun */
+    size_t scan_end;        /* blocks_end at the last pause */
+    uint64_t rescanned;     /* units the pauses' remembered-set scans re-scanned in this cycle */
+    uint64_t last_pause_rescanned; /* of them, in the last pause */
+    uint64_t dirty_units_before;   /* stats.dirty_units as the last pause's minor began */
+    uint64_t busy_ns;              /* the thread's marking time, all cycles */
+    uint64_t marked;               /* objects this marker (or lane) marked, since it was reset */
+    uint64_t traced_bytes;         /* bytes of the objects this cycle's trace marked (not the
+                                      promoted ones a pause shaded) */
     /* The thread: the most large-object chunks it traced between two looks at a pause
      * request, all cycles (gc_debug_marker_chunks_unlooked). */
     size_t most_chunks_unlooked;
@@ -116,8 +117,23 @@ bool concurrent_may_shade(const struct gc_heap *h, const void *obj)
     return h->marker->old_at[block_index(h, obj)] && !is_marked_atomic(h, obj);
 }
 
+bool concurrent_claim(struct gc_heap *h, const void *obj)
+{
+    if (!h->marker->old_at[block_index(h, obj)] || mark_atomic(h, obj))
+        return false;
+    return !(*header_of(obj) & (GC_HDR_POINTERFREE | HDR_FILLER));
+}
+
+void concurrent_queue_marked(struct gc_heap *h, void *obj)
+{
+    struct marker *cm = h->marker;
+    cm->marked++;
+    ptr_stack_push(&cm->grey, obj);
+}
+
 /* The marker's visitor. The field may be stored into by a mutator at this moment: either
- * value is fine (a store after the scan makes its unit dirty, which the marker re-scans),
+ * value is fine (a store after the scan makes its unit dirty, which the next pause's
+ * remembered-set scan shades from),
  * so the race is the design's, not a bug. The read is one aligned word (a volatile load,
  * which is what a relaxed atomic load compiles to here), hidden from ThreadSanitizer, as
  * the mutators' stores are plain ones. Young and new large objects are left alone: a
@@ -141,6 +157,7 @@ static void marker_trace(struct marker *cm, void *obj)
     if (cm->heap->trace_range[kind] && header_size(hdr) > CHUNK_BYTES &&
         kind != GC_KIND_EPHEMERON && kind != GC_KIND_GUARDIAN) {
         ptr_stack_push(&cm->large, obj);
+        cm->large_waiting[block_index(cm->heap, obj)] = 1;
         return;
     }
     if (kind == GC_KIND_EPHEMERON || kind == GC_KIND_GUARDIAN) {
@@ -148,89 +165,6 @@ static void marker_trace(struct marker *cm, void *obj)
         return;
     }
     trace_object(cm->heap, obj, marker_visit, cm);
-}
-
-/* Re-traces a marked object overlapping a mark-dirty unit (a white one is traced when it
- * is reached). A large object with a range tracer is traced over the unit only. */
-static void rescan_object(struct marker *cm, void *obj, size_t unit, void **last)
-{
-    struct gc_heap *h = cm->heap;
-    gc_header hdr = *header_of(obj);
-    if ((hdr & (GC_HDR_POINTERFREE | HDR_FILLER)) || !is_marked_atomic(h, obj))
-        return;
-    gc_trace_range_fn range = h->trace_range[header_kind(hdr)];
-    size_t bytes = header_size(hdr) - GC_HEADER_BYTES;
-    if (range && bytes > ((size_t)1 << h->dirty_shift) && header_kind(hdr) != GC_KIND_EPHEMERON) {
-        size_t offset = (size_t)((char *)obj - h->base);
-        size_t from = unit << h->dirty_shift, to = (unit + 1) << h->dirty_shift;
-        from = from > offset ? from - offset : 0;
-        to = to - offset < bytes ? to - offset : bytes;
-        if (from < to)
-            range(obj, from, to, marker_visit, cm);
-        return;
-    }
-    if (obj == *last)
-        return;
-    *last = obj;
-    marker_trace(cm, obj);
-}
-
-/* The objects of old block bi overlapping mark-dirty unit u (cleared here). */
-static void rescan_unit(struct marker *cm, size_t bi, size_t u, void **last)
-{
-    struct gc_heap *h = cm->heap;
-    const struct block *b = &h->blocks[bi];
-    char *lo = h->base + (u << h->dirty_shift), *hi = lo + ((size_t)1 << h->dirty_shift);
-    char *start = block_start(h, bi);
-    cm->mark_dirty[u] = 0;
-    cm->rescanned++;
-    switch (b->kind) {
-    case BLOCK_SMALL: {
-        size_t cell = gc_size_class_bytes[b->size_class];
-        char *cells_end = start + cells_per_block(b->size_class) * cell;
-        for (char *at = start + (size_t)(lo - start) / cell * cell; at < hi && at < cells_end;
-             at += cell)
-            if (cell_allocated(h, at))
-                rescan_object(cm, at + GC_HEADER_BYTES, u, last);
-        break;
-    }
-    case BLOCK_PINNED:
-        for (char *at = start; at < b->fill && at < hi;) {
-            size_t size = walked_object_size(at);
-            gc_header hdr = *(gc_header *)at;
-            if (at + size > lo && (hdr & GC_HDR_LIVE))
-                rescan_object(cm, at + GC_HEADER_BYTES, u, last);
-            at += size;
-        }
-        break;
-    case BLOCK_LARGE:
-    case BLOCK_LARGE_TAIL: {
-        size_t head = b->kind == BLOCK_LARGE ? bi : bi - b->run;
-        rescan_object(cm, block_start(h, head) + GC_HEADER_BYTES, u, last);
-        break;
-    }
-    default: break; /* not old: nothing the marker keeps */
-    }
-}
-
-static bool rescan_block(struct marker *cm, size_t bi)
-{
-    struct gc_heap *h = cm->heap;
-    size_t units = BLOCK_BYTES >> h->dirty_shift, first = bi * units;
-    bool any = false;
-    void *last = NULL;
-    for (size_t k = 0; k < units; k += 8) {
-        uint64_t w;
-        memcpy(&w, cm->mark_dirty + first + k, 8);
-        if (!w)
-            continue;
-        for (size_t j = k; j < k + 8; j++)
-            if (cm->mark_dirty[first + j]) {
-                rescan_unit(cm, bi, first + j, &last);
-                any = true;
-            }
-    }
-    return any;
 }
 
 /* The next chunk of the large object being traced. */
@@ -245,10 +179,9 @@ static void trace_partial_chunk(struct marker *cm)
     cm->heap->trace_range[header_kind(*header_of(obj))](obj, from, to, marker_visit, cm);
 }
 
-/* Marks until the grey stack is empty and every mark-dirty unit re-scanned (DONE), a
- * pause asks for the marker (PAUSED, only when `yield`), `limit` steps were done or the
- * clock passed deadline_ns (LIMIT; 0: no deadline). A step traces one object, one chunk
- * of a large one, or looks at one block's mark-dirty units. */
+/* Marks until the grey and large stacks are empty (DONE), a pause asks for the marker
+ * (PAUSED, only when `yield`), `limit` steps were done or the clock passed deadline_ns
+ * (LIMIT; 0: no deadline). A step traces one object or one chunk of a large one. */
 static enum mark_result mark_work(struct marker *cm, size_t limit, bool yield, uint64_t deadline_ns,
                                   size_t *steps)
 {
@@ -289,13 +222,12 @@ static enum mark_result mark_work(struct marker *cm, size_t limit, bool yield, u
         }
         if (cm->large.count) {
             cm->partial = ptr_stack_pop(&cm->large);
+            cm->large_waiting[block_index(cm->heap, cm->partial)] = 0;
             cm->partial_at = 0;
             continue;
         }
         __atomic_store_n(&cm->drained, 1, __ATOMIC_RELAXED);
-        if (cm->rescan_cursor >= cm->scan_end)
-            break;
-        rescan_block(cm, cm->rescan_cursor++);
+        break;
     }
     if (yield && chunks_unlooked > cm->most_chunks_unlooked)
         cm->most_chunks_unlooked = chunks_unlooked;
@@ -307,20 +239,17 @@ static enum mark_result mark_work(struct marker *cm, size_t limit, bool yield, u
 /* ---- The final pause's marking on the workers (docs/collector.md, "Parallel
  * marking") ----
  * Each worker marks with a lane, a marker of its own: the same code as the marker
- * thread's, with private grey, large and weak stacks, and the marker's tables (old_at,
- * read only in a pause; mark_dirty, whose units each belong to the block a worker
- * claimed). Marks are claimed with the atomic OR, so each object is traced by the lane
- * whose OR set its bit. The workers share the marker's grey and large stacks, the large
- * object it was tracing and the blocks to re-scan, then trace their own work and steal,
+ * thread's, with private grey, large and weak stacks, and the marker's old_at table (read
+ * only in a pause). Marks are claimed with the atomic OR, so each object is traced by the
+ * lane whose OR set its bit. The workers share the marker's grey and large stacks and the
+ * large object it was tracing, then trace their own work and steal,
  * over the deques of a parallel minor collection. What they met of the weak objects is
  * handed back to the marker, for the single-threaded resolution. */
-
-#define RESCAN_CHUNK 16u /* blocks a worker claims at once for the re-scan */
 
 struct final_share {
     struct marker *cm;
     struct minor_parallel *par;
-    _Atomic size_t next_grey, next_large, next_block;
+    _Atomic size_t next_grey, next_large;
 };
 
 /* The lane's next object: from its grey stack, whose oldest item not given away yet goes
@@ -349,6 +278,7 @@ static void lane_drain_own(struct marker *lane, struct work_set *ws, unsigned se
             trace_partial_chunk(lane);
         } else if (lane->large.count) {
             lane->partial = ptr_stack_pop(&lane->large);
+            lane->large_waiting[block_index(lane->heap, lane->partial)] = 0;
             lane->partial_at = 0;
         } else {
             return;
@@ -374,11 +304,6 @@ static void final_mark_worker(void *ctx, unsigned self)
             work_set_push(ws, self, cm->grey.items[i]);
     while (claim(&fs->next_large, cm->large.count, 1, &from, &to))
         ptr_stack_push(&lane->large, cm->large.items[from]);
-    while (claim(&fs->next_block, cm->scan_end, RESCAN_CHUNK, &from, &to)) {
-        for (size_t bi = from; bi < to; bi++)
-            rescan_block(lane, bi);
-        lane_drain_own(lane, ws, self);
-    }
     for (;;) {
         lane_drain_own(lane, ws, self);
         void *obj = work_set_next(ws, self);
@@ -390,22 +315,9 @@ static void final_mark_worker(void *ctx, unsigned self)
     w->mark_cpu_ns += thread_cpu_ns() - cpu0;
 }
 
-/* Units of the mark-dirty set, up to `enough`. */
-static size_t mark_dirty_units(const struct marker *cm, size_t enough)
-{
-    size_t units = (cm->scan_end << BLOCK_SHIFT) >> cm->heap->dirty_shift, n = 0;
-    for (size_t u = 0; u < units && n < enough; u += 8) {
-        uint64_t w;
-        memcpy(&w, cm->mark_dirty + u, 8);
-        for (unsigned j = 0; w && j < 8; j++)
-            n += cm->mark_dirty[u + j] != 0;
-    }
-    return n;
-}
-
 /* Whether the final pause's marking runs on the workers: as for a minor collection
  * (docs/collector.md, "Small collections stay on the collecting thread"), when what is
- * left (objects queued, 64 bytes each; units to re-scan; large objects) is worth it. */
+ * left (objects queued, 64 bytes each; large objects) is worth it. */
 static bool final_mark_goes_parallel(const struct marker *cm)
 {
     const struct gc_heap *h = cm->heap;
@@ -415,11 +327,7 @@ static bool final_mark_goes_parallel(const struct marker *cm)
         return true;
     uint64_t work = 64 * (uint64_t)cm->grey.count + (uint64_t)cm->large.count * CHUNK_BYTES +
                     (cm->partial ? CHUNK_BYTES : 0);
-    if (work >= h->parallel_min_work)
-        return true;
-    size_t unit = (size_t)1 << h->dirty_shift;
-    size_t want = (size_t)((h->parallel_min_work - work) + unit - 1) / unit;
-    return mark_dirty_units(cm, want) >= want;
+    return work >= h->parallel_min_work;
 }
 
 static void final_mark_parallel(struct marker *cm)
@@ -435,25 +343,22 @@ static void final_mark_parallel(struct marker *cm)
     for (unsigned k = 0; k < cm->lane_count; k++) {
         struct marker *lane = &cm->lanes[k];
         lane->heap = h;
-        lane->mark_dirty = cm->mark_dirty;
         lane->old_at = cm->old_at;
+        lane->large_waiting = cm->large_waiting;
         lane->grey.count = lane->large.count = lane->weak.count = lane->grey_shared = 0;
         lane->partial = NULL;
-        lane->rescanned = lane->marked = 0;
+        lane->marked = 0;
     }
     struct final_share fs = {.cm = cm, .par = par};
     atomic_init(&fs.next_grey, 0);
     atomic_init(&fs.next_large, 0);
-    atomic_init(&fs.next_block, 0);
     work_set_begin(&par->work);
     workers_run(h->workers, final_mark_worker, &fs);
     work_set_end(&par->work);
     cm->grey.count = cm->large.count = 0;
     cm->partial = NULL;
-    cm->rescan_cursor = cm->scan_end;
     for (unsigned k = 0; k < cm->lane_count; k++) {
         struct marker *lane = &cm->lanes[k];
-        cm->rescanned += lane->rescanned;
         while (lane->weak.count)
             ptr_stack_push(&cm->weak, ptr_stack_pop(&lane->weak));
     }
@@ -526,15 +431,14 @@ static void *marker_main(void *arg)
 int concurrent_init(struct gc_heap *h, char *err, size_t err_len)
 {
     struct marker *cm = calloc(1, sizeof *cm);
-    size_t units = (h->nblocks << BLOCK_SHIFT) >> h->dirty_shift;
     if (cm) {
-        cm->mark_dirty = calloc(units, 1);
         cm->old_at = calloc(h->nblocks, 1);
+        cm->large_waiting = calloc(h->nblocks, 1);
     }
-    if (!cm || !cm->mark_dirty || !cm->old_at) {
+    if (!cm || !cm->old_at || !cm->large_waiting) {
         if (cm) {
-            free(cm->mark_dirty);
             free(cm->old_at);
+            free(cm->large_waiting);
         }
         free(cm);
         gc_set_error(err, err_len, "out of memory for the concurrent marker's tables");
@@ -575,8 +479,8 @@ void concurrent_destroy(struct gc_heap *h)
         free(cm->lanes[k].weak.items);
     }
     free(cm->lanes);
-    free(cm->mark_dirty);
     free(cm->old_at);
+    free(cm->large_waiting);
     free(cm);
     h->marker = NULL;
 }
@@ -646,41 +550,6 @@ static void shade_roots(struct marker *cm)
     trace_roots(h, marker_visit, cm);
 }
 
-void concurrent_note_writes(struct gc_heap *h)
-{
-    struct marker *cm = h->marker;
-    if (!h->cycle_active)
-        return;
-    /* Invariant D (docs/collector.md, "Concurrent marking"): every old object written
-     * since the marker scanned it lies on a unit of mark_dirty, because every harvest of
-     * the cycle is ORed in here before the barrier is re-armed. */
-    size_t units = BLOCK_BYTES >> h->dirty_shift;
-    for (size_t bi = 0; bi < h->blocks_end; bi++) {
-        if (!block_is_old(h->blocks[bi].kind))
-            continue;
-        uint8_t *to = cm->mark_dirty + bi * units;
-        if (h->all_dirty) {
-            memset(to, 1, units);
-            continue;
-        }
-        const uint8_t *from = h->dirty + bi * units;
-        for (size_t k = 0; k < units; k += 8) {
-            uint64_t w, m;
-            memcpy(&w, from + k, 8);
-            if (!w)
-                continue;
-            memcpy(&m, to + k, 8);
-            m |= w;
-            memcpy(to + k, &m, 8);
-        }
-    }
-    if (__atomic_load_n(&cm->drained, __ATOMIC_RELAXED) &&
-        !__atomic_load_n(&cm->final_due, __ATOMIC_RELAXED))
-        cm->rounds_behind++;
-    cm->rescan_cursor = 0;
-    __atomic_store_n(&cm->final_due, 0, __ATOMIC_RELAXED);
-}
-
 void concurrent_assist(struct gc_heap *h, uint64_t bytes, uint64_t pause_start_ns)
 {
     struct marker *cm = h->marker;
@@ -700,16 +569,21 @@ uint64_t concurrent_traced_bytes(const struct gc_heap *h)
 
 bool concurrent_rounds_exhausted(const struct gc_heap *h)
 {
-    /* Each round re-scans what the mutators wrote since the last pause; a marker that
-     * cannot finish one between two minor collections will not catch up: the final
-     * pause re-scans the rest. */
+    /* Each pause shades what the mutators wrote since the last one; a marker that cannot
+     * trace it before the next pause will not catch up: the final pause marks the rest. */
     return h->cycle_active && h->marker->rounds_behind >= MAX_ROUNDS_BEHIND;
 }
 
 void concurrent_before_minor(struct gc_heap *h)
 {
+    struct marker *cm = h->marker;
     if (!h->cycle_active)
         return;
+    if (__atomic_load_n(&cm->drained, __ATOMIC_RELAXED) &&
+        !__atomic_load_n(&cm->final_due, __ATOMIC_RELAXED))
+        cm->rounds_behind++;
+    __atomic_store_n(&cm->final_due, 0, __ATOMIC_RELAXED); /* this pause gives it more */
+    cm->dirty_units_before = h->stats.dirty_units;
     /* Large objects allocated in the cycle were allocated marked, but their fields were
      * written untracked: trace them once now that they are old. */
     for (size_t i = 0; i < h->fresh_large.count; i++) {
@@ -720,10 +594,26 @@ void concurrent_before_minor(struct gc_heap *h)
     }
 }
 
+/* A large object the marker traces in chunks has been traced below partial_at while it
+ * is the one being traced, not at all while it waits on the large stack; any other
+ * marked object counts as traced whole. */
+size_t concurrent_traced_extent(const struct gc_heap *h, const void *obj, size_t bytes)
+{
+    const struct marker *cm = h->marker;
+    if (obj == cm->partial)
+        return cm->partial_at;
+    return cm->large_waiting[block_index(h, obj)] ? 0 : bytes;
+}
+
 void concurrent_after_minor(struct gc_heap *h)
 {
-    if (h->cycle_active)
-        note_old_blocks(h->marker);
+    struct marker *cm = h->marker;
+    if (!h->cycle_active)
+        return;
+    note_old_blocks(cm);
+    /* The written units the remembered-set scan just re-scanned for the marker. */
+    cm->last_pause_rescanned = h->stats.dirty_units - cm->dirty_units_before;
+    cm->rescanned += cm->last_pause_rescanned;
 }
 
 void concurrent_cycle_start(struct gc_heap *h)
@@ -731,13 +621,12 @@ void concurrent_cycle_start(struct gc_heap *h)
     struct marker *cm = h->marker;
     heap_sizing_major_begins(h);
     major_clear_stale_marks(h);
-    memset(cm->mark_dirty, 0, (h->blocks_end << BLOCK_SHIFT) >> h->dirty_shift);
     cm->grey.count = 0;
     cm->weak.count = 0;
-    cm->rescan_cursor = 0;
     cm->rescanned = 0;
     cm->partial = NULL;
     cm->large.count = 0;
+    memset(cm->large_waiting, 0, h->blocks_end); /* what a last, abandoned, cycle left */
     cm->rounds_behind = 0;
     cm->traced_bytes = 0;
     __atomic_store_n(&cm->drained, 0, __ATOMIC_RELAXED);
@@ -751,7 +640,6 @@ void concurrent_cycle_start(struct gc_heap *h)
 void concurrent_cycle_abandon(struct gc_heap *h)
 {
     struct marker *cm = h->marker;
-    memset(cm->mark_dirty, 0, (h->blocks_end << BLOCK_SHIFT) >> h->dirty_shift);
     cm->grey.count = 0;
     cm->weak.count = 0;
     cm->partial = NULL;
@@ -766,13 +654,11 @@ void concurrent_cycle_finish(struct gc_heap *h)
     uint64_t t0 = gc_now_ns();
     note_old_blocks(cm);
     shade_roots(cm);
-    uint64_t before = cm->rescanned;
-    cm->rescan_cursor = 0;
     if (final_mark_goes_parallel(cm))
         final_mark_parallel(cm);
     else
         mark_work(cm, SIZE_MAX, false, 0, NULL);
-    h->stats.final_rescanned_units += cm->rescanned - before;
+    h->stats.final_rescanned_units += cm->last_pause_rescanned;
     h->stats.mark_rescanned_units += cm->rescanned;
     h->stats.last_cycle_rescanned_units = cm->rescanned;
     /* Weak objects: the strong trace is complete; resolve as a stop-the-world major

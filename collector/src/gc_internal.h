@@ -557,8 +557,8 @@ enum sweep_result sweep_in_background(struct gc_heap *h, const int *stop);
 
 /* ---- Concurrent marking (concurrent_mark.c); all in pauses unless said ----
  * A cycle: concurrent_cycle_start right after a minor collection (nothing young); then
- * pauses of minor collections, each with concurrent_note_writes after the harvest,
- * concurrent_before_minor and concurrent_after_minor around minor_collect; then
+ * pauses of minor collections, each with concurrent_before_minor and
+ * concurrent_after_minor around minor_collect (whose remembered-set scan shades); then
  * concurrent_cycle_finish after the last one. Every pause is bracketed by
  * concurrent_pause_begin (parks the marker) and concurrent_pause_end (lets it go on). */
 int concurrent_init(struct gc_heap *h, char *err, size_t err_len); /* at creation */
@@ -568,7 +568,6 @@ void concurrent_pause_end(struct gc_heap *h);
 void concurrent_cycle_start(struct gc_heap *h);
 void concurrent_cycle_finish(struct gc_heap *h);
 void concurrent_cycle_abandon(struct gc_heap *h); /* a full collection replaces it */
-void concurrent_note_writes(struct gc_heap *h);   /* ORs h->dirty into the mark-dirty set */
 void concurrent_before_minor(struct gc_heap *h);
 void concurrent_after_minor(struct gc_heap *h);
 /* Marks an object that became old during the cycle and queues it for the marker. */
@@ -579,6 +578,14 @@ void concurrent_mark_allocated(struct gc_heap *h, void *obj);
  * marks and not marked yet, so that concurrent_shade would queue it. Any worker; it reads
  * a mark bit that others may be setting. */
 bool concurrent_may_shade(const struct gc_heap *h, const void *obj);
+/* The workers' half of concurrent_shade: marks obj (not young) if it is in a block the
+ * marker marks and unmarked, with the atomic OR. True when this call marked it and it has
+ * fields: the worker then owes it to concurrent_queue_marked, single-threaded. */
+bool concurrent_claim(struct gc_heap *h, const void *obj);
+void concurrent_queue_marked(struct gc_heap *h, void *obj);
+/* For a marked object of `bytes` of payload: how much of it, from its start, the marker
+ * has traced already (in a pause; the rest it reads later, as the mutators left it). */
+size_t concurrent_traced_extent(const struct gc_heap *h, const void *obj, size_t bytes);
 /* The marker has nothing left: the next nursery block boundary ends the cycle. Any
  * thread. */
 bool concurrent_final_due(const struct gc_heap *h);

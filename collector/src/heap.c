@@ -466,14 +466,14 @@ static void full_collect(struct gc_heap *h)
     major_collect(h);
 }
 
-/* A minor collection, and with concurrent marking what the cycle needs around it: the
- * harvest ORed into the mark-dirty set, then the cycle started or ended in this pause. */
+/* A minor collection, and with concurrent marking what the cycle needs around it: its
+ * remembered-set scan shades for the marker (minor.c), then the cycle started or ended in
+ * this pause. */
 static enum pause_outcome minor_and_cycle(struct gc_heap *h, enum collection_request what,
                                           uint64_t pause_start_ns)
 {
     bool marker_done = concurrent_final_due(h); /* before this harvest gives it more */
     timed_barrier_step(h, h->barrier->harvest);
-    concurrent_note_writes(h);
     if (h->verify)
         verify_remembered_set(h);
     uint64_t t_trace = gc_now_ns();

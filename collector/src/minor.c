@@ -122,6 +122,36 @@ static void visit_remembered_field(void **field, void *ctx)
     visit_for_minor(field, ctx);
 }
 
+/* During a concurrent cycle, for the fields of a marked object (remembered_scan_shades):
+ * as visit_for_minor, and an old object the marker has not marked is shaded (Invariant D,
+ * docs/collector.md "Concurrent marking"). */
+static void visit_for_minor_shading(void **field, void *ctx)
+{
+    struct gc_heap *h = ctx;
+    void *v = *field;
+    if (!may_be_object(h, v))
+        return;
+    if (needs_promotion(h, v))
+        *field = promote(h, v);
+    else if (concurrent_may_shade(h, v))
+        concurrent_shade(h, v);
+}
+
+static void visit_dirty_field_shading(void **field, void *ctx)
+{
+    struct gc_heap *h = ctx;
+    h->stats.remembered_fields++;
+    if (h->dirty[(size_t)((char *)field - h->base) >> h->dirty_shift])
+        visit_for_minor_shading(field, ctx);
+}
+
+static void visit_remembered_field_shading(void **field, void *ctx)
+{
+    struct gc_heap *h = ctx;
+    h->stats.remembered_fields++;
+    visit_for_minor_shading(field, ctx);
+}
+
 void visit_for_major(void **field, void *ctx)
 {
     struct gc_heap *h = ctx;
@@ -155,17 +185,42 @@ void drain_grey(struct gc_heap *h, gc_visit_fn visit)
 struct remset_visitors {
     gc_visit_fn dirty_field; /* a field of a scanned object: visited if its unit is dirty */
     gc_visit_fn any_field;   /* a field of an object scanned whole */
-    gc_object_fn whole;      /* scans an object whole with any_field */
+    /* The same two for a marked object during a concurrent cycle: they shade too. */
+    gc_visit_fn dirty_field_shading, any_field_shading;
 };
 
+/* Whether the scan shades what obj's fields point at: during a concurrent cycle, for an
+ * object the cycle has marked (a white one is traced whole when the marker reaches it).
+ * This scan is the marker's re-scan of what was written: one harvest feeds both
+ * (Invariant D, docs/collector.md "Concurrent marking"). An ephemeron or a guardian is
+ * left to the final pause, which resolves it from its fields as they are then. */
+static bool remembered_scan_shades(const struct gc_heap *h, const void *obj)
+{
+    if (!h->cycle_active)
+        return false;
+    unsigned kind = header_kind(*header_of(obj));
+    return kind != GC_KIND_EPHEMERON && kind != GC_KIND_GUARDIAN && is_marked_atomic(h, obj);
+}
+
 static void scan_whole_object(void *obj, void *arg)
+{
+    struct gc_heap *h = arg;
+    trace_object(h, obj,
+                 remembered_scan_shades(h, obj) ? visit_remembered_field_shading
+                                                : visit_remembered_field,
+                 h);
+}
+
+/* A fresh large object: the marker traces it whole (concurrent_before_minor queued it). */
+static void scan_fresh_object(void *obj, void *arg)
 {
     struct gc_heap *h = arg;
     trace_object(h, obj, visit_remembered_field, h);
 }
 
 static const struct remset_visitors serial_remset = {visit_dirty_field, visit_remembered_field,
-                                                     scan_whole_object};
+                                                     visit_dirty_field_shading,
+                                                     visit_remembered_field_shading};
 
 /* Index of the first dirty unit in [u, end), or end. Eight units at a time where they
  * are all clean, so a large object's clean stretches cost a load per 8 units. */
@@ -194,6 +249,8 @@ static void scan_dirty_ranges(struct gc_heap *h, void *obj, gc_trace_range_fn tr
                               size_t lo, size_t hi, const struct remset_visitors *v, void *ctx)
 {
     size_t bytes = header_size(*header_of(obj)) - GC_HEADER_BYTES;
+    /* Shading where the marker has traced already: the rest it reads later. */
+    size_t traced = remembered_scan_shades(h, obj) ? concurrent_traced_extent(h, obj, bytes) : 0;
     size_t offset = (size_t)((char *)obj - h->base); /* of the payload in the region */
     size_t start = offset >> h->dirty_shift, end = ((offset + bytes - 1) >> h->dirty_shift) + 1;
     start = start > lo ? start : lo;
@@ -202,11 +259,25 @@ static void scan_dirty_ranges(struct gc_heap *h, void *obj, gc_trace_range_fn tr
         size_t run_end = u + 1;
         while (run_end < end && h->dirty[run_end])
             run_end++;
+        /* The next run is found before this one is traced, and its first unit fetched
+         * meanwhile (up to 512 bytes): a randomly written array's dirty units lie far
+         * apart, and the wait for each one's fields was most of the scan's time. */
+        size_t next = next_dirty_unit(h->dirty, run_end, end);
+        if (next < end) {
+            const char *at = h->base + (next << h->dirty_shift);
+            size_t fetch = (size_t)1 << h->dirty_shift;
+            for (size_t k = 0; k < fetch && k < 512; k += 64)
+                __builtin_prefetch(at + k);
+        }
         size_t from = u << h->dirty_shift, to = run_end << h->dirty_shift;
         from = from > offset ? from - offset : 0;
         to = to - offset < bytes ? to - offset : bytes;
-        trace_range(obj, from, to, v->dirty_field, ctx);
-        u = next_dirty_unit(h->dirty, run_end, end);
+        size_t mid = traced < from ? from : traced < to ? traced : to;
+        if (from < mid)
+            trace_range(obj, from, mid, v->dirty_field_shading, ctx);
+        if (mid < to)
+            trace_range(obj, mid, to, v->dirty_field, ctx);
+        u = next;
     }
 }
 
@@ -226,7 +297,8 @@ static void scan_dirty_object(struct gc_heap *h, void *obj, void **last,
     if (trace_range && header_size(hdr) > ((size_t)1 << h->dirty_shift))
         scan_dirty_ranges(h, obj, trace_range, 0, SIZE_MAX, v, ctx);
     else
-        trace_object(h, obj, v->dirty_field, ctx);
+        trace_object(h, obj,
+                     remembered_scan_shades(h, obj) ? v->dirty_field_shading : v->dirty_field, ctx);
 }
 
 /* Scans the objects of old SMALL or PINNED block bi that overlap its dirty units. */
@@ -308,10 +380,10 @@ static bool remembered_block_wanted(struct gc_heap *h, size_t bi, size_t *large_
 
 /* Scans what block bi (chosen by remembered_block_wanted) holds for the remembered set. */
 static void scan_remembered_block(struct gc_heap *h, size_t bi, const struct remset_visitors *v,
-                                  void *ctx)
+                                  void *ctx, gc_object_fn whole)
 {
     if (h->all_dirty) {
-        block_for_each_object(h, bi, v->whole, ctx);
+        block_for_each_object(h, bi, whole, ctx);
     } else if (h->blocks[bi].kind == BLOCK_LARGE) {
         void *last = NULL;
         scan_dirty_object(h, block_start(h, bi) + GC_HEADER_BYTES, &last, v, ctx);
@@ -326,14 +398,14 @@ static void scan_remembered_set(struct gc_heap *h)
     for (size_t bi = 0; bi < h->blocks_end; bi++) {
         size_t target;
         if (remembered_block_wanted(h, bi, &large_scanned, &target))
-            scan_remembered_block(h, target, &serial_remset, h);
+            scan_remembered_block(h, target, &serial_remset, h, scan_whole_object);
     }
     /* Large objects the mutator allocated since the last collection are old but may be
      * untracked (their blocks were free at rearm()): scan them whole. */
     for (size_t i = 0; i < h->fresh_large.count; i++) {
         void *obj = h->fresh_large.items[i];
         h->blocks[block_index(h, obj)].fresh = false;
-        scan_whole_object(obj, h);
+        scan_fresh_object(obj, h);
     }
     h->fresh_large.count = 0;
 }
@@ -444,14 +516,15 @@ void *parallel_promote(struct evac_worker *w, void *obj, void **field)
      * during a concurrent cycle: marked black (docs/collector.md, "Concurrent marking",
      * invariant D): this collection traces it with parallel_visit_shading, which queues
      * the old objects it points at for the marker. But an ephemeron or a guardian is
-     * shaded, by the single-threaded end: the marker lists the weak objects the cycle
+     * shaded (marked here, queued for the marker by the single-threaded end): the marker
+     * lists the weak objects the cycle
      * meets, and the final pause resolves only those (a black one was never listed, and
      * kept a pointer to an object the cycle freed). */
     unsigned kind = header_kind(hdr);
     bool weak = kind == GC_KIND_EPHEMERON || kind == GC_KIND_GUARDIAN;
     if (w->h->marking || (w->h->cycle_active && !weak))
         mark_claim(w->h, copy);
-    else if (w->h->cycle_active)
+    else if (w->h->cycle_active && !mark_claim(w->h, copy))
         ptr_stack_push(&w->to_shade, copy);
     if (!(hdr & GC_HDR_POINTERFREE))
         ptr_stack_push(&w->local, copy);
@@ -475,8 +548,10 @@ static void parallel_visit(void **field, void *ctx)
 }
 
 /* The workers' visitor for the fields of their copies during a concurrent cycle: as
- * parallel_visit, and an old object not marked yet is queued to be shaded by the
- * single-threaded end (the marker's grey list is not the workers' to share). The copies
+ * parallel_visit, and an old object not marked yet is marked by the worker and handed to
+ * the marker's grey list by the single-threaded end (that list is not the workers' to
+ * share; the shading was all done there once, 14 ms of a 16 ms pause on a big table
+ * written at random). The copies
  * are marked black, not traced by the marker: this is where their fields are traced for
  * it, while this collection reads them anyway; a field that points at a young object
  * names a copy, marked black in its turn. Only copies (and the objects of blocks the
@@ -490,7 +565,7 @@ static void parallel_visit_shading(void **field, void *ctx)
     if (!may_be_object(h, v))
         return;
     if (h->blocks[block_index(h, v)].kind != BLOCK_NURSERY) {
-        if (concurrent_may_shade(h, v))
+        if (concurrent_claim(h, v))
             ptr_stack_push(&w->to_shade, v);
         return;
     }
@@ -499,12 +574,55 @@ static void parallel_visit_shading(void **field, void *ctx)
         __atomic_store_n(field, moved, __ATOMIC_RELEASE);
 }
 
+/* The fields of the remembered set point at random places of the heap: each visit
+ * waited for the block entry of its referent (and, shading, for its mark word), most of
+ * the scan's time on a randomly written array. A field is queued instead, those two
+ * fetched, and visited REMSET_AHEAD fields later, when they have arrived; the misses of
+ * consecutive fields overlap. No other worker reads or writes an old object's field in a
+ * minor collection, so the field's visit may come later. */
+static void remset_ahead_visit(struct evac_worker *w, unsigned k)
+{
+    if (w->ahead_shading[k])
+        parallel_visit_shading(w->ahead[k], w);
+    else
+        parallel_visit(w->ahead[k], w);
+}
+
+static void remset_ahead_push(struct evac_worker *w, void **field, bool shading)
+{
+    struct gc_heap *h = w->h;
+    void *v = __atomic_load_n(field, __ATOMIC_RELAXED);
+    if (!may_be_object(h, v))
+        return;
+    __builtin_prefetch(&h->blocks[block_index(h, v)]);
+    if (shading)
+        __builtin_prefetch(&h->mark_bits[object_bit(h, header_of(v)) / 64]);
+    unsigned k = w->ahead_count;
+    if (k == REMSET_AHEAD) { /* full: the oldest goes, the new one takes its slot */
+        k = w->ahead_oldest;
+        remset_ahead_visit(w, k);
+        w->ahead_oldest = (k + 1) % REMSET_AHEAD;
+    } else {
+        w->ahead_count++;
+    }
+    w->ahead[k] = field;
+    w->ahead_shading[k] = shading;
+}
+
+/* Visits the fields in flight, oldest first. */
+static void remset_ahead_flush(struct evac_worker *w)
+{
+    for (unsigned i = 0; i < w->ahead_count; i++)
+        remset_ahead_visit(w, (w->ahead_oldest + i) % REMSET_AHEAD);
+    w->ahead_count = w->ahead_oldest = 0;
+}
+
 static void parallel_visit_dirty_field(void **field, void *ctx)
 {
     struct evac_worker *w = ctx;
     w->remembered_fields++;
     if (w->h->dirty[(size_t)((char *)field - w->h->base) >> w->h->dirty_shift])
-        parallel_visit(field, ctx);
+        remset_ahead_push(w, field, false);
 }
 
 static void parallel_visit_remembered_field(void **field, void *ctx)
@@ -514,14 +632,33 @@ static void parallel_visit_remembered_field(void **field, void *ctx)
     parallel_visit(field, ctx);
 }
 
+static void parallel_visit_dirty_field_shading(void **field, void *ctx)
+{
+    struct evac_worker *w = ctx;
+    w->remembered_fields++;
+    if (w->h->dirty[(size_t)((char *)field - w->h->base) >> w->h->dirty_shift])
+        remset_ahead_push(w, field, true);
+}
+
+static void parallel_visit_remembered_field_shading(void **field, void *ctx)
+{
+    struct evac_worker *w = ctx;
+    w->remembered_fields++;
+    parallel_visit_shading(field, ctx);
+}
+
 static void parallel_scan_whole_object(void *obj, void *ctx)
 {
     struct evac_worker *w = ctx;
-    trace_object(w->h, obj, parallel_visit_remembered_field, w);
+    trace_object(w->h, obj,
+                 remembered_scan_shades(w->h, obj) ? parallel_visit_remembered_field_shading
+                                                   : parallel_visit_remembered_field,
+                 w);
 }
 
 static const struct remset_visitors parallel_remset = {
-    parallel_visit_dirty_field, parallel_visit_remembered_field, parallel_scan_whole_object};
+    parallel_visit_dirty_field, parallel_visit_remembered_field, parallel_visit_dirty_field_shading,
+    parallel_visit_remembered_field_shading};
 
 /* Objects a worker traces between two looks at its deque: the look reads two words that
  * thieves write, which costs more than tracing a small object. */
@@ -641,7 +778,8 @@ static bool scanned_in_chunks(const struct gc_heap *h, size_t bi)
 static void scan_remembered_item(struct gc_heap *h, uintptr_t item, struct evac_worker *w)
 {
     if (!(item & LARGE_CHUNK_ITEM)) {
-        scan_remembered_block(h, (size_t)item, &parallel_remset, w);
+        scan_remembered_block(h, (size_t)item, &parallel_remset, w, parallel_scan_whole_object);
+        remset_ahead_flush(w);
         return;
     }
     size_t first = (size_t)(item & ~LARGE_CHUNK_ITEM);
@@ -650,6 +788,7 @@ static void scan_remembered_item(struct gc_heap *h, uintptr_t item, struct evac_
     size_t units_per_block = BLOCK_BYTES >> h->dirty_shift;
     scan_dirty_ranges(h, obj, h->trace_range[header_kind(*header_of(obj))], first * units_per_block,
                       (first + LARGE_CHUNK_BLOCKS) * units_per_block, &parallel_remset, w);
+    remset_ahead_flush(w);
 }
 
 /* The fresh large objects, as items of the workers' list: one with a range tracer a chunk
@@ -676,8 +815,8 @@ static void list_fresh_large(struct gc_heap *h, struct minor_parallel *par)
 /* Scans one item of list_fresh_large's list, every field of it. */
 static void scan_fresh_item(struct gc_heap *h, uintptr_t item, struct evac_worker *w)
 {
-    if (!(item & LARGE_CHUNK_ITEM)) {
-        parallel_scan_whole_object((void *)item, w);
+    if (!(item & LARGE_CHUNK_ITEM)) { /* the marker traces it whole: no shading */
+        trace_object(h, (void *)item, parallel_visit_remembered_field, w);
         return;
     }
     size_t first = (size_t)(item & ~LARGE_CHUNK_ITEM);
@@ -781,7 +920,7 @@ void gather_worker_results(struct gc_heap *h, struct minor_parallel *par, gc_vis
         w->bytes_promoted = w->remembered_fields = w->objects_copied = w->cpu_ns = 0;
         w->objects_marked = w->mark_cpu_ns = 0;
         while (w->to_shade.count)
-            concurrent_shade(h, ptr_stack_pop(&w->to_shade));
+            concurrent_queue_marked(h, ptr_stack_pop(&w->to_shade));
         while (w->deferred.count)
             visit(ptr_stack_pop(&w->deferred), h);
     }
@@ -816,14 +955,29 @@ static void minor_collect_parallel(struct gc_heap *h, struct minor_parallel *par
     fill_evacuated_remains(h);
 }
 
+/* Bytes of the fresh large objects with pointers: the remembered set scans them whole. */
+static uint64_t fresh_large_bytes(const struct gc_heap *h)
+{
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < h->fresh_large.count; i++) {
+        gc_header hdr = *header_of(h->fresh_large.items[i]);
+        if (!(hdr & GC_HDR_POINTERFREE))
+            bytes += header_size(hdr);
+    }
+    return bytes;
+}
+
 /* Whether this minor collection runs on the workers: when the last one did enough work
  * that sharing it pays for waking them (docs/collector.md, "Small collections stay on
- * the collecting thread"). The survivors of consecutive minor collections are alike, so
- * the last one's work predicts this one's; a program whose collections find little
- * never wakes a worker. */
+ * the collecting thread"), or this one's fresh large objects are that much. The
+ * survivors of consecutive minor collections are alike, so the last one's work predicts
+ * this one's; a program whose collections find little never wakes a worker. A big array
+ * allocated between two small collections did not: the one after it scanned its 57 MiB
+ * alone, a 22-24 ms pause (array-churn at 512 MiB, card). */
 bool minor_goes_parallel(const struct gc_heap *h)
 {
-    return h->minor_par && (h->workers_together || h->last_minor_work >= h->parallel_min_work);
+    return h->minor_par && (h->workers_together || h->last_minor_work >= h->parallel_min_work ||
+                            fresh_large_bytes(h) >= h->parallel_min_work);
 }
 
 static void minor_collect_serial(struct gc_heap *h)

@@ -11,6 +11,9 @@
 #include "gc_internal.h"
 #include "workers.h"
 
+/* Fields of the remembered set a worker has in flight (struct evac_worker's ahead). */
+#define REMSET_AHEAD 16u
+
 struct evac_worker {
     _Alignas(64) struct gc_heap *h; /* a cache line of its own: counters change often */
     struct minor_parallel *par;
@@ -27,10 +30,17 @@ struct evac_worker {
     struct ptr_stack deferred;            /* fields left for the end, single-threaded */
     struct ptr_stack local;               /* copies to trace that no other worker can see */
     size_t local_shared;                  /* local.items below this went to the deque */
-    /* During a concurrent cycle: the old objects its copies point at that were unmarked,
-     * and its weak copies, shaded at the end (parallel_promote). */
+    /* During a concurrent cycle: the old objects it marked for the marker (they were
+     * unmarked, and a copy or a marked object on a written unit points at them) and its
+     * weak copies, marked: queued for the marker at the end (gather_worker_results). */
     struct ptr_stack to_shade;
     unsigned share_countdown; /* objects traced until it next looks at its deque */
+    /* The remembered set's fields in flight (minor.c, remset_ahead_push): each is visited
+     * REMSET_AHEAD fields after the block entry and the mark word of what it points at
+     * were fetched. */
+    void **ahead[REMSET_AHEAD];
+    bool ahead_shading[REMSET_AHEAD];
+    unsigned ahead_count, ahead_oldest;
 };
 
 struct minor_parallel {

@@ -5,11 +5,13 @@
  * (black) while B is still white, reachable only through a chain of old objects; then
  * the test stores into A the only pointer to B and cuts the chain, and ends the cycle.
  * B must survive. The scenarios place the store's discovery differently:
- *   final:    the cycle ends right after the store: the final pause's harvest finds it;
- *   minor:    a minor collection runs first: its harvest re-arms the barrier, so only the
- *             mark-dirty set it was ORed into still knows A was written;
- *   marker:   as minor, then the marker itself re-scans the mark-dirty set before the end
- *             (B must be marked before the final pause);
+ *   final:    the cycle ends right after the store: the final pause's harvest finds it,
+ *             and its remembered-set scan shades B from A's field;
+ *   minor:    a minor collection runs first: its harvest re-arms the barrier, so only its
+ *             remembered-set scan sees that A was written, and it must shade B then (B
+ *             must be marked when it ends);
+ *   marker:   as minor, then the marker itself traces B before the end (B must be
+ *             black before the final pause);
  *   promoted: the pointer to B goes into a young object held by a root, which a minor
  *             collection promotes during the cycle: promotion must shade it, because the
  *             final pause finds the root's target already marked (on 2 collector
@@ -17,8 +19,9 @@
  * Then B's contents are checked after its cell would have been reused.
  *
  * With GCVM_GC_THREADS=2 and GCVM_GC_PARALLEL_MIN_KB=0 the final pause's marking (the
- * re-scan that finds the store, in the final and minor scenarios) runs on both collector
- * threads, which the test then requires.
+ * marking that finishes B, in the final and minor scenarios) runs on both collector
+ * threads, which the test then requires; so do the pauses' minor collections, whose
+ * workers shade.
  *
  * usage: test_concurrent_mark BARRIER final|minor|marker|promoted
  * Exits 77 when the barrier is not available here. */
@@ -129,13 +132,16 @@ int main(int argc, char **argv)
     } else {
         store(a, b);
         store(tail, NULL);
-        if (strcmp(scenario, "final") != 0)
+        if (strcmp(scenario, "final") != 0) {
             gc_collect(mut, GC_COLLECT_MINOR);
+            CHECK_MSG(gc_debug_mark_color(mut, b) != 0, "%s",
+                      "the minor collection's remembered-set scan did not shade B");
+        }
         if (!strcmp(scenario, "marker")) {
             while (gc_debug_mark_step(mut, 1000) == 1000)
                 ;
             CHECK_MSG(gc_debug_mark_color(mut, b) == 2, "%s",
-                      "the marker's re-scan of the mark-dirty set did not reach B");
+                      "the marker did not trace B after the pause shaded it");
         }
     }
     CHECK(gc_debug_cycle_finish(mut) == 0);

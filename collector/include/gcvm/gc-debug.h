@@ -29,7 +29,7 @@ GCVM_GC_API void gc_debug_marker_hold(struct gc_heap *heap, int hold);
 GCVM_GC_API int gc_debug_cycle_start(struct gc_mutator *mut);
 
 /* Runs up to `steps` steps of the marker's work on the calling thread (a step traces one
- * object or re-scans one block's mark-dirty units). Returns the steps done: fewer than
+ * object, or a 64 KiB chunk of a large one). Returns the steps done: fewer than
  * asked means the marker has nothing left until the next pause. */
 GCVM_GC_API long gc_debug_mark_step(struct gc_mutator *mut, size_t steps);
 

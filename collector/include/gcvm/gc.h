@@ -218,8 +218,8 @@ struct gc_stats {
      * collection; its pauses (start, the minor ones meanwhile, final) are in the pause
      * figures above. */
     uint64_t concurrent_cycles;          /* major collections marked concurrently */
-    uint64_t mark_rescanned_units;       /* dirty cards or pages the marker re-scanned,
-                                            summed over cycles */
+    uint64_t mark_rescanned_units;       /* dirty cards or pages re-scanned for the marker
+                                            (by the cycles' pauses), summed over cycles */
     uint64_t final_rescanned_units;      /* the part of them re-scanned in final pauses */
     uint64_t last_cycle_rescanned_units; /* in the last cycle */
     double final_pause_max_ms, final_pause_last_ms; /* the cycles' final pauses */
