@@ -286,8 +286,9 @@ struct gc_heap {
     /* A minor collection runs on the workers only when the last one did at least this
      * much work (bytes copied + 8 per remembered-set field; GCVM_GC_PARALLEL_MIN_KB). */
     uint64_t parallel_min_work;
-    uint64_t last_minor_work;        /* that work, as the last minor collection did it */
-    uint64_t last_minor_remset_work; /* its part scanning the remembered set */
+    uint64_t last_minor_work;         /* that work, as the last minor collection did it */
+    size_t last_minor_nursery_blocks; /* the nursery blocks it collected (nursery_next) */
+    uint64_t last_minor_remset_work;  /* its part scanning the remembered set */
     bool collecting;
     bool marking;   /* inside a major collection */
     bool major_due; /* the old generation crossed its threshold at the last minor one */
