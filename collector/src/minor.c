@@ -982,15 +982,14 @@ static void minor_collect_parallel(struct gc_heap *h, struct minor_parallel *par
     fill_evacuated_remains(h);
 }
 
-/* Bytes of the fresh large objects with pointers: the remembered set scans them whole. */
+/* Bytes of the fresh large objects, which the remembered set scans whole. From their
+ * blocks, not their headers: this is asked before the world stops too (run_collection),
+ * while a thread that allocated one may still be writing its header. */
 static uint64_t fresh_large_bytes(const struct gc_heap *h)
 {
     uint64_t bytes = 0;
-    for (size_t i = 0; i < h->fresh_large.count; i++) {
-        gc_header hdr = *header_of(h->fresh_large.items[i]);
-        if (!(hdr & GC_HDR_POINTERFREE))
-            bytes += header_size(hdr);
-    }
+    for (size_t i = 0; i < h->fresh_large.count; i++)
+        bytes += (uint64_t)h->blocks[block_index(h, h->fresh_large.items[i])].run << BLOCK_SHIFT;
     return bytes;
 }
 
