@@ -1,5 +1,5 @@
 /* Two barriers with nothing to harvest: none (every collection is a major one, so no
- * remembered set is ever read) and card (gc_write_barrier() marks the 512-byte card of
+ * remembered set is ever read) and card (gc_write_barrier() marks the 128-byte card of
  * each field stored into, straight in the heap's dirty map). */
 #include "gc_internal.h"
 

@@ -524,7 +524,7 @@ static enum pause_outcome minor_and_cycle(struct gc_heap *h, enum collection_req
 
 /* The part of a minor pause of pause_ns that does not shrink with the nursery: the
  * barrier's steps and, for a page barrier, the remembered-set scan's share of the
- * collection's work (heap_sizing_minor_ends). A page holds 8 times the fields of a card,
+ * collection's work (heap_sizing_minor_ends). A page holds 32 times the fields of a card,
  * so a random writer's dirty pages saturate long before its cards do: under cards the
  * scan is taken to shrink with the nursery (counted fixed there, it let the nursery grow
  * where the cards did shrink with it, and the old generation overshot its goal in

@@ -242,7 +242,7 @@ static size_t next_dirty_unit(const uint8_t *dirty, size_t u, size_t end)
     return end;
 }
 
-/* Fetches the first 512 bytes of unit u (a card whole) into the cache. The scan finds the
+/* Fetches the first 512 bytes of unit u (a card: all of it) into the cache. The scan finds the
  * next dirty unit before it scans the current one and fetches it meanwhile: a random
  * writer's dirty units lie far apart, and the wait for each one's fields was most of the
  * scan's time. */
@@ -371,7 +371,7 @@ static bool remembered_block_wanted(struct gc_heap *h, size_t bi, size_t *large_
     *target = bi;
     if (h->all_dirty)
         return b->kind != BLOCK_LARGE_TAIL;
-    size_t units_per_block = BLOCK_BYTES >> h->dirty_shift; /* 8 or 64: a multiple of 8 */
+    size_t units_per_block = BLOCK_BYTES >> h->dirty_shift; /* 8 or 256: a multiple of 8 */
     size_t first_unit = bi * units_per_block;
     if (!any_dirty(h->dirty + first_unit, units_per_block))
         return false;

@@ -25,13 +25,15 @@ struct box {
 
 static struct array *array;
 static const size_t slots = (size_t)2 << 20; /* 16 MiB: 256 chunks */
-static const size_t stride = 64;             /* one store per 512 bytes: every card */
+/* One store per card (and so per page): every unit dirty. */
+static const size_t stride = ((size_t)1 << GC_CARD_SHIFT) / sizeof(void *);
 
 /* Round r stores at slots first_slot(r) + k * stride. Round 0 stores into the first slot
- * of every 64 KiB chunk of the region that the array covers. */
+ * of every 64 KiB chunk of the region that the array covers (the payload's slot 0 is 16
+ * bytes into a card, past the object's header and the count). */
 static size_t first_slot(unsigned r)
 {
-    return 62 - 6 * (size_t)r;
+    return stride - 2 - (stride - 2) / ROUNDS * (size_t)r;
 }
 
 static struct array *new_array(struct gc_mutator *m)

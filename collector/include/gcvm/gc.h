@@ -277,7 +277,7 @@ GCVM_GC_API void gc_print_stats(const struct gc_heap *heap, void *file);
 #define GC_GRANULE 16u
 #define GC_HEADER_BYTES 8u
 #define GC_NURSERY_MAX_OBJECT 8192u /* larger objects go straight to the old generation */
-#define GC_CARD_SHIFT 9u            /* 512-byte cards */
+#define GC_CARD_SHIFT 7u            /* 128-byte cards (docs/collector.md) */
 
 /* The part of a mutator the inline paths read; it is the first member of struct
  * gc_mutator. Only the owning thread writes the cursor; the collector writes it while the
