@@ -183,10 +183,9 @@ void drain_grey(struct gc_heap *h, gc_visit_fn visit)
  * they are offered in their own statistics), ctx is its context (the heap, or a worker). */
 
 struct remset_visitors {
-    gc_visit_fn dirty_field; /* a field of a scanned object: visited if its unit is dirty */
-    gc_visit_fn any_field;   /* a field of an object scanned whole */
-    /* The same two for a marked object during a concurrent cycle: they shade too. */
-    gc_visit_fn dirty_field_shading, any_field_shading;
+    gc_visit_fn dirty_field;         /* a field of a scanned object: visited if its unit is dirty */
+    gc_visit_fn dirty_field_shading; /* the same for a marked object in a concurrent cycle:
+                                        it shades too */
 };
 
 /* Whether the scan shades what obj's fields point at: during a concurrent cycle, for an
@@ -218,9 +217,7 @@ static void scan_fresh_object(void *obj, void *arg)
     trace_object(h, obj, visit_remembered_field, h);
 }
 
-static const struct remset_visitors serial_remset = {visit_dirty_field, visit_remembered_field,
-                                                     visit_dirty_field_shading,
-                                                     visit_remembered_field_shading};
+static const struct remset_visitors serial_remset = {visit_dirty_field, visit_dirty_field_shading};
 
 /* Index of the first dirty unit in [u, end), or end. Eight units at a time where they
  * are all clean, so a large object's clean stretches cost a load per 8 units. */
@@ -242,10 +239,10 @@ static size_t next_dirty_unit(const uint8_t *dirty, size_t u, size_t end)
     return end;
 }
 
-/* Fetches the first 512 bytes of unit u (a card: all of it) into the cache. The scan finds the
- * next dirty unit before it scans the current one and fetches it meanwhile: a random
- * writer's dirty units lie far apart, and the wait for each one's fields was most of the
- * scan's time. */
+/* Fetches unit u, up to its first 512 bytes, into the cache. The scan finds the next
+ * dirty unit before it scans the current one and fetches it meanwhile: a random writer's
+ * dirty units lie far apart, and the wait for each one's fields was most of the scan's
+ * time. */
 static void prefetch_unit(const struct gc_heap *h, size_t u)
 {
     const char *at = h->base + (u << h->dirty_shift);
@@ -526,9 +523,8 @@ void *parallel_promote(struct evac_worker *w, void *obj, void **field)
      * invariant D): this collection traces it with parallel_visit_shading, which queues
      * the old objects it points at for the marker. But an ephemeron or a guardian is
      * shaded (marked here, queued for the marker by the single-threaded end): the marker
-     * lists the weak objects the cycle
-     * meets, and the final pause resolves only those (a black one was never listed, and
-     * kept a pointer to an object the cycle freed). */
+     * lists the weak objects the cycle meets, and the final pause resolves only those (a
+     * black one was never listed, and kept a pointer to an object the cycle freed). */
     unsigned kind = header_kind(hdr);
     bool weak = kind == GC_KIND_EPHEMERON || kind == GC_KIND_GUARDIAN;
     if (w->h->marking || (w->h->cycle_active && !weak))
@@ -560,11 +556,10 @@ static void parallel_visit(void **field, void *ctx)
  * parallel_visit, and an old object not marked yet is marked by the worker and handed to
  * the marker's grey list by the single-threaded end (that list is not the workers' to
  * share; the shading was all done there once, 14 ms of a 16 ms pause on a big table
- * written at random). The copies
- * are marked black, not traced by the marker: this is where their fields are traced for
- * it, while this collection reads them anyway; a field that points at a young object
- * names a copy, marked black in its turn. Only copies (and the objects of blocks the
- * conservative scan pinned, which pin_block shades) go on the workers' stacks and
+ * written at random). The copies are marked black, not traced by the marker: this is
+ * where their fields are traced for it, while this collection reads them anyway; a field that
+ * points at a young object names a copy, marked black in its turn. Only copies (and the objects of
+ * blocks the conservative scan pinned, which pin_block shades) go on the workers' stacks and
  * deques, so every copy is traced here. */
 static void parallel_visit_shading(void **field, void *ctx)
 {
@@ -665,9 +660,8 @@ static void parallel_scan_whole_object(void *obj, void *ctx)
                  w);
 }
 
-static const struct remset_visitors parallel_remset = {
-    parallel_visit_dirty_field, parallel_visit_remembered_field, parallel_visit_dirty_field_shading,
-    parallel_visit_remembered_field_shading};
+static const struct remset_visitors parallel_remset = {parallel_visit_dirty_field,
+                                                       parallel_visit_dirty_field_shading};
 
 /* Objects a worker traces between two looks at its deque: the look reads two words that
  * thieves write, which costs more than tracing a small object. */
