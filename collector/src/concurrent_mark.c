@@ -112,11 +112,6 @@ void concurrent_mark_allocated(struct gc_heap *h, void *obj)
     mark_atomic(h, obj);
 }
 
-bool concurrent_may_shade(const struct gc_heap *h, const void *obj)
-{
-    return h->marker->old_at[block_index(h, obj)] && !is_marked_atomic(h, obj);
-}
-
 bool concurrent_claim(struct gc_heap *h, const void *obj)
 {
     if (!h->marker->old_at[block_index(h, obj)] || mark_atomic(h, obj))

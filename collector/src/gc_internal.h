@@ -575,13 +575,9 @@ void concurrent_after_minor(struct gc_heap *h);
 void concurrent_shade(struct gc_heap *h, void *obj);
 /* Marks an object allocated old during the cycle (any thread, under the heap's lock). */
 void concurrent_mark_allocated(struct gc_heap *h, void *obj);
-/* During a cycle, in a pause: whether obj, which is not young, is in a block the marker
- * marks and not marked yet, so that concurrent_shade would queue it. Any worker; it reads
- * a mark bit that others may be setting. */
-bool concurrent_may_shade(const struct gc_heap *h, const void *obj);
-/* The workers' half of concurrent_shade: marks obj (not young) if it is in a block the
- * marker marks and unmarked, with the atomic OR. True when this call marked it and it has
- * fields: the worker then owes it to concurrent_queue_marked, single-threaded. */
+/* During a cycle, in a pause: marks obj (not young) if it is in a block the marker marks
+ * and unmarked, with the atomic OR (any worker). True when this call marked it and it has
+ * fields: the caller then owes it to concurrent_queue_marked, single-threaded. */
 bool concurrent_claim(struct gc_heap *h, const void *obj);
 void concurrent_queue_marked(struct gc_heap *h, void *obj);
 /* For a marked object of `bytes` of payload: how much of it, from its start, the marker

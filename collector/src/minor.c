@@ -103,6 +103,12 @@ void visit_for_minor(void **field, void *ctx)
         *field = promote(h, v);
 }
 
+/* Whether the field lies in a unit the harvest found written. */
+static inline bool in_dirty_unit(const struct gc_heap *h, void **field)
+{
+    return h->dirty[(size_t)((char *)field - h->base) >> h->dirty_shift] != 0;
+}
+
 /* The same, for a field of the remembered set: only fields in dirty units count. Every
  * field offered is counted (stats.remembered_fields): that is the scan's cost, and tests
  * hold it to what was written (docs/collector.md, "The remembered set"). */
@@ -110,7 +116,7 @@ static void visit_dirty_field(void **field, void *ctx)
 {
     struct gc_heap *h = ctx;
     h->stats.remembered_fields++;
-    if (h->dirty[(size_t)((char *)field - h->base) >> h->dirty_shift])
+    if (in_dirty_unit(h, field))
         visit_for_minor(field, ctx);
 }
 
@@ -133,15 +139,15 @@ static void visit_for_minor_shading(void **field, void *ctx)
         return;
     if (needs_promotion(h, v))
         *field = promote(h, v);
-    else if (concurrent_may_shade(h, v))
-        concurrent_shade(h, v);
+    else if (concurrent_claim(h, v))
+        concurrent_queue_marked(h, v);
 }
 
 static void visit_dirty_field_shading(void **field, void *ctx)
 {
     struct gc_heap *h = ctx;
     h->stats.remembered_fields++;
-    if (h->dirty[(size_t)((char *)field - h->base) >> h->dirty_shift])
+    if (in_dirty_unit(h, field))
         visit_for_minor_shading(field, ctx);
 }
 
@@ -625,7 +631,7 @@ static void parallel_visit_dirty_field(void **field, void *ctx)
 {
     struct evac_worker *w = ctx;
     w->remembered_fields++;
-    if (w->h->dirty[(size_t)((char *)field - w->h->base) >> w->h->dirty_shift])
+    if (in_dirty_unit(w->h, field))
         remset_ahead_push(w, field, false);
 }
 
@@ -640,7 +646,7 @@ static void parallel_visit_dirty_field_shading(void **field, void *ctx)
 {
     struct evac_worker *w = ctx;
     w->remembered_fields++;
-    if (w->h->dirty[(size_t)((char *)field - w->h->base) >> w->h->dirty_shift])
+    if (in_dirty_unit(w->h, field))
         remset_ahead_push(w, field, true);
 }
 
