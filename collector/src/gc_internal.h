@@ -94,6 +94,7 @@ struct block {
                              collection (old_take_small_block): never to a second one */
     bool marks_clean;     /* SMALL: no mark bit set since it was swept or taken free, so a
                              cycle's start need not clear them (major_clear_stale_marks) */
+    bool nursery_handed;  /* NURSERY: given to a mutator since the last collection */
     uint32_t run;         /* LARGE: blocks in the object; LARGE_TAIL: offset to head */
     uint32_t cursor;      /* SMALL: next cell to try when allocating */
     char *fill;           /* NURSERY/PINNED: end of the allocated objects */
@@ -174,6 +175,15 @@ struct gc_mutator {
      * started running heap code, and whether attaching holds it in guest mode. */
     uint64_t guest_stay;
     bool guest_held;
+    /* The nursery blocks the thread took since the last collection (mine), and those it
+     * took before it (last), which it takes again first: what it wrote there is likely
+     * still in its core's cache (blocks.c, docs/collector.md "Each thread its own nursery
+     * blocks"). Each holds up to the heap's nursery_max_blocks. */
+    uint32_t *nursery_mine, *nursery_last;
+    size_t nursery_mine_count, nursery_last_count, nursery_last_next;
+    /* The parallel phase (struct minor_parallel's roots_phase) whose worker visited its
+     * roots: each mutator's roots once per phase, by its own thread where it helps. */
+    _Atomic uint64_t roots_phase;
 };
 
 struct gc_heap {
@@ -187,6 +197,7 @@ struct gc_heap {
     size_t mutator_count;
     size_t running;      /* mutators in MUTATOR_RUNNING */
     bool stop_requested; /* a thread is stopping the others or collecting */
+    uint64_t stops;      /* the stops of the world so far: the current one's number */
     struct gc_mutator *collector;
     uint64_t collections;             /* started so far, minor and major */
     bool mutator_left_guest;          /* gcvm barriers: since the last collection */
@@ -212,11 +223,12 @@ struct gc_heap {
     size_t free_blocks;
     size_t free_search_from; /* next block index to look at for a free one */
 
-    /* Nursery: the blocks bump allocation uses; nursery[nursery_next] is the next one
-     * handed to a mutator that needs a block (those before it were handed out since the
-     * last collection). */
+    /* Nursery: the blocks bump allocation uses. A mutator that needs a block takes one it
+     * took in the last cycle (struct gc_mutator) or else nursery[nursery_next] onwards,
+     * skipping those handed out already; nursery_handed counts the blocks handed out since
+     * the last collection. */
     uint32_t *nursery;
-    size_t nursery_count, nursery_next;
+    size_t nursery_count, nursery_next, nursery_handed;
     size_t nursery_target_blocks;
     /* The nursery's size bounds (heap_sizing.c): equal, a fixed size, when the
      * configuration gave one; max is the nursery array's capacity. */
@@ -287,7 +299,7 @@ struct gc_heap {
      * much work (bytes copied + 8 per remembered-set field; GCVM_GC_PARALLEL_MIN_KB). */
     uint64_t parallel_min_work;
     uint64_t last_minor_work;         /* that work, as the last minor collection did it */
-    size_t last_minor_nursery_blocks; /* the nursery blocks it collected (nursery_next) */
+    size_t last_minor_nursery_blocks; /* the nursery blocks it collected (nursery_handed) */
     uint64_t last_minor_remset_work;  /* its part scanning the remembered set */
     bool collecting;
     bool marking;   /* inside a major collection */
@@ -639,6 +651,9 @@ bool world_stop(struct gc_mutator *m);
 void world_start(struct gc_mutator *m);
 /* Parks a running m while another thread collects; returns when it is over. */
 void mutator_park(struct gc_mutator *m);
+/* The mutator whose thread calls this while it helps a collection in a parallel phase
+ * (workers_help), else NULL. */
+struct gc_mutator *mutator_helping(void);
 void trace_mutator_roots(struct gc_heap *h, gc_visit_fn visit, void *ctx);
 void mutators_free_all(struct gc_heap *h); /* the heap is going */
 

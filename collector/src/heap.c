@@ -449,7 +449,7 @@ static void log_collection(struct gc_heap *h, const char *kind, uint64_t promote
 static bool cycle_end_due(const struct gc_heap *h)
 {
     size_t early = h->nursery_count / 8 > 2 ? h->nursery_count / 8 : 2;
-    return concurrent_final_due(h) && h->nursery_next <= early;
+    return concurrent_final_due(h) && h->nursery_handed <= early;
 }
 
 enum pause_outcome { PAUSE_MINOR, PAUSE_CYCLE_END, PAUSE_FULL };
@@ -612,8 +612,11 @@ static void collect_stopped(struct gc_heap *h, enum collection_request what)
 void run_collection(struct gc_mutator *m, enum collection_request what, bool unless_another)
 {
     struct gc_heap *h = m->heap;
-    /* The workers wake while the others stop, rather than when the trace starts. */
-    if (minor_goes_parallel(h))
+    /* The workers wake while the others stop, rather than when the trace starts; not when
+     * the mutators now stopping can take every place (they help: "Stopped mutators help"
+     * in docs/collector.md), where a pool thread polling for its phase would only take
+     * the core of one of them before it stops. */
+    if (minor_goes_parallel(h) && h->running - 1 < workers_count(h->workers) - 1)
         workers_warm(h->workers);
     bool another = world_stop(m);
     double stop_ms = (double)h->last_stop_wait_ns / 1e6;

@@ -275,7 +275,7 @@ void heap_sizing_minor_ends(struct gc_heap *h, uint64_t pause_cpu_ns, uint64_t f
         hi = h->nursery_max_blocks;
     if (pause_cpu_ns > NURSERY_PAUSE_TARGET_NS)
         n = (size_t)((double)n * heap_sizing_nursery_scale(pause_cpu_ns, fixed_ns));
-    else if (pause_cpu_ns < NURSERY_PAUSE_TARGET_NS / 2 && h->nursery_next >= n)
+    else if (pause_cpu_ns < NURSERY_PAUSE_TARGET_NS / 2 && h->nursery_handed >= n)
         n += n / 4 + 1; /* only after a full nursery: a forced collection says little */
     if (n > hi)
         n = hi;

@@ -724,17 +724,44 @@ bool claim(_Atomic size_t *next, size_t count, size_t chunk, size_t *from, size_
     return true;
 }
 
+void roots_phase_begin(struct minor_parallel *par)
+{
+    atomic_store_explicit(&par->next_root, 0, memory_order_relaxed);
+    atomic_store_explicit(&par->next_pinned, 0, memory_order_relaxed);
+    par->roots_phase++;
+}
+
+/* Worker w visits m's roots unless another worker of the phase did. */
+static void visit_mutator_roots_once(struct evac_worker *w, struct gc_mutator *m, gc_visit_fn visit)
+{
+    uint64_t phase = w->par->roots_phase;
+    if (m->root_tracer &&
+        atomic_exchange_explicit(&m->roots_phase, phase, memory_order_relaxed) != phase)
+        m->root_tracer(visit, w, m->root_tracer_user);
+}
+
+void share_other_mutator_roots(struct evac_worker *w, gc_visit_fn visit)
+{
+    for (struct gc_mutator *m = w->h->mutators; m; m = m->next)
+        visit_mutator_roots_once(w, m, visit);
+}
+
 void share_roots(struct evac_worker *w, gc_visit_fn visit)
 {
     struct minor_parallel *par = w->par;
     struct gc_heap *h = w->h;
     size_t from, to;
-    /* The embedder's root callbacks run on the collecting thread, as before. */
+    /* A mutator's roots first reach what its thread allocated: its own thread copies
+     * that where it helps, from its own core's cache (docs/collector.md, "Stopped
+     * mutators help"). The heap's root tracer runs on the collecting thread. */
+    struct gc_mutator *own = mutator_helping();
     if (w->index == 0) {
         if (h->root_tracer)
             h->root_tracer(visit, w, h->root_tracer_user);
-        trace_mutator_roots(h, visit, w);
+        own = h->collector;
     }
+    if (own)
+        visit_mutator_roots_once(w, own, visit);
     /* Each list a chunk at a time, whoever comes first; the registered roots in equal
      * shares when every worker takes part for sure (GCVM_GC_WORKERS_TOGETHER), so that
      * each has a share of the work whatever the scheduling. */
@@ -864,6 +891,8 @@ static void minor_worker(void *ctx, unsigned self)
     gc_visit_fn copies = h->cycle_active ? parallel_visit_shading : parallel_visit;
     work_set_join(&par->work);
     share_roots(w, parallel_visit);
+    drain_own(w, copies);
+    share_other_mutator_roots(w, parallel_visit);
     while (claim(&par->next_remembered, par->remembered.count, REMEMBERED_CHUNK, &from, &to)) {
         for (size_t i = from; i < to; i++) {
             if (i + 1 < to)
@@ -965,8 +994,7 @@ static void minor_collect_parallel(struct gc_heap *h, struct minor_parallel *par
     weak_share_pending(h, &par->weak_lock, visit_for_minor);
     list_remembered_blocks(h, par);
     list_fresh_large(h, par);
-    atomic_store_explicit(&par->next_root, 0, memory_order_relaxed);
-    atomic_store_explicit(&par->next_pinned, 0, memory_order_relaxed);
+    roots_phase_begin(par);
     atomic_store_explicit(&par->next_remembered, 0, memory_order_relaxed);
     atomic_store_explicit(&par->next_fresh_large, 0, memory_order_relaxed);
     work_set_begin(&par->work);
@@ -999,7 +1027,7 @@ static uint64_t fresh_large_bytes(const struct gc_heap *h)
  * thread (tree-replace at 512 MiB, card). */
 static uint64_t predicted_minor_work(const struct gc_heap *h)
 {
-    size_t then = h->last_minor_nursery_blocks, now = h->nursery_next;
+    size_t then = h->last_minor_nursery_blocks, now = h->nursery_handed;
     if (then == 0 || now <= then)
         return h->last_minor_work;
     return (uint64_t)((double)h->last_minor_work * (double)now / (double)then);
@@ -1019,6 +1047,17 @@ bool minor_goes_parallel(const struct gc_heap *h)
             fresh_large_bytes(h) >= h->parallel_min_work);
 }
 
+/* With another mutator stopped and offering help, a minor collection goes to the workers
+ * for a sixteenth of that work: the helper polls for the phase on a core that has nothing
+ * else of the program to run (no wake-up to pay), and copies what its own thread
+ * allocated. GCBench on 2 mutators had 71 of its 140 minor collections on one thread, one
+ * of them promoting 7.9 MiB in 18 ms after a collection that promoted 240 KiB. */
+static bool minor_goes_parallel_helped(struct gc_heap *h)
+{
+    return h->minor_par && workers_helpers(h->workers) > 0 &&
+           predicted_minor_work(h) >= h->parallel_min_work / 16;
+}
+
 static void minor_collect_serial(struct gc_heap *h)
 {
     make_allocation_blocks_writable(h);
@@ -1035,8 +1074,8 @@ static void minor_collect_serial(struct gc_heap *h)
 void minor_collect(struct gc_heap *h)
 {
     uint64_t promoted = h->stats.bytes_promoted, fields = h->stats.remembered_fields;
-    size_t nursery_blocks = h->nursery_next; /* handed out since the last one */
-    if (minor_goes_parallel(h))
+    size_t nursery_blocks = h->nursery_handed; /* handed out since the last one */
+    if (minor_goes_parallel(h) || minor_goes_parallel_helped(h))
         minor_collect_parallel(h, h->minor_par);
     else
         minor_collect_serial(h);

@@ -5,7 +5,8 @@
  * and every mutator's safepoint flag, then waits until no mutator is running; each one
  * parks at its next safepoint (recording where its stack ends, with its registers
  * spilled above that point) or is found in a blocking region. The collection runs with
- * the lock held; world_start() clears the flags and wakes the parked threads. */
+ * the lock held; a parked thread helps in the phases it shares out, without the lock.
+ * world_start() clears the flags and wakes the parked threads. */
 #define _GNU_SOURCE
 #include <stdarg.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 
 #include "gc_internal.h"
 #include "guest_mode.h"
+#include "workers.h"
 
 static void set_flags(struct gc_heap *h, int value)
 {
@@ -20,8 +22,31 @@ static void set_flags(struct gc_heap *h, int value)
         __atomic_store_n(&m->fast.safepoint_requested, value, __ATOMIC_RELAXED);
 }
 
+/* The stopped mutator whose thread this is while it helps a collection (workers_help). */
+static __thread struct gc_mutator *helping;
+
+struct gc_mutator *mutator_helping(void)
+{
+    return helping;
+}
+
+/* With the heap's lock held, released meanwhile: works in the phases of stop number
+ * `stop`, for which it offered help, until that stop ends. */
+static void help_collection(struct gc_mutator *m, uint64_t stop)
+{
+    struct gc_heap *h = m->heap;
+    pthread_mutex_unlock(&h->lock);
+    helping = m;
+    unsigned phases = workers_help(h->workers, stop);
+    helping = NULL;
+    pthread_mutex_lock(&h->lock);
+    h->stats.phases_helped += phases;
+}
+
 /* The frame below the one that spilled the registers: everything from here up is the
- * thread's stack as it stops. Waits until no collection runs. */
+ * thread's stack as it stops. Waits until no collection runs, helping those that share
+ * their work (docs/collector.md, "Stopped mutators help"); the helper's own frames lie
+ * below this one, outside what a conservative scan of the thread covers. */
 __attribute__((noinline)) static void park_below_spill(struct gc_mutator *m)
 {
     struct gc_heap *h = m->heap;
@@ -29,10 +54,27 @@ __attribute__((noinline)) static void park_below_spill(struct gc_mutator *m)
     if (m->guest_held)
         guest_mode_mutator_stops(m);
     m->state = MUTATOR_STOPPED;
+    /* Offered before the collection can go on without it, so that its first phase
+     * leaves a place to this thread and wakes no pool thread for it. */
+    uint64_t offered = 0; /* the stop it offered help in last */
+    if (h->workers && h->stop_requested) {
+        offered = h->stops;
+        workers_offer_help(h->workers, offered);
+    }
     h->running--;
     pthread_cond_broadcast(&h->stopped_cond);
-    while (h->stop_requested)
-        pthread_cond_wait(&h->resume_cond, &h->lock);
+    uint64_t helped = 0;
+    while (h->stop_requested) {
+        if (offered != helped) {
+            helped = offered;
+            help_collection(m, helped);
+        } else if (h->workers && h->stops != helped) { /* a later stop, found on waking */
+            offered = h->stops;
+            workers_offer_help(h->workers, offered);
+        } else {
+            pthread_cond_wait(&h->resume_cond, &h->lock);
+        }
+    }
     h->stats.resume_wait_ms += (double)(gc_now_ns() - h->resumed_at_ns) / 1e6;
     m->state = MUTATOR_RUNNING;
     h->running++;
@@ -89,6 +131,7 @@ bool world_stop(struct gc_mutator *m)
     if (m->guest_held)
         guest_mode_mutator_stops(m);
     h->stop_requested = true;
+    h->stops++;
     h->collector = m;
     set_flags(h, 1);
     m->state = MUTATOR_COLLECTING;
@@ -106,6 +149,7 @@ void world_start(struct gc_mutator *m)
     struct gc_heap *h = m->heap;
     set_flags(h, 0);
     h->stop_requested = false;
+    workers_end_stop(h->workers, h->stops);
     h->collector = NULL;
     m->state = MUTATOR_RUNNING;
     h->running++;
@@ -204,6 +248,13 @@ static char *find_stack_top(void)
     return rc == 0 ? (char *)addr + size : NULL;
 }
 
+static void mutator_free(struct gc_mutator *m)
+{
+    free(m->nursery_mine);
+    free(m->nursery_last);
+    free(m);
+}
+
 struct gc_mutator *gc_mutator_attach(struct gc_heap *h, char *err, size_t err_len)
 {
     if (!h)
@@ -216,8 +267,14 @@ struct gc_mutator *gc_mutator_attach(struct gc_heap *h, char *err, size_t err_le
     m->block = -1;
     m->state = MUTATOR_RUNNING;
     m->stress_countdown = h->stress_interval;
+    m->nursery_mine = calloc(h->nursery_max_blocks, sizeof *m->nursery_mine);
+    m->nursery_last = calloc(h->nursery_max_blocks, sizeof *m->nursery_last);
+    if (!m->nursery_mine || !m->nursery_last) {
+        mutator_free(m);
+        return refuse(err, err_len, "out of memory for the mutator");
+    }
     if (h->conservative_stack && !(m->stack_top = find_stack_top())) {
-        free(m);
+        mutator_free(m);
         return refuse(err, err_len,
                       "cannot find the calling thread's stack for conservative "
                       "scanning");
@@ -225,7 +282,7 @@ struct gc_mutator *gc_mutator_attach(struct gc_heap *h, char *err, size_t err_le
     /* A gcvm barrier's mutator runs in guest mode, on a vCPU of its own. */
     if (gc_barrier_uses_guest_mode(h->barrier_kind)) {
         if (guest_mode_hold(err, err_len) != 0) {
-            free(m);
+            mutator_free(m);
             return NULL;
         }
         m->guest_held = true;
@@ -236,7 +293,7 @@ struct gc_mutator *gc_mutator_attach(struct gc_heap *h, char *err, size_t err_le
             pthread_mutex_unlock(&h->lock);
             if (m->guest_held)
                 guest_mode_release();
-            free(m);
+            mutator_free(m);
             return refuse(err, err_len, "the calling thread is a mutator of this heap already");
         }
     }
@@ -277,7 +334,7 @@ void gc_mutator_detach(struct gc_mutator *m)
     pthread_mutex_unlock(&h->lock);
     if (m->guest_held)
         guest_mode_release();
-    free(m);
+    mutator_free(m);
 }
 
 struct gc_heap *gc_mutator_heap(const struct gc_mutator *m)
@@ -308,7 +365,7 @@ void mutators_free_all(struct gc_heap *h)
         /* Another thread's hold stays: only that thread can take itself out. */
         if (m->guest_held && pthread_equal(m->thread, pthread_self()))
             guest_mode_release();
-        free(m);
+        mutator_free(m);
     }
     h->mutator_count = h->running = 0;
 }

@@ -51,6 +51,7 @@ struct minor_parallel {
     struct ptr_stack fresh;      /* the fresh large objects, whole or in chunks */
     /* The next item of each shared list a worker claims. */
     _Atomic size_t next_root, next_pinned, next_remembered, next_fresh_large;
+    uint64_t roots_phase; /* the phase's number, for the mutators' roots (share_roots) */
     struct evac_worker *workers;
     struct work_set work;
 };
@@ -72,11 +73,19 @@ void *parallel_promote(struct evac_worker *w, void *obj, void **field);
 /* Claims the next `chunk` items of a list of `count` that the workers share: [*from,
  * *to), or false when none is left. */
 bool claim(_Atomic size_t *next, size_t count, size_t chunk, size_t *from, size_t *to);
-/* Worker w visits its share of the roots with visit (worker 0: the embedder's root
- * tracers and the mutators' roots; all: the registered roots, claimed in chunks) and
- * queues its share of h->grey (objects the conservative scan found). next_root and
- * next_pinned must be 0 when the phase starts. */
+/* Worker w visits its share of the roots with visit (worker 0: the heap's root tracer
+ * and the collecting mutator's roots; a stopped mutator helping: its own roots; all: the
+ * registered roots, claimed in chunks) and queues its share of h->grey (objects the
+ * conservative scan found). Before the phase: next_root and next_pinned 0, and
+ * roots_phase new (roots_phase_begin). */
 void share_roots(struct evac_worker *w, gc_visit_fn visit);
+/* Worker w visits the roots of every mutator whose roots no worker of the phase has
+ * visited yet. Each worker calls it after share_roots and before trace_until_done, so
+ * that none is left when the phase's work runs out; in between, a worker traces what its
+ * own mutator's roots reach, while the other mutators' threads wake to do theirs. */
+void share_other_mutator_roots(struct evac_worker *w, gc_visit_fn visit);
+/* Before a phase that calls share_roots: resets the shared claims on the roots. */
+void roots_phase_begin(struct minor_parallel *par);
 /* Worker w traces with visit its own work, then what it can steal, until every worker
  * of the phase is idle with nothing left. */
 void trace_until_done(struct evac_worker *w, gc_visit_fn visit);

@@ -39,6 +39,7 @@ static void major_mark_worker(void *ctx, unsigned self)
     uint64_t cpu0 = thread_cpu_ns();
     work_set_join(&par->work);
     share_roots(w, parallel_mark_visit);
+    share_other_mutator_roots(w, parallel_mark_visit);
     trace_until_done(w, parallel_mark_visit);
     w->mark_cpu_ns += thread_cpu_ns() - cpu0;
 }
@@ -56,8 +57,7 @@ void major_mark_parallel(struct gc_heap *h)
     struct minor_parallel *par = h->minor_par;
     prepare_promotion_blocks(h, par);
     weak_share_pending(h, &par->weak_lock, visit_for_major);
-    atomic_store_explicit(&par->next_root, 0, memory_order_relaxed);
-    atomic_store_explicit(&par->next_pinned, 0, memory_order_relaxed);
+    roots_phase_begin(par);
     work_set_begin(&par->work);
     workers_run(h->workers, major_mark_worker, par);
     work_set_end(&par->work);

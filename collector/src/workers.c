@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -29,8 +30,16 @@ struct worker_pool {
     bool open;                 /* the caller still runs its part: a thread may join */
     bool together;             /* every thread joins every phase, all start at once */
     bool started;              /* the phase's workers may start */
-    unsigned joined;           /* threads that joined the current phase */
+    unsigned joined;           /* threads that joined the current phase: its workers 1.. */
     unsigned unfinished;       /* threads that joined the phase and run it still */
+    /* Helpers (workers_help): threads outside the pool, stopped mutators, that take the
+     * places of pool threads in the phases of one stop of the world. */
+    pthread_cond_t help_cond; /* a phase began, or a stop ended */
+    unsigned helpers;         /* helpers offered for stop number helpers_stop */
+    uint64_t helpers_stop;
+    unsigned pool_places; /* places of the current phase left to the pool's threads */
+    unsigned pool_joined; /* pool threads that joined the current phase */
+    uint64_t stop_ended;  /* the last stop of the world that ended (workers_end_stop) */
     bool stopping;
     worker_fn fn;
     void *ctx;
@@ -42,16 +51,31 @@ struct worker_pool {
 #define WARM_POLL_NS 200000u
 
 /* With the lock held, and released while polling: waits (without sleeping) for up to
- * WARM_POLL_NS for a phase after `seen` to start. */
-static void poll_for_phase(struct worker_pool *p, unsigned long long seen)
+ * WARM_POLL_NS for a phase after `seen` to start, or for stop number `stop` to end
+ * (UINT64_MAX: no stop). */
+static void poll_for_phase(struct worker_pool *p, unsigned long long seen, uint64_t stop)
 {
     pthread_mutex_unlock(&p->lock);
     uint64_t start = gc_now_ns();
     while (__atomic_load_n(&p->phase, __ATOMIC_ACQUIRE) == seen &&
+           __atomic_load_n(&p->stop_ended, __ATOMIC_ACQUIRE) < stop &&
            gc_now_ns() - start < WARM_POLL_NS)
         for (int i = 0; i < 32; i++)
             cpu_relax();
     pthread_mutex_lock(&p->lock);
+}
+
+/* With the lock held, and released meanwhile: runs the current phase's function as
+ * worker `index`, which joined it (counted in unfinished). */
+static void take_part(struct worker_pool *p, unsigned index)
+{
+    worker_fn fn = p->fn;
+    void *ctx = p->ctx;
+    pthread_mutex_unlock(&p->lock);
+    fn(ctx, index);
+    pthread_mutex_lock(&p->lock);
+    if (--p->unfinished == 0)
+        pthread_cond_signal(&p->done_cond);
 }
 
 static void *pool_thread_main(void *arg)
@@ -64,7 +88,7 @@ static void *pool_thread_main(void *arg)
         while (p->phase == seen && !p->stopping) {
             if (p->warmed != warmed) {
                 warmed = p->warmed;
-                poll_for_phase(p, seen);
+                poll_for_phase(p, seen, UINT64_MAX);
                 continue;
             }
             pthread_cond_wait(&p->start_cond, &p->lock);
@@ -72,20 +96,16 @@ static void *pool_thread_main(void *arg)
         if (p->stopping)
             break;
         seen = p->phase;
-        if (!p->open)
-            continue; /* woke after the work was done: skip this phase */
+        /* Woke after the work was done, or a helper took the place: skip this phase. */
+        if (!p->open || p->pool_joined >= p->pool_places || p->joined >= p->count - 1)
+            continue;
         p->unfinished++;
-        p->joined++;
+        unsigned index = ++p->joined;
+        p->pool_joined++;
         pthread_cond_signal(&p->done_cond);
         while (!p->started)
             pthread_cond_wait(&p->start_cond, &p->lock);
-        worker_fn fn = p->fn;
-        void *ctx = p->ctx;
-        pthread_mutex_unlock(&p->lock);
-        fn(ctx, t->index);
-        pthread_mutex_lock(&p->lock);
-        if (--p->unfinished == 0)
-            pthread_cond_signal(&p->done_cond);
+        take_part(p, index);
     }
     pthread_mutex_unlock(&p->lock);
     return NULL;
@@ -104,6 +124,7 @@ struct worker_pool *workers_create(unsigned count, bool together, char *err, siz
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->start_cond, NULL);
     pthread_cond_init(&p->done_cond, NULL);
+    pthread_cond_init(&p->help_cond, NULL);
     /* The threads inherit this mask: signals meant for the program go to its threads.
      * Faults (the write barriers' SIGSEGV) are synchronous and still reach them. */
     sigset_t all, old;
@@ -144,6 +165,7 @@ void workers_destroy(struct worker_pool *p)
     pthread_mutex_destroy(&p->lock);
     pthread_cond_destroy(&p->start_cond);
     pthread_cond_destroy(&p->done_cond);
+    pthread_cond_destroy(&p->help_cond);
     free(p->threads);
     free(p);
 }
@@ -175,9 +197,15 @@ void workers_run(struct worker_pool *p, worker_fn fn, void *ctx)
         p->ctx = ctx;
         p->open = true;
         p->started = !p->together;
-        p->joined = 0;
+        p->joined = p->pool_joined = 0;
+        /* Helpers first: a pool thread wakes only for a place no helper will take. */
+        unsigned places = p->count - 1;
+        p->pool_places = places - (p->helpers < places ? p->helpers : places);
         __atomic_store_n(&p->phase, p->phase + 1, __ATOMIC_RELEASE);
-        pthread_cond_broadcast(&p->start_cond);
+        if (p->pool_places > 0)
+            pthread_cond_broadcast(&p->start_cond);
+        if (p->helpers > 0)
+            pthread_cond_broadcast(&p->help_cond);
         if (p->together) {
             while (p->joined < p->count - 1)
                 pthread_cond_wait(&p->done_cond, &p->lock);
@@ -194,6 +222,75 @@ void workers_run(struct worker_pool *p, worker_fn fn, void *ctx)
             pthread_cond_wait(&p->done_cond, &p->lock);
         pthread_mutex_unlock(&p->lock);
     }
+}
+
+void workers_offer_help(struct worker_pool *p, uint64_t stop)
+{
+    if (!p || p->count < 2 || p->together)
+        return;
+    pthread_mutex_lock(&p->lock);
+    if (p->helpers_stop != stop) {
+        p->helpers_stop = stop;
+        p->helpers = 0;
+    }
+    p->helpers++;
+    pthread_mutex_unlock(&p->lock);
+}
+
+unsigned workers_helpers(struct worker_pool *p)
+{
+    if (!p || p->count < 2)
+        return 0;
+    pthread_mutex_lock(&p->lock);
+    unsigned n = p->helpers;
+    pthread_mutex_unlock(&p->lock);
+    return n;
+}
+
+/* A helper polls before it sleeps, at its arrival and after each phase: the stop's first
+ * phase comes once the collection's serial start is done, and its end once the serial
+ * end is; each is usually sooner than a futex wake-up (about 100 us on a paravirtual
+ * guest), and the helper's core has nothing else of the program to run meanwhile. */
+unsigned workers_help(struct worker_pool *p, uint64_t stop)
+{
+    if (!p || p->count < 2 || p->together)
+        return 0;
+    unsigned phases = 0;
+    pthread_mutex_lock(&p->lock);
+    unsigned long long done = 0;       /* the last phase it took part in */
+    unsigned long long polled = ~0ull; /* the phase it last polled after */
+    while (p->stop_ended < stop) {
+        if (p->open && p->phase != done && p->joined < p->count - 1) {
+            done = p->phase;
+            phases++;
+            p->unfinished++;
+            take_part(p, ++p->joined);
+            continue;
+        }
+        if (polled != p->phase) {
+            polled = p->phase;
+            poll_for_phase(p, polled, stop);
+            continue;
+        }
+        pthread_cond_wait(&p->help_cond, &p->lock);
+    }
+    if (p->helpers_stop == stop && p->helpers > 0) /* not yet counting a later stop's */
+        p->helpers--;
+    pthread_mutex_unlock(&p->lock);
+    return phases;
+}
+
+void workers_end_stop(struct worker_pool *p, uint64_t stop)
+{
+    if (!p || p->count < 2)
+        return;
+    pthread_mutex_lock(&p->lock);
+    if (p->stop_ended < stop)
+        __atomic_store_n(&p->stop_ended, stop, __ATOMIC_RELEASE);
+    if (p->helpers_stop <= stop)
+        p->helpers = 0; /* they are all leaving */
+    pthread_cond_broadcast(&p->help_cond);
+    pthread_mutex_unlock(&p->lock);
 }
 
 /* ---- Work list ---- */

@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "work_deque.h"
 
@@ -40,6 +41,22 @@ void workers_run(struct worker_pool *pool, worker_fn fn, void *ctx);
  * 200 us, so that its wake-up overlaps the caller's preparations instead of delaying the
  * phase. Then it sleeps again. Nothing for a NULL pool. */
 void workers_warm(struct worker_pool *pool);
+
+/* Helpers: a mutator stopped for a collection works in its phases on its own thread, in
+ * the place of a pool thread. Its core holds what its thread allocated since the last
+ * collection, which is most of what it copies; a pool thread would read those lines from
+ * the other core's cache (docs/collector.md, "Stopped mutators help"). A helper offers
+ * itself (workers_offer_help) before stop number `stop` can start its first phase,
+ * then calls workers_help, which takes part in the phases that start while a place is
+ * free (a pool thread wakes only for a place no helper offered to take) and returns, with
+ * the number of phases it took part in, once workers_end_stop(pool, stop) was called.
+ * Nothing for a NULL pool, one of a single worker, or one whose threads all take part
+ * together. */
+void workers_offer_help(struct worker_pool *pool, uint64_t stop);
+unsigned workers_help(struct worker_pool *pool, uint64_t stop);
+void workers_end_stop(struct worker_pool *pool, uint64_t stop);
+/* The helpers offered for the current stop (0 for a pool that takes none). */
+unsigned workers_helpers(struct worker_pool *pool);
 
 /* A work list shared by `count` workers: one deque each, stealing when one's own is
  * empty, and the detection of the end (every deque empty and every worker idle). */

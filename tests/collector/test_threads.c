@@ -16,8 +16,9 @@
  * around every collection, and stress mode collects every STRESS_INTERVAL allocations of
  * each thread.
  *
- * gc-threads=N: the collections run on N collector threads (gc_config.parallelism), and
- * minor collections must have run in parallel. */
+ * gc-threads=N: the collections run on N collector threads (gc_config.parallelism), minor
+ * collections must have run in parallel, and stopped mutators must have helped in their
+ * phases, visiting their own roots on their own thread. */
 #define _GNU_SOURCE
 #include <inttypes.h>
 #include <pthread.h>
@@ -66,6 +67,7 @@ static void trace_node(void *obj, gc_visit_fn visit, void *ctx)
 
 struct thread_state {
     struct gc_mutator *m;
+    pthread_t thread; /* the one attached as m */
     uint64_t rng;
     void *roots[PRIVATE_ROOTS];
     void *tmp; /* a fresh object kept across a call that may collect */
@@ -83,6 +85,10 @@ static uint64_t next_random(struct thread_state *t)
     return t->rng;
 }
 
+/* Root tracer calls made on the mutator's own thread: a stopped mutator helping with a
+ * parallel phase visits its own roots. */
+static _Atomic uint64_t traced_on_own_thread;
+
 static void trace_thread_roots(gc_visit_fn visit, void *ctx, void *user)
 {
     struct thread_state *t = user;
@@ -90,10 +96,13 @@ static void trace_thread_roots(gc_visit_fn visit, void *ctx, void *user)
         visit(&t->roots[i], ctx);
     visit(&t->tmp, ctx);
     atomic_fetch_add_explicit(&t->collections_seen, 1, memory_order_relaxed);
+    if (pthread_equal(pthread_self(), t->thread))
+        atomic_fetch_add_explicit(&traced_on_own_thread, 1, memory_order_relaxed);
 }
 
 static void attach_thread(struct thread_state *t)
 {
+    t->thread = pthread_self();
     t->m = attach_or_fail(heap);
     gc_mutator_set_root_tracer(t->m, trace_thread_roots, t);
 }
@@ -469,6 +478,11 @@ int main(int argc, char **argv)
             " concurrent cycles on %u collector threads (a cycle's first and final pauses "
             "run one each)",
             st.parallel_minor_collections, st.minor_collections, st.concurrent_cycles, gc_threads);
+        /* Stopped mutators helped, and visited their own roots on their own thread. */
+        CHECK_MSG(st.phases_helped > 0 && atomic_load(&traced_on_own_thread) > 0,
+                  "%" PRIu64 " parallel phases helped by stopped mutators, %" PRIu64
+                  " root tracer calls on the mutator's own thread",
+                  st.phases_helped, atomic_load(&traced_on_own_thread));
     }
     printf("%d workers x %ld steps, %" PRIuPTR " transient threads, %" PRIu64
            " collections (%" PRIu64 " concurrent cycles): PASS\n",

@@ -70,12 +70,16 @@ GCVM_GC_API int gc_root_add(struct gc_heap *heap, void **root);
 GCVM_GC_API int gc_root_remove(struct gc_heap *heap, void **root);
 
 /* Sets the callback that visits the embedder's own roots at every collection (a
- * Scheme's stack of values, say). One per heap; NULL removes it. */
+ * Scheme's stack of values, say), on the collecting thread. One per heap; NULL removes
+ * it. */
 GCVM_GC_API void gc_set_root_tracer(struct gc_heap *heap, gc_root_trace_fn fn, void *user);
 
 /* The same for one thread's roots (its shadow stack, say): called at every collection
  * while the mutator is attached, also while it is stopped or in a blocking region (so
- * they must not change there). One per mutator; NULL removes it. */
+ * they must not change there). Called once per collection phase on one of the threads
+ * that collect: the collecting thread, a collector thread, or the mutator's own thread
+ * while it is stopped (it helps with the collection), never on two at once. One per
+ * mutator; NULL removes it. */
 GCVM_GC_API void gc_mutator_set_root_tracer(struct gc_mutator *mut, gc_root_trace_fn fn,
                                             void *user);
 

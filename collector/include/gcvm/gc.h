@@ -203,6 +203,10 @@ struct gc_stats {
      * are shared out in chunks of 64 KiB). */
     uint64_t remembered_fields_by_worker[GC_STATS_WORKERS];
     uint64_t work_steals;
+    /* The parallel phases (of minor collections and of marking) in which a mutator
+     * stopped for the collection worked on its own thread, in the place of a collector
+     * thread (docs/collector.md, "Stopped mutators help"). */
+    uint64_t phases_helped;
     /* CPU time each worker spent in the parallel part of those collections, in
      * nanoseconds (its thread's CPU clock): the largest is the pause's critical path when
      * every worker has a core of its own. */
