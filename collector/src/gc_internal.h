@@ -141,6 +141,7 @@ struct heap_sizing {
     uint64_t marked_bytes;    /* bytes the last marking kept, counted by its sweep */
     size_t live_estimate;     /* bytes: the last major collection's live estimate */
     double headroom_fraction; /* the headroom's cap, of the live size */
+    bool cycle_past_limit;    /* the running cycle passed its limit budget (counted once) */
 };
 
 /* A mutator thread's state, read and written under the heap's lock. */

@@ -490,6 +490,11 @@ static enum pause_outcome minor_and_cycle(struct gc_heap *h, enum collection_req
     }
     if (h->cycle_active) {
         heap_sizing_cycle_progress(h, concurrent_traced_bytes(h));
+        bool outgrown = heap_sizing_cycle_outgrown(h);
+        if (outgrown && !h->sizing.cycle_past_limit) {
+            h->sizing.cycle_past_limit = true;
+            h->stats.cycles_past_limit++;
+        }
         /* The marker finished its round before this minor collection: what was written
          * since is re-scanned here rather than in another round (cycle_end_due). */
         if (what != COLLECT_MAJOR_STEP && !marker_done && !concurrent_rounds_exhausted(h) &&
@@ -497,9 +502,8 @@ static enum pause_outcome minor_and_cycle(struct gc_heap *h, enum collection_req
             /* A marker that fell behind its schedule (a busy machine gives it little
              * CPU) is helped here, in proportion to what the mutators promoted; past the
              * limit budget, with all the time an assist may take. */
-            uint64_t assist = heap_sizing_cycle_outgrown(h)
-                                  ? UINT64_MAX / 2
-                                  : heap_sizing_assist_bytes(h, concurrent_traced_bytes(h));
+            uint64_t assist =
+                outgrown ? UINT64_MAX / 2 : heap_sizing_assist_bytes(h, concurrent_traced_bytes(h));
             if (assist) {
                 uint64_t t_assist = gc_now_ns();
                 concurrent_assist(h, assist, pause_start_ns);

@@ -141,6 +141,7 @@ void heap_sizing_major_begins(struct gc_heap *h)
     z->added_at_start = z->added_at_pause = added;
     z->traced_at_pause = 0;
     z->floating = 0;
+    z->cycle_past_limit = false;
 }
 
 void heap_sizing_marking_ends(struct gc_heap *h)

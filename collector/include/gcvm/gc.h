@@ -248,6 +248,11 @@ struct gc_stats {
     uint64_t live_estimate_bytes;
     uint64_t heap_goal_bytes;
     uint64_t assist_marked_bytes;
+    /* Concurrent cycles whose marker fell so far behind that what became old during the
+     * cycle passed its limit (the headroom and a quarter more, plus a nursery): from then
+     * on every minor pause marks all it can, and at twice the limit the cycle is ended in
+     * a pause. On an idle machine with a core to spare for the marker, none. */
+    uint64_t cycles_past_limit;
     /* Stopping the world (docs/collector.md, "Threads"): how long collecting threads
      * waited for the other mutators to park before each collection (summed, and the
      * longest), and how long parked mutators took to run again once a collection ended
