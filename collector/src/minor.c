@@ -736,8 +736,11 @@ static void visit_mutator_roots_once(struct evac_worker *w, struct gc_mutator *m
 {
     uint64_t phase = w->par->roots_phase;
     if (m->root_tracer &&
-        atomic_exchange_explicit(&m->roots_phase, phase, memory_order_relaxed) != phase)
+        atomic_exchange_explicit(&m->roots_phase, phase, memory_order_relaxed) != phase) {
         m->root_tracer(visit, w, m->root_tracer_user);
+        if (m == mutator_helping())
+            w->own_roots_traced++;
+    }
 }
 
 void share_other_mutator_roots(struct evac_worker *w, gc_visit_fn visit)
@@ -971,6 +974,8 @@ void gather_worker_results(struct gc_heap *h, struct minor_parallel *par, gc_vis
         h->stats.cpu_ns_by_worker[slot] += w->cpu_ns;
         h->stats.objects_marked_by_worker[slot] += w->objects_marked;
         h->stats.mark_cpu_ns_by_worker[slot] += w->mark_cpu_ns;
+        h->stats.own_roots_traced_by_helpers += w->own_roots_traced;
+        w->own_roots_traced = 0;
         if (k > 0 && w->cpu_ns + w->mark_cpu_ns > h->pause_busiest_helper_cpu_ns)
             h->pause_busiest_helper_cpu_ns = w->cpu_ns + w->mark_cpu_ns; /* worker 0: us */
         w->bytes_promoted = w->remembered_fields = w->objects_copied = w->cpu_ns = 0;

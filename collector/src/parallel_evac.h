@@ -27,6 +27,7 @@ struct evac_worker {
     uint64_t majors_seen; /* current[] is valid while no major ran since */
     uint64_t objects_copied, bytes_promoted, remembered_fields, cpu_ns;
     uint64_t objects_marked, mark_cpu_ns; /* in parallel marking */
+    uint64_t own_roots_traced;            /* as a helper: its own mutator's root tracer */
     struct ptr_stack deferred;            /* fields left for the end, single-threaded */
     struct ptr_stack local;               /* copies to trace that no other worker can see */
     size_t local_shared;                  /* local.items below this went to the deque */

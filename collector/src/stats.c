@@ -131,8 +131,11 @@ void gc_print_stats(const struct gc_heap *h, void *file)
         fprintf(f, "gc: %llu minor collections on %u workers; objects copied by each:",
                 (unsigned long long)s.parallel_minor_collections, h->parallelism);
         print_per_worker(f, h, s.objects_copied_by_worker, s.cpu_ns_by_worker);
-        fprintf(f, "; %llu steals; %llu phases helped by stopped mutators\n",
-                (unsigned long long)s.work_steals, (unsigned long long)s.phases_helped);
+        fprintf(f,
+                "; %llu steals; %llu phases helped by stopped mutators (%llu of their own "
+                "root tracers)\n",
+                (unsigned long long)s.work_steals, (unsigned long long)s.phases_helped,
+                (unsigned long long)s.own_roots_traced_by_helpers);
     }
     if (s.parallel_marks) {
         fprintf(f, "gc: %llu markings on %u workers; objects marked by each:",

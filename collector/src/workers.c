@@ -200,7 +200,9 @@ void workers_run(struct worker_pool *p, worker_fn fn, void *ctx)
         p->joined = p->pool_joined = 0;
         /* Helpers first: a pool thread wakes only for a place no helper will take. */
         unsigned places = p->count - 1;
-        p->pool_places = places - (p->helpers < places ? p->helpers : places);
+        /* Together: every pool thread takes part (no helper offers itself then). */
+        p->pool_places =
+            p->together ? places : places - (p->helpers < places ? p->helpers : places);
         __atomic_store_n(&p->phase, p->phase + 1, __ATOMIC_RELEASE);
         if (p->pool_places > 0)
             pthread_cond_broadcast(&p->start_cond);

@@ -51,7 +51,11 @@ void workers_warm(struct worker_pool *pool);
  * free (a pool thread wakes only for a place no helper offered to take) and returns, with
  * the number of phases it took part in, once workers_end_stop(pool, stop) was called.
  * Nothing for a NULL pool, one of a single worker, or one whose threads all take part
- * together. */
+ * together. Offers come only while the world is stopped and are dropped when the stop
+ * ends, so a phase outside a stop (a background thread's) gets no helper. A helper runs
+ * the phase with its program's signal mask (pool threads block asynchronous signals), and
+ * spins for up to 200 us at a time while it waits: on a machine with fewer cores than
+ * stopped threads that spinning takes CPU from the collection's serial parts. */
 void workers_offer_help(struct worker_pool *pool, uint64_t stop);
 unsigned workers_help(struct worker_pool *pool, uint64_t stop);
 void workers_end_stop(struct worker_pool *pool, uint64_t stop);

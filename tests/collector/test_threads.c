@@ -67,7 +67,6 @@ static void trace_node(void *obj, gc_visit_fn visit, void *ctx)
 
 struct thread_state {
     struct gc_mutator *m;
-    pthread_t thread; /* the one attached as m */
     uint64_t rng;
     void *roots[PRIVATE_ROOTS];
     void *tmp; /* a fresh object kept across a call that may collect */
@@ -85,10 +84,6 @@ static uint64_t next_random(struct thread_state *t)
     return t->rng;
 }
 
-/* Root tracer calls made on the mutator's own thread: a stopped mutator helping with a
- * parallel phase visits its own roots. */
-static _Atomic uint64_t traced_on_own_thread;
-
 static void trace_thread_roots(gc_visit_fn visit, void *ctx, void *user)
 {
     struct thread_state *t = user;
@@ -96,13 +91,10 @@ static void trace_thread_roots(gc_visit_fn visit, void *ctx, void *user)
         visit(&t->roots[i], ctx);
     visit(&t->tmp, ctx);
     atomic_fetch_add_explicit(&t->collections_seen, 1, memory_order_relaxed);
-    if (pthread_equal(pthread_self(), t->thread))
-        atomic_fetch_add_explicit(&traced_on_own_thread, 1, memory_order_relaxed);
 }
 
 static void attach_thread(struct thread_state *t)
 {
-    t->thread = pthread_self();
     t->m = attach_or_fail(heap);
     gc_mutator_set_root_tracer(t->m, trace_thread_roots, t);
 }
@@ -479,10 +471,10 @@ int main(int argc, char **argv)
             "run one each)",
             st.parallel_minor_collections, st.minor_collections, st.concurrent_cycles, gc_threads);
         /* Stopped mutators helped, and visited their own roots on their own thread. */
-        CHECK_MSG(st.phases_helped > 0 && atomic_load(&traced_on_own_thread) > 0,
+        CHECK_MSG(st.phases_helped > 0 && st.own_roots_traced_by_helpers > 0,
                   "%" PRIu64 " parallel phases helped by stopped mutators, %" PRIu64
-                  " root tracer calls on the mutator's own thread",
-                  st.phases_helped, atomic_load(&traced_on_own_thread));
+                  " root tracer calls by a helper for its own mutator",
+                  st.phases_helped, st.own_roots_traced_by_helpers);
     }
     printf("%d workers x %ld steps, %" PRIuPTR " transient threads, %" PRIu64
            " collections (%" PRIu64 " concurrent cycles): PASS\n",

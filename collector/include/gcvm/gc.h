@@ -207,6 +207,8 @@ struct gc_stats {
      * stopped for the collection worked on its own thread, in the place of a collector
      * thread (docs/collector.md, "Stopped mutators help"). */
     uint64_t phases_helped;
+    /* The root tracer calls such a helper made for its own mutator, on its own thread. */
+    uint64_t own_roots_traced_by_helpers;
     /* CPU time each worker spent in the parallel part of those collections, in
      * nanoseconds (its thread's CPU clock): the largest is the pause's critical path when
      * every worker has a core of its own. */
