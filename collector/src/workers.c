@@ -15,7 +15,6 @@
 
 struct pool_thread {
     struct worker_pool *pool;
-    unsigned index;
     pthread_t thread;
 };
 
@@ -135,7 +134,6 @@ struct worker_pool *workers_create(unsigned count, bool together, char *err, siz
     for (unsigned i = 1; i < count; i++) {
         struct pool_thread *t = &p->threads[i - 1];
         t->pool = p;
-        t->index = i;
         int rc = pthread_create(&t->thread, NULL, pool_thread_main, t);
         if (rc != 0) {
             pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -276,8 +274,7 @@ unsigned workers_help(struct worker_pool *p, uint64_t stop)
         }
         pthread_cond_wait(&p->help_cond, &p->lock);
     }
-    if (p->helpers_stop == stop && p->helpers > 0) /* not yet counting a later stop's */
-        p->helpers--;
+    /* No count to take back: workers_end_stop, which let it go, set helpers to 0. */
     pthread_mutex_unlock(&p->lock);
     return phases;
 }
