@@ -724,6 +724,24 @@ bool claim(_Atomic size_t *next, size_t count, size_t chunk, size_t *from, size_
     return true;
 }
 
+/* Worker w's next run [*from, *to) of a list of count items that the workers share: the
+ * next chunk, whoever comes first; or, when every worker takes part for sure
+ * (GCVM_GC_WORKERS_TOGETHER), the chunks w->index, w->index + workers, ... in turn, so
+ * that each has its share however the threads are scheduled (the tests count on it).
+ * *turn counts w's chunks: 0 before the first. */
+static bool take_share(const struct evac_worker *w, _Atomic size_t *next, size_t *turn,
+                       size_t count, size_t chunk, size_t *from, size_t *to)
+{
+    if (!w->h->workers_together)
+        return claim(next, count, chunk, from, to);
+    size_t first = (w->index + (size_t)w->par->count * (*turn)++) * chunk;
+    if (first >= count)
+        return false;
+    *from = first;
+    *to = first + chunk < count ? first + chunk : count;
+    return true;
+}
+
 void roots_phase_begin(struct minor_parallel *par)
 {
     atomic_store_explicit(&par->next_root, 0, memory_order_relaxed);
@@ -896,7 +914,9 @@ static void minor_worker(void *ctx, unsigned self)
     share_roots(w, parallel_visit);
     drain_own(w, copies);
     share_other_mutator_roots(w, parallel_visit);
-    while (claim(&par->next_remembered, par->remembered.count, REMEMBERED_CHUNK, &from, &to)) {
+    size_t turn = 0;
+    while (take_share(w, &par->next_remembered, &turn, par->remembered.count, REMEMBERED_CHUNK,
+                      &from, &to)) {
         for (size_t i = from; i < to; i++) {
             if (i + 1 < to)
                 prefetch_item(h, (uintptr_t)par->remembered.items[i + 1]);
@@ -904,7 +924,8 @@ static void minor_worker(void *ctx, unsigned self)
         }
         drain_own(w, copies);
     }
-    while (claim(&par->next_fresh_large, par->fresh.count, 1, &from, &to))
+    turn = 0;
+    while (take_share(w, &par->next_fresh_large, &turn, par->fresh.count, 1, &from, &to))
         scan_fresh_item(h, (uintptr_t)par->fresh.items[from], w);
     /* Then the work of all: the worker's own, else stolen, until none is left. */
     trace_until_done(w, copies);
