@@ -86,12 +86,16 @@ void dirty_clear_block(struct gc_heap *h, size_t bi)
 {
     size_t units = BLOCK_BYTES >> h->dirty_shift;
     memset(h->dirty + bi * units, 0, units);
+    if (h->card_blocks)
+        h->card_blocks[bi] = 0;
 }
 
+/* Under cards only the blocks whose summary byte is set can have a dirty card: clearing
+ * those costs what was written, not the old generation's size. */
 void dirty_clear_in_use(struct gc_heap *h)
 {
     for (size_t bi = 0; bi < h->blocks_end; bi++)
-        if (h->blocks[bi].kind != BLOCK_FREE)
+        if (h->card_blocks ? h->card_blocks[bi] != 0 : h->blocks[bi].kind != BLOCK_FREE)
             dirty_clear_block(h, bi);
 }
 
@@ -186,10 +190,8 @@ static long usable_block_of_class(struct gc_heap *h, unsigned cls, size_t from)
  * worker fills it), not handed to a worker yet; swept first if unswept. */
 static bool reusable_block(struct gc_heap *h, size_t i, unsigned cls)
 {
-    size_t units = BLOCK_BYTES >> h->dirty_shift;
     struct block *b = &h->blocks[i];
-    if (b->kind != BLOCK_SMALL || b->size_class != cls || b->worker_filled ||
-        any_dirty(h->dirty + i * units, units))
+    if (b->kind != BLOCK_SMALL || b->size_class != cls || b->worker_filled || block_dirty(h, i))
         return false;
     if (b->unswept)
         sweep_small_block(h, i, true);

@@ -15,6 +15,7 @@
 
 #define BLOCK_SHIFT 15u
 #define BLOCK_BYTES ((size_t)1 << BLOCK_SHIFT) /* 32 KiB */
+_Static_assert(GC_CARD_BLOCK_SHIFT == BLOCK_SHIFT, "the card summary has a byte per block");
 #define PAGE_SHIFT 12u
 #define PAGE_BYTES ((size_t)1 << PAGE_SHIFT)
 #define SMALL_MAX GC_NURSERY_MAX_OBJECT /* largest size-class cell, header included */
@@ -207,6 +208,7 @@ struct gc_heap {
     struct worker_pool *workers;      /* parallelism - 1 threads, or NULL (minor.c) */
     struct minor_parallel *minor_par; /* the workers' state in a minor collection */
     uint8_t *card_table_biased;       /* for gc_mutator_fast, NULL unless the barrier is card */
+    uint8_t *card_blocks_biased;      /* for gc_mutator_fast: card_blocks, biased */
 
     /* The reserved region: nblocks blocks of BLOCK_BYTES from base. */
     char *base, *end;
@@ -266,6 +268,11 @@ struct gc_heap {
      * barrier; dirty_shift is log2 of the unit. */
     uint8_t *dirty;
     unsigned dirty_shift;
+    /* Card barrier only (else NULL): a byte per block, set by gc_write_barrier with the
+     * card, so that finding and clearing the written cards costs a byte per block, not
+     * the 256 card bytes of every old block (docs/collector.md, "The card summary").
+     * Invariant: a block whose byte is clear has no dirty card. */
+    uint8_t *card_blocks;
     bool all_dirty; /* the barrier lost track: scan every old object at the next minor */
     /* For a barrier that keeps hot pages writable (hot_pages.c): a byte per page, the
      * collections in a row at which it was written; NULL for the others. */
@@ -410,6 +417,15 @@ static inline bool any_dirty(const uint8_t *units, size_t count)
             return true;
     }
     return false;
+}
+/* Whether block bi has a dirty unit. Under cards a clear summary byte answers without
+ * reading the block's 256 card bytes. */
+static inline bool block_dirty(const struct gc_heap *h, size_t bi)
+{
+    if (h->card_blocks && !h->card_blocks[bi])
+        return false;
+    size_t units = BLOCK_BYTES >> h->dirty_shift;
+    return any_dirty(h->dirty + bi * units, units);
 }
 /* Whether a cell of a SMALL block holds an object. */
 static inline bool cell_allocated(const struct gc_heap *h, const char *cell)

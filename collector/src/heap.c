@@ -288,6 +288,8 @@ static struct gc_heap *build_heap(const struct gc_config *cfg_in, const struct e
     h->mark_bits = calloc(nblocks * BITMAP_WORDS_PER_BLOCK, sizeof(uint64_t));
     h->dirty_shift = h->barrier->dirty_shift;
     h->dirty = calloc((nblocks << BLOCK_SHIFT) >> h->dirty_shift, 1);
+    if (h->barrier_kind == GC_BARRIER_CARD)
+        h->card_blocks = calloc(nblocks, 1);
     bool hot_pages = h->barrier->keeps_hot_pages && env->hot_pages != 0;
     h->write_streak = hot_pages ? calloc((nblocks << BLOCK_SHIFT) >> PAGE_SHIFT, 1) : NULL;
     h->nursery_target_blocks = h->nursery_min_blocks = h->nursery_max_blocks = nursery_blocks;
@@ -295,7 +297,8 @@ static struct gc_heap *build_heap(const struct gc_config *cfg_in, const struct e
         heap_sizing_nursery_limits(h);
     h->nursery = calloc(h->nursery_max_blocks, sizeof *h->nursery);
     if (!h->blocks || !h->resident || !h->alloc_bits || !h->mark_bits || !h->dirty || !h->nursery ||
-        (hot_pages && !h->write_streak)) {
+        (hot_pages && !h->write_streak) ||
+        (h->barrier_kind == GC_BARRIER_CARD && !h->card_blocks)) {
         gc_set_error(err, err_len, "out of memory for the heap's side tables");
         gc_heap_destroy(h);
         return NULL;
@@ -342,8 +345,10 @@ static struct gc_heap *build_heap(const struct gc_config *cfg_in, const struct e
         gc_heap_destroy(h);
         return NULL;
     }
-    if (kind == GC_BARRIER_CARD)
+    if (kind == GC_BARRIER_CARD) {
         h->card_table_biased = h->dirty - ((uintptr_t)h->base >> GC_CARD_SHIFT);
+        h->card_blocks_biased = h->card_blocks - ((uintptr_t)h->base >> GC_CARD_BLOCK_SHIFT);
+    }
     return h;
 }
 
@@ -364,6 +369,7 @@ void gc_heap_destroy(struct gc_heap *h)
     free(h->alloc_bits);
     free(h->mark_bits);
     free(h->dirty);
+    free(h->card_blocks);
     free(h->write_streak);
     free(h->lift_wanted);
     free(h->nursery);

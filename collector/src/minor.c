@@ -369,6 +369,8 @@ static bool remembered_block_wanted(struct gc_heap *h, size_t bi, size_t *large_
                                     size_t *target)
 {
     const struct block *b = &h->blocks[bi];
+    if (!h->all_dirty && h->card_blocks && !h->card_blocks[bi])
+        return false; /* the summary: no card of the block is dirty */
     if (!block_is_old(b->kind))
         return false;
     *target = bi;
@@ -376,7 +378,8 @@ static bool remembered_block_wanted(struct gc_heap *h, size_t bi, size_t *large_
         return b->kind != BLOCK_LARGE_TAIL;
     size_t units_per_block = BLOCK_BYTES >> h->dirty_shift; /* 8 or 256: a multiple of 8 */
     size_t first_unit = bi * units_per_block;
-    if (!any_dirty(h->dirty + first_unit, units_per_block))
+    h->stats.remembered_blocks_read++;
+    if (!block_dirty(h, bi))
         return false;
     for (size_t k = 0; k < units_per_block; k++)
         h->stats.dirty_units += h->dirty[first_unit + k] != 0;
@@ -809,12 +812,13 @@ void share_roots(struct evac_worker *w, gc_visit_fn visit)
 /* The chunks of the large object whose head block is head that hold a dirty unit. */
 static void list_large_chunks(struct gc_heap *h, struct minor_parallel *par, size_t head)
 {
-    size_t units_per_block = BLOCK_BYTES >> h->dirty_shift;
     size_t blocks = h->blocks[head].run;
     for (size_t first = head; first < head + blocks; first += LARGE_CHUNK_BLOCKS) {
-        size_t n =
-            head + blocks - first < LARGE_CHUNK_BLOCKS ? head + blocks - first : LARGE_CHUNK_BLOCKS;
-        if (h->all_dirty || any_dirty(h->dirty + first * units_per_block, n * units_per_block))
+        bool dirty = h->all_dirty;
+        for (size_t bi = first; !dirty && bi < first + LARGE_CHUNK_BLOCKS && bi < head + blocks;
+             bi++)
+            dirty = block_dirty(h, bi);
+        if (dirty)
             ptr_stack_push(&par->remembered, (void *)(LARGE_CHUNK_ITEM | first));
     }
 }
@@ -938,7 +942,6 @@ static void minor_worker(void *ctx, unsigned self)
  * bits without a lock, so no other one may read them. */
 void prepare_promotion_blocks(struct gc_heap *h, struct minor_parallel *par)
 {
-    size_t units_per_block = BLOCK_BYTES >> h->dirty_shift;
     for (unsigned k = 0; k < par->count; k++) {
         struct evac_worker *w = &par->workers[k];
         bool stale = w->majors_seen != h->stats.major_collections;
@@ -947,8 +950,7 @@ void prepare_promotion_blocks(struct gc_heap *h, struct minor_parallel *par)
             long bi = w->current[c];
             if (bi < 0)
                 continue;
-            if (stale || h->all_dirty ||
-                any_dirty(h->dirty + (size_t)bi * units_per_block, units_per_block)) {
+            if (stale || h->all_dirty || block_dirty(h, (size_t)bi)) {
                 w->current[c] = -1;
                 continue;
             }

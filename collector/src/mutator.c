@@ -300,6 +300,7 @@ struct gc_mutator *gc_mutator_attach(struct gc_heap *h, char *err, size_t err_le
     while (h->stop_requested) /* not in the middle of a collection */
         pthread_cond_wait(&h->resume_cond, &h->lock);
     m->fast.card_table_biased = h->card_table_biased;
+    m->fast.card_blocks_biased = h->card_blocks_biased;
     m->next = h->mutators;
     h->mutators = m;
     h->mutator_count++;

@@ -118,10 +118,11 @@ void gc_print_stats(const struct gc_heap *h, void *file)
             (double)s.bytes_allocated / 1048576.0, (double)s.bytes_promoted / 1048576.0,
             (double)s.heap_bytes / 1048576.0, (double)s.peak_heap_bytes / 1048576.0);
     fprintf(f,
-            "gc: barrier: %llu traps, %llu dirty %s found, %llu fields scanned for them, "
-            "%.1f ms; %llu pinned blocks; %llu hot pages\n",
+            "gc: barrier: %llu traps, %llu dirty %s found (in %llu blocks read), %llu fields "
+            "scanned for them, %.1f ms; %llu pinned blocks; %llu hot pages\n",
             (unsigned long long)s.barrier_traps, (unsigned long long)s.dirty_units,
-            dirty_unit_name(h), (unsigned long long)s.remembered_fields, s.barrier_ms,
+            dirty_unit_name(h), (unsigned long long)s.remembered_blocks_read,
+            (unsigned long long)s.remembered_fields, s.barrier_ms,
             (unsigned long long)s.pinned_blocks, (unsigned long long)s.hot_pages);
     fprintf(f, "gc: growth outside pauses: %s; %.1f MiB faulted in ahead, %.1f MiB returned\n",
             h->prefault_state, (double)s.prefaulted_bytes / 1048576.0,

@@ -5,6 +5,10 @@
  *     whether or not 128 MiB of other old objects sit beside it;
  *   - a large array without one is traced once per minor collection, not once for each
  *     of its blocks that was written;
+ *   - under cards, finding the written cards reads the card bytes of the written blocks
+ *     only (gc_stats.remembered_blocks_read; the card summary): the same with 128 MiB
+ *     of other old objects as without (a page barrier's map, 8 bytes a block, is read
+ *     for every old block);
  * and every young object stored is promoted and reachable afterwards.
  * Usage: test_remset_cost BARRIER (card, mprotect, uffd, soft-dirty). */
 #include <string.h>
@@ -50,6 +54,7 @@ struct run {
     size_t array_bytes;     /* the written array */
     size_t extra_old_bytes; /* old arrays beside it that are never written */
     uint64_t fields;        /* out: remembered_fields of the minor collection */
+    uint64_t blocks_read;   /* out: remembered_blocks_read of the minor collection */
     uint64_t unit_bytes;    /* out: card or page size */
 };
 
@@ -66,13 +71,6 @@ static struct gc_heap *make_heap(enum gc_barrier_kind barrier)
     gc_register_kind_ranged(h, KIND_RANGED_ARRAY, trace_array, trace_array_range);
     gc_register_kind(h, KIND_PLAIN_ARRAY, trace_array);
     return h;
-}
-
-static uint64_t remembered_fields(const struct gc_heap *h)
-{
-    struct gc_stats s;
-    gc_get_stats(h, &s);
-    return s.remembered_fields;
 }
 
 /* Makes the array old and tracked, stores WRITES fresh leaves at random places of its
@@ -94,7 +92,9 @@ static void run_once(struct run *r)
     CHECK(gc_root_add(h, &array_root) == 0);
     gc_collect(m, GC_COLLECT_MINOR); /* large objects are scanned whole once, then tracked */
 
-    uint64_t before = remembered_fields(h);
+    struct gc_stats s;
+    gc_get_stats(h, &s);
+    uint64_t fields_before = s.remembered_fields, blocks_before = s.remembered_blocks_read;
     size_t span = ((size_t)4 << 20) / sizeof(void *);
     size_t index[WRITES] = {0};
     rng_state = 0x9E3779B97F4A7C15ull;
@@ -110,12 +110,12 @@ static void run_once(struct run *r)
         array[i] = leaf;
         gc_write_barrier(m, &array[i]);
     }
-    struct gc_stats s;
     gc_get_stats(h, &s);
     uint64_t majors = s.major_collections;
     gc_collect(m, GC_COLLECT_MINOR);
-    r->fields = remembered_fields(h) - before;
     gc_get_stats(h, &s);
+    r->fields = s.remembered_fields - fields_before;
+    r->blocks_read = s.remembered_blocks_read - blocks_before;
     CHECK_MSG(s.major_collections == majors, "the measured collection was a major one");
     r->unit_bytes = s.dirty_unit_bytes;
 
@@ -139,20 +139,34 @@ int main(int argc, char **argv)
     enum gc_barrier_kind barrier = barrier_from_args(argc, argv);
     const size_t mib = (size_t)1 << 20;
 
-    struct run small = {barrier, KIND_RANGED_ARRAY, 4 * mib, 0, 0, 0};
-    struct run big = {barrier, KIND_RANGED_ARRAY, 64 * mib, 0, 0, 0};
-    struct run crowded = {barrier, KIND_RANGED_ARRAY, 4 * mib, 128 * mib, 0, 0};
-    struct run plain = {barrier, KIND_PLAIN_ARRAY, 16 * mib, 0, 0, 0};
+    struct run small = {.barrier = barrier,
+                        .kind = KIND_RANGED_ARRAY,
+                        .array_bytes = 4 * mib,
+                        .extra_old_bytes = 0};
+    struct run big = {.barrier = barrier,
+                      .kind = KIND_RANGED_ARRAY,
+                      .array_bytes = 64 * mib,
+                      .extra_old_bytes = 0};
+    struct run crowded = {.barrier = barrier,
+                          .kind = KIND_RANGED_ARRAY,
+                          .array_bytes = 4 * mib,
+                          .extra_old_bytes = 128 * mib};
+    struct run plain = {.barrier = barrier,
+                        .kind = KIND_PLAIN_ARRAY,
+                        .array_bytes = 16 * mib,
+                        .extra_old_bytes = 0};
     run_once(&small);
     run_once(&big);
     run_once(&crowded);
     run_once(&plain);
     uint64_t unit_fields = small.unit_bytes / sizeof(void *);
     printf("%s: %d writes: ranged 4 MiB array %llu fields, 64 MiB %llu, 4 MiB beside 128 MiB "
-           "old %llu; plain 16 MiB array %llu (%llu-byte units)\n",
+           "old %llu; plain 16 MiB array %llu (%llu-byte units); blocks read %llu, beside "
+           "128 MiB old %llu\n",
            gc_barrier_name(barrier), WRITES, (unsigned long long)small.fields,
            (unsigned long long)big.fields, (unsigned long long)crowded.fields,
-           (unsigned long long)plain.fields, (unsigned long long)small.unit_bytes);
+           (unsigned long long)plain.fields, (unsigned long long)small.unit_bytes,
+           (unsigned long long)small.blocks_read, (unsigned long long)crowded.blocks_read);
 
     CHECK_MSG(small.fields >= WRITES, "the written fields were not all visited");
     CHECK_MSG(small.fields <= WRITES * unit_fields,
@@ -161,6 +175,15 @@ int main(int argc, char **argv)
     CHECK_MSG(big.fields == small.fields, "the same writes cost more in a larger array");
     CHECK_MSG(crowded.fields == small.fields,
               "the same writes cost more beside a larger old generation");
+    if (barrier == GC_BARRIER_CARD)
+        CHECK_MSG(crowded.blocks_read == small.blocks_read && small.blocks_read <= WRITES,
+                  "finding %d written cards read %llu blocks' cards, %llu beside 128 MiB of old "
+                  "objects: the scan reads blocks nobody wrote",
+                  WRITES, (unsigned long long)small.blocks_read,
+                  (unsigned long long)crowded.blocks_read);
+    else
+        CHECK_MSG(crowded.blocks_read > small.blocks_read,
+                  "a page barrier's scan read no more blocks beside 128 MiB of old objects");
     size_t plain_words = 16 * mib / sizeof(void *);
     CHECK_MSG(plain.fields >= plain_words, "an array without a range tracer was not traced whole");
     CHECK_MSG(plain.fields < 2 * plain_words,

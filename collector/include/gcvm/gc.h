@@ -181,19 +181,22 @@ struct gc_stats {
     uint64_t bytes_promoted;  /* copied from the nursery to the old generation */
     uint64_t heap_bytes;      /* blocks in use now (nursery + old) */
     uint64_t peak_heap_bytes;
-    uint64_t barrier_traps;         /* write faults taken (mprotect) */
-    uint64_t dirty_units;           /* dirty cards or pages found, summed over minors */
-    uint64_t dirty_unit_bytes;      /* 512 for cards, 4096 for pages, 0 for none */
-    double barrier_ms;              /* harvest + re-arm + fault handling */
-    uint64_t pinned_blocks;         /* nursery blocks kept in place, summed */
-    uint64_t remembered_fields;     /* fields the remembered-set scans visited, summed over
-                                       minors: what finding old-to-young pointers cost */
-    uint64_t prefaulted_bytes;      /* free blocks faulted in ahead, outside pauses */
-    uint64_t released_bytes;        /* free blocks returned to the system */
-    uint64_t major_threshold_bytes; /* the old generation's size that makes the next
-                                       major collection were no free cell reused
-                                       (heap sizing counts bytes that become old) */
-    uint64_t old_bytes;             /* the old generation's blocks now */
+    uint64_t barrier_traps;          /* write faults taken (mprotect) */
+    uint64_t dirty_units;            /* dirty cards or pages found, summed over minors */
+    uint64_t dirty_unit_bytes;       /* 128 for cards, 4096 for pages, 0 for none */
+    double barrier_ms;               /* harvest + re-arm + fault handling */
+    uint64_t pinned_blocks;          /* nursery blocks kept in place, summed */
+    uint64_t remembered_fields;      /* fields the remembered-set scans visited, summed over
+                                        minors: what finding old-to-young pointers cost */
+    uint64_t remembered_blocks_read; /* old blocks whose dirty units those scans read,
+                                        summed: under cards only the blocks written (the
+                                        card summary), under a page barrier every one */
+    uint64_t prefaulted_bytes;       /* free blocks faulted in ahead, outside pauses */
+    uint64_t released_bytes;         /* free blocks returned to the system */
+    uint64_t major_threshold_bytes;  /* the old generation's size that makes the next
+                                        major collection were no free cell reused
+                                        (heap sizing counts bytes that become old) */
+    uint64_t old_bytes;              /* the old generation's blocks now */
     /* Parallel minor collections (gc_config.parallelism > 1): how many ran, the objects
      * each worker copied in them (worker 0 is the collecting thread; workers past the
      * last entry count in it), and the objects a worker took from another one's list. */
@@ -289,6 +292,7 @@ GCVM_GC_API void gc_print_stats(const struct gc_heap *heap, void *file);
 #define GC_HEADER_BYTES 8u
 #define GC_NURSERY_MAX_OBJECT 8192u /* larger objects go straight to the old generation */
 #define GC_CARD_SHIFT 7u            /* 128-byte cards (docs/collector.md) */
+#define GC_CARD_BLOCK_SHIFT 15u     /* a summary byte per 32 KiB of cards */
 
 /* The part of a mutator the inline paths read; it is the first member of struct
  * gc_mutator. Only the owning thread writes the cursor; the collector writes it while the
@@ -296,8 +300,9 @@ GCVM_GC_API void gc_print_stats(const struct gc_heap *heap, void *file);
 struct gc_mutator_fast {
     char *alloc_cursor; /* in the thread's own nursery block: no lock, no atomic */
     char *alloc_limit;
-    uint8_t *card_table_biased; /* NULL unless the barrier is card */
-    int safepoint_requested;    /* set while a collection waits for this thread */
+    uint8_t *card_table_biased;  /* NULL unless the barrier is card */
+    uint8_t *card_blocks_biased; /* the card table's summary: a byte per block */
+    int safepoint_requested;     /* set while a collection waits for this thread */
 };
 
 #define GC_HDR_LIVE 1u
@@ -371,11 +376,18 @@ static inline void gc_write_barrier(struct gc_mutator *mut, void *field)
     (void)mut;
     (void)field;
 #else
-    uint8_t *cards = ((struct gc_mutator_fast *)mut)->card_table_biased;
+    const struct gc_mutator_fast *fast = (const struct gc_mutator_fast *)mut;
+    uint8_t *cards = fast->card_table_biased;
     /* Threads storing into one card all store 1: a relaxed atomic store, which is the
-     * plain byte store it compiles to, without a data race. */
-    if (cards)
+     * plain byte store it compiles to, without a data race. The block's summary byte is
+     * stored only when clear, so threads writing near each other share its cache line
+     * instead of taking it from each other at every store. */
+    if (cards) {
         __atomic_store_n(&cards[(uintptr_t)field >> GC_CARD_SHIFT], (uint8_t)1, __ATOMIC_RELAXED);
+        uint8_t *block = &fast->card_blocks_biased[(uintptr_t)field >> GC_CARD_BLOCK_SHIFT];
+        if (!__atomic_load_n(block, __ATOMIC_RELAXED))
+            __atomic_store_n(block, (uint8_t)1, __ATOMIC_RELAXED);
+    }
 #endif
 }
 
