@@ -418,6 +418,22 @@ static inline bool any_dirty(const uint8_t *units, size_t count)
     }
     return false;
 }
+/* How many of count units of the dirty map (a multiple of 8) are set, 8 at a time: a
+ * byte is set iff the high bit of (its low 7 bits + 0x7f) or of itself is. Counted a
+ * byte at a time, the 256 cards of each written block were 6% of a random writer's CPU
+ * time (table at 1 GiB live). */
+static inline size_t count_dirty(const uint8_t *units, size_t count)
+{
+    const uint64_t low7 = 0x7f7f7f7f7f7f7f7full, high = 0x8080808080808080ull;
+    size_t n = 0;
+    for (size_t k = 0; k < count; k += 8) {
+        uint64_t w;
+        memcpy(&w, units + k, 8);
+        if (w)
+            n += (size_t)__builtin_popcountll((((w & low7) + low7) | w) & high);
+    }
+    return n;
+}
 /* Whether block bi has a dirty unit. Under cards a clear summary byte answers without
  * reading the block's 256 card bytes. */
 static inline bool block_dirty(const struct gc_heap *h, size_t bi)

@@ -379,10 +379,10 @@ static bool remembered_block_wanted(struct gc_heap *h, size_t bi, size_t *large_
     size_t units_per_block = BLOCK_BYTES >> h->dirty_shift; /* 8 or 256: a multiple of 8 */
     size_t first_unit = bi * units_per_block;
     h->stats.remembered_blocks_read++;
-    if (!block_dirty(h, bi))
+    size_t dirty = count_dirty(h->dirty + first_unit, units_per_block);
+    if (!dirty)
         return false;
-    for (size_t k = 0; k < units_per_block; k++)
-        h->stats.dirty_units += h->dirty[first_unit + k] != 0;
+    h->stats.dirty_units += dirty;
     if (b->kind == BLOCK_LARGE || b->kind == BLOCK_LARGE_TAIL) {
         size_t head = b->kind == BLOCK_LARGE ? bi : bi - b->run;
         bool first_time = head != *large_scanned;

@@ -11,6 +11,7 @@
  *     for every old block);
  * and every young object stored is promoted and reachable afterwards.
  * Usage: test_remset_cost BARRIER (card, mprotect, uffd, soft-dirty). */
+#include <stdbool.h>
 #include <string.h>
 
 #include "gcvm/gc-embedder.h"
@@ -55,6 +56,8 @@ struct run {
     size_t extra_old_bytes; /* old arrays beside it that are never written */
     uint64_t fields;        /* out: remembered_fields of the minor collection */
     uint64_t blocks_read;   /* out: remembered_blocks_read of the minor collection */
+    uint64_t dirty_units;   /* out: dirty_units of the minor collection */
+    uint64_t cards_written; /* out: the distinct cards the stores fell in */
     uint64_t unit_bytes;    /* out: card or page size */
 };
 
@@ -95,6 +98,7 @@ static void run_once(struct run *r)
     struct gc_stats s;
     gc_get_stats(h, &s);
     uint64_t fields_before = s.remembered_fields, blocks_before = s.remembered_blocks_read;
+    uint64_t units_before = s.dirty_units;
     size_t span = ((size_t)4 << 20) / sizeof(void *);
     size_t index[WRITES] = {0};
     rng_state = 0x9E3779B97F4A7C15ull;
@@ -104,6 +108,11 @@ static void run_once(struct run *r)
             if (index[j] == i)
                 i = (i + 1) % span; /* distinct places, so each keeps its own leaf */
         index[k] = i;
+        uintptr_t card = (uintptr_t)&array[i] >> GC_CARD_SHIFT;
+        bool seen = false;
+        for (size_t j = 0; j < k; j++)
+            seen = seen || (uintptr_t)&array[index[j]] >> GC_CARD_SHIFT == card;
+        r->cards_written += !seen;
         uint64_t *leaf = gc_alloc_pointerfree(m, KIND_LEAF, sizeof(uint64_t));
         CHECK(leaf != NULL);
         *leaf = i + 1;
@@ -116,6 +125,7 @@ static void run_once(struct run *r)
     gc_get_stats(h, &s);
     r->fields = s.remembered_fields - fields_before;
     r->blocks_read = s.remembered_blocks_read - blocks_before;
+    r->dirty_units = s.dirty_units - units_before;
     CHECK_MSG(s.major_collections == majors, "the measured collection was a major one");
     r->unit_bytes = s.dirty_unit_bytes;
 
@@ -175,6 +185,10 @@ int main(int argc, char **argv)
     CHECK_MSG(big.fields == small.fields, "the same writes cost more in a larger array");
     CHECK_MSG(crowded.fields == small.fields,
               "the same writes cost more beside a larger old generation");
+    if (barrier == GC_BARRIER_CARD)
+        CHECK_MSG(small.dirty_units == small.cards_written,
+                  "%llu dirty cards counted for stores into %llu distinct cards",
+                  (unsigned long long)small.dirty_units, (unsigned long long)small.cards_written);
     if (barrier == GC_BARRIER_CARD)
         CHECK_MSG(crowded.blocks_read == small.blocks_read && small.blocks_read <= WRITES,
                   "finding %d written cards read %llu blocks' cards, %llu beside 128 MiB of old "
