@@ -171,7 +171,8 @@ static void trace_partial_chunk(struct marker *cm)
     cm->partial_at = to;
     if (to == bytes)
         cm->partial = NULL;
-    cm->heap->trace_range[header_kind(*header_of(obj))](obj, from, to, marker_visit, cm);
+    trace_range_nonzero(cm->heap->trace_range[header_kind(*header_of(obj))], obj, from, to,
+                        marker_visit, cm);
 }
 
 /* Marks until the grey and large stacks are empty (DONE), a pause asks for the marker

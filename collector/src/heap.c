@@ -449,13 +449,23 @@ static void log_collection(struct gc_heap *h, const char *kind, uint64_t promote
             (double)(h->nursery_target_blocks << BLOCK_SHIFT) / 1048576.0);
 }
 
+/* Whether the marker has done all of the cycle's work. Not while large objects that the
+ * mutator allocated since the last pause wait: the marker gets them only at the next
+ * pause (concurrent_before_minor), and a cycle ended there traced them in its final
+ * pause (array-churn at 1 GiB live: its 114 MiB array, allocated marked just after the
+ * cycle started on an empty heap, took 27 ms of the cycle's first and final pause). */
+static bool marker_finished(const struct gc_heap *h)
+{
+    return concurrent_final_due(h) && h->fresh_large.count == 0;
+}
+
 /* Whether a cycle whose marker is done ends at this nursery block boundary: only early
  * in the nursery, where the final pause's minor collection has little to evacuate and
  * little was written since the last one; otherwise the next minor collection ends it. */
 static bool cycle_end_due(const struct gc_heap *h)
 {
     size_t early = h->nursery_count / 8 > 2 ? h->nursery_count / 8 : 2;
-    return concurrent_final_due(h) && h->nursery_handed <= early;
+    return marker_finished(h) && h->nursery_handed <= early;
 }
 
 enum pause_outcome { PAUSE_MINOR, PAUSE_CYCLE_END, PAUSE_FULL };
@@ -478,7 +488,7 @@ static void full_collect(struct gc_heap *h)
 static enum pause_outcome minor_and_cycle(struct gc_heap *h, enum collection_request what,
                                           uint64_t pause_start_ns)
 {
-    bool marker_done = concurrent_final_due(h); /* before this harvest gives it more */
+    bool marker_done = marker_finished(h); /* before this harvest gives it more */
     timed_barrier_step(h, h->barrier->harvest);
     if (h->verify)
         verify_remembered_set(h);
@@ -729,12 +739,15 @@ static char *alloc_large_old(struct gc_mutator *m, size_t total)
 {
     struct gc_heap *h = m->heap;
     bool over = !h->sizing_pending && heap_sizing_major_due(h, total);
+    bool was_active = h->cycle_active;
     if (h->cycle_active ? cycle_end_due(h) || heap_sizing_cycle_overdue(h)
                         : over && h->barrier_kind != GC_BARRIER_NONE)
         run_collection(m, COLLECT_MAJOR_STEP, true);
     char *at = old_alloc_large(h, total);
     if (!at)
         return NULL;
+    if (h->cycle_active && !was_active)
+        heap_sizing_cycle_starts_with(h, total);
     memset(at, 0, total);
     if (h->cycle_active) /* allocated marked (docs/collector.md, "Concurrent marking") */
         concurrent_mark_allocated(h, at + GC_HEADER_BYTES);

@@ -220,7 +220,13 @@ static void scan_whole_object(void *obj, void *arg)
 static void scan_fresh_object(void *obj, void *arg)
 {
     struct gc_heap *h = arg;
-    trace_object(h, obj, visit_remembered_field, h);
+    gc_header hdr = *header_of(obj);
+    gc_trace_range_fn trace_range = h->trace_range[header_kind(hdr)];
+    if (trace_range && !(hdr & (GC_HDR_POINTERFREE | HDR_FILLER)))
+        trace_range_nonzero(trace_range, obj, 0, header_size(hdr) - GC_HEADER_BYTES,
+                            visit_remembered_field, h);
+    else
+        trace_object(h, obj, visit_remembered_field, h);
 }
 
 static const struct remset_visitors serial_remset = {visit_dirty_field, visit_dirty_field_shading};
@@ -888,7 +894,7 @@ static void list_fresh_large(struct gc_heap *h, struct minor_parallel *par)
     }
 }
 
-/* Scans one item of list_fresh_large's list, every field of it. */
+/* Scans one item of list_fresh_large's list, every field of it that is not zero. */
 static void scan_fresh_item(struct gc_heap *h, uintptr_t item, struct evac_worker *w)
 {
     if (!(item & LARGE_CHUNK_ITEM)) { /* the marker traces it whole: no shading */
@@ -901,8 +907,8 @@ static void scan_fresh_item(struct gc_heap *h, uintptr_t item, struct evac_worke
     size_t bytes = header_size(*header_of(obj)) - GC_HEADER_BYTES;
     size_t from = first == head ? 0 : (size_t)(block_start(h, first) - obj);
     size_t to = (size_t)(block_start(h, first) + LARGE_CHUNK_BLOCKS * BLOCK_BYTES - obj);
-    h->trace_range[header_kind(*header_of(obj))](obj, from, to < bytes ? to : bytes,
-                                                 parallel_visit_remembered_field, w);
+    trace_range_nonzero(h->trace_range[header_kind(*header_of(obj))], obj, from,
+                        to < bytes ? to : bytes, parallel_visit_remembered_field, w);
 }
 
 static void minor_worker(void *ctx, unsigned self)

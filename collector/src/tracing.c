@@ -114,3 +114,39 @@ void gc_for_each_object(struct gc_mutator *m, gc_object_fn fn, void *arg)
     world_start(m);
     pthread_mutex_unlock(&h->lock);
 }
+
+/* ---- Ranges that skip zeros ---- */
+
+/* Stretches of a large object that are checked for zero before they are traced. */
+#define ZERO_STRETCH_BYTES 512u
+
+/* Whether the words [p, p + n) are all zero (n a multiple of 8, p 8-byte aligned). The
+ * concurrent marker reads them while a mutator may store: each word is one aligned load,
+ * as marker_visit's, and either value is fine for the same reason (Invariant D). */
+__attribute__((no_sanitize_thread)) static bool all_zero(const char *p, size_t n)
+{
+    const volatile uint64_t *words = (const volatile uint64_t *)(const void *)p;
+    uint64_t any = 0;
+    for (size_t k = 0; k < n / 8; k++)
+        any |= words[k];
+    return any == 0;
+}
+
+void trace_range_nonzero(gc_trace_range_fn trace_range, void *obj, size_t from, size_t to,
+                         gc_visit_fn visit, void *ctx)
+{
+    const char *payload = obj;
+    size_t run = from; /* the start of the stretches not yet traced, none of them zero */
+    for (size_t at = from; at < to;) {
+        size_t end = (at / ZERO_STRETCH_BYTES + 1) * ZERO_STRETCH_BYTES;
+        end = end < to ? end : to;
+        if (all_zero(payload + at, end - at)) {
+            if (run < at)
+                trace_range(obj, run, at, visit, ctx);
+            run = end;
+        }
+        at = end;
+    }
+    if (run < to)
+        trace_range(obj, run, to, visit, ctx);
+}

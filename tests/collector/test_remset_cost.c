@@ -5,6 +5,9 @@
  *     whether or not 128 MiB of other old objects sit beside it;
  *   - a large array without one is traced once per minor collection, not once for each
  *     of its blocks that was written;
+ *   - a fresh large array (allocated since the last collection, scanned whole at the
+ *     next) costs the fields of its stretches that are not all zero: 64 stores into a
+ *     64 MiB array filled without the barrier visit at most 64 stretches of 64 fields;
  *   - under cards, finding the written cards reads the card bytes of the written blocks
  *     only (gc_stats.remembered_blocks_read; the card summary): the same with 128 MiB
  *     of other old objects as without (a page barrier's map, 8 bytes a block, is read
@@ -144,6 +147,42 @@ static void run_once(struct run *r)
     memset(extra_roots, 0, sizeof extra_roots);
 }
 
+/* A fresh 64 MiB ranged array, WRITES leaves stored into it without the barrier (as an
+ * embedder fills what it just allocated), one minor collection: the fields visited, and
+ * every leaf kept. */
+static uint64_t fresh_sparse_fields(enum gc_barrier_kind barrier)
+{
+    struct gc_heap *h = make_heap(barrier);
+    struct gc_mutator *m = attach_or_fail(h);
+    gc_collect(m, GC_COLLECT_MINOR);
+    size_t slots = ((size_t)64 << 20) / sizeof(void *);
+    void **array = gc_alloc(m, KIND_RANGED_ARRAY, slots * sizeof(void *));
+    CHECK(array != NULL);
+    array_root = array;
+    CHECK(gc_root_add(h, &array_root) == 0);
+    size_t index[WRITES];
+    rng_state = 0x2545F4914F6CDD1Dull;
+    for (size_t k = 0; k < WRITES; k++) {
+        index[k] = next_random() % slots;
+        uint64_t *leaf = gc_alloc_pointerfree(m, KIND_LEAF, sizeof(uint64_t));
+        CHECK(leaf != NULL);
+        *leaf = index[k] + 1;
+        array[index[k]] = leaf;
+    }
+    struct gc_stats s;
+    gc_get_stats(h, &s);
+    uint64_t before = s.remembered_fields;
+    gc_collect(m, GC_COLLECT_MINOR);
+    gc_get_stats(h, &s);
+    for (size_t k = 0; k < WRITES; k++) {
+        const uint64_t *leaf = array[index[k]];
+        CHECK_MSG(leaf && *leaf == index[k] + 1, "a leaf stored into the fresh array was lost");
+    }
+    gc_heap_destroy(h);
+    array_root = NULL;
+    return s.remembered_fields - before;
+}
+
 int main(int argc, char **argv)
 {
     enum gc_barrier_kind barrier = barrier_from_args(argc, argv);
@@ -198,6 +237,13 @@ int main(int argc, char **argv)
     else
         CHECK_MSG(crowded.blocks_read > small.blocks_read,
                   "a page barrier's scan read no more blocks beside 128 MiB of old objects");
+    uint64_t fresh = fresh_sparse_fields(barrier);
+    printf("a fresh 64 MiB array holding %d stores: %llu fields\n", WRITES,
+           (unsigned long long)fresh);
+    CHECK_MSG(fresh >= WRITES && fresh <= WRITES * 64,
+              "%llu fields visited in a fresh array of %d non-zero slots: its zero stretches "
+              "were not skipped",
+              (unsigned long long)fresh, WRITES);
     size_t plain_words = 16 * mib / sizeof(void *);
     CHECK_MSG(plain.fields >= plain_words, "an array without a range tracer was not traced whole");
     CHECK_MSG(plain.fields < 2 * plain_words,
