@@ -253,7 +253,7 @@ void old_prepare_reuse(struct gc_heap *h)
             /* uffd lifts about 2 us a page here, against 12.8 us for a fault: a block
              * whose free cells lie on few of its pages is left to fault on those. */
             if (h->barrier->make_reused_writable &&
-                2 * pages_with_free_cells(h, i, cls) < (BLOCK_BYTES >> PAGE_SHIFT))
+                (size_t)2 * pages_with_free_cells(h, i, cls) < (BLOCK_BYTES >> PAGE_SHIFT))
                 continue;
             h->lift_wanted[i] = 1;
             lo = i < lo ? i : lo;
