@@ -525,9 +525,9 @@ struct gc_heap *heap_create_with_barrier(const struct gc_config *cfg, char *err,
 
 /* ---- Heap sizing (heap_sizing.c): sets major_threshold_blocks ---- */
 void heap_sizing_major_begins(struct gc_heap *h);
-/* A cycle that a large allocation of `bytes` started: the object counts as old at the
- * cycle's start, not as what became old during it (which sets when the cycle is past
- * its limit, and overdue). */
+/* A cycle that a large allocation of `bytes` started: the object counts as old before
+ * the cycle's budgets, not as what became old during it (which sets when the cycle is
+ * past its limit, and overdue). */
 void heap_sizing_cycle_starts_with(struct gc_heap *h, uint64_t bytes);
 void heap_sizing_major_ends(struct gc_heap *h); /* after the sweep */
 /* Whether the next major collection is due now, or would be after `extra` more bytes

@@ -36,8 +36,7 @@
  * the goal; never before a nursery's worth was promoted. A cycle whose marker falls
  * behind anyway is helped by every minor pause for as long as an assist may take once
  * the budget and a quarter more are spent (limit_budget), and ended at once (its
- * remaining marking in a pause) at twice that, once it has had a limit budget of its own
- * (heap_sizing_cycle_overdue). */
+ * remaining marking in a pause) at twice that (heap_sizing_cycle_overdue). */
 #include <math.h>
 
 #include "gc_internal.h"
@@ -87,17 +86,9 @@ bool heap_sizing_cycle_outgrown(const struct gc_heap *h)
     return cycle_past_limit(h, 1);
 }
 
-/* Not before the cycle itself saw a limit budget become old: a cycle that starts past
- * twice its limit (one large allocation: array-churn's 114 MiB array at 1 GiB live, with
- * the first budgets a few MiB) was overdue at once, and its next pause traced the whole
- * array for it, 30-42 ms. The heap's own bound still ends it at once. */
 bool heap_sizing_cycle_overdue(const struct gc_heap *h)
 {
-    const struct heap_sizing *z = &h->sizing;
-    if (h->old_blocks >= h->nblocks - h->nursery_target_blocks)
-        return true;
-    return old_bytes_added(h) - z->added_at_start >= z->limit_budget &&
-           cycle_past_limit(h, OVERDUE_FACTOR);
+    return cycle_past_limit(h, OVERDUE_FACTOR);
 }
 
 /* The live size the running cycle's trace has to cover: the last estimate. */
@@ -153,8 +144,13 @@ void heap_sizing_major_begins(struct gc_heap *h)
     z->cycle_past_limit = false;
 }
 
+/* The object is counted in the base the budgets are measured from, as if it had become
+ * old before the last marking ended: a cycle that its own allocation took past twice
+ * its limit was overdue at once (array-churn's 114 MiB array at 1 GiB live, with the
+ * first budgets a few MiB), and its next pause traced the whole array for it. */
 void heap_sizing_cycle_starts_with(struct gc_heap *h, uint64_t bytes)
 {
+    h->sizing.added_base += bytes;
     h->sizing.added_at_start += bytes;
     h->sizing.added_at_pause += bytes;
 }
