@@ -14,6 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "gc_internal.h"
@@ -67,6 +70,9 @@ static void *prefault_main(void *arg)
      * speed, setting no dirty bit and taking no gcvm protection fault. */
     if (gcvm_in_guest())
         gcvm_exit();
+    /* The lowest priority: populating ahead uses a core no one else wants, and never
+     * slows the marker or the mutator on a busy machine. */
+    setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
     struct gc_heap *h = arg;
     struct prefault *p = h->prefault;
     uint32_t *work = malloc(p->capacity * sizeof *work);
