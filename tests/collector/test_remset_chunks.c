@@ -105,8 +105,12 @@ int main(int argc, char **argv)
      * each 64 KiB chunk's start the one zero slot a stretch has there (a chunk starts 8
      * bytes before a multiple of 512 in the payload). */
     size_t chunks = slots * sizeof(void *) / (64 * 1024);
-    CHECK_MSG(fresh ? total >= ROUNDS * (slots - chunks - 64) && total <= ROUNDS * (slots + 1)
-                    : total >= ROUNDS * (slots - stride) && total <= ROUNDS * slots,
+    /* At most a tenth more, not twice: a page barrier may report a page the prefault
+     * thread populated as written (prefault.c), whose old objects are then scanned too
+     * (uffd under ASan in CI: 3,300 fields more in one round). */
+    size_t most = ROUNDS * (slots + slots / 10);
+    CHECK_MSG(fresh ? total >= ROUNDS * (slots - chunks - 64) && total <= most
+                    : total >= ROUNDS * (slots - stride) && total <= most,
               "%llu fields for %d rounds of %zu slots: the array was not scanned once a round",
               (unsigned long long)total, ROUNDS, slots);
     /* Together, the workers share the list out in turns (take_share in minor.c), however
