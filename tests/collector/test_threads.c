@@ -321,6 +321,7 @@ static void *blocked_reader(void *arg)
 }
 
 static struct thread_state spinner_state;
+static _Atomic int spinner_spinning; /* set once it holds its object and polls */
 
 static void *spinner(void *arg)
 {
@@ -330,6 +331,7 @@ static void *spinner(void *arg)
     struct node *n = must_alloc_node(t, 1);
     n->value = 4242;
     t->tmp = n;
+    atomic_store(&spinner_spinning, 1);
     long polls = 0;
     while (!atomic_load(&stop_helpers)) {
         gc_safepoint(t->m);
@@ -445,6 +447,19 @@ int main(int argc, char **argv)
     CHECK(pthread_join(blocked_thread, NULL) == 0);
     for (int w = 0; w < nworkers; w++)
         CHECK(pthread_join(worker_threads[w], NULL) == 0);
+    /* The workers may all be done before the spinner first ran (CI's loaded runner started
+     * it after them): then collect until one has run while it spins. */
+    deadline = now_s() + 60;
+    while (!atomic_load(&spinner_spinning)) {
+        CHECK_MSG(now_s() < deadline, "%s", "the spinner never started");
+        usleep(1000);
+    }
+    gc_blocking_leave(main_m);
+    while (atomic_load_explicit(&spinner_state.collections_seen, memory_order_relaxed) == 0) {
+        CHECK_MSG(now_s() < deadline, "%s", "no collection ran while the spinner spun");
+        gc_collect(main_m, GC_COLLECT_MINOR);
+    }
+    gc_blocking_enter(main_m);
     atomic_store(&stop_helpers, 1);
     void *spawned;
     CHECK(pthread_join(spawner_thread, &spawned) == 0);
