@@ -15,6 +15,8 @@
 
 #define BLOCK_SHIFT 15u
 #define BLOCK_BYTES ((size_t)1 << BLOCK_SHIFT) /* 32 KiB */
+#define HUGE_PAGE_BYTES ((size_t)2 << 20)      /* x86-64's transparent huge page */
+#define BLOCKS_PER_HUGE_PAGE (HUGE_PAGE_BYTES / BLOCK_BYTES)
 _Static_assert(GC_CARD_BLOCK_SHIFT == BLOCK_SHIFT, "the card summary has a byte per block");
 #define PAGE_SHIFT 12u
 #define PAGE_BYTES ((size_t)1 << PAGE_SHIFT)
@@ -223,6 +225,7 @@ struct gc_heap {
     struct prefault *prefault;  /* the thread that populates blocks ahead, or NULL */
     char prefault_state[192];   /* "on", or why not */
     char huge_pages_state[192]; /* "on" (huge_pages.c), or why not */
+    bool huge_pages;            /* the region is madvise'd MADV_HUGEPAGE (huge_pages.c) */
     size_t free_blocks;
     size_t free_search_from; /* next block index to look at for a free one */
 

@@ -114,15 +114,18 @@ static int read_env_settings(struct env_settings *e, char *err, size_t err_len)
                : 0;
 }
 
-/* Reserves `bytes` of address space aligned to BLOCK_BYTES. Pages are touched lazily. */
+/* Reserves `bytes` of address space aligned to a huge page, so that every run of
+ * BLOCKS_PER_HUGE_PAGE blocks from a multiple of it is one huge page (retention gives
+ * memory back in those units). Pages are touched lazily. */
 static char *reserve_region(size_t bytes)
 {
-    size_t span = bytes + BLOCK_BYTES;
+    size_t span = bytes + HUGE_PAGE_BYTES;
     char *raw = mmap(NULL, span, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (raw == MAP_FAILED)
         return NULL;
-    char *aligned = (char *)(((uintptr_t)raw + BLOCK_BYTES - 1) & ~(uintptr_t)(BLOCK_BYTES - 1));
+    char *aligned =
+        (char *)(((uintptr_t)raw + HUGE_PAGE_BYTES - 1) & ~(uintptr_t)(HUGE_PAGE_BYTES - 1));
     if (aligned > raw)
         munmap(raw, (size_t)(aligned - raw));
     size_t tail = (size_t)(raw + span - (aligned + bytes));

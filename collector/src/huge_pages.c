@@ -57,5 +57,6 @@ void huge_pages_advise(struct gc_heap *h, int setting)
         snprintf(state, len, "off: madvise(MADV_HUGEPAGE) failed: %s", strerror(errno));
         return;
     }
+    h->huge_pages = true;
     snprintf(state, len, "on (2 MiB where the kernel has them)");
 }
