@@ -792,17 +792,14 @@ void share_roots(struct evac_worker *w, gc_visit_fn visit)
     }
     if (own)
         visit_mutator_roots_once(w, own, visit);
-    /* Each list a chunk at a time, whoever comes first; the registered roots in equal
-     * shares when every worker takes part for sure (GCVM_GC_WORKERS_TOGETHER), so that
-     * each has a share of the work whatever the scheduling. */
-    if (h->workers_together) {
-        for (size_t i = w->index; i < h->root_count; i += par->count)
+    /* Each list a chunk at a time, whoever comes first; the registered roots one at a
+     * time in turns when every worker takes part for sure (take_share), so that each has
+     * a share of a short list too. */
+    size_t turn = 0;
+    while (take_share(w, &par->next_root, &turn, h->root_count,
+                      h->workers_together ? 1 : ROOT_CHUNK, &from, &to))
+        for (size_t i = from; i < to; i++)
             visit(h->roots[i], w);
-    } else {
-        while (claim(&par->next_root, h->root_count, ROOT_CHUNK, &from, &to))
-            for (size_t i = from; i < to; i++)
-                visit(h->roots[i], w);
-    }
     while (claim(&par->next_pinned, h->grey.count, ROOT_CHUNK, &from, &to))
         for (size_t i = from; i < to; i++) /* objects of blocks the conservative scan pinned */
             work_set_push(&par->work, w->index, h->grey.items[i]);
