@@ -687,6 +687,11 @@ int gc_debug_cycle_finish(struct gc_mutator *m)
     return rc;
 }
 
+void gc_debug_wait_for_helpers(struct gc_heap *h, int wait)
+{
+    workers_wait_for_helpers(h->workers, wait != 0);
+}
+
 int gc_debug_is_allocated(struct gc_mutator *m, const void *obj)
 {
     struct gc_heap *h = m->heap;

@@ -36,9 +36,10 @@ struct worker_pool {
     pthread_cond_t help_cond; /* a phase began, or a stop ended */
     unsigned helpers;         /* helpers offered for stop number helpers_stop */
     uint64_t helpers_stop;
-    unsigned pool_places; /* places of the current phase left to the pool's threads */
-    unsigned pool_joined; /* pool threads that joined the current phase */
-    uint64_t stop_ended;  /* the last stop of the world that ended (workers_end_stop) */
+    unsigned pool_places;  /* places of the current phase left to the pool's threads */
+    bool wait_for_helpers; /* workers_wait_for_helpers; under lock */
+    unsigned pool_joined;  /* pool threads that joined the current phase */
+    uint64_t stop_ended;   /* the last stop of the world that ended (workers_end_stop) */
     bool stopping;
     worker_fn fn;
     void *ctx;
@@ -183,6 +184,21 @@ void workers_warm(struct worker_pool *p)
     pthread_mutex_unlock(&p->lock);
 }
 
+/* With the lock held: waits until `want` threads joined the phase, or for 100 ms. */
+static void wait_for_joined(struct worker_pool *p, unsigned want)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_nsec += 100000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    while (p->joined < want)
+        if (pthread_cond_timedwait(&p->done_cond, &p->lock, &deadline) == ETIMEDOUT)
+            return;
+}
+
 void workers_run(struct worker_pool *p, worker_fn fn, void *ctx)
 {
     if (!p) {
@@ -211,6 +227,8 @@ void workers_run(struct worker_pool *p, worker_fn fn, void *ctx)
                 pthread_cond_wait(&p->done_cond, &p->lock);
             p->started = true;
             pthread_cond_broadcast(&p->start_cond);
+        } else if (p->wait_for_helpers) {
+            wait_for_joined(p, p->helpers < places ? p->helpers : places);
         }
         pthread_mutex_unlock(&p->lock);
     }
@@ -234,6 +252,15 @@ void workers_offer_help(struct worker_pool *p, uint64_t stop)
         p->helpers = 0;
     }
     p->helpers++;
+    pthread_mutex_unlock(&p->lock);
+}
+
+void workers_wait_for_helpers(struct worker_pool *p, bool wait)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->lock);
+    p->wait_for_helpers = wait;
     pthread_mutex_unlock(&p->lock);
 }
 
@@ -264,7 +291,10 @@ unsigned workers_help(struct worker_pool *p, uint64_t stop)
             done = p->phase;
             phases++;
             p->unfinished++;
-            take_part(p, ++p->joined);
+            unsigned index = ++p->joined;
+            if (p->wait_for_helpers)
+                pthread_cond_signal(&p->done_cond);
+            take_part(p, index);
             continue;
         }
         if (polled != p->phase) {

@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "gcvm/gc-debug.h"
 #include "gcvm/gc-embedder.h"
 #include "test_util.h"
 
@@ -403,6 +404,9 @@ int main(int argc, char **argv)
     heap = gc_heap_create(&cfg, err, sizeof err);
     CHECK_MSG(heap != NULL, "gc_heap_create: %s", err);
     CHECK(gc_register_kind(heap, KIND_NODE, trace_node) == 0);
+    /* Stopped mutators that offer help are waited for: their part below is then checked
+     * whatever the scheduling (without it, CI's loaded runner had 0 helped phases). */
+    gc_debug_wait_for_helpers(heap, 1);
 
     /* The main thread builds the shared structure, then only waits: in a blocking region,
      * so that it never holds a collection up. */
@@ -486,15 +490,19 @@ int main(int argc, char **argv)
             "run one each)",
             st.parallel_minor_collections, st.minor_collections, st.concurrent_cycles, gc_threads);
         /* Stopped mutators helped, and visited their own roots on their own thread: over
-         * many phases at least once (a helper that comes late finds its roots claimed by
-         * a worker that came first; the short conservative run had 4 phases, none so, and
-         * under CI's load none helped at all: it is checked over 200 parallel ones). */
+         * a few phases at least once (the collecting thread waits for the helpers to join,
+         * gc_debug_wait_for_helpers above; still, a helper that joins late finds its roots
+         * claimed by a worker that came first, and a stop in which every other mutator
+         * was blocked has no helper). */
         uint64_t phases = st.parallel_minor_collections + st.parallel_marks;
-        CHECK_MSG((phases < 200 || st.phases_helped > 0) &&
-                      (st.phases_helped < 100 || st.own_roots_traced_by_helpers > 0),
+        CHECK_MSG((phases < 20 || st.phases_helped > 0) &&
+                      (st.phases_helped < 20 || st.own_roots_traced_by_helpers > 0),
                   "%" PRIu64 " parallel phases helped by stopped mutators, %" PRIu64
                   " root tracer calls by a helper for its own mutator",
                   st.phases_helped, st.own_roots_traced_by_helpers);
+        printf("%" PRIu64 " of %" PRIu64 " parallel phases helped by stopped mutators, %" PRIu64
+               " of them on their own roots first\n",
+               st.phases_helped, phases, st.own_roots_traced_by_helpers);
     }
     printf("%d workers x %ld steps, %" PRIuPTR " transient threads, %" PRIu64
            " collections (%" PRIu64 " concurrent cycles): PASS\n",

@@ -45,6 +45,12 @@ GCVM_GC_API int gc_debug_mark_color(struct gc_mutator *mut, const void *obj);
 /* Ends the running cycle now with its final pause. */
 GCVM_GC_API int gc_debug_cycle_finish(struct gc_mutator *mut);
 
+/* wait != 0: each phase of a parallel collection starts its collecting thread's part only
+ * once the stopped mutators that offered to help have joined it (or 100 ms passed), so
+ * that a test of their help does not depend on how the threads are scheduled. No-op for
+ * a heap with one collector thread. */
+GCVM_GC_API void gc_debug_wait_for_helpers(struct gc_heap *heap, int wait);
+
 /* Whether obj is an object of the heap's old generation after the last collection (its
  * cell is allocated), for a test that checks what a collection freed. */
 GCVM_GC_API int gc_debug_is_allocated(struct gc_mutator *mut, const void *obj);
