@@ -2,50 +2,9 @@
  * (heap_sizing.c), never under the live size plus a nursery nor over the limit, and free
  * blocks beyond the retention limit are returned to the system after a drop.
  * Usage: test_heap_sizing BARRIER. */
-#include <string.h>
-
-#include "gcvm/gc-embedder.h"
-#include "test_util.h"
-
-enum { KIND_LIST = 1, KIND_DATA = 2 };
-
-struct link {
-    struct link *next;
-    void *payload;
-};
-
-static void trace_link(void *obj, gc_visit_fn visit, void *ctx)
-{
-    struct link *l = obj;
-    visit((void **)&l->next, ctx);
-    visit(&l->payload, ctx);
-}
+#include "test_data_list.h"
 
 static struct link *list;
-
-static struct gc_stats stats_of(struct gc_heap *h)
-{
-    struct gc_stats s;
-    gc_get_stats(h, &s);
-    return s;
-}
-
-/* Prepends links holding `bytes` of data each until the list holds about `live` bytes. */
-static void grow_list(struct gc_mutator *m, size_t live, size_t bytes)
-{
-    for (size_t have = 0; have < live; have += bytes + 32) {
-        void *data = gc_alloc_pointerfree(m, KIND_DATA, bytes);
-        CHECK(data != NULL);
-        memset(data, 0x33, bytes);
-        struct link *l = gc_alloc(m, KIND_LIST, sizeof *l);
-        CHECK(l != NULL);
-        l->payload = data;
-        l->next = list;
-        gc_write_barrier(m, &l->payload);
-        gc_write_barrier(m, &l->next);
-        list = l;
-    }
-}
 
 static void check_threshold(const struct gc_stats *s, size_t limit, const char *when)
 {
@@ -68,11 +27,10 @@ int main(int argc, char **argv)
     struct gc_heap *h = gc_heap_create(&cfg, err, sizeof err);
     CHECK_MSG(h != NULL, "%s", err);
     struct gc_mutator *m = attach_or_fail(h);
-    gc_register_kind(h, KIND_LIST, trace_link);
-    CHECK(gc_root_add(h, (void **)&list) == 0);
+    data_list_register(h, &list);
 
     /* Up: 160 MiB live, with majors along the way; then a steady state. */
-    grow_list(m, 160 * mib, 480);
+    data_list_grow(m, &list, 160 * mib, 480);
     gc_collect(m, GC_COLLECT_MAJOR);
     struct gc_stats big = stats_of(h);
     check_threshold(&big, limit, "at 160 MiB live");
@@ -81,7 +39,7 @@ int main(int argc, char **argv)
 
     /* Down: drop the list, keep 4 MiB, allocate garbage through several majors. */
     list = NULL;
-    grow_list(m, 4 * mib, 480);
+    data_list_grow(m, &list, 4 * mib, 480);
     for (int round = 0; round < 6; round++) {
         for (int k = 0; k < 20000; k++)
             CHECK(gc_alloc_pointerfree(m, KIND_DATA, 480) != NULL);

@@ -5,34 +5,11 @@
  * the thread, working four nurseries and a slack ahead, populated again at once.
  * Usage: test_retention BARRIER. */
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
-#include "gcvm/gc-embedder.h"
-#include "test_util.h"
-
-enum { KIND_LIST = 1, KIND_DATA = 2 };
-
-struct link {
-    struct link *next;
-    void *payload;
-};
-
-static void trace_link(void *obj, gc_visit_fn visit, void *ctx)
-{
-    struct link *l = obj;
-    visit((void **)&l->next, ctx);
-    visit(&l->payload, ctx);
-}
+#include "test_data_list.h"
 
 static struct link *list;
-
-static struct gc_stats stats_of(struct gc_heap *h)
-{
-    struct gc_stats s;
-    gc_get_stats(h, &s);
-    return s;
-}
 
 /* A major collection, then time for the prefault thread to do what it was asked. */
 static void major_and_wait(struct gc_mutator *m)
@@ -58,21 +35,9 @@ int main(int argc, char **argv)
     struct gc_heap *h = gc_heap_create(&cfg, err, sizeof err);
     CHECK_MSG(h != NULL, "%s", err);
     struct gc_mutator *m = attach_or_fail(h);
-    gc_register_kind(h, KIND_LIST, trace_link);
-    CHECK(gc_root_add(h, (void **)&list) == 0);
+    data_list_register(h, &list);
 
-    /* 16 MiB live, kept for the whole run. */
-    for (size_t have = 0; have < (size_t)16 << 20; have += 512) {
-        void *data = gc_alloc_pointerfree(m, KIND_DATA, 480);
-        CHECK(data != NULL);
-        struct link *l = gc_alloc(m, KIND_LIST, sizeof *l);
-        CHECK(l != NULL);
-        l->payload = data;
-        l->next = list;
-        gc_write_barrier(m, &l->payload);
-        gc_write_barrier(m, &l->next);
-        list = l;
-    }
+    data_list_grow(m, &list, (size_t)16 << 20, 480); /* live for the whole run */
     /* Warm-up: the nursery settles, the thread fills the blocks ahead. */
     for (int round = 0; round < 8; round++)
         major_and_wait(m);
