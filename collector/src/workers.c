@@ -36,8 +36,8 @@ struct worker_pool {
     pthread_cond_t help_cond; /* a phase began, or a stop ended */
     unsigned helpers;         /* helpers offered for stop number helpers_stop */
     uint64_t helpers_stop;
-    unsigned pool_places;  /* places of the current phase left to the pool's threads */
     bool wait_for_helpers; /* workers_wait_for_helpers; under lock */
+    unsigned pool_places;  /* places of the current phase left to the pool's threads */
     unsigned pool_joined;  /* pool threads that joined the current phase */
     uint64_t stop_ended;   /* the last stop of the world that ended (workers_end_stop) */
     bool stopping;

@@ -56,14 +56,14 @@ void workers_warm(struct worker_pool *pool);
  * the phase with its program's signal mask (pool threads block asynchronous signals), and
  * spins for up to 200 us at a time while it waits: on a machine with fewer cores than
  * stopped threads that spinning takes CPU from the collection's serial parts. */
-/* For tests (gc_debug_wait_for_helpers): whether workers_run waits, up to 100 ms, for the
- * helpers offered for the stop to join each phase before the caller starts its part. */
-void workers_wait_for_helpers(struct worker_pool *pool, bool wait);
 void workers_offer_help(struct worker_pool *pool, uint64_t stop);
 unsigned workers_help(struct worker_pool *pool, uint64_t stop);
 void workers_end_stop(struct worker_pool *pool, uint64_t stop);
 /* The helpers offered for the current stop (0 for a pool that takes none). */
 unsigned workers_helpers(struct worker_pool *pool);
+/* For tests (gc_debug_wait_for_helpers): whether workers_run waits, up to 100 ms, for the
+ * helpers offered for the stop to join each phase before the caller starts its part. */
+void workers_wait_for_helpers(struct worker_pool *pool, bool wait);
 
 /* A work list shared by `count` workers: one deque each, stealing when one's own is
  * empty, and the detection of the end (every deque empty and every worker idle). */
