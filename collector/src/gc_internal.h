@@ -513,6 +513,10 @@ void prefault_start(struct gc_heap *h);   /* at creation; sets prefault_state */
 void prefault_stop(struct gc_heap *h);    /* at destruction */
 void prefault_request(struct gc_heap *h); /* after a collection: populate what comes next */
 uint64_t prefault_populated_bytes(const struct gc_heap *h);
+/* The prefault thread's CPU time and page faults so far (0 without the thread); updated
+ * after each block it populates, so a reading lags by at most one block. */
+uint64_t prefault_cpu_ns(const struct gc_heap *h);
+uint64_t prefault_thread_faults(const struct gc_heap *h);
 /* Huge pages (huge_pages.c). At creation, after prefault_start (whose measurement of a
  * first touch is per 4 KiB page): asks for transparent huge pages for the region where
  * the barrier allows them; setting is GCVM_GC_HUGE_PAGES (0, 1, or -1 unset). Sets

@@ -9,6 +9,7 @@
  * written, and populating it changes nothing but where its page-table entries are. Under
  * a page barrier a populated page may be reported written: more is allowed, never fewer
  * (the barrier protocol in gc_internal.h). */
+#define _GNU_SOURCE /* RUSAGE_THREAD */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -34,8 +35,20 @@ struct prefault {
     uint64_t generation; /* of the request in `wanted`, raised by each request */
     uint32_t *wanted;    /* block indices to populate; under lock */
     size_t wanted_count, capacity;
-    uint64_t populated_blocks; /* statistics, atomic */
+    /* Statistics, atomic: blocks populated; the thread's own CPU time and page faults so
+     * far, as of its last populate (its faults are the process's too, and a pause's count
+     * of page faults leaves them out: prefault_thread_faults). */
+    uint64_t populated_blocks;
+    uint64_t cpu_ns;
+    uint64_t faults;
 };
+
+/* The calling thread's page faults so far, minor and major. */
+static uint64_t own_page_faults(void)
+{
+    struct rusage ru;
+    return getrusage(RUSAGE_THREAD, &ru) == 0 ? (uint64_t)ru.ru_minflt + (uint64_t)ru.ru_majflt : 0;
+}
 
 static bool block_resident(const struct gc_heap *h, size_t bi)
 {
@@ -97,7 +110,9 @@ static void *prefault_main(void *arg)
             }
             /* A failure (a page write-protected by the mprotect barrier, say) leaves the
              * block to be faulted in when it is used, as without this thread. */
+            __atomic_store_n(&p->faults, own_page_faults(), __ATOMIC_RELAXED);
         }
+        __atomic_store_n(&p->cpu_ns, thread_cpu_ns(), __ATOMIC_RELAXED);
         pthread_mutex_lock(&p->lock);
     }
     pthread_mutex_unlock(&p->lock);
@@ -244,6 +259,16 @@ uint64_t prefault_populated_bytes(const struct gc_heap *h)
     if (!h->prefault)
         return 0;
     return __atomic_load_n(&h->prefault->populated_blocks, __ATOMIC_RELAXED) << BLOCK_SHIFT;
+}
+
+uint64_t prefault_cpu_ns(const struct gc_heap *h)
+{
+    return h->prefault ? __atomic_load_n(&h->prefault->cpu_ns, __ATOMIC_RELAXED) : 0;
+}
+
+uint64_t prefault_thread_faults(const struct gc_heap *h)
+{
+    return h->prefault ? __atomic_load_n(&h->prefault->faults, __ATOMIC_RELAXED) : 0;
 }
 
 /* A collection promotes into the lowest free blocks (blocks_take_run looks from

@@ -57,6 +57,8 @@ int main(int argc, char **argv)
            gc_barrier_name(cfg.barrier), rounds, (double)after.old_bytes / (1 << 20),
            (unsigned long long)(released >> 10), (unsigned long long)(populated >> 10));
     CHECK_MSG(after.prefaulted_bytes > 0, "%s", "the prefault thread populated nothing");
+    CHECK_MSG(after.prefault_cpu_ms > 0, "%.1f MiB populated in no CPU time",
+              (double)after.prefaulted_bytes / (1 << 20));
     CHECK_MSG(released == 0 || populated == 0,
               "blocks were given back and populated again: %llu KiB and %llu KiB",
               (unsigned long long)(released >> 10), (unsigned long long)(populated >> 10));

@@ -270,6 +270,9 @@ struct gc_stats {
      * every collection before. Each counts as dirty at every minor collection, in place
      * of a fault. */
     uint64_t hot_pages;
+    /* The CPU time the thread that populates free blocks ahead (prefaulted_bytes) has
+     * spent, in milliseconds: the page faults it takes so that pauses do not. */
+    double prefault_cpu_ms;
 };
 
 /* Fills *out with the heap's statistics so far. Callable from any thread; bytes_allocated
