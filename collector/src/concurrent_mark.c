@@ -232,20 +232,39 @@ static enum mark_result mark_work(struct marker *cm, size_t limit, bool yield, u
     return r;
 }
 
-/* ---- The final pause's marking on the workers (docs/collector.md, "Parallel
- * marking") ----
+/* ---- Marking on the workers: the final pause's, and an assist's (docs/collector.md,
+ * "Parallel marking") ----
  * Each worker marks with a lane, a marker of its own: the same code as the marker
- * thread's, with private grey, large and weak stacks, and the marker's old_at table (read
- * only in a pause). Marks are claimed with the atomic OR, so each object is traced by the
- * lane whose OR set its bit. The workers share the marker's grey and large stacks and the
- * large object it was tracing, then trace their own work and steal,
- * over the deques of a parallel minor collection. What they met of the weak objects is
- * handed back to the marker, for the single-threaded resolution. */
+ * thread's, with private grey, large and weak stacks, and the marker's old_at and
+ * large_waiting tables (each lane writes the entries of the large objects it takes).
+ * Marks are claimed with the atomic OR, so each object is traced by the lane whose OR
+ * set its bit. Lane 0 resumes the large object the marker was tracing; each lane claims
+ * the marker's grey objects a chunk at a time and its large objects one at a time as it
+ * runs out of work of its own, shares the oldest of its own over the deques of a parallel
+ * minor collection and steals from the others' when nothing is left to claim.
+ *
+ * The final pause's marking runs until no work is left. An assist's stops when the lanes
+ * have traced its bytes or its time is up: each lane then keeps what it holds (its deque
+ * and what it can still steal go onto its grey stack), and the single-threaded end hands
+ * that back to the marker with what no lane claimed. Both hand back the weak objects the
+ * lanes met, for the final pause's single-threaded resolution. */
 
-struct final_share {
+struct lanes_share {
     struct marker *cm;
     struct minor_parallel *par;
     _Atomic size_t next_grey, next_large;
+    /* An assist's bounds: the bytes to trace and the time to stop at; deadline_ns is 0
+     * for the final pause's marking, which has none. */
+    uint64_t budget_bytes, deadline_ns;
+    _Atomic uint64_t traced; /* the bytes the lanes traced, as of their last looks */
+    _Atomic bool stop;       /* a bound was reached: every lane stops at its next look */
+};
+
+#define LANE_GREY_CHUNK 64u /* grey objects of the marker a lane claims at once */
+
+struct lane_progress {
+    size_t steps;      /* objects and chunks of large ones traced */
+    uint64_t reported; /* of the lane's traced_bytes, the part added to lanes_share.traced */
 };
 
 /* The lane's next object: from its grey stack, whose oldest item not given away yet goes
@@ -263,10 +282,50 @@ static void *lane_next(struct marker *lane, struct work_set *ws, unsigned self)
     return ptr_stack_pop(grey);
 }
 
-/* Traces the lane's own work (its large objects a chunk at a time), without stealing. */
-static void lane_drain_own(struct marker *lane, struct work_set *ws, unsigned self)
+/* Whether the lane is to stop: an assist's bound was reached, as this lane or another
+ * saw. Adds what the lane traced since its last look to the lanes' count. */
+static bool lane_stops(struct lanes_share *ls, const struct marker *lane, struct lane_progress *p)
+{
+    if (!ls->deadline_ns)
+        return false;
+    if (atomic_load_explicit(&ls->stop, memory_order_relaxed))
+        return true;
+    uint64_t mine = lane->traced_bytes - p->reported;
+    p->reported = lane->traced_bytes;
+    uint64_t all = atomic_fetch_add_explicit(&ls->traced, mine, memory_order_relaxed) + mine;
+    if (all < ls->budget_bytes && gc_now_ns() < ls->deadline_ns)
+        return false;
+    atomic_store_explicit(&ls->stop, true, memory_order_relaxed);
+    return true;
+}
+
+/* Claims the next chunk of the marker's grey objects onto the lane's grey stack, else
+ * the next of its large objects onto the lane's large stack; false when neither is left. */
+static bool lane_claim(struct lanes_share *ls, struct marker *lane)
+{
+    const struct marker *cm = ls->cm;
+    size_t from, to;
+    if (claim(&ls->next_grey, cm->grey.count, LANE_GREY_CHUNK, &from, &to)) {
+        for (size_t i = from; i < to; i++)
+            ptr_stack_push(&lane->grey, cm->grey.items[i]);
+        return true;
+    }
+    if (claim(&ls->next_large, cm->large.count, 1, &from, &to)) {
+        ptr_stack_push(&lane->large, cm->large.items[from]);
+        return true;
+    }
+    return false;
+}
+
+/* Traces the lane's own work (its large objects a chunk at a time) and what it claims of
+ * the marker's, without stealing. False when the lane is to stop (lane_stops, looked at
+ * every ASSIST_STEPS steps and before every chunk of a large object). */
+static bool lane_drain_own(struct lanes_share *ls, struct marker *lane, struct work_set *ws,
+                           unsigned self, struct lane_progress *p)
 {
     for (;;) {
+        if ((++p->steps % ASSIST_STEPS == 0 || lane->partial) && lane_stops(ls, lane, p))
+            return false;
         void *obj = lane_next(lane, ws, self);
         if (obj) {
             marker_trace(lane, obj);
@@ -276,64 +335,102 @@ static void lane_drain_own(struct marker *lane, struct work_set *ws, unsigned se
             lane->partial = ptr_stack_pop(&lane->large);
             lane->large_waiting[block_index(lane->heap, lane->partial)] = 0;
             lane->partial_at = 0;
-        } else {
-            return;
+        } else if (!lane_claim(ls, lane)) {
+            return true;
         }
     }
 }
 
-static void final_mark_worker(void *ctx, unsigned self)
+/* A lane that stopped keeps the work it holds: the part of its grey stack not given to
+ * its deque, then its deque's items and what it can still steal, until every lane has
+ * stopped or run out of work (work_set_next's end). */
+static void lane_keep_the_rest(struct marker *lane, struct work_set *ws, unsigned self)
 {
-    struct final_share *fs = ctx;
-    struct marker *cm = fs->cm, *lane = &cm->lanes[self];
-    struct work_set *ws = &fs->par->work;
-    struct evac_worker *w = &fs->par->workers[self];
+    struct ptr_stack *grey = &lane->grey;
+    size_t own = grey->count - lane->grey_shared;
+    memmove(grey->items, grey->items + lane->grey_shared, own * sizeof *grey->items);
+    grey->count = own;
+    lane->grey_shared = 0;
+    void *obj;
+    while ((obj = work_set_next(ws, self)))
+        ptr_stack_push(grey, obj);
+}
+
+static void lane_worker(void *ctx, unsigned self)
+{
+    struct lanes_share *ls = ctx;
+    struct marker *lane = &ls->cm->lanes[self];
+    struct work_set *ws = &ls->par->work;
+    struct evac_worker *w = &ls->par->workers[self];
     uint64_t cpu0 = thread_cpu_ns();
-    size_t from, to;
+    struct lane_progress progress = {0, 0};
     work_set_join(ws);
-    if (self == 0 && cm->partial) { /* the large object the marker was tracing */
-        lane->partial = cm->partial;
-        lane->partial_at = cm->partial_at;
-    }
-    while (claim(&fs->next_grey, cm->grey.count, ROOT_CHUNK, &from, &to))
-        for (size_t i = from; i < to; i++)
-            work_set_push(ws, self, cm->grey.items[i]);
-    while (claim(&fs->next_large, cm->large.count, 1, &from, &to))
-        ptr_stack_push(&lane->large, cm->large.items[from]);
     for (;;) {
-        lane_drain_own(lane, ws, self);
+        if (!lane_drain_own(ls, lane, ws, self, &progress)) {
+            lane_keep_the_rest(lane, ws, self);
+            break;
+        }
         void *obj = work_set_next(ws, self);
         if (!obj)
             break;
         marker_trace(lane, obj);
     }
-    w->objects_marked += lane->marked;
-    w->mark_cpu_ns += thread_cpu_ns() - cpu0;
+    if (!ls->deadline_ns) { /* the final pause's: counted as a parallel marking */
+        w->objects_marked += lane->marked;
+        w->mark_cpu_ns += thread_cpu_ns() - cpu0;
+    }
 }
 
-/* Whether the final pause's marking runs on the workers: as for a minor collection
- * (docs/collector.md, "Small collections stay on the collecting thread"), when what is
- * left (objects queued, 64 bytes each; large objects) is worth it. */
-static bool final_mark_goes_parallel(const struct marker *cm)
+/* Removes the first `taken` items of s (those the lanes claimed), keeping the order. */
+static void drop_claimed(struct ptr_stack *s, _Atomic size_t *next)
 {
-    const struct gc_heap *h = cm->heap;
-    if (!h->minor_par)
-        return false;
-    if (h->workers_together)
-        return true;
-    uint64_t work = 64 * (uint64_t)cm->grey.count + (uint64_t)cm->large.count * CHUNK_BYTES +
-                    (cm->partial ? CHUNK_BYTES : 0);
-    return work >= h->parallel_min_work;
+    size_t taken = atomic_load_explicit(next, memory_order_relaxed);
+    if (taken > s->count)
+        taken = s->count;
+    memmove(s->items, s->items + taken, (s->count - taken) * sizeof *s->items);
+    s->count -= taken;
 }
 
-static void final_mark_parallel(struct marker *cm)
+/* Single-threaded, after the lanes: the marker gets back what no lane claimed, what the
+ * lanes hold (after an assist) and the weak objects they met, and counts their bytes. Of
+ * the large objects the lanes had begun, it resumes one where its lane stopped; another
+ * is queued whole again: traced again from its start, where the marks already set make
+ * the first part cheap, and until then taken as not traced by the remembered-set scan
+ * (concurrent_traced_extent), which then shades more, never less. */
+static void lanes_hand_back(struct marker *cm, struct lanes_share *ls)
+{
+    drop_claimed(&cm->grey, &ls->next_grey);
+    drop_claimed(&cm->large, &ls->next_large);
+    for (unsigned k = 0; k < cm->lane_count; k++) {
+        struct marker *lane = &cm->lanes[k];
+        while (lane->grey.count)
+            ptr_stack_push(&cm->grey, ptr_stack_pop(&lane->grey));
+        while (lane->large.count)
+            ptr_stack_push(&cm->large, ptr_stack_pop(&lane->large));
+        if (lane->partial && !cm->partial) {
+            cm->partial = lane->partial;
+            cm->partial_at = lane->partial_at;
+        } else if (lane->partial) {
+            ptr_stack_push(&cm->large, lane->partial);
+            cm->large_waiting[block_index(cm->heap, lane->partial)] = 1;
+        }
+        lane->partial = NULL;
+        while (lane->weak.count)
+            ptr_stack_push(&cm->weak, ptr_stack_pop(&lane->weak));
+        cm->traced_bytes += lane->traced_bytes;
+    }
+}
+
+/* Marks on the workers, each with a lane; an assist's with its bounds (deadline_ns 0:
+ * until no work is left). */
+static void mark_on_workers(struct marker *cm, uint64_t budget_bytes, uint64_t deadline_ns)
 {
     struct gc_heap *h = cm->heap;
     struct minor_parallel *par = h->minor_par;
     if (!cm->lanes) {
         cm->lanes = calloc(par->count, sizeof *cm->lanes);
         if (!cm->lanes)
-            gc_fatal("out of memory for the final pause's %u marking lanes", par->count);
+            gc_fatal("out of memory for %u marking lanes", par->count);
         cm->lane_count = par->count;
     }
     for (unsigned k = 0; k < cm->lane_count; k++) {
@@ -343,23 +440,59 @@ static void final_mark_parallel(struct marker *cm)
         lane->large_waiting = cm->large_waiting;
         lane->grey.count = lane->large.count = lane->weak.count = lane->grey_shared = 0;
         lane->partial = NULL;
-        lane->marked = 0;
+        lane->marked = lane->traced_bytes = 0;
     }
-    struct final_share fs = {.cm = cm, .par = par};
-    atomic_init(&fs.next_grey, 0);
-    atomic_init(&fs.next_large, 0);
-    work_set_begin(&par->work);
-    workers_run(h->workers, final_mark_worker, &fs);
-    work_set_end(&par->work);
-    cm->grey.count = cm->large.count = 0;
+    cm->lanes[0].partial = cm->partial; /* the large object the marker was tracing */
+    cm->lanes[0].partial_at = cm->partial_at;
     cm->partial = NULL;
-    for (unsigned k = 0; k < cm->lane_count; k++) {
-        struct marker *lane = &cm->lanes[k];
-        while (lane->weak.count)
-            ptr_stack_push(&cm->weak, ptr_stack_pop(&lane->weak));
-    }
-    gather_worker_results(h, par, visit_for_major);
+    struct lanes_share ls = {
+        .cm = cm, .par = par, .budget_bytes = budget_bytes, .deadline_ns = deadline_ns};
+    atomic_init(&ls.next_grey, 0);
+    atomic_init(&ls.next_large, 0);
+    atomic_init(&ls.traced, 0);
+    atomic_init(&ls.stop, false);
+    work_set_begin(&par->work);
+    workers_run(h->workers, lane_worker, &ls);
+    work_set_end(&par->work);
+    lanes_hand_back(cm, &ls);
+}
+
+/* The work queued for the marker, in bytes: 64 for an object, a chunk for each large
+ * object. */
+static uint64_t queued_work(const struct marker *cm)
+{
+    return 64 * (uint64_t)cm->grey.count + (uint64_t)cm->large.count * CHUNK_BYTES +
+           (cm->partial ? CHUNK_BYTES : 0);
+}
+
+/* Whether the final pause's marking runs on the workers: as for a minor collection
+ * (docs/collector.md, "Small collections stay on the collecting thread"), when what is
+ * left is worth it. */
+static bool final_mark_goes_parallel(const struct marker *cm)
+{
+    const struct gc_heap *h = cm->heap;
+    if (!h->minor_par)
+        return false;
+    return h->workers_together || queued_work(cm) >= h->parallel_min_work;
+}
+
+static void final_mark_parallel(struct marker *cm)
+{
+    struct gc_heap *h = cm->heap;
+    mark_on_workers(cm, 0, 0);
+    gather_worker_results(h, h->minor_par, visit_for_major);
     h->stats.parallel_marks++;
+}
+
+/* Whether an assist of `bytes` marks on the workers: when that much marking is worth
+ * waking them and the marker has work queued (what is queued leads to more: its size
+ * says little of the trace behind it). */
+static bool assist_goes_parallel(const struct marker *cm, uint64_t bytes)
+{
+    const struct gc_heap *h = cm->heap;
+    if (!h->minor_par || queued_work(cm) == 0)
+        return false;
+    return h->workers_together || bytes >= h->parallel_min_work;
 }
 
 /* ---- The marker thread ---- */
@@ -549,13 +682,21 @@ static void shade_roots(struct marker *cm)
 void concurrent_assist(struct gc_heap *h, uint64_t bytes, uint64_t pause_start_ns)
 {
     struct marker *cm = h->marker;
-    uint64_t until = cm->traced_bytes + bytes, give_up = gc_now_ns() + ASSIST_MAX_NS;
+    uint64_t before = cm->traced_bytes, give_up = gc_now_ns() + ASSIST_MAX_NS;
     if (give_up > pause_start_ns + ASSIST_PAUSE_MAX_NS)
         give_up = pause_start_ns + ASSIST_PAUSE_MAX_NS;
-    while (cm->traced_bytes < until && gc_now_ns() < give_up)
-        if (mark_work(cm, ASSIST_STEPS, false, give_up, NULL) == MARK_DONE)
-            break;
-    h->stats.assist_marked_bytes += cm->traced_bytes - (until - bytes);
+    h->stats.assists++;
+    if (assist_goes_parallel(cm, bytes)) {
+        mark_on_workers(cm, bytes, give_up);
+        h->stats.assists_on_workers++;
+        if (queued_work(cm) == 0) /* as mark_work says when it ran out of work */
+            __atomic_store_n(&cm->drained, 1, __ATOMIC_RELAXED);
+    } else {
+        while (cm->traced_bytes < before + bytes && gc_now_ns() < give_up)
+            if (mark_work(cm, ASSIST_STEPS, false, give_up, NULL) == MARK_DONE)
+                break;
+    }
+    h->stats.assist_marked_bytes += cm->traced_bytes - before;
 }
 
 uint64_t concurrent_traced_bytes(const struct gc_heap *h)

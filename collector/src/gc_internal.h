@@ -306,6 +306,9 @@ struct gc_heap {
     bool verify;
     bool trace_log;        /* GCVM_GC_TRACE: one line per collection on stderr */
     bool workers_together; /* GCVM_GC_WORKERS_TOGETHER: every worker in every collection */
+    /* gc_debug_assist_bytes: each minor pause of a cycle marks this much (0: as the
+     * cycle's schedule says). */
+    uint64_t debug_assist_bytes;
     /* A minor collection runs on the workers only when the last one did at least this
      * much work (bytes copied + 8 per remembered-set field; GCVM_GC_PARALLEL_MIN_KB). */
     uint64_t parallel_min_work;

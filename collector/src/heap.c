@@ -538,6 +538,8 @@ static enum pause_outcome minor_and_cycle(struct gc_heap *h, enum collection_req
              * limit budget, with all the time an assist may take. */
             uint64_t assist =
                 outgrown ? UINT64_MAX / 2 : heap_sizing_assist_bytes(h, concurrent_traced_bytes(h));
+            if (h->debug_assist_bytes)
+                assist = h->debug_assist_bytes;
             if (assist) {
                 uint64_t t_assist = gc_now_ns();
                 concurrent_assist(h, assist, pause_start_ns);
@@ -705,6 +707,13 @@ int gc_debug_cycle_finish(struct gc_mutator *m)
 void gc_debug_wait_for_helpers(struct gc_heap *h, int wait)
 {
     workers_wait_for_helpers(h->workers, wait != 0);
+}
+
+void gc_debug_assist_bytes(struct gc_heap *h, uint64_t bytes)
+{
+    pthread_mutex_lock(&h->lock);
+    h->debug_assist_bytes = bytes;
+    pthread_mutex_unlock(&h->lock);
 }
 
 int gc_debug_is_allocated(struct gc_mutator *m, const void *obj)

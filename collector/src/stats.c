@@ -166,9 +166,10 @@ void gc_print_stats(const struct gc_heap *h, void *file)
                 (unsigned long long)s.weak_liveness_tests);
     fprintf(f,
             "gc: heap sizing: live estimate %.1f MiB, goal %.1f MiB, next major at %.1f MiB old; "
-            "%.1f MiB marked by minor pauses (assists)\n",
+            "%.1f MiB marked by minor pauses (%llu assists, %llu of them on the workers)\n",
             (double)s.live_estimate_bytes / 1048576.0, (double)s.heap_goal_bytes / 1048576.0,
-            (double)s.major_threshold_bytes / 1048576.0, (double)s.assist_marked_bytes / 1048576.0);
+            (double)s.major_threshold_bytes / 1048576.0, (double)s.assist_marked_bytes / 1048576.0,
+            (unsigned long long)s.assists, (unsigned long long)s.assists_on_workers);
     fprintf(f, "gc: sweep: %llu blocks in pauses, %llu outside them, %llu waiting\n",
             (unsigned long long)s.swept_blocks_in_pauses,
             (unsigned long long)s.swept_blocks_outside_pauses,

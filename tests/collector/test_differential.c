@@ -552,11 +552,12 @@ int main(int argc, char **argv)
     printf("%s seed %" PRIu64 ": %u mutator%s of %ld steps, %zu objects made, %zu reachable at "
            "the end; %" PRIu64 " minor + %" PRIu64 " major collections, %zu checked against the "
            "model, %zu exact; %" PRIu64 " dirty units, %" PRIu64 " traps, %" PRIu64
-           " pinned blocks; %" PRIu64 " concurrent cycles, %" PRIu64 " units re-scanned\n",
+           " pinned blocks; %" PRIu64 " concurrent cycles, %" PRIu64 " units re-scanned, %" PRIu64
+           " assists (%" PRIu64 " on the workers)\n",
            argv[1], seed, mutators, mutators == 1 ? "" : "s", steps, objects, live,
            after.minor_collections, after.major_collections, checks, majors_checked,
            after.dirty_units, after.barrier_traps, after.pinned_blocks, after.concurrent_cycles,
-           after.mark_rescanned_units);
+           after.mark_rescanned_units, after.assists, after.assists_on_workers);
     if (cfg.concurrent_marking == 1)
         CHECK_MSG(after.concurrent_cycles > 0, "%s", "no concurrent cycle completed");
     CHECK(after.minor_collections + after.major_collections > 10);

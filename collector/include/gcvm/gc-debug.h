@@ -51,6 +51,12 @@ GCVM_GC_API int gc_debug_cycle_finish(struct gc_mutator *mut);
  * a heap with one collector thread. */
 GCVM_GC_API void gc_debug_wait_for_helpers(struct gc_heap *heap, int wait);
 
+/* bytes != 0: from now on, every minor pause of a concurrent cycle assists the marker
+ * with that many bytes of marking (within an assist's bounds of time), whatever the
+ * cycle's schedule says; 0: as the schedule says. For the tests of assists, with the
+ * marker held (gc_debug_marker_hold) so that only they mark. */
+GCVM_GC_API void gc_debug_assist_bytes(struct gc_heap *heap, uint64_t bytes);
+
 /* Whether obj is an object of the heap's old generation after the last collection (its
  * cell is allocated), for a test that checks what a collection freed. */
 GCVM_GC_API int gc_debug_is_allocated(struct gc_mutator *mut, const void *obj);

@@ -253,6 +253,9 @@ struct gc_stats {
     uint64_t live_estimate_bytes;
     uint64_t heap_goal_bytes;
     uint64_t assist_marked_bytes;
+    /* The assists (minor pauses that marked for a cycle), and of them the ones whose
+     * marking ran on the collector's workers (docs/collector.md, "Parallel marking"). */
+    uint64_t assists, assists_on_workers;
     /* Concurrent cycles whose marker fell so far behind that what became old during the
      * cycle passed its limit (the headroom and a quarter more, plus a nursery): from then
      * on every minor pause marks all it can, and at twice the limit the cycle is ended in
