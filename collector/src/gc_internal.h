@@ -425,18 +425,21 @@ static inline bool any_dirty(const uint8_t *units, size_t count)
     return false;
 }
 /* How many of count units of the dirty map (a multiple of 8) are set, 8 at a time: a
- * byte is set iff the high bit of (its low 7 bits + 0x7f) or of itself is. Counted a
+ * byte is set iff the high bit of (its low 7 bits + 0x7f) or of itself is; those bits,
+ * moved to the bytes' low bits, are summed into the top byte by one multiply. Counted a
  * byte at a time, the 256 cards of each written block were 6% of a random writer's CPU
- * time (table at 1 GiB live). */
+ * time (table at 1 GiB live); with a popcount, which this build (no -mpopcnt, for the
+ * emulated CPU models) makes a library call, 0.3%. */
 static inline size_t count_dirty(const uint8_t *units, size_t count)
 {
-    const uint64_t low7 = 0x7f7f7f7f7f7f7f7full, high = 0x8080808080808080ull;
+    const uint64_t low7 = 0x7f7f7f7f7f7f7f7full, high = 0x8080808080808080ull,
+                   ones = 0x0101010101010101ull;
     size_t n = 0;
     for (size_t k = 0; k < count; k += 8) {
         uint64_t w;
         memcpy(&w, units + k, 8);
         if (w)
-            n += (size_t)__builtin_popcountll((((w & low7) + low7) | w) & high);
+            n += (size_t)((((((w & low7) + low7) | w) & high) >> 7) * ones >> 56);
     }
     return n;
 }
