@@ -52,9 +52,10 @@ GCVM_GC_API int gc_debug_cycle_finish(struct gc_mutator *mut);
 GCVM_GC_API void gc_debug_wait_for_helpers(struct gc_heap *heap, int wait);
 
 /* bytes != 0: from now on, every minor pause of a concurrent cycle assists the marker
- * with that many bytes of marking (within an assist's bounds of time), whatever the
- * cycle's schedule says; 0: as the schedule says. For the tests of assists, with the
- * marker held (gc_debug_marker_hold) so that only they mark. */
+ * with that many bytes of marking (or all that is left), whatever the cycle's schedule
+ * says and however long it takes, so that a slow build (a sanitizer's) marks as much;
+ * 0: as the schedule says, within an assist's bounds of time. For the tests of assists,
+ * with the marker held (gc_debug_marker_hold) so that only they mark. */
 GCVM_GC_API void gc_debug_assist_bytes(struct gc_heap *heap, uint64_t bytes);
 
 /* Whether obj is an object of the heap's old generation after the last collection (its
