@@ -308,11 +308,11 @@ static bool lane_stops(struct lanes_share *ls, const struct marker *lane, struct
 static bool claim_from_top(_Atomic size_t *taken, size_t count, size_t chunk, size_t *from,
                            size_t *to)
 {
-    size_t before = atomic_fetch_add_explicit(taken, chunk, memory_order_relaxed);
-    if (before >= count)
+    size_t first, last; /* counted from the top */
+    if (!claim(taken, count, chunk, &first, &last))
         return false;
-    *to = count - before;
-    *from = *to > chunk ? *to - chunk : 0;
+    *from = count - last;
+    *to = count - first;
     return true;
 }
 
@@ -418,10 +418,8 @@ static void lanes_hand_back(struct marker *cm, struct lanes_share *ls)
     drop_claimed(&cm->large, &ls->large_taken);
     for (unsigned k = 0; k < cm->lane_count; k++) {
         struct marker *lane = &cm->lanes[k];
-        while (lane->grey.count)
-            ptr_stack_push(&cm->grey, ptr_stack_pop(&lane->grey));
-        while (lane->large.count)
-            ptr_stack_push(&cm->large, ptr_stack_pop(&lane->large));
+        ptr_stack_move_all(&cm->grey, &lane->grey);
+        ptr_stack_move_all(&cm->large, &lane->large);
         if (lane->partial && !cm->partial) {
             cm->partial = lane->partial;
             cm->partial_at = lane->partial_at;
@@ -430,8 +428,7 @@ static void lanes_hand_back(struct marker *cm, struct lanes_share *ls)
             cm->large_waiting[block_index(cm->heap, lane->partial)] = 1;
         }
         lane->partial = NULL;
-        while (lane->weak.count)
-            ptr_stack_push(&cm->weak, ptr_stack_pop(&lane->weak));
+        ptr_stack_move_all(&cm->weak, &lane->weak);
         cm->traced_bytes += lane->traced_bytes;
     }
 }

@@ -519,8 +519,9 @@ void prefault_start(struct gc_heap *h);   /* at creation; sets prefault_state */
 void prefault_stop(struct gc_heap *h);    /* at destruction */
 void prefault_request(struct gc_heap *h); /* after a collection: populate what comes next */
 uint64_t prefault_populated_bytes(const struct gc_heap *h);
-/* The prefault thread's CPU time and page faults so far (0 without the thread); updated
- * after each block it populates, so a reading lags by at most one block. */
+/* The prefault thread's CPU time and page faults so far (0 without the thread): its
+ * faults as of the last block it populated, its CPU time as of the last request it
+ * finished. */
 uint64_t prefault_cpu_ns(const struct gc_heap *h);
 uint64_t prefault_thread_faults(const struct gc_heap *h);
 /* Huge pages (huge_pages.c). At creation, after prefault_start (whose measurement of a
@@ -773,6 +774,12 @@ static inline void *ptr_stack_pop(struct ptr_stack *s)
 {
     return s->items[--s->count];
 }
+/* Moves every item of from onto to (from's top first), leaving from empty. */
+static inline void ptr_stack_move_all(struct ptr_stack *to, struct ptr_stack *from)
+{
+    while (from->count)
+        ptr_stack_push(to, ptr_stack_pop(from));
+}
 
 /* ---- Utilities (util.c) ---- */
 /* One pause of a polling loop: tells the CPU the thread is spinning (x86's PAUSE), so
@@ -789,6 +796,10 @@ void gc_set_error(char *err, size_t err_len, const char *fmt, ...)
 uint64_t gc_now_ns(void);
 /* The calling thread's CPU time, in nanoseconds. */
 uint64_t thread_cpu_ns(void);
+/* Page faults (minor and major) taken so far by the whole process, or by the calling
+ * thread; 0 when getrusage fails. */
+uint64_t process_page_faults(void);
+uint64_t thread_page_faults(void);
 void gc_fatal(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 void gc_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -426,10 +425,7 @@ static void timed_barrier_step(struct gc_heap *h, void (*step)(struct gc_heap *)
  * took in code, `perf record -e page-faults`). */
 static uint64_t collection_page_faults(const struct gc_heap *h)
 {
-    struct rusage ru;
-    if (getrusage(RUSAGE_SELF, &ru) != 0)
-        return 0;
-    return (uint64_t)ru.ru_minflt + (uint64_t)ru.ru_majflt - prefault_thread_faults(h);
+    return process_page_faults() - prefault_thread_faults(h);
 }
 
 /* Since a reading of collection_page_faults: never below 0, though the prefault thread

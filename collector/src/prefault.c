@@ -9,7 +9,6 @@
  * written, and populating it changes nothing but where its page-table entries are. Under
  * a page barrier a populated page may be reported written: more is allowed, never fewer
  * (the barrier protocol in gc_internal.h). */
-#define _GNU_SOURCE /* RUSAGE_THREAD */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -35,20 +34,14 @@ struct prefault {
     uint64_t generation; /* of the request in `wanted`, raised by each request */
     uint32_t *wanted;    /* block indices to populate; under lock */
     size_t wanted_count, capacity;
-    /* Statistics, atomic: blocks populated; the thread's own CPU time and page faults so
-     * far, as of its last populate (its faults are the process's too, and a pause's count
-     * of page faults leaves them out: prefault_thread_faults). */
+    /* Statistics, atomic: blocks populated; the thread's own page faults so far, as of
+     * its last populate, and its CPU time, as of the end of its last request (its faults
+     * are the process's too, and a pause's count of page faults leaves them out:
+     * prefault_thread_faults). */
     uint64_t populated_blocks;
     uint64_t cpu_ns;
     uint64_t faults;
 };
-
-/* The calling thread's page faults so far, minor and major. */
-static uint64_t own_page_faults(void)
-{
-    struct rusage ru;
-    return getrusage(RUSAGE_THREAD, &ru) == 0 ? (uint64_t)ru.ru_minflt + (uint64_t)ru.ru_majflt : 0;
-}
 
 static bool block_resident(const struct gc_heap *h, size_t bi)
 {
@@ -110,7 +103,7 @@ static void *prefault_main(void *arg)
             }
             /* A failure (a page write-protected by the mprotect barrier, say) leaves the
              * block to be faulted in when it is used, as without this thread. */
-            __atomic_store_n(&p->faults, own_page_faults(), __ATOMIC_RELAXED);
+            __atomic_store_n(&p->faults, thread_page_faults(), __ATOMIC_RELAXED);
         }
         __atomic_store_n(&p->cpu_ns, thread_cpu_ns(), __ATOMIC_RELAXED);
         pthread_mutex_lock(&p->lock);

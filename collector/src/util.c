@@ -1,8 +1,10 @@
-/* Utilities of the collector: time, fatal errors and warnings, error messages for the
- * caller, the growable work stack. */
+/* Utilities of the collector: time, page faults, fatal errors and warnings, error
+ * messages for the caller, the growable work stack. */
+#define _GNU_SOURCE /* RUSAGE_THREAD */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "gc_internal.h"
@@ -18,6 +20,22 @@ uint64_t thread_cpu_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t page_faults_of(int who)
+{
+    struct rusage ru;
+    return getrusage(who, &ru) == 0 ? (uint64_t)ru.ru_minflt + (uint64_t)ru.ru_majflt : 0;
+}
+
+uint64_t process_page_faults(void)
+{
+    return page_faults_of(RUSAGE_SELF);
+}
+
+uint64_t thread_page_faults(void)
+{
+    return page_faults_of(RUSAGE_THREAD);
 }
 
 /* One line "gcvm-gc: WHAT: message" written with one call, so that lines from several
