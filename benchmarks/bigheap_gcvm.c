@@ -72,7 +72,7 @@ int bigheap_gcvm_run(struct gc_heap *heap, int workload, size_t live_bytes, void
         return 1;
     }
     bh_steady_hook = steady;
-    gc_register_kind_ranged(heap, BIGHEAP_KIND_WORDS, trace_words, trace_words_range);
+    gc_register_kind_words(heap, BIGHEAP_KIND_WORDS, trace_words, trace_words_range, 0);
     gc_set_root_tracer(heap, trace_roots, NULL);
     int rc = bh_run((enum bh_workload)workload, live_bytes);
     gc_set_root_tracer(heap, NULL, NULL);

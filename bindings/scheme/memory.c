@@ -290,7 +290,7 @@ static int gcvm_heap_init(const struct memory_options *opt, char *err, size_t er
         else if (t == T_SYMBOL)
             gc_register_kind(scm_heap, t, trace_symbol);
         else
-            gc_register_kind_ranged(scm_heap, t, trace_words, trace_words_range);
+            gc_register_kind_words(scm_heap, t, trace_words, trace_words_range, sizeof(value));
     }
     gc_set_root_tracer(scm_heap, trace_roots, NULL);
     return 0;

@@ -102,11 +102,14 @@ void dirty_clear_in_use(struct gc_heap *h)
 /* Clears a block's metadata, all but write_protected: whether its pages are protected
  * does not change when the block is freed or taken again, only when a barrier protects
  * or lifts them (make_writable, rearm). */
-static void reset_block_metadata(struct block *b)
+/* Block bi free, with fresh metadata (its protection is the barrier's to track). */
+static void reset_block_metadata(struct gc_heap *h, size_t bi)
 {
+    struct block *b = &h->blocks[bi];
     bool still_protected = b->write_protected;
     memset(b, 0, sizeof *b);
     b->write_protected = still_protected;
+    block_set_kind(h, bi, BLOCK_FREE);
 }
 
 void blocks_release_run(struct gc_heap *h, size_t first, size_t count)
@@ -119,7 +122,7 @@ void blocks_release_run(struct gc_heap *h, size_t first, size_t count)
         struct block *b = &h->blocks[i];
         if (block_is_old(b->kind))
             h->old_blocks--;
-        reset_block_metadata(b);
+        reset_block_metadata(h, i);
     }
     h->free_blocks += count;
     if (first < h->free_search_from)
@@ -132,8 +135,8 @@ static long take_block(struct gc_heap *h, enum block_kind kind)
 {
     long bi = blocks_take_run(h, 1);
     if (bi >= 0) {
-        reset_block_metadata(&h->blocks[bi]);
-        h->blocks[bi].kind = (uint8_t)kind;
+        reset_block_metadata(h, (size_t)bi);
+        block_set_kind(h, (size_t)bi, (uint8_t)kind);
         h->blocks[bi].marks_clean = kind == BLOCK_SMALL; /* freed with its bits cleared */
         if (h->barrier->make_writable)
             h->barrier->make_writable(h, (size_t)bi, 1);
@@ -345,8 +348,8 @@ void *old_alloc_large(struct gc_heap *h, size_t total)
         return NULL;
     for (size_t k = 0; k < count; k++) {
         struct block *b = &h->blocks[(size_t)first + k];
-        reset_block_metadata(b);
-        b->kind = k == 0 ? BLOCK_LARGE : BLOCK_LARGE_TAIL;
+        reset_block_metadata(h, (size_t)first + k);
+        block_set_kind(h, (size_t)first + k, k == 0 ? BLOCK_LARGE : BLOCK_LARGE_TAIL);
         b->run = k == 0 ? (uint32_t)count : (uint32_t)k;
     }
     h->old_blocks += count;

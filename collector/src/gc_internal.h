@@ -220,6 +220,11 @@ struct gc_heap {
                           nothing until it is used (raised by blocks_take_run, lowered
                           after a major collection's sweep) */
     struct block *blocks;
+    /* Per block: 1 while blocks[i].kind is BLOCK_NURSERY (block_set_kind keeps the two
+     * together). One byte a block, so the remembered-set scan's test "does this field
+     * point at a young object" reads a table that stays in the cache where the 32-byte
+     * block entries of a large heap do not (docs/collector.md, "The remembered set"). */
+    uint8_t *young_blocks;
     uint8_t *resident;          /* per block: its pages are (or are being) faulted in; atomic */
     size_t resident_end;        /* one past the highest block ever resident; atomic */
     struct prefault *prefault;  /* the thread that populates blocks ahead, or NULL */
@@ -290,6 +295,9 @@ struct gc_heap {
     /* Embedder. */
     gc_trace_fn trace[KIND_COUNT];
     gc_trace_range_fn trace_range[KIND_COUNT]; /* or NULL: the kind is traced whole */
+    /* gc_register_kind_words: the payload offset of a word array's first field, or
+     * NOT_WORD_ARRAY for a kind of another layout. */
+    uint32_t word_array_from[KIND_COUNT];
     void ***roots;
     size_t root_count, root_capacity;
     gc_root_trace_fn root_tracer;
@@ -362,6 +370,14 @@ static inline char *block_start(const struct gc_heap *h, size_t i)
 static inline bool in_region(const struct gc_heap *h, const void *p)
 {
     return (const char *)p >= h->base && (const char *)p < h->end;
+}
+#define NOT_WORD_ARRAY UINT32_MAX
+
+/* Sets block bi's kind, and its entry in young_blocks. */
+static inline void block_set_kind(struct gc_heap *h, size_t bi, uint8_t kind)
+{
+    h->blocks[bi].kind = kind;
+    h->young_blocks[bi] = kind == BLOCK_NURSERY;
 }
 static inline bool block_is_old(uint8_t kind)
 {

@@ -274,6 +274,8 @@ static struct gc_heap *build_heap(const struct gc_config *cfg_in, const struct e
     h->barrier = barrier_ops_for(kind);
     snprintf(h->barrier_reason, sizeof h->barrier_reason, "%s", reason);
     h->nblocks = nblocks;
+    for (unsigned k = 0; k < KIND_COUNT; k++)
+        h->word_array_from[k] = NOT_WORD_ARRAY;
     h->base = reserve_region(nblocks << BLOCK_SHIFT);
     if (!h->base) {
         gc_set_error(err, err_len, "cannot reserve %zu bytes of address space for the heap: %s",
@@ -284,6 +286,7 @@ static struct gc_heap *build_heap(const struct gc_config *cfg_in, const struct e
     h->end = h->base + (nblocks << BLOCK_SHIFT);
     h->free_blocks = nblocks;
     h->blocks = calloc(nblocks, sizeof *h->blocks);
+    h->young_blocks = calloc(nblocks, 1);
     h->resident = calloc(nblocks, 1);
     size_classes_init();
     h->alloc_bits = calloc(nblocks * BITMAP_WORDS_PER_BLOCK, sizeof(uint64_t));
@@ -298,8 +301,8 @@ static struct gc_heap *build_heap(const struct gc_config *cfg_in, const struct e
     if (env->nursery_adaptive)
         heap_sizing_nursery_limits(h);
     h->nursery = calloc(h->nursery_max_blocks, sizeof *h->nursery);
-    if (!h->blocks || !h->resident || !h->alloc_bits || !h->mark_bits || !h->dirty || !h->nursery ||
-        (hot_pages && !h->write_streak) ||
+    if (!h->blocks || !h->young_blocks || !h->resident || !h->alloc_bits || !h->mark_bits ||
+        !h->dirty || !h->nursery || (hot_pages && !h->write_streak) ||
         (h->barrier_kind == GC_BARRIER_CARD && !h->card_blocks)) {
         gc_set_error(err, err_len, "out of memory for the heap's side tables");
         gc_heap_destroy(h);
@@ -367,6 +370,7 @@ void gc_heap_destroy(struct gc_heap *h)
     if (h->base)
         munmap(h->base, h->nblocks << BLOCK_SHIFT);
     free(h->blocks);
+    free(h->young_blocks);
     free(h->resident);
     free(h->alloc_bits);
     free(h->mark_bits);

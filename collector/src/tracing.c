@@ -11,16 +11,32 @@ int gc_register_kind(struct gc_heap *h, unsigned kind, gc_trace_fn trace)
     return gc_register_kind_ranged(h, kind, trace, NULL);
 }
 
-int gc_register_kind_ranged(struct gc_heap *h, unsigned kind, gc_trace_fn trace,
-                            gc_trace_range_fn trace_range)
+/* Registers a kind's tracers and layout (NOT_WORD_ARRAY: none known). */
+static int register_kind(struct gc_heap *h, unsigned kind, gc_trace_fn trace,
+                         gc_trace_range_fn trace_range, uint32_t word_array_from)
 {
     if (kind >= KIND_COUNT || kind == GC_KIND_EPHEMERON || kind == GC_KIND_GUARDIAN)
         return -1; /* out of range, or the collector's own (gc-weak.h) */
     pthread_mutex_lock(&h->lock);
     h->trace[kind] = trace;
     h->trace_range[kind] = trace_range;
+    h->word_array_from[kind] = word_array_from;
     pthread_mutex_unlock(&h->lock);
     return 0;
+}
+
+int gc_register_kind_ranged(struct gc_heap *h, unsigned kind, gc_trace_fn trace,
+                            gc_trace_range_fn trace_range)
+{
+    return register_kind(h, kind, trace, trace_range, NOT_WORD_ARRAY);
+}
+
+int gc_register_kind_words(struct gc_heap *h, unsigned kind, gc_trace_fn trace,
+                           gc_trace_range_fn trace_range, size_t first_field)
+{
+    if (first_field % sizeof(void *) != 0 || first_field >= NOT_WORD_ARRAY)
+        return -1;
+    return register_kind(h, kind, trace, trace_range, (uint32_t)first_field);
 }
 
 int gc_root_add(struct gc_heap *h, void **root)

@@ -50,6 +50,10 @@ static void check_object_remembered(void *obj, void *arg)
 void verify_remembered_set(struct gc_heap *h)
 {
     struct remset_check c = {.h = h};
+    for (size_t bi = 0; bi < h->nblocks; bi++)
+        if (h->young_blocks[bi] != (h->blocks[bi].kind == BLOCK_NURSERY))
+            gc_fatal("verify: block %zu of kind %u is %s in the young-block table", bi,
+                     h->blocks[bi].kind, h->young_blocks[bi] ? "young" : "not young");
     for (size_t bi = 0; bi < h->blocks_end; bi++)
         if (block_is_old(h->blocks[bi].kind))
             block_for_each_object(h, bi, check_object_remembered, &c);

@@ -142,7 +142,8 @@ int main(int argc, char **argv)
     struct gc_heap *heap = gc_heap_create(&cfg, err, sizeof err);
     CHECK_MSG(heap != NULL, "gc_heap_create: %s", err);
     struct gc_mutator *mut = attach_or_fail(heap);
-    CHECK(gc_register_kind_ranged(heap, KIND_ARRAY, trace_array, trace_array_range) == 0);
+    CHECK(gc_register_kind_words(heap, KIND_ARRAY, trace_array, trace_array_range,
+                                 sizeof(uint64_t)) == 0);
     CHECK(gc_register_kind(heap, KIND_NODE, trace_node) == 0);
 
     for (unsigned a = 0; a < ARRAYS; a++) {

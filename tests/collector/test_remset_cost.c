@@ -3,6 +3,9 @@
  *   - a large pointer array with a range tracer is scanned over its written cards or
  *     pages only: the same writes cost the same whether the array is 4 or 64 MiB, and
  *     whether or not 128 MiB of other old objects sit beside it;
+ *   - a word array (gc_register_kind_words) visits the same fields as a ranged array,
+ *     in the collector's own loop, and its words before the first field are not fields:
+ *     a young object's address kept there is left as it was;
  *   - a large array without one is traced once per minor collection, not once for each
  *     of its blocks that was written;
  *   - a fresh large array (allocated since the last collection, scanned whole at the
@@ -20,7 +23,13 @@
 #include "gcvm/gc-embedder.h"
 #include "test_util.h"
 
-enum { KIND_RANGED_ARRAY = 1, KIND_PLAIN_ARRAY = 2, KIND_LEAF = 3 };
+enum {
+    KIND_RANGED_ARRAY = 1,
+    KIND_PLAIN_ARRAY = 2,
+    KIND_LEAF = 3,
+    KIND_WORD_ARRAY = 4,
+    KIND_TAGGED_ARRAY = 5
+};
 
 enum { WRITES = 64, EXTRA_OLD_ARRAYS = 128 };
 
@@ -37,6 +46,27 @@ static void trace_array_range(void *obj, size_t from, size_t to, gc_visit_fn vis
 {
     void **w = obj;
     for (size_t i = from / sizeof(void *); i < (to + sizeof(void *) - 1) / sizeof(void *); i++)
+        visit(&w[i], ctx);
+}
+
+/* A word array whose first word is not a field (a tag, say): gc_register_kind_words with
+ * first_field 8. */
+static void trace_tagged(void *obj, gc_visit_fn visit, void *ctx)
+{
+    void **w = obj;
+    size_t n = gc_object_size(obj) / sizeof(void *);
+    for (size_t i = 1; i < n; i++)
+        visit(&w[i], ctx);
+}
+
+static unsigned tagged_range_calls;
+
+static void trace_tagged_range(void *obj, size_t from, size_t to, gc_visit_fn visit, void *ctx)
+{
+    tagged_range_calls++;
+    void **w = obj;
+    size_t first = from / sizeof(void *) > 1 ? from / sizeof(void *) : 1;
+    for (size_t i = first; i < (to + sizeof(void *) - 1) / sizeof(void *); i++)
         visit(&w[i], ctx);
 }
 
@@ -76,6 +106,11 @@ static struct gc_heap *make_heap(enum gc_barrier_kind barrier)
     CHECK_MSG(h != NULL, "%s", err);
     gc_register_kind_ranged(h, KIND_RANGED_ARRAY, trace_array, trace_array_range);
     gc_register_kind(h, KIND_PLAIN_ARRAY, trace_array);
+    CHECK(gc_register_kind_words(h, KIND_WORD_ARRAY, trace_array, trace_array_range, 0) == 0);
+    CHECK(gc_register_kind_words(h, KIND_TAGGED_ARRAY, trace_tagged, trace_tagged_range, 8) == 0);
+    CHECK_MSG(gc_register_kind_words(h, KIND_TAGGED_ARRAY, trace_tagged, trace_tagged_range, 12) ==
+                  -1,
+              "a word array's first field 12 bytes in was accepted");
     return h;
 }
 
@@ -147,6 +182,43 @@ static void run_once(struct run *r)
     memset(extra_roots, 0, sizeof extra_roots);
 }
 
+/* An old 1 MiB tagged word array: its word 0 (not a field) holds a young object's
+ * address, its word 1 (a field, in the same card and page) another young object's, stored
+ * with the barrier. After a minor collection word 1 names the second object's copy and
+ * word 0 is what it was: the scan began at the first field. The scan is the collector's
+ * own loop: the range tracer is not called. */
+static void tagged_word_skipped(enum gc_barrier_kind barrier)
+{
+    struct gc_heap *h = make_heap(barrier);
+    struct gc_mutator *m = attach_or_fail(h);
+    void **array = gc_alloc(m, KIND_TAGGED_ARRAY, (size_t)1 << 20);
+    CHECK(array != NULL);
+    array_root = array;
+    CHECK(gc_root_add(h, &array_root) == 0);
+    gc_collect(m, GC_COLLECT_MINOR);
+    uint64_t *not_a_field = gc_alloc_pointerfree(m, KIND_LEAF, sizeof(uint64_t));
+    uint64_t *leaf = gc_alloc_pointerfree(m, KIND_LEAF, sizeof(uint64_t));
+    CHECK(not_a_field != NULL && leaf != NULL);
+    *not_a_field = 1;
+    *leaf = 2;
+    array[0] = not_a_field;
+    gc_write_barrier(m, &array[0]);
+    array[1] = leaf;
+    gc_write_barrier(m, &array[1]);
+    tagged_range_calls = 0;
+    gc_collect(m, GC_COLLECT_MINOR);
+    CHECK_MSG(tagged_range_calls == 0,
+              "the scan of a written word array called its range tracer %u times, not its own "
+              "loop",
+              tagged_range_calls);
+    CHECK_MSG(array[0] == (void *)not_a_field,
+              "the word before a word array's first field was treated as a field");
+    CHECK_MSG(array[1] != (void *)leaf && *(uint64_t *)array[1] == 2,
+              "the first field of a word array was not updated to its object's copy");
+    gc_heap_destroy(h);
+    array_root = NULL;
+}
+
 /* A fresh 64 MiB ranged array, WRITES leaves stored into it without the barrier (as an
  * embedder fills what it just allocated), one minor collection: the fields visited, and
  * every leaf kept. */
@@ -200,6 +272,8 @@ int main(int argc, char **argv)
                           .kind = KIND_RANGED_ARRAY,
                           .array_bytes = 4 * mib,
                           .extra_old_bytes = 128 * mib};
+    struct run words = {
+        .barrier = barrier, .kind = KIND_WORD_ARRAY, .array_bytes = 4 * mib, .extra_old_bytes = 0};
     struct run plain = {.barrier = barrier,
                         .kind = KIND_PLAIN_ARRAY,
                         .array_bytes = 16 * mib,
@@ -207,6 +281,7 @@ int main(int argc, char **argv)
     run_once(&small);
     run_once(&big);
     run_once(&crowded);
+    run_once(&words);
     run_once(&plain);
     uint64_t unit_fields = small.unit_bytes / sizeof(void *);
     printf("%s: %d writes: ranged 4 MiB array %llu fields, 64 MiB %llu, 4 MiB beside 128 MiB "
@@ -224,6 +299,10 @@ int main(int argc, char **argv)
     CHECK_MSG(big.fields == small.fields, "the same writes cost more in a larger array");
     CHECK_MSG(crowded.fields == small.fields,
               "the same writes cost more beside a larger old generation");
+    CHECK_MSG(words.fields == small.fields,
+              "a word array visited %llu fields for the writes a ranged array visited %llu for",
+              (unsigned long long)words.fields, (unsigned long long)small.fields);
+    tagged_word_skipped(barrier);
     if (barrier == GC_BARRIER_CARD)
         CHECK_MSG(small.dirty_units == small.cards_written,
                   "%llu dirty cards counted for stores into %llu distinct cards",
@@ -240,7 +319,7 @@ int main(int argc, char **argv)
     uint64_t fresh = fresh_sparse_fields(barrier);
     printf("a fresh 64 MiB array holding %d stores: %llu fields\n", WRITES,
            (unsigned long long)fresh);
-    CHECK_MSG(fresh >= WRITES && fresh <= WRITES * 64,
+    CHECK_MSG(fresh >= WRITES && fresh <= (uint64_t)WRITES * 64,
               "%llu fields visited in a fresh array of %d non-zero slots: its zero stretches "
               "were not skipped",
               (unsigned long long)fresh, WRITES);

@@ -63,6 +63,19 @@ typedef void (*gc_trace_range_fn)(void *obj, size_t from, size_t to, gc_visit_fn
 GCVM_GC_API int gc_register_kind_ranged(struct gc_heap *heap, unsigned kind, gc_trace_fn trace,
                                         gc_trace_range_fn trace_range);
 
+/* As gc_register_kind_ranged, for a kind whose objects are arrays of words: every 8-byte
+ * word of the payload from byte offset first_field (a multiple of 8) to its end is a
+ * field, holding a heap pointer or a value that is not one (not 8-byte aligned, or outside
+ * the heap), and trace and trace_range visit exactly those words. Knowing the layout, the
+ * remembered-set scan of a minor collection reads a written stretch of such an object in
+ * a loop of its own, with no call per field; every other scan calls trace and
+ * trace_range. Register vectors and records this way: a page barrier makes a minor
+ * collection read every field of each written 4 KiB page (docs/collector.md, "The
+ * remembered set"). Returns 0, or -1 if kind is out of range or first_field is not a
+ * multiple of 8. */
+GCVM_GC_API int gc_register_kind_words(struct gc_heap *heap, unsigned kind, gc_trace_fn trace,
+                                       gc_trace_range_fn trace_range, size_t first_field);
+
 /* Adds or removes one root: the address of a variable holding a heap pointer (or
  * anything else, see above). Add returns 0, or -1 when out of memory; remove returns 0,
  * or -1 if the address was not registered. */
