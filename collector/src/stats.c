@@ -135,6 +135,9 @@ void gc_print_stats(const struct gc_heap *h, void *file)
         fprintf(f, "gc: %llu minor collections on %u workers; objects copied by each:",
                 (unsigned long long)s.parallel_minor_collections, h->parallelism);
         print_per_worker(f, h, s.objects_copied_by_worker, s.cpu_ns_by_worker);
+        fprintf(f, "; remembered-set fields of each:");
+        for (unsigned k = 0; k < h->parallelism && k < GC_STATS_WORKERS; k++)
+            fprintf(f, " %llu", (unsigned long long)s.remembered_fields_by_worker[k]);
         fprintf(f,
                 "; %llu steals; %llu phases helped by stopped mutators (%llu of their own "
                 "root tracers)\n",
