@@ -281,10 +281,10 @@ static void prefetch_unit(const struct gc_heap *h, size_t u)
 
 /* Visits the fields of obj in payload bytes [from, to), which lie in dirty units: in the
  * collector's own loop where the kind is a word array (gc_register_kind_words), else
- * through its range tracer. The loop is what makes a page barrier's minor collection
- * affordable on a randomly written vector: every field of a written 4 KiB page is read,
- * and a call per field through the tracer and the visitor cost 5 ns of the 7 a field
- * took (churn.scm under uffd, a million fields a collection). */
+ * through its range tracer. Under a page barrier every field of a written 4 KiB page is
+ * read: churn.scm under uffd offers a million fields to each minor collection, and the
+ * tracer's and the visitor's calls per field took 4.3 ns of a worker's time a field
+ * (`perf`), 3.0 in this loop. */
 static void scan_dirty_range(struct gc_heap *h, void *obj, gc_trace_range_fn trace_range,
                              size_t from, size_t to, bool shading, const struct remset_visitors *v,
                              void *ctx)
