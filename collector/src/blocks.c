@@ -99,10 +99,9 @@ void dirty_clear_in_use(struct gc_heap *h)
             dirty_clear_block(h, bi);
 }
 
-/* Clears a block's metadata, all but write_protected: whether its pages are protected
- * does not change when the block is freed or taken again, only when a barrier protects
- * or lifts them (make_writable, rearm). */
-/* Block bi free, with fresh metadata (its protection is the barrier's to track). */
+/* Block bi free (its young_blocks entry too), its metadata cleared but write_protected:
+ * whether its pages are protected does not change when the block is freed or taken
+ * again, only when a barrier protects or lifts them (make_writable, rearm). */
 static void reset_block_metadata(struct gc_heap *h, size_t bi)
 {
     struct block *b = &h->blocks[bi];
