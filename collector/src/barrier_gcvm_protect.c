@@ -212,4 +212,5 @@ const struct gc_barrier_ops gc_barrier_gcvm_protect_ops = {
     .rearm = gcvm_protect_rearm,
     .make_writable = gcvm_protect_make_writable,
     .trap_counts = gcvm_protect_trap_counts,
+    .protects_old_pages = true,
 };

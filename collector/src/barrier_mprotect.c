@@ -235,4 +235,5 @@ const struct gc_barrier_ops gc_barrier_mprotect_ops = {
     .make_writable = mprotect_make_writable,
     .trap_counts = mprotect_trap_counts,
     .keeps_hot_pages = true,
+    .protects_old_pages = true,
 };

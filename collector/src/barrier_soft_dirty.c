@@ -155,4 +155,5 @@ const struct gc_barrier_ops gc_barrier_soft_dirty_ops = {
     .detach = soft_dirty_detach,
     .harvest = soft_dirty_harvest,
     .rearm = soft_dirty_rearm,
+    .protects_old_pages = true,
 };

@@ -289,4 +289,5 @@ const struct gc_barrier_ops gc_barrier_uffd_ops = {
     .make_writable = uffd_make_writable,
     .make_reused_writable = uffd_make_reused_writable,
     .keeps_hot_pages = true,
+    .protects_old_pages = true,
 };

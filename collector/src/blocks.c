@@ -170,10 +170,31 @@ static void *take_cell(struct gc_heap *h, size_t bi)
     return take_cell_at(h, bi, b->size_class, &b->cursor);
 }
 
+/* Under a barrier that protects old pages, promotion reuses a partly free block only
+ * when at least this share of its cells is free (a quarter), while free blocks are left.
+ * Each page promotion writes into costs a lift or a fault in the pause (2-6 us a page
+ * lifted, about 13 us a fault, on these machines), whatever the page receives: a free
+ * block gets 4 KiB a page for it, a block with 2% of its cells free 80 bytes. After a
+ * concurrent cycle of churn.scm most blocks were that full, and the lift of the 1,300
+ * blocks one collection's promotion wanted took 65 ms of its pause (docs/barriers.md,
+ * "Nearly full blocks"). */
+#define REUSE_MIN_FREE_SHIFT 2
+
+/* Whether partly free SMALL block bi of class cls has room enough for promotion to reuse
+ * it while free blocks are left (sparse: any room will do). */
+static bool worth_reusing(struct gc_heap *h, size_t bi, unsigned cls, bool sparse)
+{
+    size_t cells = cells_per_block(cls), used = block_bits_set(h->alloc_bits, bi);
+    if (used >= cells)
+        return false;
+    return sparse || !h->barrier->protects_old_pages ||
+           cells - used >= cells >> REUSE_MIN_FREE_SHIFT;
+}
+
 /* The first SMALL block of the class at or after `from` with a free cell at or after its
- * cursor; an unswept one met on the way is swept first (lazy sweeping: its cursor reset;
- * kept when empty, for the cells wanted now). */
-static long usable_block_of_class(struct gc_heap *h, unsigned cls, size_t from)
+ * cursor, and room enough (worth_reusing); an unswept one met on the way is swept first
+ * (lazy sweeping: its cursor reset; kept when empty, for the cells wanted now). */
+static long usable_block_of_class(struct gc_heap *h, unsigned cls, size_t from, bool sparse)
 {
     for (size_t i = from; i < h->blocks_end; i++) {
         struct block *b = &h->blocks[i];
@@ -181,35 +202,36 @@ static long usable_block_of_class(struct gc_heap *h, unsigned cls, size_t from)
             continue;
         if (b->unswept)
             sweep_small_block(h, i, true);
-        if (b->cursor < cells_per_block(cls))
+        if (b->cursor < cells_per_block(cls) && worth_reusing(h, i, cls, sparse))
             return (long)i;
     }
     return -1;
 }
 
-/* Whether SMALL block i can take promoted objects of class cls: a free cell, no dirty unit
- * (the remembered-set scan of this collection may read a dirty block's cells while its
- * worker fills it), not handed to a worker yet; swept first if unswept. */
-static bool reusable_block(struct gc_heap *h, size_t i, unsigned cls)
+/* Whether SMALL block i can take promoted objects of class cls: a free cell (sparse:
+ * any; otherwise, under a barrier that protects old pages, a quarter of its cells), no
+ * dirty unit (the remembered-set scan of this collection may read a dirty block's cells
+ * while its worker fills it), not handed to a worker yet; swept first if unswept. */
+static bool reusable_block(struct gc_heap *h, size_t i, unsigned cls, bool sparse)
 {
     struct block *b = &h->blocks[i];
     if (b->kind != BLOCK_SMALL || b->size_class != cls || b->worker_filled || block_dirty(h, i))
         return false;
     if (b->unswept)
         sweep_small_block(h, i, true);
-    return block_bits_set(h->alloc_bits, i) < cells_per_block(cls);
+    return worth_reusing(h, i, cls, sparse);
 }
 
-/* The next reusable block of the class from reuse_from on; or -1. */
-static long reusable_block_of_class(struct gc_heap *h, unsigned cls)
+/* The next reusable block of the class from *from on, which it advances; or -1. */
+static long reusable_block_of_class(struct gc_heap *h, unsigned cls, size_t *from, bool sparse)
 {
-    for (size_t i = h->reuse_from[cls]; i < h->blocks_end && !h->all_dirty; i++) {
-        if (reusable_block(h, i, cls)) {
-            h->reuse_from[cls] = i + 1;
+    for (size_t i = *from; i < h->blocks_end && !h->all_dirty; i++) {
+        if (reusable_block(h, i, cls, sparse)) {
+            *from = i + 1;
             return (long)i;
         }
     }
-    h->reuse_from[cls] = h->blocks_end;
+    *from = h->blocks_end;
     return -1;
 }
 
@@ -249,7 +271,7 @@ void old_prepare_reuse(struct gc_heap *h)
             continue;
         uint64_t want = expected + expected / 4, free_cells = 0;
         for (size_t i = h->reuse_from[cls]; free_cells < want && i < h->blocks_end; i++) {
-            if (!reusable_block(h, i, cls))
+            if (!reusable_block(h, i, cls, false))
                 continue;
             free_cells += cells_per_block(cls) - block_bits_set(h->alloc_bits, i);
             /* uffd lifts about 2 us a page here, against 12.8 us for a fault: a block
@@ -278,9 +300,14 @@ void old_prepare_reuse(struct gc_heap *h)
     lift(h, run, end - run);
 }
 
+/* A partly free block of the class with room enough; else a free block; else, when none
+ * is left, any partly free block of the class. */
 long old_take_small_block(struct gc_heap *h, unsigned cls)
 {
-    long reused = reusable_block_of_class(h, cls);
+    long reused = reusable_block_of_class(h, cls, &h->reuse_from[cls], false);
+    long bi = reused < 0 ? take_block(h, BLOCK_SMALL) : -1;
+    if (reused < 0 && bi < 0 && h->barrier->protects_old_pages)
+        reused = reusable_block_of_class(h, cls, &h->sparse_reuse_from[cls], true);
     if (reused >= 0) {
         h->promotion_cells_taken[cls] +=
             cells_per_block(cls) - block_bits_set(h->alloc_bits, (size_t)reused);
@@ -290,7 +317,6 @@ long old_take_small_block(struct gc_heap *h, unsigned cls)
             h->barrier->make_writable(h, (size_t)reused, 1);
         return reused;
     }
-    long bi = take_block(h, BLOCK_SMALL);
     if (bi < 0)
         return -1;
     h->promotion_cells_taken[cls] += cells_per_block(cls);
@@ -313,16 +339,11 @@ void old_untake_cell(struct gc_heap *h, char *cell, unsigned cls, uint32_t *curs
     *cursor = (uint32_t)((size_t)(cell - block_start(h, bi)) / gc_size_class_bytes[cls]);
 }
 
-/* Cells come from the class's current block; when it is full, from the next block of
- * the class with free cells (left by the last major collection; with none current since
- * then, the first one), else a fresh block. */
-void *old_alloc_small(struct gc_heap *h, size_t total)
+/* A cell of class cls from block `first` or the usable blocks after it (sparse: those
+ * with little room too), each made the class's current block in turn; or NULL. */
+static void *alloc_from_usable(struct gc_heap *h, unsigned cls, long first, bool sparse)
 {
-    unsigned cls = size_class_of(total);
-    long first = h->small_current[cls];
-    if (first < 0)
-        first = usable_block_of_class(h, cls, 0);
-    for (long bi = first; bi >= 0; bi = usable_block_of_class(h, cls, (size_t)bi + 1)) {
+    for (long bi = first; bi >= 0; bi = usable_block_of_class(h, cls, (size_t)bi + 1, sparse)) {
         if (bi != h->small_current[cls]) {
             h->small_current[cls] = (int32_t)bi;
             if (h->barrier->make_writable)
@@ -331,12 +352,34 @@ void *old_alloc_small(struct gc_heap *h, size_t total)
         void *cell = take_cell(h, (size_t)bi);
         if (cell)
             return cell;
+        if (sparse)
+            h->sparse_reuse_from[cls] = (size_t)bi + 1;
     }
+    return NULL;
+}
+
+/* Cells come from the class's current block; when it is full, from the next block of
+ * the class with free cells (left by the last major collection; with none current since
+ * then, the first one) and room enough (worth_reusing), else a fresh block, else, at the
+ * heap's limit, any block of the class with a free cell. */
+void *old_alloc_small(struct gc_heap *h, size_t total)
+{
+    unsigned cls = size_class_of(total);
+    long first = h->small_current[cls];
+    if (first < 0)
+        first = usable_block_of_class(h, cls, 0, false);
+    void *cell = alloc_from_usable(h, cls, first, false);
+    if (cell)
+        return cell;
     long bi = old_take_small_block(h, cls);
-    if (bi < 0)
+    if (bi >= 0) {
+        h->small_current[cls] = (int32_t)bi;
+        return take_cell(h, (size_t)bi);
+    }
+    if (!h->barrier->protects_old_pages)
         return NULL;
-    h->small_current[cls] = (int32_t)bi;
-    return take_cell(h, (size_t)bi);
+    first = usable_block_of_class(h, cls, h->sparse_reuse_from[cls], true);
+    return alloc_from_usable(h, cls, first, true);
 }
 
 void *old_alloc_large(struct gc_heap *h, size_t total)

@@ -258,6 +258,9 @@ struct gc_heap {
     /* Per class: where the search for a partly free block to hand a promotion worker
      * goes on (blocks.c); back to 0 at each bitmap swap. */
     size_t reuse_from[SIZE_CLASS_COUNT];
+    /* The same for the fallback that also takes nearly full blocks, when no free block
+     * is left (a page barrier's promotion skips them otherwise). */
+    size_t sparse_reuse_from[SIZE_CLASS_COUNT];
     /* Per class: free cells in the blocks handed to promotion workers since the last
      * old_prepare_reuse, which expects the next parallel minor collection to want as many. */
     uint64_t promotion_cells_taken[SIZE_CLASS_COUNT];
@@ -477,14 +480,17 @@ static inline bool cell_allocated(const struct gc_heap *h, const char *cell)
 long blocks_take_run(struct gc_heap *h, size_t count); /* index of `count` free blocks */
 void blocks_release_run(struct gc_heap *h, size_t first, size_t count);
 void dirty_clear_block(struct gc_heap *h, size_t bi);
-void dirty_clear_in_use(struct gc_heap *h);             /* every block that is not free */
-void *old_alloc_small(struct gc_heap *h, size_t total); /* NULL if no block is free */
+void dirty_clear_in_use(struct gc_heap *h); /* every block that is not free */
+/* A cell for a promoted object on one collector thread (the same choice of blocks as
+ * old_take_small_block); NULL when no block has room. */
+void *old_alloc_small(struct gc_heap *h, size_t total);
 void *old_alloc_large(struct gc_heap *h, size_t total); /* NULL if no run is free */
 /* A SMALL block of size class cls with free cells, writable, that no other worker fills:
  * one the last major collection left partly free (never the same twice between two
- * major collections, never one the remembered-set scan will read), else a fresh one; or
- * -1. For the workers of a parallel minor collection, which fill blocks of their own,
- * under their allocation lock. */
+ * major collections, never one the remembered-set scan will read; under a barrier that
+ * protects old pages, one with a quarter of its cells free), else a fresh one, else (at
+ * the heap's limit) one with any free cell; or -1. For the workers of a parallel minor collection,
+ * which fill blocks of their own, under their allocation lock. */
 long old_take_small_block(struct gc_heap *h, unsigned cls);
 /* Before the workers of a parallel minor collection start: the partly free blocks of each
  * class that old_take_small_block will hand them, with free cells for what the workers of
@@ -847,6 +853,10 @@ struct gc_barrier_ops {
     /* Whether rearm() leaves hot pages writable (hot_pages.c); the heap then keeps
      * h->write_streak, unless GCVM_GC_HOT_PAGES=0. */
     bool keeps_hot_pages;
+    /* Whether old pages are write-protected between collections, so that promotion's
+     * first write to one costs a fault or a lift: promotion then reuses only partly free
+     * blocks with room enough to be worth it (blocks.c, reusable_block). */
+    bool protects_old_pages;
 };
 
 extern const struct gc_barrier_ops gc_barrier_none_ops, gc_barrier_card_ops,

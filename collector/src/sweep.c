@@ -80,6 +80,7 @@ static void swap_bitmaps(struct gc_heap *h)
     for (unsigned c = 0; c < SIZE_CLASS_COUNT; c++) {
         h->small_current[c] = -1;
         h->reuse_from[c] = 0;
+        h->sparse_reuse_from[c] = 0;
     }
     h->sweep_cursor = 0;
 }

@@ -18,36 +18,11 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "gcvm/gc-embedder.h"
-#include "test_util.h"
-
-enum { KIND_LIST = 1 };
-
-struct link {
-    struct link *next;
-    uint64_t payload[5];
-};
-
-static void trace_link(void *obj, gc_visit_fn visit, void *ctx)
-{
-    visit((void **)&((struct link *)obj)->next, ctx);
-}
+#include "test_filled_list.h"
 
 static struct link *list;
 
 static const size_t list_bytes = (size_t)8 << 20;
-
-static void build_list(struct gc_mutator *m, size_t bytes)
-{
-    for (size_t have = 0; have < bytes; have += sizeof(struct link) + 16) {
-        struct link *l = gc_alloc(m, KIND_LIST, sizeof *l);
-        CHECK(l != NULL);
-        memset(l->payload, 0x5a, sizeof l->payload);
-        l->next = list;
-        gc_write_barrier(m, (void **)&l->next);
-        list = l;
-    }
-}
 
 /* The process's: the collector threads' faults are what is counted (the mutator, this
  * thread, is stopped while they run). */
@@ -76,12 +51,11 @@ int main(int argc, char **argv)
     struct gc_heap *h = gc_heap_create(&cfg, err, sizeof err);
     CHECK_MSG(h != NULL, "%s", err);
     struct gc_mutator *m = attach_or_fail(h);
-    CHECK(gc_register_kind(h, KIND_LIST, trace_link) == 0);
-    CHECK(gc_root_add(h, (void **)&list) == 0);
+    filled_list_register(h, &list);
 
     /* Old blocks, protected at the end of each collection, then all freed (partly:
      * every other link). */
-    build_list(m, list_bytes);
+    filled_list_grow(m, &list, list_bytes);
     gc_collect(m, GC_COLLECT_MINOR);
     gc_collect(m, GC_COLLECT_MINOR); /* re-armed with the list in them */
     if (partly) {
@@ -106,12 +80,12 @@ int main(int argc, char **argv)
      * partly: its first half in a collection of its own. */
     size_t measured = list_bytes - kept;
     if (partly) {
-        build_list(m, measured / 2);
+        filled_list_grow(m, &list, measured / 2);
         gc_collect(m, GC_COLLECT_MINOR);
         measured -= measured / 2;
         gc_get_stats(h, &s);
     }
-    build_list(m, measured);
+    filled_list_grow(m, &list, measured);
     uint64_t traps_before = s.barrier_traps;
     long faults_before = minor_faults();
     gc_collect(m, GC_COLLECT_MINOR);
