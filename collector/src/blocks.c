@@ -184,6 +184,7 @@ static void *take_cell(struct gc_heap *h, size_t bi)
  * it while free blocks are left (sparse: any room will do). */
 static bool worth_reusing(struct gc_heap *h, size_t bi, unsigned cls, bool sparse)
 {
+    h->reuse_blocks_weighed++;
     size_t cells = cells_per_block(cls), used = block_bits_set(h->alloc_bits, bi);
     if (used >= cells)
         return false;
@@ -192,18 +193,27 @@ static bool worth_reusing(struct gc_heap *h, size_t bi, unsigned cls, bool spars
 }
 
 /* The first SMALL block of the class at or after `from` with a free cell at or after its
- * cursor, and room enough (worth_reusing); an unswept one met on the way is swept first
- * (lazy sweeping: its cursor reset; kept when empty, for the cells wanted now). */
+ * cursor and room enough (worth_reusing), or (sparse) with any free cell; an unswept one
+ * met on the way is swept first (lazy sweeping: its cursor reset; kept when empty, for
+ * the cells wanted now). A block passed over for want of room gets its cursor at its end,
+ * so that the next search does not weigh it again before it is swept (without that, each
+ * block filled on one collector thread searched all of them again: the search starts after
+ * the block just filled, and fresh blocks lie anywhere). */
 static long usable_block_of_class(struct gc_heap *h, unsigned cls, size_t from, bool sparse)
 {
+    uint32_t cells = (uint32_t)cells_per_block(cls);
     for (size_t i = from; i < h->blocks_end; i++) {
         struct block *b = &h->blocks[i];
         if (b->kind != BLOCK_SMALL || b->size_class != cls)
             continue;
         if (b->unswept)
             sweep_small_block(h, i, true);
-        if (b->cursor < cells_per_block(cls) && worth_reusing(h, i, cls, sparse))
+        if (!sparse && b->cursor >= cells)
+            continue;
+        if (worth_reusing(h, i, cls, sparse))
             return (long)i;
+        if (!sparse)
+            b->cursor = cells;
     }
     return -1;
 }
@@ -346,6 +356,8 @@ static void *alloc_from_usable(struct gc_heap *h, unsigned cls, long first, bool
     for (long bi = first; bi >= 0; bi = usable_block_of_class(h, cls, (size_t)bi + 1, sparse)) {
         if (bi != h->small_current[cls]) {
             h->small_current[cls] = (int32_t)bi;
+            if (sparse)
+                h->blocks[bi].cursor = 0; /* perhaps passed over before */
             if (h->barrier->make_writable)
                 h->barrier->make_writable(h, (size_t)bi, 1);
         }

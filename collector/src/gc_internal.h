@@ -261,6 +261,7 @@ struct gc_heap {
     /* The same for the fallback that also takes nearly full blocks, when no free block
      * is left (a page barrier's promotion skips them otherwise). */
     size_t sparse_reuse_from[SIZE_CLASS_COUNT];
+    uint64_t reuse_blocks_weighed; /* gc_debug_reuse_blocks_weighed: worth_reusing's calls */
     /* Per class: free cells in the blocks handed to promotion workers since the last
      * old_prepare_reuse, which expects the next parallel minor collection to want as many. */
     uint64_t promotion_cells_taken[SIZE_CLASS_COUNT];

@@ -716,6 +716,14 @@ void gc_debug_assist_bytes(struct gc_heap *h, uint64_t bytes)
     pthread_mutex_unlock(&h->lock);
 }
 
+uint64_t gc_debug_reuse_blocks_weighed(struct gc_heap *h)
+{
+    pthread_mutex_lock(&h->lock);
+    uint64_t n = h->reuse_blocks_weighed;
+    pthread_mutex_unlock(&h->lock);
+    return n;
+}
+
 int gc_debug_is_allocated(struct gc_mutator *m, const void *obj)
 {
     struct gc_heap *h = m->heap;

@@ -27,17 +27,23 @@ static inline void filled_list_register(struct gc_heap *h, struct link **list)
     CHECK(gc_root_add(h, (void **)list) == 0);
 }
 
+/* Prepends one link to *list, its payload filled with `fill`; returns it. */
+static inline struct link *filled_list_push(struct gc_mutator *m, struct link **list, int fill)
+{
+    struct link *l = gc_alloc(m, KIND_FILLED_LINK, sizeof *l);
+    CHECK(l != NULL);
+    memset(l->payload, fill, sizeof l->payload);
+    l->next = *list;
+    gc_write_barrier(m, (void **)&l->next);
+    *list = l;
+    return l;
+}
+
 /* Prepends links to *list until they take about `bytes` of the heap. */
 static inline void filled_list_grow(struct gc_mutator *m, struct link **list, size_t bytes)
 {
-    for (size_t have = 0; have < bytes; have += sizeof(struct link) + 16) {
-        struct link *l = gc_alloc(m, KIND_FILLED_LINK, sizeof *l);
-        CHECK(l != NULL);
-        memset(l->payload, 0x5a, sizeof l->payload);
-        l->next = *list;
-        gc_write_barrier(m, (void **)&l->next);
-        *list = l;
-    }
+    for (size_t have = 0; have < bytes; have += sizeof(struct link) + 16)
+        filled_list_push(m, list, 0x5a);
 }
 
 #endif

@@ -1,18 +1,26 @@
 /* Under a barrier that protects old pages, promotion skips partly free blocks with less
  * than a quarter of their cells free while free blocks are left (reusable_block in
- * blocks.c; docs/barriers.md, "Promotion into partly free blocks"): each page it would
- * write there costs a lift or a fault inside the pause, for a few cells. The card barrier
- * has no such cost and fills them. With no free block left, every barrier fills them.
+ * blocks.c; docs/barriers.md, "Nearly full blocks"): each page it would write there
+ * costs a lift or a fault inside the pause, for a few cells. The card barrier has no such
+ * cost and fills them. With no free block left, every barrier fills them.
  *
  * An 8 MiB list is promoted; a major collection frees one link in sixteen, which leaves
  * its blocks 94% full (512 KiB free in all); a new list of 384 KiB is promoted. Uncapped,
  * the new list takes new blocks under a page barrier and the free cells under card.
  * "capped": the heap's limit leaves fewer free blocks than the new list needs, and the
  * promotion must still copy every link (no nursery block kept in place).
- * Usage: test_sparse_reuse BARRIER [parallel] [capped]. */
+ *
+ * "interleaved" (one collector thread): the old list's links come in runs of four blocks,
+ * every other run freed whole, so that free blocks lie between the nearly full ones, and
+ * a 2 MiB list is promoted into them. One collector thread looks for the next usable
+ * block after the one it filled; a nearly full block it passed over must not be weighed
+ * again at each block filled (gc_debug_reuse_blocks_weighed counts it): the count must
+ * grow with the blocks filled, not with blocks filled times the old generation's blocks.
+ * Usage: test_sparse_reuse BARRIER [parallel] [capped] | BARRIER interleaved. */
 #include <stdbool.h>
 #include <string.h>
 
+#include "gcvm/gc-debug.h"
 #include "test_filled_list.h"
 
 static struct link *list;
@@ -23,6 +31,51 @@ static bool has_arg(int argc, char **argv, const char *arg)
         if (strcmp(argv[i], arg) == 0)
             return true;
     return false;
+}
+
+enum { RUN_LINKS = 4 * 512, FILL_KEPT = 0x11, FILL_FREED = 0x22 };
+
+/* Unlinks the links filled with FILL_FREED and one in sixteen of the others; then a
+ * minor collection (the barrier re-armed after those stores) and a major one free them. */
+static void free_links(struct gc_mutator *m)
+{
+    size_t i = 0;
+    for (struct link *l = list; l; l = l->next) {
+        while (l->next && (l->next->payload[0] & 0xff) == FILL_FREED)
+            l->next = l->next->next;
+        if (l->next && ++i % 16 == 0)
+            l->next = l->next->next;
+        gc_write_barrier(m, (void **)&l->next);
+    }
+    gc_collect(m, GC_COLLECT_MINOR);
+    gc_collect(m, GC_COLLECT_MAJOR);
+}
+
+/* The interleaved case; returns the test's status. */
+static int interleaved(struct gc_heap *h, struct gc_mutator *m)
+{
+    const size_t old_list = (size_t)16 << 20, new_list = (size_t)2 << 20;
+    size_t links = old_list / (sizeof(struct link) + 16);
+    for (size_t i = 0; i < links; i++)
+        filled_list_push(m, &list, (i / RUN_LINKS) % 2 ? FILL_FREED : FILL_KEPT);
+    gc_collect(m, GC_COLLECT_MINOR);
+    free_links(m);
+    struct gc_stats s;
+    gc_get_stats(h, &s);
+    uint64_t old_blocks = s.old_bytes >> 15, weighed = gc_debug_reuse_blocks_weighed(h);
+    filled_list_grow(m, &list, new_list);
+    gc_collect(m, GC_COLLECT_MINOR);
+    weighed = gc_debug_reuse_blocks_weighed(h) - weighed;
+    uint64_t filled = new_list >> 15;
+    printf("promoting %zu KiB among %llu nearly full blocks: %llu blocks weighed\n", new_list >> 10,
+           (unsigned long long)old_blocks, (unsigned long long)weighed);
+    CHECK_MSG(weighed <= 2 * (old_blocks + filled),
+              "%llu blocks weighed for %llu filled among %llu old blocks: the search weighs "
+              "blocks it passed over again",
+              (unsigned long long)weighed, (unsigned long long)filled,
+              (unsigned long long)old_blocks);
+    gc_heap_destroy(h);
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -46,18 +99,12 @@ int main(int argc, char **argv)
     CHECK_MSG(h != NULL, "%s", err);
     struct gc_mutator *m = attach_or_fail(h);
     filled_list_register(h, &list);
+    if (has_arg(argc, argv, "interleaved"))
+        return interleaved(h, m);
 
     filled_list_grow(m, &list, old_list);
     gc_collect(m, GC_COLLECT_MINOR);
-    size_t i = 0;
-    for (struct link *l = list; l && l->next; l = l->next, i++) {
-        if (i % 16 == 0) {
-            l->next = l->next->next;
-            gc_write_barrier(m, (void **)&l->next);
-        }
-    }
-    gc_collect(m, GC_COLLECT_MINOR);
-    gc_collect(m, GC_COLLECT_MAJOR);
+    free_links(m);
     struct gc_stats s;
     gc_get_stats(h, &s);
     uint64_t old_before = s.old_bytes, pinned_before = s.pinned_blocks;

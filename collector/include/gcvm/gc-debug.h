@@ -17,6 +17,11 @@ extern "C" {
  * written). A later collection sees the same writes. Stops the other mutators meanwhile. */
 GCVM_GC_API size_t gc_debug_written_pages(struct gc_mutator *mut, size_t *pages, size_t max);
 
+/* How many times promotion has weighed a partly free block for reuse (its free cells
+ * counted) since the heap was created: a count that should grow with the blocks promotion
+ * fills, not with the size of the old generation. */
+GCVM_GC_API uint64_t gc_debug_reuse_blocks_weighed(struct gc_heap *heap);
+
 /* Concurrent marking, one step at a time, for tests that must place a store at an exact
  * moment of a cycle. They return -1 (and do nothing) when the heap does not mark
  * concurrently or, where it matters, when no cycle runs. */
