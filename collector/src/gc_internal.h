@@ -856,7 +856,7 @@ struct gc_barrier_ops {
     bool keeps_hot_pages;
     /* Whether old pages are write-protected between collections, so that promotion's
      * first write to one costs a fault or a lift: promotion then reuses only partly free
-     * blocks with room enough to be worth it (blocks.c, reusable_block). */
+     * blocks with room enough to be worth it (blocks.c, worth_reusing). */
     bool protects_old_pages;
 };
 
