@@ -5,11 +5,13 @@
  * chained hash table whose values are replaced by young ones) and tree-replace (a
  * long-lived binary tree whose random subtrees are replaced).
  *
- * Reported beside Google Benchmark's wall time: CPU time (user + sys, all threads), the
- * longest pause of the run, the longest and the 99th percentile of the warm-up and of the
- * steady state, collections and peak RSS. Every gcvm major collection stops the
- * world. Run each configuration in its own process (benchmarks/run_bigheap_table.sh
- * does): the live sizes make RSS and page faults per process figures. */
+ * Reported beside Google Benchmark's wall time: CPU time (user + sys, all threads) and the
+ * kernel's part of it, the longest pause of the run, the longest and the 99th percentile
+ * of the warm-up and of the steady state, collections and peak RSS. gcvm's major
+ * collections are concurrent or stop the world as the heap's default or
+ * GCVM_GC_CONCURRENT says. Run each configuration in its own process
+ * (benchmarks/run_bigheap_table.sh does): the live sizes make RSS and page faults per
+ * process figures. */
 #include <gc/gc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +37,15 @@ static double cpu_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* The process's CPU time in the kernel so far: mostly page faults here, whose cost
+ * depends on what the host did with the memory before (docs/benchmarks.md). */
+static double sys_ms(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_stime.tv_sec * 1e3 + (double)ru.ru_stime.tv_usec / 1e3;
 }
 
 static double peak_rss_mb(void)
@@ -89,7 +100,7 @@ static void run_gcvm(gbench_state *st, const struct config *c)
     struct gc_config cfg;
     gc_config_init(&cfg); /* the default limit: the machine's memory */
     cfg.barrier = c->barrier;
-    double cpu0 = cpu_ms();
+    double cpu0 = cpu_ms(), sys0 = sys_ms();
     int rc = 0;
     struct gc_stats s = {0};
     while (gbench_keep_running(st)) {
@@ -100,7 +111,7 @@ static void run_gcvm(gbench_state *st, const struct config *c)
         gc_get_stats(gcvm_heap, &s);
         gc_heap_destroy(gcvm_heap);
     }
-    double cpu = cpu_ms() - cpu0;
+    double cpu = cpu_ms() - cpu0, sys = sys_ms() - sys0;
     if (!gcvm_heap && s.minor_collections + s.major_collections == 0) {
         gbench_fail(st, why);
         return;
@@ -110,6 +121,7 @@ static void run_gcvm(gbench_state *st, const struct config *c)
         return;
     }
     gbench_counter(st, "cpu_ms", cpu);
+    gbench_counter(st, "sys_ms", sys);
     report_pauses(st, gcvm_warmup, (struct pause_figures){s.pause_max_ms, s.pause_p99_ms});
     gbench_counter(st, "collections", (double)(s.minor_collections + s.major_collections));
     gbench_counter(st, "major", (double)s.major_collections);
@@ -160,16 +172,17 @@ static void run_boehm(gbench_state *st, const struct config *c)
     }
     boehm_pauses_reset();
     GC_word gc_before = GC_get_gc_no();
-    double cpu0 = cpu_ms();
+    double cpu0 = cpu_ms(), sys0 = sys_ms();
     int rc = 0;
     while (gbench_keep_running(st))
         rc |= bigheap_boehm_run(c->workload, live_bytes, boehm_steady);
-    double cpu = cpu_ms() - cpu0;
+    double cpu = cpu_ms() - cpu0, sys = sys_ms() - sys0;
     if (rc != 0) {
         gbench_fail(st, "wrong result");
         return;
     }
     gbench_counter(st, "cpu_ms", cpu);
+    gbench_counter(st, "sys_ms", sys);
     report_pauses(st, boehm_warmup, boehm_figures());
     gbench_counter(st, "collections", (double)(GC_get_gc_no() - gc_before));
     gbench_counter(st, "peak_rss_mb", peak_rss_mb());

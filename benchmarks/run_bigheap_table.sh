@@ -6,11 +6,17 @@
 # RSS. Results (JSON per run and the table) go to BUILD_DIR/bigheap-results, or --out.
 # --marking="concurrent stw" runs every gcvm cell once per major-collection mode
 # (GCVM_GC_CONCURRENT=1 or 0), side by side; the default runs the heap's default only.
+# Before each cell the machine idles --settle seconds (15 by default): a guest with free
+# page reporting hands the memory a process freed back to the host a few seconds later,
+# and the next process's first touches of it cost several times more. Without the wait a
+# cell run right after another one got its memory warm (array-churn at 1 GiB: 2.3 s of
+# kernel CPU against 6.1 s after 15 s idle), and a side-by-side ratio measured the order
+# of the cells (docs/benchmarks.md).
 #
 # Usage: run_bigheap_table.sh BUILD_DIR [--live-mb="128 512 1024"]
 #          [--workloads="array-churn table tree-replace"]
 #          [--collectors="gcvm-card gcvm-mprotect gcvm-uffd gcvm-soft-dirty boehm boehm-incremental"]
-#          [--marking="concurrent stw"] [--out=DIR]
+#          [--marking="concurrent stw"] [--settle=SECONDS] [--out=DIR]
 set -euo pipefail
 build=${1:?usage: run_bigheap_table.sh BUILD_DIR [--live-mb=\"128 512\"] [--workloads=...] [--collectors=...]}
 shift
@@ -19,6 +25,7 @@ workloads="array-churn table tree-replace"
 collectors="gcvm-card gcvm-mprotect gcvm-uffd gcvm-soft-dirty boehm boehm-incremental"
 out=$build/bigheap-results
 markings=default
+settle=15
 for a in "$@"; do
   case $a in
     --live-mb=*) live_sizes=${a#--live-mb=} ;;
@@ -26,9 +33,13 @@ for a in "$@"; do
     --collectors=*) collectors=${a#--collectors=} ;;
     --out=*) out=${a#--out=} ;;
     --marking=*) markings=${a#--marking=} ;;
-    *) echo "run_bigheap_table.sh: unknown option '$a' (--live-mb=, --workloads=, --collectors=, --marking=, --out=)" >&2; exit 2 ;;
+    --settle=*) settle=${a#--settle=} ;;
+    *) echo "run_bigheap_table.sh: unknown option '$a' (--live-mb=, --workloads=, --collectors=, --marking=, --settle=, --out=)" >&2; exit 2 ;;
   esac
 done
+case $settle in
+  '' | *[!0-9]*) echo "run_bigheap_table.sh: --settle takes whole seconds, not '$settle'" >&2; exit 2 ;;
+esac
 bench=$build/benchmarks/gcvm-bigheap-bench
 [ -x "$bench" ] || { echo "run_bigheap_table.sh: $bench is not built (scripts/build.sh $build)" >&2; exit 1; }
 command -v jq >/dev/null || { echo "run_bigheap_table.sh: needs jq (apt-get install jq)" >&2; exit 1; }
@@ -55,6 +66,7 @@ for l in $live_sizes; do
     for c in $cells; do
       n=$((n + 1))
       printf '[%2d/%d] %s at %s MiB live ... ' "$n" "$total" "$w/$(label "$c")" "$l" >&2
+      sleep "$settle"
       start=$(date +%s)
       f=$(file_of "$c" "$w" "$l")
       env "$(env_of "$c")" "$bench" --live-mb="$l" --benchmark_filter="^$w/${c%%:*}/" \
@@ -66,15 +78,15 @@ done
 
 fmt() { jq -r --arg live "$1" --arg coll "$3" '
   .benchmarks[]? | (.name | split("/")) as $n |
-  if .error_occurred then "| \($n[0]) | \($live) | \($coll) | \(.error_message) ||||||||"
-  else "| \($n[0]) | \($live) | \($coll) | \(.real_time / 1000 * 100 | round / 100) | \(.cpu_ms / 1000 * 100 | round / 100) | \(.max_pause_ms * 10 | round / 10) | \(.warmup_p99_pause_ms * 10 | round / 10) | \(.steady_max_pause_ms * 10 | round / 10) | \(.steady_p99_pause_ms * 10 | round / 10) | \(.collections) | \(.peak_rss_mb | round) |" end' "$2"; }
+  if .error_occurred then "| \($n[0]) | \($live) | \($coll) | \(.error_message) |||||||||"
+  else "| \($n[0]) | \($live) | \($coll) | \(.real_time / 1000 * 100 | round / 100) | \(.cpu_ms / 1000 * 100 | round / 100) | \((.sys_ms // 0) / 1000 * 100 | round / 100) | \(.max_pause_ms * 10 | round / 10) | \(.warmup_p99_pause_ms * 10 | round / 10) | \(.steady_max_pause_ms * 10 | round / 10) | \(.steady_p99_pause_ms * 10 | round / 10) | \(.collections) | \(.peak_rss_mb | round) |" end' "$2"; }
 
 {
-  echo "gcvm-bigheap-bench on $(nproc) CPUs, $(uname -r), $(date -u +%Y-%m-%d); one process per cell;"
+  echo "gcvm-bigheap-bench on $(nproc) CPUs, $(uname -r), $(date -u +%Y-%m-%d); one process per cell, each after $settle s idle;"
   echo "times in s, pauses in ms; steady: after the warm-up that builds the live structure."
   echo
-  echo "| workload | live MiB | collector | wall | CPU | max pause | warm-up p99 | steady max | steady p99 | collections | peak RSS MiB |"
-  echo "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| workload | live MiB | collector | wall | CPU | of it kernel | max pause | warm-up p99 | steady max | steady p99 | collections | peak RSS MiB |"
+  echo "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   for l in $live_sizes; do
     for w in $workloads; do
       for c in $cells; do
@@ -82,7 +94,7 @@ fmt() { jq -r --arg live "$1" --arg coll "$3" '
         if [ -s "$f.json" ] && jq -e . "$f.json" >/dev/null 2>&1; then
           fmt "$l" "$f.json" "$(label "$c")"
         else
-          echo "| $w | $l | $(label "$c") | failed: $(tail -1 "$f.err" 2>/dev/null) ||||||||"
+          echo "| $w | $l | $(label "$c") | failed: $(tail -1 "$f.err" 2>/dev/null) |||||||||"
         fi
       done
     done
