@@ -905,11 +905,24 @@ static bool scanned_in_chunks(const struct gc_heap *h, size_t bi)
            header_size(hdr) > ((size_t)1 << h->dirty_shift);
 }
 
+/* Whether the workers count the dirty cards of a block of small objects that the
+ * listing took on the summary's word (list_remembered_blocks): under cards, unless every
+ * unit counts as dirty. */
+static bool cards_counted_by_workers(const struct gc_heap *h)
+{
+    return h->card_blocks && !h->all_dirty;
+}
+
 /* Scans one item of the parallel remembered-set list: a block, or a chunk of a large
  * object's blocks (its dirty ranges there). */
 static void scan_remembered_item(struct gc_heap *h, uintptr_t item, struct evac_worker *w)
 {
     if (!(item & LARGE_CHUNK_ITEM)) {
+        if (cards_counted_by_workers(h) && h->blocks[item].kind == BLOCK_SMALL) {
+            size_t units_per_block = BLOCK_BYTES >> h->dirty_shift;
+            w->dirty_units += count_dirty(h->dirty + item * units_per_block, units_per_block);
+            w->remembered_blocks_read++;
+        }
         scan_remembered_block(h, (size_t)item, &parallel_remset, w, parallel_scan_whole_object);
         remset_ahead_flush(w);
         return;
@@ -1077,14 +1090,28 @@ void prepare_promotion_blocks(struct gc_heap *h, struct minor_parallel *par)
     }
 }
 
-/* The blocks the remembered-set scan visits, found single-threaded (it counts the dirty
- * units and decides which block scans a large object); fresh large objects lose their
- * mark now, so that no worker writes a block's metadata. */
+/* The blocks the remembered-set scan visits, found single-threaded (it decides which
+ * block scans a large object); fresh large objects lose their mark now, so that no worker
+ * writes a block's metadata. Under cards a block of small objects whose summary byte is
+ * set is listed without reading its 256 card bytes, which the worker that scans it counts
+ * (scan_remembered_item): a random writer's dirty blocks lie far apart, that read missed
+ * the cache for each of them, and it was nearly all of the collecting thread's serial
+ * work while the other workers waited for the list (table at 1 GiB live: 1,020 of its
+ * 1,160 samples outside the workers, `perf record`). */
 static void list_remembered_blocks(struct gc_heap *h, struct minor_parallel *par)
 {
     par->remembered.count = 0;
     size_t large_scanned = SIZE_MAX;
+    bool by_summary = cards_counted_by_workers(h);
     for (size_t bi = 0; bi < h->blocks_end; bi++) {
+        if (by_summary) {
+            if (!h->card_blocks[bi])
+                continue;
+            if (h->blocks[bi].kind == BLOCK_SMALL) {
+                ptr_stack_push(&par->remembered, (void *)(uintptr_t)bi);
+                continue;
+            }
+        }
         size_t target;
         if (!remembered_block_wanted(h, bi, &large_scanned, &target))
             continue;
@@ -1107,6 +1134,8 @@ void gather_worker_results(struct gc_heap *h, struct minor_parallel *par, gc_vis
                 h->blocks[w->current[c]].cursor = w->cursor[c];
         h->stats.bytes_promoted += w->bytes_promoted;
         h->stats.remembered_fields += w->remembered_fields;
+        h->stats.dirty_units += w->dirty_units;
+        h->stats.remembered_blocks_read += w->remembered_blocks_read;
         unsigned slot = k < GC_STATS_WORKERS ? k : GC_STATS_WORKERS - 1;
         h->stats.remembered_fields_by_worker[slot] += w->remembered_fields;
         h->stats.objects_copied_by_worker[slot] += w->objects_copied;
@@ -1118,6 +1147,7 @@ void gather_worker_results(struct gc_heap *h, struct minor_parallel *par, gc_vis
         if (k > 0 && w->cpu_ns + w->mark_cpu_ns > h->pause_busiest_helper_cpu_ns)
             h->pause_busiest_helper_cpu_ns = w->cpu_ns + w->mark_cpu_ns; /* worker 0: us */
         w->bytes_promoted = w->remembered_fields = w->objects_copied = w->cpu_ns = 0;
+        w->dirty_units = w->remembered_blocks_read = 0;
         w->objects_marked = w->mark_cpu_ns = 0;
         while (w->to_shade.count)
             concurrent_queue_marked(h, ptr_stack_pop(&w->to_shade));
