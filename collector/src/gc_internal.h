@@ -541,6 +541,9 @@ struct prefault;
 void prefault_start(struct gc_heap *h);   /* at creation; sets prefault_state */
 void prefault_stop(struct gc_heap *h);    /* at destruction */
 void prefault_request(struct gc_heap *h); /* after a collection: populate what comes next */
+/* Around a pause: the thread populates nothing while held (it would keep a core the
+ * pause's workers want). */
+void prefault_hold(struct gc_heap *h, bool held);
 uint64_t prefault_populated_bytes(const struct gc_heap *h);
 /* The prefault thread's CPU time and page faults so far (0 without the thread): its
  * faults as of the last block it populated, its CPU time as of the last request it

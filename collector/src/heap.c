@@ -339,8 +339,8 @@ static struct gc_heap *build_heap(const struct gc_config *cfg_in, const struct e
         return NULL;
     }
 
-    prefault_start(h); /* before a gcvm barrier puts the thread in guest mode */
-    huge_pages_advise(h, env->huge_pages);
+    huge_pages_advise(h, env->huge_pages); /* prefault_start asks */
+    prefault_start(h);                     /* before a gcvm barrier puts the thread in guest mode */
     if (minor_parallel_create(h, err, err_len) != 0) {
         gc_heap_destroy(h);
         return NULL;
@@ -582,6 +582,7 @@ static uint64_t fixed_part_of_minor(const struct gc_heap *h, uint64_t pause_ns)
 static void collect_stopped(struct gc_heap *h, enum collection_request what)
 {
     h->collecting = true;
+    prefault_hold(h, true);
     h->collections++;
     uint64_t t0 = gc_now_ns();
     uint64_t promoted_before = h->stats.bytes_promoted;
@@ -646,6 +647,7 @@ static void collect_stopped(struct gc_heap *h, enum collection_request what)
                                                           : "minor",
                        promoted_before, remset_before, faults_before, thread_cpu_ns() - cpu0, ms);
     concurrent_pause_end(h);
+    prefault_hold(h, false);
     h->collecting = false;
 }
 

@@ -1,16 +1,20 @@
-/* Heap growth outside pauses (docs/collector.md, "Heap growth outside pauses"): a
+/* Heap growth outside pauses (docs/collector.md, "Growth outside pauses"): a
  * background thread populates the free blocks that the next collection will promote
  * into, so that their first-touch faults are not taken inside the pause; and after a
  * major collection, free blocks beyond the retention limit are returned to the system.
  *
- * Populating uses madvise(MADV_POPULATE_WRITE) (Linux 5.14), which faults pages in
- * without changing their contents. That is what makes it safe to run beside the
- * mutator and the collector: a block the thread populates may meanwhile be taken and
- * written, and populating it changes nothing but where its page-table entries are. Under
- * a page barrier a populated page may be reported written: more is allowed, never fewer
- * (the barrier protocol in gc_internal.h). */
+ * Populating faults pages in without changing their contents: a locked OR of zero into
+ * each page under the barriers that never write-protect one, madvise(MADV_POPULATE_WRITE)
+ * (Linux 5.14) under the others (populate_block). That is what makes it safe to run
+ * beside the mutator and the collector: a block the thread populates may meanwhile be
+ * taken and written, and populating it changes nothing but where its page-table entries
+ * are. Under a page barrier a populated page may be reported written: more is allowed,
+ * never fewer (the barrier protocol in gc_internal.h). Pauses hold the thread
+ * (prefault_hold). */
+#define _GNU_SOURCE /* SCHED_IDLE */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -41,6 +45,8 @@ struct prefault {
     uint64_t populated_blocks;
     uint64_t cpu_ns;
     uint64_t faults;
+    bool touch; /* populate by touching (populate_block) */
+    bool held;  /* atomic: a pause is on, populate nothing (prefault_hold) */
 };
 
 static bool block_resident(const struct gc_heap *h, size_t bi)
@@ -69,6 +75,56 @@ void blocks_note_resident(struct gc_heap *h, size_t first, size_t count)
     raise_resident_end(h, first + count - 1);
 }
 
+/* Waits while a pause is on. A fault that maps a huge page keeps its core in the kernel
+ * for 0.5-4.4 ms here, and a preemption asked for meanwhile waits for it whatever the
+ * thread's priority: a pause whose second worker waited for this thread's core was 10-15
+ * ms long with 5-7 ms of CPU (array-churn at 1 GiB live: the longest pauses 14-15 ms
+ * without the hold, 11.6-11.7 with it). */
+static void wait_while_held(struct prefault *p)
+{
+    while (__atomic_load_n(&p->held, __ATOMIC_ACQUIRE) &&
+           !__atomic_load_n(&p->stop, __ATOMIC_RELAXED)) {
+        struct timespec nap = {.tv_sec = 0, .tv_nsec = 100000};
+        nanosleep(&nap, NULL);
+    }
+}
+
+void prefault_hold(struct gc_heap *h, bool held)
+{
+    if (h->prefault)
+        __atomic_store_n(&h->prefault->held, held, __ATOMIC_RELEASE);
+}
+
+/* Faults in the pages of block bi. With touch, by a locked OR of zero into a word of
+ * each page: a write that changes nothing, so it is safe beside a thread that writes the
+ * word at the same moment, and its fault holds only the heap mapping's own lock.
+ * madvise(MADV_POPULATE_WRITE) holds the process's mmap_lock while it zeroes a 2 MiB
+ * huge page (up to 4 ms here), and this thread, the last to get a core, was preempted
+ * holding it: a worker's mremap or mmap in a pause then waited for it, and every fault
+ * behind that (table at 1 GiB live: 13-15 pauses over 10 ms a run, 26 ms the longest,
+ * most of them off the CPU; `perf record -e sched:sched_switch` showed mremap, mmap and
+ * brk waiting on the lock). Touching is only for barriers that never write-protect a
+ * page: under the others a touch of a protected page would be a barrier fault (or a
+ * uffd event) rather than a populate, and madvise is used. The OR is assembly, which
+ * ThreadSanitizer does not see: as a C atomic it would be reported as racing with the
+ * plain stores of whoever owns the block by then, which it may do. */
+static bool populate_block(struct gc_heap *h, size_t bi, bool touch)
+{
+    char *start = block_start(h, bi);
+#if defined(__x86_64__)
+    if (touch) {
+        for (size_t off = 0; off < BLOCK_BYTES; off += PAGE_BYTES) {
+            wait_while_held(h->prefault);
+            __asm__ volatile("lock orl $0, %0" : "+m"(*(int *)(start + off)));
+        }
+        return true;
+    }
+#else
+    (void)touch;
+#endif
+    return madvise(start, BLOCK_BYTES, MADV_POPULATE_WRITE) == 0;
+}
+
 static void *prefault_main(void *arg)
 {
     /* Created in guest mode (a program that entered before creating the heap), the
@@ -76,9 +132,12 @@ static void *prefault_main(void *arg)
      * speed, setting no dirty bit and taking no gcvm protection fault. */
     if (gcvm_in_guest())
         gcvm_exit();
-    /* The lowest priority: populating ahead uses a core no one else wants, and never
-     * slows the marker or the mutator on a busy machine. */
-    setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
+    /* Populating ahead uses a core no one else wants: SCHED_IDLE, where a nice-19 thread
+     * still takes a share of a busy core (nice 19 where the policy is refused). A thread
+     * that wakes preempts it, but not inside a fault: pauses hold it besides. */
+    struct sched_param idle = {.sched_priority = 0};
+    if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &idle) != 0)
+        setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
     struct gc_heap *h = arg;
     struct prefault *p = h->prefault;
     uint32_t *work = malloc(p->capacity * sizeof *work);
@@ -96,7 +155,7 @@ static void *prefault_main(void *arg)
         for (size_t k = 0; k < n && !__atomic_load_n(&p->stop, __ATOMIC_RELAXED); k++) {
             if (block_resident(h, work[k]))
                 continue;
-            if (madvise(block_start(h, work[k]), BLOCK_BYTES, MADV_POPULATE_WRITE) == 0) {
+            if (populate_block(h, work[k], p->touch)) {
                 set_resident(h, work[k], 1);
                 raise_resident_end(h, work[k]);
                 __atomic_add_fetch(&p->populated_blocks, 1, __ATOMIC_RELAXED);
@@ -192,13 +251,21 @@ void prefault_start(struct gc_heap *h)
                  "off: the guest maps a page at its first touch in guest mode anyway");
         return;
     }
+    bool touch = h->barrier_kind == GC_BARRIER_CARD || h->barrier_kind == GC_BARRIER_NONE;
+#if !defined(__x86_64__)
+    touch = false; /* populate_block touches with x86 assembly */
+#endif
     char why[160];
-    if (!populate_works(h, why, sizeof why)) {
+    if (!touch && !populate_works(h, why, sizeof why)) {
         snprintf(h->prefault_state, sizeof h->prefault_state, "off: %s", why);
         return;
     }
-    uint64_t touch_ns = first_touch_ns(h);
-    if (!forced && touch_ns < PREFAULT_MIN_TOUCH_NS) {
+    /* Under huge pages a first touch in a pause zeroes 2 MiB at once, whatever a 4 KiB
+     * page costs: 0.5 ms here with memory the guest held, 4.4 ms with memory the host had
+     * taken back (docs/benchmarks.md), in table at 1 GiB live 30% of the pauses' time.
+     * The probe below would measure a page of a huge page mapped by the probe before it. */
+    uint64_t touch_ns = h->huge_pages ? 0 : first_touch_ns(h);
+    if (!h->huge_pages && !forced && touch_ns < PREFAULT_MIN_TOUCH_NS) {
         snprintf(h->prefault_state, sizeof h->prefault_state,
                  "off: a first touch costs %.1f us of CPU per page here, under %.0f us "
                  "(GCVM_GC_PREFAULT=1 forces it)",
@@ -215,6 +282,7 @@ void prefault_start(struct gc_heap *h)
         return;
     }
     p->capacity = capacity;
+    p->touch = touch;
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->wake, NULL);
     h->prefault = p;
@@ -225,9 +293,15 @@ void prefault_start(struct gc_heap *h)
         snprintf(h->prefault_state, sizeof h->prefault_state, "off: cannot start its thread");
         return;
     }
-    snprintf(h->prefault_state, sizeof h->prefault_state,
-             "on: a first touch costs %.1f us of CPU per page here%s", (double)touch_ns / 1e3,
-             forced ? " (GCVM_GC_PREFAULT=1)" : "");
+    if (h->huge_pages)
+        snprintf(h->prefault_state, sizeof h->prefault_state,
+                 "on: the heap has huge pages, and a first touch maps 2 MiB; populating by %s",
+                 touch ? "touch" : "madvise");
+    else
+        snprintf(h->prefault_state, sizeof h->prefault_state,
+                 "on: a first touch costs %.1f us of CPU per page here%s; populating by %s",
+                 (double)touch_ns / 1e3, forced ? " (GCVM_GC_PREFAULT=1)" : "",
+                 touch ? "touch" : "madvise");
 }
 
 void prefault_stop(struct gc_heap *h)
