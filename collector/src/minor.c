@@ -905,12 +905,13 @@ static bool scanned_in_chunks(const struct gc_heap *h, size_t bi)
            header_size(hdr) > ((size_t)1 << h->dirty_shift);
 }
 
-/* Whether the workers count the dirty cards of a block of small objects that the
- * listing took on the summary's word (list_remembered_blocks): under cards, unless every
- * unit counts as dirty. */
-static bool cards_counted_by_workers(const struct gc_heap *h)
+/* Whether block bi, if its summary byte is set, is listed on that byte and its dirty
+ * cards are counted by the worker that scans it (list_remembered_blocks,
+ * scan_remembered_item): a block of small objects under cards, unless every unit counts
+ * as dirty. The one test both sides ask, so that each block is counted exactly once. */
+static bool counted_by_worker(const struct gc_heap *h, size_t bi)
 {
-    return h->card_blocks && !h->all_dirty;
+    return h->card_blocks && !h->all_dirty && h->blocks[bi].kind == BLOCK_SMALL;
 }
 
 /* Scans one item of the parallel remembered-set list: a block, or a chunk of a large
@@ -918,7 +919,7 @@ static bool cards_counted_by_workers(const struct gc_heap *h)
 static void scan_remembered_item(struct gc_heap *h, uintptr_t item, struct evac_worker *w)
 {
     if (!(item & LARGE_CHUNK_ITEM)) {
-        if (cards_counted_by_workers(h) && h->blocks[item].kind == BLOCK_SMALL) {
+        if (counted_by_worker(h, (size_t)item)) {
             size_t units_per_block = BLOCK_BYTES >> h->dirty_shift;
             w->dirty_units += count_dirty(h->dirty + item * units_per_block, units_per_block);
             w->remembered_blocks_read++;
@@ -1102,15 +1103,13 @@ static void list_remembered_blocks(struct gc_heap *h, struct minor_parallel *par
 {
     par->remembered.count = 0;
     size_t large_scanned = SIZE_MAX;
-    bool by_summary = cards_counted_by_workers(h);
+    bool by_summary = h->card_blocks && !h->all_dirty;
     for (size_t bi = 0; bi < h->blocks_end; bi++) {
-        if (by_summary) {
-            if (!h->card_blocks[bi])
-                continue;
-            if (h->blocks[bi].kind == BLOCK_SMALL) {
-                ptr_stack_push(&par->remembered, (void *)(uintptr_t)bi);
-                continue;
-            }
+        if (by_summary && !h->card_blocks[bi])
+            continue;
+        if (counted_by_worker(h, bi)) {
+            ptr_stack_push(&par->remembered, (void *)(uintptr_t)bi);
+            continue;
         }
         size_t target;
         if (!remembered_block_wanted(h, bi, &large_scanned, &target))

@@ -26,7 +26,7 @@ struct evac_worker {
     uint32_t cursor[SIZE_CLASS_COUNT];
     uint64_t majors_seen; /* current[] is valid while no major ran since */
     uint64_t objects_copied, bytes_promoted, remembered_fields, cpu_ns;
-    /* Dirty cards and blocks of them it counted (cards_counted_by_workers in minor.c) */
+    /* Dirty cards and blocks of them it counted (counted_by_worker in minor.c) */
     uint64_t dirty_units, remembered_blocks_read;
     uint64_t objects_marked, mark_cpu_ns; /* in parallel marking */
     uint64_t own_roots_traced;            /* as a helper: its own mutator's root tracer */
