@@ -128,6 +128,8 @@ static void run_gcvm(gbench_state *st, const struct config *c)
     gbench_counter(st, "remembered_fields", (double)s.remembered_fields);
     gbench_counter(st, "prefaulted_mb", (double)s.prefaulted_bytes / 1048576.0);
     gbench_counter(st, "prefault_cpu_ms", s.prefault_cpu_ms);
+    gbench_counter(st, "prefaulted_by_mutators_mb",
+                   (double)s.prefaulted_by_mutators_bytes / 1048576.0);
     gbench_counter(st, "concurrent_cycles", (double)s.concurrent_cycles);
     gbench_counter(st, "marker_ms", s.concurrent_mark_ms);
     gbench_counter(st, "rescanned_units", (double)s.mark_rescanned_units);

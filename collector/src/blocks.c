@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "gc_internal.h"
+#include "gcvm/gc-debug.h"
 
 /* Cell sizes, header included: 16-byte steps to 128, then four steps per doubling, so a
  * promoted object wastes at most a quarter of its cell. */
@@ -42,6 +43,20 @@ static bool run_is_free(const struct gc_heap *h, size_t first, size_t count)
     return true;
 }
 
+/* Of blocks [first, first + count): how many nobody has populated yet. */
+static size_t count_cold(const struct gc_heap *h, size_t first, size_t count)
+{
+    size_t cold = 0;
+    for (size_t i = first; i < first + count; i++)
+        cold += __atomic_load_n(&h->resident[i], __ATOMIC_RELAXED) == 0;
+    return cold;
+}
+
+uint64_t gc_debug_cold_blocks_taken_in_pauses(struct gc_heap *h)
+{
+    return h->cold_blocks_taken_in_pauses;
+}
+
 static long find_free_run(struct gc_heap *h, size_t count)
 {
     if (count == 0 || count > h->free_blocks)
@@ -58,6 +73,8 @@ static long find_free_run(struct gc_heap *h, size_t count)
                 h->free_search_from = i + 1;
             if (i + count > h->blocks_end)
                 h->blocks_end = i + count;
+            if (h->collecting)
+                h->cold_blocks_taken_in_pauses += count_cold(h, i, count);
             blocks_note_resident(h, i, count);
             return (long)i;
         }

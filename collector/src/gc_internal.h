@@ -231,6 +231,8 @@ struct gc_heap {
     char prefault_state[192];   /* "on", or why not */
     char huge_pages_state[192]; /* "on" (huge_pages.c), or why not */
     bool huge_pages;            /* the region is madvise'd MADV_HUGEPAGE (huge_pages.c) */
+    /* Blocks collections took that nobody had populated (gc-debug.h). */
+    uint64_t cold_blocks_taken_in_pauses;
     size_t free_blocks;
     size_t free_search_from; /* next block index to look at for a free one */
 
@@ -541,6 +543,12 @@ struct prefault;
 void prefault_start(struct gc_heap *h);   /* at creation; sets prefault_state */
 void prefault_stop(struct gc_heap *h);    /* at destruction */
 void prefault_request(struct gc_heap *h); /* after a collection: populate what comes next */
+/* From a mutator that has just taken a nursery block, outside the heap's lock: while the
+ * thread has not yet populated the blocks the next collection takes, populates a few of
+ * them itself, so that the collection does not fault them in (the thread gets no core
+ * when the mutator and the marker keep both busy). */
+void prefault_assist(struct gc_heap *h);
+uint64_t prefault_assisted_bytes(const struct gc_heap *h); /* populated by prefault_assist */
 /* Around a pause: the thread populates nothing while held (it would keep a core the
  * pause's workers want). */
 void prefault_hold(struct gc_heap *h, bool held);

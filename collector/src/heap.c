@@ -857,6 +857,7 @@ void *gc_alloc_slow(struct gc_mutator *m, unsigned kind, size_t bytes, int point
     }
     pthread_mutex_unlock(&h->lock);
     nursery_take_zeroing(m); /* a block just taken: cleared before the object is made */
+    prefault_assist(h);      /* what the prefault thread had no core for */
     if (!at)
         return NULL;
     *(gc_header *)at = make_header(total, kind, pointerfree ? GC_HDR_POINTERFREE : 0);

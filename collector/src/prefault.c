@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "gc_internal.h"
+#include "gcvm/gc-debug.h"
 #include "gcvm/gcvm.h"
 
 #ifndef MADV_POPULATE_WRITE
@@ -45,8 +46,15 @@ struct prefault {
     uint64_t populated_blocks;
     uint64_t cpu_ns;
     uint64_t faults;
-    bool touch; /* populate by touching (populate_block) */
-    bool held;  /* atomic: a pause is on, populate nothing (prefault_hold) */
+    bool touch;      /* populate by touching (populate_block) */
+    bool held;       /* atomic: a pause is on, populate nothing (prefault_hold) */
+    bool debug_held; /* atomic: gc_debug_prefault_hold */
+    /* The mutators' share (prefault_assist): the first `urgent` entries of `wanted` are
+     * the blocks the next collection takes; `assist_next`, atomic, is the next of them a
+     * mutator claims. Both are set by prefault_request, in a pause. */
+    size_t urgent;
+    size_t assist_next;
+    uint64_t assisted_blocks; /* atomic: blocks a mutator populated */
 };
 
 static bool block_resident(const struct gc_heap *h, size_t bi)
@@ -108,13 +116,14 @@ void prefault_hold(struct gc_heap *h, bool held)
  * uffd event) rather than a populate, and madvise is used. The OR is assembly, which
  * ThreadSanitizer does not see: as a C atomic it would be reported as racing with the
  * plain stores of whoever owns the block by then, which it may do. */
-static bool populate_block(struct gc_heap *h, size_t bi, bool touch)
+static bool populate_block(struct gc_heap *h, size_t bi, bool touch, bool by_thread)
 {
     char *start = block_start(h, bi);
 #if defined(__x86_64__)
     if (touch) {
         for (size_t off = 0; off < BLOCK_BYTES; off += PAGE_BYTES) {
-            wait_while_held(h->prefault);
+            if (by_thread)
+                wait_while_held(h->prefault);
             __asm__ volatile("lock orl $0, %0" : "+m"(*(int *)(start + off)));
         }
         return true;
@@ -153,9 +162,11 @@ static void *prefault_main(void *arg)
         memcpy(work, p->wanted, n * sizeof *work);
         pthread_mutex_unlock(&p->lock);
         for (size_t k = 0; k < n && !__atomic_load_n(&p->stop, __ATOMIC_RELAXED); k++) {
+            if (__atomic_load_n(&p->debug_held, __ATOMIC_RELAXED))
+                break; /* a test stands for a thread that gets no core */
             if (block_resident(h, work[k]))
                 continue;
-            if (populate_block(h, work[k], p->touch)) {
+            if (populate_block(h, work[k], p->touch, true)) {
                 set_resident(h, work[k], 1);
                 raise_resident_end(h, work[k]);
                 __atomic_add_fetch(&p->populated_blocks, 1, __ATOMIC_RELAXED);
@@ -351,21 +362,64 @@ void prefault_request(struct gc_heap *h)
     size_t want = ahead_blocks(h);
     if (want > p->capacity)
         want = p->capacity;
+    size_t next = h->nursery_target_blocks + promotion_slack_blocks(h);
     pthread_mutex_lock(&p->lock);
-    size_t n = 0, seen = 0;
+    size_t n = 0, seen = 0, urgent = 0;
     for (size_t bi = h->free_search_from; bi < h->nblocks && seen < want; bi++) {
         if (h->blocks[bi].kind != BLOCK_FREE)
             continue;
         seen++;
         if (!block_resident(h, bi))
             p->wanted[n++] = (uint32_t)bi;
+        if (seen == next)
+            urgent = n;
     }
     p->wanted_count = n;
+    p->urgent = seen < next ? n : urgent;
+    __atomic_store_n(&p->assist_next, 0, __ATOMIC_RELAXED);
     if (n) {
         p->generation++;
         pthread_cond_signal(&p->wake);
     }
     pthread_mutex_unlock(&p->lock);
+}
+
+/* At each allocation slow path (a nursery block taken, or a large object) a mutator
+ * populates up to ASSIST_BLOCKS of the blocks the next collection takes. Between two
+ * collections the mutators take a nursery's n blocks, and so populate up to 2n: more than
+ * the n blocks and the slack a collection promotes into. Blocks the thread reached first
+ * cost the mutator a look at their resident byte. */
+#define ASSIST_BLOCKS 2u
+
+void prefault_assist(struct gc_heap *h)
+{
+    struct prefault *p = h->prefault;
+    if (!p || __atomic_load_n(&p->assist_next, __ATOMIC_RELAXED) >= p->urgent)
+        return;
+    for (unsigned i = 0; i < ASSIST_BLOCKS; i++) {
+        size_t k = __atomic_fetch_add(&p->assist_next, 1, __ATOMIC_RELAXED);
+        if (k >= p->urgent)
+            return;
+        size_t bi = p->wanted[k];
+        if (block_resident(h, bi) || !populate_block(h, bi, p->touch, false))
+            continue;
+        set_resident(h, bi, 1);
+        raise_resident_end(h, bi);
+        __atomic_add_fetch(&p->assisted_blocks, 1, __ATOMIC_RELAXED);
+    }
+}
+
+void gc_debug_prefault_hold(struct gc_heap *h, int hold)
+{
+    if (h->prefault)
+        __atomic_store_n(&h->prefault->debug_held, hold != 0, __ATOMIC_RELAXED);
+}
+
+uint64_t prefault_assisted_bytes(const struct gc_heap *h)
+{
+    if (!h->prefault)
+        return 0;
+    return __atomic_load_n(&h->prefault->assisted_blocks, __ATOMIC_RELAXED) << BLOCK_SHIFT;
 }
 
 /* Retention: free blocks stay resident (the next growth reuses them without faults) up

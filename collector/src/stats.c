@@ -55,6 +55,7 @@ void gc_get_stats(const struct gc_heap *ch, struct gc_stats *out)
     out->barrier_ms = (double)h->barrier_ns / 1e6;
     out->prefaulted_bytes = prefault_populated_bytes(h);
     out->prefault_cpu_ms = (double)prefault_cpu_ns(h) / 1e6;
+    out->prefaulted_by_mutators_bytes = prefault_assisted_bytes(h);
     out->major_threshold_bytes = (uint64_t)h->major_threshold_blocks << BLOCK_SHIFT;
     out->old_bytes = (uint64_t)h->old_blocks << BLOCK_SHIFT;
     out->live_estimate_bytes = h->sizing.live_estimate;
@@ -126,9 +127,10 @@ void gc_print_stats(const struct gc_heap *h, void *file)
             (unsigned long long)s.remembered_fields, s.barrier_ms,
             (unsigned long long)s.pinned_blocks, (unsigned long long)s.hot_pages);
     fprintf(f,
-            "gc: growth outside pauses: %s; %.1f MiB faulted in ahead (%.1f ms of CPU), %.1f "
-            "MiB returned\n",
+            "gc: growth outside pauses: %s; %.1f MiB faulted in ahead (%.1f ms of CPU) and "
+            "%.1f MiB by mutators, %.1f MiB returned\n",
             h->prefault_state, (double)s.prefaulted_bytes / 1048576.0, s.prefault_cpu_ms,
+            (double)s.prefaulted_by_mutators_bytes / 1048576.0,
             (double)s.released_bytes / 1048576.0);
     fprintf(f, "gc: huge pages: %s\n", h->huge_pages_state);
     if (s.parallel_minor_collections) {

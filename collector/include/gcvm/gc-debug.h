@@ -22,6 +22,15 @@ GCVM_GC_API size_t gc_debug_written_pages(struct gc_mutator *mut, size_t *pages,
  * fills, not with the size of the old generation. */
 GCVM_GC_API uint64_t gc_debug_reuse_blocks_weighed(struct gc_heap *heap);
 
+/* hold != 0: the thread that populates free blocks ahead (gc_stats.prefaulted_bytes)
+ * populates nothing until called again with 0, as when it gets no core; the mutators'
+ * share (prefaulted_by_mutators_bytes) goes on. No effect on a heap without the thread. */
+GCVM_GC_API void gc_debug_prefault_hold(struct gc_heap *heap, int hold);
+
+/* How many free blocks collections have taken (for promotion) whose pages nobody had
+ * populated: each a first touch inside a pause. */
+GCVM_GC_API uint64_t gc_debug_cold_blocks_taken_in_pauses(struct gc_heap *heap);
+
 /* Concurrent marking, one step at a time, for tests that must place a store at an exact
  * moment of a cycle. They return -1 (and do nothing) when the heap does not mark
  * concurrently or, where it matters, when no cycle runs. */
