@@ -3,9 +3,12 @@
  * mutator that takes a nursery block populates a few of the blocks the next collection
  * promotes into, so that collections still take blocks whose pages are in. Without that
  * share every block promotion took here was a first touch inside a pause.
- * Usage: test_prefault_assist BARRIER. */
+ * With `default`, the heap decides whether the thread runs: under uffd it always does.
+ * Usage: test_prefault_assist BARRIER [default]. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "gcvm/gc-debug.h"
 #include "test_data_list.h"
@@ -14,8 +17,13 @@ static struct link *list;
 
 int main(int argc, char **argv)
 {
-    /* The thread starts only where a first touch is dear; this test wants it anyway. */
-    setenv("GCVM_GC_PREFAULT", "1", 1);
+    /* The thread starts only where a first touch is dear (or under huge pages or uffd);
+     * this test wants it anyway, unless it is the heap's choice that is tested. */
+    bool by_default = argc > 2 && strcmp(argv[2], "default") == 0;
+    if (by_default)
+        unsetenv("GCVM_GC_PREFAULT");
+    else
+        setenv("GCVM_GC_PREFAULT", "1", 1);
     struct gc_config cfg;
     gc_config_init(&cfg);
     cfg.barrier = barrier_from_args(argc, argv);
