@@ -1106,8 +1106,12 @@ int main(int argc, char **argv)
     CHECK_MSG(gc_threads < 2 || stats.parallel_marks >= stats.major_collections,
               "%" PRIu64 " of %" PRIu64 " major collections marked on %u collector threads",
               stats.parallel_marks, stats.major_collections, gc_threads);
-    CHECK_MSG(gc_threads < 2 || stats.major_collections == 0 || marked_by_others > 0, "%s",
-              "the other collector threads marked nothing");
+    /* Not under concurrent marking: there the final pauses mark only what the stepped
+     * marker left, a few hundred objects each, which the first worker can take whole
+     * before the second starts (on a loaded machine, in all 30 of a run's final pauses). */
+    CHECK_MSG(gc_threads < 2 || stats.major_collections == 0 || concurrent_cycles ||
+                  marked_by_others > 0,
+              "%s", "the other collector threads marked nothing");
     CHECK_MSG(broken > 0 && guardian_queued > 0, "%s",
               "no ephemeron broken or no object queued: the test tested nothing");
     CHECK_MSG(majors_only || old_broken_in_minor > 0 || barrier == GC_BARRIER_NONE, "%s",
