@@ -169,7 +169,9 @@ static void *prefault_main(void *arg)
             if (populate_block(h, work[k], p->touch, true)) {
                 set_resident(h, work[k], 1);
                 raise_resident_end(h, work[k]);
-                __atomic_add_fetch(&p->populated_blocks, 1, __ATOMIC_RELAXED);
+                /* Its CPU time first: whoever sees the block counted sees its cost. */
+                __atomic_store_n(&p->cpu_ns, thread_cpu_ns(), __ATOMIC_RELAXED);
+                __atomic_add_fetch(&p->populated_blocks, 1, __ATOMIC_RELEASE);
             }
             /* A failure (a page write-protected by the mprotect barrier, say) leaves the
              * block to be faulted in when it is used, as without this thread. */
@@ -347,7 +349,7 @@ uint64_t prefault_populated_bytes(const struct gc_heap *h)
 {
     if (!h->prefault)
         return 0;
-    return __atomic_load_n(&h->prefault->populated_blocks, __ATOMIC_RELAXED) << BLOCK_SHIFT;
+    return __atomic_load_n(&h->prefault->populated_blocks, __ATOMIC_ACQUIRE) << BLOCK_SHIFT;
 }
 
 uint64_t prefault_cpu_ns(const struct gc_heap *h)
