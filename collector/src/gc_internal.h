@@ -543,7 +543,7 @@ struct prefault;
 void prefault_start(struct gc_heap *h);   /* at creation; sets prefault_state */
 void prefault_stop(struct gc_heap *h);    /* at destruction */
 void prefault_request(struct gc_heap *h); /* after a collection: populate what comes next */
-/* From a mutator that has just taken a nursery block, outside the heap's lock: while the
+/* From a mutator's allocation slow path, outside the heap's lock: while the
  * thread has not yet populated the blocks the next collection takes, populates a few of
  * them itself, so that the collection does not fault them in (the thread gets no core
  * when the mutator and the marker keep both busy). */

@@ -167,8 +167,7 @@ static void *prefault_main(void *arg)
             if (block_resident(h, work[k]))
                 continue;
             if (populate_block(h, work[k], p->touch, true)) {
-                set_resident(h, work[k], 1);
-                raise_resident_end(h, work[k]);
+                blocks_note_resident(h, work[k], 1);
                 /* Its CPU time first: whoever sees the block counted sees its cost. */
                 __atomic_store_n(&p->cpu_ns, thread_cpu_ns(), __ATOMIC_RELAXED);
                 __atomic_add_fetch(&p->populated_blocks, 1, __ATOMIC_RELEASE);
@@ -416,8 +415,7 @@ void prefault_assist(struct gc_heap *h)
         size_t bi = p->wanted[k];
         if (block_resident(h, bi) || !populate_block(h, bi, p->touch, false))
             continue;
-        set_resident(h, bi, 1);
-        raise_resident_end(h, bi);
+        blocks_note_resident(h, bi, 1);
         __atomic_add_fetch(&p->assisted_blocks, 1, __ATOMIC_RELAXED);
     }
 }

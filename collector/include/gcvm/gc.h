@@ -276,8 +276,8 @@ struct gc_stats {
     /* The CPU time the thread that populates free blocks ahead (prefaulted_bytes) has
      * spent, in milliseconds: the page faults it takes so that pauses do not. */
     double prefault_cpu_ms;
-    /* Of prefaulted_bytes' kind but populated by mutators, each as it took a nursery
-     * block, while the thread had not yet populated the blocks the next collection takes
+    /* Of prefaulted_bytes' kind but populated by mutators, at their allocation slow
+     * paths, while the thread had not yet populated the blocks the next collection takes
      * (the thread gets no core while the mutators and the marker keep every core busy). */
     uint64_t prefaulted_by_mutators_bytes;
 };
