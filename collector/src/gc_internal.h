@@ -834,6 +834,13 @@ uint64_t thread_cpu_ns(void);
  * thread; 0 when getrusage fails. */
 uint64_t process_page_faults(void);
 uint64_t thread_page_faults(void);
+/* The calling thread's context switches so far: those where it waited (blocked or
+ * yielded) and those where the kernel gave its core to another thread; zeros when
+ * getrusage fails. */
+struct thread_switches {
+    uint64_t waited, preempted;
+};
+struct thread_switches thread_context_switches(void);
 void gc_fatal(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 void gc_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -441,16 +441,21 @@ static uint64_t faults_since(const struct gc_heap *h, uint64_t before)
     return now > before ? now - before : 0;
 }
 
+/* The trace's line for a pause. The collecting thread's context switches tell a pause
+ * that waited for its workers (waits) from one whose core went to another thread
+ * (preemptions: here a kernel thread, kdamond, takes a core for 1-3 ms twice a second). */
 static void log_collection(struct gc_heap *h, const char *kind, uint64_t promoted_before,
                            const uint64_t remset_before[2], uint64_t faults_before, uint64_t cpu_ns,
-                           double ms)
+                           struct thread_switches switches_before, double ms)
 {
+    struct thread_switches switches = thread_context_switches();
     fprintf(stderr,
             "gcvm-gc: %s #%llu: %.3f ms (trace %.3f, sweep %.3f, barrier %.3f, marker park "
             "%.3f, assist %.3f; CPU of the collecting thread %.3f, of the busiest worker "
             "%.3f; before it, stopping the others %.3f); remembered set %llu "
             "dirty %s, %llu fields; promoted %.1f KiB; page faults %llu; old %.1f MiB, heap "
-            "%.1f MiB, next nursery %.2f MiB\n",
+            "%.1f MiB, next nursery %.2f MiB; the collecting thread waited %llu times, was "
+            "preempted %llu times\n",
             kind,
             (unsigned long long)h->stats.minor_collections +
                 (unsigned long long)h->stats.major_collections,
@@ -464,7 +469,9 @@ static void log_collection(struct gc_heap *h, const char *kind, uint64_t promote
             (unsigned long long)faults_since(h, faults_before),
             (double)(h->old_blocks << BLOCK_SHIFT) / 1048576.0,
             (double)((h->nblocks - h->free_blocks) << BLOCK_SHIFT) / 1048576.0,
-            (double)(h->nursery_target_blocks << BLOCK_SHIFT) / 1048576.0);
+            (double)(h->nursery_target_blocks << BLOCK_SHIFT) / 1048576.0,
+            (unsigned long long)(switches.waited - switches_before.waited),
+            (unsigned long long)(switches.preempted - switches_before.preempted));
 }
 
 /* Whether the marker has done all of the cycle's work. Not while large objects that the
@@ -588,6 +595,9 @@ static void collect_stopped(struct gc_heap *h, enum collection_request what)
     uint64_t promoted_before = h->stats.bytes_promoted;
     uint64_t remset_before[2] = {h->stats.dirty_units, h->stats.remembered_fields};
     uint64_t faults_before = h->trace_log ? collection_page_faults(h) : 0;
+    struct thread_switches switches_before = {0, 0};
+    if (h->trace_log)
+        switches_before = thread_context_switches();
     memset(h->phase_ns, 0, sizeof h->phase_ns);
     /* The pause's CPU time, for the nursery's sizing: the busiest of the collecting
      * thread (its own clock) and the helper workers (theirs in the parallel part), not
@@ -645,7 +655,8 @@ static void collect_stopped(struct gc_heap *h, enum collection_request what)
                        : outcome == PAUSE_CYCLE_END       ? "major (end of a concurrent cycle)"
                        : h->cycle_active && !cycle_before ? "minor (start of a concurrent cycle)"
                                                           : "minor",
-                       promoted_before, remset_before, faults_before, thread_cpu_ns() - cpu0, ms);
+                       promoted_before, remset_before, faults_before, thread_cpu_ns() - cpu0,
+                       switches_before, ms);
     concurrent_pause_end(h);
     prefault_hold(h, false);
     h->collecting = false;

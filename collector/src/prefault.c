@@ -311,6 +311,7 @@ void prefault_start(struct gc_heap *h)
         snprintf(h->prefault_state, sizeof h->prefault_state, "off: cannot start its thread");
         return;
     }
+    prefault_request(h);
     if (h->huge_pages)
         snprintf(h->prefault_state, sizeof h->prefault_state,
                  "on: the heap has huge pages, and a first touch maps 2 MiB; populating by %s",
@@ -375,11 +376,20 @@ void prefault_request(struct gc_heap *h)
     if (want > p->capacity)
         want = p->capacity;
     size_t next = h->nursery_target_blocks + promotion_slack_blocks(h);
+    /* A nursery below its size takes the lowest free blocks first, and its mutators
+     * touch them as they clear them: the collection promotes into the ones after. */
+    size_t nursery_takes = h->nursery_target_blocks > h->nursery_count
+                               ? h->nursery_target_blocks - h->nursery_count
+                               : 0;
     pthread_mutex_lock(&p->lock);
     size_t n = 0, seen = 0, urgent = 0;
     for (size_t bi = h->free_search_from; bi < h->nblocks && seen < want; bi++) {
         if (h->blocks[bi].kind != BLOCK_FREE)
             continue;
+        if (nursery_takes) {
+            nursery_takes--;
+            continue;
+        }
         seen++;
         if (!block_resident(h, bi))
             p->wanted[n++] = (uint32_t)bi;

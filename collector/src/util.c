@@ -38,6 +38,17 @@ uint64_t thread_page_faults(void)
     return page_faults_of(RUSAGE_THREAD);
 }
 
+struct thread_switches thread_context_switches(void)
+{
+    struct rusage ru;
+    struct thread_switches s = {0, 0};
+    if (getrusage(RUSAGE_THREAD, &ru) == 0) {
+        s.waited = (uint64_t)ru.ru_nvcsw;
+        s.preempted = (uint64_t)ru.ru_nivcsw;
+    }
+    return s;
+}
+
 /* One line "gcvm-gc: WHAT: message" written with one call, so that lines from several
  * threads do not interleave. */
 static void report_line(const char *what, const char *fmt, va_list ap)
