@@ -23,6 +23,7 @@
 #include "boehm_pauses.h"
 #include "gbench_shim.h"
 #include "gcvm/gc.h"
+#include "gcvm/host-steal.h"
 
 static size_t live_bytes = (size_t)128 << 20;
 
@@ -100,7 +101,7 @@ static void run_gcvm(gbench_state *st, const struct config *c)
     struct gc_config cfg;
     gc_config_init(&cfg); /* the default limit: the machine's memory */
     cfg.barrier = c->barrier;
-    double cpu0 = cpu_ms(), sys0 = sys_ms();
+    double cpu0 = cpu_ms(), sys0 = sys_ms(), steal0 = (double)gcvm_host_steal_ms();
     int rc = 0;
     struct gc_stats s = {0};
     while (gbench_keep_running(st)) {
@@ -111,7 +112,8 @@ static void run_gcvm(gbench_state *st, const struct config *c)
         gc_get_stats(gcvm_heap, &s);
         gc_heap_destroy(gcvm_heap);
     }
-    double cpu = cpu_ms() - cpu0, sys = sys_ms() - sys0;
+    double cpu = cpu_ms() - cpu0, sys = sys_ms() - sys0,
+           steal = (double)gcvm_host_steal_ms() - steal0;
     if (!gcvm_heap && s.minor_collections + s.major_collections == 0) {
         gbench_fail(st, why);
         return;
@@ -122,6 +124,7 @@ static void run_gcvm(gbench_state *st, const struct config *c)
     }
     gbench_counter(st, "cpu_ms", cpu);
     gbench_counter(st, "sys_ms", sys);
+    gbench_counter(st, "host_steal_ms", steal);
     report_pauses(st, gcvm_warmup, (struct pause_figures){s.pause_max_ms, s.pause_p99_ms});
     gbench_counter(st, "collections", (double)(s.minor_collections + s.major_collections));
     gbench_counter(st, "major", (double)s.major_collections);
@@ -174,17 +177,19 @@ static void run_boehm(gbench_state *st, const struct config *c)
     }
     boehm_pauses_reset();
     GC_word gc_before = GC_get_gc_no();
-    double cpu0 = cpu_ms(), sys0 = sys_ms();
+    double cpu0 = cpu_ms(), sys0 = sys_ms(), steal0 = (double)gcvm_host_steal_ms();
     int rc = 0;
     while (gbench_keep_running(st))
         rc |= bigheap_boehm_run(c->workload, live_bytes, boehm_steady);
-    double cpu = cpu_ms() - cpu0, sys = sys_ms() - sys0;
+    double cpu = cpu_ms() - cpu0, sys = sys_ms() - sys0,
+           steal = (double)gcvm_host_steal_ms() - steal0;
     if (rc != 0) {
         gbench_fail(st, "wrong result");
         return;
     }
     gbench_counter(st, "cpu_ms", cpu);
     gbench_counter(st, "sys_ms", sys);
+    gbench_counter(st, "host_steal_ms", steal);
     report_pauses(st, boehm_warmup, boehm_figures());
     gbench_counter(st, "collections", (double)(GC_get_gc_no() - gc_before));
     gbench_counter(st, "peak_rss_mb", peak_rss_mb());

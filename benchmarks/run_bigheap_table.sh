@@ -78,15 +78,16 @@ done
 
 fmt() { jq -r --arg live "$1" --arg coll "$3" '
   .benchmarks[]? | (.name | split("/")) as $n |
-  if .error_occurred then "| \($n[0]) | \($live) | \($coll) | \(.error_message) |||||||||"
-  else "| \($n[0]) | \($live) | \($coll) | \(.real_time / 1000 * 100 | round / 100) | \(.cpu_ms / 1000 * 100 | round / 100) | \((.sys_ms // 0) / 1000 * 100 | round / 100) | \(.max_pause_ms * 10 | round / 10) | \(.warmup_p99_pause_ms * 10 | round / 10) | \(.steady_max_pause_ms * 10 | round / 10) | \(.steady_p99_pause_ms * 10 | round / 10) | \(.collections) | \(.peak_rss_mb | round) |" end' "$2"; }
+  if .error_occurred then "| \($n[0]) | \($live) | \($coll) | \(.error_message) ||||||||||"
+  else "| \($n[0]) | \($live) | \($coll) | \(.real_time / 1000 * 100 | round / 100) | \(.cpu_ms / 1000 * 100 | round / 100) | \((.sys_ms // 0) / 1000 * 100 | round / 100) | \(.max_pause_ms * 10 | round / 10) | \(.warmup_p99_pause_ms * 10 | round / 10) | \(.steady_max_pause_ms * 10 | round / 10) | \(.steady_p99_pause_ms * 10 | round / 10) | \(.collections) | \(.peak_rss_mb | round) | \((.host_steal_ms // 0) | round) |" end' "$2"; }
 
 {
   echo "gcvm-bigheap-bench on $(nproc) CPUs, $(uname -r), $(date -u +%Y-%m-%d); one process per cell, each after $settle s idle;"
-  echo "times in s, pauses in ms; steady: after the warm-up that builds the live structure."
+  echo "times in s, pauses in ms; steady: after the warm-up that builds the live structure;"
+  echo "host steal: the time the hypervisor ran something else on the virtual CPUs during the cell."
   echo
-  echo "| workload | live MiB | collector | wall | CPU | of it kernel | max pause | warm-up p99 | steady max | steady p99 | collections | peak RSS MiB |"
-  echo "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| workload | live MiB | collector | wall | CPU | of it kernel | max pause | warm-up p99 | steady max | steady p99 | collections | peak RSS MiB | host steal ms |"
+  echo "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   for l in $live_sizes; do
     for w in $workloads; do
       for c in $cells; do
@@ -94,7 +95,7 @@ fmt() { jq -r --arg live "$1" --arg coll "$3" '
         if [ -s "$f.json" ] && jq -e . "$f.json" >/dev/null 2>&1; then
           fmt "$l" "$f.json" "$(label "$c")"
         else
-          echo "| $w | $l | $(label "$c") | failed: $(tail -1 "$f.err" 2>/dev/null) |||||||||"
+          echo "| $w | $l | $(label "$c") | failed: $(tail -1 "$f.err" 2>/dev/null) ||||||||||"
         fi
       done
     done

@@ -14,6 +14,7 @@
 #include "gc_internal.h"
 #include "workers.h"
 #include "gcvm/gc-debug.h"
+#include "gcvm/host-steal.h"
 
 /* ---- Configuration ---- */
 
@@ -441,21 +442,41 @@ static uint64_t faults_since(const struct gc_heap *h, uint64_t before)
     return now > before ? now - before : 0;
 }
 
-/* The trace's line for a pause. The collecting thread's context switches tell a pause
- * that waited for its workers (waits) from one whose core went to another thread
- * (preemptions: here a kernel thread, kdamond, takes a core for 1-3 ms twice a second). */
-static void log_collection(struct gc_heap *h, const char *kind, uint64_t promoted_before,
-                           const uint64_t remset_before[2], uint64_t faults_before, uint64_t cpu_ns,
-                           struct thread_switches switches_before, double ms)
+/* What the trace's line for a pause counts from: read before the pause's clock starts
+ * (the steal figure costs a read of /proc/stat), and only when the trace is on. */
+struct pause_trace_start {
+    uint64_t promoted, dirty_units, remembered_fields, faults, steal_ms;
+    struct thread_switches switches;
+};
+
+static struct pause_trace_start pause_trace_begin(const struct gc_heap *h)
+{
+    struct pause_trace_start t = {
+        h->stats.bytes_promoted, h->stats.dirty_units, h->stats.remembered_fields, 0, 0, {0, 0}};
+    if (h->trace_log) {
+        t.faults = collection_page_faults(h);
+        t.switches = thread_context_switches();
+        t.steal_ms = gcvm_host_steal_ms();
+    }
+    return t;
+}
+
+/* The trace's line for a pause. Its last figures tell the pause's own work from time it
+ * lost: the collecting thread's waits (for its workers, a lock) and preemptions (here a
+ * kernel thread, kdamond, takes a core for 1-3 ms twice a second), and the time the
+ * hypervisor ran something else on the machine's virtual CPUs meanwhile (in whole ticks). */
+static void log_collection(struct gc_heap *h, const char *kind, const struct pause_trace_start *t,
+                           uint64_t cpu_ns, double ms)
 {
     struct thread_switches switches = thread_context_switches();
+    uint64_t steal_ms = gcvm_host_steal_ms();
     fprintf(stderr,
             "gcvm-gc: %s #%llu: %.3f ms (trace %.3f, sweep %.3f, barrier %.3f, marker park "
             "%.3f, assist %.3f; CPU of the collecting thread %.3f, of the busiest worker "
             "%.3f; before it, stopping the others %.3f); remembered set %llu "
             "dirty %s, %llu fields; promoted %.1f KiB; page faults %llu; old %.1f MiB, heap "
             "%.1f MiB, next nursery %.2f MiB; the collecting thread waited %llu times, was "
-            "preempted %llu times\n",
+            "preempted %llu times; host steal %llu ms\n",
             kind,
             (unsigned long long)h->stats.minor_collections +
                 (unsigned long long)h->stats.major_collections,
@@ -463,15 +484,16 @@ static void log_collection(struct gc_heap *h, const char *kind, uint64_t promote
             (double)h->phase_ns[2] / 1e6, (double)h->phase_ns[3] / 1e6,
             (double)h->phase_ns[4] / 1e6, (double)cpu_ns / 1e6,
             (double)h->pause_busiest_helper_cpu_ns / 1e6, (double)h->last_stop_wait_ns / 1e6,
-            (unsigned long long)(h->stats.dirty_units - remset_before[0]), dirty_unit_name(h),
-            (unsigned long long)(h->stats.remembered_fields - remset_before[1]),
-            (double)(h->stats.bytes_promoted - promoted_before) / 1024.0,
-            (unsigned long long)faults_since(h, faults_before),
+            (unsigned long long)(h->stats.dirty_units - t->dirty_units), dirty_unit_name(h),
+            (unsigned long long)(h->stats.remembered_fields - t->remembered_fields),
+            (double)(h->stats.bytes_promoted - t->promoted) / 1024.0,
+            (unsigned long long)faults_since(h, t->faults),
             (double)(h->old_blocks << BLOCK_SHIFT) / 1048576.0,
             (double)((h->nblocks - h->free_blocks) << BLOCK_SHIFT) / 1048576.0,
             (double)(h->nursery_target_blocks << BLOCK_SHIFT) / 1048576.0,
-            (unsigned long long)(switches.waited - switches_before.waited),
-            (unsigned long long)(switches.preempted - switches_before.preempted));
+            (unsigned long long)(switches.waited - t->switches.waited),
+            (unsigned long long)(switches.preempted - t->switches.preempted),
+            (unsigned long long)(steal_ms > t->steal_ms ? steal_ms - t->steal_ms : 0));
 }
 
 /* Whether the marker has done all of the cycle's work. Not while large objects that the
@@ -591,13 +613,8 @@ static void collect_stopped(struct gc_heap *h, enum collection_request what)
     h->collecting = true;
     prefault_hold(h, true);
     h->collections++;
+    struct pause_trace_start trace_start = pause_trace_begin(h);
     uint64_t t0 = gc_now_ns();
-    uint64_t promoted_before = h->stats.bytes_promoted;
-    uint64_t remset_before[2] = {h->stats.dirty_units, h->stats.remembered_fields};
-    uint64_t faults_before = h->trace_log ? collection_page_faults(h) : 0;
-    struct thread_switches switches_before = {0, 0};
-    if (h->trace_log)
-        switches_before = thread_context_switches();
     memset(h->phase_ns, 0, sizeof h->phase_ns);
     /* The pause's CPU time, for the nursery's sizing: the busiest of the collecting
      * thread (its own clock) and the helper workers (theirs in the parallel part), not
@@ -655,8 +672,7 @@ static void collect_stopped(struct gc_heap *h, enum collection_request what)
                        : outcome == PAUSE_CYCLE_END       ? "major (end of a concurrent cycle)"
                        : h->cycle_active && !cycle_before ? "minor (start of a concurrent cycle)"
                                                           : "minor",
-                       promoted_before, remset_before, faults_before, thread_cpu_ns() - cpu0,
-                       switches_before, ms);
+                       &trace_start, thread_cpu_ns() - cpu0, ms);
     concurrent_pause_end(h);
     prefault_hold(h, false);
     h->collecting = false;
