@@ -543,6 +543,10 @@ struct prefault;
 void prefault_start(struct gc_heap *h);   /* at creation; sets prefault_state */
 void prefault_stop(struct gc_heap *h);    /* at destruction */
 void prefault_request(struct gc_heap *h); /* after a collection: populate what comes next */
+/* Under the heap's lock, after a large object took blocks [first, first + count) outside
+ * a collection: when the request wanted any of them, asks again for the blocks the next
+ * collection will take now. */
+void prefault_blocks_taken(struct gc_heap *h, size_t first, size_t count);
 /* From a mutator's allocation slow path, outside the heap's lock: while the
  * thread has not yet populated the blocks the next collection takes, populates a few of
  * them itself, so that the collection does not fault them in (the thread gets no core

@@ -882,6 +882,8 @@ void *gc_alloc_slow(struct gc_mutator *m, unsigned kind, size_t bytes, int point
         run_collection(m, attempt == 0 && !large ? COLLECT_MINOR : COLLECT_MAJOR_FULL,
                        attempt == 0);
     }
+    if (large && at)
+        prefault_blocks_taken(h, block_index(h, at), (total + BLOCK_BYTES - 1) >> BLOCK_SHIFT);
     pthread_mutex_unlock(&h->lock);
     nursery_take_zeroing(m); /* a block just taken: cleared before the object is made */
     prefault_assist(h);      /* what the prefault thread had no core for */

@@ -6,14 +6,19 @@
  * The thread is held (gc_debug_prefault_hold), as on a machine where it gets no core: the
  * mutator's share then populates the requested blocks at its allocation slow paths, and
  * with no request it populates nothing.
- * Usage: test_prefault_first BARRIER. */
+ * With `large`, a large object is allocated first and takes the blocks that the request
+ * at the start wanted: its allocation asks again (prefault_blocks_taken), else the
+ * collection promotes into blocks nobody asked for.
+ * Usage: test_prefault_first BARRIER [large]. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "gcvm/gc-debug.h"
 #include "test_data_list.h"
 
 static struct link *list;
+static void *large;
 
 int main(int argc, char **argv)
 {
@@ -31,6 +36,11 @@ int main(int argc, char **argv)
     struct gc_mutator *m = attach_or_fail(h);
     data_list_register(h, &list);
     gc_debug_prefault_hold(h, 1);
+    if (argc > 2 && strcmp(argv[2], "large") == 0) {
+        CHECK(gc_root_add(h, &large) == 0);
+        large = gc_alloc_pointerfree(m, KIND_DATA, (size_t)8 << 20); /* 256 blocks */
+        CHECK(large != NULL);
+    }
 
     /* Every link survives, so the first minor collection promotes its whole nursery. */
     while (stats_of(h).minor_collections == 0)
