@@ -75,8 +75,9 @@ static void sweep_pinned_large_flag_small(struct gc_heap *h)
 static void swap_bitmaps(struct gc_heap *h)
 {
     uint64_t *marks = h->mark_bits;
-    h->mark_bits = h->alloc_bits;
-    h->alloc_bits = marks;
+    /* Stored atomically: the prefault thread reads both outside pauses (touch_side_tables). */
+    __atomic_store_n(&h->mark_bits, h->alloc_bits, __ATOMIC_RELAXED);
+    __atomic_store_n(&h->alloc_bits, marks, __ATOMIC_RELAXED);
     for (unsigned c = 0; c < SIZE_CLASS_COUNT; c++) {
         h->small_current[c] = -1;
         h->reuse_from[c] = 0;
