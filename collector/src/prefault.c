@@ -51,7 +51,11 @@ struct prefault {
     bool debug_held; /* atomic: gc_debug_prefault_hold */
     /* The mutators' share (prefault_assist): the first `urgent` entries of `wanted` are
      * the blocks the next collection takes; `assist_next`, atomic, is the next of them a
-     * mutator claims. Both are set by prefault_request, in a pause. */
+     * mutator claims. All are set by prefault_request, in a pause or, after a large
+     * object took requested blocks, under the heap's lock while other mutators may be
+     * reading them: hence atomic. A mutator that reads an entry of the request before
+     * populates a block that is no longer wanted, which is harmless (populating changes
+     * nothing). */
     size_t urgent;
     size_t assist_next;
     uint64_t assisted_blocks; /* atomic: blocks a mutator populated */
@@ -438,12 +442,13 @@ void prefault_request(struct gc_heap *h)
         }
         seen++;
         if (!block_resident(h, bi))
-            p->wanted[n++] = (uint32_t)bi;
+            __atomic_store_n(&p->wanted[n++], (uint32_t)bi, __ATOMIC_RELAXED);
         if (seen == next)
             urgent = n;
     }
     p->wanted_count = n;
-    p->urgent = seen < next ? n : urgent;
+    /* After the entries: a mutator that sees this count sees them (prefault_assist). */
+    __atomic_store_n(&p->urgent, seen < next ? n : urgent, __ATOMIC_RELEASE);
     __atomic_store_n(&p->assist_next, 0, __ATOMIC_RELAXED);
     if (n) {
         p->generation++;
@@ -477,13 +482,16 @@ void prefault_blocks_taken(struct gc_heap *h, size_t first, size_t count)
 void prefault_assist(struct gc_heap *h)
 {
     struct prefault *p = h->prefault;
-    if (!p || __atomic_load_n(&p->assist_next, __ATOMIC_RELAXED) >= p->urgent)
+    if (!p)
+        return;
+    size_t urgent = __atomic_load_n(&p->urgent, __ATOMIC_ACQUIRE);
+    if (__atomic_load_n(&p->assist_next, __ATOMIC_RELAXED) >= urgent)
         return;
     for (unsigned i = 0; i < ASSIST_BLOCKS; i++) {
         size_t k = __atomic_fetch_add(&p->assist_next, 1, __ATOMIC_RELAXED);
-        if (k >= p->urgent)
+        if (k >= urgent)
             return;
-        size_t bi = p->wanted[k];
+        size_t bi = __atomic_load_n(&p->wanted[k], __ATOMIC_RELAXED);
         if (block_resident(h, bi) || !populate_block(h, bi, p->touch, false))
             continue;
         blocks_note_resident(h, bi, 1);
