@@ -457,6 +457,14 @@ void nursery_retire_block(struct gc_heap *h, struct gc_mutator *m)
 /* Gives block bi to m for the rest of this cycle, and notes it as one of m's. */
 static void nursery_hand(struct gc_heap *h, struct gc_mutator *m, size_t bi)
 {
+    /* Under cards, its cards marked already (the summary byte too, so that the re-arm
+     * clears them): stores into young objects find them marked and are not counted among
+     * the cards written into old ones (heap_sizing_cards_due). */
+    if (h->card_blocks) {
+        size_t units = BLOCK_BYTES >> h->dirty_shift;
+        memset(h->dirty + bi * units, 1, units);
+        h->card_blocks[bi] = 1;
+    }
     h->blocks[bi].nursery_handed = true;
     h->nursery_handed++;
     if (m->nursery_mine_count < h->nursery_max_blocks)
@@ -545,7 +553,9 @@ void nursery_reset(struct gc_heap *h)
         blocks_release_run(h, h->nursery[--kept], 1);
     h->nursery_count = kept;
     h->nursery_next = h->nursery_handed = 0;
+    h->cards_marked = 0;
     for (struct gc_mutator *m = h->mutators; m; m = m->next) {
+        m->fast.cards_marked = 0;
         if (m->zero_to) /* a taken block is cleared before its thread can stop */
             gc_fatal("nursery_reset: a mutator's new block was never cleared");
         m->block = -1;

@@ -246,6 +246,14 @@ struct gc_heap {
     /* The nursery's size bounds (heap_sizing.c): equal, a fixed size, when the
      * configuration gave one; max is the nursery array's capacity. */
     size_t nursery_min_blocks, nursery_max_blocks;
+    /* Under cards, for a nursery the heap sizes: the cards the mutators marked since the
+     * last minor collection (added at their allocation slow paths), the number at which
+     * one starts before the nursery is full, and the CPU time a card took in the minor
+     * pauses so far, smoothed (heap_sizing_cards_due). */
+    uint64_t cards_marked, card_budget;
+    double card_cost_ns;
+    bool minor_by_cards;  /* the next minor collection is theirs (for statistics, trace) */
+    bool card_cost_fixed; /* by gc_debug_card_budget: no pause changes the cost */
 
     /* Old generation. */
     int32_t small_current[SIZE_CLASS_COUNT]; /* block index cells come from, or -1 */
@@ -329,6 +337,7 @@ struct gc_heap {
     uint64_t last_minor_work;         /* that work, as the last minor collection did it */
     size_t last_minor_nursery_blocks; /* the nursery blocks it collected (nursery_handed) */
     uint64_t last_minor_remset_work;  /* its part scanning the remembered set */
+    uint64_t last_minor_dirty_units;  /* the dirty units (cards, pages) that scan found */
     bool collecting;
     bool marking;   /* inside a major collection */
     bool major_due; /* the old generation crossed its threshold at the last minor one */
@@ -614,6 +623,12 @@ void heap_sizing_minor_ends(struct gc_heap *h, uint64_t pause_cpu_ns, uint64_t f
 /* The factor the nursery's size takes after a minor pause over the target (exported for
  * tests as gc_debug_nursery_scale). */
 double heap_sizing_nursery_scale(uint64_t pause_cpu_ns, uint64_t fixed_ns);
+/* At a mutator's allocation slow path, under the heap's lock: adds the cards m marked
+ * since its last call to the heap's count, and says whether they are enough to start a
+ * minor collection before the nursery is full (docs/collector.md, "Written cards start a
+ * collection"): under cards, for a nursery the heap sizes, once they would take the
+ * pause target's CPU time to scan. */
+bool heap_sizing_cards_due(struct gc_heap *h, struct gc_mutator *m);
 
 /* ---- Collections (minor.c, major.c) ---- */
 void minor_collect(struct gc_heap *h);

@@ -299,6 +299,7 @@ static struct gc_heap *build_heap(const struct gc_config *cfg_in, const struct e
     bool hot_pages = h->barrier->keeps_hot_pages && env->hot_pages != 0;
     h->write_streak = hot_pages ? calloc((nblocks << BLOCK_SHIFT) >> PAGE_SHIFT, 1) : NULL;
     h->nursery_target_blocks = h->nursery_min_blocks = h->nursery_max_blocks = nursery_blocks;
+    h->card_budget = UINT64_MAX; /* written cards start no collection (heap_sizing.c) */
     if (env->nursery_adaptive)
         heap_sizing_nursery_limits(h);
     h->nursery = calloc(h->nursery_max_blocks, sizeof *h->nursery);
@@ -640,6 +641,7 @@ static void collect_stopped(struct gc_heap *h, enum collection_request what)
         h->stats.major_collections++;
     } else {
         h->stats.minor_collections++;
+        h->stats.minors_by_cards += h->minor_by_cards;
     }
     timed_barrier_step(h, h->barrier->rearm);
     h->all_dirty = false;
@@ -671,8 +673,10 @@ static void collect_stopped(struct gc_heap *h, enum collection_request what)
                        outcome == PAUSE_FULL              ? "major"
                        : outcome == PAUSE_CYCLE_END       ? "major (end of a concurrent cycle)"
                        : h->cycle_active && !cycle_before ? "minor (start of a concurrent cycle)"
+                       : h->minor_by_cards                ? "minor (written cards)"
                                                           : "minor",
                        &trace_start, thread_cpu_ns() - cpu0, ms);
+    h->minor_by_cards = false;
     concurrent_pause_end(h);
     prefault_hold(h, false);
     h->collecting = false;
@@ -799,6 +803,10 @@ static char *alloc_small_young(struct gc_mutator *m, size_t total)
         return at;
     if (h->major_due || cycle_end_due(h))
         run_collection(m, COLLECT_MAJOR_STEP, true);
+    else if (heap_sizing_cards_due(h, m)) {
+        h->minor_by_cards = true; /* the caller collects: as if the nursery were full */
+        return NULL;
+    }
     if (nursery_refill(h, m))
         at = bump_in_own_block(h, m, total);
     return at;

@@ -239,6 +239,14 @@ void heap_sizing_major_ends(struct gc_heap *h)
 #define NURSERY_PER_MUTATOR_BYTES ((size_t)8 << 20) /* the cap's floor, per thread */
 #define NURSERY_FLOOR_BYTES ((size_t)512 << 10)     /* 16 blocks */
 
+/* Written cards start a minor collection (docs/collector.md): a card's CPU time in a
+ * pause before any was measured, about what one took on one collector thread where a
+ * random writer's cards missed the cache (table at 1 GiB live), so that a program that
+ * writes at random from its start does not wait for a measurement. A pause that scanned
+ * fewer cards than CARD_COST_MIN_CARDS says too little about them to count. */
+#define CARD_COST_START_NS 200.0
+#define CARD_COST_MIN_CARDS 1024u
+
 void heap_sizing_nursery_limits(struct gc_heap *h)
 {
     size_t most = NURSERY_MAX_BYTES >> BLOCK_SHIFT;
@@ -246,6 +254,47 @@ void heap_sizing_nursery_limits(struct gc_heap *h)
         most = h->nblocks / 8;
     if (most > h->nursery_min_blocks)
         h->nursery_max_blocks = most;
+    if (h->card_blocks && h->nursery_max_blocks > h->nursery_min_blocks) {
+        h->card_cost_ns = CARD_COST_START_NS;
+        h->card_budget = (uint64_t)(NURSERY_PAUSE_TARGET_NS / h->card_cost_ns);
+    }
+}
+
+/* After a minor pause that scanned enough cards: a card's share of the pause's CPU time
+ * (the remembered-set scan's share of the collection's work, over the cards it found),
+ * smoothed so that a costlier card counts at once for half its difference and a cheaper
+ * one for an eighth; then the cards whose scan would take the pause target. */
+static void card_budget_update(struct gc_heap *h, uint64_t pause_cpu_ns)
+{
+    if (h->card_budget == UINT64_MAX || h->card_cost_fixed ||
+        h->last_minor_dirty_units < CARD_COST_MIN_CARDS || !h->last_minor_work)
+        return;
+    double share = (double)h->last_minor_remset_work / (double)h->last_minor_work;
+    double cost = (double)pause_cpu_ns * share / (double)h->last_minor_dirty_units;
+    h->card_cost_ns += (cost - h->card_cost_ns) * (cost > h->card_cost_ns ? 0.5 : 0.125);
+    if (h->card_cost_ns < 1.0)
+        h->card_cost_ns = 1.0;
+    h->card_budget = (uint64_t)(NURSERY_PAUSE_TARGET_NS / h->card_cost_ns);
+}
+
+uint64_t gc_debug_card_budget(struct gc_heap *h, double cost_ns)
+{
+    pthread_mutex_lock(&h->lock);
+    if (cost_ns > 0 && h->card_budget != UINT64_MAX) {
+        h->card_cost_ns = cost_ns;
+        h->card_cost_fixed = true;
+        h->card_budget = (uint64_t)(NURSERY_PAUSE_TARGET_NS / cost_ns);
+    }
+    uint64_t budget = h->card_budget;
+    pthread_mutex_unlock(&h->lock);
+    return budget;
+}
+
+bool heap_sizing_cards_due(struct gc_heap *h, struct gc_mutator *m)
+{
+    h->cards_marked += m->fast.cards_marked;
+    m->fast.cards_marked = 0;
+    return h->cards_marked >= h->card_budget;
 }
 
 /* After a pause over the target: the factor for the nursery. In proportion to the pause,
@@ -271,6 +320,7 @@ double gc_debug_nursery_scale(uint64_t pause_cpu_ns, uint64_t fixed_ns)
 
 void heap_sizing_minor_ends(struct gc_heap *h, uint64_t pause_cpu_ns, uint64_t fixed_ns)
 {
+    card_budget_update(h, pause_cpu_ns);
     size_t lo = h->nursery_min_blocks, n = h->nursery_target_blocks;
     if (h->nursery_max_blocks == lo)
         return;                                  /* a fixed size (gc_config.nursery_bytes) */

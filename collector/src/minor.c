@@ -1247,6 +1247,7 @@ static void minor_collect_serial(struct gc_heap *h)
 void minor_collect(struct gc_heap *h)
 {
     uint64_t promoted = h->stats.bytes_promoted, fields = h->stats.remembered_fields;
+    uint64_t dirty_units = h->stats.dirty_units;
     size_t nursery_blocks = h->nursery_handed; /* handed out since the last one */
     if (minor_goes_parallel(h) || minor_goes_parallel_helped(h))
         minor_collect_parallel(h, h->minor_par);
@@ -1255,6 +1256,7 @@ void minor_collect(struct gc_heap *h)
     h->last_minor_remset_work = 8 * (h->stats.remembered_fields - fields);
     h->last_minor_work = (h->stats.bytes_promoted - promoted) + h->last_minor_remset_work;
     h->last_minor_nursery_blocks = nursery_blocks;
+    h->last_minor_dirty_units = h->stats.dirty_units - dirty_units;
 }
 
 int minor_parallel_create(struct gc_heap *h, char *err, size_t err_len)

@@ -126,6 +126,9 @@ void gc_print_stats(const struct gc_heap *h, void *file)
             dirty_unit_name(h), (unsigned long long)s.remembered_blocks_read,
             (unsigned long long)s.remembered_fields, s.barrier_ms,
             (unsigned long long)s.pinned_blocks, (unsigned long long)s.hot_pages);
+    if (s.minors_by_cards)
+        fprintf(f, "gc: %llu minor collections started by written cards\n",
+                (unsigned long long)s.minors_by_cards);
     fprintf(f,
             "gc: growth outside pauses: %s; %.1f MiB faulted in ahead (%.1f ms of CPU) and "
             "%.1f MiB by mutators, %.1f MiB returned\n",

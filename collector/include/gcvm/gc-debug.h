@@ -81,6 +81,14 @@ GCVM_GC_API int gc_debug_is_allocated(struct gc_mutator *mut, const void *obj);
  * the nursery (the barrier's steps, the remembered-set scan). */
 GCVM_GC_API double gc_debug_nursery_scale(uint64_t pause_cpu_ns, uint64_t fixed_ns);
 
+/* The number of cards written into old objects since the last minor collection at which
+ * the next one starts, before the nursery is full (docs/collector.md, "Written cards
+ * start a collection"); UINT64_MAX where written cards start none (a barrier other than
+ * card, a fixed nursery size). cost_ns > 0 (where they do start one): from now on a card
+ * is taken to cost that much CPU time in a pause, whatever the pauses measure, so that a
+ * test's budget does not depend on the machine; 0: only read the budget. */
+GCVM_GC_API uint64_t gc_debug_card_budget(struct gc_heap *heap, double cost_ns);
+
 #ifdef __cplusplus
 }
 #endif

@@ -184,6 +184,8 @@ struct gc_stats {
     uint64_t barrier_traps;          /* write faults taken (mprotect) */
     uint64_t dirty_units;            /* dirty cards or pages found, summed over minors */
     uint64_t dirty_unit_bytes;       /* 128 for cards, 4096 for pages, 0 for none */
+    uint64_t minors_by_cards;        /* minor collections started before the nursery was
+                                        full, by the cards written since the last one */
     double barrier_ms;               /* harvest + re-arm + fault handling */
     uint64_t pinned_blocks;          /* nursery blocks kept in place, summed */
     uint64_t remembered_fields;      /* fields the remembered-set scans visited, summed over
@@ -313,6 +315,11 @@ struct gc_mutator_fast {
     uint8_t *card_table_biased;  /* NULL unless the barrier is card */
     uint8_t *card_blocks_biased; /* the card table's summary: a byte per block */
     int safepoint_requested;     /* set while a collection waits for this thread */
+    /* Cards this thread found clear and marked since its last allocation slow path, which
+     * adds them to the heap's count (docs/collector.md, "Written cards start a
+     * collection"). A nursery block's cards are marked when a thread takes it, so stores
+     * into young objects do not count. */
+    uint64_t cards_marked;
 };
 
 #define GC_HDR_LIVE 1u
@@ -386,17 +393,22 @@ static inline void gc_write_barrier(struct gc_mutator *mut, void *field)
     (void)mut;
     (void)field;
 #else
-    const struct gc_mutator_fast *fast = (const struct gc_mutator_fast *)mut;
+    struct gc_mutator_fast *fast = (struct gc_mutator_fast *)mut;
     uint8_t *cards = fast->card_table_biased;
-    /* Threads storing into one card all store 1: a relaxed atomic store, which is the
-     * plain byte store it compiles to, without a data race. The block's summary byte is
-     * stored only when clear, so threads writing near each other share its cache line
-     * instead of taking it from each other at every store. */
+    /* A card is marked only when clear, and then its block's summary byte (if clear too),
+     * so that threads writing near each other share the cache lines instead of taking
+     * them from each other at every store; relaxed atomics, the plain byte accesses they
+     * compile to, without a data race. No collection can come between the two marks, as
+     * there is no safepoint here: a thread that finds a card marked may skip both. */
     if (cards) {
-        __atomic_store_n(&cards[(uintptr_t)field >> GC_CARD_SHIFT], (uint8_t)1, __ATOMIC_RELAXED);
-        uint8_t *block = &fast->card_blocks_biased[(uintptr_t)field >> GC_CARD_BLOCK_SHIFT];
-        if (!__atomic_load_n(block, __ATOMIC_RELAXED))
-            __atomic_store_n(block, (uint8_t)1, __ATOMIC_RELAXED);
+        uint8_t *card = &cards[(uintptr_t)field >> GC_CARD_SHIFT];
+        if (__builtin_expect(!__atomic_load_n(card, __ATOMIC_RELAXED), 0)) {
+            __atomic_store_n(card, (uint8_t)1, __ATOMIC_RELAXED);
+            fast->cards_marked++;
+            uint8_t *block = &fast->card_blocks_biased[(uintptr_t)field >> GC_CARD_BLOCK_SHIFT];
+            if (!__atomic_load_n(block, __ATOMIC_RELAXED))
+                __atomic_store_n(block, (uint8_t)1, __ATOMIC_RELAXED);
+        }
     }
 #endif
 }
