@@ -97,14 +97,21 @@ long blocks_take_run(struct gc_heap *h, size_t count)
     return at;
 }
 
+/* Sets every unit of block bi in the dirty map, and its summary byte under cards, to
+ * value. */
+static void dirty_fill_block(struct gc_heap *h, size_t bi, uint8_t value)
+{
+    size_t units = BLOCK_BYTES >> h->dirty_shift;
+    memset(h->dirty + bi * units, value, units);
+    if (h->card_blocks)
+        h->card_blocks[bi] = value;
+}
+
 /* Invariant: a free block's units in the dirty map are clear, so a block starts its
  * old life with no stale marks. */
 void dirty_clear_block(struct gc_heap *h, size_t bi)
 {
-    size_t units = BLOCK_BYTES >> h->dirty_shift;
-    memset(h->dirty + bi * units, 0, units);
-    if (h->card_blocks)
-        h->card_blocks[bi] = 0;
+    dirty_fill_block(h, bi, 0);
 }
 
 /* Under cards only the blocks whose summary byte is set can have a dirty card: clearing
@@ -460,11 +467,8 @@ static void nursery_hand(struct gc_heap *h, struct gc_mutator *m, size_t bi)
     /* Under cards, its cards marked already (the summary byte too, so that the re-arm
      * clears them): stores into young objects find them marked and are not counted among
      * the cards written into old ones (heap_sizing_cards_due). */
-    if (h->card_blocks) {
-        size_t units = BLOCK_BYTES >> h->dirty_shift;
-        memset(h->dirty + bi * units, 1, units);
-        h->card_blocks[bi] = 1;
-    }
+    if (h->card_blocks)
+        dirty_fill_block(h, bi, 1);
     h->blocks[bi].nursery_handed = true;
     h->nursery_handed++;
     if (m->nursery_mine_count < h->nursery_max_blocks)

@@ -247,6 +247,14 @@ void heap_sizing_major_ends(struct gc_heap *h)
 #define CARD_COST_START_NS 200.0
 #define CARD_COST_MIN_CARDS 1024u
 
+/* A card's cost in a pause, and with it the budget: the cards whose scan takes the pause
+ * target. */
+static void card_cost_set(struct gc_heap *h, double cost_ns)
+{
+    h->card_cost_ns = cost_ns;
+    h->card_budget = (uint64_t)(NURSERY_PAUSE_TARGET_NS / cost_ns);
+}
+
 void heap_sizing_nursery_limits(struct gc_heap *h)
 {
     size_t most = NURSERY_MAX_BYTES >> BLOCK_SHIFT;
@@ -254,10 +262,8 @@ void heap_sizing_nursery_limits(struct gc_heap *h)
         most = h->nblocks / 8;
     if (most > h->nursery_min_blocks)
         h->nursery_max_blocks = most;
-    if (h->card_blocks && h->nursery_max_blocks > h->nursery_min_blocks) {
-        h->card_cost_ns = CARD_COST_START_NS;
-        h->card_budget = (uint64_t)(NURSERY_PAUSE_TARGET_NS / h->card_cost_ns);
-    }
+    if (h->card_blocks && h->nursery_max_blocks > h->nursery_min_blocks)
+        card_cost_set(h, CARD_COST_START_NS);
 }
 
 /* After a minor pause that scanned enough cards: a card's share of the pause's CPU time
@@ -271,19 +277,17 @@ static void card_budget_update(struct gc_heap *h, uint64_t pause_cpu_ns)
         return;
     double share = (double)h->last_minor_remset_work / (double)h->last_minor_work;
     double cost = (double)pause_cpu_ns * share / (double)h->last_minor_dirty_units;
-    h->card_cost_ns += (cost - h->card_cost_ns) * (cost > h->card_cost_ns ? 0.5 : 0.125);
-    if (h->card_cost_ns < 1.0)
-        h->card_cost_ns = 1.0;
-    h->card_budget = (uint64_t)(NURSERY_PAUSE_TARGET_NS / h->card_cost_ns);
+    double smoothed =
+        h->card_cost_ns + (cost - h->card_cost_ns) * (cost > h->card_cost_ns ? 0.5 : 0.125);
+    card_cost_set(h, smoothed < 1.0 ? 1.0 : smoothed);
 }
 
 uint64_t gc_debug_card_budget(struct gc_heap *h, double cost_ns)
 {
     pthread_mutex_lock(&h->lock);
     if (cost_ns > 0 && h->card_budget != UINT64_MAX) {
-        h->card_cost_ns = cost_ns;
+        card_cost_set(h, cost_ns);
         h->card_cost_fixed = true;
-        h->card_budget = (uint64_t)(NURSERY_PAUSE_TARGET_NS / cost_ns);
     }
     uint64_t budget = h->card_budget;
     pthread_mutex_unlock(&h->lock);
